@@ -1,0 +1,1 @@
+"""MediaLayer: near-duplicate detection for images, video and audio."""

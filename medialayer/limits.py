@@ -1,0 +1,49 @@
+"""Limits applied while fetching and decoding media. Every one is an option with a sane default."""
+from __future__ import annotations
+
+import dataclasses
+
+MiB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    max_image_bytes: int = 50 * MiB
+    max_audio_bytes: int = 200 * MiB
+    max_video_bytes: int = 2048 * MiB
+    max_image_pixels: int = 100_000_000  # width * height; a decompression bomb is refused from the header
+    max_audio_seconds: float = 3 * 3600.0
+    max_video_seconds: float = 3 * 3600.0
+    connect_timeout: float = 10.0  # seconds to establish a connection
+    read_timeout: float = 30.0  # seconds of silence allowed between two reads
+    fetch_deadline: float = 300.0  # seconds for a whole fetch, redirects included
+    max_redirects: int = 5
+    max_url_length: int = 8192
+    allow_private_networks: bool = False  # fetch from loopback/private/link-local addresses
+
+    def max_bytes(self, media_type: str | None) -> int:
+        """The byte cap for a media type; the largest one while the type is not known yet."""
+        caps = {"image": self.max_image_bytes, "audio": self.max_audio_bytes, "video": self.max_video_bytes}
+        return caps[media_type] if media_type else max(caps.values())
+
+    def max_seconds(self, media_type: str) -> float:
+        return {"audio": self.max_audio_seconds, "video": self.max_video_seconds}[media_type]
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def add_limit_arguments(parser) -> None:
+    """Add one ``--<field>`` option per limit to an argparse parser (used by run_local and the service)."""
+    for field in dataclasses.fields(Limits):
+        flags = ["--" + field.name.replace("_", "-"), "--" + field.name]  # both spellings, as Beam accepts
+        if field.type == "bool":
+            parser.add_argument(*flags, dest=field.name, action="store_true", default=field.default)
+        else:
+            kind = {"int": int, "float": float}[field.type]
+            parser.add_argument(*flags, dest=field.name, type=kind, default=field.default,
+                                help=f"default: {field.default}")
+
+
+def limits_from_namespace(namespace) -> Limits:
+    return Limits(**{f.name: getattr(namespace, f.name) for f in dataclasses.fields(Limits)})

@@ -1,0 +1,52 @@
+"""The one small interface every matcher implements (one per media type, plain Python, no Beam).
+
+    fingerprint(blob, limits) -> a compact, picklable fingerprint   (raises MediaError)
+    compare(fp_a, fp_b)       -> Comparison                          (pure, deterministic)
+
+A fingerprint is computed once per unique URL and then compared against any number of others, so
+everything the comparison needs must be in it: no media is decoded twice.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Protocol
+
+from medialayer.limits import Limits
+from medialayer.media import Blob
+
+CONFIDENCES = ("high", "medium", "low")
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """A stretch of the source aligned with a stretch of the target, in seconds."""
+
+    source_start: float
+    source_end: float
+    target_start: float
+    target_end: float
+
+    def to_dict(self) -> dict:
+        return {k: round(float(v), 3) for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    match: bool
+    similarity_score: float  # in [0, 1]
+    confidence: str  # "high" | "medium" | "low": how sure the match decision is, either way
+    segments: tuple[Segment, ...] = ()
+
+    def __post_init__(self):
+        if not 0.0 <= self.similarity_score <= 1.0:
+            raise ValueError(f"similarity_score {self.similarity_score} outside [0, 1]")
+        if self.confidence not in CONFIDENCES:
+            raise ValueError(f"confidence {self.confidence!r} not one of {CONFIDENCES}")
+
+
+class Matcher(Protocol):
+    media_type: str
+
+    def fingerprint(self, blob: Blob, limits: Limits) -> Any: ...
+
+    def compare(self, a: Any, b: Any) -> Comparison: ...
