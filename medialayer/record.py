@@ -1,0 +1,108 @@
+"""The input row and the output record: the contract users' tooling relies on.
+
+Input row: ``source_url``, ``target_url`` (required strings), ``pair_id`` (optional; derived from the row
+when absent), ``media_type`` (optional: image | video | audio; sniffed from the content when absent).
+
+Output record, the same columns in JSONL and Parquet (RESULT_SCHEMA):
+``pair_id, source_url, target_url, media_type, match, confidence, similarity_score,
+processing_time_ms, matched_segments, error``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+import pyarrow as pa
+
+from medialayer.errors import ErrorCode, MediaError
+from medialayer.matchers.base import Comparison
+from medialayer.media import MEDIA_TYPES
+
+MAX_ECHOED_CHARS = 2000  # how much of a malformed row is echoed back in its error message
+
+SEGMENT_TYPE = pa.struct([(name, pa.float64()) for name in
+                          ("source_start", "source_end", "target_start", "target_end")])
+ERROR_TYPE = pa.struct([("code", pa.string()), ("message", pa.string()), ("url", pa.string())])
+RESULT_SCHEMA = pa.schema([
+    ("pair_id", pa.string()),
+    ("source_url", pa.string()),
+    ("target_url", pa.string()),
+    ("media_type", pa.string()),
+    ("match", pa.bool_()),
+    ("confidence", pa.string()),
+    ("similarity_score", pa.float64()),
+    ("processing_time_ms", pa.float64()),
+    ("matched_segments", pa.list_(SEGMENT_TYPE)),
+    ("error", ERROR_TYPE),
+])
+
+
+def derive_pair_id(*parts) -> str:
+    """A stable id for a row that has none: the same row always gets the same id."""
+    return hashlib.sha1(json.dumps(parts, default=str).encode("utf-8")).hexdigest()[:16]
+
+
+def make_row(fields, raw: str | None = None) -> dict:
+    """Validate one parsed input row (a mapping, or anything else read from a file) into the internal row.
+
+    Every row gets a unique ``row_id`` (pair_ids may repeat) and, when invalid, an INVALID_INPUT ``error``
+    that carries what was read; invalid rows are never dropped.
+    """
+    row = {"row_id": uuid.uuid4().hex, "pair_id": None, "source_url": None, "target_url": None,
+           "media_type": None, "error": None}
+    if not isinstance(fields, dict):
+        return _invalid(row, f"row is not an object: {_echo(raw if raw is not None else fields)}")
+    for key in ("source_url", "target_url"):
+        if isinstance(fields.get(key), str):
+            row[key] = fields[key]
+    pair_id = fields.get("pair_id")
+    if isinstance(pair_id, (str, int)) and not isinstance(pair_id, bool) and str(pair_id) != "":
+        row["pair_id"] = str(pair_id)
+    elif pair_id not in (None, ""):
+        return _invalid(row, f"pair_id must be a string, got {type(pair_id).__name__}: {_echo(raw or fields)}")
+    else:
+        row["pair_id"] = derive_pair_id(fields.get("source_url"), fields.get("target_url"),
+                                        fields.get("media_type"))
+    for key in ("source_url", "target_url"):
+        value = fields.get(key)
+        if not isinstance(value, str) or not value.strip():
+            what = "missing" if value in (None, "") else f"not a non-empty string ({type(value).__name__})"
+            return _invalid(row, f"{key} is {what}: {_echo(raw if raw is not None else fields)}")
+    media_type = fields.get("media_type")
+    if media_type not in (None, ""):
+        if not isinstance(media_type, str) or media_type.strip().lower() not in MEDIA_TYPES:
+            return _invalid(row, f"media_type must be one of {', '.join(MEDIA_TYPES)}, got {media_type!r}")
+        row["media_type"] = media_type.strip().lower()
+    return row
+
+
+def _invalid(row: dict, message: str) -> dict:
+    row["error"] = MediaError(ErrorCode.INVALID_INPUT, message).to_dict()
+    if row["pair_id"] is None:
+        row["pair_id"] = derive_pair_id(message)
+    return row
+
+
+def _echo(value) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= MAX_ECHOED_CHARS else text[:MAX_ECHOED_CHARS] + "...(truncated)"
+
+
+def result_record(row: dict, media_type: str, comparison: Comparison, processing_time_ms: float) -> dict:
+    return {**_identity(row), "media_type": media_type, "match": comparison.match,
+            "confidence": comparison.confidence, "similarity_score": comparison.similarity_score,
+            "processing_time_ms": round(processing_time_ms, 3),
+            "matched_segments": [s.to_dict() for s in comparison.segments], "error": None}
+
+
+def error_record(row: dict, error: MediaError | dict, media_type: str | None = None,
+                 processing_time_ms: float = 0.0) -> dict:
+    error = error.to_dict() if isinstance(error, MediaError) else error
+    return {**_identity(row), "media_type": media_type or row.get("media_type"), "match": None,
+            "confidence": None, "similarity_score": None, "processing_time_ms": round(processing_time_ms, 3),
+            "matched_segments": [], "error": error}
+
+
+def _identity(row: dict) -> dict:
+    return {"pair_id": row["pair_id"], "source_url": row["source_url"], "target_url": row["target_url"]}

@@ -1,0 +1,89 @@
+"""The stage functions shared by the Beam pipeline and the single-pair ``match()`` call.
+
+    fingerprint_url(url, declared_types, fetcher) -> MediaResult   once per unique URL
+    for_declared_type(result, declared_type)      -> MediaResult   per reference to that URL
+    compare_pair(row, source, target)             -> record        once per input row
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any
+
+from medialayer.errors import ErrorCode, MediaError
+from medialayer.io.fetch import Fetcher, redact
+from medialayer.io.sniff import sniff_media_type
+from medialayer.matchers import get_matcher
+from medialayer.record import error_record, result_record
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class MediaResult:
+    """What fetching and fingerprinting one URL produced: a fingerprint, or an error."""
+
+    url: str
+    media_type: str | None
+    fingerprint: Any = None
+    error: MediaError | None = None
+    elapsed_ms: float = 0.0
+
+
+def fingerprint_url(url: str, declared_types: set, fetcher: Fetcher) -> MediaResult:
+    """Fetch ``url`` once, sniff its media type and fingerprint it with that type's matcher."""
+    start = time.perf_counter()
+    media_type = None
+    try:
+        # The byte cap of the declared type when every reference agrees on one, else the largest.
+        cap_type = next(iter(declared_types)) if len(declared_types) == 1 else None
+        with fetcher.fetch(url, cap_type) as blob:
+            media_type = sniff_media_type(blob.head())
+            if blob.size > fetcher.limits.max_bytes(media_type):
+                raise MediaError(ErrorCode.TOO_LARGE, f"{blob.size} bytes exceeds the {media_type} cap of "
+                                                      f"{fetcher.limits.max_bytes(media_type)}")
+            fingerprint = get_matcher(media_type).fingerprint(blob, fetcher.limits)
+        return MediaResult(url, media_type, fingerprint, None, _ms_since(start))
+    except MediaError as e:
+        return MediaResult(url, media_type, None, e.with_url(redact(url)), _ms_since(start))
+    except Exception as e:  # a bug or a decoder failure we did not anticipate: report it, never crash the run
+        log.exception("unexpected failure fingerprinting %s", url)
+        error = MediaError(ErrorCode.INTERNAL_ERROR, f"{type(e).__name__}: {e}", redact(url))
+        return MediaResult(url, media_type, None, error, _ms_since(start))
+
+
+def for_declared_type(result: MediaResult, declared_type: str | None) -> MediaResult:
+    """The result as seen by a row that declared ``declared_type``: a mismatch with the content is an error."""
+    if declared_type and result.media_type and result.media_type != declared_type and result.error is None:
+        error = MediaError(ErrorCode.MEDIA_TYPE_MISMATCH,
+                           f"declared media_type {declared_type!r} but the content is {result.media_type}",
+                           redact(result.url))
+        return dataclasses.replace(result, fingerprint=None, error=error)
+    return result
+
+
+def compare_pair(row: dict, source: MediaResult | None, target: MediaResult | None) -> dict:
+    """The output record for one input row, given the results for its two URLs."""
+    if row.get("error"):
+        return error_record(row, row["error"])
+    elapsed = source.elapsed_ms + target.elapsed_ms
+    for side in (source, target):
+        if side.error is not None:
+            return error_record(row, side.error, side.media_type, elapsed)
+    if source.media_type != target.media_type:
+        error = MediaError(ErrorCode.MEDIA_TYPE_MISMATCH,
+                           f"source is {source.media_type} but target is {target.media_type}", redact(target.url))
+        return error_record(row, error, None, elapsed)
+    start = time.perf_counter()
+    try:
+        comparison = get_matcher(source.media_type).compare(source.fingerprint, target.fingerprint)
+    except Exception as e:  # a matcher bug must cost one record, not the run
+        log.exception("unexpected failure comparing pair %s", row["pair_id"])
+        error = MediaError(ErrorCode.INTERNAL_ERROR, f"compare failed: {type(e).__name__}: {e}")
+        return error_record(row, error, source.media_type, elapsed + _ms_since(start))
+    return result_record(row, source.media_type, comparison, elapsed + _ms_since(start))
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

@@ -1,0 +1,16 @@
+"""Run the MediaLayer batch job on Beam's local runner (or any runner given with --runner).
+
+    python run_local.py --input 'pairs/*.jsonl' --output out/results
+"""
+import logging
+import sys
+
+from medialayer.pipelines.match_pairs import format_summary, run
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        summary = run(sys.argv[1:])
+    except FileNotFoundError as e:
+        sys.exit(f"error: {e}")
+    print(format_summary(summary))
