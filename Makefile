@@ -1,0 +1,24 @@
+# make demo: set up .venv and run the batch job on generated example data.
+# make test: set up .venv with the test tools and run the test suite (what .ci/run calls).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+demo: $(VENV)/.runtime
+	$(PY) examples/generate.py --out examples
+	$(PY) run_local.py --input examples/pairs.jsonl --output out/results
+
+test: $(VENV)/.dev
+	$(PY) -m pytest -q
