@@ -15,7 +15,7 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
@@ -56,6 +56,8 @@ def decode_image(blob: Blob, limits: Limits, min_side: int = DRAFT_SIZE) -> Imag
     """Decode to RGB with EXIF orientation applied, refusing oversized images from the header."""
     try:
         image = Image.open(io.BytesIO(blob.read()))
+    except UnidentifiedImageError:
+        raise MediaError(ErrorCode.DECODE_FAILED, "unrecognised or corrupt image data") from None
     except Exception as e:  # Pillow raises many types for unreadable input
         raise MediaError(ErrorCode.DECODE_FAILED, f"not a decodable image: {e}") from None
     width, height = image.size

@@ -1,0 +1,159 @@
+"""End to end through run_local.run(argv): every input format in, JSONL and Parquet read back, one record per row,
+and the single-pair match() agreeing with the pipeline record for record."""
+import csv
+import glob
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+
+import run_local
+from medialayer import match
+from medialayer.record import RESULT_SCHEMA
+
+
+def _photo(seed: int, size=(320, 240)) -> Image.Image:
+    """A photo-like image: smooth random colour fields with some edges."""
+    rng = np.random.default_rng(seed)
+    noise = Image.fromarray(rng.integers(0, 256, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8))
+    image = noise.resize(size, Image.Resampling.BICUBIC).filter(ImageFilter.GaussianBlur(2))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x, y = rng.integers(0, size[0]), rng.integers(0, size[1])
+        draw.ellipse([x, y, x + rng.integers(20, 80), y + rng.integers(20, 80)],
+                     fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
+    return image
+
+
+def _save(image: Image.Image, path, **params) -> str:
+    image.save(path, **params)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    d = tmp_path_factory.mktemp("media")
+    a, b = _photo(1), _photo(2)
+    marked = a.copy()
+    ImageDraw.Draw(marked).text((10, 10), "(c) somebody 2026", fill=(255, 255, 255))
+    return {
+        "a": _save(a, d / "a.png"),
+        "a_jpeg": _save(a, d / "a_q40.jpg", quality=40),
+        "a_small": _save(a.resize((160, 120), Image.Resampling.LANCZOS), d / "a_small.webp"),
+        "a_marked": _save(marked, d / "a_marked.jpg", quality=85),
+        "b": _save(b, d / "b.jpg", quality=90),
+        "corrupt": _save_bytes(d / "corrupt.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 200),
+        "text": _save_bytes(d / "notes.txt", b"just some text, not media\n"),
+    }
+
+
+def _save_bytes(path, data: bytes) -> str:
+    path.write_bytes(data)
+    return str(path)
+
+
+def _rows(media):
+    return [
+        {"pair_id": "reencoded", "source_url": media["a"], "target_url": media["a_jpeg"]},
+        {"pair_id": "resized", "source_url": media["a"], "target_url": "file://" + media["a_small"]},
+        {"pair_id": "watermarked", "source_url": media["a"], "target_url": media["a_marked"], "media_type": "image"},
+        {"pair_id": "different", "source_url": media["a"], "target_url": media["b"]},
+        {"pair_id": "missing", "source_url": media["a"], "target_url": media["a"] + ".nope"},
+        {"pair_id": "corrupt", "source_url": media["corrupt"], "target_url": media["a"]},
+        {"pair_id": "not-media", "source_url": media["text"], "target_url": media["a"]},
+        {"pair_id": "declared-video", "source_url": media["a"], "target_url": media["b"], "media_type": "video"},
+        {"pair_id": "different", "source_url": media["b"], "target_url": media["a"]},  # duplicate pair_id: own record
+        {"source_url": media["b"], "target_url": media["a_jpeg"]},  # no pair_id: derived
+    ]
+
+
+EXPECTED = {  # pair_id -> (match, error code)
+    "reencoded": (True, None), "resized": (True, None), "watermarked": (True, None),
+    "different": (False, None), "missing": (None, "FETCH_FAILED"), "corrupt": (None, "DECODE_FAILED"),
+    "not-media": (None, "UNSUPPORTED_MEDIA"), "declared-video": (None, "MEDIA_TYPE_MISMATCH"),
+}
+
+
+def _write_input(rows, path, fmt):
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows) + "\n{broken json\n")
+    elif fmt == "csv":
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=["pair_id", "source_url", "target_url", "media_type"])
+            writer.writeheader()
+            writer.writerows(rows)
+            f.write("only,two\n")
+    else:
+        table = pa.Table.from_pylist([{k: r.get(k) for k in ("pair_id", "source_url", "target_url", "media_type")}
+                                      for r in rows] + [{"pair_id": "no-urls"}])
+        pq.write_table(table, path)
+
+
+def _read_back(prefix):
+    jsonl = [json.loads(line) for p in sorted(glob.glob(f"{prefix}-*.jsonl")) for line in open(p)]
+    tables = [pq.read_table(p) for p in sorted(glob.glob(f"{prefix}-*.parquet"))]
+    assert tables and all(t.schema.equals(RESULT_SCHEMA) for t in tables)
+    return jsonl, pa.concat_tables(tables).to_pylist()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_one_record_per_row_in_both_formats(tmp_path, media, fmt):
+    rows = _rows(media)
+    source = tmp_path / f"pairs.{fmt}"
+    _write_input(rows, source, fmt)
+    summary = run_local.run(["--input", str(source), "--output", str(tmp_path / "out" / "results")])
+
+    jsonl, parquet = _read_back(tmp_path / "out" / "results")
+    assert len(jsonl) == len(parquet) == len(rows) + 1 == summary["records_out"] == summary["rows_in"]
+    key = lambda r: (r["pair_id"], r["source_url"] or "", r["target_url"] or "")  # noqa: E731
+    assert sorted(jsonl, key=key) == sorted(parquet, key=key)  # the same records in both formats
+    assert list(jsonl[0]) == RESULT_SCHEMA.names
+
+    by_id = {}
+    for record in jsonl:
+        by_id.setdefault(record["pair_id"], []).append(record)
+    for pair_id, (expected_match, expected_code) in EXPECTED.items():
+        for record in by_id[pair_id]:
+            assert record["match"] is expected_match, record
+            assert (record["error"] or {}).get("code") == expected_code, record
+    assert len(by_id["different"]) == 2
+    invalid = [r for r in jsonl if r["error"] and r["error"]["code"] == "INVALID_INPUT"]
+    assert len(invalid) == 1 and invalid[0]["match"] is None
+    assert summary["errors"] == 5 and summary["matches"] == 3
+    # Each unique URL is fetched once, however many rows name it.
+    assert summary["fetches"] == len({u for r in rows for u in (r["source_url"], r["target_url"])})
+
+
+def test_match_agrees_with_pipeline(tmp_path, media):
+    rows = [r for r in _rows(media) if "pair_id" in r and r["pair_id"] != "different"]
+    source = tmp_path / "pairs.jsonl"
+    _write_input(rows, source, "jsonl")
+    run_local.run(["--input", str(source), "--output", str(tmp_path / "results"), "--formats", "jsonl"])
+    piped = {r["pair_id"]: r for p in glob.glob(str(tmp_path / "results-*.jsonl")) for r in map(json.loads, open(p))}
+    for row in rows:
+        single = match(row["source_url"], row["target_url"], row.get("media_type"), pair_id=row["pair_id"])
+        pipeline = piped[row["pair_id"]]
+        assert single.keys() == pipeline.keys()
+        for field in single:
+            if field != "processing_time_ms":
+                assert single[field] == pipeline[field], (row["pair_id"], field)
+
+
+def test_match_without_pair_id_derives_the_pipeline_id(media):
+    record = match(media["a"], media["a_jpeg"])
+    assert record["match"] is True and record["media_type"] == "image" and record["error"] is None
+    assert record["pair_id"] == match(media["a"], media["a_jpeg"])["pair_id"]
+    assert 0.0 <= record["similarity_score"] <= 1.0 and record["matched_segments"] == []
+
+
+def test_missing_input_fails_before_the_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no input files match"):
+        run_local.run(["--input", str(tmp_path / "nothing-*.jsonl"), "--output", str(tmp_path / "out")])
+
+
+def test_invalid_row_in_match_is_a_record():
+    record = match("", "b.jpg")
+    assert record["error"]["code"] == "INVALID_INPUT" and record["match"] is None
