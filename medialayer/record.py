@@ -91,7 +91,7 @@ def _echo(value) -> str:
 
 def result_record(row: dict, media_type: str, comparison: Comparison, processing_time_ms: float) -> dict:
     return {**_identity(row), "media_type": media_type, "match": comparison.match,
-            "confidence": comparison.confidence, "similarity_score": comparison.similarity_score,
+            "confidence": comparison.confidence, "similarity_score": round(comparison.similarity_score, 4),
             "processing_time_ms": round(processing_time_ms, 3),
             "matched_segments": [s.to_dict() for s in comparison.segments], "error": None}
 

@@ -38,6 +38,10 @@ class Comparison:
     segments: tuple[Segment, ...] = ()
 
     def __post_init__(self):
+        # Plain Python types whatever the matcher computed with (numpy bools/floats do not serialise).
+        object.__setattr__(self, "match", bool(self.match))
+        object.__setattr__(self, "similarity_score", float(self.similarity_score))
+        object.__setattr__(self, "segments", tuple(self.segments))
         if not 0.0 <= self.similarity_score <= 1.0:
             raise ValueError(f"similarity_score {self.similarity_score} outside [0, 1]")
         if self.confidence not in CONFIDENCES:

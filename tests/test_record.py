@@ -1,0 +1,38 @@
+"""The output envelope: plain types whatever a matcher computed with, and a schema both writers share."""
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from medialayer.errors import ErrorCode, MediaError
+from medialayer.matchers.base import Comparison, Segment
+from medialayer.record import RESULT_SCHEMA, error_record, make_row, result_record
+
+
+def test_numpy_values_from_a_matcher_become_plain_python():
+    comparison = Comparison(match=np.bool_(True), similarity_score=np.float64(0.123456), confidence="high",
+                            segments=[Segment(np.float32(1.0), 2.0, 3.0, 4.0)])
+    record = result_record(make_row({"source_url": "a", "target_url": "b"}), "audio", comparison, 12.34567)
+    assert json.loads(json.dumps(record))["match"] is True
+    assert record["similarity_score"] == 0.1235 and record["processing_time_ms"] == 12.346
+    assert pa.Table.from_pylist([record], schema=RESULT_SCHEMA).num_rows == 1
+
+
+@pytest.mark.parametrize("score,confidence", [(1.5, "high"), (-0.1, "low"), (0.5, "sure")])
+def test_comparison_rejects_values_outside_the_contract(score, confidence):
+    with pytest.raises(ValueError):
+        Comparison(match=True, similarity_score=score, confidence=confidence)
+
+
+def test_error_record_has_every_column_and_null_decision():
+    row = make_row({"source_url": "a", "target_url": "b", "pair_id": 7})
+    record = error_record(row, MediaError(ErrorCode.DECODE_FAILED, "bad bytes", "a"))
+    assert list(record) == RESULT_SCHEMA.names
+    assert record["pair_id"] == "7" and record["match"] is None and record["similarity_score"] is None
+    assert record["error"] == {"code": "DECODE_FAILED", "message": "bad bytes", "url": "a"}
+
+
+def test_derived_pair_id_is_stable_and_row_ids_unique():
+    first, second = (make_row({"source_url": "a", "target_url": "b"}) for _ in range(2))
+    assert first["pair_id"] == second["pair_id"] and first["row_id"] != second["row_id"]
