@@ -1,0 +1,262 @@
+"""Video matcher: timed frame descriptors, border removal, and offset-aware alignment into segments.
+
+Fingerprint (about 40 KB per minute): samples taken every SAMPLE_STEP seconds of media time, each
+with two 63-number low-frequency DCT descriptors (whole picture inside the detected borders, and its
+central region, which drops corner logos and matches crops) and a weight: 0 for low-information
+frames (black, flat, title cards), 1/n for each of n samples of a static stretch, else 1.
+
+Compare (see video_align): descriptor similarities between the two videos vote for time offsets; the
+best offsets are followed sample by sample into matched segments. Whole/central/mirrored descriptor
+pairings are tried and the best kept, so logos, crops and flips cost nothing at fingerprint time.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+from medialayer.errors import ErrorCode, MediaError
+from medialayer.limits import Limits
+from medialayer.matchers.base import Comparison
+from medialayer.matchers.video_align import compare_fingerprints
+from medialayer.media import Blob
+
+SAMPLE_STEP = 0.2  # seconds of media time between samples: boundaries to ~0.1 s, any frame rate
+THUMB_SIDE = 160  # long side of the grey working picture every sampled frame is reduced to
+GRID = 32  # the (cropped) picture is resized to GRID x GRID before the DCT
+BAND = 8  # DCT coefficients 0..BAND-1 in each direction, DC excluded: 63 numbers
+CENTER_MARGIN = 0.12  # the central descriptor drops this fraction of each side
+BORDER_WINDOW = 600  # samples (two minutes) buffered to find the borders; memory stays bounded
+DARK_LEVEL = 32  # a border pixel never gets brighter than this
+STATIC_ACTIVITY = 0.08  # a border row/column moves less than this fraction of the picture's median motion
+MIN_CONTENT = 0.25  # borders never leave less than this fraction of the width or height
+MIN_STD = 10.0  # grey-level standard deviation under which a frame is flat (black, fades, plain cards)
+MAX_FLAT = 0.7  # fraction of flat pixels above which a frame is a title card or near-empty
+STILL_DIFFERENCE = 1.5  # mean absolute grey difference under which two consecutive samples are one still
+
+# Natural images lose energy about as 1/frequency: weighting by frequency whitens the descriptor, so
+# every coefficient counts, not just the first few.
+_WHITEN = np.sqrt(np.hypot(*np.divmod(np.arange(1, BAND * BAND), BAND))).astype(np.float32)
+MIRROR = ((-1.0) ** (np.arange(1, BAND * BAND) % BAND)).astype(np.float32)  # horizontal flip, per coefficient
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoFingerprint:
+    times: np.ndarray  # float32 (n,): media time of each sample, seconds
+    whole: np.ndarray  # int8 (n, 63): unit descriptor x 127 of the picture inside the borders
+    center: np.ndarray  # int8 (n, 63): the same for the central region
+    weight: np.ndarray  # float16 (n,): 0 = does not vote (low information), 1/n inside an n-sample still
+    duration: float  # seconds
+    box: tuple[float, float, float, float]  # content box inside the borders (top, bottom, left, right), 0..1
+
+    def descriptors(self, region: str, mirrored: bool = False) -> np.ndarray:
+        """Unit descriptors (float32) of ``region`` ("whole" or "center"), of the mirrored picture if asked."""
+        values = getattr(self, region).astype(np.float32) / 127
+        return values * MIRROR if mirrored else values
+
+    @property
+    def nbytes(self) -> int:
+        return self.times.nbytes + self.whole.nbytes + self.center.nbytes + self.weight.nbytes
+
+
+def open_video(path: str, limits: Limits) -> cv2.VideoCapture:
+    """Open with OpenCV's FFmpeg and check the size and duration caps from the container metadata."""
+    capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
+    if not capture.isOpened():
+        raise MediaError(ErrorCode.DECODE_FAILED, "not a decodable video")
+    width, height = capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
+    if width * height > limits.max_image_pixels:
+        capture.release()
+        raise MediaError(ErrorCode.TOO_LARGE, f"{width:.0f}x{height:.0f} frames exceed max_image_pixels")
+    frame_count, fps = capture.get(cv2.CAP_PROP_FRAME_COUNT), capture.get(cv2.CAP_PROP_FPS)
+    if frame_count > 0 and fps > 0 and frame_count / fps > limits.max_video_seconds:
+        capture.release()
+        raise MediaError(ErrorCode.DURATION_EXCEEDED,
+                         f"{frame_count / fps:.1f} s exceeds max_video_seconds={limits.max_video_seconds}")
+    return capture
+
+
+def sample_frames(capture: cv2.VideoCapture, limits: Limits):
+    """Yield (media time, grey picture with its long side THUMB_SIDE) every SAMPLE_STEP seconds.
+
+    Every frame is grabbed (decoded) in order, but only sampled ones are converted and scaled;
+    timestamps come from the stream, so the sampling is the same at any frame rate. Returns the
+    duration (generator return value)."""
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    frame_seconds = 1.0 / fps if 0 < fps < 1000 else 0.04
+    first = last = size = None
+    next_sample = 0.0
+    while capture.grab():
+        t = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if first is None:
+            first = t
+        t -= first
+        if last is not None and t <= last:  # some streams report no usable timestamps
+            t = last + frame_seconds
+        last = t
+        if t > limits.max_video_seconds:
+            raise MediaError(ErrorCode.DURATION_EXCEEDED, f"over max_video_seconds={limits.max_video_seconds}")
+        if t + 1e-3 < next_sample:
+            continue
+        ok, frame = capture.retrieve()
+        if not ok:
+            continue
+        next_sample = (np.floor(t / SAMPLE_STEP + 1e-3) + 1) * SAMPLE_STEP
+        size = size or _thumbnail_size(frame.shape)  # fixed at the first frame, should the size change
+        yield t, _thumbnail(frame, size)
+    if last is None:
+        raise MediaError(ErrorCode.DECODE_FAILED, "no decodable video frame")
+    return last + frame_seconds
+
+
+def _thumbnail_size(shape: tuple[int, ...]) -> tuple[int, int]:
+    h, w = shape[:2]
+    scale = THUMB_SIDE / max(h, w)
+    return max(8, int(round(w * scale))), max(8, int(round(h * scale)))
+
+
+def _thumbnail(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+
+def find_content_box(thumbnails: list[np.ndarray]) -> tuple[int, int, int, int]:
+    """Rows/columns (top, bottom, left, right; end exclusive) inside letterbox/pillarbox borders.
+
+    A border line is, over all the samples, either dark (never brighter than DARK_LEVEL) or static
+    (moves far less than the rest of the picture: a baked-in still frame or banner)."""
+    stack = np.stack(thumbnails).astype(np.float32)
+    brightest = stack.max(axis=0)
+    motion = np.abs(np.diff(stack, axis=0)).mean(axis=0) if len(stack) > 1 else np.zeros_like(brightest)
+    typical_motion = np.median(motion)
+    h, w = brightest.shape
+
+    def border_lines(axis: int) -> np.ndarray:
+        dark = (brightest < DARK_LEVEL).mean(axis=axis) > 0.98
+        if typical_motion < 0.5:  # a still video: motion says nothing about borders
+            return dark
+        return dark | (motion.mean(axis=axis) < STATIC_ACTIVITY * typical_motion)
+
+    def span(is_border: np.ndarray) -> tuple[int, int]:
+        n = len(is_border)
+        limit = int(n * (1 - MIN_CONTENT) / 2)
+        start = 0
+        while start < limit and is_border[start]:
+            start += 1
+        end = n
+        while n - end < limit and is_border[end - 1]:
+            end -= 1
+        # One more line inside each found border: the encoder blurs the bar's edge into the picture.
+        return start + (start > 0), end - (end < n)
+
+    top, bottom = span(border_lines(axis=1))
+    left, right = span(border_lines(axis=0))
+    return top, bottom, left, right
+
+
+def describe(thumbnail: np.ndarray, box: tuple[int, int, int, int]):
+    """(whole descriptor, central descriptor, informative?) of one sample inside the content box."""
+    top, bottom, left, right = box
+    picture = thumbnail[top:bottom, left:right]
+    h, w = picture.shape
+    dy, dx = int(round(h * CENTER_MARGIN)), int(round(w * CENTER_MARGIN))
+    whole = _dct_descriptor(picture)
+    center = _dct_descriptor(picture[dy:h - dy, dx:w - dx])
+    return whole, center, _informative(picture)
+
+
+def _dct_descriptor(picture: np.ndarray) -> np.ndarray:
+    grid = cv2.resize(picture, (GRID, GRID), interpolation=cv2.INTER_AREA).astype(np.float32)
+    coefficients = cv2.dct(grid)[:BAND, :BAND].ravel()[1:] * _WHITEN
+    return coefficients / (np.linalg.norm(coefficients) + 1e-6)
+
+
+def _informative(picture: np.ndarray) -> bool:
+    """False for black, flat or mostly empty frames (fades, plain title cards): their descriptors match anything."""
+    if picture.std() < MIN_STD:
+        return False
+    gradient = np.abs(np.diff(picture.astype(np.int16), axis=1))[:-1] + np.abs(
+        np.diff(picture.astype(np.int16), axis=0))[:, :-1]
+    return (gradient <= 2).mean() <= MAX_FLAT
+
+
+def fingerprint_path(path: str, limits: Limits) -> VideoFingerprint:
+    capture = open_video(path, limits)
+    try:
+        return _fingerprint(capture, limits)
+    finally:
+        capture.release()
+
+
+def _fingerprint(capture: cv2.VideoCapture, limits: Limits) -> VideoFingerprint:
+    times, wholes, centers, informative, still = [], [], [], [], []
+    pending: list[tuple[float, np.ndarray]] = []  # samples waiting for the border box
+    box = previous = None
+
+    def add(t: float, thumbnail: np.ndarray) -> None:
+        nonlocal previous
+        whole, center, useful = describe(thumbnail, box)
+        picture = thumbnail[box[0]:box[1], box[2]:box[3]].astype(np.int16)
+        still.append(previous is not None and np.abs(picture - previous).mean() < STILL_DIFFERENCE)
+        previous = picture
+        times.append(t)
+        wholes.append(whole)
+        centers.append(center)
+        informative.append(useful)
+
+    samples = sample_frames(capture, limits)
+    while True:
+        try:
+            t, thumbnail = next(samples)
+        except StopIteration as end:
+            duration = end.value
+            break
+        except cv2.error as e:
+            raise MediaError(ErrorCode.DECODE_FAILED, f"video decode failed: {e}") from None
+        if box is None:
+            pending.append((t, thumbnail))
+            if len(pending) < BORDER_WINDOW:
+                continue
+            box = find_content_box([p for _, p in pending])
+            for item in pending:
+                add(*item)
+            pending = []
+        else:
+            add(t, thumbnail)
+    if box is None:
+        box = find_content_box([p for _, p in pending])
+        for item in pending:
+            add(*item)
+    h, w = thumbnail.shape
+    return VideoFingerprint(
+        times=np.asarray(times, np.float32), whole=_quantise(wholes), center=_quantise(centers),
+        weight=_vote_weights(np.asarray(informative), np.asarray(still)), duration=float(duration),
+        box=(box[0] / h, box[1] / h, box[2] / w, box[3] / w))
+
+
+def _quantise(descriptors: list[np.ndarray]) -> np.ndarray:
+    return np.round(np.asarray(descriptors, np.float32).reshape(-1, BAND * BAND - 1) * 127).astype(np.int8)
+
+
+def _vote_weights(informative: np.ndarray, still: np.ndarray) -> np.ndarray:
+    """1 per informative sample, shared out evenly over a run of still samples (a still counts once)."""
+    run_start = np.flatnonzero(~still)  # a sample that differs from the previous one starts a run
+    run_id = np.cumsum(~still) - 1
+    run_length = np.diff(np.append(run_start, len(still)))
+    weight = np.where(informative, 1.0 / run_length[run_id], 0.0) if len(still) else np.zeros(0)
+    return weight.astype(np.float16)
+
+
+class VideoMatcher:
+    media_type = "video"
+
+    def fingerprint(self, blob: Blob, limits: Limits) -> VideoFingerprint:
+        with blob.path(".mp4") as path:
+            return fingerprint_path(path, limits)
+
+    def compare(self, a: VideoFingerprint, b: VideoFingerprint) -> Comparison:
+        return compare_fingerprints(a, b)
+
+
+MATCHER = VideoMatcher()

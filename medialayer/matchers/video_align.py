@@ -1,0 +1,221 @@
+"""Alignment of two video fingerprints into matched segments, and the score and decision.
+
+1. Votes: samples of the shorter video (at most VOTE_ROWS of them) against every sample of the
+   other; each pair more similar than VOTE_SIMILARITY votes for the time offset between them, under
+   a few speed ratios (same speed, 25 <-> 23.976 fps). Votes are weighted so that stills count once.
+2. Follow: each of the best offsets is walked sample by sample; samples matching along it form
+   runs, short gaps bridged, each run refitted to a line (offset and speed) and walked again.
+3. Segments that agree with a stronger one are dropped; the rest give the score: the share of the
+   shorter video covered, times the mean similarity inside the segments.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from medialayer.matchers.base import Comparison, Segment
+
+SPEED_RATIOS = (1.0, 25 / 23.976, 23.976 / 25)  # PAL speed-up and its inverse; the fit refines any ratio
+VOTE_ROWS = 600  # samples of the shorter video that vote: compare time stays ~linear in the longer one
+VOTE_SIMILARITY = 0.8  # cosine of two samples above which they vote for their offset
+VOTE_BIN = 0.2  # seconds
+CANDIDATES = 6  # offsets followed per descriptor pairing
+MATCH_SIMILARITY = 0.7  # cosine above which a sample matches along an offset
+TOLERANCE = 0.25  # seconds between the expected time and the nearest sample of the other video
+MAX_GAP = 2.0  # seconds of informative, unmatched samples bridged inside one segment
+MIN_SEGMENT_EVIDENCE = 2.0  # weighted matched samples a segment needs
+MIN_EVIDENCE = 4.0  # weighted matched samples a match needs: about a second of moving picture
+MATCH_SCORE = 0.45  # coverage x mean similarity at the decision threshold (calibrated on negatives)
+CHUNK = 8192  # samples of the longer video per similarity block: memory bounded for any length
+# Descriptor pairings tried: (descriptor of a, descriptor of b, mirror b). whole/center covers crops of
+# about 10% a side, center/center drops corner logos, mirrored covers horizontal flips.
+PAIRINGS = (("whole", "whole", False), ("center", "center", False), ("whole", "center", False),
+            ("center", "whole", False), ("whole", "whole", True), ("center", "center", True))
+
+
+@dataclasses.dataclass
+class _Side:
+    times: np.ndarray
+    weight: np.ndarray
+    duration: float
+
+
+@dataclasses.dataclass
+class _Run:
+    source_start: float
+    source_end: float
+    target_start: float
+    target_end: float
+    evidence: float
+    similarity_sum: float  # weighted similarity of the informative samples inside
+    weight_sum: float
+
+
+def compare_fingerprints(a, b) -> Comparison:
+    side_a = _Side(a.times.astype(np.float64), a.weight.astype(np.float32), a.duration)
+    side_b = _Side(b.times.astype(np.float64), b.weight.astype(np.float32), b.duration)
+    best = (-1.0, 0.0, [])
+    for name_a, name_b, mirrored in PAIRINGS:
+        fa, fb = a.descriptors(name_a), b.descriptors(name_b, mirrored)
+        runs = _keep_distinct([run for ratio, offset in _vote(side_a, fa, side_b, fb)
+                               for run in _follow(side_a, fa, side_b, fb, ratio, offset)])
+        raw, evidence = _score(side_a, side_b, runs)
+        if raw > best[0]:
+            best = (raw, evidence, runs)
+    raw, evidence, runs = best
+    match = raw >= MATCH_SCORE and evidence >= MIN_EVIDENCE
+    segments = tuple(Segment(r.source_start, r.source_end, r.target_start, r.target_end)
+                     for r in sorted(runs, key=lambda r: r.source_start)) if match else ()
+    return Comparison(match=match, similarity_score=round(_calibrated(raw, match), 4),
+                      confidence=_confidence(raw, evidence), segments=segments)
+
+
+def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> list[tuple[float, float]]:
+    """Candidate (speed ratio, offset) lines, target_time = ratio * source_time + offset, best first."""
+    rows = np.flatnonzero(a.weight > 0)
+    cols = np.flatnonzero(b.weight > 0)
+    if a.duration <= b.duration:
+        rows = rows[::max(1, -(-len(rows) // VOTE_ROWS))]
+    else:
+        cols = cols[::max(1, -(-len(cols) // VOTE_ROWS))]
+    if not len(rows) or not len(cols):
+        return []
+    pairs_i, pairs_j, strength = [], [], []
+    for start in range(0, len(cols), CHUNK):
+        block = cols[start:start + CHUNK]
+        similarity = fa[rows] @ fb[block].T
+        i, j = np.nonzero(similarity > VOTE_SIMILARITY)
+        pairs_i.append(rows[i])
+        pairs_j.append(block[j])
+        strength.append(similarity[i, j] - VOTE_SIMILARITY)
+    i, j, strength = np.concatenate(pairs_i), np.concatenate(pairs_j), np.concatenate(strength)
+    if not len(i):
+        return []
+    strength = strength * a.weight[i] * b.weight[j]
+    candidates = []
+    for ratio in SPEED_RATIOS:
+        bins = np.round((b.times[j] - ratio * a.times[i]) / VOTE_BIN).astype(np.int64)
+        low = bins.min()
+        histogram = np.bincount(bins - low, weights=strength)
+        histogram = np.convolve(histogram, [0.5, 1.0, 0.5], mode="same")  # an offset between two bins
+        for _ in range(CANDIDATES):
+            peak = int(np.argmax(histogram))
+            if histogram[peak] <= 0:
+                break
+            candidates.append((histogram[peak], ratio, (peak + low) * VOTE_BIN))
+            histogram[max(0, peak - 3):peak + 4] = 0
+    candidates.sort(reverse=True)
+    return [(ratio, offset) for _, ratio, offset in candidates[:CANDIDATES]]
+
+
+def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offset: float):
+    """Per sample of a: the most similar sample of b near ratio * t + offset, its similarity, and whether it is there."""
+    expected = ratio * a.times + offset
+    after = np.clip(np.searchsorted(b.times, expected), 1, len(b.times) - 1)
+    near = np.stack([after - 1, after], axis=1) if len(b.times) > 1 else np.zeros((len(expected), 1), int)
+    similarity = np.einsum("id,ikd->ik", fa, fb[near])
+    similarity[np.abs(b.times[near] - expected[:, None]) > TOLERANCE] = -1.0
+    pick = np.argmax(similarity, axis=1)
+    rows = np.arange(len(expected))
+    partner, similarity = near[rows, pick], similarity[rows, pick]
+    present = similarity > -1.0
+    return partner, similarity, present
+
+
+def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offset: float) -> list[_Run]:
+    partner, similarity, present = _walk(a, fa, b, fb, ratio, offset)
+    informative = present & (a.weight > 0) & (b.weight[partner] > 0)
+    matched = informative & (similarity >= MATCH_SIMILARITY)
+    if matched.sum() >= 5 and np.ptp(a.times[matched]) >= 2.0:
+        # Refit the line through the matched samples: sub-sample offset, and any small speed change.
+        slope, intercept = np.polyfit(a.times[matched], b.times[partner[matched]], 1)
+        if abs(slope - ratio) < 0.03:
+            ratio, offset = slope, intercept
+            partner, similarity, present = _walk(a, fa, b, fb, ratio, offset)
+            informative = present & (a.weight > 0) & (b.weight[partner] > 0)
+            matched = informative & (similarity >= MATCH_SIMILARITY)
+    indices = np.flatnonzero(matched)
+    if not len(indices):
+        return []
+    # A gap breaks the run when it holds more than MAX_GAP seconds of informative, unmatched samples,
+    # or leaves the other video; black or flat stretches in between do not break it.
+    breaking = np.cumsum((informative & ~matched) + ~present * 1e6)
+    breaks = np.flatnonzero(np.diff(breaking[indices]) * _sample_step(a) > MAX_GAP) + 1
+    runs = []
+    for run in np.split(indices, breaks):
+        inside = np.arange(run[0], run[-1] + 1)
+        inside = inside[informative[inside]]
+        weight = np.minimum(a.weight[inside], b.weight[partner[inside]])
+        evidence = float(np.sum(np.minimum(a.weight[run], b.weight[partner[run]])))
+        if evidence < MIN_SEGMENT_EVIDENCE:
+            continue
+        start = _boundary(a, b, run[0], partner[run[0]], ratio, offset, at_start=True)
+        end = _boundary(a, b, run[-1], partner[run[-1]], ratio, offset, at_start=False)
+        runs.append(_Run(start, end, float(np.clip(ratio * start + offset, 0, b.duration)),
+                         float(np.clip(ratio * end + offset, 0, b.duration)), evidence,
+                         float(np.sum(weight * np.clip(similarity[inside], 0, 1))), float(np.sum(weight))))
+    return runs
+
+
+def _sample_step(side: _Side) -> float:
+    return float(np.median(np.diff(side.times))) if len(side.times) > 1 else 0.2
+
+
+def _boundary(a: _Side, b: _Side, i: int, j: int, ratio: float, offset: float, at_start: bool) -> float:
+    """Source time of a segment's start or end: where the content changes lies between the last matched
+    sample and the next one (or exactly at the video's own start or end) in both videos; take the middle
+    of what both allow."""
+    def interval(side: _Side, k: int):
+        if at_start:
+            return (0.0, 0.0) if k == 0 else (side.times[k - 1], side.times[k])
+        return (side.duration, side.duration) if k == len(side.times) - 1 else (side.times[k], side.times[k + 1])
+
+    low_a, high_a = interval(a, i)
+    low_b, high_b = ((t - offset) / ratio for t in interval(b, j))
+    low, high = max(low_a, low_b), min(high_a, high_b)
+    return float(np.clip((low + high) / 2, 0, a.duration))
+
+
+def _keep_distinct(runs: list[_Run]) -> list[_Run]:
+    """Strongest runs first; a run overlapping a kept one by more than half its length, in either video, is dropped."""
+    kept: list[_Run] = []
+    for run in sorted(runs, key=lambda r: -r.evidence):
+        if all(_overlap(run.source_start, run.source_end, k.source_start, k.source_end) <= 0.5 and
+               _overlap(run.target_start, run.target_end, k.target_start, k.target_end) <= 0.5 for k in kept):
+            kept.append(run)
+    return kept
+
+
+def _overlap(start: float, end: float, other_start: float, other_end: float) -> float:
+    shared = min(end, other_end) - max(start, other_start)
+    return max(0.0, shared) / max(end - start, 1e-6)
+
+
+def _score(a: _Side, b: _Side, runs: list[_Run]) -> tuple[float, float]:
+    """(coverage of the shorter video x mean similarity inside the segments, total evidence)."""
+    if not runs:
+        return 0.0, 0.0
+    shorter, use_source = (a, True) if a.duration <= b.duration else (b, False)
+    covered = np.zeros(len(shorter.times), bool)
+    for run in runs:
+        start, end = (run.source_start, run.source_end) if use_source else (run.target_start, run.target_end)
+        covered |= (shorter.times >= start - 1e-6) & (shorter.times <= end + 1e-6)
+    total = float(shorter.weight.sum())
+    coverage = float(shorter.weight[covered].sum()) / total if total > 0 else 0.0
+    weight = sum(r.weight_sum for r in runs)
+    similarity = sum(r.similarity_sum for r in runs) / weight if weight > 0 else 0.0
+    return min(1.0, coverage) * similarity, sum(r.evidence for r in runs)
+
+
+def _calibrated(raw: float, match: bool) -> float:
+    """Raw score mapped piecewise-linearly so that the decision threshold sits at 0.5."""
+    score = raw / MATCH_SCORE * 0.5 if raw < MATCH_SCORE else 0.5 + (raw - MATCH_SCORE) / (1 - MATCH_SCORE) * 0.5
+    return float(np.clip(score if match else min(score, 0.49), 0.0, 1.0))
+
+
+def _confidence(raw: float, evidence: float) -> str:
+    if raw >= MATCH_SCORE and evidence < MIN_EVIDENCE:  # looks alike but too little moving picture to say
+        return "low"
+    margin = abs(raw - MATCH_SCORE)
+    return "high" if margin >= 0.25 else "medium" if margin >= 0.1 else "low"

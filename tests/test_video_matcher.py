@@ -1,0 +1,161 @@
+"""Video matcher on small generated videos (160x120, a few seconds, OpenCV's writer): borders, offsets,
+trims and clips, frame-rate and speed changes, flips/crops/logos, the black/still guard, and errors."""
+from __future__ import annotations
+
+import functools
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from medialayer.errors import ErrorCode, MediaError
+from medialayer.limits import Limits
+from medialayer.matchers import get_matcher
+from medialayer.matchers.video import open_video
+from medialayer.media import Blob
+from medialayer.synthetic import video as synth
+
+MATCHER = get_matcher("video")
+SCENE = synth.MovingScene(seed=7)
+OTHER_SCENE = synth.MovingScene(seed=8)
+
+
+@pytest.fixture(scope="module")
+def make(tmp_path_factory):
+    """make(name, frames, fps) -> fingerprint of that video, written once per module."""
+    folder = tmp_path_factory.mktemp("videos")
+    made = {}
+
+    def make(name, build, fps=25):
+        if name not in made:
+            path = synth.write_video(os.path.join(folder, name + ".mp4"), build(), fps)
+            made[name] = MATCHER.fingerprint(Blob(path=path), Limits())
+        return made[name]
+    return make
+
+
+def _video(scene, seconds, fps=25, start=0.0, speed=1.0, transform=None):
+    def build():
+        frames = synth.frames(scene, seconds, fps, start=start, speed=speed)
+        return (transform(f) for f in frames) if transform else frames
+    return build
+
+
+@pytest.fixture(scope="module")
+def original(make):
+    return make("original", _video(SCENE, 12))
+
+
+def _assert_segment(comparison, expected, tolerance=0.3):
+    assert comparison.match
+    longest = max(comparison.segments, key=lambda s: s.source_end - s.source_start)
+    got = (longest.source_start, longest.source_end, longest.target_start, longest.target_end)
+    assert np.allclose(got, expected, atol=tolerance), (got, expected)
+
+
+def test_reencoded_copy_matches_over_its_whole_length(original, make):
+    copy = make("copy", _video(SCENE, 12))
+    result = MATCHER.compare(original, copy)
+    _assert_segment(result, (0, 12, 0, 12))
+    assert result.similarity_score > 0.9 and result.confidence == "high"
+
+
+def test_different_videos_do_not_match(original, make):
+    other = make("other", _video(OTHER_SCENE, 12))
+    result = MATCHER.compare(original, other)
+    assert not result.match and result.segments == () and result.similarity_score < 0.5
+
+
+def test_letterbox_is_detected_and_removed(original, make):
+    # 160x120 content inside a 9:16 portrait frame: black bars of 59 rows above and below.
+    boxed = make("letterbox", _video(SCENE, 12, transform=functools.partial(synth.letterbox, width=120, height=208)))
+    top, bottom, left, right = boxed.box
+    assert top == pytest.approx(59 / 208, abs=0.02) and bottom == pytest.approx(149 / 208, abs=0.02)
+    assert (left, right) == (0.0, 1.0)
+    assert original.box == (0.0, 1.0, 0.0, 1.0)
+    _assert_segment(MATCHER.compare(original, boxed), (0, 12, 0, 12))
+
+
+def test_offset_is_recovered_for_overlapping_trims(make):
+    early = make("early", _video(SCENE, 8, start=0))
+    late = make("late", _video(SCENE, 8, start=3))
+    _assert_segment(MATCHER.compare(early, late), (3, 8, 0, 5))
+    _assert_segment(MATCHER.compare(late, early), (0, 5, 3, 8))
+
+
+def test_clip_is_found_inside_a_longer_video(make):
+    long = make("long", _video(synth.concatenate((OTHER_SCENE, 9.0), (SCENE, 12.0)), 21))
+    clip = make("clip", _video(SCENE, 5, start=4.4))
+    _assert_segment(MATCHER.compare(clip, long), (0, 5, 13.4, 18.4))
+
+
+def test_frame_rate_change_does_not_matter(original, make):
+    slower = make("fps15", _video(SCENE, 12, fps=15), fps=15)
+    _assert_segment(MATCHER.compare(original, slower), (0, 12, 0, 12))
+
+
+def test_speed_change_25_to_23976_is_followed(original, make):
+    # PAL speed-up: 12 s of content played 4.3% faster lasts 11.51 s.
+    ratio = 25 / 23.976
+    faster = make("pal", _video(SCENE, 12 / ratio, speed=ratio))
+    _assert_segment(MATCHER.compare(original, faster), (0, 12, 0, 12 / ratio))
+
+
+@pytest.mark.parametrize("name,transform", [
+    ("hflip", synth.hflip),
+    ("crop10", functools.partial(synth.crop, fraction=0.10)),
+    ("logo", functools.partial(synth.overlay_logo, area=0.1)),
+])
+def test_flip_crop_and_logo_still_match(original, make, name, transform):
+    _assert_segment(MATCHER.compare(original, make(name, _video(SCENE, 12, transform=transform))), (0, 12, 0, 12))
+
+
+def test_black_and_still_videos_do_not_vote(original, make):
+    black = make("black", _video(synth.still_scene(synth.black_frame()), 6))
+    black_long = make("black_long", _video(synth.still_scene(synth.black_frame()), 9))
+    card_a = make("card_a", _video(synth.still_scene(synth.title_card("THE END")), 6))
+    card_b = make("card_b", _video(synth.still_scene(synth.title_card("THE START")), 6))
+    still_a = make("still_a", _video(synth.still_scene(SCENE(1.0)), 6))
+    still_b = make("still_b", _video(synth.still_scene(OTHER_SCENE(1.0)), 6))
+    for fingerprint in (black, card_a):
+        assert not np.any(fingerprint.weight)  # low-information frames carry no weight
+    assert float(np.sum(still_a.weight)) == pytest.approx(1.0, abs=0.01)  # a still counts once
+    for a, b in [(black, black_long), (card_a, card_b), (still_a, still_b), (black, original), (still_a, original)]:
+        result = MATCHER.compare(a, b)
+        assert not result.match and result.similarity_score < 0.5, (a.duration, b.duration)
+
+
+def test_black_intro_does_not_hide_a_match(original, make):
+    intro = make("intro", _video(synth.concatenate((synth.still_scene(synth.black_frame()), 3.0), (SCENE, 12.0)), 15))
+    _assert_segment(MATCHER.compare(original, intro), (0, 12, 3, 15))
+
+
+def test_fingerprint_is_picklable_and_compact(original):
+    restored = pickle.loads(pickle.dumps(original))
+    assert MATCHER.compare(original, restored).match
+    assert original.nbytes / original.duration * 60 < 48 * 1024  # bytes per minute of video
+
+
+def test_in_memory_blob_is_decoded_through_a_temporary_file(tmp_path):
+    path = synth.write_video(str(tmp_path / "small.mp4"), synth.frames(SCENE, 2, 25), 25)
+    with open(path, "rb") as f:
+        fingerprint = MATCHER.fingerprint(Blob(data=f.read()), Limits())
+    assert fingerprint.duration == pytest.approx(2.0, abs=0.05) and len(fingerprint.times) == 10
+
+
+@pytest.mark.parametrize("content", [b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 40, os.urandom(5000), b""])
+def test_corrupt_input_is_decode_failed(content):
+    with pytest.raises(MediaError) as error:
+        MATCHER.fingerprint(Blob(data=content), Limits())
+    assert error.value.code == ErrorCode.DECODE_FAILED
+
+
+def test_over_long_video_is_refused_from_its_metadata(tmp_path):
+    path = synth.write_video(str(tmp_path / "four_seconds.mp4"), synth.frames(SCENE, 4, 25), 25)
+    for refuse in (lambda: open_video(path, Limits(max_video_seconds=3)),  # opening reads no frame
+                   lambda: MATCHER.fingerprint(Blob(path=path), Limits(max_video_seconds=3))):
+        with pytest.raises(MediaError) as error:
+            refuse()
+        assert error.value.code == ErrorCode.DURATION_EXCEEDED
+    assert MATCHER.fingerprint(Blob(path=path), Limits(max_video_seconds=5)).duration == pytest.approx(4.0)
