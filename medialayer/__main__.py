@@ -1,0 +1,4 @@
+"""``python -m medialayer ...``: the same command as ``medialayer``."""
+from medialayer.cli import main
+
+main()

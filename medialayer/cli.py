@@ -1,0 +1,59 @@
+"""The ``medialayer`` command (also ``python -m medialayer``).
+
+    medialayer serve [--host 127.0.0.1] [--port 8080] [--workers 2] [--queue-size 8] [--request-timeout 60]
+                     [--max-body-bytes 65536] [--retry-after 1] [--allow-schemes file,gs,s3]
+                     [--allow-private-networks] [limit options: --max-image-bytes, --fetch-deadline, ...]
+"""
+from __future__ import annotations
+
+import argparse
+
+from medialayer.io.fetch import HTTP_SCHEMES
+from medialayer.limits import add_limit_arguments, limits_from_namespace
+from medialayer.service import ServiceConfig, create_app
+
+DEFAULTS = ServiceConfig()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medialayer", description="Near-duplicate detection for media URLs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP service (POST /image/match, /video/match, "
+                                              "/audio/match; OpenAPI page at /docs)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=DEFAULTS.workers, help="matching threads (default: %(default)s)")
+    serve.add_argument("--queue-size", "--queue_size", dest="queue_size", type=int, default=DEFAULTS.queue_size,
+                       help="pairs admitted beyond the busy workers before 503 (default: %(default)s)")
+    serve.add_argument("--request-timeout", "--request_timeout", dest="request_timeout", type=float,
+                       default=DEFAULTS.request_timeout, help="seconds per request, queueing included "
+                                                              "(default: %(default)s)")
+    serve.add_argument("--max-body-bytes", "--max_body_bytes", dest="max_body_bytes", type=int,
+                       default=DEFAULTS.max_body_bytes, help="larger request bodies get 413 (default: %(default)s)")
+    serve.add_argument("--retry-after", "--retry_after", dest="retry_after", type=int, default=DEFAULTS.retry_after,
+                       help="Retry-After seconds sent with 503 (default: %(default)s)")
+    serve.add_argument("--allow-schemes", "--allow_schemes", dest="allow_schemes", default="",
+                       help="comma-separated schemes to fetch besides http and https: file (local paths and "
+                            "file://), gs, s3, ... (default: none)")
+    serve.add_argument("--log-level", "--log_level", dest="log_level", default="info")
+    add_limit_arguments(serve)
+    return parser
+
+
+def config_from_namespace(args: argparse.Namespace) -> ServiceConfig:
+    extra = tuple(s.strip().lower() for s in args.allow_schemes.split(",") if s.strip())
+    return ServiceConfig(limits=limits_from_namespace(args), schemes=HTTP_SCHEMES + extra, workers=args.workers,
+                         queue_size=args.queue_size, request_timeout=args.request_timeout,
+                         max_body_bytes=args.max_body_bytes, retry_after=args.retry_after)
+
+
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run(create_app(config_from_namespace(args)), host=args.host, port=args.port, log_level=args.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""The HTTP service: POST /image/match, /video/match, /audio/match around the single-pair ``match()``.
+
+Every answer about a pair is the record the pipeline writes (``medialayer.record``); its HTTP status
+follows the record's error code (STATUS_BY_CODE). Matching runs in a bounded worker pool off the event
+loop: at most ``workers + queue_size`` pairs are admitted at once, the rest get 503 + Retry-After.
+Nothing is kept between requests: no fingerprint store, no pipeline.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import dataclasses
+import threading
+import time
+from typing import Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from medialayer.api import match
+from medialayer.errors import ErrorCode, MediaError
+from medialayer.io.fetch import HTTP_SCHEMES, redact, url_scheme
+from medialayer.limits import Limits
+from medialayer.matchers.base import CONFIDENCES
+from medialayer.media import MEDIA_TYPES
+from medialayer.record import error_record, make_row
+
+# The HTTP status of a record, by its error code: 4xx the request must change, 5xx the media or the service failed.
+STATUS_BY_CODE = {
+    None: 200,
+    # The request is refused as asked: fix the body, the URL or the endpoint.
+    ErrorCode.INVALID_INPUT: 422,
+    ErrorCode.INVALID_URL: 422,
+    ErrorCode.UNSUPPORTED_SCHEME: 422,
+    ErrorCode.BLOCKED_ADDRESS: 422,
+    ErrorCode.MEDIA_TYPE_MISMATCH: 422,
+    # The media behind an accepted URL could not be fetched or used.
+    ErrorCode.FETCH_FAILED: 502,
+    ErrorCode.HTTP_STATUS: 502,
+    ErrorCode.TOO_MANY_REDIRECTS: 502,
+    ErrorCode.TOO_LARGE: 502,
+    ErrorCode.DURATION_EXCEEDED: 502,
+    ErrorCode.UNSUPPORTED_MEDIA: 502,
+    ErrorCode.DECODE_FAILED: 502,
+    # Out of time: a fetch, a decode, or the whole request deadline.
+    ErrorCode.FETCH_TIMEOUT: 504,
+    ErrorCode.DECODE_TIMEOUT: 504,
+    # A bug.
+    ErrorCode.INTERNAL_ERROR: 500,
+}
+BODY_TOO_LARGE_STATUS = 413
+OVERLOAD_STATUS = 503
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceConfig:
+    limits: Limits = Limits()  # allow_private_networks is False unless the operator says otherwise
+    schemes: tuple[str, ...] = HTTP_SCHEMES  # "file" (local paths too), "gs", "s3", ... only when enabled
+    workers: int = 2  # matching threads
+    queue_size: int = 8  # pairs admitted beyond the busy workers; more than that are shed with 503
+    request_timeout: float = 60.0  # seconds from arrival to answer, queueing included
+    max_body_bytes: int = 64 * 1024
+    retry_after: int = 1  # seconds, sent with every 503
+
+
+class MatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_url: StrictStr = Field(description="http(s) URL of the first media file")
+    target_url: StrictStr = Field(description="http(s) URL of the second media file")
+    pair_id: StrictStr | None = Field(None, description="echoed back; derived from the request when absent")
+
+
+class SegmentModel(BaseModel):
+    source_start: float
+    source_end: float
+    target_start: float
+    target_end: float
+
+
+class ErrorModel(BaseModel):
+    code: ErrorCode
+    message: str
+    url: str | None
+
+
+class Envelope(BaseModel):
+    """The result record, as the pipeline writes it (medialayer.record.RESULT_SCHEMA)."""
+
+    pair_id: str
+    source_url: str | None
+    target_url: str | None
+    media_type: Literal[MEDIA_TYPES] | None
+    match: bool | None
+    confidence: Literal[CONFIDENCES] | None
+    similarity_score: float | None
+    processing_time_ms: float
+    matched_segments: list[SegmentModel]
+    error: ErrorModel | None
+
+
+class Admission:
+    """Counts admitted pairs until their work ends (abandoned work included) and refuses past capacity."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    def try_acquire(self) -> bool:
+        with self._lock:
+            if self.in_flight >= self.capacity:
+                return False
+            self.in_flight += 1
+            return True
+
+    def release(self, _future=None) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
+def status_of(record: dict) -> int:
+    error = record["error"]
+    return STATUS_BY_CODE[ErrorCode(error["code"]) if error else None]
+
+
+def create_app(config: ServiceConfig = ServiceConfig()) -> FastAPI:
+    # No single fetch may outlive the request that asked for it.
+    limits = dataclasses.replace(config.limits,
+                                 fetch_deadline=min(config.limits.fetch_deadline, config.request_timeout))
+    admission = Admission(config.workers + config.queue_size)
+    executor = concurrent.futures.ThreadPoolExecutor(config.workers, thread_name_prefix="medialayer-match")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="MediaLayer", version="0.1.0", lifespan=lifespan,
+                  description="Near-duplicate detection for pairs of image, video and audio URLs.")
+    app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+
+    async def run_match(request: MatchRequest, media_type: str) -> JSONResponse:
+        started = time.perf_counter()
+        row = make_row({**request.model_dump(), "media_type": media_type})  # as match() makes it
+        refused = None if row["error"] else _refused_scheme(row, config.schemes, limits)
+        if refused is not None:
+            return _record_response(error_record(row, refused))
+        if not admission.try_acquire():
+            return JSONResponse({"detail": "all matching workers are busy; retry later"}, OVERLOAD_STATUS,
+                                headers={"Retry-After": str(config.retry_after)})
+        try:
+            future = executor.submit(match, request.source_url, request.target_url, media_type,
+                                     pair_id=request.pair_id, limits=limits)
+        except BaseException:
+            admission.release()
+            raise
+        future.add_done_callback(admission.release)
+        remaining = config.request_timeout - (time.perf_counter() - started)
+        try:
+            record = await asyncio.wait_for(asyncio.wrap_future(future), remaining)
+        except asyncio.TimeoutError:  # the work goes on (and keeps its slot) until it ends; a queued pair is dropped
+            error = MediaError(ErrorCode.DECODE_TIMEOUT,
+                               f"request deadline of {config.request_timeout:g}s passed before matching finished")
+            record = error_record(row, error, media_type, (time.perf_counter() - started) * 1000.0)
+        return _record_response(record)
+
+    for media_type in MEDIA_TYPES:
+        _add_match_route(app, media_type, run_match)
+
+    @app.get("/healthz", summary="Liveness, and how many pairs are in flight")
+    async def healthz() -> dict:
+        return {"status": "ok", "in_flight": admission.in_flight, "capacity": admission.capacity}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+        body = exc.body if isinstance(exc.body, dict) else {}
+        media_type = request.url.path.strip("/").split("/")[0]
+        row = make_row({key: body.get(key) for key in ("source_url", "target_url", "pair_id")}
+                       | {"media_type": media_type if media_type in MEDIA_TYPES else None})
+        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
+        if not isinstance(exc.body, dict):
+            message = f"the body must be a JSON object (Content-Type: application/json); {message}"
+        return _record_response(error_record(row, MediaError(ErrorCode.INVALID_INPUT, message)))
+
+    return app
+
+
+def _add_match_route(app: FastAPI, media_type: str, run_match) -> None:
+    async def endpoint(request: MatchRequest) -> JSONResponse:
+        return await run_match(request, media_type)
+
+    error_statuses = sorted({s for s in STATUS_BY_CODE.values() if s != 200} | {BODY_TOO_LARGE_STATUS})
+    app.add_api_route(
+        f"/{media_type}/match", endpoint, methods=["POST"], response_model=Envelope,
+        summary=f"Compare two {media_type} URLs", operation_id=f"match_{media_type}",
+        description=f"Fetches both URLs, fingerprints them as {media_type} and compares them. Content of "
+                    "another kind yields MEDIA_TYPE_MISMATCH. Every answer but 503 is the result envelope; "
+                    "its `error.code` decides the status.",
+        responses={**{s: {"model": Envelope, "description": "the envelope with `error` set"} for s in error_statuses},
+                   OVERLOAD_STATUS: {"description": "overloaded: retry after the Retry-After header's seconds"}})
+
+
+def _refused_scheme(row: dict, schemes: tuple[str, ...], limits: Limits) -> MediaError | None:
+    """UNSUPPORTED_SCHEME for a URL whose scheme this service does not fetch (malformed URLs are match()'s)."""
+    for url in (row["source_url"], row["target_url"]):
+        try:
+            scheme = url_scheme(url, limits)
+        except MediaError:
+            continue
+        if scheme not in schemes:
+            return MediaError(ErrorCode.UNSUPPORTED_SCHEME,
+                              f"scheme {scheme!r} is not enabled on this service (serve --allow-schemes)",
+                              redact(url))
+    return None
+
+
+def _record_response(record: dict) -> JSONResponse:
+    return JSONResponse(record, status_of(record))
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413, whether declared or streamed."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._too_large(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return None
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                return await self._too_large(scope, receive, send)
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+    async def _too_large(self, scope, receive, send):
+        error = MediaError(ErrorCode.INVALID_INPUT, f"request body larger than {self.max_bytes} bytes")
+        response = JSONResponse(error_record(make_row({}), error), BODY_TOO_LARGE_STATUS)
+        await response(scope, receive, send)
