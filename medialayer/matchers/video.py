@@ -26,18 +26,19 @@ SAMPLE_STEP = 0.2  # seconds of media time between samples: boundaries to ~0.1 s
 THUMB_SIDE = 160  # long side of the grey working picture every sampled frame is reduced to
 GRID = 32  # the (cropped) picture is resized to GRID x GRID before the DCT
 BAND = 8  # DCT coefficients 0..BAND-1 in each direction, DC excluded: 63 numbers
-CENTER_MARGIN = 0.12  # the central descriptor drops this fraction of each side
+CENTER_MARGIN = 0.075  # the central descriptor drops this much of each side: crops of 5-10% a side fall near it
 BORDER_WINDOW = 600  # samples (two minutes) buffered to find the borders; memory stays bounded
 DARK_LEVEL = 32  # a border pixel never gets brighter than this
-STATIC_ACTIVITY = 0.08  # a border row/column moves less than this fraction of the picture's median motion
+STILL_BORDER = 0.1  # a coloured border line moves less than this fraction of the picture's median motion
+FLAT_BORDER = 6.0  # ... and its mean picture varies less than this (grey levels) along the line
 MIN_CONTENT = 0.25  # borders never leave less than this fraction of the width or height
 MIN_STD = 10.0  # grey-level standard deviation under which a frame is flat (black, fades, plain cards)
 MAX_FLAT = 0.7  # fraction of flat pixels above which a frame is a title card or near-empty
 STILL_DIFFERENCE = 1.5  # mean absolute grey difference under which two consecutive samples are one still
 
 # Natural images lose energy about as 1/frequency: weighting by frequency whitens the descriptor, so
-# every coefficient counts, not just the first few.
-_WHITEN = np.sqrt(np.hypot(*np.divmod(np.arange(1, BAND * BAND), BAND))).astype(np.float32)
+# every coefficient counts, not just the first few (unrelated pictures then score far lower).
+_WHITEN = np.hypot(*np.divmod(np.arange(1, BAND * BAND), BAND)).astype(np.float32)
 MIRROR = ((-1.0) ** (np.arange(1, BAND * BAND) % BAND)).astype(np.float32)  # horizontal flip, per coefficient
 
 
@@ -124,19 +125,22 @@ def _thumbnail(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def find_content_box(thumbnails: list[np.ndarray]) -> tuple[int, int, int, int]:
     """Rows/columns (top, bottom, left, right; end exclusive) inside letterbox/pillarbox borders.
 
-    A border line is, over all the samples, either dark (never brighter than DARK_LEVEL) or static
-    (moves far less than the rest of the picture: a baked-in still frame or banner)."""
+    A border line is, over all the samples, either dark (never brighter than DARK_LEVEL) or a flat
+    band of one colour that stays still while the picture moves (a baked-in coloured bar). Still but
+    textured lines are picture: a fixed camera films still scenery."""
     stack = np.stack(thumbnails).astype(np.float32)
     brightest = stack.max(axis=0)
+    mean = stack.mean(axis=0)
     motion = np.abs(np.diff(stack, axis=0)).mean(axis=0) if len(stack) > 1 else np.zeros_like(brightest)
     typical_motion = np.median(motion)
-    h, w = brightest.shape
 
     def border_lines(axis: int) -> np.ndarray:
         dark = (brightest < DARK_LEVEL).mean(axis=axis) > 0.98
         if typical_motion < 0.5:  # a still video: motion says nothing about borders
             return dark
-        return dark | (motion.mean(axis=axis) < STATIC_ACTIVITY * typical_motion)
+        still = motion.mean(axis=axis) < STILL_BORDER * typical_motion
+        flat = mean.std(axis=axis) < FLAT_BORDER
+        return dark | (still & flat)
 
     def span(is_border: np.ndarray) -> tuple[int, int]:
         n = len(is_border)

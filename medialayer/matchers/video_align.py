@@ -18,11 +18,15 @@ from medialayer.matchers.base import Comparison, Segment
 
 SPEED_RATIOS = (1.0, 25 / 23.976, 23.976 / 25)  # PAL speed-up and its inverse; the fit refines any ratio
 VOTE_ROWS = 600  # samples of the shorter video that vote: compare time stays ~linear in the longer one
-VOTE_SIMILARITY = 0.8  # cosine of two samples above which they vote for their offset
+VOTE_SIMILARITY = 0.7  # cosine of two samples above which they vote for their offset
 VOTE_BIN = 0.2  # seconds
 CANDIDATES = 6  # offsets followed per descriptor pairing
-MATCH_SIMILARITY = 0.7  # cosine above which a sample matches along an offset
+MATCH_SIMILARITY = 0.6  # cosine above which a sample matches along an offset (unrelated pictures: < 0.45)
 TOLERANCE = 0.25  # seconds between the expected time and the nearest sample of the other video
+SNAP_REACH = 0.6  # seconds searched either side of an offset line before refitting it
+SNAP_ROUNDS = 4
+MIN_FIT_POINTS = 5
+PEAK_MARGIN = 0.01  # cosine by which a sample's best match must beat those further away to place the line
 MAX_GAP = 2.0  # seconds of informative, unmatched samples bridged inside one segment
 MIN_SEGMENT_EVIDENCE = 2.0  # weighted matched samples a segment needs
 MIN_EVIDENCE = 4.0  # weighted matched samples a match needs: about a second of moving picture
@@ -109,32 +113,40 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> list[tuple[floa
     return [(ratio, offset) for _, ratio, offset in candidates[:CANDIDATES]]
 
 
-def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offset: float):
-    """Per sample of a: the most similar sample of b near ratio * t + offset, its similarity, and whether it is there."""
+def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offset: float, reach: float):
+    """Per sample of a: the most similar sample of b within ``reach`` seconds of ratio * t + offset, its
+    similarity, whether there was one, and whether it is a clear peak (fit to place the line)."""
     expected = ratio * a.times + offset
-    after = np.clip(np.searchsorted(b.times, expected), 1, len(b.times) - 1)
-    near = np.stack([after - 1, after], axis=1) if len(b.times) > 1 else np.zeros((len(expected), 1), int)
+    after = np.searchsorted(b.times, expected)
+    steps = int(np.ceil(reach / _sample_step(b)))
+    near = np.clip(after[:, None] + np.arange(-steps, steps)[None, :], 0, len(b.times) - 1)
     similarity = np.einsum("id,ikd->ik", fa, fb[near])
-    similarity[np.abs(b.times[near] - expected[:, None]) > TOLERANCE] = -1.0
+    similarity[np.abs(b.times[near] - expected[:, None]) > reach] = -1.0
     pick = np.argmax(similarity, axis=1)
     rows = np.arange(len(expected))
-    partner, similarity = near[rows, pick], similarity[rows, pick]
-    present = similarity > -1.0
-    return partner, similarity, present
+    partner, best = near[rows, pick], similarity[rows, pick]
+    # A clear peak beats every sample two or more steps away, and its window is not cut by an end of b:
+    # near-still pictures match equally well anywhere around and would only add noise (or bias, at the ends).
+    far = np.abs(np.arange(similarity.shape[1])[None, :] - pick[:, None]) >= 2
+    runner_up = np.max(np.where(far, similarity, -1.0), axis=1)
+    uncut = (expected - reach >= b.times[0]) & (expected + reach <= b.times[-1])
+    return partner, best, best > -1.0, uncut & (best - runner_up > PEAK_MARGIN), uncut
 
 
 def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offset: float) -> list[_Run]:
-    partner, similarity, present = _walk(a, fa, b, fb, ratio, offset)
+    # Snap the line to the best-aligned samples nearby until it settles, then walk it closely.
+    for _ in range(SNAP_ROUNDS):
+        partner, similarity, present, clear, uncut = _walk(a, fa, b, fb, ratio, offset, SNAP_REACH)
+        matched = present & (a.weight > 0) & (b.weight[partner] > 0) & (similarity >= MATCH_SIMILARITY)
+        fit = next(m for m in (matched & clear, matched & uncut, matched) if np.sum(m) >= MIN_FIT_POINTS)
+        fitted = _fit_line(a.times[fit], b.times[partner[fit]], ratio, offset)
+        settled = abs(fitted[0] - ratio) < 1e-3 and abs(fitted[1] - offset) < 0.02
+        ratio, offset = fitted
+        if settled:
+            break
+    partner, similarity, present, _, _ = _walk(a, fa, b, fb, ratio, offset, TOLERANCE)
     informative = present & (a.weight > 0) & (b.weight[partner] > 0)
     matched = informative & (similarity >= MATCH_SIMILARITY)
-    if matched.sum() >= 5 and np.ptp(a.times[matched]) >= 2.0:
-        # Refit the line through the matched samples: sub-sample offset, and any small speed change.
-        slope, intercept = np.polyfit(a.times[matched], b.times[partner[matched]], 1)
-        if abs(slope - ratio) < 0.03:
-            ratio, offset = slope, intercept
-            partner, similarity, present = _walk(a, fa, b, fb, ratio, offset)
-            informative = present & (a.weight > 0) & (b.weight[partner] > 0)
-            matched = informative & (similarity >= MATCH_SIMILARITY)
     indices = np.flatnonzero(matched)
     if not len(indices):
         return []
@@ -156,6 +168,24 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, of
                          float(np.clip(ratio * end + offset, 0, b.duration)), evidence,
                          float(np.sum(weight * np.clip(similarity[inside], 0, 1))), float(np.sum(weight))))
     return runs
+
+
+def _fit_line(source: np.ndarray, target: np.ndarray, ratio: float, offset: float) -> tuple[float, float]:
+    """Least-squares line target = ratio * source + offset through matched sample times, outliers
+    dropped. The speed stays exactly 1 unless the points say otherwise beyond their noise; the given
+    line is kept when there are too few points."""
+    if len(source) < MIN_FIT_POINTS or np.ptp(source) < 2.0:
+        return ratio, offset
+    slope, intercept = np.polyfit(source, target, 1)
+    inliers = np.abs(target - (slope * source + intercept)) < 0.3
+    if inliers.sum() >= MIN_FIT_POINTS and np.ptp(source[inliers]) >= 2.0:
+        source, target = source[inliers], target[inliers]
+        slope, intercept = np.polyfit(source, target, 1)
+    residual = target - (slope * source + intercept)
+    slope_error = residual.std() / (source.std() * np.sqrt(len(source))) + 1e-4
+    if abs(slope - 1) < 3 * slope_error:
+        return 1.0, float(np.mean(target - source))
+    return (float(slope), float(intercept)) if abs(slope - 1) < 0.06 else (ratio, offset)
 
 
 def _sample_step(side: _Side) -> float:
