@@ -93,15 +93,18 @@ class ReadPairs(beam.PTransform):
         self.fmt = fmt or input_format(self.files[0])
 
     def expand(self, pbegin):
+        # Create + ReadAll* rather than ReadFrom*: the same file splitting, without the Read primitive that
+        # the Dask runner cannot translate.
+        patterns = pbegin | "Pattern" >> beam.Create([self.pattern])
         if self.fmt == "parquet":
-            return (pbegin | beam.io.ReadFromParquet(self.pattern)
+            return (patterns | beam.io.ReadAllFromParquet()
                     | "ParseRecord" >> beam.Map(lambda fields: make_row(fields, raw=json.dumps(fields, default=str))))
         if self.fmt == "csv":
             headers = {path: read_csv_header(path) for path in self.files}
-            return (pbegin
-                    | beam.io.ReadFromTextWithFilename(self.pattern, skip_header_lines=1, coder=coders.BytesCoder())
+            return (patterns
+                    | beam.io.ReadAllFromText(skip_header_lines=1, with_filename=True, coder=coders.BytesCoder())
                     | "DropBlank" >> beam.Filter(lambda item: not _is_blank(item[1]))
                     | "ParseCsv" >> beam.Map(lambda item: parse_csv_line(item[1], headers[item[0]])))
-        return (pbegin | beam.io.ReadFromText(self.pattern, coder=coders.BytesCoder())
+        return (patterns | beam.io.ReadAllFromText(coder=coders.BytesCoder())
                 | "DropBlank" >> beam.Filter(lambda line: not _is_blank(line))
                 | "ParseJson" >> beam.Map(parse_json_line))

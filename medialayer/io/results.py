@@ -1,31 +1,98 @@
-"""Writing result records as JSONL and Parquet (the same columns, medialayer.record.RESULT_SCHEMA)."""
+"""Writing result records as JSONL and Parquet (the same columns, medialayer.record.RESULT_SCHEMA).
+
+Records are grouped into ``num_shards`` shards by a hash of their pair_id and each shard is written by
+one DoFn call to ``<prefix>-SSSSS-of-NNNNN.<format>`` (through a temporary name, then renamed, so a
+retried shard never leaves a partial file). Every shard is written, even an empty one, so a run's output
+is exactly ``num_shards`` files per format. This is a plain GroupByKey + ParDo rather than Beam's file
+sinks, whose side inputs and finish_bundle outputs the Dask runner does not support.
+"""
 from __future__ import annotations
 
 import json
+import uuid
+import zlib
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 
 from medialayer.record import RESULT_SCHEMA
 
 OUTPUT_FORMATS = ("jsonl", "parquet")
+DEFAULT_SHARDS = 4
+PARQUET_ROW_GROUP = 10_000  # records buffered per Parquet row group
+
+
+def shard_path(prefix: str, shard: int, num_shards: int, fmt: str) -> str:
+    return f"{prefix}-{shard:05d}-of-{num_shards:05d}.{fmt}"
+
+
+def output_paths(prefix: str, fmt: str, num_shards: int = DEFAULT_SHARDS) -> list[str]:
+    """Every file a run writes for one format."""
+    return [shard_path(prefix, shard, num_shards, fmt) for shard in range(num_shards)]
+
+
+def _shard_of(record: dict, num_shards: int) -> int:
+    return zlib.crc32(record["pair_id"].encode("utf-8", "surrogatepass")) % num_shards
+
+
+class _WriteShard(beam.DoFn):
+    """(shard, [record or None, ...]) -> (format, records written) for each format written."""
+
+    def __init__(self, prefix: str, formats: tuple, num_shards: int):
+        self.prefix, self.formats, self.num_shards = prefix, formats, num_shards
+
+    def process(self, element):
+        shard, values = element
+        for fmt in self.formats:
+            path = shard_path(self.prefix, shard, self.num_shards, fmt)
+            temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+            records = (value for value in values if value is not None)  # None marks every shard
+            with FileSystems.create(temporary) as f:
+                count = _write_jsonl(records, f) if fmt == "jsonl" else _write_parquet(records, f)
+            FileSystems.rename([temporary], [path])
+            yield fmt, count
+
+
+def _write_jsonl(records, f) -> int:
+    count = 0
+    for record in records:
+        f.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+        count += 1
+    return count
+
+
+def _write_parquet(records, f) -> int:
+    count, batch = 0, []
+    with pq.ParquetWriter(f, RESULT_SCHEMA) as writer:
+        for record in records:
+            batch.append(record)
+            if len(batch) == PARQUET_ROW_GROUP:
+                writer.write_table(pa.Table.from_pylist(batch, RESULT_SCHEMA))
+                count, batch = count + len(batch), []
+        if batch or not count:
+            writer.write_table(pa.Table.from_pylist(batch, RESULT_SCHEMA))
+            count += len(batch)
+    return count
 
 
 class WriteResults(beam.PTransform):
-    """records -> ``<prefix>-SSSSS-of-NNNNN.jsonl`` and ``<prefix>-SSSSS-of-NNNNN.parquet``."""
+    """records -> ``<prefix>-SSSSS-of-NNNNN.jsonl`` / ``.parquet``; returns (format, records written) per file."""
 
-    def __init__(self, prefix: str, formats=OUTPUT_FORMATS, num_shards: int = 0):
+    def __init__(self, prefix: str, formats=OUTPUT_FORMATS, num_shards: int = DEFAULT_SHARDS):
         super().__init__()
         unknown = set(formats) - set(OUTPUT_FORMATS)
         if unknown or not formats:
             raise ValueError(f"output formats must be among {OUTPUT_FORMATS}, got {sorted(formats)}")
+        if num_shards < 1:
+            raise ValueError(f"num_shards must be >= 1, got {num_shards}")
         self.prefix, self.formats, self.num_shards = prefix, tuple(formats), num_shards
 
     def expand(self, records):
-        if "jsonl" in self.formats:
-            _ = (records | "ToJson" >> beam.Map(lambda r: json.dumps(r, ensure_ascii=False, sort_keys=False))
-                 | "WriteJsonl" >> beam.io.WriteToText(self.prefix, file_name_suffix=".jsonl",
-                                                       num_shards=self.num_shards))
-        if "parquet" in self.formats:
-            _ = records | "WriteParquet" >> beam.io.WriteToParquet(
-                self.prefix, RESULT_SCHEMA, file_name_suffix=".parquet", num_shards=self.num_shards)
-        return beam.pvalue.PDone(records.pipeline)
+        num_shards = self.num_shards
+        every_shard = records.pipeline | "EveryShard" >> beam.Create([(shard, None) for shard in range(num_shards)])
+        keyed = records | "KeyByShard" >> beam.Map(lambda record: (_shard_of(record, num_shards), record))
+        return ((keyed, every_shard) | "Shards" >> beam.Flatten()
+                | "GroupByShard" >> beam.GroupByKey()
+                | "WriteShards" >> beam.ParDo(_WriteShard(self.prefix, self.formats, num_shards)))

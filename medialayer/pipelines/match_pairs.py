@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import logging
+import os
 import time
 
 import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from medialayer.io.pairs import FORMATS, ReadPairs
-from medialayer.io.results import OUTPUT_FORMATS, WriteResults
+from medialayer.io.results import DEFAULT_SHARDS, OUTPUT_FORMATS, WriteResults, output_paths
 from medialayer.limits import add_limit_arguments, limits_from_namespace
-from medialayer.transforms.matching import NAMESPACE, MatchPairs
+from medialayer.transforms.matching import (DEFAULT_BLOCKS, DEFAULT_FETCH_BATCHES, DEFAULT_FETCH_CONCURRENCY,
+                                           NAMESPACE, MatchPairs)
 
 # A plain DirectRunner first tries to download the Prism runner binary, which hangs or fails offline.
 DEFAULT_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
@@ -33,18 +38,62 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", required=True, help="output prefix, e.g. out/results")
     parser.add_argument("--formats", default=",".join(OUTPUT_FORMATS),
                         help="comma-separated output formats (default: jsonl,parquet)")
-    parser.add_argument("--num_shards", "--num-shards", dest="num_shards", type=int, default=0,
-                        help="output shards per format (default: chosen by the runner)")
+    parser.add_argument("--num_shards", "--num-shards", dest="num_shards", type=int, default=DEFAULT_SHARDS,
+                        help=f"output files per format (default: {DEFAULT_SHARDS})")
+    parser.add_argument("--join_blocks", "--join-blocks", dest="join_blocks", type=int, default=DEFAULT_BLOCKS,
+                        help="URL blocks of the fingerprint join: each fingerprint is shipped at most this many "
+                             f"times, a join cell holds about 2/blocks of them (default: {DEFAULT_BLOCKS})")
+    parser.add_argument("--fetch_concurrency", "--fetch-concurrency", dest="fetch_concurrency", type=int,
+                        default=DEFAULT_FETCH_CONCURRENCY,
+                        help=f"URLs fetched and fingerprinted at once per worker (default: {DEFAULT_FETCH_CONCURRENCY})")
+    parser.add_argument("--fetch_batches", "--fetch-batches", dest="fetch_batches", type=int,
+                        default=DEFAULT_FETCH_BATCHES,
+                        help="groups of URLs handed to the fingerprinting workers: at most this many workers "
+                             f"fingerprint at once (default: {DEFAULT_FETCH_BATCHES})")
     add_limit_arguments(parser)
     return parser
 
 
 def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
-    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    _ = (pipeline
-         | "ReadPairs" >> ReadPairs(args.input, args.input_format)
-         | "MatchPairs" >> MatchPairs(limits_from_namespace(args))
-         | "WriteResults" >> WriteResults(args.output, formats, args.num_shards))
+    formats = output_formats(args)
+    rows = pipeline | "ReadPairs" >> ReadPairs(args.input, args.input_format)
+    written = (rows
+               | "MatchPairs" >> MatchPairs(limits_from_namespace(args), args.join_blocks, args.fetch_concurrency,
+                                            args.fetch_batches, local_workers(pipeline.options))
+               | "WriteResults" >> WriteResults(args.output, formats, args.num_shards))
+    # The rows read against the records each format's files received, checked inside the pipeline so that
+    # it holds on every runner, with or without metrics. Applied last: the Dask runner computes only the
+    # graph behind the last transform.
+    _ = (((rows | "RowsIn" >> beam.Map(lambda _: ("rows", 1))), written) | "Counts" >> beam.Flatten()
+         | "Totals" >> beam.CombinePerKey(sum)
+         | "AllTotals" >> beam.CombineGlobally(_merge_totals).without_defaults()
+         | "VerifyCounts" >> beam.Map(verify_counts, formats))
+
+
+def output_formats(args: argparse.Namespace) -> list[str]:
+    return [f.strip() for f in args.formats.split(",") if f.strip()]
+
+
+def _merge_totals(totals) -> dict:
+    merged = {}
+    for total in totals:
+        merged.update(total if isinstance(total, dict) else [total])
+    return merged
+
+
+def verify_counts(totals: dict, formats: list[str]) -> dict:
+    """Fail the run unless every format's files received exactly one record per row read."""
+    rows = totals.get("rows", 0)
+    for fmt in formats:
+        if totals.get(fmt, 0) != rows:
+            raise RuntimeError(f"{rows} rows read but {totals.get(fmt, 0)} records written to {fmt}")
+    return totals
+
+
+def local_workers(options: PipelineOptions) -> int:
+    """How many workers the local runner splits each stage over (for progress ETAs); 1 elsewhere."""
+    workers = options.view_as(DirectOptions).direct_num_workers
+    return workers if workers > 0 else (os.cpu_count() or 1)
 
 
 def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:
@@ -55,18 +104,33 @@ def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:
 
 
 def run(argv=None) -> dict:
-    """Run the job and return its summary; raises if the records written do not match the rows read."""
+    """Run the job and return its summary; fails if the records written do not match the rows read."""
     args, pipeline_args = build_parser().parse_known_args(argv)
     started = time.monotonic()
     pipeline = beam.Pipeline(options=pipeline_options(pipeline_args))
     build(pipeline, args)
     result = pipeline.run()
     result.wait_until_finish()
-    summary = _summary(result)
+    try:
+        summary = _summary(result)
+    except NotImplementedError:  # the Dask runner reports no metrics: summarise the files written instead
+        summary = summary_from_outputs(args.output, output_formats(args)[0], args.num_shards)
     summary["wall_time_s"] = round(time.monotonic() - started, 3)
-    if summary["rows_in"] != summary["records_out"]:
-        raise RuntimeError(f"{summary['rows_in']} rows read but {summary['records_out']} records written")
     return summary
+
+
+def summary_from_outputs(prefix: str, fmt: str, num_shards: int) -> dict:
+    """The summary of a run read back from its result files; media counters are not known from them."""
+    if fmt == "parquet":
+        table = pq.read_table(output_paths(prefix, fmt, num_shards), columns=["match", "error"])
+        records = [{"match": m, "error": e} for m, e in zip(table["match"].to_pylist(), table["error"].to_pylist())]
+    else:
+        records = [json.loads(line) for path in output_paths(prefix, fmt, num_shards)
+                   for line in FileSystems.open(path, compression_type="uncompressed")]
+    errors = collections.Counter(r["error"]["code"] for r in records if r["error"])
+    return {"rows_in": len(records), "records_out": len(records), "matches": sum(bool(r["match"]) for r in records),
+            "errors": sum(errors.values()), "errors_by_code": dict(sorted(errors.items())),
+            "fetches": None, "fingerprints": None, "fingerprint_reuses": None}
 
 
 def _summary(result) -> dict:
@@ -84,7 +148,8 @@ def format_summary(summary: dict) -> str:
     lines = [f"pairs: {summary['rows_in']}  matches: {summary['matches']}  errors: {summary['errors']}  "
              f"wall time: {summary['wall_time_s']:.2f} s",
              f"fetches: {summary['fetches']}  fingerprints: {summary['fingerprints']}  "
-             f"reused: {summary['fingerprint_reuses']}"]
+             f"reused: {summary['fingerprint_reuses']}" if summary["fetches"] is not None else
+             "fetches, fingerprints, reuses: not reported (this runner has no metrics)"]
     if summary["errors_by_code"]:
         lines.append("errors by code: " + ", ".join(f"{k}={v}" for k, v in summary["errors_by_code"].items()))
     return "\n".join(lines)

@@ -1,98 +1,178 @@
-"""The matching graph: each unique URL is fetched and fingerprinted once, then every row is compared.
+"""The matching graph: each unique URL is fetched and fingerprinted once, and its fingerprint is shipped
+once per join cell that needs it, never once per pair.
 
-    rows --(url, ref)--> GroupByKey(url) --FingerprintMedia--> (row_id, (side, MediaResult)) --+
-    rows --(row_id, row)---------------------------------------------------------------------+--> GroupByKey(row_id)
-         --ComparePairs--> one record per row
+    rows --(batch, (url, (cell, declared)))--> GroupByKey(batch) --FingerprintMedia-->
+                                                          (cell, ("media", (url, MediaResult))) --+
+    rows --(cell, ("row", row))---------------------------------------------------------------------+
+         --> GroupByKey(cell) --ComparePairs--> one record per row
 
-Media bytes never cross a stage boundary: fetch, decode and fingerprint happen in one DoFn call.
-Flatten + GroupByKey (rather than CoGroupByKey) keeps the graph to primitives every runner has.
+Join cells: every URL hashes into one of ``blocks`` blocks, and a pair belongs to the cell of its two
+blocks (unordered). A URL's fingerprint therefore crosses the shuffle at most ``blocks`` times (at most
+once per pair referencing it, when it is referenced rarely), so the shuffled volume is bounded by
+``unique URLs x blocks x fingerprint size`` instead of ``pairs x 2 x fingerprint size``; a cell holds the
+fingerprints of at most two blocks (about ``2 / blocks`` of all unique media) in memory while its rows
+stream past. More blocks: more parallelism in the compare step and less memory per cell, more shuffling.
+
+Media bytes never cross a stage boundary: fetch, decode and fingerprint happen in one DoFn call. URLs
+are grouped into ``fetch_batches`` batches by a hash of the URL; a batch's unique URLs are fingerprinted
+on a pool of ``fetch_concurrency`` threads (network-bound fetches overlap).
+
+Only Create, ParDo, GroupByKey and Flatten, no side inputs, and DoFns that emit only from ``process``:
+the graph runs unchanged on the Dask runner, which supports nothing else.
 """
 from __future__ import annotations
 
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from requests.adapters import HTTPAdapter
 
 from medialayer.io.fetch import Fetcher
 from medialayer.limits import Limits
+from medialayer.progress import Progress
 from medialayer.stages import compare_pair, fingerprint_url, for_declared_type
 
 NAMESPACE = "medialayer"
+DEFAULT_BLOCKS = 4
+DEFAULT_FETCH_CONCURRENCY = 8
+DEFAULT_FETCH_BATCHES = 256
 SIDES = ("source", "target")
 
 
-def media_references(row: dict):
-    """(url, (row_id, side, declared media_type)) for both URLs of a valid row."""
+def url_block(url: str, blocks: int) -> int:
+    """A stable block for a URL, the same in every process (unlike ``hash()``)."""
+    return zlib.crc32(url.encode("utf-8", "surrogatepass")) % blocks
+
+
+def join_cell(row: dict, blocks: int) -> int:
+    """The join cell of a row: its two URLs' blocks, unordered. Invalid rows all go to cell 0."""
+    if row.get("error"):
+        return 0
+    low, high = sorted(url_block(row[f"{side}_url"], blocks) for side in SIDES)
+    return low * blocks + high
+
+
+def media_references(row: dict, blocks: int):
+    """(url, (cell, declared media_type)) for both URLs of a valid row."""
     if row.get("error"):
         return
+    cell = join_cell(row, blocks)
     for side in SIDES:
-        yield row[f"{side}_url"], (row["row_id"], side, row["media_type"])
+        yield row[f"{side}_url"], (cell, row["media_type"])
 
 
 class FingerprintMedia(beam.DoFn):
-    """(url, refs) -> (row_id, (side, MediaResult)) for each ref; one fetch and one fingerprint per URL."""
+    """(batch, [(url, (cell, declared)), ...]) -> (cell, ("media", (url, MediaResult))) once per distinct cell.
 
-    def __init__(self, limits: Limits):
-        self.limits = limits
+    One fetch and one fingerprint per URL, on a pool of ``concurrency`` threads per worker so that slow
+    fetches overlap. URLs arrive grouped into batches (by a hash of the URL) so that every result is
+    emitted from ``process`` (some runners, Dask among them, drop what ``finish_bundle`` emits).
+    """
+
+    def __init__(self, limits: Limits, concurrency: int = DEFAULT_FETCH_CONCURRENCY, batches: int = 1,
+                 workers: int = 1):
+        self.limits, self.concurrency, self.batches, self.workers = limits, max(1, concurrency), batches, workers
         self.fetches = Metrics.counter(NAMESPACE, "fetches")
         self.fingerprints = Metrics.counter(NAMESPACE, "fingerprints")
         self.media_errors = Metrics.counter(NAMESPACE, "media_errors")
         self.reuses = Metrics.counter(NAMESPACE, "fingerprint_reuses")
 
     def setup(self):
-        self.fetcher = Fetcher(self.limits)  # one HTTP session per worker
+        self.fetcher = Fetcher(self.limits)  # one HTTP session per worker, shared by the pool's threads
+        adapter = HTTPAdapter(pool_connections=self.concurrency, pool_maxsize=self.concurrency)
+        for prefix in ("http://", "https://"):
+            self.fetcher.session.mount(prefix, adapter)
+        self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="fingerprint")
+        self.progress = Progress("media fingerprinted", self.batches, "URL batches", self.workers)
 
     def teardown(self):
+        self.pool.shutdown(wait=True)
         self.fetcher.close()
 
     def process(self, element):
-        url, refs = element
-        refs = list(refs)
-        result = fingerprint_url(url, {declared for _, _, declared in refs}, self.fetcher)
-        self.fetches.inc()
-        if result.error is None:
-            self.fingerprints.inc()
-        else:
-            self.media_errors.inc()
-        self.reuses.inc(len(refs) - 1)
-        for row_id, side, declared in refs:
-            yield row_id, (side, for_declared_type(result, declared))
+        _, references = element
+        urls = {}  # url -> [cells, declared media types, reference count]
+        for url, (cell, media_type) in references:
+            cells, declared, _ = entry = urls.setdefault(url, [set(), set(), 0])
+            cells.add(cell)
+            declared.add(media_type)
+            entry[2] += 1
+        results = self.pool.map(lambda item: fingerprint_url(item[0], item[1][1], self.fetcher), urls.items())
+        for (url, (cells, _, references)), result in zip(urls.items(), results):
+            self.fetches.inc()
+            if result.error is None:
+                self.fingerprints.inc()
+            else:
+                self.media_errors.inc()
+            self.reuses.inc(references - 1)
+            self.progress.add()
+            for cell in cells:
+                yield cell, ("media", (url, result))
+        self.progress.add(0, units=1)
 
 
 class ComparePairs(beam.DoFn):
-    """(row_id, [("row", row), ("source", result), ("target", result)]) -> the row's record."""
+    """(cell, [("media", (url, result)) ..., ("row", row) ...]) -> one record per row of the cell.
 
-    def __init__(self):
+    Two passes over the grouped values: the cell's fingerprints are collected first, then its rows
+    stream past them, so rows are never held in memory (runners hand grouped values as a re-iterable).
+    """
+
+    def __init__(self, cells: int = 1, workers: int = 1):
+        self.cells, self.workers = cells, workers
         self.records_out = Metrics.counter(NAMESPACE, "records_out")
         self.matches = Metrics.counter(NAMESPACE, "matches")
 
+    def setup(self):
+        self.progress = Progress("pairs compared", self.cells, "join cells", self.workers)
+
     def process(self, element):
-        _, tagged = element
-        parts = dict(tagged)
-        record = compare_pair(parts["row"], parts.get("source"), parts.get("target"))
-        self.records_out.inc()
-        if record["error"] is not None:
-            Metrics.counter(NAMESPACE, f"errors_{record['error']['code']}").inc()
-        elif record["match"]:
-            self.matches.inc()
-        yield record
+        _, values = element
+        media = {url: result for kind, (url, result) in (value for value in values if value[0] == "media")}
+        for kind, row in values:
+            if kind != "row":
+                continue
+            if row.get("error"):
+                record = compare_pair(row, None, None)
+            else:
+                record = compare_pair(row, for_declared_type(media[row["source_url"]], row["media_type"]),
+                                      for_declared_type(media[row["target_url"]], row["media_type"]))
+            self.records_out.inc()
+            if record["error"] is not None:
+                Metrics.counter(NAMESPACE, f"errors_{record['error']['code']}").inc()
+            elif record["match"]:
+                self.matches.inc()
+            self.progress.add()
+            yield record
+        self.progress.add(0, units=1)
 
 
 class MatchPairs(beam.PTransform):
     """rows -> records, exactly one per row."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, blocks: int = DEFAULT_BLOCKS,
+                 fetch_concurrency: int = DEFAULT_FETCH_CONCURRENCY, fetch_batches: int = DEFAULT_FETCH_BATCHES,
+                 workers: int = 1):
         super().__init__()
-        self.limits = limits
+        if min(blocks, fetch_concurrency, fetch_batches) < 1:
+            raise ValueError("blocks, fetch_concurrency and fetch_batches must be >= 1")
+        self.limits, self.blocks, self.workers = limits, blocks, workers
+        self.fetch_concurrency, self.fetch_batches = fetch_concurrency, fetch_batches
 
     def expand(self, rows):
+        blocks, batches = self.blocks, self.fetch_batches
         rows = rows | "CountRows" >> beam.Map(_count_row)
-        media = (rows | "References" >> beam.FlatMap(media_references)
-                 | "GroupByUrl" >> beam.GroupByKey()
-                 | "FingerprintMedia" >> beam.ParDo(FingerprintMedia(self.limits)))
-        keyed_rows = rows | "KeyRows" >> beam.Map(lambda row: (row["row_id"], ("row", row)))
+        media = (rows | "References" >> beam.FlatMap(media_references, blocks)
+                 | "KeyByBatch" >> beam.Map(lambda ref: (url_block(ref[0], batches), ref))
+                 | "GroupByBatch" >> beam.GroupByKey()
+                 | "FingerprintMedia" >> beam.ParDo(
+                     FingerprintMedia(self.limits, self.fetch_concurrency, batches, self.workers)))
+        keyed_rows = rows | "KeyRows" >> beam.Map(lambda row: (join_cell(row, blocks), ("row", row)))
         return ((keyed_rows, media) | "Join" >> beam.Flatten()
-                | "GroupByRow" >> beam.GroupByKey()
-                | "ComparePairs" >> beam.ParDo(ComparePairs()))
+                | "GroupByCell" >> beam.GroupByKey()
+                | "ComparePairs" >> beam.ParDo(ComparePairs(blocks * (blocks + 1) // 2, self.workers)))
 
 
 _rows_in = Metrics.counter(NAMESPACE, "rows_in")

@@ -1,0 +1,272 @@
+"""Throughput and memory at scale: the pipeline on generated pair files, measured from outside.
+
+    python bench/throughput.py unique   --pairs 100000 --images 2000     # work per unique URL vs a naive baseline
+    python bench/throughput.py scale    --pairs 1000000 --images 20000   # wall time, pairs/s, peak RSS, overhead
+    python bench/throughput.py parallel --images 2000 --size 512         # fingerprint rate by running mode/workers
+    python bench/throughput.py network  --images 400 --latency-ms 50     # fetch concurrency over loopback HTTP
+
+Every run of the pipeline is a child process (``run_local.run``) whose whole process tree (runner and
+worker processes) is polled for RSS. Images are generated deterministically: ``images / 2`` random
+low-frequency patterns, each saved twice (the original and a resized, harder-compressed copy), so half
+the pairs are true duplicates. Extra pipeline options follow ``--``.
+"""
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import psutil
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+
+from medialayer.io.fetch import Fetcher  # noqa: E402
+from medialayer.limits import Limits  # noqa: E402
+from medialayer.record import make_row  # noqa: E402
+from medialayer.stages import compare_pair, fingerprint_url, for_declared_type  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+POLL_S = 0.2
+
+
+def generate_images(directory: str, count: int, size: int) -> list[str]:
+    """``count`` JPEG paths (made once, reused across runs): pairs of an original and a degraded copy."""
+    os.makedirs(directory, exist_ok=True)
+    paths = []
+    rng = np.random.default_rng(7)
+    for base in range((count + 1) // 2):
+        pattern = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
+        for variant in range(2):
+            if len(paths) == count:
+                break
+            path = os.path.join(directory, f"img{base:06d}_{variant}.jpg")
+            if not os.path.exists(path):
+                side = size if variant == 0 else int(size * 0.75)
+                image = Image.fromarray(pattern).resize((side, side), Image.Resampling.BICUBIC)
+                image.save(path, quality=90 if variant == 0 else 40)
+            paths.append(path)
+    return paths
+
+
+def generate_pairs(path: str, urls: list[str], count: int, seed: int = 11) -> None:
+    """``count`` rows over ``urls``: half true duplicates (a URL and its sibling), half random pairs."""
+    rng = random.Random(seed)
+    with open(path, "w") as f:
+        for i in range(count):
+            a = rng.randrange(len(urls))
+            b = a ^ 1 if rng.random() < 0.5 and (a ^ 1) < len(urls) else rng.randrange(len(urls))
+            f.write(json.dumps({"pair_id": f"p{i}", "source_url": urls[a], "target_url": urls[b],
+                                "media_type": "image"}) + "\n")
+
+
+def tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_job(pairs: str, output: str, extra: list[str], log_path: str) -> dict:
+    """Run the batch job in a child process; return its summary plus wall time and peak tree RSS."""
+    argv = ["--input", pairs, "--output", output, "--formats", "jsonl", *extra]
+    code = ("import json, logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stderr, "
+            "format='%(asctime)s %(levelname)s %(name)s: %(message)s'); "
+            "from medialayer.pipelines.match_pairs import run; "
+            f"print('SUMMARY ' + json.dumps(run({argv!r})))")
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+        process, peak = psutil.Process(child.pid), 0
+        while child.poll() is None:
+            peak = max(peak, tree_rss(process))
+            time.sleep(POLL_S)
+        out = child.stdout.read()
+    wall = time.monotonic() - started
+    if child.returncode != 0:
+        raise RuntimeError(f"job failed ({child.returncode}); see {log_path}")
+    summary = json.loads(next(line for line in out.splitlines() if line.startswith("SUMMARY "))[8:])
+    return {**summary, "process_wall_s": round(wall, 2), "peak_rss_mib": round(peak / 2**20, 1)}
+
+
+def time_fingerprints(urls: list[str]) -> float:
+    """Seconds per URL to fetch, decode and fingerprint, one at a time in this process."""
+    fetcher = Fetcher(Limits(allow_private_networks=True))
+    started = time.perf_counter()
+    for url in urls:
+        fingerprint_url(url, {"image"}, fetcher)
+    return (time.perf_counter() - started) / len(urls)
+
+
+def time_naive_pairs(rows: list[dict]) -> float:
+    """Seconds per pair for the naive baseline: fetch, decode and fingerprint both sides of every pair."""
+    fetcher = Fetcher(Limits())
+    started = time.perf_counter()
+    for fields in rows:
+        row = make_row(fields)
+        source = fingerprint_url(row["source_url"], {"image"}, fetcher)
+        target = fingerprint_url(row["target_url"], {"image"}, fetcher)
+        compare_pair(row, for_declared_type(source, "image"), for_declared_type(target, "image"))
+    return (time.perf_counter() - started) / len(rows)
+
+
+def read_rows(path: str, count: int) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for _, line in zip(range(count), f)]
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def print_job(name: str, job: dict, pairs: int) -> None:
+    print(f"{name}: wall {job['process_wall_s']:.1f} s (pipeline {job['wall_time_s']:.1f} s), "
+          f"{pairs / job['process_wall_s']:,.0f} pairs/s, peak RSS {job['peak_rss_mib']:,.0f} MiB; "
+          f"rows_in {job['rows_in']:,} records_out {job['records_out']:,} fetches {job['fetches']:,} "
+          f"fingerprints {job['fingerprints']:,} reuses {job['fingerprint_reuses']:,} matches {job['matches']:,} "
+          f"errors {job['errors']} {job['errors_by_code'] or ''}")
+
+
+def pipeline_args(args) -> list[str]:
+    return ["--direct_running_mode", args.mode, "--direct_num_workers", str(args.workers), *args.extra]
+
+
+def cmd_unique(args) -> None:
+    """Work proportional to unique media, and the pipeline against the naive per-pair baseline."""
+    urls = generate_images(os.path.join(args.workdir, f"images{args.size}"), args.images, args.size)
+    pairs = os.path.join(args.workdir, f"pairs-{args.pairs}-{args.images}.jsonl")
+    generate_pairs(pairs, urls, args.pairs)
+    print(f"{args.pairs:,} pairs over {len(urls):,} unique images ({args.size}px JPEG); before: {load()}")
+    job = run_job(pairs, os.path.join(args.workdir, "out-unique", "results"), pipeline_args(args),
+                  os.path.join(args.workdir, "unique.log"))
+    print_job(f"pipeline ({args.mode}, {args.workers} workers)", job, args.pairs)
+    sample = read_rows(pairs, args.baseline_sample)
+    per_pair = time_naive_pairs(sample)
+    naive = per_pair * args.pairs / args.workers
+    print(f"naive baseline: {per_pair * 1000:.2f} ms/pair measured on {len(sample):,} pairs in one process, "
+          f"extrapolated to {args.pairs:,} pairs over {args.workers} cores: {naive:.1f} s")
+    print(f"fingerprints == unique URLs: {job['fingerprints'] == len(urls)} ({job['fingerprints']:,} vs "
+          f"{len(urls):,}); speedup over naive: {naive / job['process_wall_s']:.1f}x; after: {load()}")
+
+
+def cmd_scale(args) -> None:
+    """Wall time, pairs/s, peak RSS and the share of time outside fingerprinting at scale."""
+    urls = generate_images(os.path.join(args.workdir, f"images{args.size}"), args.images, args.size)
+    pairs = os.path.join(args.workdir, f"pairs-{args.pairs}-{args.images}.jsonl")
+    generate_pairs(pairs, urls, args.pairs)
+    print(f"{args.pairs:,} pairs over {len(urls):,} unique images ({args.size}px JPEG); before: {load()}", flush=True)
+    job = run_job(pairs, os.path.join(args.workdir, "out-scale", "results"), pipeline_args(args),
+                  os.path.join(args.workdir, "scale.log"))
+    print_job(f"pipeline ({args.mode}, {args.workers} workers)", job, args.pairs)
+    sample = random.Random(3).sample(urls, min(len(urls), args.fingerprint_sample))
+    per_url = time_fingerprints(sample)
+    fingerprint_core_s = per_url * len(urls)
+    core_s = job["process_wall_s"] * args.workers
+    outside = core_s - fingerprint_core_s
+    print(f"fingerprinting: {per_url * 1000:.2f} ms/URL (timed on {len(sample):,} URLs in one process) = "
+          f"{fingerprint_core_s:.1f} core-s for {len(urls):,} URLs, of {core_s:.1f} core-s "
+          f"({args.workers} workers x wall)")
+    print(f"outside fingerprinting: {100 * outside / core_s:.0f}% of the time, "
+          f"{outside / args.pairs * 1000:.3f} core-ms per pair; peak RSS {job['peak_rss_mib'] / 1024:.2f} GiB; "
+          f"after: {load()}")
+
+
+def cmd_parallel(args) -> None:
+    """CPU-bound fingerprinting rate by running mode and worker count (every URL used once)."""
+    urls = generate_images(os.path.join(args.workdir, f"images{args.size}"), args.images, args.size)
+    pairs = os.path.join(args.workdir, f"pairs-distinct-{args.images}-{args.size}.jsonl")
+    with open(pairs, "w") as f:
+        for i in range(0, len(urls) - 1, 2):
+            f.write(json.dumps({"source_url": urls[i], "target_url": urls[i + 1]}) + "\n")
+    print(f"{len(urls):,} distinct images ({args.size}px JPEG) in {len(urls) // 2:,} pairs; before: {load()}")
+    base = None
+    for mode, workers in [("in_memory", 1), ("multi_threading", 2), ("multi_processing", 1),
+                          ("multi_processing", 2)]:
+        job = run_job(pairs, os.path.join(args.workdir, "out-parallel", "results"),
+                      ["--direct_running_mode", mode, "--direct_num_workers", str(workers), *args.extra],
+                      os.path.join(args.workdir, f"parallel-{mode}-{workers}.log"))
+        rate = job["fingerprints"] / job["process_wall_s"]
+        base = base or rate
+        print(f"{mode:16s} {workers} workers: {job['fingerprints']:,} fingerprints in {job['process_wall_s']:.1f} s "
+              f"= {rate:.0f} URLs/s ({rate / base:.2f}x in_memory), peak RSS {job['peak_rss_mib']:.0f} MiB",
+              flush=True)
+    print(f"after: {load()}")
+
+
+class _SlowHandler(http.server.BaseHTTPRequestHandler):
+    latency_s = 0.0
+    files: dict = {}
+
+    def do_GET(self):
+        time.sleep(self.latency_s)
+        body = self.files.get(self.path)
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        self.wfile.write(body or b"")
+
+    def log_message(self, *_):
+        pass
+
+
+def cmd_network(args) -> None:
+    """Network-bound fetching: a loopback server answering each request after a fixed latency."""
+    urls = generate_images(os.path.join(args.workdir, f"images{args.size}"), args.images, args.size)
+    _SlowHandler.latency_s = args.latency_ms / 1000
+    _SlowHandler.files = {f"/{os.path.basename(u)}": open(u, "rb").read() for u in urls}
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    pairs = os.path.join(args.workdir, f"pairs-http-{args.images}.jsonl")
+    with open(pairs, "w") as f:
+        for i in range(0, len(urls) - 1, 2):
+            f.write(json.dumps({"source_url": f"{base_url}/{os.path.basename(urls[i])}",
+                                "target_url": f"{base_url}/{os.path.basename(urls[i + 1])}"}) + "\n")
+    print(f"{len(urls):,} distinct images over loopback HTTP, {args.latency_ms} ms latency per request; "
+          f"{args.mode}, {args.workers} workers; before: {load()}")
+    try:
+        for concurrency in args.concurrency:
+            job = run_job(pairs, os.path.join(args.workdir, "out-network", "results"),
+                          [*pipeline_args(args), "--allow-private-networks", "--fetch_concurrency", str(concurrency)],
+                          os.path.join(args.workdir, f"network-{concurrency}.log"))
+            print(f"fetch_concurrency {concurrency:3d}: {job['fetches']:,} fetches in {job['process_wall_s']:.1f} s "
+                  f"= {job['fetches'] / job['process_wall_s']:.0f} URLs/s, errors {job['errors']}", flush=True)
+    finally:
+        server.shutdown()
+    print(f"after: {load()}")
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["unique", "scale", "parallel", "network"])
+    parser.add_argument("--pairs", type=int, default=100_000)
+    parser.add_argument("--images", type=int, default=2_000)
+    parser.add_argument("--size", type=int, default=128, help="side of the generated images in pixels")
+    parser.add_argument("--workdir", default="/tmp/medialayer-throughput")
+    parser.add_argument("--mode", default="multi_processing", help="--direct_running_mode for the pipeline")
+    parser.add_argument("--workers", type=int, default=2, help="--direct_num_workers for the pipeline")
+    parser.add_argument("--baseline-sample", type=int, default=2_000, help="pairs timed for the naive baseline")
+    parser.add_argument("--fingerprint-sample", type=int, default=2_000, help="URLs timed alone")
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    args = parser.parse_args(argv)
+    args.extra = extra
+    {"unique": cmd_unique, "scale": cmd_scale, "parallel": cmd_parallel, "network": cmd_network}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
