@@ -144,8 +144,12 @@ def test_in_memory_blob_is_decoded_through_a_temporary_file(tmp_path):
     assert fingerprint.duration == pytest.approx(2.0, abs=0.05) and len(fingerprint.times) == 10
 
 
-@pytest.mark.parametrize("content", [b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 40, os.urandom(5000), b""])
-def test_corrupt_input_is_decode_failed(content):
+@pytest.mark.parametrize("damage", ["mp4 header then garbage", "random bytes", "empty", "first half only"])
+def test_corrupt_input_is_decode_failed(tmp_path, damage):
+    video = open(synth.write_video(str(tmp_path / "v.mp4"), synth.frames(SCENE, 4, 25), 25), "rb").read()
+    content = {"mp4 header then garbage": b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 40,
+               "random bytes": np.random.default_rng(1).bytes(5000), "empty": b"",
+               "first half only": video[:len(video) // 2]}[damage]
     with pytest.raises(MediaError) as error:
         MATCHER.fingerprint(Blob(data=content), Limits())
     assert error.value.code == ErrorCode.DECODE_FAILED

@@ -34,6 +34,7 @@ FLAT_BORDER = 6.0  # ... and its mean picture varies less than this (grey levels
 MIN_CONTENT = 0.25  # borders never leave less than this fraction of the width or height
 MIN_STD = 10.0  # grey-level standard deviation under which a frame is flat (black, fades, plain cards)
 MAX_FLAT = 0.7  # fraction of flat pixels above which a frame is a title card or near-empty
+TRUNCATED = 0.5  # decoding less than this share of the announced duration means a broken file
 STILL_DIFFERENCE = 1.5  # mean absolute grey difference under which two consecutive samples are one still
 
 # Natural images lose energy about as 1/frequency: weighting by frequency whitens the descriptor, so
@@ -205,9 +206,16 @@ def _fingerprint(capture: cv2.VideoCapture, limits: Limits) -> VideoFingerprint:
         still.append(previous is not None and np.abs(picture - previous).mean() < STILL_DIFFERENCE)
         previous = picture
         times.append(t)
-        wholes.append(whole)
-        centers.append(center)
+        wholes.append(_quantise(whole))  # int8 at once: 63 bytes a sample while the video plays
+        centers.append(_quantise(center))
         informative.append(useful)
+
+    def describe_pending() -> None:
+        nonlocal box
+        box = box or find_content_box([thumbnail for _, thumbnail in pending])
+        for item in pending:
+            add(*item)
+        pending.clear()
 
     samples = sample_frames(capture, limits)
     while True:
@@ -218,29 +226,32 @@ def _fingerprint(capture: cv2.VideoCapture, limits: Limits) -> VideoFingerprint:
             break
         except cv2.error as e:
             raise MediaError(ErrorCode.DECODE_FAILED, f"video decode failed: {e}") from None
-        if box is None:
-            pending.append((t, thumbnail))
-            if len(pending) < BORDER_WINDOW:
-                continue
-            box = find_content_box([p for _, p in pending])
-            for item in pending:
-                add(*item)
-            pending = []
-        else:
-            add(t, thumbnail)
-    if box is None:
-        box = find_content_box([p for _, p in pending])
-        for item in pending:
-            add(*item)
+        pending.append((t, thumbnail))
+        if box is not None or len(pending) >= BORDER_WINDOW:
+            describe_pending()
+    describe_pending()
+    _check_complete(capture, duration)
     h, w = thumbnail.shape
     return VideoFingerprint(
-        times=np.asarray(times, np.float32), whole=_quantise(wholes), center=_quantise(centers),
+        times=np.asarray(times, np.float32), whole=_stack(wholes), center=_stack(centers),
         weight=_vote_weights(np.asarray(informative), np.asarray(still)), duration=float(duration),
         box=(box[0] / h, box[1] / h, box[2] / w, box[3] / w))
 
 
-def _quantise(descriptors: list[np.ndarray]) -> np.ndarray:
-    return np.round(np.asarray(descriptors, np.float32).reshape(-1, BAND * BAND - 1) * 127).astype(np.int8)
+def _check_complete(capture: cv2.VideoCapture, duration: float) -> None:
+    """A stream that stops well before the length its container announces is truncated or corrupt."""
+    frame_count, fps = capture.get(cv2.CAP_PROP_FRAME_COUNT), capture.get(cv2.CAP_PROP_FPS)
+    announced = frame_count / fps if frame_count > 0 and fps > 0 else 0.0
+    if announced > 2.0 and duration < TRUNCATED * announced:
+        raise MediaError(ErrorCode.DECODE_FAILED, f"stream ends at {duration:.1f} s of the {announced:.1f} s announced")
+
+
+def _quantise(descriptor: np.ndarray) -> np.ndarray:
+    return np.round(descriptor * 127).astype(np.int8)
+
+
+def _stack(descriptors: list[np.ndarray]) -> np.ndarray:
+    return np.asarray(descriptors, np.int8).reshape(-1, BAND * BAND - 1)
 
 
 def _vote_weights(informative: np.ndarray, still: np.ndarray) -> np.ndarray:
