@@ -1,6 +1,7 @@
 """Limits applied while fetching and decoding media. Every one is an option with a sane default."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
 
 MiB = 1024 * 1024
@@ -20,11 +21,21 @@ class Limits:
     max_redirects: int = 5
     max_url_length: int = 8192
     allow_private_networks: bool = False  # fetch from loopback/private/link-local addresses
+    allowed_schemes: str = "http,https,file,gs,s3"  # comma-separated; "file" covers local paths too
+    max_retries: int = 3  # retries of a transient failure (connection error, timeout, 429, 5xx)
+    retry_backoff: float = 0.5  # seconds before the first retry; doubles each time, with jitter
+    retry_backoff_max: float = 30.0  # longest wait between retries; a longer Retry-After is not waited for
+    isolate_decoders: bool = True  # decode in child processes: a crash or hang costs one record
+    decode_timeout: float = 300.0  # seconds to decode and fingerprint one file (with isolate_decoders)
+    max_row_bytes: int = 1 * MiB  # a longer input row is INVALID_INPUT, never parsed
 
     def max_bytes(self, media_type: str | None) -> int:
         """The byte cap for a media type; the largest one while the type is not known yet."""
         caps = {"image": self.max_image_bytes, "audio": self.max_audio_bytes, "video": self.max_video_bytes}
         return caps[media_type] if media_type else max(caps.values())
+
+    def schemes(self) -> frozenset:
+        return frozenset(s.strip().lower() for s in self.allowed_schemes.split(",") if s.strip())
 
     def max_seconds(self, media_type: str) -> float:
         return {"audio": self.max_audio_seconds, "video": self.max_video_seconds}[media_type]
@@ -37,10 +48,11 @@ def add_limit_arguments(parser) -> None:
     """Add one ``--<field>`` option per limit to an argparse parser (used by run_local and the service)."""
     for field in dataclasses.fields(Limits):
         flags = ["--" + field.name.replace("_", "-"), "--" + field.name]  # both spellings, as Beam accepts
-        if field.type == "bool":
-            parser.add_argument(*flags, dest=field.name, action="store_true", default=field.default)
+        if field.type == "bool":  # --flag and --no-flag
+            parser.add_argument(*flags, dest=field.name, action=argparse.BooleanOptionalAction,
+                                default=field.default, help=f"default: {field.default}")
         else:
-            kind = {"int": int, "float": float}[field.type]
+            kind = {"int": int, "float": float, "str": str}[field.type]
             parser.add_argument(*flags, dest=field.name, type=kind, default=field.default,
                                 help=f"default: {field.default}")
 

@@ -16,6 +16,7 @@ import uuid
 import pyarrow as pa
 
 from medialayer.errors import ErrorCode, MediaError
+from medialayer.io.fetch import redact
 from medialayer.matchers.base import Comparison
 from medialayer.media import MEDIA_TYPES
 
@@ -72,7 +73,7 @@ def make_row(fields, raw: str | None = None) -> dict:
     media_type = fields.get("media_type")
     if media_type not in (None, ""):
         if not isinstance(media_type, str) or media_type.strip().lower() not in MEDIA_TYPES:
-            return _invalid(row, f"media_type must be one of {', '.join(MEDIA_TYPES)}, got {media_type!r}")
+            return _invalid(row, f"media_type must be one of {', '.join(MEDIA_TYPES)}, got {_echo(media_type)}")
         row["media_type"] = media_type.strip().lower()
     return row
 
@@ -85,7 +86,7 @@ def _invalid(row: dict, message: str) -> dict:
 
 
 def _echo(value) -> str:
-    text = value if isinstance(value, str) else repr(value)
+    text = redact(value if isinstance(value, str) else repr(value))  # before truncating, which could cut a URL
     return text if len(text) <= MAX_ECHOED_CHARS else text[:MAX_ECHOED_CHARS] + "...(truncated)"
 
 
@@ -105,4 +106,6 @@ def error_record(row: dict, error: MediaError | dict, media_type: str | None = N
 
 
 def _identity(row: dict) -> dict:
-    return {"pair_id": row["pair_id"], "source_url": row["source_url"], "target_url": row["target_url"]}
+    """The row's id and URLs as echoed in its record; credentials in a URL are never written out."""
+    return {"pair_id": row["pair_id"], "source_url": redact(row["source_url"]),
+            "target_url": redact(row["target_url"])}

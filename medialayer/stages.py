@@ -14,6 +14,7 @@ from typing import Any
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.io.fetch import Fetcher, redact
 from medialayer.io.sniff import sniff_media_type
+from medialayer.isolation import fingerprint_media
 from medialayer.matchers import get_matcher
 from medialayer.record import error_record, result_record
 
@@ -43,12 +44,12 @@ def fingerprint_url(url: str, declared_types: set, fetcher: Fetcher) -> MediaRes
             if blob.size > fetcher.limits.max_bytes(media_type):
                 raise MediaError(ErrorCode.TOO_LARGE, f"{blob.size} bytes exceeds the {media_type} cap of "
                                                       f"{fetcher.limits.max_bytes(media_type)}")
-            fingerprint = get_matcher(media_type).fingerprint(blob, fetcher.limits)
+            fingerprint = fingerprint_media(media_type, blob, fetcher.limits)  # isolated: see isolation.py
         return MediaResult(url, media_type, fingerprint, None, _ms_since(start))
     except MediaError as e:
         return MediaResult(url, media_type, None, e.with_url(redact(url)), _ms_since(start))
     except Exception as e:  # a bug or a decoder failure we did not anticipate: report it, never crash the run
-        log.exception("unexpected failure fingerprinting %s", url)
+        log.exception("unexpected failure fingerprinting %s", redact(url))
         error = MediaError(ErrorCode.INTERNAL_ERROR, f"{type(e).__name__}: {e}", redact(url))
         return MediaResult(url, media_type, None, error, _ms_since(start))
 

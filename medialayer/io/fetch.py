@@ -1,19 +1,45 @@
 """Fetching media bytes from http(s), local paths / file:// and Beam FileSystems (gs://, s3://, ...).
 
-Every limit is enforced on the bytes actually read, never on what a server claims. Failures are
-raised as MediaError with a code from medialayer.errors.
+The URLs come from files nobody vetted, so every fetch is guarded (docs/security.md lists each guard):
+
+* a scheme allow-list (``Limits.allowed_schemes``), a URL length cap, no control characters;
+* every HTTP connection resolves its host once, refuses the connection if any address is not public
+  (loopback, private, link-local, CGNAT, multicast, reserved, ... in IPv4 and IPv6, IPv4 embedded in
+  IPv6 included) and connects to exactly the address it checked: a second DNS answer (DNS rebinding)
+  is never asked for. Host header, TLS SNI and certificate checks still use the host name. Redirects
+  are followed here, hop by hop, each hop through the same check (``allow_private_networks`` opts out);
+* byte caps on the bytes actually read, decoded and on the wire, whatever Content-Length claims;
+  compressed bodies are inflated a chunk at a time, so a gzip bomb stops at the cap;
+* an overall deadline per fetch: a timer shuts the fetch's sockets down when it passes, so a server
+  that drips a byte a second (body or headers) cannot hold a worker;
+* retries with exponential backoff and jitter for transient failures only (connection errors,
+  timeouts, 429, 5xx; Retry-After honoured up to ``retry_backoff_max``), never for other 4xx;
+* credentials in a URL never appear in messages (``redact``).
+
+Failures are raised as MediaError with a code from medialayer.errors.
 """
 from __future__ import annotations
 
+import email.utils
+import http.cookiejar
 import ipaddress
+import itertools
 import os
+import random
+import re
 import socket
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
+import zlib
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ReadTimeoutError
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
@@ -22,68 +48,245 @@ from medialayer.media import Blob
 HTTP_SCHEMES = ("http", "https")
 CHUNK_BYTES = 256 * 1024
 SPOOL_BYTES = 16 * 1024 * 1024  # larger downloads go to a temporary file instead of memory
+DEFAULT_CONNECTIONS = 10  # keep-alive connections pooled per host
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+_INFLATED_ENCODINGS = ("gzip", "x-gzip", "deflate")  # decoded here, chunk by chunk; others are refused
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")  # up to the last @ of the authority
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 
 
-def redact(url: str) -> str:
-    """The URL without any user:password part, for messages and outputs."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+def redact(text: str) -> str:
+    """``text`` (a URL, or a message naming URLs) without the user:password part of any URL in it."""
+    return _USERINFO.sub(r"\1", text) if isinstance(text, str) else text
 
 
 def url_scheme(url: str, limits: Limits) -> str:
-    """Validate the URL's shape and return its scheme ("file" for plain paths)."""
+    """Validate the URL's shape and return its lower-cased scheme ("file" for plain paths)."""
     if not isinstance(url, str) or not url.strip():
         raise MediaError(ErrorCode.INVALID_URL, "empty URL")
     if len(url) > limits.max_url_length:
         raise MediaError(ErrorCode.INVALID_URL, f"URL longer than max_url_length={limits.max_url_length}")
+    if _CONTROL_CHARACTERS.search(url):
+        raise MediaError(ErrorCode.INVALID_URL, "URL contains control characters")
     if "://" not in url:
         return "file"
     scheme = url.split("://", 1)[0].lower()
+    if not _SCHEME.fullmatch(scheme):
+        raise MediaError(ErrorCode.INVALID_URL, "malformed URL scheme")
     if scheme in HTTP_SCHEMES:
         try:
             parts = urllib.parse.urlsplit(url)
             parts.port  # raises ValueError on a malformed port
-        except ValueError as e:
-            raise MediaError(ErrorCode.INVALID_URL, f"malformed URL: {e}") from None
+        except ValueError:  # the message may quote the authority, credentials included: not echoed
+            raise MediaError(ErrorCode.INVALID_URL, "malformed URL (host, port or IPv6 literal)") from None
         if not parts.hostname:
             raise MediaError(ErrorCode.INVALID_URL, "URL has no host")
     return scheme
 
 
-def check_address(host: str, port: int, limits: Limits) -> None:
-    """Refuse hosts that resolve to loopback, private, link-local or otherwise non-public addresses."""
-    if limits.allow_private_networks:
-        return
+def blocked_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why connecting to ``address`` is refused by default (None for a public unicast address).
+
+    An IPv6 address that embeds an IPv4 one (IPv4-mapped, IPv4-compatible, NAT64, 6to4) is judged by
+    the IPv4 address it leads to.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            reason = blocked_reason(embedded)
+            return None if reason is None else f"{reason} (as {embedded})"
+        if address in _NAT64_LOCAL or address.is_site_local:
+            return "private"
+    for kind in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
+        if getattr(address, "is_" + kind):
+            return kind.replace("_", "-")
+    if not address.is_global:  # 100.64.0.0/10 (shared/CGNAT), benchmarking, ...
+        return "non-global"
+    return None
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    value = int(address)
+    if address in _NAT64 or (value >> 32 == 0 and value > 1):  # NAT64, or IPv4-compatible ::a.b.c.d
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return None
+
+
+def resolve(host: str, port: int, allow_private: bool) -> list[str]:
+    """The addresses to connect to for ``host``: resolved once, and refused if any of them is not public."""
     try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
-        raise MediaError(ErrorCode.FETCH_FAILED, f"cannot resolve host {host!r}: {e}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            raise MediaError(ErrorCode.BLOCKED_ADDRESS,
-                             f"host {host!r} resolves to non-public address {address} "
-                             "(use --allow-private-networks to permit)")
+        error = MediaError(ErrorCode.FETCH_FAILED, f"cannot resolve host {host!r}: {e.strerror}")
+        raise (_Retryable(error) if e.errno == socket.EAI_AGAIN else error) from None
+    except (UnicodeError, ValueError):
+        raise MediaError(ErrorCode.INVALID_URL, f"invalid host name {host!r}") from None
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not allow_private:
+        for address in addresses:
+            reason = blocked_reason(ipaddress.ip_address(address.split("%", 1)[0]))
+            if reason is not None:
+                raise MediaError(ErrorCode.BLOCKED_ADDRESS,
+                                 f"host {host!r} resolves to {address}, a {reason} address "
+                                 "(--allow-private-networks permits it)")
+    return addresses
+
+
+class _Retryable(Exception):
+    """A transient failure worth another attempt; ``error`` is reported when no attempt is left."""
+
+    def __init__(self, error: MediaError, retry_after: float | None = None):
+        super().__init__(error.message)
+        self.error = error
+        self.retry_after = retry_after
+
+
+_current = threading.local()  # the _FetchGuard of the fetch running on this thread
+
+
+class _FetchGuard:
+    """One HTTP fetch in progress on this thread: its address policy and its overall deadline.
+
+    When the deadline passes, a timer shuts down every socket the fetch has used, so a blocked
+    connect, TLS handshake, header or body read returns at once, however slowly the server sends.
+    """
+
+    def __init__(self, limits: Limits):
+        self.allow_private = limits.allow_private_networks
+        self.seconds = limits.fetch_deadline
+        self.end = time.monotonic() + self.seconds
+        self.expired = False
+        self._sockets = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(self.seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_FetchGuard":
+        _current.guard = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._timer.cancel()
+        _current.guard = None
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def error(self) -> MediaError:
+        return MediaError(ErrorCode.FETCH_TIMEOUT, f"fetch deadline of {self.seconds:g}s passed")
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket call, TLS sockets included
+    except OSError:  # already closed, or detached when TLS wrapped it
+        pass
+
+
+def _guard() -> _FetchGuard:
+    guard = getattr(_current, "guard", None)
+    if guard is None:
+        raise RuntimeError("connections are only opened inside Fetcher.fetch()")
+    return guard
+
+
+class _GuardedConnection:
+    """Mixed into urllib3's connections: connect only to checked addresses, under the fetch's deadline."""
+
+    def _new_conn(self) -> socket.socket:
+        guard = _guard()
+        hostname = self._dns_host
+        error = None
+        for address in resolve(hostname, self.port, guard.allow_private):
+            if guard.expired:
+                raise guard.error()
+            self._dns_host = address  # urllib3 connects to _dns_host; Host, SNI and verification use host names
+            try:
+                sock = super()._new_conn()
+            except (NewConnectionError, ConnectTimeoutError) as e:
+                error = e
+                continue
+            finally:
+                self._dns_host = hostname
+            guard.watch(sock)
+            return sock
+        raise error
+
+    def request(self, *args, **kwargs):
+        if self.sock is not None:  # a kept-alive connection: its socket serves this fetch now
+            _guard().watch(self.sock)
+        return super().request(*args, **kwargs)
+
+
+class _GuardedHTTPConnection(_GuardedConnection, HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
+    pass
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    """The only transport adapter a Fetcher uses: its connections are guarded (see _GuardedConnection)."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+    def proxy_manager_for(self, proxy, **kwargs):
+        raise MediaError(ErrorCode.INTERNAL_ERROR, "proxies are not supported: they would bypass the address checks")
 
 
 class Fetcher:
-    """Fetches media under a set of Limits; holds one HTTP session (make one per worker)."""
+    """Fetches media under a set of Limits; holds one HTTP session (make one per worker).
 
-    def __init__(self, limits: Limits):
+    Safe to share between threads; ``connections`` is how many keep-alive connections it pools per host.
+    ``retries`` counts the transient failures it retried, over its life.
+    """
+
+    def __init__(self, limits: Limits, connections: int = DEFAULT_CONNECTIONS):
         self.limits = limits
+        self.retries = 0
+        self._retries_lock = threading.Lock()
         self.session = requests.Session()
-        self.session.headers["User-Agent"] = "MediaLayer/0.1 (+near-duplicate detection)"
         self.session.trust_env = False  # no proxies or .netrc credentials picked up from the environment
+        self.session.headers.update({"User-Agent": "MediaLayer/0.1 (+near-duplicate detection)",
+                                     "Accept-Encoding": "identity"})  # media is compressed already
+        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))  # no state
+        adapter = GuardedAdapter(pool_connections=connections, pool_maxsize=connections)
+        self.session.adapters.clear()
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, adapter)
 
     def close(self) -> None:
         self.session.close()
@@ -92,6 +295,10 @@ class Fetcher:
         """The bytes at ``url``, capped at the byte limit for ``media_type`` (the largest cap if unknown)."""
         try:
             scheme = url_scheme(url, self.limits)
+            if scheme not in self.limits.schemes():
+                raise MediaError(ErrorCode.UNSUPPORTED_SCHEME,
+                                 f"URL scheme {scheme!r} is not allowed (allowed_schemes="
+                                 f"{self.limits.allowed_schemes})")
             max_bytes = self.limits.max_bytes(media_type)
             if scheme in HTTP_SCHEMES:
                 return self._fetch_http(url, max_bytes)
@@ -102,7 +309,7 @@ class Fetcher:
             raise e.with_url(redact(url))
 
     def _fetch_local(self, url: str, max_bytes: int) -> Blob:
-        path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path) if url.startswith("file://") else url
+        path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path) if "://" in url else url
         if not os.path.isfile(path):
             raise MediaError(ErrorCode.FETCH_FAILED, f"no such file: {path}")
         size = os.path.getsize(path)
@@ -116,64 +323,170 @@ class Fetcher:
         try:
             FileSystems.get_filesystem(url)
         except ValueError:
-            raise MediaError(ErrorCode.UNSUPPORTED_SCHEME, f"unsupported URL scheme {scheme!r}") from None
+            raise MediaError(ErrorCode.UNSUPPORTED_SCHEME, f"no filesystem for URL scheme {scheme!r}") from None
         try:
             stream = FileSystems.open(url, compression_type="uncompressed")
         except Exception as e:
-            raise MediaError(ErrorCode.FETCH_FAILED, f"cannot open: {e}") from None
+            raise MediaError(ErrorCode.FETCH_FAILED, f"cannot open: {_short(redact(str(e)))}") from None
         deadline = time.monotonic() + self.limits.fetch_deadline
         with stream:
             return _read_capped(iter(lambda: stream.read(CHUNK_BYTES), b""), max_bytes, deadline)
 
     def _fetch_http(self, url: str, max_bytes: int) -> Blob:
-        deadline = time.monotonic() + self.limits.fetch_deadline
-        seen = set()
-        for _ in range(self.limits.max_redirects + 1):
-            seen.add(url)
-            response = self._request(url, deadline)
-            if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
-                response.close()
-                url = urllib.parse.urljoin(url, response.headers["location"])
-                if url in seen:
-                    raise MediaError(ErrorCode.TOO_MANY_REDIRECTS, "redirect loop")
-                if url_scheme(url, self.limits) not in HTTP_SCHEMES:
-                    raise MediaError(ErrorCode.UNSUPPORTED_SCHEME, "redirect to a non-http(s) URL")
-                continue
-            with response:
-                if not 200 <= response.status_code < 300:
-                    raise MediaError(ErrorCode.HTTP_STATUS, f"HTTP {response.status_code}")
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
-                    raise MediaError(ErrorCode.TOO_LARGE,
-                                     f"Content-Length {declared} exceeds the cap of {max_bytes}")
-                return _read_capped(_timed_chunks(response, deadline), max_bytes, deadline)
-        raise MediaError(ErrorCode.TOO_MANY_REDIRECTS, f"more than max_redirects={self.limits.max_redirects}")
+        with _FetchGuard(self.limits) as guard:
+            try:
+                blob = self._follow(url, max_bytes, guard)
+            except MediaError:
+                if guard.expired:  # whatever broke, it broke because the deadline shut the connection
+                    raise guard.error() from None
+                raise
+            if guard.expired:  # the end of a body cut short by the deadline can look like a clean end
+                blob.close()
+                raise guard.error()
+            return blob
 
-    def _request(self, url: str, deadline: float) -> requests.Response:
-        parts = urllib.parse.urlsplit(url)
-        check_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), self.limits)
-        remaining = deadline - time.monotonic()
+    def _follow(self, url: str, max_bytes: int, guard: _FetchGuard) -> Blob:
+        """GET ``url``, following redirects hop by hop; each hop's connection is checked again."""
+        seen = {url}
+        for hops in itertools.count():
+            try:
+                location, blob = self._with_retries(lambda: self._get(url, max_bytes, guard), guard)
+            except MediaError as e:
+                if hops:
+                    raise MediaError(e.code, f"{e.message} (after a redirect to {redact(url)})") from None
+                raise
+            if blob is not None:
+                return blob
+            if hops == self.limits.max_redirects:
+                raise MediaError(ErrorCode.TOO_MANY_REDIRECTS,
+                                 f"more than max_redirects={self.limits.max_redirects} redirects")
+            try:
+                url = urllib.parse.urljoin(url, location)
+            except ValueError:
+                raise MediaError(ErrorCode.INVALID_URL, "malformed redirect location") from None
+            if url in seen:
+                raise MediaError(ErrorCode.TOO_MANY_REDIRECTS, f"redirect loop back to {redact(url)}")
+            seen.add(url)
+            try:
+                scheme = url_scheme(url, self.limits)
+            except MediaError as e:
+                raise MediaError(e.code, f"redirect to a bad URL: {e.message}") from None
+            if scheme not in HTTP_SCHEMES:
+                raise MediaError(ErrorCode.UNSUPPORTED_SCHEME, f"redirect to a {scheme!r} URL")
+
+    def _with_retries(self, attempt, guard: _FetchGuard):
+        for retry in itertools.count():
+            try:
+                return attempt()
+            except _Retryable as e:
+                if guard.expired:
+                    raise guard.error() from None
+                delay, why = self._backoff(retry, e.retry_after)
+                if delay is not None and delay >= guard.remaining():
+                    delay, why = None, "the fetch deadline would pass first"
+                if delay is None:
+                    message = e.error.message + (f" (after {retry} retries)" if retry else "")
+                    raise MediaError(e.error.code, f"{message}; {why}" if why else message) from None
+                with self._retries_lock:
+                    self.retries += 1
+                time.sleep(delay)
+
+    def _backoff(self, retry: int, retry_after: float | None) -> tuple[float | None, str]:
+        """Seconds to wait before retry number ``retry + 1``, or None and why not to retry."""
+        if retry >= self.limits.max_retries:
+            return None, ""
+        if retry_after is not None:
+            if retry_after > self.limits.retry_backoff_max:
+                return None, (f"Retry-After {retry_after:g}s exceeds "
+                              f"retry_backoff_max={self.limits.retry_backoff_max:g}s")
+            return retry_after, ""
+        ceiling = min(self.limits.retry_backoff_max, self.limits.retry_backoff * 2 ** retry)
+        return random.uniform(ceiling / 2, ceiling), ""  # exponential, with jitter
+
+    def _get(self, url: str, max_bytes: int, guard: _FetchGuard) -> tuple[str | None, Blob | None]:
+        """One GET: (location, None) for a redirect, (None, blob) for a 2xx body; raises otherwise."""
+        response = self._send(url, guard)
+        with response:
+            status = response.status_code
+            if status in _REDIRECT_STATUSES and "location" in response.headers:
+                return response.headers["location"], None
+            if status == 429 or status >= 500:
+                raise _Retryable(MediaError(ErrorCode.HTTP_STATUS, f"HTTP {status}"),
+                                 _retry_after(response.headers.get("retry-after")))
+            if not 200 <= status < 300:
+                raise MediaError(ErrorCode.HTTP_STATUS, f"HTTP {status}")
+            declared = response.headers.get("content-length", "").strip()
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise MediaError(ErrorCode.TOO_LARGE, f"Content-Length {declared} exceeds the cap of {max_bytes}")
+            return None, _read_capped(_body(response, max_bytes), max_bytes, guard.end)
+
+    def _send(self, url: str, guard: _FetchGuard) -> requests.Response:
+        if not isinstance(self.session.get_adapter(url), GuardedAdapter):
+            raise MediaError(ErrorCode.INTERNAL_ERROR, "an unguarded transport adapter is mounted on the session")
+        remaining = guard.remaining()
         if remaining <= 0:
-            raise MediaError(ErrorCode.FETCH_TIMEOUT, f"fetch deadline of {self.limits.fetch_deadline}s passed")
+            raise guard.error()
         try:
             return self.session.get(url, stream=True, allow_redirects=False,
                                     timeout=(min(self.limits.connect_timeout, remaining),
                                              min(self.limits.read_timeout, remaining)))
-        except requests.Timeout as e:
-            raise MediaError(ErrorCode.FETCH_TIMEOUT, f"timed out: {type(e).__name__}") from None
+        except requests.ConnectTimeout:
+            raise _Retryable(MediaError(ErrorCode.FETCH_TIMEOUT, "connect timed out")) from None
+        except requests.Timeout:
+            raise _Retryable(MediaError(ErrorCode.FETCH_TIMEOUT, "read timed out")) from None
+        except requests.ConnectionError as e:
+            raise _Retryable(MediaError(ErrorCode.FETCH_FAILED, f"connection failed: {_root_cause(e)}")) from None
         except requests.RequestException as e:
-            raise MediaError(ErrorCode.FETCH_FAILED, f"{type(e).__name__}: {_short(e)}") from None
+            raise MediaError(ErrorCode.FETCH_FAILED, f"request failed: {_root_cause(e)}") from None
 
 
-def _timed_chunks(response: requests.Response, deadline: float):
+def _body(response: requests.Response, max_bytes: int):
+    """The response body, decoded; the bytes on the wire are capped at ``max_bytes`` too."""
+    raw = response.raw
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity", *_INFLATED_ENCODINGS):
+        raise MediaError(ErrorCode.FETCH_FAILED, f"unsupported Content-Encoding {encoding[:40]!r}")
     try:
-        yield from response.iter_content(CHUNK_BYTES)  # decodes gzip/deflate: the cap counts decoded bytes
-    except requests.exceptions.ConnectionError as e:
-        if "timed out" in str(e).lower():
-            raise MediaError(ErrorCode.FETCH_TIMEOUT, "read timed out") from None
-        raise MediaError(ErrorCode.FETCH_FAILED, f"connection broken: {_short(e)}") from None
-    except requests.RequestException as e:
-        raise MediaError(ErrorCode.FETCH_FAILED, f"{type(e).__name__}: {_short(e)}") from None
+        chunks = raw.stream(CHUNK_BYTES, decode_content=False)
+        wire = _wire_capped(chunks, raw, max_bytes)
+        yield from (_inflated(wire) if encoding in _INFLATED_ENCODINGS else wire)
+    except ReadTimeoutError:
+        raise _Retryable(MediaError(ErrorCode.FETCH_TIMEOUT, "read timed out")) from None
+    except (ProtocolError, OSError) as e:
+        raise _Retryable(MediaError(ErrorCode.FETCH_FAILED, f"connection broken: {_root_cause(e)}")) from None
+    except zlib.error:
+        raise MediaError(ErrorCode.FETCH_FAILED, f"corrupt {encoding} content encoding") from None
+
+
+def _wire_capped(chunks, raw, max_bytes: int):
+    for chunk in chunks:
+        if raw.tell() > max_bytes:
+            raise MediaError(ErrorCode.TOO_LARGE, f"more than the cap of {max_bytes} bytes on the wire")
+        yield chunk
+
+
+def _inflated(chunks):
+    """gzip/zlib data inflated at most CHUNK_BYTES at a time: memory stays bounded, whatever the ratio."""
+    decoder = zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib header, detected
+    for data in chunks:
+        while data and not decoder.eof:
+            yield decoder.decompress(data, CHUNK_BYTES)
+            data = decoder.unconsumed_tail
+    yield decoder.flush()
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delay-seconds or HTTP-date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _read_capped(chunks, max_bytes: int, deadline: float) -> Blob:
@@ -199,12 +512,30 @@ def _read_capped(chunks, max_bytes: int, deadline: float) -> Blob:
             spool.close()
             os.unlink(spool.name)
         raise
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()  # a generator left early releases its connection now
     if spool is None:
         return Blob(data=b"".join(buffer))
     spool.close()
     return Blob(path=spool.name, owned=True)
 
 
-def _short(error: Exception, limit: int = 200) -> str:
-    text = str(error)
+def _root_cause(error: BaseException) -> str:
+    """The innermost cause of a requests/urllib3 error, which (unlike the outer ones) names no URL."""
+    seen = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        inner = getattr(error, "reason", None) or error.__cause__ or error.__context__
+        if not isinstance(inner, BaseException):
+            if error.args and isinstance(error.args[0], BaseException):
+                inner = error.args[0]
+            else:
+                break
+        error = inner
+    return _short(redact(f"{type(error).__name__}: {error}"))
+
+
+def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."

@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from requests.adapters import HTTPAdapter
 
 from medialayer.io.fetch import Fetcher
 from medialayer.limits import Limits
@@ -78,12 +77,12 @@ class FingerprintMedia(beam.DoFn):
         self.fingerprints = Metrics.counter(NAMESPACE, "fingerprints")
         self.media_errors = Metrics.counter(NAMESPACE, "media_errors")
         self.reuses = Metrics.counter(NAMESPACE, "fingerprint_reuses")
+        self.retries = Metrics.counter(NAMESPACE, "fetch_retries")
 
     def setup(self):
-        self.fetcher = Fetcher(self.limits)  # one HTTP session per worker, shared by the pool's threads
-        adapter = HTTPAdapter(pool_connections=self.concurrency, pool_maxsize=self.concurrency)
-        for prefix in ("http://", "https://"):
-            self.fetcher.session.mount(prefix, adapter)
+        # One HTTP session per worker, shared by the pool's threads.
+        self.fetcher = Fetcher(self.limits, connections=self.concurrency)
+        self.retries_counted = 0
         self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="fingerprint")
         self.progress = Progress("media fingerprinted", self.batches, "URL batches", self.workers)
 
@@ -110,6 +109,8 @@ class FingerprintMedia(beam.DoFn):
             self.progress.add()
             for cell in cells:
                 yield cell, ("media", (url, result))
+        self.retries.inc(self.fetcher.retries - self.retries_counted)  # counters only count on this thread
+        self.retries_counted = self.fetcher.retries
         self.progress.add(0, units=1)
 
 

@@ -1,0 +1,227 @@
+"""Decoder isolation: media is decoded and fingerprinted in child processes, so a file that crashes a
+native decoder (segfault, abort, the OOM killer) or makes it hang costs that file's record, never the run.
+
+    fingerprint_media(media_type, blob, limits) -> fingerprint        raises MediaError
+
+With ``limits.isolate_decoders`` (the default) the work goes to a process-wide pool of long-lived
+decoder processes, shared by every thread of the process (FingerprintMedia's fetch threads, match(),
+the service): at most one per CPU, started on demand. Each is a fresh interpreter (spawn semantics,
+never a bare fork of a process running Beam's threads) started with ``subprocess``, so unlike
+multiprocessing's spawn and forkserver it never re-imports the caller's ``__main__``: a script without
+an ``if __name__ == "__main__"`` guard works. A decoder serves one file at a time: the bytes (or the
+path of a large file) go over a socket pair and the fingerprint comes back. Fetching stays in the
+calling process, so connections are pooled as before and only decoding is timed.
+
+* no answer within ``limits.decode_timeout`` seconds: the decoder is killed and replaced, and the
+  file gets DECODE_TIMEOUT;
+* the decoder dies while on a file (any signal or exit): it is replaced, and the file gets DECODE_FAILED.
+
+Without isolation the matcher runs in the calling thread: no crash protection and no decode timeout.
+The overhead per file and the choice of default are in docs/security.md.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing.connection
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+from medialayer.errors import ErrorCode, MediaError
+from medialayer.limits import Limits
+from medialayer.matchers import get_matcher
+from medialayer.media import Blob
+
+log = logging.getLogger(__name__)
+
+PIPE_BYTES = 16 * 1024 * 1024  # files up to this size go over the socket; larger ones by path
+STARTUP_TIMEOUT = 120.0  # seconds for a new decoder process to import its matchers and say it is ready
+DEFAULT_DECODE = "medialayer.isolation:decode"  # what a decoder runs, as module:function
+
+
+def decode(media_type: str, blob: Blob, limits: Limits):
+    """The work a decoder does: the media type's matcher fingerprints the blob."""
+    return get_matcher(media_type).fingerprint(blob, limits)
+
+
+def fingerprint_media(media_type: str, blob: Blob, limits: Limits):
+    """The fingerprint of ``blob``: in a decoder process with ``limits.isolate_decoders``, else right here."""
+    if not limits.isolate_decoders:
+        return decode(media_type, blob, limits)
+    return decoder_pool().fingerprint(media_type, blob, limits)
+
+
+class DecoderPool:
+    """Up to ``size`` decoder processes running ``decode`` (module:function, called as
+    ``decode(media_type, blob, limits)``); ``fingerprint`` blocks while all of them are busy."""
+
+    def __init__(self, size: int | None = None, decode: str = DEFAULT_DECODE):
+        self.size = size or os.cpu_count() or 1
+        self.decode = decode
+        self.pid = os.getpid()
+        self._idle: list[_Decoder] = []
+        self._count = 0
+        self._available = threading.Condition()
+
+    def fingerprint(self, media_type: str, blob: Blob, limits: Limits):
+        decoder = self._acquire()
+        try:
+            return decoder.run(media_type, blob, limits)
+        finally:
+            with self._available:
+                self._idle.append(decoder)
+                self._available.notify()
+
+    def _acquire(self) -> "_Decoder":
+        with self._available:
+            while not self._idle and self._count >= self.size:
+                self._available.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+        return _Decoder(self.decode)
+
+    def close(self) -> None:
+        """Stop the idle decoders (busy ones stop when their process exits)."""
+        with self._available:
+            idle, self._idle = self._idle, []
+            self._count -= len(idle)
+        for decoder in idle:
+            decoder.stop()
+
+
+_pool: DecoderPool | None = None
+_pool_lock = threading.Lock()
+
+
+def decoder_pool() -> DecoderPool:
+    """The process-wide pool (a forked copy of this process gets its own)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool.pid != os.getpid():
+            _pool = DecoderPool()
+        return _pool
+
+
+class _Decoder:
+    """One decoder process and the pipe to it; replaced after a timeout or a crash."""
+
+    def __init__(self, decode):
+        self.decode = decode
+        self.process = None
+        self.conn = None
+
+    def run(self, media_type: str, blob: Blob, limits: Limits):
+        if blob.size <= PIPE_BYTES:
+            self._send((media_type, blob.read(), limits))
+            return self._receive(limits)
+        with blob.path() as path:  # a large blob is on disk already (spooled download or local file)
+            self._send((media_type, path, limits))
+            return self._receive(limits)
+
+    def _send(self, task) -> None:
+        if self.process is not None:
+            try:
+                self.conn.send(task)
+                return
+            except OSError:  # it died while idle: replace it
+                self.stop()
+        self._start()
+        self.conn.send(task)
+
+    def _receive(self, limits: Limits):
+        if not self.conn.poll(limits.decode_timeout):
+            self.stop()
+            raise MediaError(ErrorCode.DECODE_TIMEOUT,
+                             f"decoding took longer than decode_timeout={limits.decode_timeout:g}s; "
+                             "the decoder process was stopped")
+        try:
+            status, value = self.conn.recv()
+        except (EOFError, OSError):
+            how = _describe_exit(self.stop())
+            raise MediaError(ErrorCode.DECODE_FAILED,
+                             f"the decoder process died ({how}) on this file: the content crashes a "
+                             "native decoder, or decoding it ran out of memory") from None
+        if status == "error":
+            raise value
+        return value
+
+    def _start(self) -> None:
+        parent, child = socket.socketpair()
+        with child:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from medialayer.isolation import _child_main; _child_main()",
+                 str(child.fileno()), self.decode],
+                pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+        self.conn = multiprocessing.connection.Connection(parent.detach())
+        if not self.conn.poll(STARTUP_TIMEOUT) or self._ready() != "ready":
+            how = _describe_exit(self.stop())
+            raise MediaError(ErrorCode.INTERNAL_ERROR, f"a decoder process failed to start ({how})")
+
+    def _ready(self):
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError):
+            return None
+
+    def stop(self) -> int | None:
+        """Kill the process (if still running) and return its exit status."""
+        if self.process is None:
+            return None
+        self.process.kill()
+        try:
+            code = self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.conn.close()
+        self.process = self.conn = None
+        return code
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _child_main() -> None:
+    """Entry point of a decoder process: argv is [socket fd, decode as module:function]."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
+    fd, decode_name = int(sys.argv[1]), sys.argv[2]
+    module, _, function = decode_name.partition(":")
+    conn = multiprocessing.connection.Connection(fd)
+    decode_function = getattr(importlib.import_module(module), function)
+    get_matcher("image")  # import the common matcher now, not on the clock of the first file
+    conn.send("ready")
+    _serve(conn, decode_function)
+
+
+def _serve(conn, decode) -> None:
+    """(media_type, bytes or path, limits) in, ("ok", fingerprint) or ("error", MediaError) out."""
+    while True:
+        try:
+            media_type, payload, limits = conn.recv()
+        except EOFError:  # the parent closed the socket, or is gone
+            return
+        blob = Blob(data=payload) if isinstance(payload, bytes) else Blob(path=payload)
+        try:
+            reply = ("ok", decode(media_type, blob, limits))
+        except MediaError as e:
+            reply = ("error", e)
+        except Exception as e:  # a bug or an unforeseen decoder failure: reported, as in-process
+            log.exception("unexpected failure fingerprinting %s media", media_type)
+            reply = ("error", MediaError(ErrorCode.INTERNAL_ERROR, f"{type(e).__name__}: {e}"))
+        try:
+            conn.send(reply)
+        except Exception as e:  # a fingerprint that cannot be pickled
+            conn.send(("error", MediaError(ErrorCode.INTERNAL_ERROR, f"fingerprint not transferable: {e}")))
