@@ -1,0 +1,353 @@
+"""Audio quality benchmark: variants derived from real music and speech, hard negatives, our matcher beside
+Chromaprint.
+
+    python bench/quality.py --media-type audio --media-dir ../shared/media-dev [--engine pipeline] [--speed]
+
+Every source in MANIFEST.tsv (audio rows) is decoded once at 44.1 kHz stereo and transformed with numpy and
+PyAV's encoders (libmp3lame, aac, libopus) into bench/work/audio (cached): low-bitrate codecs, resampling,
+mono, +-10 dB, trimmed edges, 5-20 s excerpts at a random offset, 10 s / 5 s excerpts under a speech
+voiceover (another real speech file) at +5 / 0 dB SNR, under pink or babble noise at 0 dB, and sped up or
+slowed down by 2% (resampled, so pitch follows). Each variant is compared with its source (a positive) and
+with every other source of the same album/speaker group (hard negatives); generated silence, hiss, tones,
+chords and noise (and MP3 copies of them) are compared with each other (must never match).
+Chromaprint: ``fpcalc -raw -length 0`` on the same files, aligned by the lowest bit-error rate over
+offsets with >= 4 s of overlap; a pair matches below BER 0.35 (AcoustID's order of magnitude).
+--speed prints fingerprint speed on one core, compare time of two 5-minute fingerprints and size per minute.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import os
+import pickle
+import subprocess
+import sys
+import time
+
+import av
+import numpy as np
+from scipy.signal import resample_poly
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+
+from bench.common import print_table, run_pipeline  # noqa: E402
+from medialayer.limits import Limits  # noqa: E402
+from medialayer.matchers.audio import MATCHER  # noqa: E402
+from medialayer.media import Blob  # noqa: E402
+from medialayer.synthetic import audio as synth  # noqa: E402
+
+SR = 44100
+TARGETS = {"mp3 32k": 0.995, "mp3 64k": 0.995, "mp3 128k": 0.995, "aac 64k": 0.995, "opus 32k": 0.995,
+           "resample 16k": 0.995, "resample 22.05k": 0.995, "mono": 0.995, "gain +10dB": 0.995,
+           "gain -10dB": 0.995, "trim edges": 0.995, "excerpt 5-20s": 0.99, "voiceover +5dB 10s": 0.92,
+           "voiceover 0dB 10s": 0.80, "voiceover 0dB 5s": 0.65, "pink noise 0dB 10s": 0.85,
+           "babble 0dB 10s": 0.85, "speed +2%": 0.90, "speed -2%": 0.90}
+CHROMAPRINT_MAX_BER = 0.35
+CHROMAPRINT_ITEM_SECONDS = 4096 / 11025 / 3  # fpcalc's step between sub-fingerprints (~0.124 s)
+
+
+def load_sources(media_dir: str) -> list[dict]:
+    with open(os.path.join(media_dir, "MANIFEST.tsv")) as f:
+        rows = [r for r in csv.DictReader(f, delimiter="\t") if r["media_type"] == "audio"]
+    return [{"name": os.path.splitext(os.path.basename(r["path"]))[0], "path": os.path.join(media_dir, r["path"]),
+             "group": r["group"], "speech": os.path.basename(r["path"]).startswith("speech")} for r in rows]
+
+
+def read_stereo(path: str) -> np.ndarray:
+    """2 x n float32 at 44.1 kHz."""
+    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=SR)
+    parts = []
+    with av.open(path) as container:
+        for frame in container.decode(audio=0):
+            parts += [f.to_ndarray() for f in resampler.resample(frame)]
+    parts += [f.to_ndarray() for f in resampler.resample(None)]
+    return np.concatenate(parts, axis=1)
+
+
+def _mix(music: np.ndarray, other: np.ndarray, snr_db: float) -> np.ndarray:
+    """music (2 x n) plus a mono ``other`` at ``snr_db`` below it."""
+    return np.stack([synth.mix(channel, other, snr_db) for channel in music])
+
+
+def _babble(speech: list[np.ndarray], seconds: float, rng) -> np.ndarray:
+    n = int(seconds * SR)
+    voices = []
+    for voice in rng.choice(len(speech), size=min(5, len(speech)), replace=False):
+        mono = speech[voice].mean(axis=0)
+        start = int(rng.integers(0, max(1, len(mono) - n)))
+        part = np.resize(mono[start:start + n], n)
+        voices.append(part / (np.sqrt(np.mean(part ** 2)) + 1e-9))
+    return np.sum(voices, axis=0).astype(np.float32)
+
+
+def make_variants(source: dict, audio: np.ndarray, speech: list[tuple[str, np.ndarray]], rng) -> list[dict]:
+    """(case, samples 2 x n or 1 x n, rate, format, bitrate, truth) for one source; truth is the source
+    start/end of the overlap (target starts at 0) or None for whole-track variants."""
+    n = audio.shape[1]
+    seconds = n / SR
+
+    def excerpt(length):
+        start = float(rng.uniform(0, max(0.0, seconds - length)))
+        return start, audio[:, int(start * SR):int(start * SR) + int(length * SR)]
+
+    variants = [("mp3 32k", audio, SR, "mp3", 32000, None), ("mp3 64k", audio, SR, "mp3", 64000, None),
+                ("mp3 128k", audio, SR, "mp3", 128000, None), ("aac 64k", audio, SR, "m4a", 64000, None),
+                ("opus 32k", audio, SR, "opus", 32000, None),
+                ("resample 16k", resample_poly(audio, 160, 441, axis=1), 16000, "wav", None, None),
+                ("resample 22.05k", resample_poly(audio, 1, 2, axis=1), 22050, "wav", None, None),
+                ("mono", audio.mean(axis=0, keepdims=True), SR, "flac", None, None),
+                ("gain +10dB", audio * 10 ** 0.5, SR, "flac", None, None),
+                ("gain -10dB", audio * 10 ** -0.5, SR, "flac", None, None)]
+    cut_front = float(rng.uniform(1, min(15, max(1.0, (seconds - 5) / 2))))
+    cut_back = float(rng.uniform(1, min(15, max(1.0, (seconds - 5) / 2))))
+    variants.append(("trim edges", audio[:, int(cut_front * SR):n - int(cut_back * SR)], SR, "flac", None,
+                     (cut_front, seconds - cut_back)))
+    for _ in range(2):
+        length = float(rng.uniform(5, 20))
+        start, part = excerpt(length)
+        variants.append(("excerpt 5-20s", part, SR, "flac", None, (start, start + part.shape[1] / SR)))
+    others = [s for name, s in speech if name != source["name"]]
+    if not source["speech"]:
+        for case, length, snr in (("voiceover +5dB 10s", 10, 5), ("voiceover 0dB 10s", 10, 0),
+                                  ("voiceover 0dB 5s", 5, 0)):
+            start, part = excerpt(length)
+            voice = others[int(rng.integers(len(others)))].mean(axis=0)
+            offset = int(rng.integers(0, max(1, len(voice) - part.shape[1])))
+            variants.append((case, _mix(part, voice[offset:], snr), SR, "flac", None,
+                             (start, start + part.shape[1] / SR)))
+    start, part = excerpt(10)
+    variants.append(("pink noise 0dB 10s", _mix(part, synth.noise(10, int(rng.integers(1 << 30)), "pink", SR), 0),
+                     SR, "flac", None, (start, start + part.shape[1] / SR)))
+    start, part = excerpt(10)
+    variants.append(("babble 0dB 10s", _mix(part, _babble(others, 10, rng), 0), SR, "flac", None,
+                     (start, start + part.shape[1] / SR)))
+    for case, up, down in (("speed +2%", 50, 51), ("speed -2%", 50, 49)):
+        start, part = excerpt(30)
+        variants.append((case, resample_poly(part, up, down, axis=1), SR, "flac", None,
+                         (start, start + part.shape[1] / SR)))
+    return [{"case": c, "samples": s, "rate": r, "format": f, "bitrate": b, "truth": t}
+            for c, s, r, f, b, t in variants]
+
+
+def low_information_files(workdir: str) -> list[str]:
+    signals = {"silence": synth.silence(30, SR), "hiss": synth.noise(30, 11, "white", SR, amplitude=0.003),
+               "tone": synth.tone(1000, 30, SR), "tone-low": synth.tone(220, 30, SR, amplitude=0.1),
+               "chord": synth.chord([262, 330, 392], 30, SR), "white": synth.noise(30, 12, "white", SR),
+               "pink": synth.noise(30, 13, "pink", SR), "brown": synth.noise(30, 14, "brown", SR)}
+    paths = []
+    for name, samples in signals.items():
+        for fmt, bitrate in (("flac", None), ("mp3", 128000)):
+            path = os.path.join(workdir, f"lowinfo_{name}.{fmt}")
+            if not os.path.exists(path):
+                _write(path, synth.encode(samples, SR, fmt, bitrate))
+            paths.append(path)
+    return paths
+
+
+def _write(path: str, data: bytes) -> None:
+    with open(path + ".tmp", "wb") as f:
+        f.write(data)
+    os.replace(path + ".tmp", path)
+
+
+def build(media_dir: str, workdir: str, seed: int, max_sources: int | None):
+    """The source list, the positive pairs and the negative pairs (each a dict), writing variant files."""
+    os.makedirs(workdir, exist_ok=True)
+    sources = load_sources(media_dir)
+    if max_sources:
+        sources = sources[::max(1, len(sources) // max_sources)][:max_sources]
+    all_speech = [s for s in load_sources(media_dir) if s["speech"]]
+    speech = [(s["name"], read_stereo(s["path"])) for s in all_speech]
+    positives = []
+    for index, source in enumerate(sources):
+        rng = np.random.default_rng([seed, index])
+        prefix = os.path.join(workdir, f"{seed}_{source['name']}")
+        audio = read_stereo(source["path"])
+        for k, variant in enumerate(make_variants(source, audio, speech, rng)):
+            path = f"{prefix}_{k:02d}.{variant['format']}"
+            if not os.path.exists(path):
+                _write(path, synth.encode(variant["samples"], variant["rate"], variant["format"],
+                                          variant["bitrate"], channels=len(variant["samples"])))
+            positives.append({"case": variant["case"], "source": source, "query": path, "truth": variant["truth"]})
+    by_group = collections.defaultdict(list)
+    for source in sources:
+        by_group[source["group"]].append(source)
+    negatives = [{"case": "same group", "source": other, "query": p["query"]}
+                 for p in positives for other in by_group[p["source"]["group"]] if other is not p["source"]]
+    low = low_information_files(workdir)
+    negatives += [{"case": "silence/hiss/tone/noise", "source": {"path": a}, "query": b}
+                  for i, a in enumerate(low) for b in low[i:]]
+    return sources, positives, negatives
+
+
+# ---------------------------------------------------------------- engines
+
+def compare_direct(pairs: list[dict]) -> list:
+    cache = {}
+
+    def fingerprint(path):
+        if path not in cache:
+            cache[path] = MATCHER.fingerprint(Blob(path=path), Limits())
+        return cache[path]
+    return [MATCHER.compare(fingerprint(p["source"]["path"]), fingerprint(p["query"])) for p in pairs]
+
+
+def compare_pipeline(pairs: list[dict], workdir: str) -> list:
+    rows = [{"pair_id": str(i), "source_url": p["source"]["path"], "target_url": p["query"], "media_type": "audio"}
+            for i, p in enumerate(pairs)]
+    records, _ = run_pipeline(rows, os.path.join(workdir, "pipeline"))
+    results = []
+    for i in range(len(pairs)):
+        record = records[str(i)]
+        if record["error"]:
+            print("error:", pairs[i]["query"], record["error"], file=sys.stderr)
+        results.append(record)
+    return [_Result(bool(r["match"]), r["matched_segments"] or []) for r in results]
+
+
+class _Result:
+    def __init__(self, match, segments):
+        self.match = match
+        self.segments = [_Seg(**s) for s in segments]
+
+
+class _Seg:
+    def __init__(self, source_start, source_end, target_start, target_end):
+        self.source_start, self.source_end, self.target_start, self.target_end = (
+            source_start, source_end, target_start, target_end)
+
+
+# ---------------------------------------------------------------- Chromaprint baseline
+
+def chromaprint(path: str) -> np.ndarray:
+    out = subprocess.run(["fpcalc", "-raw", "-length", "0", path], capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("FINGERPRINT="))
+    values = line.split("=", 1)[1]
+    return np.array([int(v) for v in values.split(",")] if values else [], np.int64).astype(np.uint32)
+
+
+def chromaprint_ber(a: np.ndarray, b: np.ndarray, min_overlap_items: int = 32) -> float:
+    """Lowest bit-error rate over all offsets with at least ``min_overlap_items`` items of overlap."""
+    if min(len(a), len(b)) < 8:
+        return 1.0
+    need = min(min_overlap_items, len(a), len(b))
+    best = 1.0
+    for shift in range(-(len(b) - need), len(a) - need + 1):
+        lo_a, lo_b = max(0, shift), max(0, -shift)
+        n = min(len(a) - lo_a, len(b) - lo_b)
+        errors = np.bitwise_count(a[lo_a:lo_a + n] ^ b[lo_b:lo_b + n]).sum()
+        best = min(best, errors / (32.0 * n))
+    return best
+
+
+def compare_chromaprint(pairs: list[dict]) -> list[bool]:
+    cache = {}
+
+    def fp(path):
+        if path not in cache:
+            cache[path] = chromaprint(path)
+        return cache[path]
+    return [chromaprint_ber(fp(p["source"]["path"]), fp(p["query"])) < CHROMAPRINT_MAX_BER for p in pairs]
+
+
+# ---------------------------------------------------------------- report
+
+def boundary_error(result, truth, duration_scale: float = 1.0):
+    """Largest of the four boundary errors (s) of the segment overlapping the truth, or None."""
+    if truth is None or not result.segments:
+        return None
+    start, end = truth
+    best = max(result.segments, key=lambda s: min(s.source_end, end) - max(s.source_start, start))
+    target_end = (end - start) * duration_scale
+    return max(abs(best.source_start - start), abs(best.source_end - end), abs(best.target_start),
+               abs(best.target_end - target_end))
+
+
+def report(positives, negatives, ours, theirs) -> None:
+    rows = []
+    by_case = collections.defaultdict(list)
+    for pair, result, baseline in zip(positives, ours[:len(positives)], theirs[:len(positives)]):
+        by_case[pair["case"]].append((pair, result, baseline))
+    for case, items in by_case.items():
+        recall = np.mean([r.match for _, r, _ in items])
+        base = np.mean([b for _, _, b in items]) if items[0][2] is not None else float("nan")
+        scale = {"speed +2%": 50 / 51, "speed -2%": 50 / 49}.get(case, 1.0)
+        errors = [e for p, r, _ in items if (e := boundary_error(r, p["truth"], scale)) is not None]
+        p90 = f"{np.percentile(errors, 90):.2f}" if errors and items[0][0]["truth"] else "-"
+        target = TARGETS.get(case)
+        rows.append([case, len(items), f"{recall:.3f}", f"{base:.3f}", p90, f">= {target}",
+                     "yes" if recall >= target else "NO"])
+    print_table(["case", "pairs", "recall (ours)", "recall (Chromaprint)", "boundary err p90 (s)", "target", "met"],
+                rows)
+    print()
+    rows = []
+    for case in dict.fromkeys(n["case"] for n in negatives):
+        idx = [i for i, n in enumerate(negatives) if n["case"] == case]
+        fp = np.mean([ours[len(positives) + i].match for i in idx])
+        base = np.mean([theirs[len(positives) + i] for i in idx]) if theirs[0] is not None else float("nan")
+        rows.append([case, len(idx), f"{fp:.4f}", f"{base:.4f}"])
+    print_table(["negatives", "pairs", "false-positive rate (ours)", "FPR (Chromaprint)"], rows)
+
+
+def speed_report(sources: list[dict]) -> None:
+    """Fingerprint speed on one core, compare time of 5-minute fingerprints, bytes per minute."""
+    total_audio = total_time = decode_time = 0.0
+    fps = {}
+    from medialayer.matchers.audio_decode import decode
+    for source in sources:
+        start = time.process_time()
+        samples = decode(Blob(path=source["path"]), Limits())
+        decode_time += time.process_time() - start
+        start = time.process_time()
+        fps[source["name"]] = MATCHER.fingerprint(Blob(path=source["path"]), Limits())
+        total_time += time.process_time() - start
+        total_audio += len(samples) / 8000
+    from medialayer.matchers.audio import fingerprint_samples
+    sizes = [len(pickle.dumps(fp)) / (fp.duration / 60) for fp in fps.values() if fp.duration > 30]
+    print(f"fingerprint (decode + peaks, CPU time, one thread): {total_audio / total_time:.0f}x realtime over "
+          f"{total_audio / 60:.1f} min of audio (decode alone: {total_audio / decode_time:.0f}x)")
+    print(f"fingerprint size: median {np.median(sizes) / 1024:.1f} KiB per minute (pickled)")
+    music = [s for s in sources if not s["speech"]][:4]
+    if len(music) >= 4:
+        def long_track(parts):
+            return np.concatenate([decode(Blob(path=p["path"]), Limits()) for p in parts])[:300 * 8000]
+        x, y = long_track(music[:2] * 2), long_track(music[2:4] * 2)
+        fa, fb = fingerprint_samples(x), fingerprint_samples(y)
+        fa2 = fingerprint_samples(np.roll(x, 12345) * 0.5)
+        for label, (p, q) in (("different", (fa, fb)), ("same (shifted copy)", (fa, fa2))):
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                MATCHER.compare(p, q)
+                times.append(time.perf_counter() - start)
+            print(f"compare two 5-minute fingerprints, {label}: median {np.median(times) * 1000:.1f} ms")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--media-dir", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared",
+                                                            "media-dev"))
+    parser.add_argument("--workdir", default=os.path.join(os.path.dirname(__file__), "work", "audio"))
+    parser.add_argument("--engine", choices=("direct", "pipeline"), default="pipeline",
+                        help="call the matcher directly, or run the pairs through the Beam pipeline")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-sources", type=int, default=None, help="use a spread subset of the sources")
+    parser.add_argument("--no-chromaprint", action="store_true")
+    parser.add_argument("--speed", action="store_true", help="also print speed and size figures")
+    args = parser.parse_args(argv)
+    sources, positives, negatives = build(args.media_dir, args.workdir, args.seed, args.max_sources)
+    pairs = positives + negatives
+    print(f"{len(sources)} sources, {len(positives)} positive pairs, {len(negatives)} negative pairs")
+    start = time.time()
+    ours = compare_direct(pairs) if args.engine == "direct" else compare_pipeline(pairs, args.workdir)
+    print(f"ours ({args.engine}): {time.time() - start:.0f} s")
+    theirs = [None] * len(pairs) if args.no_chromaprint else compare_chromaprint(pairs)
+    report(positives, negatives, ours, theirs)
+    if args.speed:
+        print()
+        speed_report(sources)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

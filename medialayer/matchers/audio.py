@@ -1,0 +1,366 @@
+"""Audio matcher: spectral-peak landmarks (after Wang's Shazam paper, audfprint and Panako) aligned by
+time offset, with speed tolerance, matched segments and a score calibrated against the background.
+
+Fingerprint: audio at 8 kHz mono -> log-magnitude STFT (128 ms Hann window, 32 ms hop) -> local maxima
+of the 150-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far each stands above its
+frequency's level in the surrounding 30 s (so quiet passages keep peaks and EQ does not matter).
+Each peak is kept as (frame, log-frequency): about 7 KiB per minute of audio (24 peaks/s x 6 bytes = 8.4 KiB
+upper bound; measured figures in docs/benchmarks_audio.md). The fingerprint also carries a
+low-information verdict (silence, steady tone, stationary noise): such audio never matches.
+
+Compare: landmark hashes (f1, delta-f, delta-t) are made from peak pairs with a dense fan-out, joined
+between the two sides, and the time offsets of the joined pairs voted on. Frequencies are on a
+log scale (36 steps per octave), so a speed change (which scales every frequency) only shifts f1; the
+compare tries the nominal speed and +-1.3% (covering +-2%), fits a line (offset and slope) to each
+strong offset mode, and turns its inliers into segments (short gaps bridged, isolated stragglers
+dropped). A segment's evidence is the number of distinct aligned landmarks against the number the
+neighbouring offsets predict by chance (a Poisson tail); the score maps that significance so that
+0.5 is the decision threshold.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.fft
+from scipy import ndimage, stats
+
+from medialayer.limits import Limits
+from medialayer.matchers.audio_decode import SAMPLE_RATE, decode_chunks
+from medialayer.matchers.base import Comparison, Segment
+from medialayer.media import Blob
+
+N_FFT = 1024
+HOP = 256
+FRAME_SECONDS = HOP / SAMPLE_RATE
+LOW_HZ, HIGH_HZ = 150.0, 3800.0
+LOW_BIN, HIGH_BIN = int(LOW_HZ * N_FFT / SAMPLE_RATE), int(HIGH_HZ * N_FFT / SAMPLE_RATE)
+FLOOR_DB = -80.0  # below this (relative to a full-scale sine) a bin is silence, never a peak
+PEAKS_PER_SECOND = 32
+QUOTA_BANDS = 4  # the quota is shared out over log-spaced bands, so a loud voice cannot take all the peaks
+QUOTA_FRAMES = 32  # the "second" of the quota, in frames (1.024 s)
+PEAK_NEIGHBOURHOOD = (7, 9)  # frames x bins a peak must dominate
+BLOCK_FRAMES = 30 * QUOTA_FRAMES  # frames per spectrogram block (~31 s), whole quota windows
+LOG_STEPS_PER_OCTAVE = 36
+LOG_BASE_HZ = 100.0
+FREQ_SCALE = 64  # log-frequency stored in 1/64 steps as uint16
+
+FAN_OUT = 10  # pairs per anchor peak (a search system would use 3-5; pairwise matching can afford more)
+MAX_DT = 24  # frames (0.77 s) between the two peaks of a landmark
+MAX_DF = 63  # log-frequency steps (1.75 octaves)
+MAX_PAIRS_PER_HASH = 400  # hashes this repetitive (drones, loops) carry no alignment information
+SPEEDS = (1.0, 1.013, 1.0 / 1.013)  # hash lookups tolerate ~+-0.7% of speed around each
+MAX_SLOPE = 0.008  # residual speed fitted per mode, beyond the hypothesis above
+INLIER_FRAMES = 2.0  # an aligned pair lies within this many frames of the fitted line
+BRIDGE_SECONDS = 3.0  # gaps shorter than this inside a segment are bridged
+EDGE_SNAP_SECONDS = 1.5  # a segment boundary this close to the start or end of either file extends to it
+MAX_MODES = 4
+MIN_ANCHORS = 6  # an offset mode with fewer votes than this is not examined
+SLOT_FRAMES = 8  # evidence counts 0.256 s slots holding aligned landmarks, so a burst counts once
+MIN_SLOTS = 4
+NEIGHBOUR_FRAMES = 250  # offsets this far beside an alignment measure the chance level
+MATCH_SIGNIFICANCE = 12.0  # -log10 of the chance probability at which a segment counts as a match
+
+# low-information guard
+MIN_PEAKS_PER_SECOND = 1.0  # below this over the active audio: silence
+MIN_EFFECTIVE_FREQUENCIES = 12.0  # exp(entropy) of the peak frequencies: a steady tone or chord has a few
+MIN_MODULATION_DB = 1.5  # p10-p90 spread of half-second band energies: stationary noise has ~0.7 dB
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioFingerprint:
+    frames: np.ndarray  # uint32, peak time in frames of FRAME_SECONDS
+    log_freqs: np.ndarray  # uint16, peak log-frequency in 1/FREQ_SCALE steps above LOG_BASE_HZ
+    duration: float  # seconds decoded
+    low_information: str | None  # why this audio can never match (silence, steady tone, stationary noise)
+
+    def __post_init__(self):
+        if len(self.frames) != len(self.log_freqs):
+            raise ValueError("frames and log_freqs differ in length")
+
+
+class AudioMatcher:
+    media_type = "audio"
+
+    def fingerprint(self, blob: Blob, limits: Limits) -> AudioFingerprint:
+        return fingerprint_chunks(decode_chunks(blob, limits))
+
+    def compare(self, a: AudioFingerprint, b: AudioFingerprint) -> Comparison:
+        if _cannot_match(a.low_information, b.low_information):
+            return Comparison(False, 0.0, "low")
+        best = None
+        for speed in SPEEDS:
+            segments = _align(a, b, speed)
+            top = max((s.significance for s in segments), default=0.0)
+            if best is None or top > best[0]:
+                best = (top, segments)
+            if top >= 2 * MATCH_SIGNIFICANCE:
+                break  # unambiguous already: the other speeds cannot change the answer
+        significance, segments = best
+        matched = significance >= MATCH_SIGNIFICANCE
+        score = 1.0 - 0.5 ** (significance / MATCH_SIGNIFICANCE)
+        return Comparison(
+            match=matched,
+            similarity_score=float(min(max(score, 0.0), 1.0)),
+            confidence=_confidence(significance),
+            segments=tuple(sorted((s.segment for s in segments if s.significance >= MATCH_SIGNIFICANCE),
+                                  key=lambda s: (s.source_start, s.target_start))) if matched else (),
+        )
+
+
+MATCHER = AudioMatcher()
+
+
+def _cannot_match(reason_a: str | None, reason_b: str | None) -> bool:
+    """Silence or a steady tone on either side rules a match out. Stationary noise does when both sides
+    are noise: against informative audio (music under that noise, say) it cannot produce aligned landmarks."""
+    reasons = [r.split(":")[0] for r in (reason_a, reason_b) if r]
+    return any(r != "stationary noise" for r in reasons) or len(reasons) == 2
+
+
+def _confidence(significance: float) -> str:
+    ratio = significance / MATCH_SIGNIFICANCE
+    if ratio >= 2.0 or ratio < 0.5:
+        return "high"
+    if ratio >= 1.3 or ratio < 0.8:
+        return "medium"
+    return "low"
+
+
+# ---------------------------------------------------------------- fingerprint
+
+def fingerprint_samples(samples: np.ndarray) -> AudioFingerprint:
+    """Fingerprint mono float samples at SAMPLE_RATE (tests and benches; blobs stream through fingerprint())."""
+    return fingerprint_chunks(iter([samples]))
+
+
+def fingerprint_chunks(chunks) -> AudioFingerprint:
+    """Peaks from a stream of sample chunks, one ~30 s spectrogram block at a time (bounded memory).
+
+    Each block owns BLOCK_FRAMES frames and is computed with `margin` frames of context either side,
+    so a peak on a block edge is judged against its full neighbourhood."""
+    margin = PEAK_NEIGHBOURHOOD[0] // 2
+    buffer = np.zeros(0, np.float32)  # samples from frame max(0, next_own - margin) on
+    next_own = total = 0
+    parts = []
+
+    def run_block(context_end: int) -> None:
+        nonlocal buffer, next_own
+        context_start = max(0, next_own - margin)
+        spectrum = _log_spectrogram(buffer[:(context_end - context_start - 1) * HOP + N_FFT])
+        own_end = min(context_end, next_own + BLOCK_FRAMES)
+        parts.append(_pick_peaks(spectrum, next_own - context_start, own_end - context_start, context_start))
+        next_own = own_end
+        buffer = buffer[(max(0, next_own - margin) - context_start) * HOP:]
+
+    for chunk in chunks:
+        total += len(chunk)
+        buffer = np.concatenate([buffer, np.asarray(chunk, np.float32)])
+        while len(buffer) >= (next_own - max(0, next_own - margin) + BLOCK_FRAMES + margin - 1) * HOP + N_FFT:
+            run_block(next_own + BLOCK_FRAMES + margin)
+    n_frames = 1 + (total - N_FFT) // HOP if total >= N_FFT else 0
+    while next_own < n_frames:
+        run_block(min(n_frames, next_own + BLOCK_FRAMES + margin))
+    frames = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint32)
+    log_freqs = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.uint16)
+    levels = np.concatenate([p[2] for p in parts]) if parts else np.zeros((0, len(_BANDS) - 1), np.float32)
+    order = np.lexsort((log_freqs, frames))
+    return AudioFingerprint(frames[order], log_freqs[order], total / SAMPLE_RATE, _low_information(log_freqs, levels))
+
+
+_WINDOW = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
+_REFERENCE = _WINDOW.sum() / 2  # magnitude of a full-scale sine
+_QUOTA_BAND = np.clip(QUOTA_BANDS * np.log2(np.maximum(np.arange(LOW_BIN - 1, HIGH_BIN + 2), 1) / LOW_BIN)
+                      / np.log2(HIGH_BIN / LOW_BIN), 0, QUOTA_BANDS - 1).astype(np.int64)
+# eight equal bands (spectrogram columns) for the stationarity test of the low-information guard
+_BANDS = np.linspace(1, HIGH_BIN - LOW_BIN + 2, 9).astype(int)
+
+
+def _log_spectrogram(samples: np.ndarray) -> np.ndarray:
+    """dB magnitudes, frames x bins LOW_BIN-1 .. HIGH_BIN+1 (one bin of padding each side)."""
+    windows = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP] * _WINDOW
+    magnitude = np.abs(scipy.fft.rfft(windows, axis=1)[:, LOW_BIN - 1:HIGH_BIN + 2])
+    return 20 * np.log10(magnitude / _REFERENCE + 1e-9)
+
+
+def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame: int):
+    """Peaks of the frames own_start..own_end of a block: (frames, log-frequencies, band levels)."""
+    salience = spectrum - spectrum.mean(axis=0)  # height above this frequency's level in the block
+    is_peak = (spectrum == ndimage.maximum_filter(spectrum, size=PEAK_NEIGHBOURHOOD, mode="nearest"))
+    is_peak &= spectrum > FLOOR_DB
+    is_peak[:own_start] = is_peak[own_end:] = False
+    is_peak[:, 0] = is_peak[:, -1] = False  # padding bins
+    t, k = np.nonzero(is_peak)
+    cell = (t + first_frame) // QUOTA_FRAMES * QUOTA_BANDS + _QUOTA_BAND[k]
+    order = np.lexsort((-salience[t, k], cell))
+    t, k, cell = t[order], k[order], cell[order]
+    rank = np.arange(len(t)) - np.searchsorted(cell, cell)
+    keep = rank < round(PEAKS_PER_SECOND * QUOTA_FRAMES * FRAME_SECONDS / QUOTA_BANDS)
+    t, k = t[keep], k[keep]
+    # sub-bin frequency from a parabola through the peak and its two neighbours
+    left, centre, right = spectrum[t, k - 1], spectrum[t, k], spectrum[t, k + 1]
+    curvature = left - 2 * centre + right
+    delta = np.where(curvature < 0, 0.5 * (left - right) / np.where(curvature < 0, curvature, -1), 0.0)
+    hz = (LOW_BIN - 1 + k + np.clip(delta, -0.5, 0.5)) * SAMPLE_RATE / N_FFT
+    log_freq = np.round(LOG_STEPS_PER_OCTAVE * np.log2(hz / LOG_BASE_HZ) * FREQ_SCALE)
+    power = 10 ** (spectrum[own_start:own_end] / 10)
+    bands = np.add.reduceat(power, _BANDS[:-1], axis=1) / np.diff(_BANDS)
+    levels = 10 * np.log10(ndimage.uniform_filter1d(bands, 16, axis=0) + 1e-12)  # half-second band energies
+    return (t + first_frame).astype(np.uint32), log_freq.astype(np.uint16), levels.astype(np.float32)
+
+
+def _low_information(log_freqs: np.ndarray, levels: np.ndarray) -> str | None:
+    """Why this audio cannot support a match, or None: silence, a steady tone or chord, stationary noise."""
+    if len(log_freqs) < 20:
+        return "silence: too few spectral peaks above the floor"
+    counts = np.bincount(log_freqs // FREQ_SCALE).astype(float)
+    p = counts[counts > 0] / counts.sum()
+    if np.exp(-(p * np.log(p)).sum()) < MIN_EFFECTIVE_FREQUENCIES:
+        return "steady tone: spectral peaks sit on a handful of frequencies"
+    active = levels[levels.max(axis=1) > FLOOR_DB]
+    spread = np.percentile(active, 90, axis=0) - np.percentile(active, 10, axis=0) if len(active) else [0.0]
+    if np.max(spread) < MIN_MODULATION_DB:
+        return "stationary noise: band energies do not change over time"
+    return None
+
+
+# ---------------------------------------------------------------- compare
+
+@dataclasses.dataclass(frozen=True)
+class _Found:
+    segment: Segment
+    significance: float
+
+
+def _landmarks(fp: AudioFingerprint, speed: float):
+    """Hashes of peak pairs (f1, df, dt), their anchor and end frames, for ``fp`` played ``speed`` times
+    too fast: its clock is stretched and its frequencies lowered back by that factor."""
+    t = fp.frames * speed
+    f = fp.log_freqs / FREQ_SCALE - LOG_STEPS_PER_OCTAVE * np.log2(speed)
+    hashes, anchors, ends = [], [], []
+    for k in range(1, FAN_OUT + 1):
+        i = np.arange(len(t) - k)
+        j = i + k
+        dt = np.rint(t[j] - t[i])
+        df = np.rint(f[j] - f[i])
+        ok = (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) <= MAX_DF)
+        f1 = np.clip(np.floor(f[i[ok]]), 0, 255).astype(np.int64)
+        hashes.append((f1 << 12) | ((df[ok].astype(np.int64) + 64) << 5) | dt[ok].astype(np.int64))
+        anchors.append(t[i[ok]])
+        ends.append(t[j[ok]])
+    return np.concatenate(hashes), np.concatenate(anchors), np.concatenate(ends)
+
+
+def _joined_pairs(a, b):
+    """Anchor/end frames of A and anchor frames of B for every landmark hash the two share."""
+    hash_a, anchor_a, end_a = a
+    hash_b, anchor_b, _ = b
+    order = np.argsort(hash_a, kind="stable")
+    sorted_a = hash_a[order]
+    lo = np.searchsorted(sorted_a, hash_b, "left")
+    count = np.searchsorted(sorted_a, hash_b, "right") - lo
+    count[count > 32 + len(hash_a) // 4096] = 0  # too repetitive to say anything about alignment
+    rows_b = np.repeat(np.arange(len(hash_b)), count)
+    within = np.arange(len(rows_b)) - np.repeat(np.cumsum(count) - count, count)
+    rows_a = order[np.repeat(lo, count) + within]
+    return anchor_a[rows_a], end_a[rows_a], anchor_b[rows_b]
+
+
+def _align(a: AudioFingerprint, b: AudioFingerprint, speed: float) -> list[_Found]:
+    """Matched segments (strongest first), taking B to play ``speed`` times faster than A."""
+    anchor_a, end_a, anchor_b = _joined_pairs(_landmarks(a, 1.0), _landmarks(b, speed))
+    if len(anchor_a) < MIN_ANCHORS:
+        return []
+    offset = anchor_b - anchor_a
+    lowest = int(np.floor(offset.min()))
+    votes = np.convolve(np.bincount(np.rint(offset - lowest).astype(np.int64)), np.ones(9), "same")
+    overlap = min(a.duration, b.duration * speed) / FRAME_SECONDS
+    reach = int(4 + min(MAX_SLOPE * overlap, 200))  # how far a residual speed drifts the offset
+    found: list[_Found] = []
+    for _ in range(MAX_MODES):
+        mode = int(np.argmax(votes))
+        if votes[mode] < MIN_ANCHORS:
+            break
+        votes[max(0, mode - reach):mode + reach + 1] = 0
+        near = np.abs(offset - (mode + lowest)) <= reach
+        inliers = _fit_line(anchor_a[near], offset[near])
+        rows = np.nonzero(near)[0][inliers]
+        for run in _runs(anchor_a[rows]):
+            segment = _segment(rows[run], anchor_a, end_a, anchor_b, offset, speed, a, b, reach)
+            if segment and not any(_same_alignment(segment.segment, kept.segment) for kept in found):
+                found.append(segment)
+    return sorted(found, key=lambda s: -s.significance)
+
+
+def _fit_line(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Inliers of the best line y = c + m * x with |m| <= MAX_SLOPE, found by voting over slopes."""
+    x = x - np.median(x)
+    steps = int(min(50, np.ceil(MAX_SLOPE * np.ptp(x) / INLIER_FRAMES))) if len(x) else 0
+    best = (-1, 0.0, 0.0)
+    for slope in np.linspace(-MAX_SLOPE, MAX_SLOPE, 2 * steps + 1) if steps else [0.0]:
+        residual = y - slope * x
+        low = np.floor(residual.min())
+        votes = np.convolve(np.bincount(np.rint(residual - low).astype(np.int64)), np.ones(3), "same")
+        peak = int(np.argmax(votes))
+        if votes[peak] > best[0]:
+            best = (votes[peak], slope, peak + low)
+    _, slope, intercept = best
+    return np.abs(y - slope * x - intercept) <= INLIER_FRAMES
+
+
+def _runs(anchors: np.ndarray) -> list[np.ndarray]:
+    """Index groups of ``anchors`` split wherever consecutive ones are more than BRIDGE_SECONDS apart."""
+    order = np.argsort(anchors)
+    gaps = np.nonzero(np.diff(anchors[order]) > BRIDGE_SECONDS / FRAME_SECONDS)[0] + 1
+    return np.split(order, gaps)
+
+
+def _segment(rows, anchor_a, end_a, anchor_b, offset, speed, a, b, reach) -> _Found | None:
+    """The segment of one run of aligned pairs (rows), with its significance against chance alignments."""
+    first, last = anchor_a[rows].min(), end_a[rows].max()
+    slots = np.unique(anchor_a[rows] // SLOT_FRAMES)
+    if len(slots) < MIN_SLOTS:
+        return None
+    span = int(last // SLOT_FRAMES - first // SLOT_FRAMES) + 1
+    centre = np.median(offset[rows])
+    in_stretch = (anchor_a >= first) & (anchor_a <= last)
+    chance = max(_occupancy(anchor_a[in_stretch], offset[in_stretch] - centre, reach, span),
+                 _occupancy(anchor_a, offset - centre, reach, int(np.ptp(anchor_a) // SLOT_FRAMES) + 1), 1e-3)
+    significance = -stats.binom.logsf(len(slots) - 1, span, min(chance, 0.5)) / np.log(10)
+    # the line through the inliers maps A's frames to B's own frames
+    x, y = anchor_a[rows], anchor_b[rows] / speed
+    slope, intercept = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (1 / speed, float(np.median(y - x / speed)))
+    start, end = _seconds(first), _seconds(last)
+    target_start, target_end = _seconds(intercept + slope * first), _seconds(intercept + slope * last)
+    # no landmark between a boundary and a nearby file edge: the edge is the likelier boundary
+    before = min(start, target_start / slope)
+    if before < EDGE_SNAP_SECONDS:
+        start, target_start = start - before, target_start - before * slope
+    after = min(a.duration - end, (b.duration - target_end) / slope)
+    if after < EDGE_SNAP_SECONDS:
+        end, target_end = end + after, target_end + after * slope
+    segment = Segment(float(max(start, 0.0)), float(min(end, a.duration)),
+                      float(max(target_start, 0.0)), float(min(target_end, b.duration)))
+    return _Found(segment, float(significance))
+
+
+def _occupancy(anchors: np.ndarray, offsets: np.ndarray, reach: int, slots: int) -> float:
+    """Chance that a slot holds a pair in one offset band of width 2*INLIER_FRAMES+1, measured on the
+    offsets just beside an alignment (reach..reach+NEIGHBOUR_FRAMES away on either side). Counting
+    occupied (slot, band) cells, not pairs, keeps bursts of coincidences from looking rare."""
+    band = 2 * INLIER_FRAMES + 1
+    far = (np.abs(offsets) > reach) & (np.abs(offsets) <= reach + NEIGHBOUR_FRAMES)
+    cells = (anchors[far] // SLOT_FRAMES).astype(np.int64) * 4096 + np.floor(offsets[far] / band).astype(np.int64)
+    return len(np.unique(cells)) / (2 * NEIGHBOUR_FRAMES / band * slots)
+
+
+def _seconds(frame: float) -> float:
+    return float(frame * FRAME_SECONDS + N_FFT / 2 / SAMPLE_RATE)
+
+
+def _same_alignment(x: Segment, y: Segment) -> bool:
+    """Two segments covering mostly the same source and target (e.g. a repeated chorus seen twice)."""
+    def overlap(a0, a1, b0, b1):
+        return max(0.0, min(a1, b1) - max(a0, b0)) / max(min(a1 - a0, b1 - b0), 1e-9)
+    return (overlap(x.source_start, x.source_end, y.source_start, y.source_end) >= 0.5
+            and overlap(x.target_start, x.target_end, y.target_start, y.target_end) >= 0.5)

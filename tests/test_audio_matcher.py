@@ -1,0 +1,113 @@
+"""Audio matching on synthesised audio: offsets, segments, the low-information guard, voiceover, speed."""
+import pickle
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+from medialayer.matchers import get_matcher
+from medialayer.matchers.audio import MATCHER, fingerprint_samples
+from medialayer.synthetic import audio as synth
+
+SR = 44100
+
+
+def fp(samples):
+    """Fingerprint 44.1 kHz samples (resampled here to the matcher's 8 kHz, as the decoder would)."""
+    return fingerprint_samples(resample_poly(samples, 80, 441).astype(np.float32))
+
+
+@pytest.fixture(scope="module")
+def song():
+    return synth.melody(60, seed=3, tempo_bpm=150)
+
+
+@pytest.fixture(scope="module")
+def song_fp(song):
+    return fp(song)
+
+
+def test_registered_for_audio():
+    assert get_matcher("audio") is MATCHER
+
+
+def test_excerpt_at_unknown_offset_is_located(song, song_fp):
+    start, length = 23.4, 9.0
+    result = MATCHER.compare(song_fp, fp(song[int(start * SR):int((start + length) * SR)]))
+    assert result.match and result.confidence == "high" and result.similarity_score > 0.9
+    (segment,) = result.segments
+    assert abs(segment.source_start - start) < 0.5 and abs(segment.source_end - (start + length)) < 0.5
+    assert abs(segment.target_start) < 0.5 and abs(segment.target_end - length) < 0.5
+
+
+def test_two_pieces_of_one_song_in_another_file_give_two_segments(song, song_fp):
+    filler = synth.melody(8, seed=99, tempo_bpm=100)
+    target = np.concatenate([song[5 * SR:15 * SR], filler, song[40 * SR:52 * SR]])
+    result = MATCHER.compare(song_fp, fp(target))
+    assert result.match
+    assert len(result.segments) == 2
+    first, second = result.segments
+    for segment, (source_start, target_start, length) in zip((first, second), ((5, 0, 10), (40, 18, 12))):
+        assert abs(segment.source_start - source_start) < 0.5
+        assert abs(segment.source_end - (source_start + length)) < 0.5
+        assert abs(segment.target_start - target_start) < 0.5
+        assert abs(segment.target_end - (target_start + length)) < 0.5
+
+
+def test_different_songs_do_not_match(song_fp):
+    for seed in (4, 5, 6):
+        result = MATCHER.compare(song_fp, fp(synth.melody(60, seed=seed, tempo_bpm=150)))
+        assert not result.match and not result.segments
+        assert result.confidence in ("high", "medium")
+
+
+def test_comparison_is_symmetric_in_its_decision(song, song_fp):
+    excerpt = fp(song[10 * SR:30 * SR])
+    assert MATCHER.compare(song_fp, excerpt).match and MATCHER.compare(excerpt, song_fp).match
+
+
+@pytest.mark.parametrize("name, samples, reason", [
+    ("silence", synth.silence(20), "silence"),
+    ("tone", synth.tone(1000, 20), "steady tone"),
+    ("chord", synth.chord([262, 330, 392], 20), "steady tone"),
+    ("hiss", synth.noise(20, seed=1, amplitude=0.003), "stationary noise"),
+    ("pink noise", synth.noise(20, seed=2, color="pink"), "stationary noise"),
+])
+def test_low_information_audio_never_matches_even_itself(name, samples, reason):
+    fingerprint = fp(samples)
+    assert fingerprint.low_information.startswith(reason)
+    result = MATCHER.compare(fingerprint, fp(samples * 0.8))
+    assert not result.match and result.confidence == "low" and not result.segments
+
+
+def test_low_information_against_music_never_matches(song_fp):
+    for samples in (synth.silence(20), synth.tone(440, 20)):
+        assert not MATCHER.compare(song_fp, fp(samples)).match
+
+
+@pytest.mark.parametrize("snr_db", [10, 5])
+def test_music_under_a_voiceover_still_matches(song, song_fp, snr_db):
+    start = 17.0
+    music = song[int(start * SR):int((start + 12) * SR)]
+    result = MATCHER.compare(song_fp, fp(synth.mix(music, synth.speech_like(12, seed=8), snr_db)))
+    assert result.match
+    segment = max(result.segments, key=lambda s: s.source_end - s.source_start)
+    assert abs(segment.source_start - start) < 1.5 and abs(segment.target_start) < 1.5
+
+
+@pytest.mark.parametrize("factor", [1.02, 1 / 1.02])
+def test_speed_change_of_two_percent_matches_with_the_slope(song, song_fp, factor):
+    excerpt = song[10 * SR:40 * SR]
+    changed = resample_poly(excerpt, 1000, int(round(1000 * factor)))  # played back `factor` times faster
+    result = MATCHER.compare(song_fp, fp(changed))
+    assert result.match
+    segment = max(result.segments, key=lambda s: s.source_end - s.source_start)
+    assert abs(segment.source_start - 10) < 1.0 and abs(segment.source_end - 40) < 1.0
+    assert abs(segment.target_end - 30 / factor) < 1.0
+
+
+def test_fingerprint_is_compact_and_picklable(song_fp):
+    data = pickle.dumps(song_fp)
+    assert len(data) < 12 * 1024  # one minute of audio
+    again = pickle.loads(data)
+    assert MATCHER.compare(song_fp, again).match
