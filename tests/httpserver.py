@@ -17,6 +17,9 @@ import time
 import urllib.parse
 import zlib
 
+import pytest
+import urllib3.util.connection
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: "_Server"
@@ -171,3 +174,21 @@ def gzip_bomb(decoded_bytes: int) -> bytes:
     parts = [encoder.compress(block[:min(len(block), decoded_bytes - done)])
              for done in range(0, decoded_bytes, len(block))]
     return b"".join(parts) + encoder.flush()
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """A safety net for network tests: any connection to an address other than 127.0.0.1 is refused and
+    fails the test, so a broken guard can never reach a real host (169.254.169.254 included)."""
+    outside = []
+    real = urllib3.util.connection.create_connection
+
+    def create_connection(address, *args, **kwargs):
+        if address[0] != "127.0.0.1":
+            outside.append(address)
+            raise OSError(f"test safety net: refused a connection to {address}")
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", create_connection)
+    yield outside
+    assert not outside, f"the fetcher tried to connect outside 127.0.0.1: {outside}"

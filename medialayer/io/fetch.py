@@ -55,7 +55,11 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")  # up to the last @ of the authority
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+# Blocked on top of what the ipaddress module flags, whatever the Python version: IANA special-purpose
+# blocks (192.0.0.0/24 whole, its two anycast service addresses included), the deprecated 6to4 relay
+# anycast, local-use NAT64, site-local and the newer IPv6 documentation prefix.
+_ALSO_BLOCKED = [ipaddress.ip_network(n) for n in ("192.0.0.0/24", "192.88.99.0/24", "64:ff9b:1::/48", "fec0::/10",
+                                                   "3fff::/20")]
 
 
 def redact(text: str) -> str:
@@ -98,8 +102,8 @@ def blocked_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> st
         if embedded is not None:
             reason = blocked_reason(embedded)
             return None if reason is None else f"{reason} (as {embedded})"
-        if address in _NAT64_LOCAL or address.is_site_local:
-            return "private"
+    if any(address in network for network in _ALSO_BLOCKED):
+        return "special-purpose"
     for kind in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
         if getattr(address, "is_" + kind):
             return kind.replace("_", "-")
@@ -436,6 +440,8 @@ class Fetcher:
             raise _Retryable(MediaError(ErrorCode.FETCH_TIMEOUT, "read timed out")) from None
         except requests.ConnectionError as e:
             raise _Retryable(MediaError(ErrorCode.FETCH_FAILED, f"connection failed: {_root_cause(e)}")) from None
+        except ValueError as e:  # requests' InvalidURL, or a Location it could not parse
+            raise MediaError(ErrorCode.INVALID_URL, f"malformed URL or redirect location ({type(e).__name__})") from None
         except requests.RequestException as e:
             raise MediaError(ErrorCode.FETCH_FAILED, f"request failed: {_root_cause(e)}") from None
 
@@ -473,6 +479,8 @@ def _inflated(chunks):
             yield decoder.decompress(data, CHUNK_BYTES)
             data = decoder.unconsumed_tail
     yield decoder.flush()
+    if not decoder.eof:
+        raise zlib.error("truncated stream")
 
 
 def _retry_after(value: str | None) -> float | None:
