@@ -212,9 +212,9 @@ def _refused_scheme(row: dict, schemes: tuple[str, ...], limits: Limits) -> Medi
         except MediaError:
             continue
         if scheme not in schemes:
+            what = "local paths and file:// URLs are" if scheme == "file" else f"scheme {scheme!r} is"
             return MediaError(ErrorCode.UNSUPPORTED_SCHEME,
-                              f"scheme {scheme!r} is not enabled on this service (serve --allow-schemes)",
-                              redact(url))
+                              f"{what} not enabled on this service (serve --allow-schemes)", redact(url))
     return None
 
 
