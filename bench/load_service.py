@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import os
 import socket
 import subprocess
@@ -56,8 +55,16 @@ def wait_up(url: str, seconds: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-async def load(base: str, media: str, pairs, requests: int, concurrency: int, max_seconds: float):
-    """Send ``requests`` requests, ``concurrency`` at a time; stop early past ``max_seconds``."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def load(base: str, media: str, pairs, requests: int, concurrency: int, max_seconds: float, pids: list[int]):
+    """Send ``requests`` requests, ``concurrency`` at a time; stop early past ``max_seconds``. Returns latencies
+    (ms), statuses, wrong decisions, seconds, and the CPU seconds of each process in ``pids``, warm-up excluded."""
     bodies = [({"source_url": f"{media}/{s}", "target_url": f"{media}/{t}"}, same) for s, t, same in pairs]
     latencies, statuses, wrong = [], {}, 0
     next_index = 0
@@ -65,6 +72,7 @@ async def load(base: str, media: str, pairs, requests: int, concurrency: int, ma
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         await asyncio.gather(*(client.post("/image/match", json=bodies[i % len(bodies)][0])
                                for i in range(concurrency)))  # warm-up: connections, worker threads
+        cpu_before = [cpu_seconds(pid) for pid in pids]
         started = time.perf_counter()
         stop_at = started + max_seconds
 
@@ -82,7 +90,8 @@ async def load(base: str, media: str, pairs, requests: int, concurrency: int, ma
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return np.array(latencies) * 1000.0, statuses, wrong, elapsed
+    cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before)]
+    return np.array(latencies) * 1000.0, statuses, wrong, elapsed, cpu
 
 
 def main(argv=None) -> None:
@@ -112,8 +121,9 @@ def main(argv=None) -> None:
             media, base = f"http://127.0.0.1:{media_port}", f"http://127.0.0.1:{service_port}"
             wait_up(f"{media}/0.jpg")
             wait_up(f"{base}/healthz")
-            latencies, statuses, wrong, elapsed = asyncio.run(
-                load(base, media, pairs, args.requests, args.concurrency, args.max_seconds))
+            latencies, statuses, wrong, elapsed, cpu = asyncio.run(
+                load(base, media, pairs, args.requests, args.concurrency, args.max_seconds,
+                     [p.pid for p in processes]))
         finally:
             for process in processes:
                 process.terminate()
@@ -125,6 +135,8 @@ def main(argv=None) -> None:
     print(f"  {len(latencies) / elapsed:.1f} requests/s over {elapsed:.2f} s")
     print(f"  latency ms: p50 {np.percentile(latencies, 50):.1f}  p95 {np.percentile(latencies, 95):.1f}  "
           f"p99 {np.percentile(latencies, 99):.1f}  max {latencies.max():.1f}")
+    for name, seconds in zip(("media server", "service"), cpu):
+        print(f"  {name} CPU: {seconds * 1000 / len(latencies):.1f} ms per request ({seconds / elapsed:.2f} cores busy)")
     print(f"  statuses: {dict(sorted(statuses.items()))}; wrong match decisions: {wrong}")
     print(f"  machine: {os.cpu_count()} CPUs, load average over the last minute {os.getloadavg()[0]:.1f} "
           "(other processes share the CPUs)")
