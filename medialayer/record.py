@@ -50,10 +50,13 @@ def make_row(fields, raw: str | None = None) -> dict:
     Every row gets a unique ``row_id`` (pair_ids may repeat) and, when invalid, an INVALID_INPUT ``error``
     that carries what was read; invalid rows are never dropped.
     """
-    row = {"row_id": uuid.uuid4().hex, "pair_id": None, "source_url": None, "target_url": None,
-           "media_type": None, "error": None}
+    row = _new_row()
     if not isinstance(fields, dict):
         return _invalid(row, f"row is not an object: {_echo(raw if raw is not None else fields)}")
+    for key in ("pair_id", "source_url", "target_url", "media_type"):
+        value = fields.get(key)
+        if isinstance(value, str) and not _encodable(value):  # a JSON "\ud800" escape: no writer could store it
+            return _invalid(row, f"{key} is not valid Unicode (a lone surrogate): {_echo(ascii(value))}")
     for key in ("source_url", "target_url"):
         if isinstance(fields.get(key), str):
             row[key] = fields[key]
@@ -76,6 +79,24 @@ def make_row(fields, raw: str | None = None) -> dict:
             return _invalid(row, f"media_type must be one of {', '.join(MEDIA_TYPES)}, got {_echo(media_type)}")
         row["media_type"] = media_type.strip().lower()
     return row
+
+
+def invalid_row(message: str) -> dict:
+    """The internal row for input that could not be read as a row at all (bad JSON, bad UTF-8, too long)."""
+    return _invalid(_new_row(), _echo(message))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _new_row() -> dict:
+    return {"row_id": uuid.uuid4().hex, "pair_id": None, "source_url": None, "target_url": None,
+            "media_type": None, "error": None}
 
 
 def _invalid(row: dict, message: str) -> dict:

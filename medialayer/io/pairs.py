@@ -1,7 +1,9 @@
 """Reading pair rows from JSONL, CSV (with a header row) or Parquet files; globs allowed.
 
-Lines are read as bytes and decoded here, so a malformed line (bad JSON, bad UTF-8, missing URL)
-becomes a row carrying an INVALID_INPUT error instead of failing the run; nothing is dropped.
+Lines are read as bytes and decoded here, so a malformed line (bad JSON, bad UTF-8, missing URL, longer
+than ``max_row_bytes``) becomes a row carrying an INVALID_INPUT error instead of failing the run;
+nothing is dropped but blank lines. CSV lines are parsed one physical line at a time (URLs hold no
+line breaks): a quoted field spanning lines yields one INVALID_INPUT row per line.
 """
 from __future__ import annotations
 
@@ -11,11 +13,15 @@ import os
 
 import apache_beam as beam
 from apache_beam import coders
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from medialayer.record import make_row
+from medialayer.limits import DEFAULT_LIMITS
+from medialayer.record import invalid_row, make_row
 
 FORMATS = ("jsonl", "csv", "parquet")
+COLUMNS = ("pair_id", "source_url", "target_url", "media_type")  # the input contract; other columns are ignored
+REQUIRED_COLUMNS = ("source_url", "target_url")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet",
                ".pq": "parquet"}
 
@@ -40,43 +46,85 @@ def matched_files(pattern: str) -> list[str]:
     return sorted(files)
 
 
-def _decode(line: bytes) -> str:
-    return line.decode("utf-8")
-
-
-def parse_json_line(line: bytes) -> dict:
-    try:
-        text = _decode(line)
-    except UnicodeDecodeError as e:
-        return make_row(None, raw=f"line is not UTF-8 ({e.reason}): {line[:200]!r}")
+def parse_json_line(line: bytes, max_row_bytes: int = DEFAULT_LIMITS.max_row_bytes) -> dict:
+    text = _decoded(line, max_row_bytes)
+    if isinstance(text, dict):
+        return text
     try:
         fields = json.loads(text)
-    except ValueError as e:
-        return make_row(None, raw=f"invalid JSON ({e}): {text}")
+    except (ValueError, RecursionError) as e:  # RecursionError: nesting deeper than the parser's stack
+        return invalid_row(f"invalid JSON ({_reason(e)}): {text}")
     return make_row(fields, raw=text)
 
 
-def parse_csv_line(line: bytes, header: list[str]) -> dict:
-    try:
-        text = _decode(line)
-    except UnicodeDecodeError as e:
-        return make_row(None, raw=f"line is not UTF-8 ({e.reason}): {line[:200]!r}")
+def parse_csv_line(line: bytes, header: list[str], max_row_bytes: int = DEFAULT_LIMITS.max_row_bytes) -> dict:
+    text = _decoded(line, max_row_bytes)
+    if isinstance(text, dict):
+        return text
     try:
         values = next(csv.reader([text]))
     except (csv.Error, StopIteration) as e:
-        return make_row(None, raw=f"invalid CSV ({e}): {text}")
+        return invalid_row(f"invalid CSV ({e}): {text}")
     if len(values) != len(header):
-        return make_row(None, raw=f"{len(values)} fields where the header has {len(header)}: {text}")
+        return invalid_row(f"{len(values)} fields where the header has {len(header)}: {text}")
     return make_row(dict(zip(header, values)), raw=text)
 
 
-def read_csv_header(path: str) -> list[str]:
-    with FileSystems.open(path, compression_type="uncompressed") as f:
-        first = f.readline()
+def parse_parquet_record(fields: dict, max_row_bytes: int = DEFAULT_LIMITS.max_row_bytes) -> dict:
+    size = sum(len(v) for v in fields.values() if isinstance(v, (str, bytes)))
+    if size > max_row_bytes:
+        return invalid_row(f"row of {size} bytes exceeds max_row_bytes={max_row_bytes}: {fields!r:.200}")
+    return make_row(fields)
+
+
+def _decoded(line: bytes, max_row_bytes: int) -> str | dict:
+    """The line as text, or an INVALID_INPUT row when it is too long or not UTF-8."""
+    if len(line) > max_row_bytes:
+        return invalid_row(f"row of {len(line)} bytes exceeds max_row_bytes={max_row_bytes}: {line[:200]!r}")
     try:
-        return [name.strip() for name in next(csv.reader([first.decode("utf-8-sig").rstrip("\r\n")]))]
+        return line.decode("utf-8").removeprefix("\ufeff")  # a byte order mark opens some files
+    except UnicodeDecodeError as e:
+        return invalid_row(f"line is not UTF-8 ({e.reason} at byte {e.start}): {line[:200]!r}")
+
+
+def _reason(error: Exception) -> str:
+    return "nested too deeply" if isinstance(error, RecursionError) else str(error)
+
+
+def read_csv_header(path: str, max_row_bytes: int = DEFAULT_LIMITS.max_row_bytes) -> list[str] | None:
+    """The header row of a CSV file (None for an empty file); a clear error before the run when unusable."""
+    with FileSystems.open(path, compression_type="uncompressed") as f:
+        first = f.readline(max_row_bytes + 1)
+    if not first.strip():
+        if first:
+            raise ValueError(f"{path}: the CSV header row is blank")
+        return None
+    try:
+        header = [name.strip() for name in next(csv.reader([first.decode("utf-8-sig").rstrip("\r\n")]))]
     except (UnicodeDecodeError, csv.Error, StopIteration) as e:
         raise ValueError(f"{path}: unreadable CSV header row: {e}") from None
+    _check_columns(path, header, "CSV header")
+    return header
+
+
+def read_parquet_columns(path: str) -> list[str]:
+    """The column names of a Parquet file; a clear error before the run when it is not readable Parquet."""
+    try:
+        with FileSystems.open(path, compression_type="uncompressed") as f:
+            names = pq.read_schema(f).names
+    except Exception as e:  # pyarrow raises several types for a damaged footer
+        raise ValueError(f"{path}: not a readable Parquet file: {e}") from None
+    _check_columns(path, names, "Parquet schema")
+    return names
+
+
+def _check_columns(path: str, names: list[str], what: str) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise ValueError(f"{path}: the {what} has no {' or '.join(missing)} column (it has: {names[:20]})")
+    duplicated = sorted({n for n in names if names.count(n) > 1 and n in COLUMNS})
+    if duplicated:
+        raise ValueError(f"{path}: the {what} names {', '.join(duplicated)} more than once")
 
 
 def _is_blank(line: bytes) -> bool:
@@ -84,27 +132,39 @@ def _is_blank(line: bytes) -> bool:
 
 
 class ReadPairs(beam.PTransform):
-    """pattern -> PCollection of rows (see medialayer.record.make_row)."""
+    """pattern -> PCollection of rows (see medialayer.record.make_row), one per non-blank line or record.
 
-    def __init__(self, pattern: str, fmt: str | None = None):
+    Problems with a whole file (no file matches, a CSV header or Parquet schema without the URL
+    columns, an unreadable Parquet footer) are raised here, before the run starts; problems with a
+    row become that row's INVALID_INPUT record.
+    """
+
+    def __init__(self, pattern: str, fmt: str | None = None, max_row_bytes: int = DEFAULT_LIMITS.max_row_bytes):
         super().__init__()
         self.pattern = pattern
         self.files = matched_files(pattern)
         self.fmt = fmt or input_format(self.files[0])
+        self.max_row_bytes = max_row_bytes
+        if self.fmt == "csv":
+            self.headers = {path: read_csv_header(path, max_row_bytes) for path in self.files}
+        if self.fmt == "parquet":
+            schemas = [read_parquet_columns(path) for path in self.files]
+            self.columns = [c for c in COLUMNS if all(c in names for names in schemas)]  # others are not read
 
     def expand(self, pbegin):
         # Create + ReadAll* rather than ReadFrom*: the same file splitting, without the Read primitive that
         # the Dask runner cannot translate.
         patterns = pbegin | "Pattern" >> beam.Create([self.pattern])
         if self.fmt == "parquet":
-            return (patterns | beam.io.ReadAllFromParquet()
-                    | "ParseRecord" >> beam.Map(lambda fields: make_row(fields, raw=json.dumps(fields, default=str))))
+            return (patterns | beam.io.ReadAllFromParquet(columns=self.columns)
+                    | "ParseRecord" >> beam.Map(parse_parquet_record, self.max_row_bytes))
         if self.fmt == "csv":
-            headers = {path: read_csv_header(path) for path in self.files}
+            headers = self.headers
             return (patterns
                     | beam.io.ReadAllFromText(skip_header_lines=1, with_filename=True, coder=coders.BytesCoder())
                     | "DropBlank" >> beam.Filter(lambda item: not _is_blank(item[1]))
-                    | "ParseCsv" >> beam.Map(lambda item: parse_csv_line(item[1], headers[item[0]])))
+                    | "ParseCsv" >> beam.Map(lambda item, n: parse_csv_line(item[1], headers[item[0]], n),
+                                             self.max_row_bytes))
         return (patterns | beam.io.ReadAllFromText(coder=coders.BytesCoder())
                 | "DropBlank" >> beam.Filter(lambda line: not _is_blank(line))
-                | "ParseJson" >> beam.Map(parse_json_line))
+                | "ParseJson" >> beam.Map(parse_json_line, self.max_row_bytes))
