@@ -1,16 +1,15 @@
 """The ``medialayer`` command (also ``python -m medialayer``).
 
     medialayer serve [--host 127.0.0.1] [--port 8080] [--workers 2] [--queue-size 8] [--request-timeout 60]
-                     [--max-body-bytes 65536] [--retry-after 1] [--allow-schemes file,gs,s3]
+                     [--max-body-bytes 65536] [--retry-after 1] [--allowed-schemes http,https]
                      [--allow-private-networks] [limit options: --max-image-bytes, --fetch-deadline, ...]
 """
 from __future__ import annotations
 
 import argparse
 
-from medialayer.io.fetch import HTTP_SCHEMES
 from medialayer.limits import add_limit_arguments, limits_from_namespace
-from medialayer.service import ServiceConfig, create_app
+from medialayer.service import SERVICE_LIMITS, ServiceConfig, create_app
 
 DEFAULTS = ServiceConfig()
 
@@ -32,17 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
                        default=DEFAULTS.max_body_bytes, help="larger request bodies get 413 (default: %(default)s)")
     serve.add_argument("--retry-after", "--retry_after", dest="retry_after", type=int, default=DEFAULTS.retry_after,
                        help="Retry-After seconds sent with 503 (default: %(default)s)")
-    serve.add_argument("--allow-schemes", "--allow_schemes", dest="allow_schemes", default="",
-                       help="comma-separated schemes to fetch besides http and https: file (local paths and "
-                            "file://), gs, s3, ... (default: none)")
     serve.add_argument("--log-level", "--log_level", dest="log_level", default="info")
     add_limit_arguments(serve)
+    for action in serve._actions:  # the service fetches only http(s) unless told otherwise
+        if action.dest == "allowed_schemes":
+            action.default = SERVICE_LIMITS.allowed_schemes
+            action.help = (f"comma-separated; file (local paths and file://), gs, s3 only for trusted callers "
+                           f"(default: {SERVICE_LIMITS.allowed_schemes})")
     return parser
 
 
 def config_from_namespace(args: argparse.Namespace) -> ServiceConfig:
-    extra = tuple(s.strip().lower() for s in args.allow_schemes.split(",") if s.strip())
-    return ServiceConfig(limits=limits_from_namespace(args), schemes=HTTP_SCHEMES + extra, workers=args.workers,
+    return ServiceConfig(limits=limits_from_namespace(args), workers=args.workers,
                          queue_size=args.queue_size, request_timeout=args.request_timeout,
                          max_body_bytes=args.max_body_bytes, retry_after=args.retry_after)
 

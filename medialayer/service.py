@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from medialayer.api import match
 from medialayer.errors import ErrorCode, MediaError
-from medialayer.io.fetch import HTTP_SCHEMES, redact, url_scheme
 from medialayer.limits import Limits
 from medialayer.matchers.base import CONFIDENCES
 from medialayer.media import MEDIA_TYPES
@@ -53,12 +52,13 @@ STATUS_BY_CODE = {
 }
 BODY_TOO_LARGE_STATUS = 413
 OVERLOAD_STATUS = 503
+# The service fetches http(s) only unless the operator widens allowed_schemes; the batch job's default is wider.
+SERVICE_LIMITS = Limits(allowed_schemes="http,https")
 
 
 @dataclasses.dataclass(frozen=True)
 class ServiceConfig:
-    limits: Limits = Limits()  # allow_private_networks is False unless the operator says otherwise
-    schemes: tuple[str, ...] = HTTP_SCHEMES  # "file" (local paths too), "gs", "s3", ... only when enabled
+    limits: Limits = SERVICE_LIMITS  # allow_private_networks is False unless the operator says otherwise
     workers: int = 2  # matching threads
     queue_size: int = 8  # pairs admitted beyond the busy workers; more than that are shed with 503
     request_timeout: float = 60.0  # seconds from arrival to answer, queueing included
@@ -128,9 +128,10 @@ def status_of(record: dict) -> int:
 
 
 def create_app(config: ServiceConfig = ServiceConfig()) -> FastAPI:
-    # No single fetch may outlive the request that asked for it.
+    # No single fetch or decode may outlive the request that asked for it.
     limits = dataclasses.replace(config.limits,
-                                 fetch_deadline=min(config.limits.fetch_deadline, config.request_timeout))
+                                 fetch_deadline=min(config.limits.fetch_deadline, config.request_timeout),
+                                 decode_timeout=min(config.limits.decode_timeout, config.request_timeout))
     admission = Admission(config.workers + config.queue_size)
     executor = concurrent.futures.ThreadPoolExecutor(config.workers, thread_name_prefix="medialayer-match")
 
@@ -145,10 +146,6 @@ def create_app(config: ServiceConfig = ServiceConfig()) -> FastAPI:
 
     async def run_match(request: MatchRequest, media_type: str) -> JSONResponse:
         started = time.perf_counter()
-        row = make_row({**request.model_dump(), "media_type": media_type})  # as match() makes it
-        refused = None if row["error"] else _refused_scheme(row, config.schemes, limits)
-        if refused is not None:
-            return _record_response(error_record(row, refused))
         if not admission.try_acquire():
             return JSONResponse({"detail": "all matching workers are busy; retry later"}, OVERLOAD_STATUS,
                                 headers={"Retry-After": str(config.retry_after)})
@@ -165,6 +162,7 @@ def create_app(config: ServiceConfig = ServiceConfig()) -> FastAPI:
         except asyncio.TimeoutError:  # the work goes on (and keeps its slot) until it ends; a queued pair is dropped
             error = MediaError(ErrorCode.DECODE_TIMEOUT,
                                f"request deadline of {config.request_timeout:g}s passed before matching finished")
+            row = make_row({**request.model_dump(), "media_type": media_type})  # as match() makes it
             record = error_record(row, error, media_type, (time.perf_counter() - started) * 1000.0)
         return _record_response(record)
 
@@ -202,20 +200,6 @@ def _add_match_route(app: FastAPI, media_type: str, run_match) -> None:
                     "its `error.code` decides the status.",
         responses={**{s: {"model": Envelope, "description": "the envelope with `error` set"} for s in error_statuses},
                    OVERLOAD_STATUS: {"description": "overloaded: retry after the Retry-After header's seconds"}})
-
-
-def _refused_scheme(row: dict, schemes: tuple[str, ...], limits: Limits) -> MediaError | None:
-    """UNSUPPORTED_SCHEME for a URL whose scheme this service does not fetch (malformed URLs are match()'s)."""
-    for url in (row["source_url"], row["target_url"]):
-        try:
-            scheme = url_scheme(url, limits)
-        except MediaError:
-            continue
-        if scheme not in schemes:
-            what = "local paths and file:// URLs are" if scheme == "file" else f"scheme {scheme!r} is"
-            return MediaError(ErrorCode.UNSUPPORTED_SCHEME,
-                              f"{what} not enabled on this service (serve --allow-schemes)", redact(url))
-    return None
 
 
 def _record_response(record: dict) -> JSONResponse:
