@@ -1,12 +1,12 @@
 """A bounded load run against the HTTP service: requests/s and p50/p95 latency for small image pairs.
 
-    python bench/load_service.py [--requests 400] [--concurrency 8] [--workers 2] [--queue-size 8]
+    python bench/load_service.py [--requests 400] [--concurrency 8] [--workers 2] [--queue-size 8] [serve options]
 
 Starts, on 127.0.0.1 only, a static HTTP server for generated small JPEGs (half the pairs are
 re-encoded copies, half unrelated images) and ``medialayer serve --allow-private-networks``, then
 sends a fixed number of requests with a fixed number in flight, and stops both servers. The warm-up
 requests (one per connection) are not counted. Every 200 answer is checked against the expected
-match/no-match.
+match/no-match. Options this script does not know (e.g. ``--no-isolate-decoders``) go to ``medialayer serve``.
 """
 from __future__ import annotations
 
@@ -55,11 +55,20 @@ def wait_up(url: str, seconds: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, all its threads (Linux /proc)."""
+def tree_cpu(pid: int) -> dict[int, float]:
+    """User + system CPU seconds of a process and each of its descendants (decoder processes), from /proc."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    cpu = {pid: (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            for child in f.read().split():
+                cpu.update(tree_cpu(int(child)))
+    return cpu
+
+
+def cpu_since(pid: int, before: dict[int, float]) -> float:
+    return sum(seconds - before.get(p, 0.0) for p, seconds in tree_cpu(pid).items())
 
 
 async def load(base: str, media: str, pairs, requests: int, concurrency: int, max_seconds: float, pids: list[int]):
@@ -72,7 +81,7 @@ async def load(base: str, media: str, pairs, requests: int, concurrency: int, ma
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         await asyncio.gather(*(client.post("/image/match", json=bodies[i % len(bodies)][0])
                                for i in range(concurrency)))  # warm-up: connections, worker threads
-        cpu_before = [cpu_seconds(pid) for pid in pids]
+        cpu_before = [tree_cpu(pid) for pid in pids]
         started = time.perf_counter()
         stop_at = started + max_seconds
 
@@ -90,7 +99,7 @@ async def load(base: str, media: str, pairs, requests: int, concurrency: int, ma
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before)]
+    cpu = [cpu_since(pid, before) for pid, before in zip(pids, cpu_before)]
     return np.array(latencies) * 1000.0, statuses, wrong, elapsed, cpu
 
 
@@ -103,7 +112,7 @@ def main(argv=None) -> None:
     parser.add_argument("--images", type=int, default=16, help="distinct images (2 x this many pairs)")
     parser.add_argument("--size", default="320x240", help="image size, WIDTHxHEIGHT")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="stop sending after this long")
-    args = parser.parse_args(argv)
+    args, serve_options = parser.parse_known_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
 
     with tempfile.TemporaryDirectory(prefix="medialayer-load-") as directory:
@@ -115,7 +124,7 @@ def main(argv=None) -> None:
                               str(media_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
             subprocess.Popen([sys.executable, "-m", "medialayer", "serve", "--host", "127.0.0.1",
                               "--port", str(service_port), "--allow-private-networks", "--workers", str(args.workers),
-                              "--queue-size", str(args.queue_size), "--log-level", "warning"], cwd=REPO),
+                              "--queue-size", str(args.queue_size), "--log-level", "warning", *serve_options], cwd=REPO),
         ]
         try:
             media, base = f"http://127.0.0.1:{media_port}", f"http://127.0.0.1:{service_port}"
@@ -130,12 +139,12 @@ def main(argv=None) -> None:
                 process.wait(10)
 
     print(f"{len(latencies)} requests, {args.concurrency} in flight, service --workers {args.workers} "
-          f"--queue-size {args.queue_size}, {len(pairs)} pairs of {width}x{height} JPEGs "
+          f"--queue-size {args.queue_size} {' '.join(serve_options)}, {len(pairs)} pairs of {width}x{height} JPEGs "
           f"(mean file {mean_kib:.1f} KiB)")
     print(f"  {len(latencies) / elapsed:.1f} requests/s over {elapsed:.2f} s")
     print(f"  latency ms: p50 {np.percentile(latencies, 50):.1f}  p95 {np.percentile(latencies, 95):.1f}  "
           f"p99 {np.percentile(latencies, 99):.1f}  max {latencies.max():.1f}")
-    for name, seconds in zip(("media server", "service"), cpu):
+    for name, seconds in zip(("media server", "service with its decoder processes"), cpu):
         print(f"  {name} CPU: {seconds * 1000 / len(latencies):.1f} ms per request ({seconds / elapsed:.2f} cores busy)")
     print(f"  statuses: {dict(sorted(statuses.items()))}; wrong match decisions: {wrong}")
     print(f"  machine: {os.cpu_count()} CPUs, load average over the last minute {os.getloadavg()[0]:.1f} "
