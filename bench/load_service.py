@@ -75,7 +75,7 @@ async def load(base: str, media: str, pairs, requests: int, concurrency: int, ma
     """Send ``requests`` requests, ``concurrency`` at a time; stop early past ``max_seconds``. Returns latencies
     (ms), statuses, wrong decisions, seconds, and the CPU seconds of each process in ``pids``, warm-up excluded."""
     bodies = [({"source_url": f"{media}/{s}", "target_url": f"{media}/{t}"}, same) for s, t, same in pairs]
-    latencies, statuses, wrong = [], {}, 0
+    latencies, statuses, wrong = [], [], 0
     next_index = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
@@ -93,14 +93,14 @@ async def load(base: str, media: str, pairs, requests: int, concurrency: int, ma
                 sent = time.perf_counter()
                 response = await client.post("/image/match", json=body)
                 latencies.append(time.perf_counter() - sent)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                statuses.append(response.status_code)
                 if response.status_code == 200 and response.json()["match"] is not same:
                     wrong += 1
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     cpu = [cpu_since(pid, before) for pid, before in zip(pids, cpu_before)]
-    return np.array(latencies) * 1000.0, statuses, wrong, elapsed, cpu
+    return np.array(latencies) * 1000.0, np.array(statuses), wrong, elapsed, cpu
 
 
 def main(argv=None) -> None:
@@ -139,14 +139,18 @@ def main(argv=None) -> None:
                 process.wait(10)
 
     print(f"{len(latencies)} requests, {args.concurrency} in flight, service --workers {args.workers} "
-          f"--queue-size {args.queue_size} {' '.join(serve_options)}, {len(pairs)} pairs of {width}x{height} JPEGs "
+          f"--queue-size {' '.join([str(args.queue_size), *serve_options])}, {len(pairs)} pairs of {width}x{height} JPEGs "
           f"(mean file {mean_kib:.1f} KiB)")
     print(f"  {len(latencies) / elapsed:.1f} requests/s over {elapsed:.2f} s")
     print(f"  latency ms: p50 {np.percentile(latencies, 50):.1f}  p95 {np.percentile(latencies, 95):.1f}  "
           f"p99 {np.percentile(latencies, 99):.1f}  max {latencies.max():.1f}")
     for name, seconds in zip(("media server", "service with its decoder processes"), cpu):
         print(f"  {name} CPU: {seconds * 1000 / len(latencies):.1f} ms per request ({seconds / elapsed:.2f} cores busy)")
-    print(f"  statuses: {dict(sorted(statuses.items()))}; wrong match decisions: {wrong}")
+    for status in sorted(set(statuses)):
+        of_status = latencies[statuses == status]
+        print(f"  status {status}: {len(of_status)} answers, latency ms p50 {np.percentile(of_status, 50):.1f}  "
+              f"p95 {np.percentile(of_status, 95):.1f}")
+    print(f"  wrong match decisions: {wrong}")
     print(f"  machine: {os.cpu_count()} CPUs, load average over the last minute {os.getloadavg()[0]:.1f} "
           "(other processes share the CPUs)")
 
