@@ -192,3 +192,14 @@ def loopback_only(monkeypatch):
     monkeypatch.setattr(urllib3.util.connection, "create_connection", create_connection)
     yield outside
     assert not outside, f"the fetcher tried to connect outside 127.0.0.1: {outside}"
+
+
+@pytest.fixture
+def loopback_stands_for_public(monkeypatch):
+    """The address policy as it is, except that 127.0.0.1 (that one address only) passes: the test server
+    stands for a public host, while every other non-public address, other loopback ones included, is refused."""
+    import medialayer.io.fetch as fetch
+
+    policy = fetch.blocked_reason
+    monkeypatch.setattr(fetch, "blocked_reason", lambda address: None if str(address) == "127.0.0.1"
+                        else policy(address))

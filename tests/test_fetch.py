@@ -17,7 +17,7 @@ from requests.adapters import HTTPAdapter
 
 import medialayer.io.fetch as fetch
 from httpserver import (LoopbackServer, drip, drip_headers, endless, gzip_bomb, loopback_only,  # noqa: F401
-                        redirect, sequence, serve)
+                        loopback_stands_for_public, redirect, sequence, serve)
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.io.fetch import Fetcher, blocked_reason, redact, resolve
 from medialayer.limits import Limits
@@ -335,13 +335,6 @@ def fake_dns(monkeypatch):
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return answers, lookups
-
-
-@pytest.fixture
-def loopback_stands_for_public(monkeypatch):
-    """127.0.0.1 (only) passes the policy: it stands for a public address in these tests."""
-    monkeypatch.setattr(fetch, "blocked_reason",
-                        lambda a: None if str(a) == "127.0.0.1" else blocked_reason(a))
 
 
 def test_dns_rebinding_cannot_switch_the_connected_address(server, fake_dns, loopback_stands_for_public):

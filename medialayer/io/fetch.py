@@ -9,7 +9,8 @@ The URLs come from files nobody vetted, so every fetch is guarded (docs/security
   is never asked for. Host header, TLS SNI and certificate checks still use the host name. Redirects
   are followed here, hop by hop, each hop through the same check (``allow_private_networks`` opts out);
 * byte caps on the bytes actually read, decoded and on the wire, whatever Content-Length claims;
-  compressed bodies are inflated a chunk at a time, so a gzip bomb stops at the cap;
+  compressed bodies are inflated a chunk at a time, so a gzip bomb stops at the cap; when no media
+  type was declared, the first 4 KiB decide the type and so the cap (non-media stops there);
 * an overall deadline per fetch: a timer shuts the fetch's sockets down when it passes, so a server
   that drips a byte a second (body or headers) cannot hold a worker;
 * retries with exponential backoff and jitter for transient failures only (connection errors,
@@ -42,12 +43,14 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ReadTimeoutError
 
 from medialayer.errors import ErrorCode, MediaError
+from medialayer.io.sniff import sniff_media_type
 from medialayer.limits import Limits
 from medialayer.media import Blob
 
 HTTP_SCHEMES = ("http", "https")
 CHUNK_BYTES = 256 * 1024
 SPOOL_BYTES = 16 * 1024 * 1024  # larger downloads go to a temporary file instead of memory
+SNIFF_BYTES = 4096  # what the media type is told from (as medialayer.stages does with Blob.head())
 DEFAULT_CONNECTIONS = 10  # keep-alive connections pooled per host
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 _INFLATED_ENCODINGS = ("gzip", "x-gzip", "deflate")  # decoded here, chunk by chunk; others are refused
@@ -296,19 +299,20 @@ class Fetcher:
         self.session.close()
 
     def fetch(self, url: str, media_type: str | None = None) -> Blob:
-        """The bytes at ``url``, capped at the byte limit for ``media_type`` (the largest cap if unknown)."""
+        """The bytes at ``url``, capped at the byte limit for ``media_type`` (when None: for the type the
+        first bytes show)."""
         try:
             scheme = url_scheme(url, self.limits)
             if scheme not in self.limits.schemes():
                 raise MediaError(ErrorCode.UNSUPPORTED_SCHEME,
                                  f"URL scheme {scheme!r} is not allowed (allowed_schemes="
                                  f"{self.limits.allowed_schemes})")
-            max_bytes = self.limits.max_bytes(media_type)
+            cap = _Cap(self.limits, media_type)
             if scheme in HTTP_SCHEMES:
-                return self._fetch_http(url, max_bytes)
+                return self._fetch_http(url, cap)
             if scheme == "file":
-                return self._fetch_local(url, max_bytes)
-            return self._fetch_filesystems(url, scheme, max_bytes)
+                return self._fetch_local(url, cap.bytes)
+            return self._fetch_filesystems(url, scheme, cap)
         except MediaError as e:
             raise e.with_url(redact(url))
 
@@ -321,7 +325,7 @@ class Fetcher:
             raise MediaError(ErrorCode.TOO_LARGE, f"{size} bytes exceeds the cap of {max_bytes}")
         return Blob(path=path)  # read in place: no copy of local files
 
-    def _fetch_filesystems(self, url: str, scheme: str, max_bytes: int) -> Blob:
+    def _fetch_filesystems(self, url: str, scheme: str, cap: "_Cap") -> Blob:
         from apache_beam.io.filesystems import FileSystems  # Beam is only needed for these schemes
 
         try:
@@ -334,12 +338,12 @@ class Fetcher:
             raise MediaError(ErrorCode.FETCH_FAILED, f"cannot open: {_short(redact(str(e)))}") from None
         deadline = time.monotonic() + self.limits.fetch_deadline
         with stream:
-            return _read_capped(iter(lambda: stream.read(CHUNK_BYTES), b""), max_bytes, deadline)
+            return _read_capped(iter(lambda: stream.read(CHUNK_BYTES), b""), cap, deadline)
 
-    def _fetch_http(self, url: str, max_bytes: int) -> Blob:
+    def _fetch_http(self, url: str, cap: "_Cap") -> Blob:
         with _FetchGuard(self.limits) as guard:
             try:
-                blob = self._follow(url, max_bytes, guard)
+                blob = self._follow(url, cap, guard)
             except MediaError:
                 if guard.expired:  # whatever broke, it broke because the deadline shut the connection
                     raise guard.error() from None
@@ -349,12 +353,12 @@ class Fetcher:
                 raise guard.error()
             return blob
 
-    def _follow(self, url: str, max_bytes: int, guard: _FetchGuard) -> Blob:
+    def _follow(self, url: str, cap: "_Cap", guard: _FetchGuard) -> Blob:
         """GET ``url``, following redirects hop by hop; each hop's connection is checked again."""
         seen = {url}
         for hops in itertools.count():
             try:
-                location, blob = self._with_retries(lambda: self._get(url, max_bytes, guard), guard)
+                location, blob = self._with_retries(lambda: self._get(url, cap, guard), guard)
             except MediaError as e:
                 if hops:
                     raise MediaError(e.code, f"{e.message} (after a redirect to {redact(url)})") from None
@@ -407,7 +411,7 @@ class Fetcher:
         ceiling = min(self.limits.retry_backoff_max, self.limits.retry_backoff * 2 ** retry)
         return random.uniform(ceiling / 2, ceiling), ""  # exponential, with jitter
 
-    def _get(self, url: str, max_bytes: int, guard: _FetchGuard) -> tuple[str | None, Blob | None]:
+    def _get(self, url: str, cap: "_Cap", guard: _FetchGuard) -> tuple[str | None, Blob | None]:
         """One GET: (location, None) for a redirect, (None, blob) for a 2xx body; raises otherwise."""
         response = self._send(url, guard)
         with response:
@@ -420,9 +424,9 @@ class Fetcher:
             if not 200 <= status < 300:
                 raise MediaError(ErrorCode.HTTP_STATUS, f"HTTP {status}")
             declared = response.headers.get("content-length", "").strip()
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise MediaError(ErrorCode.TOO_LARGE, f"Content-Length {declared} exceeds the cap of {max_bytes}")
-            return None, _read_capped(_body(response, max_bytes), max_bytes, guard.end)
+            if declared.isdigit() and int(declared) > cap.bytes:
+                raise MediaError(ErrorCode.TOO_LARGE, f"Content-Length {declared} exceeds the cap of {cap.bytes}")
+            return None, _read_capped(_body(response, cap), cap, guard.end)
 
     def _send(self, url: str, guard: _FetchGuard) -> requests.Response:
         if not isinstance(self.session.get_adapter(url), GuardedAdapter):
@@ -446,15 +450,15 @@ class Fetcher:
             raise MediaError(ErrorCode.FETCH_FAILED, f"request failed: {_root_cause(e)}") from None
 
 
-def _body(response: requests.Response, max_bytes: int):
-    """The response body, decoded; the bytes on the wire are capped at ``max_bytes`` too."""
+def _body(response: requests.Response, cap: "_Cap"):
+    """The response body, decoded; the bytes on the wire are capped too."""
     raw = response.raw
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity", *_INFLATED_ENCODINGS):
         raise MediaError(ErrorCode.FETCH_FAILED, f"unsupported Content-Encoding {encoding[:40]!r}")
     try:
         chunks = raw.stream(CHUNK_BYTES, decode_content=False)
-        wire = _wire_capped(chunks, raw, max_bytes)
+        wire = _wire_capped(chunks, raw, cap)
         yield from (_inflated(wire) if encoding in _INFLATED_ENCODINGS else wire)
     except ReadTimeoutError:
         raise _Retryable(MediaError(ErrorCode.FETCH_TIMEOUT, "read timed out")) from None
@@ -464,10 +468,10 @@ def _body(response: requests.Response, max_bytes: int):
         raise MediaError(ErrorCode.FETCH_FAILED, f"corrupt {encoding} content encoding") from None
 
 
-def _wire_capped(chunks, raw, max_bytes: int):
+def _wire_capped(chunks, raw, cap: "_Cap"):
     for chunk in chunks:
-        if raw.tell() > max_bytes:
-            raise MediaError(ErrorCode.TOO_LARGE, f"more than the cap of {max_bytes} bytes on the wire")
+        if raw.tell() > cap.bytes:
+            raise MediaError(ErrorCode.TOO_LARGE, f"more than the cap of {cap.bytes} bytes on the wire")
         yield chunk
 
 
@@ -497,14 +501,30 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _read_capped(chunks, max_bytes: int, deadline: float) -> Blob:
+class _Cap:
+    """The byte cap of one fetch: the declared media type's, or, when none was declared, the largest one
+    until the first SNIFF_BYTES tell the type (content that is no media at all stops right there)."""
+
+    def __init__(self, limits: Limits, media_type: str | None):
+        self.limits = limits
+        self.bytes = limits.max_bytes(media_type)
+        self.sniffing = media_type is None
+
+    def sniff(self, head: bytes) -> None:
+        self.bytes = self.limits.max_bytes(sniff_media_type(head[:SNIFF_BYTES]))
+        self.sniffing = False
+
+
+def _read_capped(chunks, cap: _Cap, deadline: float) -> Blob:
     """Collect chunks into a Blob, spooling to disk past SPOOL_BYTES; enforce the byte cap and deadline."""
     buffer, total, spool = [], 0, None
     try:
         for chunk in chunks:
             total += len(chunk)
-            if total > max_bytes:
-                raise MediaError(ErrorCode.TOO_LARGE, f"more than the cap of {max_bytes} bytes")
+            if cap.sniffing and total >= SNIFF_BYTES:  # the head is still in buffer: SNIFF_BYTES < SPOOL_BYTES
+                cap.sniff(b"".join(buffer) + chunk)
+            if total > cap.bytes:
+                raise MediaError(ErrorCode.TOO_LARGE, f"more than the cap of {cap.bytes} bytes")
             if time.monotonic() > deadline:
                 raise MediaError(ErrorCode.FETCH_TIMEOUT, "fetch deadline passed while reading")
             if spool is None and total > SPOOL_BYTES:
