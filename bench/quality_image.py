@@ -300,7 +300,9 @@ def main(argv=None) -> None:
     args, pipeline_args = parser.parse_known_args(argv)
 
     # Variants live in a folder named after the code that made them, so an edit never reuses stale files.
-    version = hashlib.sha1((inspect.getsource(synthetic) + inspect.getsource(sys.modules[__name__])).encode())
+    makers = (_overlay, _photometric, _padding, _crop, _rotate, make_variants, make_low_information, make_templated)
+    code = inspect.getsource(synthetic) + "".join(inspect.getsource(f) for f in makers + tuple(TRANSFORMS.values()))
+    version = hashlib.sha1(code.encode())
     media = os.path.join(args.workdir, f"media-{version.hexdigest()[:10]}-s{args.seed}")
     os.makedirs(media, exist_ok=True)
     start = time.perf_counter()

@@ -43,7 +43,7 @@ from medialayer.media import Blob
 WORK_SIDE = 512  # long side of the working image (keypoints, thumbnails)
 MIN_QUALITY = 50  # PDQ quality below this: flat or two-tone image, the hash is not trustworthy
 MIN_BAND_RMS = 4.0  # RMS (0-255 scale) of the hashed DCT coefficients below which the hash is noise
-MIN_KEYPOINTS = 40  # fewer keypoints than this and no trustworthy hash: a low-information image
+MIN_KEYPOINTS = 40  # fewer corners (at FAST_THRESHOLD) than this and no trustworthy hash: low information
 THUMB_TOLERANCE = 12.0  # mean absolute difference (0-255) under which two flat images are the same
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
@@ -102,6 +102,7 @@ class ImageFingerprint:
     points: bytes  # N x 2 uint16: keypoint (x, y) in working-image pixels x 8
     descriptors: bytes  # N x 32 ORB descriptors
     mirrored: bytes  # M x 32 descriptors of the mirrored image at the first M keypoints (mirrored)
+    low_information: bool  # no trustworthy hash and hardly any real corners: flat, gradient, two-tone
 
     @property
     def hash_bits(self) -> np.ndarray:
@@ -114,10 +115,6 @@ class ImageFingerprint:
     @property
     def keypoints(self) -> np.ndarray:
         return np.frombuffer(self.points, dtype=np.uint16).reshape(-1, 2).astype(np.float32) / 8.0
-
-    @property
-    def low_information(self) -> bool:
-        return self.quality < MIN_QUALITY and len(self.points) // 4 < MIN_KEYPOINTS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,6 +189,9 @@ def trim_borders(rgb: np.ndarray) -> np.ndarray:
     columns = small.transpose(1, 0, 2)
     left, right = _uniform_lines(columns), _uniform_lines(columns[::-1])
     if top + bottom >= small.shape[0] * 0.8 or left + right >= small.shape[1] * 0.8:
+        return rgb
+    inner = small[top:small.shape[0] - bottom, left:small.shape[1] - right]
+    if inner.reshape(-1, 3).std(axis=0).max() < TRIM_TOLERANCE:  # what is left is flat too: a two-tone image
         return rgb
     top, bottom, left, right = (int(n * factor) for n in (top, bottom, left, right))
     return rgb[top:height - bottom, left:width - right]
@@ -289,21 +289,22 @@ def _spread_keypoints(keypoints, width: int, height: int, count: int):
     return [keypoints[i] for i in chosen]
 
 
-def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(points N x 2, descriptors N x 32, mirrored descriptors M x 32) of the working image."""
+def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(points N x 2, descriptors N x 32, mirrored descriptors M x 32, corners found at the normal threshold)."""
     height, width = gray.shape
-    empty = np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8)
+    empty = np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8), 0
     low, high = np.percentile(gray, (1, 99))
     # Stretched contrast: the corner threshold then means the same on dark, hazy and contrasty photos.
     gray = cv2.convertScaleAbs(gray, alpha=255.0 / max(high - low, 16.0), beta=-low * 255.0 / max(high - low, 16.0))
     keypoints = _orb().detect(gray, None)
-    if len(keypoints) < KEYPOINTS:  # smooth image: take weaker corners too
+    strong = len(keypoints)
+    if strong < KEYPOINTS:  # smooth image: take weaker corners too
         keypoints = _orb(FAST_THRESHOLD_LOW).detect(gray, None)
     if not keypoints:
-        return empty
+        return empty[:3] + (strong,)
     keypoints, descriptors = _orb().compute(gray, _spread_keypoints(keypoints, width, height, KEYPOINTS))
     if descriptors is None:
-        return empty
+        return empty[:3] + (strong,)
     points = np.array([k.pt for k in keypoints], np.float32)
     # The mirror image's descriptors at the mirrored keypoints: ORB keeps the given angle, mirrored too.
     mirrored_keypoints = [cv2.KeyPoint(width - 1 - k.pt[0], k.pt[1], k.size, (180.0 - k.angle) % 360.0, k.response,
@@ -311,7 +312,7 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     kept, mirrored = _orb().compute(cv2.flip(gray, 1), mirrored_keypoints)
     if mirrored is None or len(kept) != len(mirrored_keypoints):
         mirrored = np.zeros((0, 32), np.uint8)
-    return points, descriptors, mirrored
+    return points, descriptors, mirrored, strong
 
 
 # --- fingerprint ----------------------------------------------------------------------------------
@@ -323,13 +324,15 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
     hashes, luma, coefficients = _dihedral_hashes(gray)
     centre = gray[height // 5:height - height // 5, width // 5:width - width // 5]  # central 60% x 60%
     centre_hashes = _dihedral_hashes(centre if centre.size else gray)[0]
-    points, descriptors, mirrored = _keypoints(gray)
+    points, descriptors, mirrored, strong_corners = _keypoints(gray)
+    quality = _quality(luma, coefficients)
     return ImageFingerprint(
-        hashes=hashes, centre_hashes=centre_hashes, quality=_quality(luma, coefficients),
+        hashes=hashes, centre_hashes=centre_hashes, quality=quality,
         thumbnail=cv2.resize(rgb, (4, 4), interpolation=cv2.INTER_AREA).tobytes(),
         luma=cv2.resize(gray, (LUMA_SIDE, LUMA_SIDE), interpolation=cv2.INTER_AREA).tobytes(),
         width=width, height=height, points=np.round(points * 8).astype(np.uint16).tobytes(),
-        descriptors=descriptors.tobytes(), mirrored=mirrored.tobytes())
+        descriptors=descriptors.tobytes(), mirrored=mirrored.tobytes(),
+        low_information=quality < MIN_QUALITY and strong_corners < MIN_KEYPOINTS)
 
 
 # --- local verification ---------------------------------------------------------------------------
@@ -466,9 +469,9 @@ def verify_features(evidence: Evidence) -> tuple[float, float, float]:
     return evidence.agreement, evidence.coverage, evidence.hash_distance / 256.0
 
 
-def score(evidence: Evidence) -> float:
+def score(evidence: Evidence, trusted_hashes: bool = True) -> float:
     """The calibrated probability that the pair is a duplicate: the stronger of the two stages."""
-    hash_score = _logistic([evidence.hash_distance], HASH_LOGIT)
+    hash_score = _logistic([evidence.hash_distance], HASH_LOGIT) if trusted_hashes else 0.0
     if evidence.hash_distance > ACCEPT_DISTANCE:  # the hash alone only ever accepts clear duplicates
         hash_score = min(hash_score, 0.49)
     verify_score = _logistic(verify_features(evidence), VERIFY_LOGIT) if evidence.verified else 0.0
@@ -490,10 +493,11 @@ class ImageMatcher:
         if a.low_information or b.low_information:
             return self._compare_low_information(a, b)
         distance = hash_distance(a, b)
-        evidence = Evidence(distance) if distance <= ACCEPT_DISTANCE else verify(a, b)
-        similarity = score(evidence)
+        trusted_hashes = min(a.quality, b.quality) >= MIN_QUALITY
+        evidence = Evidence(distance) if distance <= ACCEPT_DISTANCE and trusted_hashes else verify(a, b)
+        similarity = score(evidence, trusted_hashes)
         confidence = _confidence(similarity)
-        if min(a.quality, b.quality) < MIN_QUALITY and confidence == "high":
+        if not trusted_hashes and confidence == "high":
             confidence = "medium"  # the hash of one side is noise: rest on the keypoints alone, less surely
         return Comparison(match=similarity >= 0.5, similarity_score=round(similarity, 4), confidence=confidence)
 

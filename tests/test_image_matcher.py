@@ -1,0 +1,213 @@
+"""Image matcher on generated images: each transformation class, the negatives, the flat-image guard and
+decode edge cases. Everything is synthesised here, deterministically."""
+from __future__ import annotations
+
+import io
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from medialayer.errors import ErrorCode, MediaError
+from medialayer.limits import Limits
+from medialayer.matchers.image import MATCHER, trim_borders
+from medialayer.media import Blob
+from medialayer.synthetic import image as synthetic
+
+SEEDS = (1, 2)
+
+
+def fingerprint(image: Image.Image, fmt: str = "JPEG", quality: int = 90, limits: Limits = Limits()):
+    return MATCHER.fingerprint(Blob(data=synthetic.encode(image, fmt, quality)), limits)
+
+
+def fingerprint_bytes(data: bytes, limits: Limits = Limits()):
+    return MATCHER.fingerprint(Blob(data=data), limits)
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return {seed: synthetic.textured_scene(seed, 640, 480) for seed in SEEDS}
+
+
+@pytest.fixture(scope="module")
+def originals(scenes):
+    return {seed: fingerprint(image) for seed, image in scenes.items()}
+
+
+TRANSFORMATIONS = {
+    "jpeg_q20": lambda im: (im, "JPEG", 20),
+    "jpeg_q60": lambda im: (im, "JPEG", 60),
+    "resize_0.25": lambda im: (synthetic.resize(im, 0.25), "JPEG", 90),
+    "resize_2": lambda im: (synthetic.resize(im, 2.0), "JPEG", 90),
+    "png": lambda im: (im, "PNG", 0),
+    "webp": lambda im: (im, "WEBP", 80),
+    "brightness+30%": lambda im: (synthetic.adjust(im, brightness=1.3), "JPEG", 90),
+    "contrast-30%": lambda im: (synthetic.adjust(im, contrast=0.7), "JPEG", 90),
+    "saturation+30%": lambda im: (synthetic.adjust(im, saturation=1.3), "JPEG", 90),
+    "gamma-30%": lambda im: (synthetic.adjust(im, gamma=0.7), "JPEG", 90),
+    "text_15%": lambda im: (synthetic.overlay_text(im, "copyright news", 0.15, (0.3, 0.8)), "JPEG", 90),
+    "logo_10%": lambda im: (synthetic.overlay_logo(im, 0.10, (0.9, 0.1), seed=3), "JPEG", 90),
+    "crop_30%_corner": lambda im: (synthetic.crop(im, 0.3, (0.0, 1.0)), "JPEG", 90),
+    "crop_30%_centre_wide": lambda im: (synthetic.crop(im, 0.3, (0.5, 0.5), 1.2), "JPEG", 90),
+    "pad_20%_white": lambda im: (synthetic.pad(im, 0.2, 0.1, 0.2, 0.05, (255, 255, 255)), "JPEG", 90),
+    "letterbox_16:9": lambda im: (synthetic.letterbox(im, 16 / 9), "JPEG", 90),
+    "rotate_5": lambda im: (synthetic.rotate(im, 5), "JPEG", 90),
+    "rotate_-10_cropped": lambda im: (synthetic.rotate(im, -10, fill_corners=False), "JPEG", 90),
+    "hflip": lambda im: (synthetic.hflip(im), "JPEG", 90),
+    "hflip_crop": lambda im: (synthetic.hflip(synthetic.crop(im, 0.25, (1.0, 0.0))), "JPEG", 90),
+    "crop20_text_q30": lambda im: (synthetic.overlay_text(synthetic.crop(im, 0.2, (0.2, 0.7)), "LIVE wow", 0.08),
+                                   "JPEG", 30),
+}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", list(TRANSFORMATIONS))
+def test_transformed_copy_matches(scenes, originals, name, seed):
+    image, fmt, quality = TRANSFORMATIONS[name](scenes[seed])
+    comparison = MATCHER.compare(originals[seed], fingerprint(image, fmt, quality))
+    assert comparison.match, comparison
+    assert comparison.similarity_score >= 0.5
+    assert comparison.confidence in ("high", "medium")
+
+
+def test_different_scenes_do_not_match(originals):
+    for seed_a in SEEDS:
+        for seed_b in (3, 4, 5):
+            comparison = MATCHER.compare(originals[seed_a], fingerprint(synthetic.textured_scene(seed_b, 640, 480)))
+            assert not comparison.match, (seed_a, seed_b, comparison)
+            assert comparison.similarity_score < 0.5
+
+
+def test_crop_of_a_different_scene_does_not_match(originals):
+    other = synthetic.crop(synthetic.textured_scene(9, 640, 480), 0.3, (0.5, 0.5))
+    assert not MATCHER.compare(originals[1], fingerprint(other)).match
+
+
+def test_same_template_with_different_content_does_not_match():
+    contents = [synthetic.textured_scene(seed, 400, 300, with_text=False) for seed in (20, 21, 22)]
+    templated = [fingerprint(synthetic.templated(content, seed=5)) for content in contents]
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert not MATCHER.compare(templated[i], templated[j]).match, (i, j)
+    # ...while a re-encoded copy of one of them does.
+    copy = fingerprint(synthetic.templated(contents[0], seed=5), "JPEG", 40)
+    assert MATCHER.compare(templated[0], copy).match
+
+
+LOW_INFORMATION = {
+    "flat_red": synthetic.flat((200, 30, 30)),
+    "flat_blue": synthetic.flat((30, 40, 200)),
+    "gradient_h": synthetic.gradient((0, 0, 0), (255, 255, 255)),
+    "gradient_v": synthetic.gradient((250, 200, 0), (0, 80, 120), angle_degrees=90),
+    "two_tone": synthetic.two_tone((255, 255, 255), (0, 0, 0)),
+    "two_tone_h": synthetic.two_tone((20, 120, 20), (240, 240, 240), split=0.4, vertical=False),
+}
+
+
+def test_low_information_images_are_never_high_confidence(originals):
+    fingerprints = {name: fingerprint(image, "PNG") for name, image in LOW_INFORMATION.items()}
+    for name_a, a in fingerprints.items():
+        assert a.low_information, name_a
+        for name_b, b in fingerprints.items():
+            comparison = MATCHER.compare(a, b)
+            assert comparison.confidence == "low", (name_a, name_b, comparison)
+            assert comparison.match == (name_a == name_b), (name_a, name_b, comparison)
+        assert not MATCHER.compare(a, originals[1]).match
+        assert not MATCHER.compare(originals[1], a).match
+
+
+def test_different_flat_colours_never_match():
+    rng = np.random.default_rng(0)
+    colours = [tuple(int(c) for c in rng.integers(0, 256, 3)) for _ in range(8)]
+    fingerprints = [fingerprint(synthetic.flat(c), "JPEG", 30) for c in colours]
+    for i in range(len(colours)):
+        for j in range(len(colours)):
+            if np.abs(np.subtract(colours[i], colours[j])).max() > 40:
+                assert not MATCHER.compare(fingerprints[i], fingerprints[j]).match, (colours[i], colours[j])
+
+
+def test_uniform_borders_are_trimmed():
+    scene = np.asarray(synthetic.textured_scene(1, 320, 240))
+    padded = np.asarray(synthetic.pad(Image.fromarray(scene), 0.2, 0.1, 0.05, 0.2, (255, 255, 255)))
+    trimmed = trim_borders(padded)
+    assert abs(trimmed.shape[0] - 240) <= 8 and abs(trimmed.shape[1] - 320) <= 8
+    flat = np.full((100, 100, 3), 128, np.uint8)
+    assert trim_borders(flat).shape == flat.shape  # nothing but border: kept whole
+
+
+def test_fingerprint_is_compact_and_picklable(originals):
+    blob = pickle.dumps(originals[1])
+    assert len(blob) < 24_000
+    assert MATCHER.compare(pickle.loads(blob), originals[1]).match
+
+
+# --- decode edge cases ----------------------------------------------------------------------------
+
+def _save(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def test_cmyk_jpeg(scenes, originals):
+    data = _save(scenes[1].convert("CMYK"), "JPEG", quality=90)
+    assert MATCHER.compare(originals[1], fingerprint_bytes(data)).match
+
+
+def test_sixteen_bit_greyscale_png(scenes):
+    grey = np.asarray(scenes[1].convert("L"), np.uint16) * 257
+    data = _save(Image.fromarray(grey), "PNG")
+    assert MATCHER.compare(fingerprint(scenes[1].convert("L").convert("RGB")), fingerprint_bytes(data)).match
+
+
+def test_palette_with_transparency_is_composited_on_white(scenes):
+    rgba = scenes[1].convert("RGBA")
+    alpha = np.full((rgba.height, rgba.width), 255, np.uint8)
+    alpha[:, : rgba.width // 8] = 0  # a transparent strip: white after compositing, trimmed as a border
+    rgba.putalpha(Image.fromarray(alpha))
+    data = _save(rgba.convert("P", palette=Image.Palette.ADAPTIVE), "PNG")
+    with_white = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    assert MATCHER.compare(fingerprint(with_white), fingerprint_bytes(data)).match
+
+
+def test_animated_gif_uses_its_first_frame(scenes):
+    frames = [scenes[1], scenes[2], synthetic.textured_scene(7, 640, 480)]
+    data = _save(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    animated = fingerprint_bytes(data)
+    assert MATCHER.compare(fingerprint(frames[0]), animated).match
+    assert not MATCHER.compare(fingerprint(frames[1]), animated).match
+
+
+def test_exif_orientation_is_applied(scenes, originals):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: the viewer turns it 90 degrees clockwise
+    stored = scenes[1].transpose(Image.Transpose.ROTATE_90)
+    fp = fingerprint_bytes(_save(stored, "JPEG", quality=90, exif=exif))
+    assert (fp.width > fp.height) == (scenes[1].width > scenes[1].height)
+    assert MATCHER.compare(originals[1], fp).match
+
+
+def test_large_exif_rotated_jpeg_is_drafted(scenes):
+    big = synthetic.resize(scenes[1], 4.0).transpose(Image.Transpose.ROTATE_270)  # 2560x1920, stored on its side
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    fp = fingerprint_bytes(_save(big, "JPEG", quality=85, exif=exif))
+    assert max(fp.width, fp.height) <= 512 and fp.width > fp.height
+    assert MATCHER.compare(fingerprint(scenes[1]), fp).match
+
+
+def test_corrupt_image_is_decode_failed(scenes):
+    data = synthetic.encode(scenes[1], "JPEG", 90)
+    for broken in (b"not an image at all", data[:200], data[:20] + bytes(len(data) - 20)):
+        with pytest.raises(MediaError) as error:
+            fingerprint_bytes(broken)
+        assert error.value.code == ErrorCode.DECODE_FAILED
+
+
+def test_too_many_pixels_is_refused_from_the_header():
+    data = _save(Image.new("RGB", (3000, 2000), (10, 200, 30)), "PNG")
+    with pytest.raises(MediaError) as error:
+        fingerprint_bytes(data[:200], Limits(max_image_pixels=5_000_000))  # the header alone is enough
+    assert error.value.code == ErrorCode.TOO_LARGE
