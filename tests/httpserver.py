@@ -12,6 +12,7 @@ Responses are HTTP/1.0 unless a handler says otherwise, so each request is its o
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 import time
 import urllib.parse
@@ -86,6 +87,50 @@ class LoopbackServer:
         """Serve ``path`` with ``handler(request_handler)``; returns the path's URL."""
         self._server.routes[path] = handler
         return self.url(path)
+
+
+class DripTCPServer:
+    """Raw TCP on 127.0.0.1: every connection gets ``first``, then one more byte every ``interval`` seconds
+    (at most ``count``), whatever it sends: e.g. a TLS handshake record that never completes."""
+
+    def __init__(self, first: bytes, interval: float, count: int = 10_000):
+        self.first, self.interval, self.count = first, interval, count
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._listener.getsockname()[1]
+
+    def __enter__(self) -> "DripTCPServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+    def _accept(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn):
+        with conn:
+            try:
+                conn.sendall(self.first)
+                for _ in range(self.count):
+                    if self._stop.wait(self.interval):
+                        return
+                    conn.sendall(b"\0")
+            except OSError:  # the client hung up
+                pass
 
 
 # Handlers: each returns a function of the BaseHTTPRequestHandler serving one request.

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 
 import medialayer.io.fetch as fetch
-from httpserver import (LoopbackServer, drip, drip_headers, endless, gzip_bomb, loopback_only,  # noqa: F401
+from httpserver import (DripTCPServer, LoopbackServer, drip, drip_headers, endless, gzip_bomb, loopback_only,  # noqa: F401
                         loopback_stands_for_public, redirect, sequence, serve)
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.io.fetch import Fetcher, blocked_reason, redact, resolve
@@ -119,6 +119,16 @@ def test_slow_headers_stop_at_the_fetch_deadline(server):
     url = server.route("/drip-headers", drip_headers(interval=0.05))
     started = time.monotonic()
     error = fetch_error(Limits(allow_private_networks=True, fetch_deadline=1.0, read_timeout=5.0), url)
+    assert error.code == ErrorCode.FETCH_TIMEOUT
+    assert time.monotonic() - started < 2.0
+
+
+def test_endless_tls_handshake_stops_at_the_fetch_deadline():
+    # A TLS record header announcing a 16 KiB handshake message, then a byte every 50 ms.
+    with DripTCPServer(b"\x16\x03\x03\x40\x00", interval=0.05) as tls:
+        started = time.monotonic()
+        error = fetch_error(Limits(allow_private_networks=True, fetch_deadline=1.0, read_timeout=5.0),
+                            f"https://127.0.0.1:{tls.port}/a.jpg")
     assert error.code == ErrorCode.FETCH_TIMEOUT
     assert time.monotonic() - started < 2.0
 

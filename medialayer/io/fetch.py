@@ -161,8 +161,10 @@ _current = threading.local()  # the _FetchGuard of the fetch running on this thr
 class _FetchGuard:
     """One HTTP fetch in progress on this thread: its address policy and its overall deadline.
 
-    When the deadline passes, a timer shuts down every socket the fetch has used, so a blocked
-    connect, TLS handshake, header or body read returns at once, however slowly the server sends.
+    When the deadline passes, a timer shuts down every connection the fetch has used, so a blocked
+    connect, TLS handshake, header or body read returns at once, however slowly the server sends. It
+    holds its own duplicate of each socket's descriptor: TLS wrapping detaches the original socket
+    object, and a descriptor of ours can never be closed and reused by another connection meanwhile.
     """
 
     def __init__(self, limits: Limits):
@@ -170,7 +172,7 @@ class _FetchGuard:
         self.seconds = limits.fetch_deadline
         self.end = time.monotonic() + self.seconds
         self.expired = False
-        self._sockets = []
+        self._duplicates = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(self.seconds, self._expire)
         self._timer.daemon = True
@@ -183,6 +185,10 @@ class _FetchGuard:
     def __exit__(self, *exc):
         self._timer.cancel()
         _current.guard = None
+        with self._lock:
+            for duplicate in self._duplicates:
+                duplicate.close()  # the connection itself stays open (kept alive) if it still is
+            self._duplicates = []
 
     def remaining(self) -> float:
         return self.end - time.monotonic()
@@ -191,24 +197,23 @@ class _FetchGuard:
         return MediaError(ErrorCode.FETCH_TIMEOUT, f"fetch deadline of {self.seconds:g}s passed")
 
     def watch(self, sock: socket.socket) -> None:
+        duplicate = socket.fromfd(sock.fileno(), sock.family, sock.type)
         with self._lock:
-            self._sockets.append(sock)
-            expired = self.expired
-        if expired:
-            _shut(sock)
+            self._duplicates.append(duplicate)
+            if self.expired:
+                _shut(duplicate)
 
     def _expire(self) -> None:
         with self._lock:
             self.expired = True
-            sockets = list(self._sockets)
-        for sock in sockets:
-            _shut(sock)
+            for duplicate in self._duplicates:
+                _shut(duplicate)
 
 
 def _shut(sock: socket.socket) -> None:
     try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket call, TLS sockets included
-    except OSError:  # already closed, or detached when TLS wrapped it
+        sock.shutdown(socket.SHUT_RDWR)  # ends the connection for every descriptor of it
+    except OSError:  # already closed by the peer
         pass
 
 
