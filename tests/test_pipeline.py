@@ -4,28 +4,15 @@ import csv
 import glob
 import json
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 import run_local
 from medialayer import match
 from medialayer.record import RESULT_SCHEMA
-
-
-def _photo(seed: int, size=(320, 240)) -> Image.Image:
-    """A photo-like image: smooth random colour fields with some edges."""
-    rng = np.random.default_rng(seed)
-    noise = Image.fromarray(rng.integers(0, 256, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8))
-    image = noise.resize(size, Image.Resampling.BICUBIC).filter(ImageFilter.GaussianBlur(2))
-    draw = ImageDraw.Draw(image)
-    for _ in range(6):
-        x, y = rng.integers(0, size[0]), rng.integers(0, size[1])
-        draw.ellipse([x, y, x + rng.integers(20, 80), y + rng.integers(20, 80)],
-                     fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
-    return image
+from medialayer.synthetic.image import textured_scene
 
 
 def _save(image: Image.Image, path, **params) -> str:
@@ -36,7 +23,7 @@ def _save(image: Image.Image, path, **params) -> str:
 @pytest.fixture(scope="module")
 def media(tmp_path_factory):
     d = tmp_path_factory.mktemp("media")
-    a, b = _photo(1), _photo(2)
+    a, b = textured_scene(1, 320, 240), textured_scene(2, 320, 240)
     marked = a.copy()
     ImageDraw.Draw(marked).text((10, 10), "(c) somebody 2026", fill=(255, 255, 255))
     return {
