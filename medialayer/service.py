@@ -174,11 +174,10 @@ def create_app(config: ServiceConfig = ServiceConfig()) -> FastAPI:
         return {"status": "ok", "in_flight": admission.in_flight, "capacity": admission.capacity}
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_body(_request: Request, exc: RequestValidationError) -> JSONResponse:
         body = exc.body if isinstance(exc.body, dict) else {}
-        media_type = request.url.path.strip("/").split("/")[0]
-        row = make_row({key: body.get(key) for key in ("source_url", "target_url", "pair_id")}
-                       | {"media_type": media_type if media_type in MEDIA_TYPES else None})
+        # media_type stays null, as in every INVALID_INPUT record of match() and the pipeline
+        row = make_row({key: body.get(key) for key in ("source_url", "target_url", "pair_id")})
         message = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
         if not isinstance(exc.body, dict):
             message = f"the body must be a JSON object (Content-Type: application/json); {message}"

@@ -32,7 +32,6 @@ from medialayer.service import (OVERLOAD_STATUS, SERVICE_LIMITS, STATUS_BY_CODE,
                                 status_of)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SLOW_SECONDS = 0.75  # what the media server waits before answering a /slow/ path
 PRIVATE = dataclasses.replace(SERVICE_LIMITS, allow_private_networks=True)  # the test media is on loopback
 
 
@@ -86,9 +85,10 @@ def _video(path: str, seed: int, fourcc: str, size=(160, 120), seconds: float = 
 
 class _MediaHandler(http.server.SimpleHTTPRequestHandler):
     def do_GET(self):
-        if self.path.startswith("/slow/"):
-            time.sleep(SLOW_SECONDS)
-            self.path = self.path[len("/slow"):]
+        if self.path.startswith("/slow/"):  # /slow/<seconds>/<file>: wait that long before answering
+            _, _, seconds, name = self.path.split("/", 3)
+            time.sleep(float(seconds))
+            self.path = "/" + name
         super().do_GET()
 
     def log_message(self, *args):
@@ -117,8 +117,7 @@ def media(tmp_path_factory):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     urls = {name.split(".")[0]: f"{base}/{name}" for name in os.listdir(root)}
-    urls.update(missing=f"{base}/missing.jpg", local_path=str(root / "image_a.jpg"),
-                slow_a=f"{base}/slow/image_a.jpg", slow_b=f"{base}/slow/image_b.jpg")
+    urls.update(missing=f"{base}/missing.jpg", local_path=str(root / "image_a.jpg"), base=base)
     yield urls
     server.shutdown()
 
@@ -294,7 +293,7 @@ def test_invalid_bodies_are_422_with_the_envelope(service, body, mentions):
     record = response.json()
     assert response.status_code == 422
     assert record["error"]["code"] == "INVALID_INPUT" and mentions in record["error"]["message"]
-    assert record["match"] is None and Envelope.model_validate(record)
+    assert record["match"] is None and record["media_type"] is None and Envelope.model_validate(record)
 
 
 def test_malformed_json_is_422(service):
@@ -319,7 +318,7 @@ def test_oversize_bodies_are_413(service, chunked):
                           headers={"content-type": "application/json"})
     record = response.json()
     assert response.status_code == 413 and record["error"]["code"] == "INVALID_INPUT"
-    assert "larger than 65536 bytes" in record["error"]["message"]
+    assert "larger than 65536 bytes" in record["error"]["message"] and Envelope.model_validate(record)
 
 
 # ---------------------------------------------------------------- load shedding and the deadline
@@ -337,7 +336,8 @@ def _wait_idle(base: str, seconds: float = 10.0) -> None:
 
 def test_a_burst_beyond_the_pool_is_shed_with_503_and_retry_after(start, media):
     base = start(limits=PRIVATE, workers=1, queue_size=1, retry_after=3)
-    body = {"source_url": media["slow_a"], "target_url": media["slow_b"]}  # about 2 x SLOW_SECONDS each
+    body = {"source_url": f"{media['base']}/slow/0.75/image_a.jpg",  # 1.5 s of fetching per pair
+            "target_url": f"{media['base']}/slow/0.75/image_b.jpg"}
     barrier = threading.Barrier(6)
 
     def send(_):
@@ -357,14 +357,15 @@ def test_a_burst_beyond_the_pool_is_shed_with_503_and_retry_after(start, media):
 
 
 def test_the_request_deadline_answers_504_and_the_abandoned_work_keeps_its_slot(start, media):
-    base = start(limits=PRIVATE, workers=1, queue_size=0, request_timeout=1.0)
-    body = {"source_url": media["slow_a"], "target_url": media["slow_b"], "pair_id": "late"}  # 1.5 s of fetching
-    started = time.monotonic()
+    base = start(limits=PRIVATE, workers=1, queue_size=0, request_timeout=2.0)
+    # Each fetch alone is within the deadline (fetches are capped at it) but both together are not: the
+    # source takes 1.2 s, the target would take 30 s and is cut at 2 s, so the work ends at about 3.2 s.
+    body = {"source_url": f"{media['base']}/slow/1.2/image_a.jpg", "target_url": f"{media['base']}/slow/30/image_b.jpg",
+            "pair_id": "late"}
     response = post(base, "image", body)
-    assert time.monotonic() - started < 1.4
     record = response.json()
-    assert response.status_code == 504 and record["error"]["code"] == "DECODE_TIMEOUT"
-    assert "deadline of 1s" in record["error"]["message"] and record["pair_id"] == "late"
+    assert response.status_code == 504 and record["error"]["code"] == "DECODE_TIMEOUT", record
+    assert "deadline of 2s" in record["error"]["message"] and record["pair_id"] == "late"
     assert record["source_url"] == body["source_url"] and record["media_type"] == "image"
     assert _in_flight(base) == 1  # the fetch still runs: no new work is admitted in its place
     assert post(base, "image", {"source_url": media["image_a"], "target_url": media["image_b"]}).status_code == 503
