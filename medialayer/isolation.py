@@ -21,6 +21,7 @@ The overhead per file and the choice of default are in docs/security.md.
 """
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import multiprocessing.connection
@@ -104,11 +105,12 @@ def decoder_pool() -> DecoderPool:
     with _pool_lock:
         if _pool is None or _pool.pid != os.getpid():
             _pool = DecoderPool()
+            atexit.register(_pool.close)
         return _pool
 
 
 class _Decoder:
-    """One decoder process and the pipe to it; replaced after a timeout or a crash."""
+    """One decoder process and the socket to it; replaced after a timeout or a crash."""
 
     def __init__(self, decode):
         self.decode = decode

@@ -33,13 +33,14 @@ from medialayer.limits import Limits
 from medialayer.media import Blob
 from medialayer.pipelines import match_pairs
 from medialayer.record import RESULT_SCHEMA, make_row
+from medialayer.synthetic.video import MovingScene, frames, write_video
 from medialayer.transforms.matching import NAMESPACE, MatchPairs
 
 CAP = 1 << 20
 MAX_PIXELS = 4_000_000
 LIMIT_ARGS = ["--fetch_deadline", "1.5", "--read_timeout", "1", "--connect_timeout", "1", "--max_retries", "2",
               "--retry_backoff", "0.01", "--decode_timeout", "3", "--max_image_bytes", str(CAP),
-              "--max_image_pixels", str(MAX_PIXELS)]
+              "--max_image_pixels", str(MAX_PIXELS), "--max_video_seconds", "1"]
 ROWS = 1000
 
 
@@ -193,6 +194,7 @@ def cases(server, local) -> dict:
         "gif-js-polyglot": (url("/gif-js.gif"), url("/a.jpg"), None, error("DECODE_FAILED")),
         "pixel-bomb": (url("/bomb.png"), url("/a.jpg"), None, error("TOO_LARGE")),
         "fake-video": (url("/fake.mp4"), url("/fake.mp4"), None, error("DECODE_FAILED")),
+        "video-too-long": (local["long.mp4"], local["long.mp4"], "video", error("DURATION_EXCEEDED")),
         "fake-audio": (url("/fake.wav"), url("/fake.wav"), None, error("DECODE_FAILED", "UNSUPPORTED_MEDIA")),
         "declared-video": (url("/a.png"), url("/a.jpg"), "video", error("MEDIA_TYPE_MISMATCH")),
         # decoders that hang or crash, in their own processes
@@ -221,6 +223,7 @@ def test_a_thousand_mixed_rows_give_a_thousand_records_in_each_format(tmp_path, 
     for name in ("a.png", "truncated.png"):
         (tmp_path / name).write_bytes(media[name])
         local[name] = str(tmp_path / name)
+    local["long.mp4"] = write_video(str(tmp_path / "long.mp4"), frames(MovingScene(1), 3.0, 10), 10)
     table = cases(server, local)
     lines, expected_rows = [], collections.Counter()
     names = list(table) + [None] * len(INVALID_LINES)  # None: the next malformed line
