@@ -15,19 +15,19 @@ import subprocess
 import sys
 import threading
 import time
-import wave
 
 import cv2
 import httpx
-import numpy as np
 import pytest
 import uvicorn
-from PIL import Image
 
 from medialayer import match
 from medialayer.errors import ErrorCode
 from medialayer.limits import Limits
 from medialayer.record import RESULT_SCHEMA
+from medialayer.synthetic import audio as synthetic_audio
+from medialayer.synthetic import image as synthetic_image
+from medialayer.synthetic import video as synthetic_video
 from medialayer.service import (OVERLOAD_STATUS, SERVICE_LIMITS, STATUS_BY_CODE, Envelope, ServiceConfig, create_app,
                                 status_of)
 
@@ -37,50 +37,11 @@ PRIVATE = dataclasses.replace(SERVICE_LIMITS, allow_private_networks=True)  # th
 
 # ---------------------------------------------------------------- media, generated and served locally
 
-def _texture(seed: int, width: int, height: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    small = (rng.random((height // 8, width // 8, 3)) * 255).astype(np.uint8)
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
-
-
-def _jpeg(pixels: np.ndarray, quality: int, size=None) -> bytes:
-    image = Image.fromarray(pixels)
-    if size:
-        image = image.resize(size, Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality)
-    return out.getvalue()
-
-
-def _notes(seed: int, seconds: float = 8.0, rate: int = 16000) -> np.ndarray:
-    """A random melody: 0.2 s notes with harmonics, so the audio is neither a steady tone nor noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(0.2 * rate)) / rate
-    envelope = np.minimum(1.0, np.minimum(t, t[::-1]) * 50)
-    notes = [sum(np.sin(2 * np.pi * f * k * t) / k for k in (1, 2, 3)) * envelope
-             for f in 220 * 2 ** (rng.integers(0, 36, int(seconds / 0.2)) / 12)]
-    return np.concatenate(notes) / 2.0
-
-
-def _wav(samples: np.ndarray, rate: int = 16000) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(rate)
-        f.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return out.getvalue()
-
-
-def _video(path: str, seed: int, fourcc: str, size=(160, 120), seconds: float = 4.0, fps: float = 10.0) -> None:
-    """A texture panning under the camera, cut to a new texture every two seconds."""
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), fps, size)
-    assert writer.isOpened()
-    for i in range(int(seconds * fps)):
-        texture = _texture(seed * 100 + int(i / fps // 2), 480, 360)
-        x = 4 * (i % int(2 * fps))
-        writer.write(cv2.resize(texture[60:300, x:x + 320], size, interpolation=cv2.INTER_AREA))
-    writer.release()
+def _write_video(path: str, scene, size=(160, 120), fps: float = 10.0) -> None:
+    """Four seconds of ``scene`` at ``size`` and ``fps``, MPEG-4 in .mp4."""
+    video_frames = (cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+                    for frame in synthetic_video.frames(scene, 4.0, fps))
+    synthetic_video.write_video(path, video_frames, fps)
 
 
 class _MediaHandler(http.server.SimpleHTTPRequestHandler):
@@ -99,20 +60,22 @@ class _MediaHandler(http.server.SimpleHTTPRequestHandler):
 def media(tmp_path_factory):
     """name -> http URL of generated media on a local server (plus ``local_path`` of one image file)."""
     root = tmp_path_factory.mktemp("media")
+    scene, other_scene = synthetic_image.textured_scene(1, 320, 240), synthetic_image.textured_scene(2, 320, 240)
+    tune, rate = synthetic_audio.melody(6.0, seed=1), synthetic_audio.SAMPLE_RATE
     files = {
-        "image_a.jpg": _jpeg(_texture(1, 320, 240), 92),
-        "image_a_copy.jpg": _jpeg(_texture(1, 320, 240), 60, size=(240, 180)),  # re-encoded and resized
-        "image_b.jpg": _jpeg(_texture(2, 320, 240), 92),
-        "audio_a.wav": _wav(_notes(1)),
-        "audio_a_copy.wav": _wav(0.6 * _notes(1) + 0.01 * np.random.default_rng(9).standard_normal(8 * 16000)),
-        "audio_b.wav": _wav(_notes(2)),
+        "image_a.jpg": synthetic_image.encode(scene, "JPEG", 92),
+        "image_a_copy.png": synthetic_image.encode(synthetic_image.resize(scene, 0.75), "PNG"),
+        "image_b.jpg": synthetic_image.encode(other_scene, "JPEG", 92),
+        "audio_a.wav": synthetic_audio.encode(tune, rate, "wav"),
+        "audio_a_copy.mp3": synthetic_audio.encode(0.6 * tune, rate, "mp3", bitrate=64_000),  # transcoded, quieter
+        "audio_b.wav": synthetic_audio.encode(synthetic_audio.melody(6.0, seed=2), rate, "wav"),
         "not_media.txt": b"hello, this is not an image\n" * 20,
     }
     for name, data in files.items():
         (root / name).write_bytes(data)
-    _video(str(root / "video_a.avi"), 1, "MJPG")
-    _video(str(root / "video_a_copy.mp4"), 1, "mp4v", size=(128, 96))  # other container, codec and size
-    _video(str(root / "video_b.avi"), 2, "MJPG")
+    _write_video(str(root / "video_a.mp4"), synthetic_video.MovingScene(1))
+    _write_video(str(root / "video_a_copy.mp4"), synthetic_video.MovingScene(1), size=(128, 96), fps=15.0)
+    _write_video(str(root / "video_b.mp4"), synthetic_video.MovingScene(2))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_MediaHandler, directory=root))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -327,7 +290,7 @@ def _in_flight(base: str) -> int:
     return httpx.get(f"{base}/healthz", timeout=5).json()["in_flight"]
 
 
-def _wait_idle(base: str, seconds: float = 10.0) -> None:
+def _wait_idle(base: str, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while _in_flight(base) and time.monotonic() < deadline:
         time.sleep(0.05)
