@@ -1,28 +1,32 @@
 """Image matcher: a global DCT-hash stage, then ORB keypoint verification with an aligned check.
 
 Normalise: decode (JPEG ``draft()`` to about 512 px, EXIF orientation after the draft, alpha
-composited on white, CMYK/16-bit/palette to RGB, first frame of an animation), trim uniform borders
-(padding, letterbox), scale to at most 512 px on the long side.
+composited on white, CMYK/16-bit/palette to RGB, only the first frame of an animation is decoded),
+trim uniform borders (padding, letterbox; repeated so padding around a photo's own flat margin goes
+too, but never below TRIM_MIN_KEPT of a side), scale to at most 512 px on the long side.
 
-Fingerprint (see ``ImageFingerprint``; about 12.5 KB, dominated by the ORB descriptors):
-  * PDQ-style 256-bit DCT hashes of the whole image and of its central region, each in the 8 dihedral
-    orientations (derived from the DCT coefficients, so flips and 90-degree turns cost nothing);
-  * a PDQ-style quality score and a band-energy guard that mark low-information images;
-  * ORB keypoints, spread over a grid so no textured corner or overlaid text takes them all, with
-    their descriptors, plus descriptors of the mirrored image at the strongest ones (flip + crop);
-  * a 32x32 luminance thumbnail for the aligned check, and a 4x4 colour thumbnail for flat images.
+Fingerprint (``ImageFingerprint``; 21.5 KB pickled with 320 keypoints, less for plain images):
+  * PDQ-style 256-bit DCT hashes of the whole image and of its central 60% x 60%, each in the 8
+    dihedral orientations (derived from the DCT coefficients, so flips and 90-degree turns cost nothing): 512 B;
+  * a PDQ-style quality score, and a low-information flag (no trustworthy hash and hardly any corners);
+  * up to 320 ORB keypoints (uint16 coordinates, 1/8 px: 1.3 KB) spread over a grid so no textured
+    corner or overlaid text takes them all, with their descriptors (10 KB), plus descriptors of the
+    mirrored image at the 160 strongest (5 KB) for flipped-and-edited copies;
+  * a 64x64 luminance thumbnail for the aligned check (4 KB) and a 4x4 colour thumbnail for flat images.
 
-Compare: a hash distance under ``ACCEPT_DISTANCE`` accepts at once (clear duplicates). Otherwise the
-keypoints are matched (ratio test), a similarity transform is fitted with RANSAC, and a candidate
-needs enough well-spread inliers covering a large overlap. The aligned check then warps one luminance
-thumbnail onto the other with that transform and counts the blocks that agree: a true copy agrees
-almost everywhere it overlaps (an overlay spoils a few blocks), while a burst shot or an image made
-from the same template agrees only where the scenes coincide. The hash never rejects on its own.
+Compare: a hash distance of at most ``ACCEPT_DISTANCE`` (PDQ's 31 bits) accepts at once when both
+hashes are trustworthy. Otherwise the keypoints are matched (ratio test), upright and mirrored, a
+similarity transform is fitted with RANSAC, and a candidate needs enough inliers spread over the
+matched region and a large overlap. The aligned check then warps one luminance thumbnail onto the
+other and counts the 8x8 blocks that agree, and measures how much of the overlap holds inliers: a true
+copy agrees almost everywhere it overlaps (an overlay spoils a few blocks), a burst shot or an image
+made from the same template only where the scenes coincide. The hash never rejects on its own.
 
-Score: each stage's evidence goes through a logistic curve fitted on the quality benchmark
-(``bench/quality_image.py --fit``), so the score estimates how likely the pair is a duplicate;
-0.5 is the match threshold and the distance from it sets the confidence band. Low-information
-images are decided from their colour layout and never get more than ``low`` confidence.
+Score: the evidence of each stage goes through a logistic curve fitted by maximum likelihood on the
+quality benchmark (``bench/quality_image.py --fit``), so the score estimates how likely the pair is a
+duplicate; 0.5 is the match threshold and the distance from it sets the confidence band (high beyond
+0.4, medium beyond 0.2). Low-information images (flat, gradient, two-tone) are decided from their 4x4
+colour layout and never get more than ``low`` confidence.
 """
 from __future__ import annotations
 
@@ -139,6 +143,8 @@ def decode_image(blob: Blob, limits: Limits, min_side: int = WORK_SIDE) -> Image
     """Decode to RGB with EXIF orientation applied, refusing oversized images from the header."""
     try:
         image = Image.open(io.BytesIO(blob.read()))
+    except Image.DecompressionBombError as e:  # Pillow's own cap, for images far beyond its default
+        raise MediaError(ErrorCode.TOO_LARGE, str(e)) from None
     except Exception as e:  # Pillow raises many types for unreadable input
         raise MediaError(ErrorCode.DECODE_FAILED, f"not a decodable image: {e}") from None
     width, height = image.size
@@ -184,11 +190,11 @@ def trim_borders(rgb: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
     factor = max(1.0, max(height, width) / TRIM_SIDE)
     small = rgb if factor == 1.0 else cv2.resize(rgb, (max(1, round(width / factor)), max(1, round(height / factor))),
-                                                 interpolation=cv2.INTER_AREA)
+                                                 interpolation=cv2.INTER_NEAREST)  # bands are uniform anyway
     top, bottom = _uniform_lines(small), _uniform_lines(small[::-1])
     columns = small.transpose(1, 0, 2)
     left, right = _uniform_lines(columns), _uniform_lines(columns[::-1])
-    if top + bottom >= small.shape[0] * 0.8 or left + right >= small.shape[1] * 0.8:
+    if not top + bottom + left + right or top + bottom >= small.shape[0] * 0.8 or left + right >= small.shape[1] * 0.8:
         return rgb
     inner = small[top:small.shape[0] - bottom, left:small.shape[1] - right]
     if inner.reshape(-1, 3).std(axis=0).max() < TRIM_TOLERANCE:  # what is left is flat too: a two-tone image

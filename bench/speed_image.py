@@ -1,0 +1,141 @@
+"""Image matcher speed per CPU core, decode included, side by side with the pHash baseline.
+
+    python bench/speed_image.py --media-dir ../shared/media-dev [--pairs 40]
+
+Each pair is two distinct JPEG files, both decoded and fingerprinted, then compared, in this one
+process (so the figures are per core). Rows:
+  * <= 2 MP, decided at the global stage: a photo against its JPEG q50 re-encode;
+  * <= 2 MP, worst case: a photo against a 25% crop of it rotated 4 degrees (keypoint verification);
+  * 12 MP: a photo upscaled to 4000x3000 against its q50 re-encode;
+  * cached fingerprints: compare() alone on the worst-case pairs and on unrelated photos.
+CPU seconds (``time.process_time``) are the primary figure because the machine is shared; wall seconds
+are printed too. Derived files go under ``--workdir``, never into the repo.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+
+import cv2
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import print_table  # noqa: E402
+
+from medialayer.limits import Limits  # noqa: E402
+from medialayer.matchers.image import MATCHER, hash_distance  # noqa: E402
+from medialayer.media import Blob  # noqa: E402
+from medialayer.synthetic import image as synthetic  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _write(path: str, image: Image.Image, quality: int) -> str:
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(synthetic.encode(image, "JPEG", quality))
+    return path
+
+
+def prepare(media_dir: str, workdir: str, count: int) -> dict[str, list[tuple[str, str]]]:
+    with open(os.path.join(media_dir, "MANIFEST.tsv")) as f:
+        rows = [r for r in csv.DictReader(f, delimiter="\t") if r["path"].endswith(".jpg")]
+    photos = []
+    for r in rows:
+        width, height = (int(v) for v in r["duration_s_or_wxh"].split("x"))
+        if width * height <= 2_000_000:
+            photos.append(os.path.join(media_dir, r["path"]))
+    photos = photos[:count]
+    os.makedirs(workdir, exist_ok=True)
+    pairs = {"global": [], "verify": [], "12mp": []}
+    for i, path in enumerate(photos):
+        image = Image.open(path).convert("RGB")
+        stem = os.path.join(workdir, f"{i:03d}")
+        pairs["global"].append((path, _write(stem + "_q50.jpg", image, 50)))
+        attacked = synthetic.rotate(synthetic.crop(image, 0.25, (0.3, 0.6)), 4.0, fill_corners=False)
+        pairs["verify"].append((path, _write(stem + "_crop_rot.jpg", attacked, 85)))
+        if i < max(4, count // 4):
+            big = image.resize((4000, 3000) if image.width >= image.height else (3000, 4000), Image.Resampling.BICUBIC)
+            big_path = _write(stem + "_12mp.jpg", big, 90)
+            pairs["12mp"].append((big_path, _write(stem + "_12mp_q50.jpg", big, 50)))
+    return pairs
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def time_ours(pairs):
+    """(CPU s, wall s, matches, fingerprints of the last pair set) for fingerprint + fingerprint + compare."""
+    blobs = [(_read(a), _read(b)) for a, b in pairs]  # file reads are the fetcher's job, not the matcher's
+    limits = Limits()
+    cpu, wall = time.process_time(), time.perf_counter()
+    matches, fingerprints = 0, []
+    for a, b in blobs:
+        fa, fb = MATCHER.fingerprint(Blob(data=a), limits), MATCHER.fingerprint(Blob(data=b), limits)
+        matches += MATCHER.compare(fa, fb).match
+        fingerprints.append((fa, fb))
+    return time.process_time() - cpu, time.perf_counter() - wall, matches, fingerprints
+
+
+def time_phash(pairs):
+    import imagehash
+    blobs = [(_read(a), _read(b)) for a, b in pairs]
+    cpu, wall = time.process_time(), time.perf_counter()
+    matches = 0
+    for a, b in blobs:
+        import io
+        matches += (imagehash.phash(Image.open(io.BytesIO(a))) - imagehash.phash(Image.open(io.BytesIO(b)))) <= 10
+    return time.process_time() - cpu, time.perf_counter() - wall, matches
+
+
+def time_compare(fingerprint_pairs, repeat: int = 3):
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(repeat):
+        for a, b in fingerprint_pairs:
+            MATCHER.compare(a, b)
+    n = repeat * len(fingerprint_pairs)
+    return n / (time.process_time() - cpu), n / (time.perf_counter() - wall)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--media-dir", required=True)
+    parser.add_argument("--workdir", default=os.path.join(REPO, "bench", "work", "image-speed"))
+    parser.add_argument("--pairs", type=int, default=40, help="photos used (pairs per row; 12 MP rows use a quarter)")
+    args = parser.parse_args(argv)
+    cv2.setNumThreads(1)  # one core: OpenCV would otherwise spread work over threads
+    pairs = prepare(args.media_dir, args.workdir, args.pairs)
+    MATCHER.compare(*time_ours(pairs["global"][:1])[3][0])  # warm-up: imports, OpenCV initialisation
+
+    table, cached = [], {}
+    targets = {"global": 40, "verify": 15, "12mp": 10}
+    for name, rows in pairs.items():
+        cpu, wall, matches, fingerprints = time_ours(rows)
+        cached[name] = fingerprints
+        verified = sum(hash_distance(a, b) > 31 for a, b in fingerprints)
+        p_cpu, p_wall, p_matches = time_phash(rows)
+        table.append([name, len(rows), verified, targets[name], len(rows) / cpu, len(rows) / wall,
+                      f"{matches}/{len(rows)}", len(rows) / p_cpu, len(rows) / p_wall, f"{p_matches}/{len(rows)}"])
+    print("Pairs per second, decode + 2 fingerprints + compare, one process")
+    print_table(["pairs", "n", "verified", "target/s", "ours CPU/s", "ours wall/s", "ours match",
+                 "pHash CPU/s", "pHash wall/s", "pHash match"], table)
+
+    unrelated = [(cached["global"][i][0], cached["global"][(i + 1) % len(cached["global"])][0])
+                 for i in range(len(cached["global"]))]
+    compare_rows = [[name, len(fps), *time_compare(fps)] for name, fps in
+                    (("verify (crop+rotate)", cached["verify"]), ("unrelated photos", unrelated),
+                     ("global (q50)", cached["global"]))]
+    print("\nCompare on cached fingerprints (target >= 150 pairs/s)")
+    print_table(["pairs", "n", "CPU pairs/s", "wall pairs/s"], compare_rows)
+    sizes = [len(__import__("pickle").dumps(f)) for pair in cached["global"] for f in pair]
+    print(f"\nfingerprint size (pickled): mean {np.mean(sizes):.0f} B, max {max(sizes)} B")
+
+
+if __name__ == "__main__":
+    main()
