@@ -27,9 +27,9 @@ from PIL import Image, ImageDraw, ImageFilter, PngImagePlugin
 import hostile_decoders
 from httpserver import (LoopbackServer, drip, drip_headers, endless, gzip_bomb, loopback_only,  # noqa: F401
                         loopback_stands_for_public, redirect, sequence, serve)
-from medialayer import isolation
+from medialayer import isolation, match
 from medialayer.errors import ErrorCode, MediaError
-from medialayer.limits import Limits
+from medialayer.limits import Limits, limits_from_namespace
 from medialayer.media import Blob
 from medialayer.pipelines import match_pairs
 from medialayer.record import RESULT_SCHEMA, make_row
@@ -377,3 +377,22 @@ def test_retries_are_counted(server):
     counters = {c.key.metric.name: c.committed
                 for c in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]}
     assert counters["fetch_retries"] == 1 and counters["errors_UNSUPPORTED_MEDIA"] == 1
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_match_refuses_private_networks_unless_allowed(server):
+    source, target = server.url("/a.png"), server.url("/a.jpg")
+    refused = match(source, target)
+    assert refused["error"]["code"] == "BLOCKED_ADDRESS" and refused["match"] is None
+    allowed = match(source, target, allow_private_networks=True)
+    assert allowed["error"] is None and allowed["match"] is True
+
+
+def test_guards_are_command_line_options():
+    args, _ = match_pairs.build_parser().parse_known_args(
+        ["--input", "x", "--output", "y", "--allow-private-networks", "--no-isolate-decoders",
+         "--allowed-schemes", "https", "--decode_timeout", "5", "--max-retries", "0"])
+    limits = limits_from_namespace(args)
+    assert limits == Limits(allow_private_networks=True, isolate_decoders=False, allowed_schemes="https",
+                            decode_timeout=5.0, max_retries=0)
+    assert limits.schemes() == {"https"}
