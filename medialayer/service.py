@@ -18,6 +18,7 @@ from typing import Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from medialayer.api import match
@@ -140,8 +141,9 @@ def create_app(config: ServiceConfig = ServiceConfig()) -> FastAPI:
         yield
         executor.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="MediaLayer", version="0.1.0", lifespan=lifespan,
-                  description="Near-duplicate detection for pairs of image, video and audio URLs.")
+    # The interactive pages (/docs, /redoc) with their scripts served by the app, not from a CDN.
+    app = FastAPIOffline(title="MediaLayer", version="0.1.0", lifespan=lifespan,
+                         description="Near-duplicate detection for pairs of image, video and audio URLs.")
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
 
     async def run_match(request: MatchRequest, media_type: str) -> JSONResponse:

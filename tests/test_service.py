@@ -347,7 +347,11 @@ def test_health_openapi_and_the_interactive_page(cli_service):
         assert {"200", "413", "422", "502", "503", "504"} <= set(operation["responses"])
     assert set(spec["components"]["schemas"]["MatchRequest"]["properties"]) == {"source_url", "target_url", "pair_id"}
     page = httpx.get(f"{cli_service}/docs", timeout=5)
-    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    scripts = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page.text)
+    assert scripts and all(url.startswith("/") for url in scripts)  # served by the app itself, no CDN
+    for url in scripts:
+        assert httpx.get(f"{cli_service}{url}", timeout=5).status_code == 200
 
 
 def test_every_error_code_has_a_status_and_the_documented_table_is_the_code_table():
