@@ -7,7 +7,6 @@ import dataclasses
 import functools
 import http.server
 import importlib.util
-import io
 import os
 import re
 import socket
