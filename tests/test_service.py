@@ -175,6 +175,8 @@ def test_each_endpoint_matches_copies_and_tells_different_media_apart(service, m
     assert same_record["pair_id"] == "p1" and same_record["media_type"] == media_type
     assert different_record["error"] is None and different_record["match"] is False, different_record
     assert same_record["similarity_score"] > different_record["similarity_score"]
+    if media_type != "image":  # the copy is the whole clip: its segments come through the envelope
+        assert same_record["matched_segments"] and same_record["matched_segments"][0]["source_start"] < 1.0
 
 
 @pytest.mark.parametrize("endpoint", ["audio", "video"])
