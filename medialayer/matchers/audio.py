@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 import scipy.fft
-from scipy import ndimage, stats
+from scipy import ndimage, special
 
 from medialayer.limits import Limits
 from medialayer.matchers.audio_decode import SAMPLE_RATE, decode_chunks
@@ -47,7 +47,8 @@ FREQ_SCALE = 64  # log-frequency stored in 1/64 steps as uint16
 
 FAN_OUT = 10  # pairs per anchor peak (a search system would use 3-5; pairwise matching can afford more)
 MAX_DT = 24  # frames (0.77 s) between the two peaks of a landmark
-MAX_DF = 63  # log-frequency steps (1.75 octaves)
+MAX_DF = 24  # log-frequency steps (2/3 octave): a target zone near the anchor survives a voice elsewhere
+LOOKAHEAD = 3 * FAN_OUT  # peaks after the anchor searched for its target zone
 MAX_PAIRS_PER_HASH = 400  # hashes this repetitive (drones, loops) carry no alignment information
 SPEEDS = (1.0, 1.013, 1.0 / 1.013)  # hash lookups tolerate ~+-0.7% of speed around each
 MAX_SLOPE = 0.008  # residual speed fitted per mode, beyond the hypothesis above
@@ -62,7 +63,7 @@ NEIGHBOUR_FRAMES = 250  # offsets this far beside an alignment measure the chanc
 MATCH_SIGNIFICANCE = 12.0  # -log10 of the chance probability at which a segment counts as a match
 
 # low-information guard
-MIN_PEAKS_PER_SECOND = 1.0  # below this over the active audio: silence
+MIN_PEAKS = 20  # fewer peaks above the floor than this: silence
 MIN_EFFECTIVE_FREQUENCIES = 12.0  # exp(entropy) of the peak frequencies: a steady tone or chord has a few
 MIN_MODULATION_DB = 1.5  # p10-p90 spread of half-second band energies: stationary noise has ~0.7 dB
 
@@ -88,9 +89,10 @@ class AudioMatcher:
     def compare(self, a: AudioFingerprint, b: AudioFingerprint) -> Comparison:
         if _cannot_match(a.low_information, b.low_information):
             return Comparison(False, 0.0, "low")
+        landmarks_a = _sorted(_landmarks(a, 1.0))
         best = None
         for speed in SPEEDS:
-            segments = _align(a, b, speed)
+            segments = _align(landmarks_a, a, b, speed)
             top = max((s.significance for s in segments), default=0.0)
             if best is None or top > best[0]:
                 best = (top, segments)
@@ -211,7 +213,7 @@ def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame:
 
 def _low_information(log_freqs: np.ndarray, levels: np.ndarray) -> str | None:
     """Why this audio cannot support a match, or None: silence, a steady tone or chord, stationary noise."""
-    if len(log_freqs) < 20:
+    if len(log_freqs) < MIN_PEAKS:
         return "silence: too few spectral peaks above the floor"
     counts = np.bincount(log_freqs // FREQ_SCALE).astype(float)
     p = counts[counts > 0] / counts.sum()
@@ -235,40 +237,49 @@ class _Found:
 def _landmarks(fp: AudioFingerprint, speed: float):
     """Hashes of peak pairs (f1, df, dt), their anchor and end frames, for ``fp`` played ``speed`` times
     too fast: its clock is stretched and its frequencies lowered back by that factor."""
-    t = fp.frames * speed
-    f = fp.log_freqs / FREQ_SCALE - LOG_STEPS_PER_OCTAVE * np.log2(speed)
+    t = (fp.frames * speed).astype(np.float32)
+    f = (fp.log_freqs / FREQ_SCALE - LOG_STEPS_PER_OCTAVE * np.log2(speed)).astype(np.float32)
+    taken = np.zeros(len(t), np.int32)  # target peaks paired with each anchor so far
     hashes, anchors, ends = [], [], []
-    for k in range(1, FAN_OUT + 1):
-        i = np.arange(len(t) - k)
-        j = i + k
-        dt = np.rint(t[j] - t[i])
-        df = np.rint(f[j] - f[i])
+    for k in range(1, min(LOOKAHEAD, len(t) - 1) + 1):  # the k-th peak after each anchor
+        dt = np.rint(t[k:] - t[:-k]).astype(np.int32)
+        df = np.rint(f[k:] - f[:-k]).astype(np.int32)
         ok = (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) <= MAX_DF)
-        f1 = np.clip(np.floor(f[i[ok]]), 0, 255).astype(np.int64)
-        hashes.append((f1 << 12) | ((df[ok].astype(np.int64) + 64) << 5) | dt[ok].astype(np.int64))
-        anchors.append(t[i[ok]])
-        ends.append(t[j[ok]])
+        ok &= taken[:-k] < FAN_OUT
+        taken[:-k] += ok
+        anchor = np.nonzero(ok)[0]
+        f1 = np.clip(np.floor(f[anchor]), 0, 255).astype(np.int32)
+        hashes.append((f1 << 12) | ((df[anchor] + 64) << 5) | dt[anchor])
+        anchors.append(t[anchor])
+        ends.append(t[anchor + k])
+    if not hashes:
+        return np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.float32)
     return np.concatenate(hashes), np.concatenate(anchors), np.concatenate(ends)
 
 
+def _sorted(landmarks):
+    order = np.argsort(landmarks[0])
+    return tuple(column[order] for column in landmarks)
+
+
 def _joined_pairs(a, b):
-    """Anchor/end frames of A and anchor frames of B for every landmark hash the two share."""
+    """Anchor/end frames of A and anchor frames of B for every landmark hash the two share
+    (both sorted by hash, so the lookups walk memory in order)."""
     hash_a, anchor_a, end_a = a
     hash_b, anchor_b, _ = b
-    order = np.argsort(hash_a, kind="stable")
-    sorted_a = hash_a[order]
-    lo = np.searchsorted(sorted_a, hash_b, "left")
-    count = np.searchsorted(sorted_a, hash_b, "right") - lo
+    lo = np.searchsorted(hash_a, hash_b, "left")
+    count = np.searchsorted(hash_a, hash_b, "right") - lo
     count[count > 32 + len(hash_a) // 4096] = 0  # too repetitive to say anything about alignment
     rows_b = np.repeat(np.arange(len(hash_b)), count)
     within = np.arange(len(rows_b)) - np.repeat(np.cumsum(count) - count, count)
-    rows_a = order[np.repeat(lo, count) + within]
+    rows_a = np.repeat(lo, count) + within
     return anchor_a[rows_a], end_a[rows_a], anchor_b[rows_b]
 
 
-def _align(a: AudioFingerprint, b: AudioFingerprint, speed: float) -> list[_Found]:
-    """Matched segments (strongest first), taking B to play ``speed`` times faster than A."""
-    anchor_a, end_a, anchor_b = _joined_pairs(_landmarks(a, 1.0), _landmarks(b, speed))
+def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float) -> list[_Found]:
+    """Matched segments (strongest first), taking B to play ``speed`` times faster than A
+    (``landmarks_a``: A's landmarks sorted by hash)."""
+    anchor_a, end_a, anchor_b = _joined_pairs(landmarks_a, _sorted(_landmarks(b, speed)))
     if len(anchor_a) < MIN_ANCHORS:
         return []
     offset = anchor_b - anchor_a
@@ -285,8 +296,11 @@ def _align(a: AudioFingerprint, b: AudioFingerprint, speed: float) -> list[_Foun
         near = np.abs(offset - (mode + lowest)) <= reach
         inliers = _fit_line(anchor_a[near], offset[near])
         rows = np.nonzero(near)[0][inliers]
+        chance = _occupancy(anchor_a, offset - (mode + lowest), reach, int(np.ptp(anchor_a) // SLOT_FRAMES) + 1)
         for run in _runs(anchor_a[rows]):
-            segment = _segment(rows[run], anchor_a, end_a, anchor_b, offset, speed, a, b, reach)
+            if len(run) < MIN_SLOTS:
+                continue
+            segment = _segment(rows[run], anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance)
             if segment and not any(_same_alignment(segment.segment, kept.segment) for kept in found):
                 found.append(segment)
     return sorted(found, key=lambda s: -s.significance)
@@ -296,16 +310,17 @@ def _fit_line(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Inliers of the best line y = c + m * x with |m| <= MAX_SLOPE, found by voting over slopes."""
     x = x - np.median(x)
     steps = int(min(50, np.ceil(MAX_SLOPE * np.ptp(x) / INLIER_FRAMES))) if len(x) else 0
-    best = (-1, 0.0, 0.0)
-    for slope in np.linspace(-MAX_SLOPE, MAX_SLOPE, 2 * steps + 1) if steps else [0.0]:
-        residual = y - slope * x
-        low = np.floor(residual.min())
-        votes = np.convolve(np.bincount(np.rint(residual - low).astype(np.int64)), np.ones(3), "same")
-        peak = int(np.argmax(votes))
-        if votes[peak] > best[0]:
-            best = (votes[peak], slope, peak + low)
-    _, slope, intercept = best
-    return np.abs(y - slope * x - intercept) <= INLIER_FRAMES
+    slopes = np.linspace(-MAX_SLOPE, MAX_SLOPE, 2 * steps + 1) if steps else np.zeros(1)
+    voters = slice(None, None, max(1, len(x) // 4000))  # a strong alignment is found as well from a sample
+    residual = y[None, voters] - slopes[:, None] * x[None, voters]
+    low = np.floor(residual.min())
+    bins = np.rint(residual - low).astype(np.int64)
+    width = int(bins.max()) + 3
+    votes = np.bincount((bins + np.arange(len(slopes))[:, None] * width).ravel(), minlength=len(slopes) * width)
+    votes = votes.reshape(len(slopes), width)
+    votes = votes[:, :-2] + votes[:, 1:-1] + votes[:, 2:]  # a bin and its two neighbours
+    row, column = np.unravel_index(np.argmax(votes), votes.shape)
+    return np.abs(y - slopes[row] * x - (column + 1 + low)) <= INLIER_FRAMES
 
 
 def _runs(anchors: np.ndarray) -> list[np.ndarray]:
@@ -315,8 +330,9 @@ def _runs(anchors: np.ndarray) -> list[np.ndarray]:
     return np.split(order, gaps)
 
 
-def _segment(rows, anchor_a, end_a, anchor_b, offset, speed, a, b, reach) -> _Found | None:
-    """The segment of one run of aligned pairs (rows), with its significance against chance alignments."""
+def _segment(rows, anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance) -> _Found | None:
+    """The segment of one run of aligned pairs (rows), with its significance against chance alignments
+    (``chance``: the slot occupancy beside this alignment over the whole of A; the local one can be higher)."""
     first, last = anchor_a[rows].min(), end_a[rows].max()
     slots = np.unique(anchor_a[rows] // SLOT_FRAMES)
     if len(slots) < MIN_SLOTS:
@@ -324,9 +340,8 @@ def _segment(rows, anchor_a, end_a, anchor_b, offset, speed, a, b, reach) -> _Fo
     span = int(last // SLOT_FRAMES - first // SLOT_FRAMES) + 1
     centre = np.median(offset[rows])
     in_stretch = (anchor_a >= first) & (anchor_a <= last)
-    chance = max(_occupancy(anchor_a[in_stretch], offset[in_stretch] - centre, reach, span),
-                 _occupancy(anchor_a, offset - centre, reach, int(np.ptp(anchor_a) // SLOT_FRAMES) + 1), 1e-3)
-    significance = -stats.binom.logsf(len(slots) - 1, span, min(chance, 0.5)) / np.log(10)
+    chance = max(_occupancy(anchor_a[in_stretch], offset[in_stretch] - centre, reach, span), chance, 1e-3)
+    significance = min(-np.log10(max(special.bdtrc(len(slots) - 1, span, min(chance, 0.5)), 1e-300)), 300.0)
     # the line through the inliers maps A's frames to B's own frames
     x, y = anchor_a[rows], anchor_b[rows] / speed
     slope, intercept = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (1 / speed, float(np.median(y - x / speed)))
