@@ -1,10 +1,11 @@
 # make demo: set up .venv and run the batch job on generated example data.
 # make test: set up .venv with the test tools and run the test suite (what .ci/run calls).
+# make bench-setup: add the benchmark baselines (Debian: ffmpeg, fpcalc; PyPI: pdqhash, videohash, psutil).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test
+.PHONY: demo test bench-setup
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,3 +23,7 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q
+
+bench-setup: $(VENV)/.dev
+	apt-get update -qq && apt-get install -y -qq ffmpeg libchromaprint-tools
+	$(PY) -m pip install --quiet -r bench/requirements.txt
