@@ -112,7 +112,7 @@ def test_slow_body_stops_at_the_fetch_deadline(server):
     started = time.monotonic()
     error = fetch_error(limits, url)
     assert error.code == ErrorCode.FETCH_TIMEOUT and "deadline" in error.message
-    assert 0.9 < time.monotonic() - started < 2.0
+    assert 0.9 < time.monotonic() - started < 4.0  # the whole body would take 50 s
 
 
 def test_slow_headers_stop_at_the_fetch_deadline(server):
@@ -120,7 +120,7 @@ def test_slow_headers_stop_at_the_fetch_deadline(server):
     started = time.monotonic()
     error = fetch_error(Limits(allow_private_networks=True, fetch_deadline=1.0, read_timeout=5.0), url)
     assert error.code == ErrorCode.FETCH_TIMEOUT
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 4.0  # the headers would take 50 s
 
 
 def test_endless_tls_handshake_stops_at_the_fetch_deadline():
@@ -130,7 +130,7 @@ def test_endless_tls_handshake_stops_at_the_fetch_deadline():
         error = fetch_error(Limits(allow_private_networks=True, fetch_deadline=1.0, read_timeout=5.0),
                             f"https://127.0.0.1:{tls.port}/a.jpg")
     assert error.code == ErrorCode.FETCH_TIMEOUT
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 4.0  # the handshake would take 800 s
 
 
 def test_stalled_server_hits_the_read_timeout(server):
@@ -139,7 +139,7 @@ def test_stalled_server_hits_the_read_timeout(server):
     started = time.monotonic()
     error = fetch_error(limits, url)
     assert error.code == ErrorCode.FETCH_TIMEOUT and "read timed out" in error.message
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 4.0  # the server answers in 6 s
 
 
 def test_declared_oversize_is_refused_before_reading(server):
@@ -152,10 +152,8 @@ def test_declared_oversize_is_refused_before_reading(server):
                          ids=["no-content-length", "chunked", "chunked-with-lying-content-length"])
 def test_oversize_body_stops_at_the_cap(server, handler):
     url = server.route(f"/big-{id(handler)}", handler)
-    started = time.monotonic()
     error = fetch_error(PRIVATE, url)
     assert error.code == ErrorCode.TOO_LARGE and str(CAP) in error.message
-    assert time.monotonic() - started < 2.0
 
 
 def test_understated_content_length_never_reads_more(server):
@@ -223,7 +221,7 @@ def test_retries_never_outlive_the_deadline(server):
     started = time.monotonic()
     error = fetch_error(limits, url)
     assert error.code == ErrorCode.HTTP_STATUS and "deadline" in error.message
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 4.0  # ten retries a second apart would take 10 s
 
 
 def test_connection_refused_is_retried_then_fetch_failed():
