@@ -251,6 +251,14 @@ def test_invalid_bodies_are_422_with_the_envelope(service, body, mentions):
     assert record["match"] is None and record["media_type"] is None and Envelope.model_validate(record)
 
 
+def test_credentials_in_urls_are_never_echoed(service, media):
+    secret_url = media["image_a"].replace("http://", "http://user:s3cret@")
+    for body in ({"source_url": secret_url, "target_url": 5}, {"source_url": secret_url, "target_url": "gs://b/x.jpg"}):
+        response = post(service, "image", body)
+        assert response.status_code == 422 and "s3cret" not in response.text
+        assert response.json()["source_url"] == media["image_a"]  # the user:password part dropped
+
+
 def test_malformed_json_is_422(service):
     response = httpx.post(f"{service}/image/match", content=b'{"source_url": ', timeout=10,
                           headers={"content-type": "application/json"})
