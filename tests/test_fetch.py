@@ -11,7 +11,7 @@ import tracemalloc
 import zlib
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 
@@ -387,13 +387,13 @@ def expected_blocked(address: ipaddress.IPv4Address) -> bool:
     return any(address in n for n in NOT_GLOBALLY_REACHABLE_V4)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_ipv4)
 def test_ipv4_policy_matches_the_special_purpose_registry(address):
     assert (blocked_reason(address) is not None) == expected_blocked(address)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_ipv4, st.sampled_from(["mapped", "compatible", "nat64", "6to4"]))
 def test_ipv6_forms_of_an_ipv4_address_are_judged_by_it(address, form):
     value = int(address)
@@ -411,7 +411,7 @@ def spellings(address: ipaddress.IPv4Address):
                             f"{hex(a)}.{oct(b).replace('o', '')}.{c}.{hex(d)}"])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_ipv4.flatmap(lambda a: st.tuples(st.just(a), spellings(a))))
 def test_every_host_spelling_resolves_to_the_address_it_means_and_is_judged_by_it(case):
     address, host = case
@@ -423,7 +423,7 @@ def test_every_host_spelling_resolves_to_the_address_it_means_and_is_judged_by_i
         assert resolve(host, 80, allow_private=False) == [str(address)]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=300))
 def test_url_validation_never_crashes(text):
     try:

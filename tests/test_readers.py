@@ -11,7 +11,7 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medialayer.io.pairs import ReadPairs, parse_csv_line, parse_json_line, read_csv_header, read_parquet_columns
@@ -223,7 +223,7 @@ def assert_row_shape(row: dict) -> None:
 HEADER = ["pair_id", "source_url", "target_url", "media_type"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400))
 def test_any_bytes_make_one_well_formed_row(line):
     assert_row_shape(parse_json_line(line, SMALL_ROWS))
@@ -235,7 +235,7 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats
                            max_leaves=10)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(HEADER + ["other"]), json_values | st.text(), max_size=5))
 def test_any_json_object_makes_one_well_formed_row(fields):
     assert_row_shape(parse_json_line(json.dumps(fields).encode(), SMALL_ROWS))
@@ -245,7 +245,7 @@ line_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_charac
                     max_size=60).filter(str.strip)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(line_text, line_text, line_text, st.sampled_from(["", "image", "video", "audio"]))
 def test_valid_rows_round_trip(pair_id, source, target, media_type):
     fields = {"pair_id": pair_id, "source_url": source, "target_url": target, "media_type": media_type}
