@@ -4,6 +4,8 @@ retries, content encodings, and the address guard (opt-in off, redirect hops, DN
 Nothing here connects anywhere but 127.0.0.1: the ``loopback_only`` safety net fails any test that tries.
 """
 import dataclasses
+import datetime
+import email.utils
 import ipaddress
 import socket
 import time
@@ -213,6 +215,20 @@ def test_429_honours_retry_after_up_to_the_bound(server):
     error = fetch_error(PRIVATE, long)
     assert error.code == ErrorCode.HTTP_STATUS and "Retry-After 120s exceeds" in error.message
     assert server.hits("/429-long") == 1
+
+
+def test_retry_after_as_seconds_or_http_date():
+    soon = email.utils.format_datetime(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=20),
+                                       usegmt=True)
+    assert fetch._retry_after("7") == 7.0 and 18 < fetch._retry_after(soon) <= 20
+    assert fetch._retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: retry now
+    assert fetch._retry_after("soon") is None and fetch._retry_after(None) is None
+
+
+def test_a_flood_of_headers_is_refused(server):
+    url = server.route("/many-headers", serve(b"x", headers={f"X-{i}": "y" for i in range(150)}))
+    error = fetch_error(Limits(allow_private_networks=True, max_retries=0), url)
+    assert error.code == ErrorCode.FETCH_FAILED and "headers" in error.message
 
 
 def test_retries_never_outlive_the_deadline(server):
