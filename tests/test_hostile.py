@@ -354,9 +354,7 @@ def test_without_isolation_decoding_runs_in_process(media, monkeypatch):
 
 # --- more hostile media, the retry counter ------------------------------------------------------------
 
-@pytest.mark.xfail(strict=False, reason="until matchers/image.py maps Pillow's DecompressionBombError (a header "
-                                        "past 2 x MAX_IMAGE_PIXELS) to TOO_LARGE: a fix is on its way")
-def test_a_huge_decompression_bomb_is_too_large():
+def test_a_huge_decompression_bomb_is_too_large():  # past Pillow's own bomb limit, 2 x MAX_IMAGE_PIXELS
     with pytest.raises(MediaError) as caught:
         isolation.decode("image", Blob(data=png_header_only(100_000, 100_000)), Limits())
     assert caught.value.code == ErrorCode.TOO_LARGE
