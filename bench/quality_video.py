@@ -135,6 +135,7 @@ def _variants(src: str, duration: float, fps: float, width: int, height: int, se
 
 def build_dataset(media_dir: str, work: str, limit: int | None):
     """Encode (or reuse) every variant; return (files: {path: set of source ids}, positives, durations)."""
+    media_dir, work = os.path.abspath(media_dir), os.path.abspath(work)
     os.makedirs(work, exist_ok=True)
     with open(os.path.join(media_dir, "MANIFEST.tsv")) as f:
         sources = [row["path"] for row in csv.DictReader(f, delimiter="\t") if row["media_type"] == "video"]
@@ -202,8 +203,12 @@ def make_negative_pairs(files: dict) -> list[tuple[str, str]]:
 
 # --- running ------------------------------------------------------------------------------------------------
 
-def fingerprints_in_process(paths) -> dict:
-    return {p: fingerprint_path(p, Limits()) for p in paths}
+def fingerprints_in_process(work: str, paths) -> dict:
+    """Fingerprints cached by file and by the fingerprinting code's own text (edits recompute them)."""
+    import hashlib
+    import medialayer.matchers.video as module
+    version = hashlib.sha1(open(module.__file__, "rb").read()).hexdigest()[:12]
+    return _cached(work, f"fingerprints-{version}", paths, lambda p: fingerprint_path(p, Limits()))
 
 
 def score_in_process(pairs, fingerprints) -> list[dict]:
@@ -326,7 +331,7 @@ def main(argv=None) -> None:
     if args.engine == "pipeline":
         results = score_with_pipeline(pairs, args.work_dir)
     else:
-        fingerprints = fingerprints_in_process(files)
+        fingerprints = fingerprints_in_process(args.work_dir, files)
         results = score_in_process(pairs, fingerprints)
     print(f"ours: {time.perf_counter() - started:.1f} s for fingerprints and comparisons")
     baselines = {}
@@ -378,8 +383,9 @@ def report(positives, negative_pairs, results, baselines) -> None:
     print(f"confidence bands over all pairs: {confidences}")
     misses = [(os.path.basename(p[1]), r["score"]) for p, r in zip(positives, results) if not r["match"]]
     print(f"missed positives: {misses}")
-    print(f"false positives: {[(os.path.basename(a), os.path.basename(b), r['score'])
-                               for (a, b), r in zip(negative_pairs, negatives) if r['match']]}")
+    false_positives = [(os.path.basename(a), os.path.basename(b), r["score"])
+                       for (a, b), r in zip(negative_pairs, negatives) if r["match"]]
+    print(f"false positives: {false_positives}")
 
 
 # --- speed ---------------------------------------------------------------------------------------------------

@@ -3,16 +3,20 @@
 1. Votes: samples of the shorter video (at most VOTE_ROWS of them) against every sample of the
    other; each pair more similar than VOTE_SIMILARITY votes for the time offset between them, under
    a few speed ratios (same speed, 25 <-> 23.976 fps). Votes are weighted so that stills count once.
-2. Follow: each of the best offsets is walked sample by sample; samples matching along it form
-   runs, short gaps bridged, each run refitted to a line (offset and speed) and walked again.
-3. Segments that agree with a stronger one are dropped; the rest give the score: the share of the
-   shorter video covered, times the mean similarity inside the segments.
+2. Follow: each candidate line is snapped to the best-aligned samples near it (a least-squares fit
+   of offset and speed, the speed kept at 1 unless the points say otherwise), then walked sample by
+   sample; matching samples form runs, gaps of up to MAX_GAP seconds bridged (black or flat stretches
+   never break a run). Run ends are placed between the last matching sample and the next one, or at
+   a video's own start or end, whichever both videos allow.
+3. Runs overlapping a stronger one are dropped; the rest are the segments and give the score: the
+   share of the shorter video covered, times the mean similarity inside the segments.
 """
 from __future__ import annotations
 
 import dataclasses
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from medialayer.matchers.base import Comparison, Segment
 
@@ -38,11 +42,18 @@ PAIRINGS = (("whole", "whole", False), ("center", "center", False), ("whole", "c
             ("center", "whole", False), ("whole", "whole", True), ("center", "center", True))
 
 
+_BLAS = ThreadpoolController()  # the similarity products are small: BLAS threads only fight over the cores
+
+
 @dataclasses.dataclass
 class _Side:
     times: np.ndarray
     weight: np.ndarray
     duration: float
+
+    @property
+    def step(self) -> float:
+        return float(self.times[1] - self.times[0]) if len(self.times) > 1 else 0.2
 
 
 @dataclasses.dataclass
@@ -57,6 +68,11 @@ class _Run:
 
 
 def compare_fingerprints(a, b) -> Comparison:
+    with _BLAS.limit(limits=1, user_api="blas"):
+        return _compare(a, b)
+
+
+def _compare(a, b) -> Comparison:
     side_a = _Side(a.times.astype(np.float64), a.weight.astype(np.float32), a.duration)
     side_b = _Side(b.times.astype(np.float64), b.weight.astype(np.float32), b.duration)
     best = (-1.0, 0.0, [])
@@ -118,7 +134,7 @@ def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offs
     similarity, whether there was one, and whether it is a clear peak (fit to place the line)."""
     expected = ratio * a.times + offset
     after = np.searchsorted(b.times, expected)
-    steps = int(np.ceil(reach / _sample_step(b)))
+    steps = int(np.ceil(reach / b.step))
     near = np.clip(after[:, None] + np.arange(-steps, steps)[None, :], 0, len(b.times) - 1)
     similarity = np.einsum("id,ikd->ik", fa, fb[near])
     similarity[np.abs(b.times[near] - expected[:, None]) > reach] = -1.0
@@ -138,7 +154,7 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, of
     for _ in range(SNAP_ROUNDS):
         partner, similarity, present, clear, uncut = _walk(a, fa, b, fb, ratio, offset, SNAP_REACH)
         matched = present & (a.weight > 0) & (b.weight[partner] > 0) & (similarity >= MATCH_SIMILARITY)
-        fit = next(m for m in (matched & clear, matched & uncut, matched) if np.sum(m) >= MIN_FIT_POINTS)
+        fit = next((m for m in (matched & clear, matched & uncut) if np.sum(m) >= MIN_FIT_POINTS), matched)
         fitted = _fit_line(a.times[fit], b.times[partner[fit]], ratio, offset)
         settled = abs(fitted[0] - ratio) < 1e-3 and abs(fitted[1] - offset) < 0.02
         ratio, offset = fitted
@@ -153,7 +169,7 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, of
     # A gap breaks the run when it holds more than MAX_GAP seconds of informative, unmatched samples,
     # or leaves the other video; black or flat stretches in between do not break it.
     breaking = np.cumsum((informative & ~matched) + ~present * 1e6)
-    breaks = np.flatnonzero(np.diff(breaking[indices]) * _sample_step(a) > MAX_GAP) + 1
+    breaks = np.flatnonzero(np.diff(breaking[indices]) * a.step > MAX_GAP) + 1
     runs = []
     for run in np.split(indices, breaks):
         inside = np.arange(run[0], run[-1] + 1)
@@ -186,10 +202,6 @@ def _fit_line(source: np.ndarray, target: np.ndarray, ratio: float, offset: floa
     if abs(slope - 1) < 3 * slope_error:
         return 1.0, float(np.mean(target - source))
     return (float(slope), float(intercept)) if abs(slope - 1) < 0.06 else (ratio, offset)
-
-
-def _sample_step(side: _Side) -> float:
-    return float(np.median(np.diff(side.times))) if len(side.times) > 1 else 0.2
 
 
 def _boundary(a: _Side, b: _Side, i: int, j: int, ratio: float, offset: float, at_start: bool) -> float:
