@@ -17,6 +17,7 @@ import http.server
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import threading
@@ -84,7 +85,7 @@ def run_job(pairs: str, output: str, extra: list[str], log_path: str) -> dict:
             "format='%(asctime)s %(levelname)s %(name)s: %(message)s'); "
             "from medialayer.pipelines.match_pairs import run; "
             f"print('SUMMARY ' + json.dumps(run({argv!r})))")
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), _children_cpu_s()
     with open(log_path, "w") as log:
         child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
         process, peak = psutil.Process(child.pid), 0
@@ -92,20 +93,32 @@ def run_job(pairs: str, output: str, extra: list[str], log_path: str) -> dict:
             peak = max(peak, tree_rss(process))
             time.sleep(POLL_S)
         out = child.stdout.read()
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, _children_cpu_s() - cpu_before
     if child.returncode != 0:
         raise RuntimeError(f"job failed ({child.returncode}); see {log_path}")
     summary = json.loads(next(line for line in out.splitlines() if line.startswith("SUMMARY "))[8:])
-    return {**summary, "process_wall_s": round(wall, 2), "peak_rss_mib": round(peak / 2**20, 1)}
+    return {**summary, "process_wall_s": round(wall, 2), "cpu_s": round(cpu, 1), "peak_rss_mib": round(peak / 2**20, 1)}
 
 
-def time_fingerprints(urls: list[str]) -> float:
-    """Seconds per URL to fetch, decode and fingerprint, one at a time in this process."""
-    fetcher = Fetcher(Limits(allow_private_networks=True))
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of every terminated, reaped descendant (workers and decoders included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_stages(rows: list[dict]) -> tuple[float, float]:
+    """(seconds per URL to fetch, decode and fingerprint, seconds per pair to compare), one at a time in
+    this process, on the URLs and pairs of ``rows``."""
+    fetcher = Fetcher(Limits())
+    urls = list(dict.fromkeys(u for row in rows for u in (row["source_url"], row["target_url"])))
     started = time.perf_counter()
-    for url in urls:
-        fingerprint_url(url, {"image"}, fetcher)
-    return (time.perf_counter() - started) / len(urls)
+    results = {url: fingerprint_url(url, {"image"}, fetcher) for url in urls}
+    per_url = (time.perf_counter() - started) / len(urls)
+    parsed = [make_row(row) for row in rows]
+    started = time.perf_counter()
+    for row in parsed:
+        compare_pair(row, results[row["source_url"]], results[row["target_url"]])
+    return per_url, (time.perf_counter() - started) / len(rows)
 
 
 def time_naive_pairs(rows: list[dict]) -> float:
@@ -132,7 +145,7 @@ def load() -> str:
 
 def print_job(name: str, job: dict, pairs: int) -> None:
     print(f"{name}: wall {job['process_wall_s']:.1f} s (pipeline {job['wall_time_s']:.1f} s), "
-          f"{pairs / job['process_wall_s']:,.0f} pairs/s, peak RSS {job['peak_rss_mib']:,.0f} MiB; "
+          f"{pairs / job['process_wall_s']:,.0f} pairs/s, {job['cpu_s']:,.0f} CPU-s, peak RSS {job['peak_rss_mib']:,.0f} MiB; "
           f"rows_in {job['rows_in']:,} records_out {job['records_out']:,} fetches {job['fetches']:,} "
           f"fingerprints {job['fingerprints']:,} reuses {job['fingerprint_reuses']:,} matches {job['matches']:,} "
           f"errors {job['errors']} {job['errors_by_code'] or ''}")
@@ -169,17 +182,16 @@ def cmd_scale(args) -> None:
     job = run_job(pairs, os.path.join(args.workdir, "out-scale", "results"), pipeline_args(args),
                   os.path.join(args.workdir, "scale.log"))
     print_job(f"pipeline ({args.mode}, {args.workers} workers)", job, args.pairs)
-    sample = random.Random(3).sample(urls, min(len(urls), args.fingerprint_sample))
-    per_url = time_fingerprints(sample)
-    fingerprint_core_s = per_url * len(urls)
-    core_s = job["process_wall_s"] * args.workers
-    outside = core_s - fingerprint_core_s
-    print(f"fingerprinting: {per_url * 1000:.2f} ms/URL (timed on {len(sample):,} URLs in one process) = "
-          f"{fingerprint_core_s:.1f} core-s for {len(urls):,} URLs, of {core_s:.1f} core-s "
-          f"({args.workers} workers x wall)")
-    print(f"outside fingerprinting: {100 * outside / core_s:.0f}% of the time, "
-          f"{outside / args.pairs * 1000:.3f} core-ms per pair; peak RSS {job['peak_rss_mib'] / 1024:.2f} GiB; "
-          f"after: {load()}")
+    per_url, per_pair = time_stages(read_rows(pairs, args.stage_sample))
+    fingerprint_core_s, compare_core_s = per_url * len(urls), per_pair * args.pairs
+    core_s = job["cpu_s"]
+    outside = core_s - fingerprint_core_s - compare_core_s
+    print(f"matcher work, timed alone on the first {args.stage_sample:,} pairs: fingerprint {per_url * 1000:.2f} ms/URL "
+          f"= {fingerprint_core_s:.1f} core-s for {len(urls):,} URLs; compare {per_pair * 1000:.3f} ms/pair = "
+          f"{compare_core_s:.1f} core-s; the run used {core_s:.1f} CPU-s (its whole process tree)")
+    print(f"outside fingerprinting: {100 * (core_s - fingerprint_core_s) / core_s:.0f}% of the time; outside the "
+          f"matcher (Beam, I/O, parsing, writing): {100 * outside / core_s:.0f}%, {outside / args.pairs * 1000:.3f} "
+          f"core-ms per pair; peak RSS {job['peak_rss_mib'] / 1024:.2f} GiB; after: {load()}")
 
 
 def cmd_parallel(args) -> None:
@@ -191,16 +203,17 @@ def cmd_parallel(args) -> None:
             f.write(json.dumps({"source_url": urls[i], "target_url": urls[i + 1]}) + "\n")
     print(f"{len(urls):,} distinct images ({args.size}px JPEG) in {len(urls) // 2:,} pairs; before: {load()}")
     base = None
-    for mode, workers in [("in_memory", 1), ("multi_threading", 2), ("multi_processing", 1),
-                          ("multi_processing", 2)]:
+    for mode, workers, concurrency in [("in_memory", 1, 1), ("in_memory", 1, 8), ("multi_threading", 2, 8),
+                                       ("multi_processing", 2, 1), ("multi_processing", 2, 8)]:
         job = run_job(pairs, os.path.join(args.workdir, "out-parallel", "results"),
-                      ["--direct_running_mode", mode, "--direct_num_workers", str(workers), *args.extra],
-                      os.path.join(args.workdir, f"parallel-{mode}-{workers}.log"))
+                      ["--direct_running_mode", mode, "--direct_num_workers", str(workers),
+                       "--fetch_concurrency", str(concurrency), *args.extra],
+                      os.path.join(args.workdir, f"parallel-{mode}-{workers}-{concurrency}.log"))
         rate = job["fingerprints"] / job["process_wall_s"]
         base = base or rate
-        print(f"{mode:16s} {workers} workers: {job['fingerprints']:,} fingerprints in {job['process_wall_s']:.1f} s "
-              f"= {rate:.0f} URLs/s ({rate / base:.2f}x in_memory), peak RSS {job['peak_rss_mib']:.0f} MiB",
-              flush=True)
+        print(f"{mode:16s} {workers} workers, fetch_concurrency {concurrency}: {job['fingerprints']:,} fingerprints in "
+              f"{job['process_wall_s']:.1f} s = {rate:.0f} URLs/s ({rate / base:.2f}x the first), {job['cpu_s']:.0f} CPU-s, "
+              f"peak RSS {job['peak_rss_mib']:.0f} MiB", flush=True)
     print(f"after: {load()}")
 
 
@@ -260,7 +273,8 @@ def main(argv=None) -> None:
     parser.add_argument("--mode", default="multi_processing", help="--direct_running_mode for the pipeline")
     parser.add_argument("--workers", type=int, default=2, help="--direct_num_workers for the pipeline")
     parser.add_argument("--baseline-sample", type=int, default=2_000, help="pairs timed for the naive baseline")
-    parser.add_argument("--fingerprint-sample", type=int, default=2_000, help="URLs timed alone")
+    parser.add_argument("--stage-sample", type=int, default=1_000,
+                        help="pairs whose fingerprinting and comparing are timed alone")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     args = parser.parse_args(argv)

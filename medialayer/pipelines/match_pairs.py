@@ -26,6 +26,7 @@ from medialayer.transforms.matching import (DEFAULT_BLOCKS, DEFAULT_FETCH_BATCHE
 
 # A plain DirectRunner first tries to download the Prism runner binary, which hangs or fails offline.
 DEFAULT_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
+LOCAL_RUNNERS = (DEFAULT_RUNNER, "FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
 log = logging.getLogger(__name__)
 
 
@@ -40,9 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated output formats (default: jsonl,parquet)")
     parser.add_argument("--num_shards", "--num-shards", dest="num_shards", type=int, default=DEFAULT_SHARDS,
                         help=f"output files per format (default: {DEFAULT_SHARDS})")
-    parser.add_argument("--join_blocks", "--join-blocks", dest="join_blocks", type=int, default=DEFAULT_BLOCKS,
+    parser.add_argument("--join_blocks", "--join-blocks", dest="join_blocks", type=int,
                         help="URL blocks of the fingerprint join: each fingerprint is shipped at most this many "
-                             f"times, a join cell holds about 2/blocks of them (default: {DEFAULT_BLOCKS})")
+                             "times and a join cell holds about 2/blocks of them (default: the local runner's "
+                             f"worker count; {DEFAULT_BLOCKS} on other runners)")
     parser.add_argument("--fetch_concurrency", "--fetch-concurrency", dest="fetch_concurrency", type=int,
                         default=DEFAULT_FETCH_CONCURRENCY,
                         help=f"URLs fetched and fingerprinted at once per worker (default: {DEFAULT_FETCH_CONCURRENCY})")
@@ -58,8 +60,8 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
     formats = output_formats(args)
     rows = pipeline | "ReadPairs" >> ReadPairs(args.input, args.input_format)
     written = (rows
-               | "MatchPairs" >> MatchPairs(limits_from_namespace(args), args.join_blocks, args.fetch_concurrency,
-                                            args.fetch_batches, local_workers(pipeline.options))
+               | "MatchPairs" >> MatchPairs(limits_from_namespace(args), args.join_blocks or join_blocks(pipeline.options),
+                                            args.fetch_concurrency, args.fetch_batches, local_workers(pipeline.options))
                | "WriteResults" >> WriteResults(args.output, formats, args.num_shards))
     # The rows read against the records each format's files received, checked inside the pipeline so that
     # it holds on every runner, with or without metrics. Applied last: the Dask runner computes only the
@@ -90,10 +92,22 @@ def verify_counts(totals: dict, formats: list[str]) -> dict:
     return totals
 
 
+def is_local(options: PipelineOptions) -> bool:
+    return options.view_as(StandardOptions).runner in LOCAL_RUNNERS
+
+
 def local_workers(options: PipelineOptions) -> int:
     """How many workers the local runner splits each stage over (for progress ETAs); 1 elsewhere."""
+    if not is_local(options):
+        return 1
     workers = options.view_as(DirectOptions).direct_num_workers
     return workers if workers > 0 else (os.cpu_count() or 1)
+
+
+def join_blocks(options: PipelineOptions) -> int:
+    """One block per local worker: the fewest fingerprint copies that still give every worker join cells
+    to compare (in_memory: a single cell, each fingerprint shipped once). Distributed runners: more."""
+    return local_workers(options) if is_local(options) else DEFAULT_BLOCKS
 
 
 def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:

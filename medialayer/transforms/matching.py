@@ -22,7 +22,7 @@ the graph runs unchanged on the Dask runner, which supports nothing else.
 """
 from __future__ import annotations
 
-import zlib
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
 import apache_beam as beam
@@ -34,15 +34,18 @@ from medialayer.progress import Progress
 from medialayer.stages import compare_pair, fingerprint_url, for_declared_type
 
 NAMESPACE = "medialayer"
-DEFAULT_BLOCKS = 4
+DEFAULT_BLOCKS = 8  # join blocks on distributed runners
 DEFAULT_FETCH_CONCURRENCY = 8
 DEFAULT_FETCH_BATCHES = 256
 SIDES = ("source", "target")
 
 
 def url_block(url: str, blocks: int) -> int:
-    """A stable block for a URL, the same in every process (unlike ``hash()``)."""
-    return zlib.crc32(url.encode("utf-8", "surrogatepass")) % blocks
+    """A stable block for a URL, the same in every process (unlike ``hash()``). A real hash, not a CRC:
+    the low bits of a CRC are linear, so URLs differing in one character (img1_a.jpg, img1_b.jpg) would
+    always land a fixed distance apart and crowd a few join cells."""
+    digest = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % blocks
 
 
 def join_cell(row: dict, blocks: int) -> int:
