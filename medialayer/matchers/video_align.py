@@ -26,6 +26,7 @@ VOTE_SIMILARITY = 0.7  # cosine of two samples above which they vote for their o
 VOTE_BIN = 0.2  # seconds
 CANDIDATES = 6  # offsets followed per descriptor pairing
 MATCH_SIMILARITY = 0.6  # cosine above which a sample matches along an offset (unrelated pictures: < 0.45)
+CONTINUE_SIMILARITY = 0.45  # cosine above which a sample carries on a run already seeded
 TOLERANCE = 0.25  # seconds between the expected time and the nearest sample of the other video
 SNAP_REACH = 0.6  # seconds searched either side of an offset line before refitting it
 SNAP_ROUNDS = 4
@@ -162,7 +163,10 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, of
             break
     partner, similarity, present, _, _ = _walk(a, fa, b, fb, ratio, offset, TOLERANCE)
     informative = present & (a.weight > 0) & (b.weight[partner] > 0)
-    matched = informative & (similarity >= MATCH_SIMILARITY)
+    # Hysteresis: a run is seeded by samples above MATCH_SIMILARITY and carried on by samples above
+    # CONTINUE_SIMILARITY (a big logo or caption lowers similarity without changing the alignment).
+    strong = informative & (similarity >= MATCH_SIMILARITY)
+    matched = informative & (similarity >= CONTINUE_SIMILARITY)
     indices = np.flatnonzero(matched)
     if not len(indices):
         return []
@@ -172,18 +176,29 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, of
     breaks = np.flatnonzero(np.diff(breaking[indices]) * a.step > MAX_GAP) + 1
     runs = []
     for run in np.split(indices, breaks):
-        inside = np.arange(run[0], run[-1] + 1)
-        inside = inside[informative[inside]]
-        weight = np.minimum(a.weight[inside], b.weight[partner[inside]])
-        evidence = float(np.sum(np.minimum(a.weight[run], b.weight[partner[run]])))
+        evidence = float(np.sum(np.minimum(a.weight[run], b.weight[partner[run]])[strong[run]]))
         if evidence < MIN_SEGMENT_EVIDENCE:
             continue
-        start = _boundary(a, b, run[0], partner[run[0]], ratio, offset, at_start=True)
-        end = _boundary(a, b, run[-1], partner[run[-1]], ratio, offset, at_start=False)
+        first, last = _widen(run[0], run[-1], present, informative)
+        inside = np.arange(first, last + 1)
+        inside = inside[informative[inside]]
+        weight = np.minimum(a.weight[inside], b.weight[partner[inside]])
+        start = _boundary(a, b, first, partner[first], ratio, offset, at_start=True)
+        end = _boundary(a, b, last, partner[last], ratio, offset, at_start=False)
         runs.append(_Run(start, end, float(np.clip(ratio * start + offset, 0, b.duration)),
                          float(np.clip(ratio * end + offset, 0, b.duration)), evidence,
                          float(np.sum(weight * np.clip(similarity[inside], 0, 1))), float(np.sum(weight))))
     return runs
+
+
+def _widen(first: int, last: int, present: np.ndarray, informative: np.ndarray) -> tuple[int, int]:
+    """Carry a run's ends over the black or flat samples next to them (nothing there contradicts the
+    alignment), up to an informative sample or the end of either video."""
+    while first > 0 and present[first - 1] and not informative[first - 1]:
+        first -= 1
+    while last < len(present) - 1 and present[last + 1] and not informative[last + 1]:
+        last += 1
+    return first, last
 
 
 def _fit_line(source: np.ndarray, target: np.ndarray, ratio: float, offset: float) -> tuple[float, float]:
