@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
+import pickle
 import sys
 import time
 
@@ -89,7 +91,6 @@ def time_phash(pairs):
     cpu, wall = time.process_time(), time.perf_counter()
     matches = 0
     for a, b in blobs:
-        import io
         matches += (imagehash.phash(Image.open(io.BytesIO(a))) - imagehash.phash(Image.open(io.BytesIO(b)))) <= 10
     return time.process_time() - cpu, time.perf_counter() - wall, matches
 
@@ -133,7 +134,7 @@ def main(argv=None) -> None:
                      ("global (q50)", cached["global"]))]
     print("\nCompare on cached fingerprints (target >= 150 pairs/s)")
     print_table(["pairs", "n", "CPU pairs/s", "wall pairs/s"], compare_rows)
-    sizes = [len(__import__("pickle").dumps(f)) for pair in cached["global"] for f in pair]
+    sizes = [len(pickle.dumps(f)) for pair in cached["global"] for f in pair]
     print(f"\nfingerprint size (pickled): mean {np.mean(sizes):.0f} B, max {max(sizes)} B")
 
 

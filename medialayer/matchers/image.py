@@ -61,7 +61,7 @@ TRIM_EDGE = 3  # lines (of the TRIM_SIDE copy) cut past a band: its resampled an
 
 KEYPOINTS = 320  # ORB keypoints kept per image
 MIRRORED_KEYPOINTS = 160  # of which this many also get a descriptor of the mirrored image
-ORB_DETECT = 1200  # candidates detected before the grid selection
+ORB_DETECT = 3000  # candidates detected before the grid selection
 FAST_THRESHOLD, FAST_THRESHOLD_LOW = 16, 1  # FAST corner thresholds on the contrast-stretched image
 GRID = 6  # cells per side of the keypoint selection grid
 RATIO = 0.8  # Lowe's ratio test
@@ -79,8 +79,8 @@ BLOCK_CORRELATION = 0.5  # detailed blocks agree when their details correlate ab
 BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's standard deviation) differ less
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(a * x + b))).
-HASH_LOGIT = (-0.107, 7.614)  # x = hash distance, fitted where the keypoints could not verify
-VERIFY_LOGIT = (11.1, 10.426, -0.072, -10.708)  # x = verify_features(): agreement, coverage, distance/256
+HASH_LOGIT = (-0.103, 6.195)  # x = hash distance, fitted where the keypoints could not verify
+VERIFY_LOGIT = (13.707, 11.416, 1.001, -13.879)  # x = verify_features(): agreement, coverage, distance/256
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
