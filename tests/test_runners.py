@@ -141,3 +141,7 @@ def test_progress_lines_report_items_rate_and_eta():
     assert line == ("pairs compared: 2,000 in 0m40s (50.0/s); 2 of ~5 join cells for this worker, ETA 1m00s")
     now[0] = 50.0
     assert progress.add(100) is None  # the next line is due 30 s after the last
+    progress.start_unit(4000)  # a join cell of 4,000 rows begins
+    now[0] = 80.0
+    # 3,000 items in 80 s overall is 37.5/s: the 3,100 rows left in this cell take 1m23s
+    assert progress.add(900).endswith("; current one: 900 of 4,000, 1m23s left")

@@ -26,6 +26,7 @@ from medialayer.transforms.matching import (DEFAULT_BLOCKS, DEFAULT_FETCH_BATCHE
 
 # A plain DirectRunner first tries to download the Prism runner binary, which hangs or fails offline.
 DEFAULT_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
+LOCAL_FETCH_BATCHES = 16
 LOCAL_RUNNERS = (DEFAULT_RUNNER, "FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
                         default=DEFAULT_FETCH_CONCURRENCY,
                         help=f"URLs fetched and fingerprinted at once per worker (default: {DEFAULT_FETCH_CONCURRENCY})")
     parser.add_argument("--fetch_batches", "--fetch-batches", dest="fetch_batches", type=int,
-                        default=DEFAULT_FETCH_BATCHES,
-                        help="groups of URLs handed to the fingerprinting workers: at most this many workers "
-                             f"fingerprint at once (default: {DEFAULT_FETCH_BATCHES})")
+                        help="groups of URLs handed to the fingerprinting workers, each fingerprinted "
+                             "--fetch_concurrency at a time: at most this many workers fingerprint at once "
+                             f"(default: {LOCAL_FETCH_BATCHES} per local worker; {DEFAULT_FETCH_BATCHES} on other "
+                             "runners)")
     add_limit_arguments(parser)
     return parser
 
@@ -61,7 +63,8 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
     rows = pipeline | "ReadPairs" >> ReadPairs(args.input, args.input_format)
     written = (rows
                | "MatchPairs" >> MatchPairs(limits_from_namespace(args), args.join_blocks or join_blocks(pipeline.options),
-                                            args.fetch_concurrency, args.fetch_batches, local_workers(pipeline.options))
+                                            args.fetch_concurrency, args.fetch_batches or fetch_batches(pipeline.options),
+                                            local_workers(pipeline.options))
                | "WriteResults" >> WriteResults(args.output, formats, args.num_shards))
     # The rows read against the records each format's files received, checked inside the pipeline so that
     # it holds on every runner, with or without metrics. Applied last: the Dask runner computes only the
@@ -108,6 +111,12 @@ def join_blocks(options: PipelineOptions) -> int:
     """One block per local worker: the fewest fingerprint copies that still give every worker join cells
     to compare (in_memory: a single cell, each fingerprint shipped once). Distributed runners: more."""
     return local_workers(options) if is_local(options) else DEFAULT_BLOCKS
+
+
+def fetch_batches(options: PipelineOptions) -> int:
+    """Few, large URL batches locally, so each worker's fetch threads always have URLs in hand (a batch's
+    pool drains before the next batch starts); many on distributed runners, to spread over workers."""
+    return LOCAL_FETCH_BATCHES * local_workers(options) if is_local(options) else DEFAULT_FETCH_BATCHES
 
 
 def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:

@@ -101,6 +101,7 @@ class FingerprintMedia(beam.DoFn):
             cells.add(cell)
             declared.add(media_type)
             entry[2] += 1
+        self.progress.start_unit(len(urls))
         results = self.pool.map(lambda item: fingerprint_url(item[0], item[1][1], self.fetcher), urls.items())
         for (url, (cells, _, references)), result in zip(urls.items(), results):
             self.fetches.inc()
@@ -135,6 +136,8 @@ class ComparePairs(beam.DoFn):
     def process(self, element):
         _, values = element
         media = {url: result for kind, (url, result) in (value for value in values if value[0] == "media")}
+        if isinstance(values, (list, tuple)):  # the size is known without reading a lazy iterable
+            self.progress.start_unit(len(values) - len(media))
         for kind, row in values:
             if kind != "row":
                 continue
