@@ -3,12 +3,14 @@ time offset, with speed tolerance, matched segments and a score calibrated again
 
 Fingerprint: audio at 8 kHz mono -> log-magnitude STFT (128 ms Hann window, 32 ms hop) -> local maxima
 of the 150-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far each stands above its
-frequency's level in the surrounding 30 s (so quiet passages keep peaks and EQ does not matter).
-Each peak is kept as (frame, log-frequency): about 7 KiB per minute of audio (24 peaks/s x 6 bytes = 8.4 KiB
-upper bound; measured figures in docs/benchmarks_audio.md). The fingerprint also carries a
-low-information verdict (silence, steady tone, stationary noise): such audio never matches.
+frequency's level in the surrounding 30 s, shared out over four bands (so quiet passages keep peaks,
+EQ does not matter and a loud voice in one band cannot take every peak).
+Each peak is kept as (frame, log-frequency), 6 bytes: about 11 KB per minute of music (~30 peaks/s;
+measured in docs/benchmarks_audio.md). The fingerprint also carries a low-information verdict
+(silence, steady tone, stationary noise): such audio never matches.
 
-Compare: landmark hashes (f1, delta-f, delta-t) are made from peak pairs with a dense fan-out, joined
+Compare: landmark hashes (f1, delta-f, delta-t) are made from peak pairs with a dense fan-out (each
+peak paired with the next 10 peaks within 0.77 s and 2/3 octave of it), joined
 between the two sides, and the time offsets of the joined pairs voted on. Frequencies are on a
 log scale (36 steps per octave), so a speed change (which scales every frequency) only shifts f1; the
 compare tries the nominal speed and +-1.3% (covering +-2%), fits a line (offset and slope) to each
