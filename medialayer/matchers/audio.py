@@ -14,10 +14,11 @@ peak paired with the next 10 peaks within 0.77 s and 2/3 octave of it), joined
 between the two sides, and the time offsets of the joined pairs voted on. Frequencies are on a
 log scale (36 steps per octave), so a speed change (which scales every frequency) only shifts f1; the
 compare tries the nominal speed and +-1.3% (covering +-2%), fits a line (offset and slope) to each
-strong offset mode, and turns its inliers into segments (short gaps bridged, isolated stragglers
-dropped). A segment's evidence is the number of distinct aligned landmarks against the number the
-neighbouring offsets predict by chance (a Poisson tail); the score maps that significance so that
-0.5 is the decision threshold.
+strong offset mode, and turns its inliers into segments (gaps under 3 s bridged, runs with too little
+evidence dropped, boundaries within 1.5 s of a file edge snapped to it). A segment's evidence is how
+many 0.256 s slots of its span hold aligned landmarks, against how often slots hold pairs at the
+neighbouring (wrong) offsets: a binomial tail, whose -log10 is the significance. The score maps it so
+that 0.5 is the decision threshold (significance 12), and confidence says how far from it we are.
 """
 from __future__ import annotations
 
