@@ -33,7 +33,7 @@ STILL_BORDER = 0.1  # a coloured border line moves less than this fraction of th
 FLAT_BORDER = 6.0  # ... and its mean picture varies less than this (grey levels) along the line
 MIN_CONTENT = 0.25  # borders never leave less than this fraction of the width or height
 MIN_STD = 10.0  # grey-level standard deviation under which a frame is flat (black, fades, plain cards)
-MAX_FLAT = 0.7  # fraction of flat pixels above which a frame is a title card or near-empty
+MAX_ONE_TONE = 0.7  # share of pixels of one grey level above which a frame is a title card or near-empty
 TRUNCATED = 0.5  # decoding less than this share of the announced duration means a broken file
 STILL_DIFFERENCE = 1.5  # mean absolute grey difference under which two consecutive samples are one still
 
@@ -129,10 +129,16 @@ def find_content_box(thumbnails: list[np.ndarray]) -> tuple[int, int, int, int]:
     A border line is, over all the samples, either dark (never brighter than DARK_LEVEL) or a flat
     band of one colour that stays still while the picture moves (a baked-in coloured bar). Still but
     textured lines are picture: a fixed camera films still scenery."""
-    stack = np.stack(thumbnails).astype(np.float32)
-    brightest = stack.max(axis=0)
-    mean = stack.mean(axis=0)
-    motion = np.abs(np.diff(stack, axis=0)).mean(axis=0) if len(stack) > 1 else np.zeros_like(brightest)
+    brightest = np.zeros(thumbnails[0].shape, np.uint8)
+    mean = np.zeros(thumbnails[0].shape, np.float32)
+    motion = np.zeros(thumbnails[0].shape, np.float32)
+    for k, thumbnail in enumerate(thumbnails):  # running statistics: no copy of the whole window
+        np.maximum(brightest, thumbnail, out=brightest)
+        mean += thumbnail
+        if k:
+            motion += cv2.absdiff(thumbnail, thumbnails[k - 1])
+    mean /= len(thumbnails)
+    motion /= max(1, len(thumbnails) - 1)
     typical_motion = np.median(motion)
 
     def border_lines(axis: int) -> np.ndarray:
@@ -178,12 +184,13 @@ def _dct_descriptor(picture: np.ndarray) -> np.ndarray:
 
 
 def _informative(picture: np.ndarray) -> bool:
-    """False for black, flat or mostly empty frames (fades, plain title cards): their descriptors match anything."""
+    """False for black, flat or mostly one-tone frames (fades, title cards): their descriptors match anything.
+    Flat but many-coloured pictures (animation) stay informative."""
     if picture.std() < MIN_STD:
         return False
-    gradient = np.abs(np.diff(picture.astype(np.int16), axis=1))[:-1] + np.abs(
-        np.diff(picture.astype(np.int16), axis=0))[:, :-1]
-    return (gradient <= 2).mean() <= MAX_FLAT
+    levels = np.bincount(picture.ravel() // 4, minlength=64)
+    dominant = np.convolve(levels, np.ones(3), mode="same").max() / picture.size  # one grey level +-6
+    return dominant <= MAX_ONE_TONE
 
 
 def fingerprint_path(path: str, limits: Limits) -> VideoFingerprint:

@@ -24,7 +24,9 @@ SPEED_RATIOS = (1.0, 25 / 23.976, 23.976 / 25)  # PAL speed-up and its inverse; 
 VOTE_ROWS = 600  # samples of the shorter video that vote: compare time stays ~linear in the longer one
 VOTE_SIMILARITY = 0.7  # cosine of two samples above which they vote for their offset
 VOTE_BIN = 0.2  # seconds
-CANDIDATES = 6  # offsets followed per descriptor pairing
+CANDIDATES = 6  # offset lines followed per descriptor pairing, at least ...
+SECONDS_PER_CANDIDATE = 20.0  # ... and one per this many seconds of the shorter video (re-edited compilations)
+MAX_CANDIDATES = 30
 MATCH_SIMILARITY = 0.6  # cosine above which a sample matches along an offset (unrelated pictures: < 0.45)
 CONTINUE_SIMILARITY = 0.45  # cosine above which a sample carries on a run already seeded
 TOLERANCE = 0.25  # seconds between the expected time and the nearest sample of the other video
@@ -36,6 +38,7 @@ MAX_GAP = 2.0  # seconds of informative, unmatched samples bridged inside one se
 MIN_SEGMENT_EVIDENCE = 2.0  # weighted matched samples a segment needs
 MIN_EVIDENCE = 4.0  # weighted matched samples a match needs: about a second of moving picture
 MATCH_SCORE = 0.45  # coverage x mean similarity at the decision threshold (calibrated on negatives)
+SETTLED_SCORE = 0.9  # a pairing scoring this stops the search through the other pairings
 CHUNK = 8192  # samples of the longer video per similarity block: memory bounded for any length
 # Descriptor pairings tried: (descriptor of a, descriptor of b, mirror b). whole/center covers crops of
 # about 10% a side, center/center drops corner logos, mirrored covers horizontal flips.
@@ -79,11 +82,18 @@ def _compare(a, b) -> Comparison:
     best = (-1.0, 0.0, [])
     for name_a, name_b, mirrored in PAIRINGS:
         fa, fb = a.descriptors(name_a), b.descriptors(name_b, mirrored)
-        runs = _keep_distinct([run for ratio, offset in _vote(side_a, fa, side_b, fb)
-                               for run in _follow(side_a, fa, side_b, fb, ratio, offset)])
+        runs, followed = [], []
+        for line in _vote(side_a, fa, side_b, fb):
+            if not any(_same_line(line, done, side_a.duration) for done in followed):
+                found, settled = _follow(side_a, fa, side_b, fb, *line)
+                runs += found
+                followed += [line, settled]
+        runs = _keep_distinct(runs)
         raw, evidence = _score(side_a, side_b, runs)
         if raw > best[0]:
             best = (raw, evidence, runs)
+        if raw >= SETTLED_SCORE:  # this pairing explains the shorter video: no other can do much better
+            break
     raw, evidence, runs = best
     match = raw >= MATCH_SCORE and evidence >= MIN_EVIDENCE
     segments = tuple(Segment(r.source_start, r.source_end, r.target_start, r.target_end)
@@ -114,20 +124,22 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> list[tuple[floa
     if not len(i):
         return []
     strength = strength * a.weight[i] * b.weight[j]
+    shorter = min(a.duration, b.duration)
+    wanted = int(np.clip(shorter / SECONDS_PER_CANDIDATE, CANDIDATES, MAX_CANDIDATES))
     candidates = []
     for ratio in SPEED_RATIOS:
         bins = np.round((b.times[j] - ratio * a.times[i]) / VOTE_BIN).astype(np.int64)
         low = bins.min()
         histogram = np.bincount(bins - low, weights=strength)
         histogram = np.convolve(histogram, [0.5, 1.0, 0.5], mode="same")  # an offset between two bins
-        for _ in range(CANDIDATES):
+        for _ in range(wanted):
             peak = int(np.argmax(histogram))
             if histogram[peak] <= 0:
                 break
             candidates.append((histogram[peak], ratio, (peak + low) * VOTE_BIN))
             histogram[max(0, peak - 3):peak + 4] = 0
     candidates.sort(reverse=True)
-    return [(ratio, offset) for _, ratio, offset in candidates[:CANDIDATES]]
+    return [(ratio, offset) for _, ratio, offset in candidates[:wanted]]
 
 
 def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offset: float, reach: float):
@@ -150,7 +162,14 @@ def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offs
     return partner, best, best > -1.0, uncut & (best - runner_up > PEAK_MARGIN), uncut
 
 
-def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offset: float) -> list[_Run]:
+def _same_line(line: tuple[float, float], other: tuple[float, float], duration: float) -> bool:
+    """Whether two (ratio, offset) lines stay within SNAP_REACH of each other over the source video."""
+    return all(abs((line[0] - other[0]) * t + line[1] - other[1]) < SNAP_REACH for t in (0.0, duration))
+
+
+def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
+            offset: float) -> tuple[list[_Run], tuple[float, float]]:
+    """The runs along a candidate line, and the line it settled on."""
     # Snap the line to the best-aligned samples nearby until it settles, then walk it closely.
     for _ in range(SNAP_ROUNDS):
         partner, similarity, present, clear, uncut = _walk(a, fa, b, fb, ratio, offset, SNAP_REACH)
@@ -169,7 +188,7 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, of
     matched = informative & (similarity >= CONTINUE_SIMILARITY)
     indices = np.flatnonzero(matched)
     if not len(indices):
-        return []
+        return [], (ratio, offset)
     # A gap breaks the run when it holds more than MAX_GAP seconds of informative, unmatched samples,
     # or leaves the other video; black or flat stretches in between do not break it.
     breaking = np.cumsum((informative & ~matched) + ~present * 1e6)
@@ -188,7 +207,7 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, of
         runs.append(_Run(start, end, float(np.clip(ratio * start + offset, 0, b.duration)),
                          float(np.clip(ratio * end + offset, 0, b.duration)), evidence,
                          float(np.sum(weight * np.clip(similarity[inside], 0, 1))), float(np.sum(weight))))
-    return runs
+    return runs, (ratio, offset)
 
 
 def _widen(first: int, last: int, present: np.ndarray, informative: np.ndarray) -> tuple[int, int]:
