@@ -9,6 +9,7 @@ from medialayer.pipelines.match_pairs import format_summary, run
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("medialayer.progress").setLevel(logging.INFO)  # periodic progress lines on long runs
     try:
         summary = run(sys.argv[1:])
     except FileNotFoundError as e:
