@@ -9,7 +9,7 @@ transformation class with the functions of ``medialayer.synthetic.image`` (writt
   * hard: every pair of different photos of one series (MANIFEST ``group``), original and transformed;
     different flat colours, gradients and two-tone images; images made from one template around
     different photos;
-  * random: ``--random-pairs`` pairs of different source photos (a transformed copy against an original).
+  * random: ``--random-pairs`` pairs of photos from different series (a transformed copy against an original).
 
 All pairs go through the real pipeline (``bench/common.run_pipeline``). The table gives per class the
 recall at the score threshold that keeps the false-positive rate <= 1% on hard negatives and <= 0.1% on
@@ -193,7 +193,8 @@ def build_pairs(sources, variants, low_information, templated, random_pairs, see
             add("hard:template", False, a, b)
     while sum(r["kind"] == "random" for r in rows) < random_pairs:
         i, j = rng.choice(len(sources), size=2, replace=False)
-        add("random", False, by_source[i][int(rng.integers(len(by_source[i])))], sources[j]["path"])
+        if sources[i]["group"] != sources[j]["group"]:  # pairs within a series are the hard negatives above
+            add("random", False, by_source[i][int(rng.integers(len(by_source[i])))], sources[j]["path"])
     return rows
 
 
