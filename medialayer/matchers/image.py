@@ -283,7 +283,7 @@ def _spread_keypoints(keypoints, width: int, height: int, count: int):
     """The ``count`` strongest keypoints taken round-robin over a GRID x GRID grid of cells."""
     if len(keypoints) <= count:
         return sorted(keypoints, key=lambda k: -k.response)
-    xy = np.array([k.pt for k in keypoints])
+    xy = cv2.KeyPoint_convert(keypoints)
     cell = (np.minimum(xy[:, 1] * GRID // height, GRID - 1) * GRID + np.minimum(xy[:, 0] * GRID // width, GRID - 1))
     response = np.array([k.response for k in keypoints])
     order = np.lexsort((-response, cell))  # by cell, strongest first within a cell
@@ -299,7 +299,8 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
     """(points N x 2, descriptors N x 32, mirrored descriptors M x 32, corners found at the normal threshold)."""
     height, width = gray.shape
     empty = np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8), 0
-    low, high = np.percentile(gray, (1, 99))
+    cumulative = np.cumsum(np.bincount(gray.ravel(), minlength=256)) / gray.size
+    low, high = np.searchsorted(cumulative, (0.01, 0.99))  # 1st and 99th percentiles, cheaply
     # Stretched contrast: the corner threshold then means the same on dark, hazy and contrasty photos.
     gray = cv2.convertScaleAbs(gray, alpha=255.0 / max(high - low, 16.0), beta=-low * 255.0 / max(high - low, 16.0))
     keypoints = _orb().detect(gray, None)
@@ -311,7 +312,7 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
     keypoints, descriptors = _orb().compute(gray, _spread_keypoints(keypoints, width, height, KEYPOINTS))
     if descriptors is None:
         return empty[:3] + (strong,)
-    points = np.array([k.pt for k in keypoints], np.float32)
+    points = cv2.KeyPoint_convert(keypoints).reshape(-1, 2)
     # The mirror image's descriptors at the mirrored keypoints: ORB keeps the given angle, mirrored too.
     mirrored_keypoints = [cv2.KeyPoint(width - 1 - k.pt[0], k.pt[1], k.size, (180.0 - k.angle) % 360.0, k.response,
                                        k.octave) for k in keypoints[:MIRRORED_KEYPOINTS]]
