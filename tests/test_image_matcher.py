@@ -128,12 +128,18 @@ def test_different_flat_colours_never_match():
                 assert not MATCHER.compare(fingerprints[i], fingerprints[j]).match, (colours[i], colours[j])
 
 
+def test_flat_colours_of_equal_brightness_do_not_match():
+    red, green = synthetic.flat((255, 0, 0)), synthetic.flat((0, 130, 0))  # the same luma, 76
+    assert not MATCHER.compare(fingerprint(red), fingerprint(green)).match
+    assert MATCHER.compare(fingerprint(red), fingerprint(red, "JPEG", 40)).match
+
+
 def test_uniform_borders_are_trimmed():
-    scene = np.asarray(synthetic.textured_scene(1, 320, 240))
-    padded = np.asarray(synthetic.pad(Image.fromarray(scene), 0.2, 0.1, 0.05, 0.2, (255, 255, 255)))
+    scene = synthetic.textured_scene(1, 320, 240)
+    padded = np.asarray(synthetic.pad(scene, 0.2, 0.1, 0.05, 0.2, (255, 255, 255)).convert("L"))
     trimmed = trim_borders(padded)
     assert abs(trimmed.shape[0] - 240) <= 8 and abs(trimmed.shape[1] - 320) <= 8
-    flat = np.full((100, 100, 3), 128, np.uint8)
+    flat = np.full((100, 100), 128, np.uint8)
     assert trim_borders(flat).shape == flat.shape  # nothing but border: kept whole
 
 

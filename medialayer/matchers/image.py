@@ -1,7 +1,8 @@
 """Image matcher: a global DCT-hash stage, then ORB keypoint verification with an aligned check.
 
-Normalise: decode (JPEG ``draft()`` to about 512 px, EXIF orientation after the draft, alpha
-composited on white, CMYK/16-bit/palette to RGB, only the first frame of an animation is decoded),
+Normalise: decode to greyscale (a JPEG's luma channel only, with ``draft()`` to about 512 px; EXIF
+orientation after the draft; alpha composited on white; CMYK, 16-bit and palette images converted;
+only the first frame of an animation is decoded; flat images are decoded again, tiny, for colour),
 trim uniform borders (padding, letterbox; repeated so padding around a photo's own flat margin goes
 too, but never below TRIM_MIN_KEPT of a side), scale to at most 512 px on the long side.
 
@@ -12,7 +13,7 @@ Fingerprint (``ImageFingerprint``; 21.5 KB pickled with 320 keypoints, less for 
   * up to 320 ORB keypoints (uint16 coordinates, 1/8 px: 1.3 KB) spread over a grid so no textured
     corner or overlaid text takes them all, with their descriptors (10 KB), plus descriptors of the
     mirrored image at the 160 strongest (5 KB) for flipped-and-edited copies;
-  * a 64x64 luminance thumbnail for the aligned check (4 KB) and a 4x4 colour thumbnail for flat images.
+  * a 64x64 luminance thumbnail for the aligned check (4 KB), and for flat images a 4x4 colour thumbnail.
 
 Compare: a hash distance of at most ``ACCEPT_DISTANCE`` (PDQ's 31 bits) accepts at once when both
 hashes are trustworthy. Otherwise the keypoints are matched (ratio test), upright and mirrored, a
@@ -99,7 +100,7 @@ class ImageFingerprint:
     hashes: bytes  # 8 x 32 bytes: the whole-image hash in each dihedral orientation, identity first
     centre_hashes: bytes  # 8 x 32 bytes: the same for the central region
     quality: int  # 0-100, PDQ-style gradient energy; 0 when the hash is noise
-    thumbnail: bytes  # 4x4 RGB, for low-information images
+    thumbnail: bytes  # 4x4 RGB of low-information images (empty for the others)
     luma: bytes  # LUMA_SIDE x LUMA_SIDE luminance of the working image, for the aligned check
     width: int  # working image (trimmed, at most WORK_SIDE on the long side)
     height: int
@@ -139,8 +140,10 @@ class Evidence:
 
 # --- decode and normalise -------------------------------------------------------------------------
 
-def decode_image(blob: Blob, limits: Limits, min_side: int = WORK_SIDE) -> Image.Image:
-    """Decode to RGB with EXIF orientation applied, refusing oversized images from the header."""
+def decode_image(blob: Blob, limits: Limits, mode: str = "L", min_side: int = WORK_SIDE) -> Image.Image:
+    """Decode to ``mode`` (L or RGB) with EXIF orientation applied, refusing oversized images from the header.
+
+    Greyscale is all the matcher needs but for flat images; a JPEG then decodes its luma channel only."""
     try:
         image = Image.open(io.BytesIO(blob.read()))
     except Image.DecompressionBombError as e:  # Pillow's own cap, for images far beyond its default
@@ -153,14 +156,14 @@ def decode_image(blob: Blob, limits: Limits, min_side: int = WORK_SIDE) -> Image
                          f"{width}x{height} pixels exceeds max_image_pixels={limits.max_image_pixels}")
     try:
         orientation = image.getexif().get(0x0112, 1)
-        scale = max(width, height) / min_side
-        if image.format == "JPEG" and scale >= 2:
-            # draft() decodes at 1/2, 1/4 or 1/8 scale: far less work for big photos.
-            image.draft("RGB", (math.ceil(width / scale), math.ceil(height / scale)))
+        scale = max(1.0, max(width, height) / min_side)
+        if image.format == "JPEG":
+            # draft() decodes at 1/2, 1/4 or 1/8 scale (far less work for big photos), and in greyscale.
+            image.draft(mode, (math.ceil(width / scale), math.ceil(height / scale)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own pixel cap applies
             image.load()  # the first frame of an animation; the others are never decoded
-        image = _to_rgb(image)
+        image = _convert(image, mode)
         # Orientation after the draft: exif_transpose() first would force a full-size decode.
         if orientation in _ORIENTATION_TRANSPOSE:
             image = image.transpose(_ORIENTATION_TRANSPOSE[orientation])
@@ -171,63 +174,61 @@ def decode_image(blob: Blob, limits: Limits, min_side: int = WORK_SIDE) -> Image
     return image
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
+def _convert(image: Image.Image, mode: str) -> Image.Image:
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        return Image.alpha_composite(background, rgba).convert(mode)
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         pixels = np.asarray(image, dtype=np.float64)
         peak = max(pixels.max(), 1.0)
-        return Image.fromarray((np.clip(pixels, 0, None) * (255.0 / peak)).astype(np.uint8)).convert("RGB")
-    return image.convert("RGB")
+        return Image.fromarray((np.clip(pixels, 0, None) * (255.0 / peak)).astype(np.uint8)).convert(mode)
+    return image if image.mode == mode else image.convert(mode)
 
 
-def trim_borders(rgb: np.ndarray) -> np.ndarray:
+def trim_borders(gray: np.ndarray) -> np.ndarray:
     """Cut away uniform bands at each side (padding, letterbox); an image uniform all over is kept.
 
     Measured on a copy of at most TRIM_SIDE pixels (a band's blurred inner edge stays, a few pixels)."""
-    height, width = rgb.shape[:2]
+    height, width = gray.shape
     factor = max(1.0, max(height, width) / TRIM_SIDE)
-    small = rgb if factor == 1.0 else cv2.resize(rgb, (max(1, round(width / factor)), max(1, round(height / factor))),
-                                                 interpolation=cv2.INTER_NEAREST)  # bands are uniform anyway
+    small = gray if factor == 1.0 else cv2.resize(gray, (max(1, round(width / factor)), max(1, round(height / factor))),
+                                                  interpolation=cv2.INTER_NEAREST)  # bands are uniform anyway
     top, bottom = _uniform_lines(small), _uniform_lines(small[::-1])
-    columns = small.transpose(1, 0, 2)
-    left, right = _uniform_lines(columns), _uniform_lines(columns[::-1])
+    left, right = _uniform_lines(small.T), _uniform_lines(small.T[::-1])
     if not top + bottom + left + right or top + bottom >= small.shape[0] * 0.8 or left + right >= small.shape[1] * 0.8:
-        return rgb
-    inner = small[top:small.shape[0] - bottom, left:small.shape[1] - right]
-    if inner.reshape(-1, 3).std(axis=0).max() < TRIM_TOLERANCE:  # what is left is flat too: a two-tone image
-        return rgb
+        return gray
+    if small[top:small.shape[0] - bottom, left:small.shape[1] - right].std() < TRIM_TOLERANCE:
+        return gray  # what is left is flat too: a two-tone image
     top, bottom, left, right = (int(n * factor) for n in (top, bottom, left, right))
-    return rgb[top:height - bottom, left:width - right]
+    return gray[top:height - bottom, left:width - right]
 
 
-def _uniform_lines(rgb: np.ndarray) -> int:
-    """How many leading rows of ``rgb`` are (nearly) the colour of its first row."""
-    limit = int(len(rgb) * TRIM_MAX_SIDE)
-    colour = np.median(rgb[0], axis=0).astype(np.int16)
-    for count, row in enumerate(rgb[:limit]):  # most images stop at the first row
-        if (np.abs(row.astype(np.int16) - colour).max(axis=1) <= TRIM_TOLERANCE).mean() < TRIM_MIN_UNIFORM:
+def _uniform_lines(gray: np.ndarray) -> int:
+    """How many leading rows of ``gray`` are (nearly) the level of its first row."""
+    limit = int(len(gray) * TRIM_MAX_SIDE)
+    level = int(np.median(gray[0]))
+    for count, row in enumerate(gray[:limit]):  # most images stop at the first row
+        if (np.abs(row.astype(np.int16) - level) <= TRIM_TOLERANCE).mean() < TRIM_MIN_UNIFORM:
             # Past a band, also cut the blurred line where it met the picture, so the next pass starts clean.
             return min(limit, count + TRIM_EDGE) if count else 0
     return limit
 
 
 def working_image(image: Image.Image) -> np.ndarray:
-    """The trimmed RGB image scaled to at most WORK_SIDE on its long side."""
-    rgb = original = np.asarray(image)
+    """The trimmed greyscale image scaled to at most WORK_SIDE on its long side."""
+    gray = original = np.asarray(image)
     for _ in range(TRIM_PASSES):  # until nothing changes: padding around a photo's own flat margin
-        trimmed = trim_borders(rgb)
-        if trimmed.shape == rgb.shape or min(np.divide(trimmed.shape[:2], original.shape[:2])) < TRIM_MIN_KEPT:
+        trimmed = trim_borders(gray)
+        if trimmed.shape == gray.shape or min(np.divide(trimmed.shape, original.shape)) < TRIM_MIN_KEPT:
             break  # a photo that is mostly flat margin (night sky, dark foreground) keeps it
-        rgb = trimmed
-    height, width = rgb.shape[:2]
+        gray = trimmed
+    height, width = gray.shape
     scale = WORK_SIDE / max(width, height)
     if scale < 1:
-        rgb = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))),
-                         interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(rgb)
+        gray = cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))),
+                          interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(gray)
 
 
 # --- global stage: DCT hashes ---------------------------------------------------------------------
@@ -325,8 +326,8 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
 # --- fingerprint ----------------------------------------------------------------------------------
 
 def fingerprint_image(image: Image.Image) -> ImageFingerprint:
-    rgb = working_image(image)
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    """The fingerprint of a greyscale image; ``thumbnail`` is left empty (see ImageMatcher.fingerprint)."""
+    gray = working_image(image)
     height, width = gray.shape
     hashes, luma, coefficients = _dihedral_hashes(gray)
     centre = gray[height // 5:height - height // 5, width // 5:width - width // 5]  # central 60% x 60%
@@ -335,7 +336,7 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
     quality = _quality(luma, coefficients)
     return ImageFingerprint(
         hashes=hashes, centre_hashes=centre_hashes, quality=quality,
-        thumbnail=cv2.resize(rgb, (4, 4), interpolation=cv2.INTER_AREA).tobytes(),
+        thumbnail=b"",
         luma=cv2.resize(gray, (LUMA_SIDE, LUMA_SIDE), interpolation=cv2.INTER_AREA).tobytes(),
         width=width, height=height, points=np.round(points * 8).astype(np.uint16).tobytes(),
         descriptors=descriptors.tobytes(), mirrored=mirrored.tobytes(),
@@ -494,7 +495,11 @@ class ImageMatcher:
     media_type = "image"
 
     def fingerprint(self, blob: Blob, limits: Limits) -> ImageFingerprint:
-        return fingerprint_image(decode_image(blob, limits))
+        fingerprint = fingerprint_image(decode_image(blob, limits))
+        if fingerprint.low_information:  # only flat images need colour: decode again, small, in RGB
+            colour = decode_image(blob, limits, "RGB", min_side=64).resize((4, 4), Image.Resampling.BOX)
+            fingerprint = dataclasses.replace(fingerprint, thumbnail=colour.tobytes())
+        return fingerprint
 
     def compare(self, a: ImageFingerprint, b: ImageFingerprint) -> Comparison:
         if a.low_information or b.low_information:
