@@ -90,6 +90,16 @@ def test_clip_is_found_inside_a_longer_video(make):
     _assert_segment(MATCHER.compare(clip, long), (0, 5, 13.4, 18.4))
 
 
+def test_reordered_parts_give_one_segment_each(make):
+    first, second = synth.MovingScene(seed=21), synth.MovingScene(seed=22)
+    ab = make("ab", _video(synth.concatenate((first, 6.0), (second, 6.0)), 12))
+    ba = make("ba", _video(synth.concatenate((second, 6.0), (first, 6.0)), 12))
+    result = MATCHER.compare(ab, ba)
+    assert result.match and len(result.segments) == 2
+    got = [(s.source_start, s.source_end, s.target_start, s.target_end) for s in result.segments]
+    assert np.allclose(got, [(0, 6, 6, 12), (6, 12, 0, 6)], atol=0.3), got
+
+
 def test_frame_rate_change_does_not_matter(original, make):
     slower = make("fps15", _video(SCENE, 12, fps=15), fps=15)
     _assert_segment(MATCHER.compare(original, slower), (0, 12, 0, 12))
