@@ -68,6 +68,7 @@ GRID = 6  # cells per side of the keypoint selection grid
 RATIO = 0.8  # Lowe's ratio test
 MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than this is no correspondence
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
+RANSAC_SEED = 12345
 MIN_INLIERS = 10
 MIN_INLIER_CELLS = 4  # of a 4x4 grid over the matched region, in both images
 COVERAGE_GRID = 6
@@ -440,6 +441,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint) -> Evidence:
         if len(pairs) < MIN_INLIERS:
             continue
         source, target = query_points[pairs[:, 0]], points_b[pairs[:, 1]]
+        cv2.setRNGSeed(RANSAC_SEED)  # RANSAC samples from OpenCV's per-thread generator: same pair, same answer
         transform, inlier_mask = cv2.estimateAffinePartial2D(
             source, target, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX, maxIters=1000,
             confidence=0.995, refineIters=5)
