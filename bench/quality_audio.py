@@ -155,14 +155,12 @@ def _write(path: str, data: bytes) -> None:
 def build(media_dir: str, workdir: str, seed: int, max_sources: int | None):
     """The source list, the positive pairs and the negative pairs (each a dict), writing variant files."""
     os.makedirs(workdir, exist_ok=True)
-    sources = load_sources(media_dir)
-    if max_sources:
-        sources = sources[::max(1, len(sources) // max_sources)][:max_sources]
-    all_speech = [s for s in load_sources(media_dir) if s["speech"]]
-    speech = [(s["name"], read_stereo(s["path"])) for s in all_speech]
+    all_sources = load_sources(media_dir)
+    sources = all_sources[::max(1, len(all_sources) // max_sources)][:max_sources] if max_sources else all_sources
+    speech = [(s["name"], read_stereo(s["path"])) for s in all_sources if s["speech"]]
     positives = []
-    for index, source in enumerate(sources):
-        rng = np.random.default_rng([seed, index])
+    for source in sources:
+        rng = np.random.default_rng([seed, all_sources.index(source)])  # the same variants whatever the subset
         prefix = os.path.join(workdir, f"{seed}_{source['name']}")
         audio = read_stereo(source["path"])
         for k, variant in enumerate(make_variants(source, audio, speech, rng)):
