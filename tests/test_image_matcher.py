@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pickle
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -73,7 +74,6 @@ def test_transformed_copy_matches(scenes, originals, name, seed):
 
 
 def test_compare_is_deterministic(scenes, originals):
-    import cv2
     attacked = fingerprint(synthetic.rotate(synthetic.crop(scenes[1], 0.3, (0.2, 0.8)), 6), "JPEG", 40)
     results = set()
     for seed in range(5):
