@@ -139,9 +139,8 @@ def build_dataset(media_dir: str, work: str, limit: int | None):
     os.makedirs(work, exist_ok=True)
     with open(os.path.join(media_dir, "MANIFEST.tsv")) as f:
         sources = [row["path"] for row in csv.DictReader(f, delimiter="\t") if row["media_type"] == "video"]
-    sources = sources[:limit] if limit else sources
     files, positives = {}, []
-    for index, rel in enumerate(sources):
+    for index, rel in enumerate(sources[:limit] if limit else sources):
         src = os.path.join(media_dir, rel)
         name = os.path.splitext(os.path.basename(rel))[0]
         duration, fps, width, height = _probe(src)

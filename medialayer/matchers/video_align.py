@@ -144,7 +144,8 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> list[tuple[floa
 
 def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offset: float, reach: float):
     """Per sample of a: the most similar sample of b within ``reach`` seconds of ratio * t + offset, its
-    similarity, whether there was one, and whether it is a clear peak (fit to place the line)."""
+    similarity, whether there was one, whether it is a clear peak, and whether the search window lies
+    wholly inside b (the last two say which samples may place the line)."""
     expected = ratio * a.times + offset
     after = np.searchsorted(b.times, expected)
     steps = int(np.ceil(reach / b.step))
