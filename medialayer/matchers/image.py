@@ -52,11 +52,11 @@ MIN_KEYPOINTS = 40  # fewer corners (at FAST_THRESHOLD) than this and no trustwo
 THUMB_TOLERANCE = 12.0  # mean absolute difference (0-255) under which two flat images are the same
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
-TRIM_TOLERANCE = 10  # max channel deviation (0-255) of a border pixel from the border colour
-TRIM_MIN_UNIFORM = 0.97  # fraction of a line's pixels that must match the border colour
+TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
+TRIM_MIN_UNIFORM = 0.97  # fraction of a line's pixels that must be at the border's level
 TRIM_MAX_SIDE = 0.4  # never trim more than this fraction of a dimension from one side
 TRIM_SIDE = 256  # borders are measured on a copy at most this large
-TRIM_PASSES = 4
+TRIM_PASSES = 4  # trim again after a band: padding around a photo's own flat margin
 TRIM_MIN_KEPT = 0.55  # trimming stops before it would keep less than this of the width or height
 TRIM_EDGE = 3  # lines (of the TRIM_SIDE copy) cut past a band: its resampled and JPEG-ringing edge
 
@@ -68,10 +68,10 @@ GRID = 6  # cells per side of the keypoint selection grid
 RATIO = 0.8  # Lowe's ratio test
 MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than this is no correspondence
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
-RANSAC_SEED = 12345
+RANSAC_SEED = 12345  # any fixed value: compare() must give the same answer every time
 MIN_INLIERS = 10
 MIN_INLIER_CELLS = 4  # of a 4x4 grid over the matched region, in both images
-COVERAGE_GRID = 6
+COVERAGE_GRID = 6  # cells per side of the inlier-coverage grid
 MIN_OVERLAP = 0.25  # overlap area / area of the larger image (in content)
 MIN_OVERLAP_OF_SMALLER = 0.5  # overlap area / area of the smaller image
 LUMA_SIDE = 64  # aligned-check thumbnail
@@ -80,7 +80,8 @@ BLOCK_DETAIL = 0.25  # a block's own standard deviation (in units of the overlap
 BLOCK_CORRELATION = 0.5  # detailed blocks agree when their details correlate above this
 BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's standard deviation) differ less
 
-# Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(a * x + b))).
+# Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
+# given as (w..., b).
 HASH_LOGIT = (-0.103, 6.195)  # x = hash distance, fitted where the keypoints could not verify
 VERIFY_LOGIT = (13.707, 11.416, 1.001, -13.879)  # x = verify_features(): agreement, coverage, distance/256
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
