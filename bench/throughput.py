@@ -143,7 +143,8 @@ def load() -> str:
 
 def print_job(name: str, job: dict, pairs: int) -> None:
     print(f"{name}: wall {job['process_wall_s']:.1f} s (pipeline {job['wall_time_s']:.1f} s), "
-          f"{pairs / job['process_wall_s']:,.0f} pairs/s, {job['cpu_s']:,.0f} CPU-s, peak RSS {job['peak_rss_mib']:,.0f} MiB; "
+          f"{pairs / job['process_wall_s']:,.0f} pairs/s, {job['cpu_s']:,.0f} CPU-s, "
+          f"peak RSS {job['peak_rss_mib']:,.0f} MiB; "
           f"rows_in {job['rows_in']:,} records_out {job['records_out']:,} fetches {job['fetches']:,} "
           f"fingerprints {job['fingerprints']:,} reuses {job['fingerprint_reuses']:,} matches {job['matches']:,} "
           f"errors {job['errors']} {job['errors_by_code'] or ''}")
@@ -187,7 +188,8 @@ def cmd_scale(args) -> None:
     fingerprint_core_s, compare_core_s = per_url * len(urls), per_pair * args.pairs
     core_s = job["cpu_s"]
     outside = core_s - fingerprint_core_s - compare_core_s
-    print(f"matcher work, timed alone on the first {args.stage_sample:,} pairs: fingerprint {per_url * 1000:.2f} ms/URL "
+    print(f"matcher work, timed alone on the first {args.stage_sample:,} pairs: "
+          f"fingerprint {per_url * 1000:.2f} ms/URL "
           f"= {fingerprint_core_s:.1f} core-s for {len(urls):,} URLs; compare {per_pair * 1000:.3f} ms/pair = "
           f"{compare_core_s:.1f} core-s; the run used {core_s:.1f} CPU-s (its whole process tree)")
     print(f"outside fingerprinting: {100 * (core_s - fingerprint_core_s) / core_s:.0f}% of the CPU time; outside the "
@@ -213,7 +215,8 @@ def cmd_parallel(args) -> None:
         rate = job["fingerprints"] / job["process_wall_s"]
         base = base or rate
         print(f"{mode:16s} {workers} workers, fetch_concurrency {concurrency}: {job['fingerprints']:,} fingerprints in "
-              f"{job['process_wall_s']:.1f} s = {rate:.0f} URLs/s ({rate / base:.2f}x the first), {job['cpu_s']:.0f} CPU-s, "
+              f"{job['process_wall_s']:.1f} s = {rate:.0f} URLs/s ({rate / base:.2f}x the first), "
+              f"{job['cpu_s']:.0f} CPU-s, "
               f"peak RSS {job['peak_rss_mib']:.0f} MiB", flush=True)
     print(f"after: {load()}")
 

@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                              f"worker count; {DEFAULT_BLOCKS} on other runners)")
     parser.add_argument("--fetch_concurrency", "--fetch-concurrency", dest="fetch_concurrency", type=int,
                         default=DEFAULT_FETCH_CONCURRENCY,
-                        help=f"URLs fetched and fingerprinted at once per worker (default: {DEFAULT_FETCH_CONCURRENCY})")
+                        help="URLs fetched and fingerprinted at once per worker "
+                             f"(default: {DEFAULT_FETCH_CONCURRENCY})")
     parser.add_argument("--fetch_batches", "--fetch-batches", dest="fetch_batches", type=int,
                         help="groups of URLs handed to the fingerprinting workers, each fingerprinted "
                              "--fetch_concurrency at a time: at most this many workers fingerprint at once "
@@ -59,12 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
-    formats = output_formats(args)
+    formats, options = output_formats(args), pipeline.options
+    match_pairs = MatchPairs(limits_from_namespace(args), args.join_blocks or join_blocks(options),
+                             args.fetch_concurrency, args.fetch_batches or fetch_batches(options),
+                             local_workers(options))
     rows = pipeline | "ReadPairs" >> ReadPairs(args.input, args.input_format)
-    written = (rows
-               | "MatchPairs" >> MatchPairs(limits_from_namespace(args), args.join_blocks or join_blocks(pipeline.options),
-                                            args.fetch_concurrency, args.fetch_batches or fetch_batches(pipeline.options),
-                                            local_workers(pipeline.options))
+    written = (rows | "MatchPairs" >> match_pairs
                | "WriteResults" >> WriteResults(args.output, formats, args.num_shards))
     # The rows read against the records each format's files received, checked inside the pipeline so that
     # it holds on every runner, with or without metrics. Applied last: the Dask runner computes only the
@@ -80,6 +81,7 @@ def output_formats(args: argparse.Namespace) -> list[str]:
 
 
 def _merge_totals(totals) -> dict:
+    """(name, total) pairs into one dict; Beam also hands back this function's own partial results."""
     merged = {}
     for total in totals:
         merged.update(total if isinstance(total, dict) else [total])

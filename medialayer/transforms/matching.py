@@ -121,8 +121,10 @@ class FingerprintMedia(beam.DoFn):
 class ComparePairs(beam.DoFn):
     """(cell, [("media", (url, result)) ..., ("row", row) ...]) -> one record per row of the cell.
 
-    Two passes over the grouped values: the cell's fingerprints are collected first, then its rows
-    stream past them, so rows are never held in memory (runners hand grouped values as a re-iterable).
+    Two passes over the grouped values (a re-iterable): the cell's fingerprints are collected first, then
+    its rows stream past them, so this DoFn holds only fingerprints; on runners that page large groups in
+    (Dataflow, Flink, Spark) a cell's rows are never all in memory. Beam's local runner hands the group
+    over as a list.
     """
 
     def __init__(self, cells: int = 1, workers: int = 1):
