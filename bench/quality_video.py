@@ -4,7 +4,8 @@
 
 Variants of every source video are encoded with PyAV's libx264 into bench/work/video (cached): re-encodes,
 downscales, frame-rate changes, letterbox/pillarbox (also 16:9 inside 9:16), crops, logo and caption
-overlays, trimmed edges, horizontal flips, PAL speed-up (25/23.976, no target: the design asks for it),
+overlays, trimmed edges, horizontal flips, PAL speed-up (25/23.976) and 16:9 over a blurred copy of itself
+in 9:16 (these two have no target in the issue),
 and 5-8 s clips placed inside composed videos >= 10x longer.
 Negatives: every pair of files derived from different sources (the same-style pairs A/B/C included),
 plus generated black, still-photo and title-card videos. Baselines on the same pairs: per-frame pHash at
@@ -118,6 +119,8 @@ def _variants(src: str, duration: float, fps: float, width: int, height: int, se
                                                                                  height=360)), whole
     yield "vertical916", "letterbox", [(src, 0, None)], dict(fps=fps, transform=box(synth.letterbox, width=360,
                                                                                    height=640)), whole
+    yield "blurfill916", "blurred fill 9:16", [(src, 0, None)], dict(fps=fps, transform=box(
+        synth.blurred_fill, width=360, height=640)), whole
     yield "crop5", "crop", [(src, 0, None)], dict(fps=fps, transform=box(synth.crop, fraction=0.05)), whole
     yield "crop10", "crop", [(src, 0, None)], dict(fps=fps, transform=box(synth.crop, fraction=0.10)), whole
     corner = ["bottom-right", "top-left", "top-right", "bottom-left"][seed % 4]

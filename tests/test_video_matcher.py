@@ -77,6 +77,14 @@ def test_letterbox_is_detected_and_removed(original, make):
     _assert_segment(MATCHER.compare(original, boxed), (0, 12, 0, 12))
 
 
+def test_blurred_fill_behind_a_portrait_reupload_is_removed(original, make):
+    portrait = make("blurred_fill", _video(SCENE, 12, transform=functools.partial(synth.blurred_fill, width=120,
+                                                                                  height=208)))
+    top, bottom, left, right = portrait.box
+    assert top == pytest.approx(59 / 208, abs=0.03) and bottom == pytest.approx(149 / 208, abs=0.03)
+    _assert_segment(MATCHER.compare(original, portrait), (0, 12, 0, 12))
+
+
 def test_offset_is_recovered_for_overlapping_trims(make):
     early = make("early", _video(SCENE, 8, start=0))
     late = make("late", _video(SCENE, 8, start=3))

@@ -31,6 +31,8 @@ BORDER_WINDOW = 600  # samples (two minutes) buffered to find the borders; memor
 DARK_LEVEL = 32  # a border pixel never gets brighter than this
 STILL_BORDER = 0.1  # a coloured border line moves less than this fraction of the picture's median motion
 FLAT_BORDER = 6.0  # ... and its mean picture varies less than this (grey levels) along the line
+BLURRED_BORDER = 0.25  # blurred fill: a line less sharp than this fraction of the sharpest lines ...
+EVEN_BORDERS = 0.06  # ... on both sides, the two bands equal to within this fraction of the frame
 MIN_CONTENT = 0.25  # borders never leave less than this fraction of the width or height
 MIN_STD = 10.0  # grey-level standard deviation under which a frame is flat (black, fades, plain cards)
 MAX_ONE_TONE = 0.7  # share of pixels of one grey level above which a frame is a title card or near-empty
@@ -128,13 +130,18 @@ def find_content_box(thumbnails: list[np.ndarray]) -> tuple[int, int, int, int]:
 
     A border line is, over all the samples, either dark (never brighter than DARK_LEVEL) or a flat
     band of one colour that stays still while the picture moves (a baked-in coloured bar). Still but
-    textured lines are picture: a fixed camera films still scenery."""
-    brightest = np.zeros(thumbnails[0].shape, np.uint8)
-    mean = np.zeros(thumbnails[0].shape, np.float32)
-    motion = np.zeros(thumbnails[0].shape, np.float32)
+    textured lines are picture: a fixed camera films still scenery. Blurred fill (the picture itself,
+    zoomed and blurred, behind a vertical re-upload) is a border only when it frames the picture
+    evenly on both sides: a soft sky alone is picture."""
+    shape = thumbnails[0].shape
+    brightest = np.zeros(shape, np.uint8)
+    mean, motion, sharpness = (np.zeros(shape, np.float32) for _ in range(3))
     for k, thumbnail in enumerate(thumbnails):  # running statistics: no copy of the whole window
         np.maximum(brightest, thumbnail, out=brightest)
         mean += thumbnail
+        grey = thumbnail.astype(np.int16)
+        sharpness[:, :-1] += np.abs(np.diff(grey, axis=1))
+        sharpness[:-1] += np.abs(np.diff(grey, axis=0))
         if k:
             motion += cv2.absdiff(thumbnail, thumbnails[k - 1])
     mean /= len(thumbnails)
@@ -161,8 +168,18 @@ def find_content_box(thumbnails: list[np.ndarray]) -> tuple[int, int, int, int]:
         # One more line inside each found border: the encoder blurs the bar's edge into the picture.
         return start + (start > 0), end - (end < n)
 
-    top, bottom = span(border_lines(axis=1))
-    left, right = span(border_lines(axis=0))
+    def borders(axis: int) -> tuple[int, int]:
+        strict = border_lines(axis)
+        line_sharpness = sharpness.mean(axis=axis)
+        blurred = line_sharpness < BLURRED_BORDER * np.percentile(line_sharpness, 90)
+        start, end = span(strict | blurred)
+        n = len(strict)
+        if start > 0 and end < n and abs(start - (n - end)) <= EVEN_BORDERS * n:
+            return start, end
+        return span(strict)
+
+    top, bottom = borders(axis=1)
+    left, right = borders(axis=0)
     return top, bottom, left, right
 
 

@@ -116,6 +116,20 @@ def letterbox(frame: Frame, width: int, height: int) -> Frame:
     return out
 
 
+def blurred_fill(frame: Frame, width: int, height: int) -> Frame:
+    """Fit the frame inside width x height like ``letterbox``, over a zoomed, blurred copy of itself
+    instead of black bars (how landscape video is re-posted in portrait)."""
+    h, w = frame.shape[:2]
+    cover = max(width / w, height / h)
+    background = cv2.resize(frame, (int(np.ceil(w * cover)), int(np.ceil(h * cover))))
+    y, x = (background.shape[0] - height) // 2, (background.shape[1] - width) // 2
+    out = cv2.GaussianBlur(background[y:y + height, x:x + width], (0, 0), max(width, height) / 20)
+    boxed = letterbox(frame, width, height)
+    mask = letterbox(np.full_like(frame, 255), width, height) > 0
+    out[mask] = boxed[mask]
+    return out
+
+
 def crop(frame: Frame, fraction: float, keep_size: bool = True) -> Frame:
     """Cut ``fraction`` of the width and height off each side; scale back to the original size if asked."""
     h, w = frame.shape[:2]
