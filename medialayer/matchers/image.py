@@ -38,7 +38,7 @@ import warnings
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
@@ -150,6 +150,8 @@ def decode_image(blob: Blob, limits: Limits, mode: str = "L", min_side: int = WO
         image = Image.open(io.BytesIO(blob.read()))
     except Image.DecompressionBombError as e:  # Pillow's own cap, for images far beyond its default
         raise MediaError(ErrorCode.TOO_LARGE, str(e)) from None
+    except UnidentifiedImageError:  # its message names a buffer's address: say it plainly, and the same every time
+        raise MediaError(ErrorCode.DECODE_FAILED, "unrecognised or corrupt image data") from None
     except Exception as e:  # Pillow raises many types for unreadable input
         raise MediaError(ErrorCode.DECODE_FAILED, f"not a decodable image: {e}") from None
     width, height = image.size

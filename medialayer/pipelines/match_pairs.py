@@ -64,7 +64,7 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
     match_pairs = MatchPairs(limits_from_namespace(args), args.join_blocks or join_blocks(options),
                              args.fetch_concurrency, args.fetch_batches or fetch_batches(options),
                              local_workers(options))
-    rows = pipeline | "ReadPairs" >> ReadPairs(args.input, args.input_format)
+    rows = pipeline | "ReadPairs" >> ReadPairs(args.input, args.input_format, args.max_row_bytes)
     written = (rows | "MatchPairs" >> match_pairs
                | "WriteResults" >> WriteResults(args.output, formats, args.num_shards))
     # The rows read against the records each format's files received, checked inside the pipeline so that
@@ -128,12 +128,18 @@ def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:
     return options
 
 
-def run(argv=None) -> dict:
-    """Run the job and return its summary; fails if the records written do not match the rows read."""
+def prepare(argv=None) -> tuple[beam.Pipeline, argparse.Namespace]:
+    """Parse the options and build the graph; unusable input files or options raise here, before any work
+    (FileNotFoundError, ValueError)."""
     args, pipeline_args = build_parser().parse_known_args(argv)
-    started = time.monotonic()
     pipeline = beam.Pipeline(options=pipeline_options(pipeline_args))
     build(pipeline, args)
+    return pipeline, args
+
+
+def execute(pipeline: beam.Pipeline, args: argparse.Namespace) -> dict:
+    """Run a prepared job and return its summary; fails if the records written do not match the rows read."""
+    started = time.monotonic()
     result = pipeline.run()
     result.wait_until_finish()
     try:
@@ -142,6 +148,11 @@ def run(argv=None) -> dict:
         summary = summary_from_outputs(args.output, output_formats(args)[0], args.num_shards)
     summary["wall_time_s"] = round(time.monotonic() - started, 3)
     return summary
+
+
+def run(argv=None) -> dict:
+    """Prepare and execute the job: its summary."""
+    return execute(*prepare(argv))
 
 
 def summary_from_outputs(prefix: str, fmt: str, num_shards: int) -> dict:
@@ -155,7 +166,7 @@ def summary_from_outputs(prefix: str, fmt: str, num_shards: int) -> dict:
     errors = collections.Counter(r["error"]["code"] for r in records if r["error"])
     return {"rows_in": len(records), "records_out": len(records), "matches": sum(bool(r["match"]) for r in records),
             "errors": sum(errors.values()), "errors_by_code": dict(sorted(errors.items())),
-            "fetches": None, "fingerprints": None, "fingerprint_reuses": None}
+            "fetches": None, "fingerprints": None, "fingerprint_reuses": None, "fetch_retries": None}
 
 
 def _summary(result) -> dict:
@@ -166,15 +177,17 @@ def _summary(result) -> dict:
     return {"rows_in": counters.get("rows_in", 0), "records_out": counters.get("records_out", 0),
             "matches": counters.get("matches", 0), "errors": sum(errors.values()), "errors_by_code": errors,
             "fetches": counters.get("fetches", 0), "fingerprints": counters.get("fingerprints", 0),
-            "fingerprint_reuses": counters.get("fingerprint_reuses", 0)}
+            "fingerprint_reuses": counters.get("fingerprint_reuses", 0),
+            "fetch_retries": counters.get("fetch_retries", 0)}
 
 
 def format_summary(summary: dict) -> str:
     lines = [f"pairs: {summary['rows_in']}  matches: {summary['matches']}  errors: {summary['errors']}  "
              f"wall time: {summary['wall_time_s']:.2f} s",
              f"fetches: {summary['fetches']}  fingerprints: {summary['fingerprints']}  "
-             f"reused: {summary['fingerprint_reuses']}" if summary["fetches"] is not None else
-             "fetches, fingerprints, reuses: not reported (this runner has no metrics)"]
+             f"reused: {summary['fingerprint_reuses']}  fetch retries: {summary['fetch_retries']}"
+             if summary["fetches"] is not None else
+             "fetches, fingerprints, reuses, retries: not reported (this runner has no metrics)"]
     if summary["errors_by_code"]:
         lines.append("errors by code: " + ", ".join(f"{k}={v}" for k, v in summary["errors_by_code"].items()))
     return "\n".join(lines)
