@@ -71,20 +71,23 @@ def _mix(music: np.ndarray, other: np.ndarray, snr_db: float) -> np.ndarray:
     return np.stack([synth.mix(channel, other, snr_db) for channel in music])
 
 
-def _babble(speech: list[np.ndarray], seconds: float, rng) -> np.ndarray:
+def _babble(speech: list[np.ndarray], seconds: float, rng) -> tuple[np.ndarray, list[int]]:
+    """5 speech files summed at equal RMS, and the indices (into ``speech``) of the files used."""
     n = int(seconds * SR)
     voices = []
-    for voice in rng.choice(len(speech), size=min(5, len(speech)), replace=False):
+    chosen = [int(v) for v in rng.choice(len(speech), size=min(5, len(speech)), replace=False)]
+    for voice in chosen:
         mono = speech[voice].mean(axis=0)
         start = int(rng.integers(0, max(1, len(mono) - n)))
         part = np.resize(mono[start:start + n], n)
         voices.append(part / (np.sqrt(np.mean(part ** 2)) + 1e-9))
-    return np.sum(voices, axis=0).astype(np.float32)
+    return np.sum(voices, axis=0).astype(np.float32), chosen
 
 
 def make_variants(source: dict, audio: np.ndarray, speech: list[tuple[str, np.ndarray]], rng) -> list[dict]:
-    """(case, samples 2 x n or 1 x n, rate, format, bitrate, truth) for one source; truth is the source
-    start/end of the overlap (target starts at 0) or None for whole-track variants."""
+    """(case, samples 2 x n or 1 x n, rate, format, bitrate, truth, contains) for one source; truth is the
+    source start/end of the overlap (target starts at 0) or None for whole-track variants; contains names
+    the other sources whose audio was mixed in (they are not negatives for this variant)."""
     n = audio.shape[1]
     seconds = n / SR
 
@@ -109,11 +112,15 @@ def make_variants(source: dict, audio: np.ndarray, speech: list[tuple[str, np.nd
         start, part = excerpt(length)
         variants.append(("excerpt 5-20s", part, SR, "flac", None, (start, start + part.shape[1] / SR)))
     others = [s for name, s in speech if name != source["name"]]
+    other_names = [name for name, _ in speech if name != source["name"]]
+    contains = {}  # variant index -> names of the other sources mixed into it
     if not source["speech"]:
         for case, length, snr in (("voiceover +5dB 10s", 10, 5), ("voiceover 0dB 10s", 10, 0),
                                   ("voiceover 0dB 5s", 5, 0)):
             start, part = excerpt(length)
-            voice = others[int(rng.integers(len(others)))].mean(axis=0)
+            chosen = int(rng.integers(len(others)))
+            voice = others[chosen].mean(axis=0)
+            contains[len(variants)] = {other_names[chosen]}
             offset = int(rng.integers(0, max(1, len(voice) - part.shape[1])))
             variants.append((case, _mix(part, voice[offset:], snr), SR, "flac", None,
                              (start, start + part.shape[1] / SR)))
@@ -121,14 +128,16 @@ def make_variants(source: dict, audio: np.ndarray, speech: list[tuple[str, np.nd
     variants.append(("pink noise 0dB 10s", _mix(part, synth.noise(10, int(rng.integers(1 << 30)), "pink", SR), 0),
                      SR, "flac", None, (start, start + part.shape[1] / SR)))
     start, part = excerpt(10)
-    variants.append(("babble 0dB 10s", _mix(part, _babble(others, 10, rng), 0), SR, "flac", None,
+    babble, chosen = _babble(others, 10, rng)
+    contains[len(variants)] = {other_names[i] for i in chosen}
+    variants.append(("babble 0dB 10s", _mix(part, babble, 0), SR, "flac", None,
                      (start, start + part.shape[1] / SR)))
     for case, up, down in (("speed +2%", 50, 51), ("speed -2%", 50, 49)):
         start, part = excerpt(30)
         variants.append((case, resample_poly(part, up, down, axis=1), SR, "flac", None,
                          (start, start + part.shape[1] / SR)))
-    return [{"case": c, "samples": s, "rate": r, "format": f, "bitrate": b, "truth": t}
-            for c, s, r, f, b, t in variants]
+    return [{"case": c, "samples": s, "rate": r, "format": f, "bitrate": b, "truth": t,
+             "contains": contains.get(k, set())} for k, (c, s, r, f, b, t) in enumerate(variants)]
 
 
 def low_information_files(workdir: str) -> list[str]:
@@ -168,12 +177,16 @@ def build(media_dir: str, workdir: str, seed: int, max_sources: int | None):
             if not os.path.exists(path):
                 _write(path, synth.encode(variant["samples"], variant["rate"], variant["format"],
                                           variant["bitrate"], channels=len(variant["samples"])))
-            positives.append({"case": variant["case"], "source": source, "query": path, "truth": variant["truth"]})
+            positives.append({"case": variant["case"], "source": source, "query": path, "truth": variant["truth"],
+                              "contains": variant["contains"]})
     by_group = collections.defaultdict(list)
     for source in sources:
         by_group[source["group"]].append(source)
+    # a variant is not a negative for a source whose audio it contains (a speech file's babble is made of
+    # other speech files of the same speaker group)
     negatives = [{"case": "same group", "source": other, "query": p["query"]}
-                 for p in positives for other in by_group[p["source"]["group"]] if other is not p["source"]]
+                 for p in positives for other in by_group[p["source"]["group"]]
+                 if other is not p["source"] and other["name"] not in p["contains"]]
     low = low_information_files(workdir)
     negatives += [{"case": "silence/hiss/tone/noise", "source": {"path": a}, "query": b}
                   for i, a in enumerate(low) for b in low[i:]]

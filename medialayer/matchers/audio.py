@@ -5,12 +5,12 @@ Fingerprint: audio at 8 kHz mono -> log-magnitude STFT (128 ms Hann window, 32 m
 of the 150-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far each stands above its
 frequency's level in the surrounding 30 s, shared out over four bands (so quiet passages keep peaks,
 EQ does not matter and a loud voice in one band cannot take every peak).
-Each peak is kept as (frame, log-frequency), 6 bytes: about 11 KB per minute of music (~30 peaks/s;
+Each peak is kept as (frame, log-frequency), 6 bytes: about 14 KB per minute of music (~40 peaks/s;
 measured in docs/benchmarks_audio.md). The fingerprint also carries a low-information verdict
 (silence, steady tone, stationary noise): such audio never matches.
 
 Compare: landmark hashes (f1, delta-f, delta-t) are made from peak pairs with a dense fan-out (each
-peak paired with the next 10 peaks within 0.77 s and 2/3 octave of it), joined
+peak paired with the next 7 peaks within 0.77 s and 2/3 octave of it), joined
 between the two sides, and the time offsets of the joined pairs voted on. Frequencies are on a
 log scale (36 steps per octave), so a speed change (which scales every frequency) only shifts f1; the
 compare tries the nominal speed and +-1.3% (covering +-2%), fits a line (offset and slope) to each
@@ -39,7 +39,7 @@ FRAME_SECONDS = HOP / SAMPLE_RATE
 LOW_HZ, HIGH_HZ = 150.0, 3800.0
 LOW_BIN, HIGH_BIN = int(LOW_HZ * N_FFT / SAMPLE_RATE), int(HIGH_HZ * N_FFT / SAMPLE_RATE)
 FLOOR_DB = -80.0  # below this (relative to a full-scale sine) a bin is silence, never a peak
-PEAKS_PER_SECOND = 32
+PEAKS_PER_SECOND = 44  # dense: under a 0 dB voice only a fraction of a recording's peaks survive
 QUOTA_BANDS = 4  # the quota is shared out over log-spaced bands, so a loud voice cannot take all the peaks
 QUOTA_FRAMES = 32  # the "second" of the quota, in frames (1.024 s)
 PEAK_NEIGHBOURHOOD = (7, 9)  # frames x bins a peak must dominate
@@ -48,7 +48,7 @@ LOG_STEPS_PER_OCTAVE = 36
 LOG_BASE_HZ = 100.0
 FREQ_SCALE = 64  # log-frequency stored in 1/64 steps as uint16
 
-FAN_OUT = 10  # pairs per anchor peak (a search system would use 3-5; pairwise matching can afford more)
+FAN_OUT = 7  # pairs per anchor peak (a search system would use 3-5; pairwise matching can afford more)
 MAX_DT = 24  # frames (0.77 s) between the two peaks of a landmark
 MAX_DF = 24  # log-frequency steps (2/3 octave): a target zone near the anchor survives a voice elsewhere
 LOOKAHEAD = 3 * FAN_OUT  # peaks after the anchor searched for its target zone
@@ -368,8 +368,15 @@ def _occupancy(anchors: np.ndarray, offsets: np.ndarray, reach: int, slots: int)
     occupied (slot, band) cells, not pairs, keeps bursts of coincidences from looking rare."""
     band = 2 * INLIER_FRAMES + 1
     far = (np.abs(offsets) > reach) & (np.abs(offsets) <= reach + NEIGHBOUR_FRAMES)
-    cells = (anchors[far] // SLOT_FRAMES).astype(np.int64) * 4096 + np.floor(offsets[far] / band).astype(np.int64)
-    return len(np.unique(cells)) / (2 * NEIGHBOUR_FRAMES / band * slots)
+    if not far.any():
+        return 0.0
+    slot = (anchors[far] // SLOT_FRAMES).astype(np.int64)
+    column = np.floor(offsets[far] / band).astype(np.int64)
+    slot -= slot.min()
+    column -= column.min()
+    occupied = np.zeros((int(slot.max()) + 1) * (int(column.max()) + 1), bool)  # cheaper than np.unique
+    occupied[slot * (int(column.max()) + 1) + column] = True
+    return np.count_nonzero(occupied) / (2 * NEIGHBOUR_FRAMES / band * slots)
 
 
 def _seconds(frame: float) -> float:
