@@ -208,9 +208,10 @@ def cmd_parallel(args) -> None:
     base = None
     for mode, workers, concurrency in [("in_memory", 1, 1), ("in_memory", 1, 8), ("multi_threading", 2, 8),
                                        ("multi_processing", 2, 1), ("multi_processing", 2, 8)]:
+        isolation = ["--no-isolate-decoders"] if mode == "multi_processing" else []  # refused together
         job = run_job(pairs, os.path.join(args.workdir, "out-parallel", "results"),
                       ["--direct_running_mode", mode, "--direct_num_workers", str(workers),
-                       "--fetch_concurrency", str(concurrency), *args.extra],
+                       "--fetch_concurrency", str(concurrency), *isolation, *args.extra],
                       os.path.join(args.workdir, f"parallel-{mode}-{workers}-{concurrency}.log"))
         rate = job["fingerprints"] / job["process_wall_s"]
         base = base or rate
@@ -274,8 +275,9 @@ def main(argv=None) -> None:
     parser.add_argument("--images", type=int, default=2_000)
     parser.add_argument("--size", type=int, default=128, help="side of the generated images in pixels")
     parser.add_argument("--workdir", default="/tmp/medialayer-throughput")
-    parser.add_argument("--mode", default="multi_processing", help="--direct_running_mode for the pipeline")
-    parser.add_argument("--workers", type=int, default=2, help="--direct_num_workers for the pipeline")
+    parser.add_argument("--mode", default="in_memory", help="--direct_running_mode for the pipeline "
+                        "(multi_processing needs --no-isolate-decoders after --)")
+    parser.add_argument("--workers", type=int, default=1, help="--direct_num_workers for the pipeline")
     parser.add_argument("--baseline-sample", type=int, default=2_000, help="pairs timed for the naive baseline")
     parser.add_argument("--stage-sample", type=int, default=1_000,
                         help="pairs whose fingerprinting and comparing are timed alone")

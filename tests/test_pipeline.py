@@ -144,3 +144,11 @@ def test_missing_input_fails_before_the_run(tmp_path):
 def test_invalid_row_in_match_is_a_record():
     record = match("", "b.jpg")
     assert record["error"]["code"] == "INVALID_INPUT" and record["match"] is None
+
+
+def test_multi_processing_with_isolated_decoders_is_refused_before_the_run(tmp_path, media):
+    source = tmp_path / "pairs.jsonl"
+    _write_input(_rows(media)[:1], source, "jsonl")
+    argv = ["--input", str(source), "--output", str(tmp_path / "out"), "--direct_running_mode", "multi_processing"]
+    with pytest.raises(ValueError, match="--no-isolate-decoders"):
+        run_local.prepare(argv)
