@@ -6,7 +6,7 @@ of the 150-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far e
 frequency's level in the surrounding 30 s, shared out over four bands (so quiet passages keep peaks,
 EQ does not matter and a loud voice in one band cannot take every peak).
 Each peak is kept as (frame, log-frequency), 6 bytes: about 14 KB per minute of music (~40 peaks/s;
-measured in docs/benchmarks_audio.md). The fingerprint also carries a low-information verdict
+measured in docs/benchmarks.md, "Audio"). The fingerprint also carries a low-information verdict
 (silence, steady tone, stationary noise): such audio never matches.
 
 Compare: landmark hashes (f1, delta-f, delta-t) are made from peak pairs with a dense fan-out (each
