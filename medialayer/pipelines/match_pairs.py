@@ -135,7 +135,7 @@ def prepare(argv=None) -> tuple[beam.Pipeline, argparse.Namespace]:
     options = pipeline_options(pipeline_args)
     if (is_local(options) and options.view_as(DirectOptions).direct_running_mode == "multi_processing"
             and args.isolate_decoders):
-        # Known problem (docs/scale.md): fingerprints went missing in this combination and the count check
+        # Known problem (README, "On one machine"): fingerprints went missing in this combination and the count check
         # failed such runs late; refuse it up front until the cause is found.
         raise ValueError("--direct_running_mode multi_processing cannot be combined with decoder isolation: "
                          "add --no-isolate-decoders, or use the default in_memory mode")
