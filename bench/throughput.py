@@ -154,15 +154,21 @@ def pipeline_args(args) -> list[str]:
     return ["--direct_running_mode", args.mode, "--direct_num_workers", str(args.workers), *args.extra]
 
 
-def cmd_unique(args) -> None:
-    """Work proportional to unique media, and the pipeline against the naive per-pair baseline."""
+def run_generated(args, name: str) -> tuple[list[str], str, dict]:
+    """Generate the images and ``args.pairs`` pairs over them, run the pipeline: (urls, pair file, job)."""
     urls = generate_images(os.path.join(args.workdir, f"images{args.size}"), args.images, args.size)
     pairs = os.path.join(args.workdir, f"pairs-{args.pairs}-{args.images}.jsonl")
     generate_pairs(pairs, urls, args.pairs)
-    print(f"{args.pairs:,} pairs over {len(urls):,} unique images ({args.size}px JPEG); before: {load()}")
-    job = run_job(pairs, os.path.join(args.workdir, "out-unique", "results"), pipeline_args(args),
-                  os.path.join(args.workdir, "unique.log"))
+    print(f"{args.pairs:,} pairs over {len(urls):,} unique images ({args.size}px JPEG); before: {load()}", flush=True)
+    job = run_job(pairs, os.path.join(args.workdir, f"out-{name}", "results"), pipeline_args(args),
+                  os.path.join(args.workdir, f"{name}.log"))
     print_job(f"pipeline ({args.mode}, {args.workers} workers)", job, args.pairs)
+    return urls, pairs, job
+
+
+def cmd_unique(args) -> None:
+    """Work proportional to unique media, and the pipeline against the naive per-pair baseline."""
+    urls, pairs, job = run_generated(args, "unique")
     sample = read_rows(pairs, args.baseline_sample)
     per_pair = time_naive_pairs(sample)
     cores = os.cpu_count() or 1
@@ -177,13 +183,7 @@ def cmd_unique(args) -> None:
 
 def cmd_scale(args) -> None:
     """Wall time, pairs/s, peak RSS and the share of time outside fingerprinting at scale."""
-    urls = generate_images(os.path.join(args.workdir, f"images{args.size}"), args.images, args.size)
-    pairs = os.path.join(args.workdir, f"pairs-{args.pairs}-{args.images}.jsonl")
-    generate_pairs(pairs, urls, args.pairs)
-    print(f"{args.pairs:,} pairs over {len(urls):,} unique images ({args.size}px JPEG); before: {load()}", flush=True)
-    job = run_job(pairs, os.path.join(args.workdir, "out-scale", "results"), pipeline_args(args),
-                  os.path.join(args.workdir, "scale.log"))
-    print_job(f"pipeline ({args.mode}, {args.workers} workers)", job, args.pairs)
+    urls, pairs, job = run_generated(args, "scale")
     per_url, per_pair = time_stages(read_rows(pairs, args.stage_sample))
     fingerprint_core_s, compare_core_s = per_url * len(urls), per_pair * args.pairs
     core_s = job["cpu_s"]
