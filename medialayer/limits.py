@@ -37,9 +37,6 @@ class Limits:
     def schemes(self) -> frozenset:
         return frozenset(s.strip().lower() for s in self.allowed_schemes.split(",") if s.strip())
 
-    def max_seconds(self, media_type: str) -> float:
-        return {"audio": self.max_audio_seconds, "video": self.max_video_seconds}[media_type]
-
 
 DEFAULT_LIMITS = Limits()
 

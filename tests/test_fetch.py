@@ -106,6 +106,12 @@ def test_redirect_to_another_scheme_or_a_bad_url_is_refused(server, location, co
     assert fetch_error(PRIVATE, url).code == code
 
 
+def test_a_redirect_hop_must_pass_the_scheme_allow_list_too(server):
+    url = server.route("/to-https", redirect(f"https://127.0.0.1:{server.port}/secure"))
+    error = fetch_error(dataclasses.replace(PRIVATE, allowed_schemes="http"), url)
+    assert error.code == ErrorCode.UNSUPPORTED_SCHEME and "'https' is not allowed" in error.message
+
+
 # --- slow and oversized responses ---------------------------------------------------------------------
 
 def test_slow_body_stops_at_the_fetch_deadline(server):
@@ -223,6 +229,7 @@ def test_retry_after_as_seconds_or_http_date():
     assert fetch._retry_after("7") == 7.0 and 18 < fetch._retry_after(soon) <= 20
     assert fetch._retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: retry now
     assert fetch._retry_after("soon") is None and fetch._retry_after(None) is None
+    assert fetch._retry_after("\u00b2") is None  # a digit to str.isdigit(), not to float()
 
 
 def test_a_flood_of_headers_is_refused(server):

@@ -307,11 +307,7 @@ class Fetcher:
         """The bytes at ``url``, capped at the byte limit for ``media_type`` (when None: for the type the
         first bytes show)."""
         try:
-            scheme = url_scheme(url, self.limits)
-            if scheme not in self.limits.schemes():
-                raise MediaError(ErrorCode.UNSUPPORTED_SCHEME,
-                                 f"URL scheme {scheme!r} is not allowed (allowed_schemes="
-                                 f"{self.limits.allowed_schemes})")
+            scheme = self._allowed_scheme(url)
             cap = _Cap(self.limits, media_type)
             if scheme in HTTP_SCHEMES:
                 return self._fetch_http(url, cap)
@@ -320,6 +316,14 @@ class Fetcher:
             return self._fetch_filesystems(url, scheme, cap)
         except MediaError as e:
             raise e.with_url(redact(url))
+
+    def _allowed_scheme(self, url: str) -> str:
+        """The URL's scheme, refused unless ``allowed_schemes`` has it (first URL and every redirect hop)."""
+        scheme = url_scheme(url, self.limits)
+        if scheme not in self.limits.schemes():
+            raise MediaError(ErrorCode.UNSUPPORTED_SCHEME,
+                             f"URL scheme {scheme!r} is not allowed (allowed_schemes={self.limits.allowed_schemes})")
+        return scheme
 
     def _fetch_local(self, url: str, max_bytes: int) -> Blob:
         path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path) if "://" in url else url
@@ -343,7 +347,7 @@ class Fetcher:
             raise MediaError(ErrorCode.FETCH_FAILED, f"cannot open: {_short(redact(str(e)))}") from None
         deadline = time.monotonic() + self.limits.fetch_deadline
         with stream:
-            return _read_capped(iter(lambda: stream.read(CHUNK_BYTES), b""), cap, deadline)
+            return _read_capped(_stream_chunks(stream), cap, deadline)
 
     def _fetch_http(self, url: str, cap: "_Cap") -> Blob:
         with _FetchGuard(self.limits) as guard:
@@ -381,9 +385,9 @@ class Fetcher:
                 raise MediaError(ErrorCode.TOO_MANY_REDIRECTS, f"redirect loop back to {redact(url)}")
             seen.add(url)
             try:
-                scheme = url_scheme(url, self.limits)
+                scheme = self._allowed_scheme(url)
             except MediaError as e:
-                raise MediaError(e.code, f"redirect to a bad URL: {e.message}") from None
+                raise MediaError(e.code, f"redirect to a refused URL: {e.message}") from None
             if scheme not in HTTP_SCHEMES:
                 raise MediaError(ErrorCode.UNSUPPORTED_SCHEME, f"redirect to a {scheme!r} URL")
 
@@ -429,7 +433,7 @@ class Fetcher:
             if not 200 <= status < 300:
                 raise MediaError(ErrorCode.HTTP_STATUS, f"HTTP {status}")
             declared = response.headers.get("content-length", "").strip()
-            if declared.isdigit() and int(declared) > cap.bytes:
+            if _is_number(declared) and int(declared) > cap.bytes:
                 raise MediaError(ErrorCode.TOO_LARGE, f"Content-Length {declared} exceeds the cap of {cap.bytes}")
             return None, _read_capped(_body(response, cap), cap, guard.end)
 
@@ -492,12 +496,29 @@ def _inflated(chunks):
         raise zlib.error("truncated stream")
 
 
+def _stream_chunks(stream):
+    """Chunks of a FileSystems stream; a read that fails part way is FETCH_FAILED, not a crash."""
+    while True:
+        try:
+            chunk = stream.read(CHUNK_BYTES)
+        except Exception as e:  # filesystem clients raise their own types
+            raise MediaError(ErrorCode.FETCH_FAILED, f"read failed: {_short(redact(str(e)))}") from None
+        if not chunk:
+            return
+        yield chunk
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delay-seconds or HTTP-date); None when absent or unreadable."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _is_number(value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
