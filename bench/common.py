@@ -1,6 +1,7 @@
 """Helpers shared by the benches: run pair rows through the real pipeline, and score the results."""
 from __future__ import annotations
 
+import csv
 import glob
 import json
 import os
@@ -33,6 +34,12 @@ def run_pipeline(rows: list[dict], workdir: str, extra_args=()) -> tuple[dict, d
     return records, summary
 
 
+def manifest_rows(media_dir: str, media_type: str) -> list[dict]:
+    """The rows of media_dir/MANIFEST.tsv for one media type (path, group, duration_s_or_wxh, ...)."""
+    with open(os.path.join(media_dir, "MANIFEST.tsv")) as f:
+        return [row for row in csv.DictReader(f, delimiter="\t") if row["media_type"] == media_type]
+
+
 def precision_recall_f1(labels, predictions) -> tuple[float, float, float]:
     labels, predictions = np.asarray(labels, bool), np.asarray(predictions, bool)
     true_positives = np.sum(labels & predictions)
@@ -49,12 +56,6 @@ def threshold_at_fpr(negative_scores, max_fpr: float) -> float:
         return -np.inf
     allowed = int(np.floor(max_fpr * negatives.size))
     return float(negatives[allowed]) if allowed < negatives.size else -np.inf
-
-
-def recall_at_fpr(positive_scores, negative_scores, max_fpr: float) -> float:
-    """Recall of ``score > t`` with t chosen so the false-positive rate on the negatives is <= max_fpr."""
-    positives = np.asarray(positive_scores, float)
-    return float(np.mean(positives > threshold_at_fpr(negative_scores, max_fpr))) if positives.size else float("nan")
 
 
 def print_table(header: list[str], rows: list[list]) -> None:

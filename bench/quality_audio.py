@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import csv
 import os
 import pickle
 import subprocess
@@ -31,7 +30,7 @@ from scipy.signal import resample_poly
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
-from bench.common import print_table, run_pipeline  # noqa: E402
+from bench.common import manifest_rows, print_table, run_pipeline  # noqa: E402
 from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers.audio import MATCHER, fingerprint_samples  # noqa: E402
 from medialayer.matchers.audio_decode import decode  # noqa: E402
@@ -49,8 +48,7 @@ CHROMAPRINT_ITEM_SECONDS = 4096 / 11025 / 3  # fpcalc's step between sub-fingerp
 
 
 def load_sources(media_dir: str) -> list[dict]:
-    with open(os.path.join(media_dir, "MANIFEST.tsv")) as f:
-        rows = [r for r in csv.DictReader(f, delimiter="\t") if r["media_type"] == "audio"]
+    rows = manifest_rows(media_dir, "audio")
     return [{"name": os.path.splitext(os.path.basename(r["path"]))[0], "path": os.path.join(media_dir, r["path"]),
              "group": r["group"], "speech": os.path.basename(r["path"]).startswith("speech")} for r in rows]
 

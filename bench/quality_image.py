@@ -22,7 +22,6 @@ on the same pairs, then precision/recall/F1 with each method's own match decisio
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import inspect
 import itertools
@@ -34,8 +33,8 @@ import time
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import precision_recall_f1, print_table, run_pipeline, threshold_at_fpr  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+from bench.common import manifest_rows, precision_recall_f1, print_table, run_pipeline, threshold_at_fpr  # noqa: E402
 
 from medialayer.synthetic import image as synthetic  # noqa: E402
 
@@ -101,8 +100,7 @@ EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
 def load_sources(media_dir: str) -> list[dict]:
-    with open(os.path.join(media_dir, "MANIFEST.tsv")) as f:
-        rows = [r for r in csv.DictReader(f, delimiter="\t") if r["media_type"] == "image"]
+    rows = manifest_rows(media_dir, "image")
     return [{"path": os.path.join(media_dir, r["path"]), "group": r["group"],
              "name": os.path.splitext(os.path.basename(r["path"]))[0]} for r in rows]
 

@@ -15,7 +15,6 @@ plus generated black, still-photo and title-card videos. Baselines on the same p
 from __future__ import annotations
 
 import argparse
-import csv
 import functools
 import itertools
 import os
@@ -31,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
-from bench.common import print_table, run_pipeline, threshold_at_fpr  # noqa: E402
+from bench.common import manifest_rows, print_table, run_pipeline, threshold_at_fpr  # noqa: E402
 from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers.video import MATCHER, fingerprint_path  # noqa: E402
 from medialayer.synthetic import video as synth  # noqa: E402
@@ -144,8 +143,7 @@ def build_dataset(media_dir: str, work: str, limit: int | None):
     """Encode (or reuse) every variant; return (files: {path: set of source ids}, positives, durations)."""
     media_dir, work = os.path.abspath(media_dir), os.path.abspath(work)
     os.makedirs(work, exist_ok=True)
-    with open(os.path.join(media_dir, "MANIFEST.tsv")) as f:
-        sources = [row["path"] for row in csv.DictReader(f, delimiter="\t") if row["media_type"] == "video"]
+    sources = [row["path"] for row in manifest_rows(media_dir, "video")]
     files, positives = {}, []
     for index, rel in enumerate(sources[:limit] if limit else sources):
         src = os.path.join(media_dir, rel)
@@ -402,9 +400,7 @@ def speed(args) -> None:
     cv2.setNumThreads(1)
     work = args.work_dir
     os.makedirs(work, exist_ok=True)
-    with open(os.path.join(args.media_dir, "MANIFEST.tsv")) as f:
-        sources = [os.path.join(args.media_dir, r["path"]) for r in csv.DictReader(f, delimiter="\t")
-                   if r["media_type"] == "video"]
+    sources = [os.path.join(args.media_dir, r["path"]) for r in manifest_rows(args.media_dir, "video")]
     rows = []
     for src in sources:
         duration, fps, width, height = _probe(src)

@@ -14,7 +14,6 @@ are printed too. Derived files go under ``--workdir``, never into the repo.
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import os
 import pickle
@@ -25,8 +24,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import print_table  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+from bench.common import manifest_rows, print_table  # noqa: E402
 
 from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers.image import MATCHER, hash_distance  # noqa: E402
@@ -44,8 +43,7 @@ def _write(path: str, image: Image.Image, quality: int) -> str:
 
 
 def prepare(media_dir: str, workdir: str, count: int) -> dict[str, list[tuple[str, str]]]:
-    with open(os.path.join(media_dir, "MANIFEST.tsv")) as f:
-        rows = [r for r in csv.DictReader(f, delimiter="\t") if r["path"].endswith(".jpg")]
+    rows = [r for r in manifest_rows(media_dir, "image") if r["path"].endswith(".jpg")]
     photos = []
     for r in rows:
         width, height = (int(v) for v in r["duration_s_or_wxh"].split("x"))

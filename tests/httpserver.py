@@ -135,6 +135,13 @@ class DripTCPServer:
 
 # Handlers: each returns a function of the BaseHTTPRequestHandler serving one request.
 
+def free_port() -> int:
+    """A loopback port nothing listens on (free when asked: for a server to start, or a refused connection)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def serve(body: bytes, status: int = 200, headers: dict | None = None, content_length: int | None = None):
     """A fixed response; ``content_length`` overrides the true length (a lying header)."""
     def handler(h):

@@ -28,6 +28,7 @@ def test_every_format_decodes_to_the_same_recording(fmt):
 def test_stereo_and_odd_rates_come_out_mono_at_the_fixed_rate():
     stereo = np.stack([MELODY, -MELODY * 0.5])
     samples = decode(Blob(data=synth.encode(stereo, 22050, "flac")), Limits())
+    assert samples.ndim == 1 and samples.dtype == np.float32
     assert abs(len(samples) / SAMPLE_RATE - 8 * SR / 22050) < 0.05
 
 

@@ -11,7 +11,6 @@ import collections
 import glob
 import io
 import json
-import socket
 import struct
 import threading
 import time
@@ -25,7 +24,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from PIL import Image, ImageDraw, ImageFilter, PngImagePlugin
 
 import hostile_decoders
-from httpserver import (LoopbackServer, drip, drip_headers, endless, gzip_bomb, loopback_only,  # noqa: F401
+from httpserver import (LoopbackServer, free_port, drip, drip_headers, endless, gzip_bomb, loopback_only,  # noqa: F401
                         loopback_stands_for_public, redirect, sequence, serve)
 from medialayer import isolation, match
 from medialayer.errors import ErrorCode, MediaError
@@ -128,12 +127,6 @@ def server(media):
         yield s
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # --- the cases: (source, target, media_type) -> expected (match, error codes) ---------------------------
 
 OK_MATCH, OK_DIFFERENT = (True, {None}), (False, {None})
@@ -173,7 +166,7 @@ def cases(server, local) -> dict:
         "redirect-to-metadata": (url("/to-metadata"), url("/a.jpg"), None, error("BLOCKED_ADDRESS")),
         "redirect-to-loopback": (url("/to-loopback"), url("/a.jpg"), None, error("BLOCKED_ADDRESS")),
         "redirect-to-file": (url("/to-file"), url("/a.jpg"), None, error("UNSUPPORTED_SCHEME")),
-        "connection-refused": (f"http://127.0.0.1:{closed_port()}/a.png", url("/a.jpg"), None, error("FETCH_FAILED")),
+        "connection-refused": (f"http://127.0.0.1:{free_port()}/a.png", url("/a.jpg"), None, error("FETCH_FAILED")),
         # addresses and URLs refused before any connection
         "metadata": ("http://169.254.169.254/latest/meta-data/", url("/a.jpg"), None, error("BLOCKED_ADDRESS")),
         "metadata-ipv6-mapped": ("http://[::ffff:169.254.169.254]/", url("/a.jpg"), None, error("BLOCKED_ADDRESS")),

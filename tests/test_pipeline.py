@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 import run_local
 from medialayer import match
-from medialayer.record import RESULT_SCHEMA
+from medialayer.record import RESULT_SCHEMA, make_row
 from medialayer.synthetic.image import textured_scene
 
 
@@ -132,7 +132,7 @@ def test_match_agrees_with_pipeline(tmp_path, media):
 def test_match_without_pair_id_derives_the_pipeline_id(media):
     record = match(media["a"], media["a_jpeg"])
     assert record["match"] is True and record["media_type"] == "image" and record["error"] is None
-    assert record["pair_id"] == match(media["a"], media["a_jpeg"])["pair_id"]
+    assert record["pair_id"] == make_row({"source_url": media["a"], "target_url": media["a_jpeg"]})["pair_id"]
     assert 0.0 <= record["similarity_score"] <= 1.0 and record["matched_segments"] == []
 
 

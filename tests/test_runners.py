@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from httpserver import free_port
 from PIL import Image
 
 from medialayer.pipelines.match_pairs import run, verify_counts
@@ -84,14 +85,8 @@ def test_dask_runner_on_a_local_cluster(pairs, local, tmp_path):
         {k: local[1][k] for k in ("rows_in", "records_out", "matches", "errors", "errors_by_code")}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_portable_runner_against_the_python_job_service(pairs, local, tmp_path):
-    port = _free_port()
+    port = free_port()
     service = subprocess.Popen([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
                                 "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

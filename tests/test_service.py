@@ -17,6 +17,7 @@ import time
 import cv2
 import httpx
 import pytest
+from httpserver import free_port
 import uvicorn
 
 from medialayer import match
@@ -135,9 +136,7 @@ def service(start):
 @pytest.fixture(scope="module")
 def cli_service():
     """``python -m medialayer serve`` as an operator starts it: no --allow-private-networks."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "medialayer", "serve", "--host", "127.0.0.1",
                                 "--port", str(port), "--log-level", "warning"], cwd=REPO)
     try:
