@@ -32,12 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--retry-after", "--retry_after", dest="retry_after", type=int, default=DEFAULTS.retry_after,
                        help="Retry-After seconds sent with 503 (default: %(default)s)")
     serve.add_argument("--log-level", "--log_level", dest="log_level", default="info")
-    add_limit_arguments(serve)
-    for action in serve._actions:  # the service fetches only http(s) unless told otherwise
-        if action.dest == "allowed_schemes":
-            action.default = SERVICE_LIMITS.allowed_schemes
-            action.help = (f"comma-separated; file (local paths and file://), gs, s3 only for trusted callers "
-                           f"(default: {SERVICE_LIMITS.allowed_schemes})")
+    add_limit_arguments(serve, SERVICE_LIMITS)  # the service fetches only http(s) unless told otherwise
     return parser
 
 

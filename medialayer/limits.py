@@ -41,17 +41,19 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-def add_limit_arguments(parser) -> None:
-    """Add one ``--<field>`` option per limit to an argparse parser (used by run_local and the service)."""
+def add_limit_arguments(parser, defaults: "Limits | None" = None) -> None:
+    """Add one ``--<field>`` option per limit to an argparse parser (used by run_local and the service),
+    defaulting to ``defaults`` (the service's are stricter than the batch job's)."""
+    defaults = defaults or DEFAULT_LIMITS
     for field in dataclasses.fields(Limits):
         flags = ["--" + field.name.replace("_", "-"), "--" + field.name]  # both spellings, as Beam accepts
+        default = getattr(defaults, field.name)
         if field.type == "bool":  # --flag and --no-flag
             parser.add_argument(*flags, dest=field.name, action=argparse.BooleanOptionalAction,
-                                default=field.default, help=f"default: {field.default}")
+                                default=default, help=f"default: {default}")
         else:
             kind = {"int": int, "float": float, "str": str}[field.type]
-            parser.add_argument(*flags, dest=field.name, type=kind, default=field.default,
-                                help=f"default: {field.default}")
+            parser.add_argument(*flags, dest=field.name, type=kind, default=default, help=f"default: {default}")
 
 
 def limits_from_namespace(namespace) -> Limits:
