@@ -52,7 +52,6 @@ FAN_OUT = 7  # pairs per anchor peak (a search system would use 3-5; pairwise ma
 MAX_DT = 24  # frames (0.77 s) between the two peaks of a landmark
 MAX_DF = 24  # log-frequency steps (2/3 octave): a target zone near the anchor survives a voice elsewhere
 LOOKAHEAD = 3 * FAN_OUT  # peaks after the anchor searched for its target zone
-MAX_PAIRS_PER_HASH = 400  # hashes this repetitive (drones, loops) carry no alignment information
 SPEEDS = (1.0, 1.013, 1.0 / 1.013)  # hash lookups tolerate ~+-0.7% of speed around each
 MAX_SLOPE = 0.008  # residual speed fitted per mode, beyond the hypothesis above
 INLIER_FRAMES = 2.0  # an aligned pair lies within this many frames of the fitted line

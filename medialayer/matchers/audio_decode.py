@@ -27,7 +27,9 @@ def decode_chunks(blob: Blob, limits: Limits, chunk_seconds: float = 30.0) -> It
         try:
             container = av.open(path, mode="r")
         except av.FFmpegError as e:
-            raise MediaError(ErrorCode.DECODE_FAILED, f"cannot open audio: {e}") from None
+            # Not str(e): it names the temporary file, so the message would differ from run to run.
+            raise MediaError(ErrorCode.DECODE_FAILED,
+                             f"cannot open audio: {getattr(e, 'strerror', None) or type(e).__name__}") from None
         with container:
             if not container.streams.audio:
                 raise MediaError(ErrorCode.UNSUPPORTED_MEDIA, "no audio stream in the file")

@@ -430,9 +430,10 @@ def _standardise(luma: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return (luma - values.mean()) / max(values.std(), 4.0)
 
 
-def verify(a: ImageFingerprint, b: ImageFingerprint) -> Evidence:
-    """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept."""
-    distance = hash_distance(a, b)
+def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int | None = None) -> Evidence:
+    """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept.
+    ``distance``: the pair's hash distance, when the caller has it already."""
+    distance = hash_distance(a, b) if distance is None else distance
     points_a, points_b = a.keypoints, b.keypoints
     descriptors_a = np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32)
     descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
@@ -511,7 +512,7 @@ class ImageMatcher:
             return self._compare_low_information(a, b)
         distance = hash_distance(a, b)
         trusted_hashes = min(a.quality, b.quality) >= MIN_QUALITY
-        evidence = Evidence(distance) if distance <= ACCEPT_DISTANCE and trusted_hashes else verify(a, b)
+        evidence = Evidence(distance) if distance <= ACCEPT_DISTANCE and trusted_hashes else verify(a, b, distance)
         similarity = score(evidence, trusted_hashes)
         confidence = _confidence(similarity)
         if not trusted_hashes and confidence == "high":

@@ -109,7 +109,7 @@ def sample_frames(capture: cv2.VideoCapture, limits: Limits):
         next_sample = (np.floor(t / SAMPLE_STEP + 1e-3) + 1) * SAMPLE_STEP
         size = size or _thumbnail_size(frame.shape)  # fixed at the first frame, should the size change
         yield t, _thumbnail(frame, size)
-    if last is None:
+    if size is None:  # nothing grabbed, or nothing retrieved
         raise MediaError(ErrorCode.DECODE_FAILED, "no decodable video frame")
     return last + frame_seconds
 

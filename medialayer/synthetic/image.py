@@ -98,11 +98,6 @@ def encode(image: Image.Image, fmt: str = "JPEG", quality: int = 90) -> bytes:
     return buffer.getvalue()
 
 
-def reencode(image: Image.Image, fmt: str = "JPEG", quality: int = 90) -> Image.Image:
-    """The image after a lossy (or lossless) round trip through ``fmt``."""
-    return Image.open(io.BytesIO(encode(image, fmt, quality))).convert("RGB")
-
-
 def resize(image: Image.Image, factor: float) -> Image.Image:
     size = (max(8, round(image.width * factor)), max(8, round(image.height * factor)))
     return image.resize(size, Image.Resampling.LANCZOS if factor < 1 else Image.Resampling.BICUBIC)
