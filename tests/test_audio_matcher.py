@@ -6,7 +6,7 @@ import pytest
 from scipy.signal import resample_poly
 
 from medialayer.matchers import get_matcher
-from medialayer.matchers.audio import MATCHER, PEAKS_PER_SECOND, fingerprint_samples
+from medialayer.matchers.audio import FRAME_SECONDS, MATCHER, PEAKS_PER_SECOND, fingerprint_samples
 from medialayer.synthetic import audio as synth
 
 SR = 44100
@@ -108,7 +108,8 @@ def test_speed_change_of_two_percent_matches_with_the_slope(song, song_fp, facto
 
 def test_fingerprint_is_compact_and_picklable(song_fp):
     data = pickle.dumps(song_fp)
-    # one minute of audio: the per-second quota bounds the peaks, 6 bytes each, plus a little overhead
-    assert len(data) < PEAKS_PER_SECOND * 60 * 6 + 1024
+    # one minute of audio: the per-second quota bounds the peaks, 6 bytes each; 3 bytes of energy bits per
+    # frame; plus a little overhead
+    assert len(data) < PEAKS_PER_SECOND * 60 * 6 + 60 / FRAME_SECONDS * 3 + 1024
     again = pickle.loads(data)
     assert MATCHER.compare(song_fp, again).match

@@ -63,6 +63,10 @@ SLOT_FRAMES = 8  # evidence counts 0.256 s slots holding aligned landmarks, so a
 MIN_SLOTS = 4
 NEIGHBOUR_FRAMES = 250  # offsets this far beside an alignment measure the chance level
 MATCH_SIGNIFICANCE = 12.0  # -log10 of the chance probability at which a segment counts as a match
+ENERGY_BANDS = 17  # log-spaced bands whose energy differences give 16 sign bits per frame (Haitsma-Kalker)
+ENERGY_STEP = 2  # frames between the two spectra whose band-difference slopes a bit compares (64 ms)
+MIN_ENERGY_FRAMES = 64  # an alignment implying less overlap than this (2 s) gets no energy evidence
+MIN_BACKGROUND = 8  # lags needed to measure the chance agreement of energy bits
 
 # low-information guard
 MIN_PEAKS = 20  # fewer peaks above the floor than this: silence
@@ -74,12 +78,16 @@ MIN_MODULATION_DB = 1.5  # p10-p90 spread of half-second band energies: stationa
 class AudioFingerprint:
     frames: np.ndarray  # uint32, peak time in frames of FRAME_SECONDS
     log_freqs: np.ndarray  # uint16, peak log-frequency in 1/FREQ_SCALE steps above LOG_BASE_HZ
+    energy_bits: np.ndarray  # uint16 per frame: signs of the band-energy slopes (0 where the frame is silent)
+    active: np.ndarray  # bool per frame: above the floor, so its energy bits mean something
     duration: float  # seconds decoded
     low_information: str | None  # why this audio can never match (silence, steady tone, stationary noise)
 
     def __post_init__(self):
         if len(self.frames) != len(self.log_freqs):
             raise ValueError("frames and log_freqs differ in length")
+        if len(self.energy_bits) != len(self.active):
+            raise ValueError("energy_bits and active differ in length")
 
 
 class AudioMatcher:
@@ -92,15 +100,20 @@ class AudioMatcher:
         if _cannot_match(a.low_information, b.low_information):
             return Comparison(False, 0.0, "low")
         landmarks_a = _sorted(_landmarks(a, 1.0))
+        energy = _energy_agreement(a, b)
         best = None
         for speed in SPEEDS:
-            segments = _align(landmarks_a, a, b, speed)
+            segments = _align(landmarks_a, a, b, speed, energy if speed == 1.0 else None)
             top = max((s.significance for s in segments), default=0.0)
             if best is None or top > best[0]:
                 best = (top, segments)
-            if top >= 2 * MATCH_SIGNIFICANCE:
-                break  # unambiguous already: the other speeds cannot change the answer
+            if max((s.landmarks for s in segments), default=0.0) >= 2 * MATCH_SIGNIFICANCE:
+                break  # the landmarks alone are unambiguous: the other speeds cannot change the answer
         significance, segments = best
+        masked = _energy_only(a, b, energy)
+        if masked and not any(_same_alignment(masked.segment, s.segment) for s in segments):
+            segments = sorted(segments + [masked], key=lambda s: -s.significance)
+            significance = max(significance, masked.significance)
         matched = significance >= MATCH_SIGNIFICANCE
         score = 1.0 - 0.5 ** (significance / MATCH_SIGNIFICANCE)
         return Comparison(
@@ -168,8 +181,11 @@ def fingerprint_chunks(chunks) -> AudioFingerprint:
     frames = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint32)
     log_freqs = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.uint16)
     levels = np.concatenate([p[2] for p in parts]) if parts else np.zeros((0, len(_BANDS) - 1), np.float32)
+    energies = np.concatenate([p[3] for p in parts]) if parts else np.zeros((0, ENERGY_BANDS), np.float32)
     order = np.lexsort((log_freqs, frames))
-    return AudioFingerprint(frames[order], log_freqs[order], total / SAMPLE_RATE, _low_information(log_freqs, levels))
+    energy_bits, active = _energy_bits(energies)
+    return AudioFingerprint(frames[order], log_freqs[order], energy_bits, active, total / SAMPLE_RATE,
+                            _low_information(log_freqs, levels))
 
 
 _WINDOW = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
@@ -178,6 +194,9 @@ _QUOTA_BAND = np.clip(QUOTA_BANDS * np.log2(np.maximum(np.arange(LOW_BIN - 1, HI
                       / np.log2(HIGH_BIN / LOW_BIN), 0, QUOTA_BANDS - 1).astype(np.int64)
 # eight equal bands (spectrogram columns) for the stationarity test of the low-information guard
 _BANDS = np.linspace(1, HIGH_BIN - LOW_BIN + 2, 9).astype(int)
+# log-spaced bands (spectrogram columns) for the energy bits
+_ENERGY_EDGES = np.rint(np.geomspace(LOW_HZ, HIGH_HZ, ENERGY_BANDS + 1) * N_FFT / SAMPLE_RATE).astype(int) - (LOW_BIN - 1)
+_BIT_WEIGHTS = (1 << np.arange(ENERGY_BANDS - 1)).astype(np.uint16)
 
 
 def _log_spectrogram(samples: np.ndarray) -> np.ndarray:
@@ -210,7 +229,22 @@ def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame:
     power = 10 ** (spectrum[own_start:own_end] / 10)
     bands = np.add.reduceat(power, _BANDS[:-1], axis=1) / np.diff(_BANDS)
     levels = 10 * np.log10(ndimage.uniform_filter1d(bands, 16, axis=0) + 1e-12)  # half-second band energies
-    return (t + first_frame).astype(np.uint32), log_freq.astype(np.uint16), levels.astype(np.float32)
+    energies = 10 * np.log10(np.add.reduceat(power[:, :_ENERGY_EDGES[-1]], _ENERGY_EDGES[:-1], axis=1) + 1e-12)
+    return ((t + first_frame).astype(np.uint32), log_freq.astype(np.uint16), levels.astype(np.float32),
+            energies.astype(np.float32))
+
+
+def _energy_bits(energies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, 16 bits: does the energy difference of neighbouring bands rise or fall over ENERGY_STEP
+    frames (Haitsma and Kalker's robust hash). Dense, so it keeps evidence a loud voice leaves
+    when it masks most spectral peaks; ``active`` marks frames where both spectra are above the floor."""
+    slopes = energies[:, :-1] - energies[:, 1:]
+    bits = np.zeros(len(energies), np.uint16)
+    bits[ENERGY_STEP:] = ((slopes[ENERGY_STEP:] > slopes[:-ENERGY_STEP]) * _BIT_WEIGHTS).sum(axis=1)
+    loud = energies.max(axis=1, initial=FLOOR_DB) > FLOOR_DB
+    active = np.zeros(len(energies), bool)
+    active[ENERGY_STEP:] = loud[ENERGY_STEP:] & loud[:-ENERGY_STEP]
+    return bits, active
 
 
 def _low_information(log_freqs: np.ndarray, levels: np.ndarray) -> str | None:
@@ -233,7 +267,17 @@ def _low_information(log_freqs: np.ndarray, levels: np.ndarray) -> str | None:
 @dataclasses.dataclass(frozen=True)
 class _Found:
     segment: Segment
-    significance: float
+    landmarks: float  # -log10 chance of its aligned landmarks
+    energy: float = 0.0  # -log10 chance of the energy bits along its alignment (the strongest run of a mode only)
+
+    @property
+    def significance(self) -> float:
+        """Both measures combined as independent tests (Fisher's method: the sum of two -log10 p, less the
+        price of having looked twice)."""
+        total = self.landmarks + self.energy
+        if self.landmarks > 0 and self.energy > 0:
+            total -= np.log10(1 + np.log(10) * total)
+        return float(min(total, 300.0))
 
 
 def _landmarks(fp: AudioFingerprint, speed: float):
@@ -278,9 +322,9 @@ def _joined_pairs(a, b):
     return anchor_a[rows_a], end_a[rows_a], anchor_b[rows_b]
 
 
-def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float) -> list[_Found]:
+def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float, energy) -> list[_Found]:
     """Matched segments (strongest first), taking B to play ``speed`` times faster than A
-    (``landmarks_a``: A's landmarks sorted by hash)."""
+    (``landmarks_a``: A's landmarks sorted by hash; ``energy``: _energy_agreement at this speed, or None)."""
     anchor_a, end_a, anchor_b = _joined_pairs(landmarks_a, _sorted(_landmarks(b, speed)))
     if len(anchor_a) < MIN_ANCHORS:
         return []
@@ -299,12 +343,15 @@ def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float) 
         inliers = _fit_line(anchor_a[near], offset[near])
         rows = np.nonzero(near)[0][inliers]
         chance = _occupancy(anchor_a, offset - (mode + lowest), reach, int(np.ptp(anchor_a) // SLOT_FRAMES) + 1)
-        for run in _runs(anchor_a[rows]):
-            if len(run) < MIN_SLOTS:
-                continue
-            segment = _segment(rows[run], anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance)
-            if segment and not any(_same_alignment(segment.segment, kept.segment) for kept in found):
-                found.append(segment)
+        runs = [_segment(rows[run], anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance)
+                for run in _runs(anchor_a[rows]) if len(run) >= MIN_SLOTS]
+        runs = sorted((r for r in runs if r), key=lambda r: -r.landmarks)
+        if runs:  # the energy evidence is the alignment's, counted once: for its best-supported run
+            slope, intercept = _line(rows, anchor_a, anchor_b, speed)
+            middle = np.median(anchor_a[rows])
+            runs[0] = dataclasses.replace(runs[0], energy=_energy_evidence(
+                energy, middle - (intercept + slope * middle)))
+        found += [r for r in runs if not any(_same_alignment(r.segment, kept.segment) for kept in found)]
     return sorted(found, key=lambda s: -s.significance)
 
 
@@ -332,9 +379,19 @@ def _runs(anchors: np.ndarray) -> list[np.ndarray]:
     return np.split(order, gaps)
 
 
+def _line(rows, anchor_a, anchor_b, speed) -> tuple[float, float]:
+    """Slope and intercept of the line through aligned pairs (rows) mapping A's frames to B's own frames."""
+    x, y = anchor_a[rows], anchor_b[rows] / speed
+    if np.ptp(x) > 0:
+        slope, intercept = np.polyfit(x, y, 1)
+        return float(slope), float(intercept)
+    return 1 / speed, float(np.median(y - x / speed))
+
+
 def _segment(rows, anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance) -> _Found | None:
-    """The segment of one run of aligned pairs (rows), with its significance against chance alignments
-    (``chance``: the slot occupancy beside this alignment over the whole of A; the local one can be higher)."""
+    """The segment of one run of aligned pairs (rows), with the significance of its landmarks against chance
+    alignments (``chance``: the slot occupancy beside this alignment over the whole of A; the local one can
+    be higher)."""
     first, last = anchor_a[rows].min(), end_a[rows].max()
     slots = np.unique(anchor_a[rows] // SLOT_FRAMES)
     if len(slots) < MIN_SLOTS:
@@ -343,22 +400,96 @@ def _segment(rows, anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance
     centre = np.median(offset[rows])
     in_stretch = (anchor_a >= first) & (anchor_a <= last)
     chance = max(_occupancy(anchor_a[in_stretch], offset[in_stretch] - centre, reach, span), chance, 1e-3)
-    significance = min(-np.log10(max(special.bdtrc(len(slots) - 1, span, min(chance, 0.5)), 1e-300)), 300.0)
-    # the line through the inliers maps A's frames to B's own frames
-    x, y = anchor_a[rows], anchor_b[rows] / speed
-    slope, intercept = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (1 / speed, float(np.median(y - x / speed)))
+    significance = -np.log10(max(special.bdtrc(len(slots) - 1, span, min(chance, 0.5)), 1e-300))
+    slope, intercept = _line(rows, anchor_a, anchor_b, speed)
+    return _Found(_edge_snapped(first, last, slope, intercept, a, b), float(significance))
+
+
+def _edge_snapped(first: float, last: float, slope: float, intercept: float, a, b) -> Segment:
+    """The segment from A's frame ``first`` to ``last`` on the line mapping A's frames to B's; a boundary
+    with no evidence between it and a nearby file edge extends to the edge, the likelier boundary."""
     start, end = _seconds(first), _seconds(last)
     target_start, target_end = _seconds(intercept + slope * first), _seconds(intercept + slope * last)
-    # no landmark between a boundary and a nearby file edge: the edge is the likelier boundary
     before = min(start, target_start / slope)
     if before < EDGE_SNAP_SECONDS:
         start, target_start = start - before, target_start - before * slope
     after = min(a.duration - end, (b.duration - target_end) / slope)
     if after < EDGE_SNAP_SECONDS:
         end, target_end = end + after, target_end + after * slope
-    segment = Segment(float(max(start, 0.0)), float(min(end, a.duration)),
-                      float(max(target_start, 0.0)), float(min(target_end, b.duration)))
-    return _Found(segment, float(significance))
+    return Segment(float(max(start, 0.0)), float(min(end, a.duration)),
+                   float(max(target_start, 0.0)), float(min(target_end, b.duration)))
+
+
+def _energy_agreement(a: AudioFingerprint, b: AudioFingerprint) -> np.ndarray | None:
+    """How far above chance the energy bits agree at every lag (B frame = A frame - lag; negative lags
+    wrap round to the end), found at once by cross-correlating the bits with FFTs: a z-score against the
+    median and spread over all lags, the agreement normalised by the overlap; -inf where the overlap is
+    under MIN_ENERGY_FRAMES. None when either side has too few active frames."""
+    if min(np.count_nonzero(a.active), np.count_nonzero(b.active)) < MIN_ENERGY_FRAMES:
+        return None
+    size = scipy.fft.next_fast_len(len(a.active) + len(b.active))
+    spectrum = scipy.fft.rfft(_signed_bits(a), size, axis=1) * np.conj(scipy.fft.rfft(_signed_bits(b), size, axis=1))
+    agreement = scipy.fft.irfft(spectrum.sum(axis=0), size)  # agreeing minus disagreeing bits, per lag
+    frames = scipy.fft.irfft(scipy.fft.rfft(a.active, size) * np.conj(scipy.fft.rfft(b.active, size)), size)
+    frames = np.rint(frames)  # co-active frames per lag
+    valid = frames >= MIN_ENERGY_FRAMES
+    if np.count_nonzero(valid) < 2 * MIN_BACKGROUND:
+        return None
+    normalised = agreement[valid] / np.sqrt(frames[valid] * (ENERGY_BANDS - 1))
+    centre = np.median(normalised)
+    spread = max(1.4826 * np.median(np.abs(normalised - centre)), 1e-9)
+    z = np.full(size, -np.inf)
+    z[valid] = (normalised - centre) / spread
+    return z
+
+
+def _energy_evidence(z: np.ndarray | None, lag: float) -> float:
+    """-log10 chance of the energy agreement at ``lag`` (a frame or two either way: the landmarks' line
+    is not that exact), for an alignment the landmarks proposed."""
+    if z is None:
+        return 0.0
+    lags = np.arange(int(round(lag)) - 2, int(round(lag)) + 3) % len(z)
+    return _upper_tail(float(z[lags].max()))
+
+
+def _upper_tail(z: float) -> float:
+    return float(-special.log_ndtr(-z) / np.log(10)) if z > 0 else 0.0
+
+
+def _energy_only(a: AudioFingerprint, b: AudioFingerprint, z: np.ndarray | None) -> _Found | None:
+    """The best energy alignment on its own, for music too masked (a loud voice, babble) to leave enough
+    landmarks: its significance pays for the number of lags it was picked from."""
+    if z is None:
+        return None
+    lag = int(np.argmax(z))
+    significance = _upper_tail(float(z[lag])) - np.log10(np.count_nonzero(np.isfinite(z)))
+    if significance <= 0:
+        return None
+    shift = lag if lag < len(a.active) else lag - len(z)  # B frame = A frame - shift
+    first, last = _agreeing_span(a, b, shift)
+    return _Found(_edge_snapped(first, last, 1.0, -shift, a, b), 0.0, float(significance))
+
+
+def _signed_bits(fp: AudioFingerprint) -> np.ndarray:
+    """Energy bits as +1/-1 (0 on inactive frames), bits x frames."""
+    bits = (fp.energy_bits[None, :] >> np.arange(ENERGY_BANDS - 1, dtype=np.uint16)[:, None]) & 1
+    return np.where(fp.active, 2.0 * bits - 1.0, 0.0).astype(np.float32)
+
+
+def _agreeing_span(a: AudioFingerprint, b: AudioFingerprint, shift: int) -> tuple[int, int]:
+    """First and last frame of A, on the alignment B frame = A frame - shift, where the energy bits agree
+    clearly more than by chance over a 2 s window: the boundaries of an energy-only alignment."""
+    x = np.arange(max(0, shift), min(len(a.active), len(b.active) + shift))
+    both = a.active[x] & b.active[x - shift]
+    agree = np.where(both, ENERGY_BANDS - 1 - np.bitwise_count(a.energy_bits[x] ^ b.energy_bits[x - shift]), 0)
+    window = int(2.0 / FRAME_SECONDS)
+    rate = ndimage.uniform_filter1d(agree.astype(float), window) / np.maximum(
+        ndimage.uniform_filter1d(both.astype(float), window) * (ENERGY_BANDS - 1), 1e-9)
+    overall = agree.sum() / max(1, both.sum() * (ENERGY_BANDS - 1))
+    clear = np.nonzero(rate > (0.5 + overall) / 2)[0]  # halfway between chance and the alignment's own rate
+    if not len(clear):
+        return int(x[0]), int(x[-1])
+    return int(x[clear[0]]), int(x[clear[-1]])
 
 
 def _occupancy(anchors: np.ndarray, offsets: np.ndarray, reach: int, slots: int) -> float:
