@@ -61,6 +61,7 @@ MAX_MODES = 4
 MIN_ANCHORS = 6  # an offset mode with fewer votes than this is not examined
 SLOT_FRAMES = 8  # evidence counts 0.256 s slots holding aligned landmarks, so a burst counts once
 MIN_SLOTS = 4
+MIN_RUN_SIGNIFICANCE = 4.0  # a run of aligned landmarks weaker than this even against the global chance is noise
 NEIGHBOUR_FRAMES = 250  # offsets this far beside an alignment measure the chance level
 MATCH_SIGNIFICANCE = 12.0  # -log10 of the chance probability at which a segment counts as a match
 ENERGY_BANDS = 17  # log-spaced bands whose energy differences give 16 sign bits per frame (Haitsma-Kalker)
@@ -397,10 +398,16 @@ def _segment(rows, anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance
     if len(slots) < MIN_SLOTS:
         return None
     span = int(last // SLOT_FRAMES - first // SLOT_FRAMES) + 1
+
+    def significance_at(p):
+        return -np.log10(max(special.bdtrc(len(slots) - 1, span, min(p, 0.5)), 1e-300))
+    chance = max(chance, 1e-3)
+    if significance_at(chance) < MIN_RUN_SIGNIFICANCE:
+        return None  # weak even against the lower, global chance level: not worth measuring the local one
     centre = np.median(offset[rows])
     in_stretch = (anchor_a >= first) & (anchor_a <= last)
-    chance = max(_occupancy(anchor_a[in_stretch], offset[in_stretch] - centre, reach, span), chance, 1e-3)
-    significance = -np.log10(max(special.bdtrc(len(slots) - 1, span, min(chance, 0.5)), 1e-300))
+    significance = significance_at(max(_occupancy(anchor_a[in_stretch], offset[in_stretch] - centre, reach, span),
+                                       chance))
     slope, intercept = _line(rows, anchor_a, anchor_b, speed)
     return _Found(_edge_snapped(first, last, slope, intercept, a, b), float(significance))
 
