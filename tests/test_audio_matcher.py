@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from medialayer.matchers import get_matcher
+from medialayer.matchers import audio, get_matcher
 from medialayer.matchers.audio import FRAME_SECONDS, MATCHER, PEAKS_PER_SECOND, fingerprint_samples
 from medialayer.synthetic import audio as synth
 
@@ -85,7 +85,7 @@ def test_low_information_against_music_never_matches(song_fp):
         assert not MATCHER.compare(song_fp, fp(samples)).match
 
 
-@pytest.mark.parametrize("snr_db", [10, 5])
+@pytest.mark.parametrize("snr_db", [10, 5, 0, -5])
 def test_music_under_a_voiceover_still_matches(song, song_fp, snr_db):
     start = 17.0
     music = song[int(start * SR):int((start + 12) * SR)]
@@ -93,6 +93,29 @@ def test_music_under_a_voiceover_still_matches(song, song_fp, snr_db):
     assert result.match
     segment = max(result.segments, key=lambda s: s.source_end - s.source_start)
     assert abs(segment.source_start - start) < 1.5 and abs(segment.target_start) < 1.5
+
+
+def test_energy_bits_alone_locate_music_under_a_louder_voice(song, song_fp):
+    """The energy-bit path on its own (no landmarks): 5 s of music under a voice 5 dB louder than it."""
+    start = 17.0
+    music = song[int(start * SR):int((start + 5) * SR)]
+    mixed = fp(synth.mix(music, synth.speech_like(5, seed=8), -5))
+    found = audio._energy_only(song_fp, mixed, audio._energy_agreement(song_fp, mixed))
+    assert found.significance >= audio.MATCH_SIGNIFICANCE
+    assert abs(found.segment.source_start - start) < 0.5 and abs(found.segment.target_start) < 0.5
+    assert abs(found.segment.source_end - (start + 5)) < 0.5
+
+
+def test_shared_silences_are_no_evidence():
+    """Two different songs with silent gaps at the same places: silent frames carry no energy bits."""
+    def with_gaps(seed):
+        music = synth.melody(30, seed=seed, tempo_bpm=150)
+        return np.concatenate([music[:10 * SR], synth.silence(10), music[10 * SR:20 * SR], synth.silence(10),
+                               music[20 * SR:]])
+    a, b = fp(with_gaps(4)), fp(with_gaps(5))
+    assert not MATCHER.compare(a, b).match
+    found = audio._energy_only(a, b, audio._energy_agreement(a, b))
+    assert found is None or found.significance < audio.MATCH_SIGNIFICANCE / 2
 
 
 @pytest.mark.parametrize("factor", [1.02, 1 / 1.02])
@@ -108,8 +131,8 @@ def test_speed_change_of_two_percent_matches_with_the_slope(song, song_fp, facto
 
 def test_fingerprint_is_compact_and_picklable(song_fp):
     data = pickle.dumps(song_fp)
-    # one minute of audio: the per-second quota bounds the peaks, 6 bytes each; 3 bytes of energy bits per
-    # frame; plus a little overhead
-    assert len(data) < PEAKS_PER_SECOND * 60 * 6 + 60 / FRAME_SECONDS * 3 + 1024
+    # one minute of audio: the per-second quota bounds the peaks, 6 bytes each; 4 bytes of energy bits and an
+    # activity flag per frame; plus a little overhead
+    assert len(data) < PEAKS_PER_SECOND * 60 * 6 + 60 / FRAME_SECONDS * 5 + 1024
     again = pickle.loads(data)
     assert MATCHER.compare(song_fp, again).match

@@ -1,13 +1,16 @@
 """Audio matcher: spectral-peak landmarks (after Wang's Shazam paper, audfprint and Panako) aligned by
-time offset, with speed tolerance, matched segments and a score calibrated against the background.
+time offset, with speed tolerance, matched segments and a score calibrated against the background;
+dense band-energy bits (after Haitsma and Kalker's robust hash) for what a loud voice leaves of the music.
 
 Fingerprint: audio at 8 kHz mono -> log-magnitude STFT (128 ms Hann window, 32 ms hop) -> local maxima
 of the 150-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far each stands above its
 frequency's level in the surrounding 30 s, shared out over four bands (so quiet passages keep peaks,
 EQ does not matter and a loud voice in one band cannot take every peak).
-Each peak is kept as (frame, log-frequency), 6 bytes: about 14 KB per minute of music (~40 peaks/s;
-measured in docs/benchmarks.md, "Audio"). The fingerprint also carries a low-information verdict
-(silence, steady tone, stationary noise): such audio never matches.
+Each peak is kept as (frame, log-frequency), 6 bytes. Per frame the same spectrogram also gives 32 energy
+bits: whether the level difference of neighbouring bands (33 log-spaced bands) rises or falls over 64 ms,
+4 bytes plus an activity flag. About 23 KB per minute of music in all (measured in docs/benchmarks.md,
+"Audio"). The fingerprint also carries a low-information verdict (silence, steady tone, stationary
+noise): such audio never matches.
 
 Compare: landmark hashes (f1, delta-f, delta-t) are made from peak pairs with a dense fan-out (each
 peak paired with the next 7 peaks within 0.77 s and 2/3 octave of it), joined
@@ -17,8 +20,13 @@ compare tries the nominal speed and +-1.3% (covering +-2%), fits a line (offset 
 strong offset mode, and turns its inliers into segments (gaps under 3 s bridged, runs with too little
 evidence dropped, boundaries within 1.5 s of a file edge snapped to it). A segment's evidence is how
 many 0.256 s slots of its span hold aligned landmarks, against how often slots hold pairs at the
-neighbouring (wrong) offsets: a binomial tail, whose -log10 is the significance. The score maps it so
-that 0.5 is the decision threshold (significance 12), and confidence says how far from it we are.
+neighbouring (wrong) offsets: a binomial tail, whose -log10 is the significance.
+Under a voice at the music's own level most peaks belong to the voice and few landmarks survive, but
+the energy bits still agree more often than chance. Their agreement at every lag at once (an FFT
+cross-correlation) is a z-score against all lags; at a lag the landmarks proposed it adds its tail
+probability (the two combined by Fisher's method), and the best lag on its own, paying for the number
+of lags tried, is a candidate alignment too. The score maps the significance so that 0.5 is the
+decision threshold (significance 12), and confidence says how far from it we are.
 """
 from __future__ import annotations
 
@@ -64,7 +72,7 @@ MIN_SLOTS = 4
 MIN_RUN_SIGNIFICANCE = 4.0  # a run of aligned landmarks weaker than this even against the global chance is noise
 NEIGHBOUR_FRAMES = 250  # offsets this far beside an alignment measure the chance level
 MATCH_SIGNIFICANCE = 12.0  # -log10 of the chance probability at which a segment counts as a match
-ENERGY_BANDS = 17  # log-spaced bands whose energy differences give 16 sign bits per frame (Haitsma-Kalker)
+ENERGY_BANDS = 33  # log-spaced bands whose energy differences give 32 sign bits per frame (Haitsma-Kalker)
 ENERGY_STEP = 2  # frames between the two spectra whose band-difference slopes a bit compares (64 ms)
 MIN_ENERGY_FRAMES = 64  # an alignment implying less overlap than this (2 s) gets no energy evidence
 MIN_BACKGROUND = 8  # lags needed to measure the chance agreement of energy bits
@@ -79,7 +87,7 @@ MIN_MODULATION_DB = 1.5  # p10-p90 spread of half-second band energies: stationa
 class AudioFingerprint:
     frames: np.ndarray  # uint32, peak time in frames of FRAME_SECONDS
     log_freqs: np.ndarray  # uint16, peak log-frequency in 1/FREQ_SCALE steps above LOG_BASE_HZ
-    energy_bits: np.ndarray  # uint16 per frame: signs of the band-energy slopes (0 where the frame is silent)
+    energy_bits: np.ndarray  # uint32 per frame: signs of the band-energy slopes (0 where the frame is silent)
     active: np.ndarray  # bool per frame: above the floor, so its energy bits mean something
     duration: float  # seconds decoded
     low_information: str | None  # why this audio can never match (silence, steady tone, stationary noise)
@@ -112,9 +120,11 @@ class AudioMatcher:
                 break  # the landmarks alone are unambiguous: the other speeds cannot change the answer
         significance, segments = best
         masked = _energy_only(a, b, energy)
-        if masked and not any(_same_alignment(masked.segment, s.segment) for s in segments):
-            segments = sorted(segments + [masked], key=lambda s: -s.significance)
-            significance = max(significance, masked.significance)
+        if masked:  # it replaces weaker segments of the same alignment, and is dropped beside stronger ones
+            same = [s for s in segments if _same_alignment(masked.segment, s.segment)]
+            if all(s.significance < masked.significance for s in same):
+                segments = sorted([s for s in segments if s not in same] + [masked], key=lambda s: -s.significance)
+                significance = max(significance, masked.significance)
         matched = significance >= MATCH_SIGNIFICANCE
         score = 1.0 - 0.5 ** (significance / MATCH_SIGNIFICANCE)
         return Comparison(
@@ -197,7 +207,7 @@ _QUOTA_BAND = np.clip(QUOTA_BANDS * np.log2(np.maximum(np.arange(LOW_BIN - 1, HI
 _BANDS = np.linspace(1, HIGH_BIN - LOW_BIN + 2, 9).astype(int)
 # log-spaced bands (spectrogram columns) for the energy bits
 _ENERGY_EDGES = np.rint(np.geomspace(LOW_HZ, HIGH_HZ, ENERGY_BANDS + 1) * N_FFT / SAMPLE_RATE).astype(int) - (LOW_BIN - 1)
-_BIT_WEIGHTS = (1 << np.arange(ENERGY_BANDS - 1)).astype(np.uint16)
+_BIT_WEIGHTS = (1 << np.arange(ENERGY_BANDS - 1)).astype(np.uint32)
 
 
 def _log_spectrogram(samples: np.ndarray) -> np.ndarray:
@@ -236,11 +246,11 @@ def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame:
 
 
 def _energy_bits(energies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame, 16 bits: does the energy difference of neighbouring bands rise or fall over ENERGY_STEP
+    """Per frame, 32 bits: does the energy difference of neighbouring bands rise or fall over ENERGY_STEP
     frames (Haitsma and Kalker's robust hash). Dense, so it keeps evidence a loud voice leaves
     when it masks most spectral peaks; ``active`` marks frames where both spectra are above the floor."""
     slopes = energies[:, :-1] - energies[:, 1:]
-    bits = np.zeros(len(energies), np.uint16)
+    bits = np.zeros(len(energies), np.uint32)
     bits[ENERGY_STEP:] = ((slopes[ENERGY_STEP:] > slopes[:-ENERGY_STEP]) * _BIT_WEIGHTS).sum(axis=1)
     loud = energies.max(axis=1, initial=FLOOR_DB) > FLOOR_DB
     active = np.zeros(len(energies), bool)
@@ -452,11 +462,14 @@ def _energy_agreement(a: AudioFingerprint, b: AudioFingerprint) -> np.ndarray | 
 
 def _energy_evidence(z: np.ndarray | None, lag: float) -> float:
     """-log10 chance of the energy agreement at ``lag`` (a frame or two either way: the landmarks' line
-    is not that exact), for an alignment the landmarks proposed."""
+    is not that exact), for an alignment the landmarks proposed, if it is also the lag where the energy
+    bits agree best. Music with a steady beat makes many lags agree more than the median lag does, and
+    landmarks too find beat-aligned lags: only both methods picking the same lag is independent evidence."""
     if z is None:
         return 0.0
     lags = np.arange(int(round(lag)) - 2, int(round(lag)) + 3) % len(z)
-    return _upper_tail(float(z[lags].max()))
+    here = float(z[lags].max())
+    return _upper_tail(here) if here >= z.max() else 0.0
 
 
 def _upper_tail(z: float) -> float:
@@ -479,7 +492,7 @@ def _energy_only(a: AudioFingerprint, b: AudioFingerprint, z: np.ndarray | None)
 
 def _signed_bits(fp: AudioFingerprint) -> np.ndarray:
     """Energy bits as +1/-1 (0 on inactive frames), bits x frames."""
-    bits = (fp.energy_bits[None, :] >> np.arange(ENERGY_BANDS - 1, dtype=np.uint16)[:, None]) & 1
+    bits = (fp.energy_bits[None, :] >> np.arange(ENERGY_BANDS - 1, dtype=np.uint32)[:, None]) & 1
     return np.where(fp.active, 2.0 * bits - 1.0, 0.0).astype(np.float32)
 
 
