@@ -447,7 +447,8 @@ def _energy_agreement(a: AudioFingerprint, b: AudioFingerprint) -> np.ndarray | 
     size = scipy.fft.next_fast_len(len(a.active) + len(b.active))
     spectrum = scipy.fft.rfft(_signed_bits(a), size, axis=1) * np.conj(scipy.fft.rfft(_signed_bits(b), size, axis=1))
     agreement = scipy.fft.irfft(spectrum.sum(axis=0), size)  # agreeing minus disagreeing bits, per lag
-    frames = scipy.fft.irfft(scipy.fft.rfft(a.active, size) * np.conj(scipy.fft.rfft(b.active, size)), size)
+    active_a, active_b = (scipy.fft.rfft(fp.active.astype(np.float32), size) for fp in (a, b))
+    frames = scipy.fft.irfft(active_a * np.conj(active_b), size)
     frames = np.rint(frames)  # co-active frames per lag
     valid = frames >= MIN_ENERGY_FRAMES
     if np.count_nonzero(valid) < 2 * MIN_BACKGROUND:
@@ -492,8 +493,8 @@ def _energy_only(a: AudioFingerprint, b: AudioFingerprint, z: np.ndarray | None)
 
 def _signed_bits(fp: AudioFingerprint) -> np.ndarray:
     """Energy bits as +1/-1 (0 on inactive frames), bits x frames."""
-    bits = (fp.energy_bits[None, :] >> np.arange(ENERGY_BANDS - 1, dtype=np.uint32)[:, None]) & 1
-    return np.where(fp.active, 2.0 * bits - 1.0, 0.0).astype(np.float32)
+    bits = np.unpackbits(fp.energy_bits.astype("<u4").view(np.uint8).reshape(-1, 4), axis=1, bitorder="little")
+    return np.where(fp.active, 2 * bits.T[:ENERGY_BANDS - 1].astype(np.float32) - 1, np.float32(0))
 
 
 def _agreeing_span(a: AudioFingerprint, b: AudioFingerprint, shift: int) -> tuple[int, int]:
