@@ -6,7 +6,7 @@ import pytest
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
-from medialayer.matchers.audio import MATCHER, fingerprint_chunks, fingerprint_samples
+from medialayer.matchers.audio import HOP, MATCHER, N_FFT, fingerprint_chunks, fingerprint_samples
 from medialayer.matchers.audio_decode import SAMPLE_RATE, decode, decode_chunks
 from medialayer.media import Blob
 from medialayer.synthetic import audio as synth
@@ -44,6 +44,8 @@ def test_fingerprint_does_not_depend_on_how_the_stream_is_chunked():
     whole = fingerprint_samples(samples)
     pieces = fingerprint_chunks(samples[i:i + 12345] for i in range(0, len(samples), 12345))
     assert np.array_equal(whole.frames, pieces.frames) and np.array_equal(whole.log_freqs, pieces.log_freqs)
+    assert np.array_equal(whole.energy_bits, pieces.energy_bits) and np.array_equal(whole.active, pieces.active)
+    assert len(whole.energy_bits) == 1 + (len(samples) - N_FFT) // HOP  # one per frame, across the ~30 s blocks
 
 
 @pytest.mark.parametrize("payload", [b"\x00" * 5000, b"ID3" + bytes(range(256)) * 20,
