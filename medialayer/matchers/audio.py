@@ -23,9 +23,9 @@ many 0.256 s slots of its span hold aligned landmarks, against how often slots h
 neighbouring (wrong) offsets: a binomial tail, whose -log10 is the significance.
 Under a voice at the music's own level most peaks belong to the voice and few landmarks survive, but
 the energy bits still agree more often than chance. Their agreement at every lag at once (an FFT
-cross-correlation) is a z-score against all lags; at a lag the landmarks proposed it adds its tail
-probability (the two combined by Fisher's method), and the best lag on its own, paying for the number
-of lags tried, is a candidate alignment too. The score maps the significance so that 0.5 is the
+cross-correlation) is a z-score against all lags. At a lag the landmarks proposed, if it is also the
+lag where the bits agree best, it adds its tail probability (the two combined by Fisher's method); the
+best lag on its own, paying for the number of lags tried, is a candidate alignment too. The score maps the significance so that 0.5 is the
 decision threshold (significance 12), and confidence says how far from it we are.
 """
 from __future__ import annotations
@@ -357,7 +357,7 @@ def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float, 
         runs = [_segment(rows[run], anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance)
                 for run in _runs(anchor_a[rows]) if len(run) >= MIN_SLOTS]
         runs = sorted((r for r in runs if r), key=lambda r: -r.landmarks)
-        if runs:  # the energy evidence is the alignment's, counted once: for its best-supported run
+        if runs and energy is not None:  # the alignment's energy evidence, counted once: for its best-supported run
             slope, intercept = _line(rows, anchor_a, anchor_b, speed)
             middle = np.median(anchor_a[rows])
             runs[0] = dataclasses.replace(runs[0], energy=_energy_evidence(
