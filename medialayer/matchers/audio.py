@@ -109,22 +109,26 @@ class AudioMatcher:
         if _cannot_match(a.low_information, b.low_information):
             return Comparison(False, 0.0, "low")
         landmarks_a = _sorted(_landmarks(a, 1.0))
-        energy = _energy_agreement(a, b)
         best = None
         for speed in SPEEDS:
-            segments = _align(landmarks_a, a, b, speed, energy if speed == 1.0 else None)
-            top = max((s.significance for s in segments), default=0.0)
-            if best is None or top > best[0]:
-                best = (top, segments)
+            segments = _align(landmarks_a, a, b, speed)
             if max((s.landmarks for s in segments), default=0.0) >= 2 * MATCH_SIGNIFICANCE:
-                break  # the landmarks alone are unambiguous: the other speeds cannot change the answer
-        significance, segments = best
-        masked = _energy_only(a, b, energy)
-        if masked:  # it replaces weaker segments of the same alignment, and is dropped beside stronger ones
-            same = [s for s in segments if _same_alignment(masked.segment, s.segment)]
-            if all(s.significance < masked.significance for s in same):
-                segments = sorted([s for s in segments if s not in same] + [masked], key=lambda s: -s.significance)
-                significance = max(significance, masked.significance)
+                best = segments
+                break  # the landmarks alone are unambiguous: neither the other speeds nor the energy bits matter
+            if speed == 1.0:  # energy bits are compared at the nominal speed only
+                energy = _energy_agreement(a, b)
+                segments = sorted((dataclasses.replace(s, energy=_energy_evidence(energy, s.lag))
+                                   if s.lag is not None else s for s in segments), key=lambda s: -s.significance)
+                masked = _energy_only(a, b, energy)
+                if masked:  # it replaces weaker segments of the same alignment, and is dropped beside stronger ones
+                    same = [s for s in segments if _same_alignment(masked.segment, s.segment)]
+                    if all(s.significance < masked.significance for s in same):
+                        segments = sorted([s for s in segments if s not in same] + [masked],
+                                          key=lambda s: -s.significance)
+            if best is None or _top(segments) > _top(best):
+                best = segments
+        segments = best
+        significance = _top(segments)
         matched = significance >= MATCH_SIGNIFICANCE
         score = 1.0 - 0.5 ** (significance / MATCH_SIGNIFICANCE)
         return Comparison(
@@ -137,6 +141,10 @@ class AudioMatcher:
 
 
 MATCHER = AudioMatcher()
+
+
+def _top(found: list) -> float:
+    return max((s.significance for s in found), default=0.0)
 
 
 def _cannot_match(reason_a: str | None, reason_b: str | None) -> bool:
@@ -279,7 +287,8 @@ def _low_information(log_freqs: np.ndarray, levels: np.ndarray) -> str | None:
 class _Found:
     segment: Segment
     landmarks: float  # -log10 chance of its aligned landmarks
-    energy: float = 0.0  # -log10 chance of the energy bits along its alignment (the strongest run of a mode only)
+    energy: float = 0.0  # -log10 chance of the energy bits along its alignment
+    lag: float | None = None  # where to look the energy up (the best-supported run of a mode, nominal speed only)
 
     @property
     def significance(self) -> float:
@@ -333,9 +342,9 @@ def _joined_pairs(a, b):
     return anchor_a[rows_a], end_a[rows_a], anchor_b[rows_b]
 
 
-def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float, energy) -> list[_Found]:
+def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float) -> list[_Found]:
     """Matched segments (strongest first), taking B to play ``speed`` times faster than A
-    (``landmarks_a``: A's landmarks sorted by hash; ``energy``: _energy_agreement at this speed, or None)."""
+    (``landmarks_a``: A's landmarks sorted by hash)."""
     anchor_a, end_a, anchor_b = _joined_pairs(landmarks_a, _sorted(_landmarks(b, speed)))
     if len(anchor_a) < MIN_ANCHORS:
         return []
@@ -357,11 +366,10 @@ def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float, 
         runs = [_segment(rows[run], anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance)
                 for run in _runs(anchor_a[rows]) if len(run) >= MIN_SLOTS]
         runs = sorted((r for r in runs if r), key=lambda r: -r.landmarks)
-        if runs and energy is not None:  # the alignment's energy evidence, counted once: for its best-supported run
+        if runs and speed == 1.0:  # the alignment's energy evidence, counted once: for its best-supported run
             slope, intercept = _line(rows, anchor_a, anchor_b, speed)
             middle = np.median(anchor_a[rows])
-            runs[0] = dataclasses.replace(runs[0], energy=_energy_evidence(
-                energy, middle - (intercept + slope * middle)))
+            runs[0] = dataclasses.replace(runs[0], lag=float(middle - (intercept + slope * middle)))
         found += [r for r in runs if not any(_same_alignment(r.segment, kept.segment) for kept in found)]
     return sorted(found, key=lambda s: -s.significance)
 
