@@ -106,8 +106,9 @@ def test_energy_bits_alone_locate_music_under_a_louder_voice(song, song_fp):
     assert abs(found.segment.source_end - (start + 5)) < 0.5
 
 
-def test_shared_silences_are_no_evidence():
-    """Two different songs with silent gaps at the same places: silent frames carry no energy bits."""
+def test_shared_silences_and_lined_up_beats_are_no_evidence():
+    """Two different songs at one tempo, beats lined up, with silent gaps at the same places: neither the
+    silent frames nor the beat-aligned lags (which landmarks and energy bits both favour) make a match."""
     def with_gaps(seed):
         music = synth.melody(30, seed=seed, tempo_bpm=150)
         return np.concatenate([music[:10 * SR], synth.silence(10), music[10 * SR:20 * SR], synth.silence(10),
