@@ -12,7 +12,8 @@ with every other source of the same album/speaker group (hard negatives); genera
 chords and noise (and MP3 copies of them) are compared with each other (must never match).
 Chromaprint: ``fpcalc -raw -length 0`` on the same files, aligned by the lowest bit-error rate over
 offsets with >= 4 s of overlap; a pair matches below BER 0.35 (AcoustID's order of magnitude).
---speed prints fingerprint speed on one core, compare time of two 5-minute fingerprints and size per minute.
+--speed prints fingerprint speed on one core, compare time of two 5-minute fingerprints, size per minute, and
+the time and memory of the energy-bit cross-correlation at the duration cap.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import pickle
 import subprocess
 import sys
 import time
+import tracemalloc
 
 import av
 import numpy as np
@@ -32,7 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 from bench.common import manifest_rows, print_table, run_pipeline  # noqa: E402
 from medialayer.limits import Limits  # noqa: E402
-from medialayer.matchers.audio import MATCHER, fingerprint_samples  # noqa: E402
+from medialayer.matchers.audio import (FRAME_SECONDS, MATCHER, AudioFingerprint, _energy_agreement,  # noqa: E402
+                                      fingerprint_samples)
 from medialayer.matchers.audio_decode import decode  # noqa: E402
 from medialayer.media import Blob  # noqa: E402
 from medialayer.synthetic import audio as synth  # noqa: E402
@@ -339,6 +342,25 @@ def speed_report(sources: list[dict]) -> None:
                 MATCHER.compare(p, q)
                 times.append(time.process_time() - start)
             print(f"compare two 5-minute fingerprints, {label}: median {np.median(times) * 1000:.1f} ms CPU")
+    energy_at_the_cap()
+
+
+def energy_at_the_cap() -> None:
+    """Time and peak memory of the energy-bit cross-correlation for two files at the duration cap
+    (random bits: its cost depends only on the lengths)."""
+    frames = int(Limits().max_audio_seconds / FRAME_SECONDS)
+    rng = np.random.default_rng(0)
+    a, b = (AudioFingerprint(np.zeros(0, np.uint32), np.zeros(0, np.uint16),
+                             rng.integers(0, 1 << 32, frames, dtype=np.uint64).astype(np.uint32),
+                             np.ones(frames, bool), Limits().max_audio_seconds, None) for _ in range(2))
+    tracemalloc.start()
+    start = time.process_time()
+    _energy_agreement(a, b)
+    seconds = time.process_time() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"energy cross-correlation of two {Limits().max_audio_seconds / 3600:.0f}-hour files: {seconds:.2f} s CPU, "
+          f"peak {peak / 2 ** 20:.0f} MiB allocated")
 
 
 def main(argv=None) -> None:

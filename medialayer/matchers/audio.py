@@ -453,8 +453,12 @@ def _energy_agreement(a: AudioFingerprint, b: AudioFingerprint) -> np.ndarray | 
     if min(np.count_nonzero(a.active), np.count_nonzero(b.active)) < MIN_ENERGY_FRAMES:
         return None
     size = scipy.fft.next_fast_len(len(a.active) + len(b.active))
-    spectrum = scipy.fft.rfft(_signed_bits(a), size, axis=1) * np.conj(scipy.fft.rfft(_signed_bits(b), size, axis=1))
-    agreement = scipy.fft.irfft(spectrum.sum(axis=0), size)  # agreeing minus disagreeing bits, per lag
+    bits_a, bits_b = _bit_rows(a), _bit_rows(b)
+    spectrum = np.zeros(size // 2 + 1, np.complex64)
+    for rows in np.array_split(np.arange(ENERGY_BANDS - 1), 4):  # 8 bits at a time: bounded memory for hours of audio
+        spectrum += (scipy.fft.rfft(_signs(bits_a[rows], a.active), size, axis=1)
+                     * np.conj(scipy.fft.rfft(_signs(bits_b[rows], b.active), size, axis=1))).sum(axis=0)
+    agreement = scipy.fft.irfft(spectrum, size)  # agreeing minus disagreeing bits, per lag
     active_a, active_b = (scipy.fft.rfft(fp.active.astype(np.float32), size) for fp in (a, b))
     frames = scipy.fft.irfft(active_a * np.conj(active_b), size)
     frames = np.rint(frames)  # co-active frames per lag
@@ -499,10 +503,15 @@ def _energy_only(a: AudioFingerprint, b: AudioFingerprint, z: np.ndarray | None)
     return _Found(_edge_snapped(first, last, 1.0, -shift, a, b), 0.0, float(significance))
 
 
-def _signed_bits(fp: AudioFingerprint) -> np.ndarray:
-    """Energy bits as +1/-1 (0 on inactive frames), bits x frames."""
+def _bit_rows(fp: AudioFingerprint) -> np.ndarray:
+    """Energy bits unpacked, bits x frames (uint8 0/1)."""
     bits = np.unpackbits(fp.energy_bits.astype("<u4").view(np.uint8).reshape(-1, 4), axis=1, bitorder="little")
-    return np.where(fp.active, 2 * bits.T[:ENERGY_BANDS - 1].astype(np.float32) - 1, np.float32(0))
+    return bits.T[:ENERGY_BANDS - 1]
+
+
+def _signs(bits: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Bits as +1/-1, 0 on inactive frames."""
+    return np.where(active, 2 * bits.astype(np.float32) - 1, np.float32(0))
 
 
 def _agreeing_span(a: AudioFingerprint, b: AudioFingerprint, shift: int) -> tuple[int, int]:
