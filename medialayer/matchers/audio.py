@@ -116,15 +116,7 @@ class AudioMatcher:
                 best = segments
                 break  # the landmarks alone are unambiguous: neither the other speeds nor the energy bits matter
             if speed == 1.0:  # energy bits are compared at the nominal speed only
-                energy = _energy_agreement(a, b)
-                segments = sorted((dataclasses.replace(s, energy=_energy_evidence(energy, s.lag))
-                                   if s.lag is not None else s for s in segments), key=lambda s: -s.significance)
-                masked = _energy_only(a, b, energy)
-                if masked:  # it replaces weaker segments of the same alignment, and is dropped beside stronger ones
-                    same = [s for s in segments if _same_alignment(masked.segment, s.segment)]
-                    if all(s.significance < masked.significance for s in same):
-                        segments = sorted([s for s in segments if s not in same] + [masked],
-                                          key=lambda s: -s.significance)
+                segments = _with_energy(segments, a, b)
             if best is None or _top(segments) > _top(best):
                 best = segments
         segments = best
@@ -141,6 +133,20 @@ class AudioMatcher:
 
 
 MATCHER = AudioMatcher()
+
+
+def _with_energy(segments: list, a: AudioFingerprint, b: AudioFingerprint) -> list:
+    """Nominal-speed segments with the energy bits' evidence added, plus the energy-only alignment, which
+    replaces weaker segments of the same alignment and is dropped beside stronger ones (strongest first)."""
+    energy = _energy_agreement(a, b)
+    segments = [dataclasses.replace(s, energy=_energy_evidence(energy, s.lag)) if s.lag is not None else s
+                for s in segments]
+    masked = _energy_only(a, b, energy)
+    if masked:
+        same = [s for s in segments if _same_alignment(masked.segment, s.segment)]
+        if all(s.significance < masked.significance for s in same):
+            segments = [s for s in segments if s not in same] + [masked]
+    return sorted(segments, key=lambda s: -s.significance)
 
 
 def _top(found: list) -> float:
