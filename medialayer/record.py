@@ -81,9 +81,12 @@ def make_row(fields, raw: str | None = None) -> dict:
     return row
 
 
-def invalid_row(message: str) -> dict:
-    """The internal row for input that could not be read as a row at all (bad JSON, bad UTF-8, too long)."""
-    return _invalid(_new_row(), _echo(message))
+def invalid_row(message: str, row: dict | None = None) -> dict:
+    """An INVALID_INPUT row: for input that could not be read as a row at all (bad JSON, bad UTF-8, too
+    long), or ``row`` (what could be read of it, ids and URLs kept) marked invalid for ``message``."""
+    row = dict(row) if row is not None else _new_row()
+    row["error"] = None
+    return _invalid(row, _echo(message))
 
 
 def _encodable(text: str) -> bool:

@@ -127,6 +127,9 @@ def test_csv_edge_cases(tmp_path):
     assert ids["ok"][0]["error"] is None and ids["ok"][0]["media_type"] is None
     assert ids["quoted"][0]["source_url"] == "http://h/a,b.jpg" and ids["quoted"][0]["media_type"] == "image"
     assert len(ids["dup"]) == 2 and all(r["error"] is None for r in ids["dup"])
+    short = ids["short"][0]  # a short row keeps the values it had, and is still invalid
+    assert short["source_url"] == "a.jpg" and short["error"]["code"] == "INVALID_INPUT"
+    assert "2 fields where the header has 4" in short["error"]["message"]
     messages = "\n".join(errors(rows))
     assert len(errors(rows)) == 6
     for expected in ("2 fields where the header has 4", "source_url is missing", "line is not UTF-8",

@@ -58,16 +58,17 @@ def parse_json_line(line: bytes, max_row_bytes: int = DEFAULT_LIMITS.max_row_byt
 
 
 def parse_csv_line(line: bytes, header: list[str], max_row_bytes: int = DEFAULT_LIMITS.max_row_bytes) -> dict:
-    text = _decoded(line, max_row_bytes)
+    text = _decoded(line, max_row_bytes, byte_order_mark=False)  # the header row, read apart, holds the file's BOM
     if isinstance(text, dict):
         return text
     try:
         values = next(csv.reader([text]))
     except (csv.Error, StopIteration) as e:
         return invalid_row(f"invalid CSV ({e}): {text}")
-    if len(values) != len(header):
-        return invalid_row(f"{len(values)} fields where the header has {len(header)}: {text}")
-    return make_row(dict(zip(header, values)), raw=text)
+    row = make_row(dict(zip(header, values)), raw=text)
+    if len(values) != len(header):  # the values it has are kept (pair_id, URLs), the row is still invalid
+        return invalid_row(f"{len(values)} fields where the header has {len(header)}: {text}", row)
+    return row
 
 
 def parse_parquet_record(fields: dict, max_row_bytes: int = DEFAULT_LIMITS.max_row_bytes) -> dict:
@@ -77,12 +78,14 @@ def parse_parquet_record(fields: dict, max_row_bytes: int = DEFAULT_LIMITS.max_r
     return make_row(fields)
 
 
-def _decoded(line: bytes, max_row_bytes: int) -> str | dict:
-    """The line as text, or an INVALID_INPUT row when it is too long or not UTF-8."""
+def _decoded(line: bytes, max_row_bytes: int, byte_order_mark: bool = True) -> str | dict:
+    """The line as text, or an INVALID_INPUT row when it is too long or not UTF-8. A leading byte order
+    mark is dropped where it may open the file (JSONL: no JSON value starts with one)."""
     if len(line) > max_row_bytes:
         return invalid_row(f"row of {len(line)} bytes exceeds max_row_bytes={max_row_bytes}: {line[:200]!r}")
     try:
-        return line.decode("utf-8").removeprefix("\ufeff")  # a byte order mark opens some files
+        text = line.decode("utf-8")
+        return text.removeprefix("\ufeff") if byte_order_mark else text
     except UnicodeDecodeError as e:
         return invalid_row(f"line is not UTF-8 ({e.reason} at byte {e.start}): {line[:200]!r}")
 
