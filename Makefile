@@ -7,10 +7,11 @@ PY := $(VENV)/bin/python
 
 .PHONY: demo test bench-setup
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --editable .  # the `medialayer` command; `import medialayer` anywhere
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -19,7 +20,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 demo: $(VENV)/.runtime
 	$(PY) examples/generate.py --out examples
-	$(PY) run_local.py --input examples/pairs.jsonl --output out/results
+	$(VENV)/bin/medialayer run --input examples/pairs.jsonl --output out/results
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q

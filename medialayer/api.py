@@ -1,6 +1,7 @@
 """The single-pair call: the same stage functions as the pipeline, with no pipeline started."""
 from __future__ import annotations
 
+import collections
 import dataclasses
 
 from medialayer.io.fetch import Fetcher
@@ -20,9 +21,9 @@ def match(source_url: str, target_url: str, media_type: str | None = None, *, pa
         return compare_pair(row, None, None)
     fetcher = Fetcher(limits)
     try:
-        results = {}
-        for url in dict.fromkeys((row["source_url"], row["target_url"])):  # one fetch when both are the same
-            results[url] = fingerprint_url(url, {row["media_type"]}, fetcher)
+        urls = collections.Counter((row["source_url"], row["target_url"]))  # one fetch when both are the same
+        results = {url: dataclasses.replace(fingerprint_url(url, {row["media_type"]}, fetcher), references=n)
+                   for url, n in urls.items()}
     finally:
         fetcher.close()
     return compare_pair(row, for_declared_type(results[row["source_url"]], row["media_type"]),

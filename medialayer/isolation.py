@@ -1,7 +1,7 @@
 """Decoder isolation: media is decoded and fingerprinted in child processes, so a file that crashes a
 native decoder (segfault, abort, the OOM killer) or makes it hang costs that file's record, never the run.
 
-    fingerprint_media(media_type, blob, limits) -> fingerprint        raises MediaError
+    fingerprint_media(media_type, blob, limits, timer) -> fingerprint        raises MediaError
 
 With ``limits.isolate_decoders`` (the default) the work goes to a process-wide pool of long-lived
 decoder processes, shared by every thread of the process (FingerprintMedia's fetch threads, match(),
@@ -36,6 +36,7 @@ from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
 from medialayer.media import Blob
+from medialayer.work_time import WorkTimer
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,12 @@ def decode(media_type: str, blob: Blob, limits: Limits):
     return get_matcher(media_type).fingerprint(blob, limits)
 
 
-def fingerprint_media(media_type: str, blob: Blob, limits: Limits):
-    """The fingerprint of ``blob``: in a decoder process with ``limits.isolate_decoders``, else right here."""
+def fingerprint_media(media_type: str, blob: Blob, limits: Limits, timer: WorkTimer | None = None):
+    """The fingerprint of ``blob``: in a decoder process with ``limits.isolate_decoders``, else right here.
+    Time spent waiting for a free decoder is not counted as ``timer``'s work."""
     if not limits.isolate_decoders:
         return decode(media_type, blob, limits)
-    return decoder_pool().fingerprint(media_type, blob, limits)
+    return decoder_pool().fingerprint(media_type, blob, limits, timer)
 
 
 class DecoderPool:
@@ -68,9 +70,13 @@ class DecoderPool:
         self._count = 0
         self._available = threading.Condition()
 
-    def fingerprint(self, media_type: str, blob: Blob, limits: Limits):
-        decoder = self._acquire()
+    def fingerprint(self, media_type: str, blob: Blob, limits: Limits, timer: WorkTimer | None = None):
+        timer = timer or WorkTimer()
+        with timer.waiting():  # for a free decoder: other files' work
+            decoder = self._acquire()
         try:
+            with timer.waiting():  # a new decoder's start-up is not this file's work either
+                decoder.start()
             return decoder.run(media_type, blob, limits)
         finally:
             with self._available:
@@ -151,6 +157,10 @@ class _Decoder:
         if status == "error":
             raise value
         return value
+
+    def start(self) -> None:
+        if self.process is None:
+            self._start()
 
     def _start(self) -> None:
         parent, child = socket.socketpair()

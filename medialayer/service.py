@@ -180,12 +180,27 @@ def create_app(config: ServiceConfig = ServiceConfig()) -> FastAPI:
         body = exc.body if isinstance(exc.body, dict) else {}
         # media_type stays null, as in every INVALID_INPUT record of match() and the pipeline
         row = make_row({key: body.get(key) for key in ("source_url", "target_url", "pair_id")})
-        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
-        if not isinstance(exc.body, dict):
-            message = f"the body must be a JSON object (Content-Type: application/json); {message}"
+        message = "; ".join(dict.fromkeys(_problem(e) for e in exc.errors()))
         return _record_response(error_record(row, MediaError(ErrorCode.INVALID_INPUT, message)))
 
     return app
+
+
+def _problem(error: dict) -> str:
+    """One validation error of a request body as a sentence (pydantic's own words name parser internals)."""
+    field, kind = ".".join(str(p) for p in error["loc"][1:]), error["type"]
+    fields = ", ".join(MatchRequest.model_fields)
+    if kind == "json_invalid":
+        return f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'cannot be parsed')})"
+    if not field:
+        return f"the body must be a JSON object with the fields {fields} (Content-Type: application/json)"
+    if kind == "missing":
+        return f"{field} is required"
+    if kind == "extra_forbidden":
+        return f"{field} is not a field of this request (the fields are {fields})"
+    if kind == "string_type":
+        return f"{field} must be a string"
+    return f"{field}: {error['msg']}"
 
 
 def _add_match_route(app: FastAPI, media_type: str, run_match) -> None:

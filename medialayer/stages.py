@@ -3,12 +3,16 @@
     fingerprint_url(url, declared_types, fetcher) -> MediaResult   once per unique URL
     for_declared_type(result, declared_type)      -> MediaResult   per reference to that URL
     compare_pair(row, source, target)             -> record        once per input row
+
+``processing_time_ms`` of a record is the work done for its row: its share of fetching and
+fingerprinting each of its URLs (a URL's work divided among the rows referencing it) plus its compare;
+time spent waiting for a thread or a free decoder is not work. match(), the pipeline and the service
+count it the same way.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from typing import Any
 
 from medialayer.errors import ErrorCode, MediaError
@@ -17,6 +21,7 @@ from medialayer.io.sniff import sniff_media_type
 from medialayer.isolation import fingerprint_media
 from medialayer.matchers import get_matcher
 from medialayer.record import error_record, result_record
+from medialayer.work_time import WorkTimer
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +34,17 @@ class MediaResult:
     media_type: str | None
     fingerprint: Any = None
     error: MediaError | None = None
-    elapsed_ms: float = 0.0
+    work_ms: float = 0.0  # fetching and fingerprinting, waits excluded
+    references: int = 1  # rows sharing that work
+
+    @property
+    def share_ms(self) -> float:
+        return self.work_ms / max(1, self.references)
 
 
 def fingerprint_url(url: str, declared_types: set, fetcher: Fetcher) -> MediaResult:
     """Fetch ``url`` once, sniff its media type and fingerprint it with that type's matcher."""
-    start = time.perf_counter()
+    timer = WorkTimer()
     media_type = None
     try:
         # The byte cap of the declared type when every reference agrees on one, else the largest.
@@ -44,14 +54,14 @@ def fingerprint_url(url: str, declared_types: set, fetcher: Fetcher) -> MediaRes
             if blob.size > fetcher.limits.max_bytes(media_type):
                 raise MediaError(ErrorCode.TOO_LARGE, f"{blob.size} bytes exceeds the {media_type} cap of "
                                                       f"{fetcher.limits.max_bytes(media_type)}")
-            fingerprint = fingerprint_media(media_type, blob, fetcher.limits)  # isolated: see isolation.py
-        return MediaResult(url, media_type, fingerprint, None, _ms_since(start))
+            fingerprint = fingerprint_media(media_type, blob, fetcher.limits, timer)  # isolated: see isolation.py
+        return MediaResult(url, media_type, fingerprint, None, timer.ms)
     except MediaError as e:
-        return MediaResult(url, media_type, None, e.with_url(redact(url)), _ms_since(start))
+        return MediaResult(url, media_type, None, e.with_url(redact(url)), timer.ms)
     except Exception as e:  # a bug or a decoder failure we did not anticipate: report it, never crash the run
         log.exception("unexpected failure fingerprinting %s", redact(url))
         error = MediaError(ErrorCode.INTERNAL_ERROR, f"{type(e).__name__}: {e}", redact(url))
-        return MediaResult(url, media_type, None, error, _ms_since(start))
+        return MediaResult(url, media_type, None, error, timer.ms)
 
 
 def for_declared_type(result: MediaResult, declared_type: str | None) -> MediaResult:
@@ -68,7 +78,7 @@ def compare_pair(row: dict, source: MediaResult | None, target: MediaResult | No
     """The output record for one input row, given the results for its two URLs."""
     if row.get("error"):
         return error_record(row, row["error"])
-    elapsed = source.elapsed_ms + target.elapsed_ms
+    elapsed = source.share_ms + target.share_ms
     for side in (source, target):
         if side.error is not None:
             return error_record(row, side.error, side.media_type, elapsed)
@@ -76,15 +86,11 @@ def compare_pair(row: dict, source: MediaResult | None, target: MediaResult | No
         error = MediaError(ErrorCode.MEDIA_TYPE_MISMATCH,
                            f"source is {source.media_type} but target is {target.media_type}", redact(target.url))
         return error_record(row, error, None, elapsed)
-    start = time.perf_counter()
+    timer = WorkTimer()
     try:
         comparison = get_matcher(source.media_type).compare(source.fingerprint, target.fingerprint)
     except Exception as e:  # a matcher bug must cost one record, not the run
         log.exception("unexpected failure comparing pair %s", row["pair_id"])
         error = MediaError(ErrorCode.INTERNAL_ERROR, f"compare failed: {type(e).__name__}: {e}")
-        return error_record(row, error, source.media_type, elapsed + _ms_since(start))
-    return result_record(row, source.media_type, comparison, elapsed + _ms_since(start))
-
-
-def _ms_since(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0
+        return error_record(row, error, source.media_type, elapsed + timer.ms)
+    return result_record(row, source.media_type, comparison, elapsed + timer.ms)

@@ -142,7 +142,8 @@ def resolve(host: str, port: int, allow_private: bool) -> list[str]:
             if reason is not None:
                 raise MediaError(ErrorCode.BLOCKED_ADDRESS,
                                  f"host {host!r} resolves to {address}, a {reason} address "
-                                 "(--allow-private-networks permits it)")
+                                 "(the option --allow-private-networks, or allow_private_networks=True in "
+                                 "match(), permits it)")
     return addresses
 
 
@@ -322,7 +323,9 @@ class Fetcher:
         scheme = url_scheme(url, self.limits)
         if scheme not in self.limits.schemes():
             raise MediaError(ErrorCode.UNSUPPORTED_SCHEME,
-                             f"URL scheme {scheme!r} is not allowed (allowed_schemes={self.limits.allowed_schemes})")
+                             f"URL scheme {scheme!r} is not allowed (allowed_schemes={self.limits.allowed_schemes}; "
+                             f"the option --allowed-schemes, e.g. --allowed-schemes {self.limits.allowed_schemes},"
+                             f"{scheme}, permits it)")
         return scheme
 
     def _fetch_local(self, url: str, max_bytes: int) -> Blob:

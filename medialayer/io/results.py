@@ -33,6 +33,19 @@ def output_paths(prefix: str, fmt: str, num_shards: int = DEFAULT_SHARDS) -> lis
     return [shard_path(prefix, shard, num_shards, fmt) for shard in range(num_shards)]
 
 
+def read_records(prefix: str, fmt: str, num_shards: int, columns: list[str]):
+    """The ``columns`` of every record a run wrote in ``fmt``, as dicts, shard by shard."""
+    for path in output_paths(prefix, fmt, num_shards):
+        if fmt == "parquet":
+            with FileSystems.open(path, compression_type="uncompressed") as f:
+                yield from pq.read_table(f, columns=columns).to_pylist()
+        else:
+            with FileSystems.open(path, compression_type="uncompressed") as f:
+                for line in f:
+                    record = json.loads(line)
+                    yield {name: record[name] for name in columns}
+
+
 def _shard_of(record: dict, num_shards: int) -> int:
     return zlib.crc32(record["pair_id"].encode("utf-8", "surrogatepass")) % num_shards
 

@@ -7,32 +7,37 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
+import itertools
 import logging
 import os
+import sys
 import time
 
 import apache_beam as beam
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from medialayer.io.pairs import FORMATS, ReadPairs
-from medialayer.io.results import DEFAULT_SHARDS, OUTPUT_FORMATS, WriteResults, output_paths
+from medialayer import console
+from medialayer.io.results import DEFAULT_SHARDS, OUTPUT_FORMATS, WriteResults, output_paths, read_records
 from medialayer.limits import add_limit_arguments, limits_from_namespace
+from medialayer.progress import close_bars
 from medialayer.transforms.matching import (DEFAULT_BLOCKS, DEFAULT_FETCH_BATCHES, DEFAULT_FETCH_CONCURRENCY,
                                            NAMESPACE, MatchPairs)
 
 # A plain DirectRunner first tries to download the Prism runner binary, which hangs or fails offline.
 DEFAULT_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
 LOCAL_FETCH_BATCHES = 16
+FIRST_ERRORS = 5  # errors listed in the summary
 LOCAL_RUNNERS = (DEFAULT_RUNNER, "FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
 log = logging.getLogger(__name__)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Near-duplicate detection over a file of URL pairs.")
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Near-duplicate detection over a file of URL pairs.",
+                                     epilog="Other options are passed to Beam (--runner, --direct_num_workers, ...). "
+                                            "Exit statuses: 0 done; 1 failed; 2 usage error; 3 every row an "
+                                            "error; 4 the input held no rows.")
     parser.add_argument("--input", required=True, help="pair file(s): JSONL, CSV with a header row, or Parquet; "
                                                        "globs allowed")
     parser.add_argument("--input_format", "--input-format", dest="input_format", choices=FORMATS,
@@ -63,7 +68,7 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
     formats, options = output_formats(args), pipeline.options
     match_pairs = MatchPairs(limits_from_namespace(args), args.join_blocks or join_blocks(options),
                              args.fetch_concurrency, args.fetch_batches or fetch_batches(options),
-                             local_workers(options))
+                             local_workers(options), progress_bar=shows_progress_bar(options))
     rows = pipeline | "ReadPairs" >> ReadPairs(args.input, args.input_format, args.max_row_bytes)
     written = (rows | "MatchPairs" >> match_pairs
                | "WriteResults" >> WriteResults(args.output, formats, args.num_shards))
@@ -109,6 +114,13 @@ def local_workers(options: PipelineOptions) -> int:
     return workers if workers > 0 else (os.cpu_count() or 1)
 
 
+def shows_progress_bar(options: PipelineOptions) -> bool:
+    """Live bars when the workers run in this process (the local runner's default in_memory mode) and
+    stderr is a terminal; log lines otherwise."""
+    return (sys.stderr.isatty() and is_local(options)
+            and options.view_as(DirectOptions).direct_running_mode == "in_memory")
+
+
 def join_blocks(options: PipelineOptions) -> int:
     """One block per local worker: the fewest fingerprint copies that still give every worker join cells
     to compare (in_memory: a single cell, each fingerprint shipped once). Distributed runners: more."""
@@ -128,10 +140,10 @@ def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:
     return options
 
 
-def prepare(argv=None) -> tuple[beam.Pipeline, argparse.Namespace]:
+def prepare(argv=None, prog: str | None = None) -> tuple[beam.Pipeline, argparse.Namespace]:
     """Parse the options and build the graph; unusable input files or options raise here, before any work
     (FileNotFoundError, ValueError)."""
-    args, pipeline_args = build_parser().parse_known_args(argv)
+    args, pipeline_args = build_parser(prog).parse_known_args(argv)
     options = pipeline_options(pipeline_args)
     if (is_local(options) and options.view_as(DirectOptions).direct_running_mode == "multi_processing"
             and args.isolate_decoders):
@@ -147,13 +159,20 @@ def prepare(argv=None) -> tuple[beam.Pipeline, argparse.Namespace]:
 def execute(pipeline: beam.Pipeline, args: argparse.Namespace) -> dict:
     """Run a prepared job and return its summary; fails if the records written do not match the rows read."""
     started = time.monotonic()
-    result = pipeline.run()
-    result.wait_until_finish()
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    finally:
+        close_bars()
     try:
         summary = _summary(result)
     except NotImplementedError:  # the Dask runner reports no metrics: summarise the files written instead
         summary = summary_from_outputs(args.output, output_formats(args)[0], args.num_shards)
     summary["wall_time_s"] = round(time.monotonic() - started, 3)
+    summary["outputs"] = [path for fmt in output_formats(args) for path in output_paths(args.output, fmt,
+                                                                                        args.num_shards)]
+    summary["first_errors"] = (first_errors(args.output, output_formats(args)[0], args.num_shards)
+                               if summary["errors"] else [])
     return summary
 
 
@@ -162,14 +181,28 @@ def run(argv=None) -> dict:
     return execute(*prepare(argv))
 
 
+def main(argv=None, prog: str | None = None) -> int:
+    """The command (``medialayer run``, ``run_local.py``): run the job, print its summary, return the exit
+    status (medialayer.console)."""
+    try:
+        job = prepare(argv, prog)
+    except (FileNotFoundError, ValueError) as e:  # unusable input files or options: said before any work
+        print(f"error: {e}", file=sys.stderr)
+        return console.FAILED
+    summary = execute(*job)
+    print(format_summary(summary))
+    return console.exit_status(summary["rows_in"], summary["errors"])
+
+
+def first_errors(prefix: str, fmt: str, num_shards: int, count: int = FIRST_ERRORS) -> list[dict]:
+    """The first ``count`` error records written (pair_id and error), for the summary."""
+    errors = (r for r in read_records(prefix, fmt, num_shards, ["pair_id", "error"]) if r["error"])
+    return list(itertools.islice(errors, count))
+
+
 def summary_from_outputs(prefix: str, fmt: str, num_shards: int) -> dict:
     """The summary of a run read back from its result files; media counters are not known from them."""
-    if fmt == "parquet":
-        table = pq.read_table(output_paths(prefix, fmt, num_shards), columns=["match", "error"])
-        records = [{"match": m, "error": e} for m, e in zip(table["match"].to_pylist(), table["error"].to_pylist())]
-    else:
-        records = [json.loads(line) for path in output_paths(prefix, fmt, num_shards)
-                   for line in FileSystems.open(path, compression_type="uncompressed")]
+    records = list(read_records(prefix, fmt, num_shards, ["match", "error"]))
     errors = collections.Counter(r["error"]["code"] for r in records if r["error"])
     return {"rows_in": len(records), "records_out": len(records), "matches": sum(bool(r["match"]) for r in records),
             "errors": sum(errors.values()), "errors_by_code": dict(sorted(errors.items())),
@@ -189,12 +222,35 @@ def _summary(result) -> dict:
 
 
 def format_summary(summary: dict) -> str:
-    lines = [f"pairs: {summary['rows_in']}  matches: {summary['matches']}  errors: {summary['errors']}  "
-             f"wall time: {summary['wall_time_s']:.2f} s",
-             f"fetches: {summary['fetches']}  fingerprints: {summary['fingerprints']}  "
-             f"reused: {summary['fingerprint_reuses']}  fetch retries: {summary['fetch_retries']}"
-             if summary["fetches"] is not None else
-             "fetches, fingerprints, reuses, retries: not reported (this runner has no metrics)"]
-    if summary["errors_by_code"]:
-        lines.append("errors by code: " + ", ".join(f"{k}={v}" for k, v in summary["errors_by_code"].items()))
+    """The end-of-run summary: what each counter means, where the output is, the first errors."""
+    rows, errors, matches = summary["rows_in"], summary["errors"], summary["matches"]
+    lines = [f"Done in {summary['wall_time_s']:.1f} s: {rows:,} pair rows read, {summary['records_out']:,} "
+             "records written (one per row).",
+             f"  matches      {matches:>9,}  pairs whose two media are near-duplicates",
+             f"  non-matches  {rows - matches - errors:>9,}  pairs compared and found different",
+             f"  errors       {errors:>9,}  rows with no result: the record's error says why"
+             + (" (" + ", ".join(f"{k}: {v:,}" for k, v in summary["errors_by_code"].items()) + ")"
+                if errors else "")]
+    if summary["fetches"] is not None:
+        lines += [f"  URLs fetched {summary['fetches']:>9,}  each unique URL once, "
+                  f"{summary['fetch_retries']:,} transient failures retried",
+                  f"  fingerprints {summary['fingerprints']:>9,}  URLs decoded and fingerprinted"
+                  + (f" (the other {failed:,} failed)" if (failed := summary['fetches'] - summary['fingerprints'])
+                     else ""),
+                  f"  reused       {summary['fingerprint_reuses']:>9,}  references to a URL that another row "
+                  "already named: served from its one fingerprint, not fetched again"]
+    else:
+        lines.append("  (URL and fingerprint counts: not reported, this runner has no metrics)")
+    lines.append("Output files:")
+    lines += [f"  {path}" for path in summary["outputs"]]  # a few shards per format: every one is listed
+    if summary["first_errors"]:
+        lines.append("First errors:")
+        lines += [f"  pair {r['pair_id']}: {r['error']['code']}: {r['error']['message']}"[:300]
+                  for r in summary["first_errors"]]
+    status = console.exit_status(rows, errors)
+    if status == console.NO_ROWS:
+        lines.append("NOTHING TO DO: the input held no rows (exit status 4).")
+    elif status == console.NO_RESULTS:
+        lines.append(f"NO RESULTS: every one of the {rows:,} rows is an error (exit status 3). Local paths in a "
+                     f"pairs file resolve against the working directory, here {os.getcwd()}.")
     return "\n".join(lines)

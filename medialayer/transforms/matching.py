@@ -22,6 +22,7 @@ the graph runs unchanged on the Dask runner, which supports nothing else.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -74,8 +75,9 @@ class FingerprintMedia(beam.DoFn):
     """
 
     def __init__(self, limits: Limits, concurrency: int = DEFAULT_FETCH_CONCURRENCY, batches: int = 1,
-                 workers: int = 1):
+                 workers: int = 1, progress_bar: bool = False):
         self.limits, self.concurrency, self.batches, self.workers = limits, max(1, concurrency), batches, workers
+        self.progress_bar = progress_bar
         self.fetches = Metrics.counter(NAMESPACE, "fetches")
         self.fingerprints = Metrics.counter(NAMESPACE, "fingerprints")
         self.media_errors = Metrics.counter(NAMESPACE, "media_errors")
@@ -87,7 +89,8 @@ class FingerprintMedia(beam.DoFn):
         self.fetcher = Fetcher(self.limits, connections=self.concurrency)
         self.retries_counted = 0
         self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="fingerprint")
-        self.progress = Progress("media fingerprinted", self.batches, "URL batches", self.workers)
+        self.progress = Progress("media fingerprinted", self.batches, "URL batches", self.workers,
+                                 item_name="URLs", bar=self.progress_bar)
 
     def teardown(self):
         self.pool.shutdown(wait=True)
@@ -111,6 +114,7 @@ class FingerprintMedia(beam.DoFn):
                 self.media_errors.inc()
             self.reuses.inc(references - 1)
             self.progress.add()
+            result = dataclasses.replace(result, references=references)  # its work is shared by these rows
             for cell in cells:
                 yield cell, ("media", (url, result))
         self.retries.inc(self.fetcher.retries - self.retries_counted)  # counters only count on this thread
@@ -127,13 +131,14 @@ class ComparePairs(beam.DoFn):
     over as a list.
     """
 
-    def __init__(self, cells: int = 1, workers: int = 1):
-        self.cells, self.workers = cells, workers
+    def __init__(self, cells: int = 1, workers: int = 1, progress_bar: bool = False):
+        self.cells, self.workers, self.progress_bar = cells, workers, progress_bar
         self.records_out = Metrics.counter(NAMESPACE, "records_out")
         self.matches = Metrics.counter(NAMESPACE, "matches")
 
     def setup(self):
-        self.progress = Progress("pairs compared", self.cells, "join cells", self.workers)
+        self.progress = Progress("pairs compared", self.cells, "join cells", self.workers, item_name="pairs",
+                                 bar=self.progress_bar)
 
     def process(self, element):
         _, values = element
@@ -163,12 +168,13 @@ class MatchPairs(beam.PTransform):
 
     def __init__(self, limits: Limits, blocks: int = DEFAULT_BLOCKS,
                  fetch_concurrency: int = DEFAULT_FETCH_CONCURRENCY, fetch_batches: int = DEFAULT_FETCH_BATCHES,
-                 workers: int = 1):
+                 workers: int = 1, progress_bar: bool = False):
         super().__init__()
         if min(blocks, fetch_concurrency, fetch_batches) < 1:
             raise ValueError("blocks, fetch_concurrency and fetch_batches must be >= 1")
         self.limits, self.blocks, self.workers = limits, blocks, workers
         self.fetch_concurrency, self.fetch_batches = fetch_concurrency, fetch_batches
+        self.progress_bar = progress_bar  # live bars: only when the workers share the driver's terminal
 
     def expand(self, rows):
         blocks, batches = self.blocks, self.fetch_batches
@@ -177,11 +183,13 @@ class MatchPairs(beam.PTransform):
                  | "KeyByBatch" >> beam.Map(lambda ref: (url_block(ref[0], batches), ref))
                  | "GroupByBatch" >> beam.GroupByKey()
                  | "FingerprintMedia" >> beam.ParDo(
-                     FingerprintMedia(self.limits, self.fetch_concurrency, batches, self.workers)))
+                     FingerprintMedia(self.limits, self.fetch_concurrency, batches, self.workers,
+                                      self.progress_bar)))
         keyed_rows = rows | "KeyRows" >> beam.Map(lambda row: (join_cell(row, blocks), ("row", row)))
         return ((keyed_rows, media) | "Join" >> beam.Flatten()
                 | "GroupByCell" >> beam.GroupByKey()
-                | "ComparePairs" >> beam.ParDo(ComparePairs(blocks * (blocks + 1) // 2, self.workers)))
+                | "ComparePairs" >> beam.ParDo(ComparePairs(blocks * (blocks + 1) // 2, self.workers,
+                                                            self.progress_bar)))
 
 
 _rows_in = Metrics.counter(NAMESPACE, "rows_in")
