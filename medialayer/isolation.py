@@ -16,26 +16,36 @@ calling process, so connections are pooled as before and only decoding is timed.
   file gets DECODE_TIMEOUT;
 * the decoder dies while on a file (any signal or exit): it is replaced, and the file gets DECODE_FAILED.
 
+Nothing is left behind: each decoder writes its temporary files into a folder of its own, inside the
+parent's scratch folder (medialayer.media), which the parent removes whenever it stops that decoder,
+however it ended. Decoders die with their parent, whatever kills it: each asks the kernel for SIGKILL
+when its parent thread ends (PR_SET_PDEATHSIG), and all are started from one long-lived thread of the
+pool, since a pool thread that ends would otherwise take its decoders with it.
+
 Without isolation the matcher runs in the calling thread: no crash protection and no decode timeout.
 The overhead per file and the choice of default are in docs/security.md.
 """
 from __future__ import annotations
 
 import atexit
+import ctypes
 import importlib
 import logging
 import multiprocessing.connection
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
-from medialayer.media import Blob
+from medialayer.media import Blob, scratch_dir
 from medialayer.work_time import WorkTimer
 
 log = logging.getLogger(__name__)
@@ -69,6 +79,8 @@ class DecoderPool:
         self._idle: list[_Decoder] = []
         self._count = 0
         self._available = threading.Condition()
+        # Decoders die with the thread that started them (PR_SET_PDEATHSIG): this one lives as long as the pool.
+        self._starter = ThreadPoolExecutor(1, thread_name_prefix="decoder-starter")
 
     def fingerprint(self, media_type: str, blob: Blob, limits: Limits, timer: WorkTimer | None = None):
         timer = timer or WorkTimer()
@@ -90,7 +102,7 @@ class DecoderPool:
             if self._idle:
                 return self._idle.pop()
             self._count += 1
-        return _Decoder(self.decode)
+        return _Decoder(self.decode, self._starter)
 
     def close(self) -> None:
         """Stop the idle decoders (busy ones stop when their process exits)."""
@@ -116,12 +128,11 @@ def decoder_pool() -> DecoderPool:
 
 
 class _Decoder:
-    """One decoder process and the socket to it; replaced after a timeout or a crash."""
+    """One decoder process, the socket to it and its scratch folder; replaced after a timeout or a crash."""
 
-    def __init__(self, decode):
-        self.decode = decode
-        self.process = None
-        self.conn = None
+    def __init__(self, decode, starter: ThreadPoolExecutor):
+        self.decode, self.starter = decode, starter
+        self.process = self.conn = self.scratch = None
 
     def run(self, media_type: str, blob: Blob, limits: Limits):
         if blob.size <= PIPE_BYTES:
@@ -164,12 +175,14 @@ class _Decoder:
 
     def _start(self) -> None:
         parent, child = socket.socketpair()
+        self.scratch = tempfile.mkdtemp(prefix="decoder-", dir=scratch_dir())
         with child:
-            self.process = subprocess.Popen(
+            self.process = self.starter.submit(
+                subprocess.Popen,
                 [sys.executable, "-c", "from medialayer.isolation import _child_main; _child_main()",
-                 str(child.fileno()), self.decode],
+                 str(child.fileno()), self.decode, str(os.getpid()), self.scratch],
                 pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}).result()
         self.conn = multiprocessing.connection.Connection(parent.detach())
         if not self.conn.poll(STARTUP_TIMEOUT) or self._ready() != "ready":
             how = _describe_exit(self.stop())
@@ -182,7 +195,7 @@ class _Decoder:
             return None
 
     def stop(self) -> int | None:
-        """Kill the process (if still running) and return its exit status."""
+        """Kill the process (if still running), remove its scratch folder and return its exit status."""
         if self.process is None:
             return None
         self.process.kill()
@@ -191,7 +204,8 @@ class _Decoder:
         except subprocess.TimeoutExpired:
             code = None
         self.conn.close()
-        self.process = self.conn = None
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.process = self.conn = self.scratch = None
         return code
 
 
@@ -207,8 +221,10 @@ def _describe_exit(code: int | None) -> str:
 
 
 def _child_main() -> None:
-    """Entry point of a decoder process: argv is [socket fd, decode as module:function]."""
+    """Entry point of a decoder process: argv is [socket fd, decode as module:function, parent pid, scratch]."""
+    _die_with_parent(int(sys.argv[3]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
+    tempfile.tempdir = sys.argv[4]  # every temporary file of ours, where the parent removes it
     fd, decode_name = int(sys.argv[1]), sys.argv[2]
     module, _, function = decode_name.partition(":")
     conn = multiprocessing.connection.Connection(fd)
@@ -216,6 +232,14 @@ def _child_main() -> None:
     get_matcher("image")  # import the common matcher now, not on the clock of the first file
     conn.send("ready")
     _serve(conn, decode_function)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """SIGKILL this process when the thread that started it ends (Linux); exit now if it already has."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _serve(conn, decode) -> None:

@@ -20,7 +20,8 @@ class Limits:
     fetch_deadline: float = 300.0  # seconds for a whole fetch, redirects included
     max_redirects: int = 5
     max_url_length: int = 8192
-    allow_private_networks: bool = False  # fetch from loopback/private/link-local addresses
+    allow_private_networks: bool = False  # fetch from loopback/private addresses (never link-local: see below)
+    allow_link_local_addresses: bool = False  # DANGEROUS: cloud metadata services (instance credentials) live there
     allowed_schemes: str = "http,https,file,gs,s3"  # comma-separated; "file" covers local paths too
     max_retries: int = 3  # retries of a transient failure (connection error, timeout, 429, 5xx)
     retry_backoff: float = 0.5  # seconds before the first retry; doubles each time, with jitter

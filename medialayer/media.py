@@ -1,11 +1,53 @@
-"""Fetched media handed from io to the matchers: bytes in memory, or a local file for large payloads."""
+"""Fetched media handed from io to the matchers: bytes in memory, or a local file for large payloads.
+
+Temporary media files live in this process's scratch folder (``scratch_dir()``): removed at exit, and
+the folders of processes that died without removing theirs (SIGKILL, OOM killer) are swept by the next
+process that makes one. Decoder processes keep theirs inside it (medialayer.isolation).
+"""
 from __future__ import annotations
 
+import atexit
 import contextlib
+import glob
 import os
+import shutil
 import tempfile
+import threading
 
 MEDIA_TYPES = ("image", "video", "audio")
+SCRATCH_PREFIX = "medialayer-"
+
+_scratch: tuple[int, str] | None = None  # (pid, folder): a forked child makes its own
+_scratch_lock = threading.Lock()
+
+
+def scratch_dir() -> str:
+    """This process's folder for temporary media files."""
+    global _scratch
+    with _scratch_lock:
+        if _scratch is None or _scratch[0] != os.getpid():
+            _sweep_folders_of_dead_processes()
+            folder = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
+            atexit.register(shutil.rmtree, folder, True)
+            _scratch = (os.getpid(), folder)
+        return _scratch[1]
+
+
+def _sweep_folders_of_dead_processes() -> None:
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), f"{SCRATCH_PREFIX}*-*")):
+        pid = os.path.basename(folder)[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process
+        return True
+    return True
 
 
 class Blob:
@@ -44,20 +86,26 @@ class Blob:
         if self._path is not None:
             yield self._path
             return
-        fd, tmp = tempfile.mkstemp(prefix="medialayer-", suffix=suffix)
+        fd, tmp = tempfile.mkstemp(suffix=suffix, dir=scratch_dir())
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(self._data)
             yield tmp
         finally:
-            os.unlink(tmp)
+            _remove(tmp)
 
     def close(self) -> None:
-        if self._owned and self._path is not None and os.path.exists(self._path):
-            os.unlink(self._path)
+        if self._owned and self._path is not None:
+            _remove(self._path)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _remove(path: str) -> None:
+    """Housekeeping never costs a record: a file already gone (its folder swept) is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

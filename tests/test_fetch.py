@@ -455,3 +455,30 @@ def test_url_validation_never_crashes(text):
         assert e.code == ErrorCode.INVALID_URL
     else:
         assert scheme == "file" or fetch._SCHEME.fullmatch(scheme)
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "169.254.1.1", "fe80::1", "::ffff:169.254.169.254",
+                                     "fd00:ec2::254", "100.100.100.200"])
+def test_metadata_and_link_local_stay_refused_with_private_networks_allowed(address, fake_dns, loopback_only):
+    answers, _ = fake_dns
+    answers["metadata.test"] = [[address]]
+    error = fetch_error(PRIVATE, "http://metadata.test/latest/meta-data/")  # resolved, then refused
+    assert error.code == ErrorCode.BLOCKED_ADDRESS and "--allow-link-local-addresses" in error.message
+    assert loopback_only == []  # refused before any connection attempt
+
+
+def test_a_redirect_to_metadata_is_refused_with_private_networks_allowed(server, loopback_only):
+    url = server.route("/to-metadata", redirect("http://169.254.169.254/latest/meta-data/iam/"))
+    error = fetch_error(PRIVATE, url)
+    assert error.code == ErrorCode.BLOCKED_ADDRESS and "cloud metadata" in error.message
+    assert loopback_only == []
+
+
+def test_only_the_dangerous_option_opens_link_local(fake_dns, loopback_only):
+    answers, _ = fake_dns
+    answers["metadata.test"] = [["169.254.169.254"]]
+    limits = dataclasses.replace(PRIVATE, allow_link_local_addresses=True, max_retries=0, fetch_deadline=1.0)
+    error = fetch_error(limits, "http://metadata.test/latest/meta-data/")
+    assert error.code == ErrorCode.FETCH_FAILED  # let through the policy: the safety net refused the connection
+    assert loopback_only == [("169.254.169.254", 80)]
+    loopback_only.clear()  # the one connection attempt this test expects

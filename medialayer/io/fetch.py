@@ -7,7 +7,8 @@ The URLs come from files nobody vetted, so every fetch is guarded (docs/security
   (loopback, private, link-local, CGNAT, multicast, reserved, ... in IPv4 and IPv6, IPv4 embedded in
   IPv6 included) and connects to exactly the address it checked: a second DNS answer (DNS rebinding)
   is never asked for. Host header, TLS SNI and certificate checks still use the host name. Redirects
-  are followed here, hop by hop, each hop through the same check (``allow_private_networks`` opts out);
+  are followed here, hop by hop, each hop through the same check (``allow_private_networks`` opts out,
+  except for link-local and cloud metadata addresses, which only ``allow_link_local_addresses`` opens);
 * byte caps on the bytes actually read, decoded and on the wire, whatever Content-Length claims;
   compressed bodies are inflated a chunk at a time, so a gzip bomb stops at the cap; when no media
   type was declared, the first 4 KiB decide the type and so the cap (non-media stops there);
@@ -45,7 +46,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, Protocol
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.io.sniff import sniff_media_type
 from medialayer.limits import Limits
-from medialayer.media import Blob
+from medialayer.media import Blob, scratch_dir
 
 HTTP_SCHEMES = ("http", "https")
 CHUNK_BYTES = 256 * 1024
@@ -63,6 +64,8 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # anycast, local-use NAT64, site-local and the newer IPv6 documentation prefix.
 _ALSO_BLOCKED = [ipaddress.ip_network(n) for n in ("192.0.0.0/24", "192.88.99.0/24", "64:ff9b:1::/48", "fec0::/10",
                                                    "3fff::/20")]
+# Cloud metadata services outside the link-local ranges (AWS over IPv6, Alibaba Cloud).
+_METADATA = [ipaddress.ip_network(n) for n in ("fd00:ec2::254/128", "100.100.100.200/32")]
 
 
 def redact(text: str) -> str:
@@ -126,8 +129,17 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
     return None
 
 
-def resolve(host: str, port: int, allow_private: bool) -> list[str]:
-    """The addresses to connect to for ``host``: resolved once, and refused if any of them is not public."""
+def is_link_local(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Link-local (169.254.0.0/16, fe80::/10, also as embedded IPv4) or a fixed cloud metadata address:
+    where cloud instances hand out their credentials."""
+    embedded = _embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
+    return address.is_link_local or (embedded is not None and embedded.is_link_local) or any(
+        address in network for network in _METADATA)
+
+
+def resolve(host: str, port: int, allow_private: bool, allow_link_local: bool = False) -> list[str]:
+    """The addresses to connect to for ``host``: resolved once, and refused if any of them is not public.
+    ``allow_private`` opens private networks but never link-local ones: only ``allow_link_local`` does."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
@@ -136,14 +148,21 @@ def resolve(host: str, port: int, allow_private: bool) -> list[str]:
     except (UnicodeError, ValueError):
         raise MediaError(ErrorCode.INVALID_URL, f"invalid host name {host!r}") from None
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
-    if not allow_private:
-        for address in addresses:
-            reason = blocked_reason(ipaddress.ip_address(address.split("%", 1)[0]))
-            if reason is not None:
-                raise MediaError(ErrorCode.BLOCKED_ADDRESS,
-                                 f"host {host!r} resolves to {address}, a {reason} address "
-                                 "(the option --allow-private-networks, or allow_private_networks=True in "
-                                 "match(), permits it)")
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        reason = blocked_reason(ip)
+        if reason is None:
+            continue
+        if is_link_local(ip) and not allow_link_local:
+            raise MediaError(ErrorCode.BLOCKED_ADDRESS,
+                             f"host {host!r} resolves to {address}, a {reason} address where cloud metadata "
+                             "services live: refused even with --allow-private-networks (the dangerous option "
+                             "--allow-link-local-addresses permits it)")
+        if not allow_private:
+            raise MediaError(ErrorCode.BLOCKED_ADDRESS,
+                             f"host {host!r} resolves to {address}, a {reason} address "
+                             "(the option --allow-private-networks, or allow_private_networks=True in "
+                             "match(), permits it)")
     return addresses
 
 
@@ -170,6 +189,7 @@ class _FetchGuard:
 
     def __init__(self, limits: Limits):
         self.allow_private = limits.allow_private_networks
+        self.allow_link_local = limits.allow_link_local_addresses
         self.seconds = limits.fetch_deadline
         self.end = time.monotonic() + self.seconds
         self.expired = False
@@ -232,7 +252,7 @@ class _GuardedConnection:
         guard = _guard()
         hostname = self._dns_host
         error = None
-        for address in resolve(hostname, self.port, guard.allow_private):
+        for address in resolve(hostname, self.port, guard.allow_private, guard.allow_link_local):
             if guard.expired:
                 raise guard.error()
             self._dns_host = address  # urllib3 connects to _dns_host; Host, SNI and verification use host names
@@ -557,7 +577,7 @@ def _read_capped(chunks, cap: _Cap, deadline: float) -> Blob:
             if time.monotonic() > deadline:
                 raise MediaError(ErrorCode.FETCH_TIMEOUT, "fetch deadline passed while reading")
             if spool is None and total > SPOOL_BYTES:
-                spool = tempfile.NamedTemporaryFile(prefix="medialayer-", delete=False)
+                spool = tempfile.NamedTemporaryFile(dir=scratch_dir(), delete=False)
                 spool.writelines(buffer)
                 buffer = []
             if spool is not None:
@@ -567,7 +587,7 @@ def _read_capped(chunks, cap: _Cap, deadline: float) -> Blob:
     except BaseException:
         if spool is not None:
             spool.close()
-            os.unlink(spool.name)
+            Blob(path=spool.name, owned=True).close()
         raise
     finally:
         close = getattr(chunks, "close", None)

@@ -29,10 +29,11 @@ from concurrent.futures import ThreadPoolExecutor
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from medialayer.io.fetch import Fetcher
+from medialayer.errors import ErrorCode, MediaError
+from medialayer.io.fetch import Fetcher, redact
 from medialayer.limits import Limits
 from medialayer.progress import Progress
-from medialayer.stages import compare_pair, fingerprint_url, for_declared_type
+from medialayer.stages import MediaResult, compare_pair, fingerprint_url, for_declared_type
 
 NAMESPACE = "medialayer"
 DEFAULT_BLOCKS = 8  # join blocks on distributed runners
@@ -122,6 +123,14 @@ class FingerprintMedia(beam.DoFn):
         self.progress.add(0, units=1)
 
 
+def missing_result(url: str) -> MediaResult:
+    """What a row gets if its URL's result never reached its join cell: an error record, not a failed bundle
+    (the run's count check still holds, and the record says what went wrong)."""
+    error = MediaError(ErrorCode.INTERNAL_ERROR, "the fingerprint of this URL did not reach the compare step",
+                       redact(url))
+    return MediaResult(url, None, error=error)
+
+
 class ComparePairs(beam.DoFn):
     """(cell, [("media", (url, result)) ..., ("row", row) ...]) -> one record per row of the cell.
 
@@ -151,8 +160,8 @@ class ComparePairs(beam.DoFn):
             if row.get("error"):
                 record = compare_pair(row, None, None)
             else:
-                record = compare_pair(row, for_declared_type(media[row["source_url"]], row["media_type"]),
-                                      for_declared_type(media[row["target_url"]], row["media_type"]))
+                sides = (media.get(url) or missing_result(url) for url in (row["source_url"], row["target_url"]))
+                record = compare_pair(row, *(for_declared_type(side, row["media_type"]) for side in sides))
             self.records_out.inc()
             if record["error"] is not None:
                 Metrics.counter(NAMESPACE, f"errors_{record['error']['code']}").inc()
