@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
                        default=defaults.max_body_bytes, help="larger request bodies get 413 (default: %(default)s)")
     serve.add_argument("--retry-after", "--retry_after", dest="retry_after", type=int, default=defaults.retry_after,
                        help="Retry-After seconds sent with 503 (default: %(default)s)")
+    serve.add_argument("--api-key-file", "--api_key_file", dest="api_key_file",
+                       help="require an API key on the match endpoints: a file of keys, one per line. Without it "
+                            "anyone who reaches the port can use the service: put it behind a gateway")
+    serve.add_argument("--per-key-concurrency", "--per_key_concurrency", dest="per_key_concurrency", type=int,
+                       default=0, help="pairs one API key may have in flight (default: half of workers + "
+                                       "queue size)")
     serve.add_argument("--log-level", "--log_level", dest="log_level", default="info")
     add_limit_arguments(serve, SERVICE_LIMITS)  # the service fetches only http(s) unless told otherwise
     return parser
@@ -111,11 +117,16 @@ def readable(record: dict) -> str:
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from medialayer.service import ServiceConfig, create_app
+    from medialayer.service import ServiceConfig, create_app, read_api_keys
 
+    try:
+        keys = read_api_keys(args.api_key_file) if args.api_key_file else frozenset()
+    except (OSError, ValueError) as e:
+        print(f"error: --api-key-file: {e}", file=sys.stderr)
+        return console.FAILED
     config = ServiceConfig(limits=limits_from_namespace(args), workers=args.workers, queue_size=args.queue_size,
                            request_timeout=args.request_timeout, max_body_bytes=args.max_body_bytes,
-                           retry_after=args.retry_after)
+                           retry_after=args.retry_after, api_keys=keys, per_key_concurrency=args.per_key_concurrency)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level)
     return console.OK
 

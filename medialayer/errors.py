@@ -23,6 +23,7 @@ class ErrorCode(str, enum.Enum):
     MEDIA_TYPE_MISMATCH = "MEDIA_TYPE_MISMATCH"  # declared media_type differs from the content, or the two sides differ
     DECODE_FAILED = "DECODE_FAILED"  # corrupt, truncated or undecodable content
     DECODE_TIMEOUT = "DECODE_TIMEOUT"  # decoding or fingerprinting ran past its time limit
+    UNAUTHORIZED = "UNAUTHORIZED"  # the service requires an API key and the request had no valid one
     INTERNAL_ERROR = "INTERNAL_ERROR"  # a bug: an unexpected exception, reported rather than crashing the run
 
 

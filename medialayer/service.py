@@ -4,6 +4,12 @@ Every answer about a pair is the record the pipeline writes (``medialayer.record
 follows the record's error code (STATUS_BY_CODE). Matching runs in a bounded worker pool off the event
 loop: at most ``workers + queue_size`` pairs are admitted at once, the rest get 503 + Retry-After.
 Nothing is kept between requests: no fingerprint store, no pipeline.
+
+With API keys configured (``--api-key-file``), the match endpoints answer only requests carrying one
+(``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; compared in constant time), checked before the
+body is read, so an unauthenticated request never reaches the fetcher; each key may hold at most
+``per_key_concurrency`` pairs in flight (429 + Retry-After past that), so one client cannot take every
+worker. Health and the documentation pages stay open.
 """
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import hmac
 import threading
 import time
 from typing import Literal
@@ -48,10 +55,13 @@ STATUS_BY_CODE = {
     # Out of time: a fetch, a decode, or the whole request deadline.
     ErrorCode.FETCH_TIMEOUT: 504,
     ErrorCode.DECODE_TIMEOUT: 504,
+    # No valid API key.
+    ErrorCode.UNAUTHORIZED: 401,
     # A bug.
     ErrorCode.INTERNAL_ERROR: 500,
 }
 BODY_TOO_LARGE_STATUS = 413
+KEY_BUSY_STATUS = 429
 OVERLOAD_STATUS = 503
 # The service fetches http(s) only unless the operator widens allowed_schemes; the batch job's default is wider.
 SERVICE_LIMITS = Limits(allowed_schemes="http,https")
@@ -64,7 +74,18 @@ class ServiceConfig:
     queue_size: int = 8  # pairs admitted beyond the busy workers; more than that are shed with 503
     request_timeout: float = 60.0  # seconds from arrival to answer, queueing included
     max_body_bytes: int = 64 * 1024
-    retry_after: int = 1  # seconds, sent with every 503
+    retry_after: int = 1  # seconds, sent with every 503 and 429
+    api_keys: frozenset = frozenset()  # when not empty, the match endpoints require one of these keys
+    per_key_concurrency: int = 0  # pairs one key may have in flight; 0: half of workers + queue_size
+
+
+def read_api_keys(path: str) -> frozenset:
+    """The keys in a file, one per line (blank lines and ``#`` comments ignored)."""
+    with open(path, encoding="utf-8") as f:
+        keys = frozenset(line.strip() for line in f if line.strip() and not line.lstrip().startswith("#"))
+    if not keys:
+        raise ValueError(f"{path} holds no API key")
+    return keys
 
 
 class MatchRequest(BaseModel):
@@ -134,6 +155,8 @@ def create_app(config: ServiceConfig = ServiceConfig()) -> FastAPI:
                                  fetch_deadline=min(config.limits.fetch_deadline, config.request_timeout),
                                  decode_timeout=min(config.limits.decode_timeout, config.request_timeout))
     admission = Admission(config.workers + config.queue_size)
+    per_key = config.per_key_concurrency or max(1, admission.capacity // 2)
+    key_admissions = {key: Admission(per_key) for key in config.api_keys}
     executor = concurrent.futures.ThreadPoolExecutor(config.workers, thread_name_prefix="medialayer-match")
 
     @contextlib.asynccontextmanager
@@ -145,19 +168,33 @@ def create_app(config: ServiceConfig = ServiceConfig()) -> FastAPI:
     app = FastAPIOffline(title="MediaLayer", version="0.1.0", lifespan=lifespan,
                          description="Near-duplicate detection for pairs of image, video and audio URLs.")
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    if config.api_keys:  # added last, so it runs first: before the body is read
+        app.add_middleware(RequireApiKey, keys=config.api_keys)
 
-    async def run_match(request: MatchRequest, media_type: str) -> JSONResponse:
+    async def run_match(request: MatchRequest, media_type: str, http: Request) -> JSONResponse:
         started = time.perf_counter()
+        retry = {"Retry-After": str(config.retry_after)}
+        admissions = [key_admissions[http.scope["medialayer.api_key"]]] if key_admissions else []
+        if admissions and not admissions[0].try_acquire():
+            return JSONResponse({"detail": f"this API key already has {per_key} pairs in flight; retry later"},
+                                KEY_BUSY_STATUS, headers=retry)
         if not admission.try_acquire():
+            for held in admissions:
+                held.release()
             return JSONResponse({"detail": "all matching workers are busy; retry later"}, OVERLOAD_STATUS,
-                                headers={"Retry-After": str(config.retry_after)})
+                                headers=retry)
+        admissions.append(admission)
+
+        def release(_future=None) -> None:
+            for held in admissions:
+                held.release()
         try:
             future = executor.submit(match, request.source_url, request.target_url, media_type,
                                      pair_id=request.pair_id, limits=limits)
         except BaseException:
-            admission.release()
+            release()
             raise
-        future.add_done_callback(admission.release)
+        future.add_done_callback(release)
         remaining = config.request_timeout - (time.perf_counter() - started)
         try:
             record = await asyncio.wait_for(asyncio.wrap_future(future), remaining)
@@ -204,8 +241,8 @@ def _problem(error: dict) -> str:
 
 
 def _add_match_route(app: FastAPI, media_type: str, run_match) -> None:
-    async def endpoint(request: MatchRequest) -> JSONResponse:
-        return await run_match(request, media_type)
+    async def endpoint(request: MatchRequest, http: Request) -> JSONResponse:
+        return await run_match(request, media_type, http)
 
     error_statuses = sorted({s for s in STATUS_BY_CODE.values() if s != 200} | {BODY_TOO_LARGE_STATUS})
     app.add_api_route(
@@ -215,6 +252,8 @@ def _add_match_route(app: FastAPI, media_type: str, run_match) -> None:
                     "another kind yields MEDIA_TYPE_MISMATCH. Every answer but 503 is the result envelope; "
                     "its `error.code` decides the status.",
         responses={**{s: {"model": Envelope, "description": "the envelope with `error` set"} for s in error_statuses},
+                   KEY_BUSY_STATUS: {"description": "this API key has its most pairs in flight: retry after "
+                                                    "the Retry-After header's seconds"},
                    OVERLOAD_STATUS: {"description": "overloaded: retry after the Retry-After header's seconds"}})
 
 
@@ -259,3 +298,33 @@ class BodySizeLimit:
         error = MediaError(ErrorCode.INVALID_INPUT, f"request body larger than {self.max_bytes} bytes")
         response = JSONResponse(error_record(make_row({}), error), BODY_TOO_LARGE_STATUS)
         await response(scope, receive, send)
+
+
+class RequireApiKey:
+    """ASGI middleware: the match endpoints answer only requests with a valid key (401 envelope otherwise),
+    decided from the headers alone; the key found is left in the scope for per-key admission."""
+
+    def __init__(self, app, keys: frozenset):
+        self.app = app
+        self.keys = [key.encode("utf-8") for key in keys]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].endswith("/match"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        offered = headers.get(b"x-api-key", b"")
+        scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+        if scheme.lower() == b"bearer":
+            offered = token.strip()
+        found = None
+        for key in self.keys:  # every key is compared, in constant time each
+            if hmac.compare_digest(offered, key):
+                found = key
+        if found is None:
+            error = MediaError(ErrorCode.UNAUTHORIZED, "this service requires an API key: send it as "
+                                                       "'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
+            response = JSONResponse(error_record(make_row({}), error), STATUS_BY_CODE[ErrorCode.UNAUTHORIZED],
+                                    headers={"WWW-Authenticate": "Bearer"})
+            return await response(scope, receive, send)
+        scope["medialayer.api_key"] = found.decode("utf-8")
+        return await self.app(scope, receive, send)

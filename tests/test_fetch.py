@@ -4,6 +4,7 @@ retries, content encodings, and the address guard (opt-in off, redirect hops, DN
 Nothing here connects anywhere but 127.0.0.1: the ``loopback_only`` safety net fails any test that tries.
 """
 import dataclasses
+import threading
 import datetime
 import email.utils
 import ipaddress
@@ -482,3 +483,32 @@ def test_only_the_dangerous_option_opens_link_local(fake_dns, loopback_only):
     assert error.code == ErrorCode.FETCH_FAILED  # let through the policy: the safety net refused the connection
     assert loopback_only == [("169.254.169.254", 80)]
     loopback_only.clear()  # the one connection attempt this test expects
+
+
+def test_each_thread_has_its_own_session_and_no_fetch_starts_a_thread(server, monkeypatch):
+    fetcher = Fetcher(PRIVATE)
+    url = server.route("/shared", serve(b"hello"))
+    sessions = []
+    workers = [threading.Thread(target=lambda: (sessions.append(fetcher.session), fetched_with(fetcher, url)))
+               for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len({id(session) for session in sessions}) == 4  # requests does not promise a shared Session is safe
+    started, start, fetching = [], threading.Thread.start, threading.current_thread()
+
+    def counted_start(thread):  # threads the fetching thread starts (the test server starts its own)
+        if threading.current_thread() is fetching:
+            started.append(thread.name)
+        start(thread)
+    monkeypatch.setattr(threading.Thread, "start", counted_start)
+    for _ in range(20):
+        assert fetched_with(fetcher, url) == b"hello"
+    assert started == []  # one deadline watcher for the process, already running: no thread per fetch
+    fetcher.close()
+
+
+def fetched_with(fetcher: Fetcher, url: str) -> bytes:
+    with fetcher.fetch(url) as blob:
+        return blob.read()

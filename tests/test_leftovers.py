@@ -1,7 +1,10 @@
 """Nothing lost, nothing left behind: decoder temp files, orphaned decoders, a missing fingerprint, a
 temp file already gone (issue 17's reproductions, each as a test)."""
+import glob
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -20,6 +23,7 @@ from medialayer.limits import Limits
 from medialayer.media import Blob, scratch_dir
 from medialayer.pipelines.match_pairs import DEFAULT_RUNNER
 from medialayer.record import make_row
+from medialayer.synthetic.image import textured_scene
 from medialayer.transforms.matching import ComparePairs
 
 TESTS = Path(__file__).resolve().parent
@@ -110,3 +114,33 @@ def test_a_missing_fingerprint_becomes_an_error_record_not_a_failed_bundle():
         records = (pipeline | beam.Create([(0, [("row", row)])]) | beam.ParDo(ComparePairs())
                    | beam.Map(lambda r: (r["pair_id"], r["error"]["code"], r["error"]["url"])))
         assert_that(records, equal_to([("lost", "INTERNAL_ERROR", "https://h/a.jpg")]))
+
+
+def test_an_interrupted_run_leaves_no_output_that_looks_complete_and_a_rerun_completes(tmp_path):
+    image = tmp_path / "a.png"
+    textured_scene(5, 160, 120).save(image)
+    done_pairs = tmp_path / "done.jsonl"
+    done_pairs.write_text(json.dumps({"source_url": str(image), "target_url": str(image)}) + "\n")
+    prefix = str(tmp_path / "out" / "results")
+    repo = TESTS.parent
+    command = [sys.executable, str(repo / "run_local.py"), "--output", prefix]
+    assert subprocess.run(command + ["--input", str(done_pairs)], cwd=repo).returncode == 0
+    assert len(glob.glob(prefix + "-*")) == 8  # 4 shards x 2 formats, from a finished run
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers: the run hangs in a fetch
+        hanging_pairs = tmp_path / "hanging.jsonl"
+        hanging_pairs.write_text(json.dumps({"source_url": str(image), "target_url":
+                                             f"http://127.0.0.1:{silent.getsockname()[1]}/b.png"}) + "\n")
+        run = subprocess.Popen(command + ["--input", str(hanging_pairs), "--allow-private-networks"], cwd=repo,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            assert wait_for(lambda: not glob.glob(prefix + "-*"), 60)  # the earlier run's files are cleared first
+            time.sleep(1.0)
+        finally:
+            run.send_signal(signal.SIGKILL)
+            run.wait()
+    assert [path for path in glob.glob(prefix + "-*") if path.endswith((".jsonl", ".parquet"))] == []
+
+    assert subprocess.run(command + ["--input", str(done_pairs)], cwd=repo).returncode == 0
+    assert sorted(os.path.basename(p) for p in glob.glob(prefix + "-*")) == sorted(
+        f"results-{shard:05d}-of-00004.{fmt}" for shard in range(4) for fmt in ("jsonl", "parquet"))

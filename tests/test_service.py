@@ -359,3 +359,69 @@ def test_every_error_code_has_a_status_and_the_documented_table_is_the_code_tabl
     with open(os.path.join(REPO, "docs", "service.md")) as f:
         documented = {code: int(status) for code, status in re.findall(r"^\| `([A-Z_]+)` \| (\d{3}) \|", f.read(), re.M)}
     assert documented == {code.value: status for code, status in STATUS_BY_CODE.items() if code is not None}
+
+
+# ---------------------------------------------------------------- API keys
+
+def test_api_keys_required_accepted_and_refused_before_any_fetch(start, media, tmp_path):
+    base = start(limits=PRIVATE, api_keys=frozenset({"key-one", "key-two"}))
+    body = {"source_url": media["image_a"], "target_url": media["image_a_copy"]}
+    for headers in ({}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer key-one-but-longer"},
+                    {"Authorization": "Basic key-one"}):
+        response = post(base, "image", body, headers=headers)
+        record = response.json()
+        assert response.status_code == 401 and record["error"]["code"] == "UNAUTHORIZED"
+        assert response.headers["www-authenticate"] == "Bearer" and Envelope.model_validate(record)
+    # Refused from the headers alone: an unauthenticated request with a body that is not even JSON is 401 too.
+    assert httpx.post(f"{base}/image/match", content=b"{not json", timeout=10).status_code == 401
+    for headers in ({"X-API-Key": "key-one"}, {"Authorization": "Bearer key-two"}):
+        response = post(base, "image", body, headers=headers)
+        assert response.status_code == 200 and response.json()["match"] is True
+    assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200  # health and docs stay open
+    assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
+
+
+def test_unauthenticated_requests_never_reach_the_fetcher(start, media):
+    requests_seen = []
+
+    class Counting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests_seen.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    counter = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    threading.Thread(target=counter.serve_forever, daemon=True).start()
+    try:
+        base = start(limits=PRIVATE, api_keys=frozenset({"k"}))
+        url = f"http://127.0.0.1:{counter.server_address[1]}/a.jpg"
+        assert post(base, "image", {"source_url": url, "target_url": url}).status_code == 401
+        assert requests_seen == []
+        assert post(base, "image", {"source_url": url, "target_url": url}, headers={"X-API-Key": "k"}).status_code \
+            == STATUS_BY_CODE[ErrorCode.HTTP_STATUS]
+        assert requests_seen == ["/a.jpg"]
+    finally:
+        counter.shutdown()
+
+
+def test_a_greedy_key_cannot_take_every_worker(start, media):
+    base = start(limits=PRIVATE, workers=2, queue_size=2, per_key_concurrency=2, retry_after=2,
+                 api_keys=frozenset({"greedy", "polite"}))
+    slow = {"source_url": f"{media['base']}/slow/1.0/image_a.jpg", "target_url": f"{media['base']}/slow/1.0/image_b.jpg"}
+    barrier = threading.Barrier(6)
+
+    def greedy(_):
+        barrier.wait()
+        return post(base, "image", slow, headers={"X-API-Key": "greedy"}).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        greedy_statuses = pool.map(greedy, range(6))
+        time.sleep(0.3)  # the greedy burst is in flight
+        polite = post(base, "image", {"source_url": media["image_a"], "target_url": media["image_a_copy"]},
+                      headers={"X-API-Key": "polite"})
+        statuses = sorted(greedy_statuses)
+    assert polite.status_code == 200 and polite.json()["match"] is True  # served while the greedy key waits
+    assert statuses == [200, 200, 429, 429, 429, 429]  # two in flight for that key, the rest refused at once
+    _wait_idle(base)

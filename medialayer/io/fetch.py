@@ -23,6 +23,7 @@ Failures are raised as MediaError with a code from medialayer.errors.
 from __future__ import annotations
 
 import email.utils
+import heapq
 import http.cookiejar
 import ipaddress
 import itertools
@@ -178,13 +179,56 @@ class _Retryable(Exception):
 _current = threading.local()  # the _FetchGuard of the fetch running on this thread
 
 
+class _Deadlines:
+    """One watcher thread per process expires every fetch whose deadline has passed (a timer thread per
+    fetch would start and stop a thread for each URL)."""
+
+    def __init__(self):
+        self._heap: list[tuple[float, int, "_FetchGuard"]] = []
+        self._finished = 0  # entries of guards that exited, dropped lazily
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self._watcher: threading.Thread | None = None
+
+    def watch(self, guard: "_FetchGuard") -> None:
+        with self._changed:
+            if self._watcher is None or not self._watcher.is_alive():  # none yet, or this is a forked child
+                self._watcher = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
+                self._watcher.start()
+            heapq.heappush(self._heap, (guard.end, next(self._order), guard))
+            self._changed.notify()
+
+    def finished(self) -> None:
+        with self._changed:
+            self._finished += 1
+            if self._finished > len(self._heap) // 2:  # keep the heap to the fetches in flight
+                self._heap = [entry for entry in self._heap if not entry[2].finished]
+                heapq.heapify(self._heap)
+                self._finished = 0
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                while self._heap and self._heap[0][0] <= now:
+                    guard = heapq.heappop(self._heap)[2]
+                    if guard.finished:
+                        self._finished -= 1
+                    else:
+                        guard.expire()
+                self._changed.wait(self._heap[0][0] - now if self._heap else None)
+
+
+_deadlines = _Deadlines()
+
+
 class _FetchGuard:
     """One HTTP fetch in progress on this thread: its address policy and its overall deadline.
 
-    When the deadline passes, a timer shuts down every connection the fetch has used, so a blocked
-    connect, TLS handshake, header or body read returns at once, however slowly the server sends. It
-    holds its own duplicate of each socket's descriptor: TLS wrapping detaches the original socket
-    object, and a descriptor of ours can never be closed and reused by another connection meanwhile.
+    When the deadline passes, the deadline watcher shuts down every connection the fetch has used, so a
+    blocked connect, TLS handshake, header or body read returns at once, however slowly the server
+    sends. It holds its own duplicate of each socket's descriptor: TLS wrapping detaches the original
+    socket object, and a descriptor of ours can never be closed and reused by another connection meanwhile.
     """
 
     def __init__(self, limits: Limits):
@@ -192,19 +236,19 @@ class _FetchGuard:
         self.allow_link_local = limits.allow_link_local_addresses
         self.seconds = limits.fetch_deadline
         self.end = time.monotonic() + self.seconds
-        self.expired = False
+        self.expired = self.finished = False
         self._duplicates = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(self.seconds, self._expire)
-        self._timer.daemon = True
 
     def __enter__(self) -> "_FetchGuard":
         _current.guard = self
-        self._timer.start()
+        _deadlines.watch(self)
         return self
 
     def __exit__(self, *exc):
-        self._timer.cancel()
+        with self._lock:
+            self.finished = True
+        _deadlines.finished()
         _current.guard = None
         with self._lock:
             for duplicate in self._duplicates:
@@ -224,8 +268,10 @@ class _FetchGuard:
             if self.expired:
                 _shut(duplicate)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         with self._lock:
+            if self.finished:
+                return
             self.expired = True
             for duplicate in self._duplicates:
                 _shut(duplicate)
@@ -301,28 +347,46 @@ class GuardedAdapter(HTTPAdapter):
 
 
 class Fetcher:
-    """Fetches media under a set of Limits; holds one HTTP session (make one per worker).
+    """Fetches media under a set of Limits (make one per worker).
 
-    Safe to share between threads; ``connections`` is how many keep-alive connections it pools per host.
+    Safe to share between threads: each thread gets a requests Session of its own (requests does not
+    promise that a Session is thread-safe), all mounted on one guarded adapter whose urllib3 pools are,
+    so keep-alive connections are shared; ``connections`` is how many it pools per host.
     ``retries`` counts the transient failures it retried, over its life.
     """
 
     def __init__(self, limits: Limits, connections: int = DEFAULT_CONNECTIONS):
         self.limits = limits
         self.retries = 0
-        self._retries_lock = threading.Lock()
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxies or .netrc credentials picked up from the environment
-        self.session.headers.update({"User-Agent": "MediaLayer/0.1 (+near-duplicate detection)",
-                                     "Accept-Encoding": "identity"})  # media is compressed already
-        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))  # no state
-        adapter = GuardedAdapter(pool_connections=connections, pool_maxsize=connections)
-        self.session.adapters.clear()
-        for prefix in ("http://", "https://"):
-            self.session.mount(prefix, adapter)
+        self._lock = threading.Lock()
+        self._adapter = GuardedAdapter(pool_connections=connections, pool_maxsize=connections)
+        self._thread = threading.local()
+        self._sessions: list[requests.Session] = []
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session."""
+        session = getattr(self._thread, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # no proxies or .netrc credentials picked up from the environment
+            session.headers.update({"User-Agent": "MediaLayer/0.1 (+near-duplicate detection)",
+                                    "Accept-Encoding": "identity"})  # media is compressed already
+            session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))  # no state
+            session.adapters.clear()
+            for prefix in ("http://", "https://"):
+                session.mount(prefix, self._adapter)
+            self._thread.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def close(self) -> None:
-        self.session.close()
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._adapter.close()
 
     def fetch(self, url: str, media_type: str | None = None) -> Blob:
         """The bytes at ``url``, capped at the byte limit for ``media_type`` (when None: for the type the
@@ -427,7 +491,7 @@ class Fetcher:
                 if delay is None:
                     message = e.error.message + (f" (after {retry} retries)" if retry else "")
                     raise MediaError(e.error.code, f"{message}; {why}" if why else message) from None
-                with self._retries_lock:
+                with self._lock:
                     self.retries += 1
                 time.sleep(delay)
 

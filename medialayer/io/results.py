@@ -1,9 +1,12 @@
 """Writing result records as JSONL and Parquet (the same columns, medialayer.record.RESULT_SCHEMA).
 
 Records are grouped into ``num_shards`` shards by a hash of their pair_id and each shard is written by
-one DoFn call to ``<prefix>-SSSSS-of-NNNNN.<format>`` (through a temporary name, then renamed, so a
-retried shard never leaves a partial file). Every shard is written, even an empty one, so a run's output
-is exactly ``num_shards`` files per format. This is a plain GroupByKey + ParDo rather than Beam's file
+one DoFn call to ``<prefix>-SSSSS-of-NNNNN.<format>.pending-<run>`` (through a temporary name, then
+renamed, so a retried shard never leaves a partial file). Every shard is written, even an empty one.
+Only once the run has checked that every format received one record per row does ``publish_outputs``
+give the shards their final names ``<prefix>-SSSSS-of-NNNNN.<format>``: an interrupted or failed run
+never leaves files that look complete, and ``clear_outputs`` removes what earlier runs left at the
+prefix before a run starts, so the files of two runs never mix. This is a plain GroupByKey + ParDo rather than Beam's file
 sinks, whose side inputs and finish_bundle outputs the Dask runner does not support.
 """
 from __future__ import annotations
@@ -33,6 +36,25 @@ def output_paths(prefix: str, fmt: str, num_shards: int = DEFAULT_SHARDS) -> lis
     return [shard_path(prefix, shard, num_shards, fmt) for shard in range(num_shards)]
 
 
+def pending_path(path: str, run_id: str) -> str:
+    return f"{path}.pending-{run_id}"
+
+
+def clear_outputs(prefix: str) -> None:
+    """Remove the files earlier runs left at ``prefix``: finished shards, and pending or partial ones."""
+    patterns = [f"{prefix}-?????-of-?????.{fmt}{suffix}" for fmt in OUTPUT_FORMATS
+                for suffix in ("", ".pending-*", ".tmp-*")]
+    paths = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+    if paths:
+        FileSystems.delete(paths)
+
+
+def publish_outputs(prefix: str, formats, num_shards: int, run_id: str) -> None:
+    """Give a verified run's pending shards their final names."""
+    final = [path for fmt in formats for path in output_paths(prefix, fmt, num_shards)]
+    FileSystems.rename([pending_path(path, run_id) for path in final], final)
+
+
 def read_records(prefix: str, fmt: str, num_shards: int, columns: list[str]):
     """The ``columns`` of every record a run wrote in ``fmt``, as dicts, shard by shard."""
     for path in output_paths(prefix, fmt, num_shards):
@@ -53,13 +75,13 @@ def _shard_of(record: dict, num_shards: int) -> int:
 class _WriteShard(beam.DoFn):
     """(shard, [record or None, ...]) -> (format, records written) for each format written."""
 
-    def __init__(self, prefix: str, formats: tuple, num_shards: int):
-        self.prefix, self.formats, self.num_shards = prefix, formats, num_shards
+    def __init__(self, prefix: str, formats: tuple, num_shards: int, run_id: str):
+        self.prefix, self.formats, self.num_shards, self.run_id = prefix, formats, num_shards, run_id
 
     def process(self, element):
         shard, values = element
         for fmt in self.formats:
-            path = shard_path(self.prefix, shard, self.num_shards, fmt)
+            path = pending_path(shard_path(self.prefix, shard, self.num_shards, fmt), self.run_id)
             temporary = f"{path}.tmp-{uuid.uuid4().hex}"
             records = (value for value in values if value is not None)  # None marks every shard
             with FileSystems.create(temporary) as f:
@@ -91,9 +113,10 @@ def _write_parquet(records, f) -> int:
 
 
 class WriteResults(beam.PTransform):
-    """records -> ``<prefix>-SSSSS-of-NNNNN.jsonl`` / ``.parquet``; returns (format, records written) per file."""
+    """records -> pending ``<prefix>-SSSSS-of-NNNNN.jsonl`` / ``.parquet`` shards of run ``run_id``;
+    returns (format, records written) per file. ``publish_outputs`` names them once the run is verified."""
 
-    def __init__(self, prefix: str, formats=OUTPUT_FORMATS, num_shards: int = DEFAULT_SHARDS):
+    def __init__(self, prefix: str, formats=OUTPUT_FORMATS, num_shards: int = DEFAULT_SHARDS, run_id: str = ""):
         super().__init__()
         unknown = set(formats) - set(OUTPUT_FORMATS)
         if unknown or not formats:
@@ -101,6 +124,7 @@ class WriteResults(beam.PTransform):
         if num_shards < 1:
             raise ValueError(f"num_shards must be >= 1, got {num_shards}")
         self.prefix, self.formats, self.num_shards = prefix, tuple(formats), num_shards
+        self.run_id = run_id or uuid.uuid4().hex[:12]
 
     def expand(self, records):
         num_shards = self.num_shards
@@ -108,4 +132,4 @@ class WriteResults(beam.PTransform):
         keyed = records | "KeyByShard" >> beam.Map(lambda record: (_shard_of(record, num_shards), record))
         return ((keyed, every_shard) | "Shards" >> beam.Flatten()
                 | "GroupByShard" >> beam.GroupByKey()
-                | "WriteShards" >> beam.ParDo(_WriteShard(self.prefix, self.formats, num_shards)))
+                | "WriteShards" >> beam.ParDo(_WriteShard(self.prefix, self.formats, num_shards, self.run_id)))

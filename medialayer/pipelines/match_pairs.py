@@ -19,7 +19,8 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from medialayer.io.pairs import FORMATS, ReadPairs
 from medialayer import console
-from medialayer.io.results import DEFAULT_SHARDS, OUTPUT_FORMATS, WriteResults, output_paths, read_records
+from medialayer.io.results import (DEFAULT_SHARDS, OUTPUT_FORMATS, WriteResults, clear_outputs, output_paths,
+                                   publish_outputs, read_records)
 from medialayer.limits import add_limit_arguments, limits_from_namespace
 from medialayer.progress import close_bars
 from medialayer.transforms.matching import (DEFAULT_BLOCKS, DEFAULT_FETCH_BATCHES, DEFAULT_FETCH_CONCURRENCY,
@@ -70,15 +71,17 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
                              args.fetch_concurrency, args.fetch_batches or fetch_batches(options),
                              local_workers(options), progress_bar=shows_progress_bar(options))
     rows = pipeline | "ReadPairs" >> ReadPairs(args.input, args.input_format, args.max_row_bytes)
-    written = (rows | "MatchPairs" >> match_pairs
-               | "WriteResults" >> WriteResults(args.output, formats, args.num_shards))
+    write = WriteResults(args.output, formats, args.num_shards)
+    written = rows | "MatchPairs" >> match_pairs | "WriteResults" >> write
     # The rows read against the records each format's files received, checked inside the pipeline so that
-    # it holds on every runner, with or without metrics. Applied last: the Dask runner computes only the
-    # graph behind the last transform.
+    # it holds on every runner, with or without metrics; only then do the files get their final names.
+    # Applied last: the Dask runner computes only the graph behind the last transform.
     _ = (((rows | "RowsIn" >> beam.Map(lambda _: ("rows", 1))), written) | "Counts" >> beam.Flatten()
          | "Totals" >> beam.CombinePerKey(sum)
          | "AllTotals" >> beam.CombineGlobally(_merge_totals).without_defaults()
-         | "VerifyCounts" >> beam.Map(verify_counts, formats))
+         | "VerifyCounts" >> beam.Map(verify_counts, formats)
+         | "PublishOutputs" >> beam.Map(lambda _, *where: publish_outputs(*where), args.output, formats,
+                                        args.num_shards, write.run_id))
 
 
 def output_formats(args: argparse.Namespace) -> list[str]:
@@ -153,6 +156,7 @@ def prepare(argv=None, prog: str | None = None) -> tuple[beam.Pipeline, argparse
                          "add --no-isolate-decoders, or use the default in_memory mode")
     pipeline = beam.Pipeline(options=options)
     build(pipeline, args)
+    clear_outputs(args.output)  # what earlier runs left at this prefix never mixes with this run's files
     return pipeline, args
 
 
