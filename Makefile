@@ -1,6 +1,7 @@
 # make demo: set up .venv and run the batch job on generated example data.
 # make test: set up .venv with the test tools and run the test suite (what .ci/run calls).
-# make bench-setup: add the benchmark baselines (Debian: ffmpeg, fpcalc; PyPI: pdqhash, videohash, psutil).
+# make bench-setup: add the benchmark baselines (Debian: ffmpeg, fpcalc, chromium, and the FFmpeg headers vpdq builds
+#   against; PyPI: bench/requirements.txt).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -20,11 +21,12 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 demo: $(VENV)/.runtime
 	$(PY) examples/generate.py --out examples
-	$(VENV)/bin/medialayer run --input examples/pairs.jsonl --output out/results
+	$(VENV)/bin/medialayer run --input examples/pairs.jsonl --output out/results --report out/report.html
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q
 
 bench-setup: $(VENV)/.dev
-	apt-get update -qq && apt-get install -y -qq ffmpeg libchromaprint-tools
+	apt-get update -qq && apt-get install -y -qq ffmpeg libchromaprint-tools chromium pkg-config \
+	  libavdevice-dev libavfilter-dev libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev
 	$(PY) -m pip install --quiet -r bench/requirements.txt

@@ -2,6 +2,7 @@
 
     medialayer match A B [--media-type TYPE] [--json] [limit options]   compare two files or URLs
     medialayer run --input PAIRS --output PREFIX [options]                the pair job (= run_local.py)
+    medialayer report --input 'out/results-*.parquet' --output out/report.html    the visual report
     medialayer serve [--host ...] [--port ...] [limit options]            the HTTP service
 
 Exit statuses (medialayer.console): 0 done, 1 failed, 2 usage error, 3 every row an error, 4 no input rows.
@@ -39,6 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--json", action="store_true",
                        help="print the record as JSON (the default when stdout is not a terminal)")
     add_limit_arguments(match, DEFAULT_LIMITS)
+
+    report = commands.add_parser("report", help="write the visual HTML report of a run's result files",
+                                 description="One self-contained HTML page (opens from disk, no network): the "
+                                             "run at a glance and a bounded selection of rows with their media. "
+                                             "The media of the rows shown is fetched again under the limits.")
+    report.add_argument("--input", required=True, help="result files, e.g. 'out/results-*.parquet' (or .jsonl)")
+    report.add_argument("--output", required=True, help="the HTML file to write, e.g. out/report.html")
+    report.add_argument("--no-media", dest="media", action="store_false",
+                        help="no thumbnails, frames or loudness: do not fetch the media of the rows shown")
+    add_limit_arguments(report, DEFAULT_LIMITS)
 
     commands.add_parser("run", add_help=False, prefix_chars="\0",  # every option goes to the job's own parser
                         help="the pair job: pair files in, one record per row out (the same options as "
@@ -87,7 +98,21 @@ def main(argv=None) -> int:
         return run_job(args.job_args, prog="medialayer run")
     if args.command == "match":
         return match_command(args)
+    if args.command == "report":
+        return report_command(args)
     return serve_command(args)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from medialayer.report import write_report
+
+    try:
+        path = write_report(args.input, args.output, limits_from_namespace(args), args.media)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return console.FAILED
+    print(f"report: {path} (open it in a browser; it needs no network)")
+    return console.OK
 
 
 def match_command(args: argparse.Namespace) -> int:

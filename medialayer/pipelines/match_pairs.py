@@ -61,6 +61,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                              "--fetch_concurrency at a time: at most this many workers fingerprint at once "
                              f"(default: {LOCAL_FETCH_BATCHES} per local worker; {DEFAULT_FETCH_BATCHES} on other "
                              "runners)")
+    parser.add_argument("--report", metavar="PATH", help="also write the visual HTML report of the run to PATH "
+                                                         "(see medialayer report)")
     add_limit_arguments(parser)
     return parser
 
@@ -195,6 +197,12 @@ def main(argv=None, prog: str | None = None) -> int:
         return console.FAILED
     summary = execute(*job)
     print(format_summary(summary))
+    pipeline, args = job
+    if args.report:
+        from medialayer.report import write_report
+
+        records = f"{args.output}-?????-of-?????.{output_formats(args)[0]}"
+        print(f"Report: {write_report(records, args.report, limits_from_namespace(args))}")
     return console.exit_status(summary["rows_in"], summary["errors"])
 
 
