@@ -2,8 +2,9 @@
 
     python examples/generate.py --out examples
 
-writes ``<out>/data/...`` (the media) and ``<out>/pairs.jsonl`` (one row per pair; ``expected_match`` is an
-extra column the job ignores, so you can check its answers). Deterministic: the same files every time.
+writes ``<out>/data/...`` (the media), ``<out>/pairs.jsonl`` (one row per pair; ``expected_match`` is an
+extra column the job ignores, so you can check its answers) and ``<out>/catalog.jsonl`` (every file once,
+for catalog dedupe). Deterministic: the same files every time.
 """
 import argparse
 import json
@@ -91,6 +92,12 @@ def main(argv=None) -> None:
             f.write(json.dumps({"pair_id": pair_id, "source_url": os.path.join(data, source),
                                 "target_url": os.path.join(data, target), "expected_match": expected}) + "\n")
     print(f"wrote {len(pairs)} pairs to {os.path.join(out, 'pairs.jsonl')}")
+    # The same media as a catalog, for catalog dedupe: every file once, no pairs given.
+    files = sorted({name for _, source, target, _ in pairs for name in (source, target)})
+    with open(os.path.join(out, "catalog.jsonl"), "w") as f:
+        for name in files:
+            f.write(json.dumps({"asset_id": name, "url": os.path.join(data, name)}) + "\n")
+    print(f"wrote {len(files)} assets to {os.path.join(out, 'catalog.jsonl')}")
 
 
 if __name__ == "__main__":

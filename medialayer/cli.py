@@ -2,6 +2,7 @@
 
     medialayer match A B [--media-type TYPE] [--json] [limit options]   compare two files or URLs
     medialayer run --input PAIRS --output PREFIX [options]                the pair job (= run_local.py)
+    medialayer dedupe --input CATALOG --output FOLDER [options]           catalog dedupe: duplicate groups
     medialayer report --input 'out/results-*.parquet' --output out/report.html    the visual report
     medialayer serve [--host ...] [--port ...] [limit options]            the HTTP service
 
@@ -56,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "run_local.py; `medialayer run --help` lists them)"
                         ).add_argument("job_args", nargs=argparse.REMAINDER)
 
+    commands.add_parser("dedupe", add_help=False, prefix_chars="\0",  # every option goes to the job's own parser
+                        help="catalog dedupe: a list of assets in, duplicate groups out (`medialayer dedupe "
+                             "--help` lists the options)").add_argument("job_args", nargs=argparse.REMAINDER)
+
     serve = commands.add_parser("serve", help="run the HTTP service (POST /image/match, /video/match, "
                                               "/audio/match; OpenAPI page at /docs)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -96,6 +101,10 @@ def main(argv=None) -> int:
         from medialayer.pipelines.match_pairs import main as run_job
 
         return run_job(args.job_args, prog="medialayer run")
+    if args.command == "dedupe":
+        from medialayer.pipelines.dedupe import main as dedupe_job
+
+        return dedupe_job(args.job_args, prog="medialayer dedupe")
     if args.command == "match":
         return match_command(args)
     if args.command == "report":

@@ -1,4 +1,6 @@
-"""The input row and the output record: the contract users' tooling relies on.
+"""The input rows and the output records: the contract users' tooling relies on.
+
+Pair job:
 
 Input row: ``source_url``, ``target_url`` (required strings), ``pair_id`` (optional; derived from the row
 when absent), ``media_type`` (optional: image | video | audio; sniffed from the content when absent).
@@ -6,6 +8,10 @@ when absent), ``media_type`` (optional: image | video | audio; sniffed from the 
 Output record, the same columns in JSONL and Parquet (RESULT_SCHEMA):
 ``pair_id, source_url, target_url, media_type, match, confidence, similarity_score,
 processing_time_ms, matched_segments, error``.
+
+Catalog dedupe: asset rows in (``url`` required; ``asset_id`` optional, derived from the row when absent;
+``media_type`` optional); out, LINK_SCHEMA (the envelope of each verified duplicate pair, with both
+asset ids), GROUP_SCHEMA (duplicate groups) and ASSET_SCHEMA (one record per asset row).
 """
 from __future__ import annotations
 
@@ -35,6 +41,27 @@ RESULT_SCHEMA = pa.schema([
     ("similarity_score", pa.float64()),
     ("processing_time_ms", pa.float64()),
     ("matched_segments", pa.list_(SEGMENT_TYPE)),
+    ("error", ERROR_TYPE),
+])
+
+
+# Catalog dedupe's outputs. A link is the pair envelope of two assets found to be duplicates.
+LINK_SCHEMA = pa.schema([*RESULT_SCHEMA, ("source_asset_id", pa.string()), ("target_asset_id", pa.string())])
+MEMBER_TYPE = pa.struct([("asset_id", pa.string()), ("url", pa.string()), ("similarity_score", pa.float64())])
+GROUP_SCHEMA = pa.schema([
+    ("group_id", pa.string()),
+    ("media_type", pa.string()),
+    ("size", pa.int64()),
+    ("representative_asset_id", pa.string()),
+    ("representative_url", pa.string()),
+    ("members", pa.list_(MEMBER_TYPE)),  # similarity_score: to the representative, null when not linked directly
+])
+ASSET_SCHEMA = pa.schema([
+    ("asset_id", pa.string()),
+    ("url", pa.string()),
+    ("media_type", pa.string()),
+    ("group_id", pa.string()),  # null: no near-duplicate found
+    ("is_representative", pa.bool_()),
     ("error", ERROR_TYPE),
 ])
 
@@ -78,6 +105,47 @@ def make_row(fields, raw: str | None = None) -> dict:
         if not isinstance(media_type, str) or media_type.strip().lower() not in MEDIA_TYPES:
             return _invalid(row, f"media_type must be one of {', '.join(MEDIA_TYPES)}, got {_echo(media_type)}")
         row["media_type"] = media_type.strip().lower()
+    return row
+
+
+def make_asset(fields, raw: str | None = None) -> dict:
+    """Validate one catalog row (catalog dedupe's input) into the internal asset row; an invalid one
+    carries an INVALID_INPUT ``error`` and keeps what it could read, and is never dropped."""
+    row = {"row_id": uuid.uuid4().hex, "asset_id": None, "url": None, "media_type": None, "error": None}
+    if not isinstance(fields, dict):
+        return _invalid_asset(row, f"row is not an object: {_echo(raw if raw is not None else fields)}")
+    for key in ("asset_id", "url", "media_type"):
+        if isinstance(fields.get(key), str) and not _encodable(fields[key]):
+            return _invalid_asset(row, f"{key} is not valid Unicode (a lone surrogate): {_echo(ascii(fields[key]))}")
+    url, asset_id, media_type = fields.get("url"), fields.get("asset_id"), fields.get("media_type")
+    if isinstance(url, str):
+        row["url"] = url
+    if isinstance(asset_id, (str, int)) and not isinstance(asset_id, bool) and str(asset_id) != "":
+        row["asset_id"] = str(asset_id)
+    elif asset_id not in (None, ""):
+        return _invalid_asset(row, f"asset_id must be a string, got {type(asset_id).__name__}: {_echo(raw or fields)}")
+    else:
+        row["asset_id"] = derive_pair_id("asset", url, media_type)
+    if not isinstance(url, str) or not url.strip():
+        what = "missing" if url in (None, "") else f"not a non-empty string ({type(url).__name__})"
+        return _invalid_asset(row, f"url is {what}: {_echo(raw if raw is not None else fields)}")
+    if media_type not in (None, ""):
+        if not isinstance(media_type, str) or media_type.strip().lower() not in MEDIA_TYPES:
+            return _invalid_asset(row, f"media_type must be one of {', '.join(MEDIA_TYPES)}, got {_echo(media_type)}")
+        row["media_type"] = media_type.strip().lower()
+    return row
+
+
+def invalid_asset(message: str, row: dict | None = None) -> dict:
+    """An INVALID_INPUT asset row (see invalid_row)."""
+    row = dict(row) if row is not None else make_asset({})
+    return _invalid_asset(row, _echo(message))
+
+
+def _invalid_asset(row: dict, message: str) -> dict:
+    row["error"] = MediaError(ErrorCode.INVALID_INPUT, message).to_dict()
+    if row["asset_id"] is None:
+        row["asset_id"] = derive_pair_id("asset", message)
     return row
 
 

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medialayer.io.pairs import ReadPairs, parse_csv_line, parse_json_line, read_csv_header, read_parquet_columns
+from medialayer.io import rows as row_files
+from medialayer.io.pairs import PAIR_ROWS, ReadPairs
 from medialayer.pipelines import match_pairs
 
 SMALL_ROWS = 4096  # max_row_bytes in these tests
@@ -154,7 +155,7 @@ def test_unusable_csv_header_fails_before_the_run(tmp_path, content, problem):
 def test_empty_csv_file_has_no_rows(tmp_path):
     (tmp_path / "a.csv").write_bytes(b"")
     (tmp_path / "b.csv").write_bytes(b"source_url,target_url\r\n")
-    assert read_csv_header(str(tmp_path / "a.csv")) is None
+    assert row_files.read_csv_header(str(tmp_path / "a.csv"), PAIR_ROWS) is None
     assert read_rows(tmp_path, str(tmp_path / "*.csv")) == []
 
 
@@ -201,7 +202,7 @@ def test_unusable_parquet_fails_before_the_run(tmp_path, content, problem):
     else:
         path.write_bytes(content)
     with pytest.raises(ValueError, match=problem):
-        read_parquet_columns(str(path))
+        row_files.read_parquet_columns(str(path), PAIR_ROWS)
     with pytest.raises(ValueError, match=problem):
         ReadPairs(str(path))
 
@@ -229,8 +230,8 @@ HEADER = ["pair_id", "source_url", "target_url", "media_type"]
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400))
 def test_any_bytes_make_one_well_formed_row(line):
-    assert_row_shape(parse_json_line(line, SMALL_ROWS))
-    assert_row_shape(parse_csv_line(line, HEADER, SMALL_ROWS))
+    assert_row_shape(row_files.parse_json_line(line, PAIR_ROWS, SMALL_ROWS))
+    assert_row_shape(row_files.parse_csv_line(line, HEADER, PAIR_ROWS, SMALL_ROWS))
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
@@ -241,7 +242,7 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(HEADER + ["other"]), json_values | st.text(), max_size=5))
 def test_any_json_object_makes_one_well_formed_row(fields):
-    assert_row_shape(parse_json_line(json.dumps(fields).encode(), SMALL_ROWS))
+    assert_row_shape(row_files.parse_json_line(json.dumps(fields).encode(), PAIR_ROWS, SMALL_ROWS))
 
 
 line_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), min_size=1,
@@ -254,8 +255,8 @@ def test_valid_rows_round_trip(pair_id, source, target, media_type):
     fields = {"pair_id": pair_id, "source_url": source, "target_url": target, "media_type": media_type}
     out = io.StringIO()
     csv.writer(out).writerow(fields.values())
-    for row in (parse_json_line(json.dumps(fields, ensure_ascii=False).encode(), SMALL_ROWS),
-                parse_csv_line(out.getvalue().rstrip("\r\n").encode(), HEADER, SMALL_ROWS)):
+    for row in (row_files.parse_json_line(json.dumps(fields, ensure_ascii=False).encode(), PAIR_ROWS, SMALL_ROWS),
+                row_files.parse_csv_line(out.getvalue().rstrip("\r\n").encode(), HEADER, PAIR_ROWS, SMALL_ROWS)):
         assert row["error"] is None
         assert (row["pair_id"], row["source_url"], row["target_url"]) == (pair_id, source, target)
         assert row["media_type"] == (media_type or None)

@@ -68,15 +68,16 @@ def read_records(prefix: str, fmt: str, num_shards: int, columns: list[str]):
                     yield {name: record[name] for name in columns}
 
 
-def _shard_of(record: dict, num_shards: int) -> int:
-    return zlib.crc32(record["pair_id"].encode("utf-8", "surrogatepass")) % num_shards
+def _shard_of(record: dict, key: str, num_shards: int) -> int:
+    return zlib.crc32(record[key].encode("utf-8", "surrogatepass")) % num_shards
 
 
 class _WriteShard(beam.DoFn):
     """(shard, [record or None, ...]) -> (format, records written) for each format written."""
 
-    def __init__(self, prefix: str, formats: tuple, num_shards: int, run_id: str):
+    def __init__(self, prefix: str, formats: tuple, num_shards: int, run_id: str, schema: pa.Schema):
         self.prefix, self.formats, self.num_shards, self.run_id = prefix, formats, num_shards, run_id
+        self.schema = schema
 
     def process(self, element):
         shard, values = element
@@ -85,7 +86,7 @@ class _WriteShard(beam.DoFn):
             temporary = f"{path}.tmp-{uuid.uuid4().hex}"
             records = (value for value in values if value is not None)  # None marks every shard
             with FileSystems.create(temporary) as f:
-                count = _write_jsonl(records, f) if fmt == "jsonl" else _write_parquet(records, f)
+                count = _write_jsonl(records, f) if fmt == "jsonl" else _write_parquet(records, f, self.schema)
             FileSystems.rename([temporary], [path])
             yield fmt, count
 
@@ -98,25 +99,27 @@ def _write_jsonl(records, f) -> int:
     return count
 
 
-def _write_parquet(records, f) -> int:
+def _write_parquet(records, f, schema: pa.Schema) -> int:
     count, batch = 0, []
-    with pq.ParquetWriter(f, RESULT_SCHEMA) as writer:
+    with pq.ParquetWriter(f, schema) as writer:
         for record in records:
             batch.append(record)
             if len(batch) == PARQUET_ROW_GROUP:
-                writer.write_table(pa.Table.from_pylist(batch, RESULT_SCHEMA))
+                writer.write_table(pa.Table.from_pylist(batch, schema))
                 count, batch = count + len(batch), []
         if batch or not count:
-            writer.write_table(pa.Table.from_pylist(batch, RESULT_SCHEMA))
+            writer.write_table(pa.Table.from_pylist(batch, schema))
             count += len(batch)
     return count
 
 
 class WriteResults(beam.PTransform):
     """records -> pending ``<prefix>-SSSSS-of-NNNNN.jsonl`` / ``.parquet`` shards of run ``run_id``;
-    returns (format, records written) per file. ``publish_outputs`` names them once the run is verified."""
+    returns (format, records written) per file. ``publish_outputs`` names them once the run is verified.
+    Records follow ``schema`` (the pair job's RESULT_SCHEMA unless told) and are sharded by their ``key``."""
 
-    def __init__(self, prefix: str, formats=OUTPUT_FORMATS, num_shards: int = DEFAULT_SHARDS, run_id: str = ""):
+    def __init__(self, prefix: str, formats=OUTPUT_FORMATS, num_shards: int = DEFAULT_SHARDS, run_id: str = "",
+                 schema: pa.Schema = RESULT_SCHEMA, key: str = "pair_id"):
         super().__init__()
         unknown = set(formats) - set(OUTPUT_FORMATS)
         if unknown or not formats:
@@ -125,11 +128,13 @@ class WriteResults(beam.PTransform):
             raise ValueError(f"num_shards must be >= 1, got {num_shards}")
         self.prefix, self.formats, self.num_shards = prefix, tuple(formats), num_shards
         self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.schema, self.key = schema, key
 
     def expand(self, records):
-        num_shards = self.num_shards
+        num_shards, key = self.num_shards, self.key
         every_shard = records.pipeline | "EveryShard" >> beam.Create([(shard, None) for shard in range(num_shards)])
-        keyed = records | "KeyByShard" >> beam.Map(lambda record: (_shard_of(record, num_shards), record))
+        keyed = records | "KeyByShard" >> beam.Map(lambda record: (_shard_of(record, key, num_shards), record))
         return ((keyed, every_shard) | "Shards" >> beam.Flatten()
                 | "GroupByShard" >> beam.GroupByKey()
-                | "WriteShards" >> beam.ParDo(_WriteShard(self.prefix, self.formats, num_shards, self.run_id)))
+                | "WriteShards" >> beam.ParDo(_WriteShard(self.prefix, self.formats, num_shards, self.run_id,
+                                                          self.schema)))

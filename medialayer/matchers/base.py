@@ -2,6 +2,13 @@
 
     fingerprint(blob, limits) -> a compact, picklable fingerprint   (raises MediaError)
     compare(fp_a, fp_b)       -> Comparison                          (pure, deterministic)
+    index_keys(fp)            -> integer keys for candidate generation (catalog dedupe)
+    min_shared_keys           -> how many keys two fingerprints must share to be compared
+
+Index keys are how a catalog is deduplicated without comparing every pair: two fingerprints that
+``compare`` would match share at least ``min_shared_keys`` of their keys, for the transformations the
+matcher survives, while unrelated media share fewer; the keys of one media type never collide with
+another's because candidates are only formed within a media type.
 
 A fingerprint is computed once per unique URL and then compared against any number of others, so
 everything the comparison needs must be in it: no media is decoded twice.
@@ -54,3 +61,7 @@ class Matcher(Protocol):
     def fingerprint(self, blob: Blob, limits: Limits) -> Any: ...
 
     def compare(self, a: Any, b: Any) -> Comparison: ...
+
+    min_shared_keys: int
+
+    def index_keys(self, fingerprint: Any) -> list[int]: ...

@@ -497,8 +497,39 @@ def _confidence(similarity: float) -> str:
     return "high" if margin >= HIGH_MARGIN else "medium" if margin >= MEDIUM_MARGIN else "low"
 
 
+# --- index keys for candidate generation (catalog dedupe) ---------------------------------------------
+
+HASH_WORDS = 16  # 16-bit words per 256-bit hash: a copy within ~15 bits keeps several of them intact
+DESCRIPTOR_KEY_BITS = np.random.default_rng(20261201).choice(256, 24, replace=False)  # fixed bits of a descriptor
+_HASH_KEYS, _CENTRE_KEYS, _DESCRIPTOR_KEYS, _COLOUR_KEYS = (kind << 48 for kind in range(1, 5))
+
+
+def index_keys(fp: ImageFingerprint) -> list[int]:
+    """16-bit words of the whole and central hashes in all 8 orientations (a turned or flipped copy's
+    upright hash is one of ours, word for word), and 24 fixed bits of every keypoint descriptor, upright
+    and mirrored (crops, copies pasted into other pictures keep many descriptors nearly intact). Flat
+    images: their mean colour on two offset 32-level grids."""
+    if fp.low_information:
+        colour = np.frombuffer(fp.thumbnail, np.uint8).reshape(-1, 3).mean(axis=0)
+        return sorted({_COLOUR_KEYS | offset << 24 | int.from_bytes(bytes(((colour + 16 * offset) // 32)
+                                                                           .astype(np.uint8)), "big")
+                       for offset in (0, 1)})
+    keys = set()
+    for namespace, packed in ((_HASH_KEYS, fp.hashes), (_CENTRE_KEYS, fp.centre_hashes)):
+        words = np.frombuffer(packed, ">u2").reshape(8, HASH_WORDS)
+        keys.update(namespace | position << 16 | int(word) for (_, position), word in np.ndenumerate(words))
+    descriptors = np.frombuffer(fp.descriptors + fp.mirrored, np.uint8).reshape(-1, 32)
+    picked = np.packbits(np.unpackbits(descriptors, axis=1)[:, DESCRIPTOR_KEY_BITS], axis=1)
+    keys.update(_DESCRIPTOR_KEYS | int.from_bytes(bytes(row), "big") for row in picked)
+    return sorted(keys)
+
+
 class ImageMatcher:
     media_type = "image"
+    min_shared_keys = 2
+
+    def index_keys(self, fingerprint: ImageFingerprint) -> list[int]:
+        return index_keys(fingerprint)
 
     def fingerprint(self, blob: Blob, limits: Limits) -> ImageFingerprint:
         fingerprint = fingerprint_image(decode_image(blob, limits))

@@ -287,8 +287,33 @@ def _vote_weights(informative: np.ndarray, still: np.ndarray) -> np.ndarray:
     return weight.astype(np.float16)
 
 
+# --- index keys for candidate generation (catalog dedupe) ---------------------------------------------
+
+TOP_COEFFICIENTS = 5  # a key is which DCT coefficients are the largest in magnitude: re-encodes keep that
+_TRANSPOSED = np.array([(k % BAND) * BAND + k // BAND for k in range(1, BAND * BAND)]) - 1  # 90-degree turns
+
+
+def index_keys(fp: VideoFingerprint) -> list[int]:
+    """For every informative sample, the set of its TOP_COEFFICIENTS largest whole and central DCT
+    coefficients as a 63-bit mask: magnitudes do not change under flips, and a transposed mask covers
+    90-degree turns. The whole and central regions get separate masks (bit 63 tells them apart)."""
+    keys = set()
+    informative = fp.weight > 0
+    for region, flag in (("whole", 0), ("center", 1 << 63)):
+        magnitudes = np.abs(getattr(fp, region)[informative].astype(np.int16))
+        for indices in (magnitudes, magnitudes[:, _TRANSPOSED]):
+            top = np.argsort(-indices, axis=1, kind="stable")[:, :TOP_COEFFICIENTS]
+            masks = np.bitwise_or.reduce(np.left_shift(np.uint64(1), top.astype(np.uint64)), axis=1)
+            keys.update(int(mask) | flag for mask in masks)
+    return sorted(keys)
+
+
 class VideoMatcher:
     media_type = "video"
+    min_shared_keys = 2
+
+    def index_keys(self, fingerprint: VideoFingerprint) -> list[int]:
+        return index_keys(fingerprint)
 
     def fingerprint(self, blob: Blob, limits: Limits) -> VideoFingerprint:
         with blob.path(".mp4") as path:

@@ -17,7 +17,8 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-from medialayer.io.pairs import FORMATS, ReadPairs
+from medialayer.io.pairs import ReadPairs
+from medialayer.io.rows import FORMATS
 from medialayer import console
 from medialayer.io.results import (DEFAULT_SHARDS, OUTPUT_FORMATS, WriteResults, clear_outputs, output_paths,
                                    publish_outputs, read_records)

@@ -1,0 +1,122 @@
+"""Catalog dedupe through the real pipeline: a small generated catalog of images, audio and video with
+copies, distractors and bad rows; the expected groups, singletons and error rows; a capped hot key that
+costs no true group; the same results on the Dask runner."""
+import json
+import os
+
+import cv2
+import pyarrow.parquet as pq
+import pytest
+
+from medialayer.candidates import bucket_pairs
+from medialayer.grouping import connected_groups, representative
+from medialayer.pipelines import dedupe
+from medialayer.synthetic import audio, image, video
+
+DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
+EXPECTED_GROUPS = [{"a", "a_small", "a_flip"}, {"b", "b_crop"}, {"song", "song_excerpt"}, {"clip", "clip_copy"}]
+SINGLETONS = {"c", "other_song", "other_clip"}
+
+
+def _clip(path, scene, size=(160, 120), fps=10.0):
+    video.write_video(str(path), (cv2.resize(frame, size) for frame in video.frames(scene, 6.0, fps)), fps)
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("catalog")
+    scene, other = image.textured_scene(1, 480, 360), image.textured_scene(2, 480, 360)
+    files = {"a": ("a.jpg", scene), "a_small": ("a_small.jpg", image.resize(scene, 0.5)),
+             "a_flip": ("a_flip.png", image.hflip(scene)), "b": ("b.jpg", other),
+             "b_crop": ("b_crop.jpg", other.crop((40, 30, 440, 330))), "c": ("c.jpg", image.textured_scene(3, 480, 360))}
+    for name, picture in files.values():
+        picture.save(folder / name, quality=85)
+    song = audio.melody(20.0, seed=4)
+    (folder / "song.wav").write_bytes(audio.encode(song, audio.SAMPLE_RATE, "wav"))
+    (folder / "song_excerpt.ogg").write_bytes(audio.encode(song[4 * audio.SAMPLE_RATE:14 * audio.SAMPLE_RATE],
+                                                           audio.SAMPLE_RATE, "ogg"))
+    (folder / "other_song.mp3").write_bytes(audio.encode(audio.melody(20.0, seed=5), audio.SAMPLE_RATE, "mp3"))
+    _clip(folder / "clip.mp4", video.MovingScene(1))
+    _clip(folder / "clip_copy.mp4", video.MovingScene(1), (128, 96), 15.0)
+    _clip(folder / "other_clip.mp4", video.MovingScene(2))
+    urls = {name: str(folder / file) for name, (file, _) in files.items()}
+    urls.update({name: str(folder / f"{name}{ext}") for name, ext in (
+        ("song", ".wav"), ("song_excerpt", ".ogg"), ("other_song", ".mp3"), ("clip", ".mp4"),
+        ("clip_copy", ".mp4"), ("other_clip", ".mp4"))})
+    rows = [{"asset_id": name, "url": url} for name, url in urls.items()]
+    rows += [{"asset_id": "missing", "url": str(folder / "missing.jpg")},
+             {"asset_id": "declared-audio", "url": urls["c"], "media_type": "audio"},
+             {"asset_id": 17.5, "url": urls["a"]},  # not a string id: an error row, never dropped
+             {"url": urls["b"]}]  # no asset_id: derived from the row, and a second row for b's URL
+    path = folder / "catalog.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return str(path), len(rows)
+
+
+def outputs(folder) -> dict:
+    read = lambda name: pq.read_table(os.path.join(folder, f"{name}-00000-of-00001.parquet")).to_pylist()
+    return {name: read(name) for name in ("links", "groups", "assets")}
+
+
+def member_names(result: dict) -> list[set]:
+    """Each group's members by file name (a URL named by several rows is one member, under its smallest id)."""
+    return [{os.path.basename(m["url"]).split(".")[0] for m in g["members"]} for g in result["groups"]]
+
+
+@pytest.fixture(scope="module")
+def local(catalog, tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("out"))
+    summary = dedupe.run(["--input", catalog[0], "--output", folder])
+    return outputs(folder), summary
+
+
+def test_groups_singletons_and_errors(catalog, local):
+    result, summary = local
+    assert sorted(member_names(result), key=sorted) == sorted(EXPECTED_GROUPS, key=sorted)
+    assets = {a["asset_id"]: a for a in result["assets"]}
+    assert len(result["assets"]) == catalog[1] == summary["assets"]  # one asset record per row
+    assert all(assets[name]["group_id"] is None and assets[name]["error"] is None for name in SINGLETONS)
+    assert assets["missing"]["error"]["code"] == "FETCH_FAILED"
+    assert assets["declared-audio"]["error"]["code"] == "MEDIA_TYPE_MISMATCH"
+    assert [a for a in result["assets"] if a["error"] and a["error"]["code"] == "INVALID_INPUT"]
+    unnamed = [a for a in result["assets"] if a["url"] == assets["b"]["url"] and a["asset_id"] != "b"]
+    assert len(unnamed) == 1 and unnamed[0]["group_id"] == assets["b"]["group_id"]  # a repeated URL joins its group
+    for group in result["groups"]:
+        head = [a for a in result["assets"] if a["group_id"] == group["group_id"] and a["is_representative"]]
+        assert len(head) == 1 and head[0]["asset_id"] == group["representative_asset_id"]
+        assert {m["asset_id"]: m["similarity_score"] for m in group["members"]}[group["representative_asset_id"]] == 1.0
+    links = result["links"]
+    assert links and all(link["match"] and link["error"] is None for link in links)
+    assert {(link["media_type"], bool(link["matched_segments"])) for link in links} >= {("audio", True), ("image", False)}
+    assert summary["groups"] == 4 and summary["candidates"] >= summary["links"] == len(links)
+
+
+def test_a_capped_hot_key_costs_no_true_group(catalog, tmp_path):
+    summary = dedupe.run(["--input", catalog[0], "--output", str(tmp_path), "--max-bucket", "3"])
+    assert summary["capped_keys"] > 0  # keys shared by more than 3 of the catalog's assets were dropped
+    assert sorted(member_names(outputs(tmp_path)), key=sorted) == sorted(EXPECTED_GROUPS, key=sorted)
+
+
+def test_the_same_results_on_the_dask_runner(catalog, local, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        try:
+            dedupe.run(["--input", catalog[0], "--output", str(tmp_path), "--runner", DASK_RUNNER,
+                        "--dask_client_address", cluster.scheduler_address])
+        finally:
+            distributed.default_client().close()
+    dask, expected = outputs(tmp_path), local[0]
+    in_order = lambda records, key: sorted(records, key=lambda record: (record[key], json.dumps(record, sort_keys=True)))
+    assert in_order(dask["groups"], "group_id") == in_order(expected["groups"], "group_id")
+    assert in_order(dask["assets"], "asset_id") == in_order(expected["assets"], "asset_id")
+    without_time = lambda links: sorted(({k: v for k, v in link.items() if k != "processing_time_ms"}
+                                         for link in links), key=lambda link: link["pair_id"])
+    assert without_time(dask["links"]) == without_time(expected["links"])
+
+
+def test_buckets_and_groups_in_isolation():
+    assert list(bucket_pairs(["c", "a", "b", "a"])) == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert bucket_pairs([str(n) for n in range(5)], max_bucket=4) is None
+    assert connected_groups([("a", "b"), ("c", "d"), ("b", "e"), ("f", "d")]) == [["a", "b", "e"], ["c", "d", "f"]]
+    assert representative(["a", "b", "e"], {("a", "b"): 0.9, ("b", "e"): 0.8}) == "b"
