@@ -350,7 +350,7 @@ def energy_at_the_cap() -> None:
     (random bits: its cost depends only on the lengths)."""
     frames = int(Limits().max_audio_seconds / FRAME_SECONDS)
     rng = np.random.default_rng(0)
-    a, b = (AudioFingerprint(np.zeros(0, np.uint32), np.zeros(0, np.uint16),
+    a, b = (AudioFingerprint(np.zeros(0, np.uint32), np.zeros(0, np.uint16), np.zeros(0, np.uint8),
                              rng.integers(0, 1 << 32, frames, dtype=np.uint64).astype(np.uint32),
                              np.ones(frames, bool), Limits().max_audio_seconds, None) for _ in range(2))
     tracemalloc.start()
