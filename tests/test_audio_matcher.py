@@ -132,9 +132,9 @@ def test_speed_change_of_two_percent_matches_with_the_slope(song, song_fp, facto
 
 def test_fingerprint_is_compact_and_picklable(song_fp):
     data = pickle.dumps(song_fp)
-    # one minute of audio: the per-second quota bounds the peaks, 6 bytes each; 4 bytes of energy bits and an
-    # activity flag per frame; plus a little overhead
-    assert len(data) < PEAKS_PER_SECOND * 60 * 6 + 60 / FRAME_SECONDS * 5 + 1024
+    # one minute of audio: the per-second quota bounds the peaks, 7 bytes each (frame, log-frequency, rank); 4 bytes
+    # of energy bits and an activity flag per frame; plus a little overhead
+    assert len(data) < PEAKS_PER_SECOND * 60 * 7 + 60 / FRAME_SECONDS * 5 + 1024
     again = pickle.loads(data)
     assert MATCHER.compare(song_fp, again).match
 

@@ -6,9 +6,9 @@ Fingerprint: audio at 8 kHz mono -> log-magnitude STFT (128 ms Hann window, 32 m
 of the 150-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far each stands above its
 frequency's level in the surrounding 30 s, shared out over four bands (so quiet passages keep peaks,
 EQ does not matter and a loud voice in one band cannot take every peak).
-Each peak is kept as (frame, log-frequency), 6 bytes. Per frame the same spectrogram also gives 32 energy
-bits: whether the level difference of neighbouring bands (33 log-spaced bands) rises or falls over 64 ms,
-4 bytes plus an activity flag. About 23 KB per minute of music in all (measured in docs/benchmarks.md,
+Each peak is kept as (frame, log-frequency, salience rank), 7 bytes. Per frame the same spectrogram also
+gives 32 energy bits: whether the level difference of neighbouring bands (33 log-spaced bands) rises or
+falls over 64 ms, 4 bytes plus an activity flag. About 23 KB per minute of music in all (measured in docs/benchmarks.md,
 "Audio"). The fingerprint also carries a low-information verdict (silence, steady tone, stationary
 noise): such audio never matches.
 
@@ -25,8 +25,16 @@ Under a voice at the music's own level most peaks belong to the voice and few la
 the energy bits still agree more often than chance. Their agreement at every lag at once (an FFT
 cross-correlation) is a z-score against all lags. At a lag the landmarks proposed, if it is also the
 lag where the bits agree best, it adds its tail probability (the two combined by Fisher's method); the
-best lag on its own, paying for the number of lags tried, is a candidate alignment too. The score maps the significance so that 0.5 is the
-decision threshold (significance 12), and confidence says how far from it we are.
+best lag on its own, paying for the number of lags tried, is a candidate alignment too.
+Beyond +-2% of speed, and for tempo changes with the pitch kept and pitch shifts with the tempo kept, the
+pair hashes and the energy bits no longer line up. Unless the above already found an unambiguous match,
+triplet hashes of the salient peaks (audio_triplets: frequency differences and the ratio of time
+differences, unchanged by any of these edits) are joined, their hits voted into (pitch shift, time scale)
+cells, and the hits of the best cells aligned at the time scale that lines most of them up, by the same
+line fit and chance model as the pairs (the cell's own hits beside the alignment give the chance level, and
+the pick of the best of all cells is paid for); segments map source time to target time through that scale.
+The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
+says how far from it we are.
 """
 from __future__ import annotations
 
@@ -169,15 +177,23 @@ def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> list[_Found]:
         anchor_a, end_a, anchor_b = ta.starts[rows_a[mask]], ta.ends[rows_a[mask]], tb.starts[rows_b[mask]]
         if len(anchor_a) < MIN_ANCHORS:
             continue
-        best_votes, best_scale = -1, scale
-        for trial in scale * 2.0 ** np.arange(-1.5 * SCALE_BIN, 1.5 * SCALE_BIN + 1e-9, FINE_SCALE_STEP):
-            offset = np.rint(anchor_b / trial - anchor_a).astype(np.int64)
-            votes = np.convolve(np.bincount(offset - offset.min()), np.ones(9), "same").max()
-            if votes > best_votes:
-                best_votes, best_scale = votes, trial
-        found += [dataclasses.replace(f, landmarks=f.landmarks - np.log10(n_cells))
-                  for f in _align_pairs(anchor_a, end_a, anchor_b / best_scale, a, b, 1 / best_scale, TRIPLET_BRIDGE_SECONDS)]
+        scale = _best_scale(anchor_a, anchor_b, scale)
+        aligned = _align_pairs(anchor_a, end_a, anchor_b / scale, a, b, 1 / scale, TRIPLET_BRIDGE_SECONDS)
+        # the cell was picked as the best of n_cells: its chance is that many times higher
+        found += [dataclasses.replace(f, landmarks=f.landmarks - np.log10(n_cells)) for f in aligned]
     return sorted(found, key=lambda s: -s.significance)
+
+
+def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> float:
+    """The time scale (B frames per A frame) within a cell's width of ``scale`` at which the most hits share
+    one offset, give or take 4 frames."""
+    best_votes, best = -1, scale
+    for trial in scale * 2.0 ** np.arange(-1.5 * SCALE_BIN, 1.5 * SCALE_BIN + 1e-9, FINE_SCALE_STEP):
+        offset = np.rint(anchor_b / trial - anchor_a).astype(np.int64)
+        votes = np.convolve(np.bincount(offset - offset.min()), np.ones(9), "same").max()
+        if votes > best_votes:
+            best_votes, best = votes, trial
+    return float(best)
 
 
 def _top(found: list) -> float:
