@@ -269,7 +269,8 @@ def _write(path: str, data: bytes) -> None:
     os.replace(path + ".tmp", path)
 
 
-def build(media_dir: str, workdir: str, seed: int, max_sources: int | None, edits: bool = True):
+def build(media_dir: str, workdir: str, seed: int, max_sources: int | None, edits: bool = True,
+          edits_only: bool = False):
     """The source list, the positive pairs and the negative pairs (each a dict), writing variant files."""
     os.makedirs(workdir, exist_ok=True)
     all_sources = load_sources(media_dir)
@@ -280,7 +281,8 @@ def build(media_dir: str, workdir: str, seed: int, max_sources: int | None, edit
         rng = np.random.default_rng([seed, all_sources.index(source)])  # the same variants whatever the subset
         prefix = os.path.join(workdir, f"{seed}_{source['name']}")
         audio = read_stereo(source["path"])
-        variants = [(f"{k:02d}", v) for k, v in enumerate(make_variants(source, audio, speech, rng))]
+        variants = [] if edits_only else [(f"{k:02d}", v)
+                                          for k, v in enumerate(make_variants(source, audio, speech, rng))]
         if edits and held_out(source) and not source["speech"]:
             edit_rng = np.random.default_rng([seed, all_sources.index(source), 14])
             variants += [(f"edit{k:03d}", v) for k, v in enumerate(
@@ -383,10 +385,10 @@ def compare_chromaprint(pairs: list[dict]) -> list[bool]:
 
 def compare_audfprint(pairs: list[dict], checkout: str) -> list[bool | None]:
     """Dan Ellis's audfprint (landmark pairs, 11.025 kHz) used as designed, on the plain speed/tempo/pitch
-    variants and their negatives only (it takes ~1.5 s a query here; None for the other pairs): every source of those pairs stored in one hash
-    table (its defaults: density 20, fan-out 3; 20-bit hashes, 20 entries a bucket, ample for a few dozen
-    references), every query matched with 4 sub-frame shifts; a pair matches when the source is among the
-    query's results with at least 5 aligned landmarks (its --min-count default)."""
+    variants and their negatives only (it takes ~1.5 s a query here; None for the other pairs): every source
+    of those pairs stored in one hash table (its defaults: density 20, fan-out 3; 20-bit hashes, 20 entries a
+    bucket, ample for a few dozen references), every query matched with 4 sub-frame shifts; a pair matches
+    when the source is among the query's results with at least 5 aligned landmarks (its --min-count default)."""
     chosen = [p for p in pairs if p.get("edit") == "plain"]
     sys.path.insert(0, checkout)
     import audfprint_analyze
@@ -447,7 +449,8 @@ def _positive_row(case: str, idx: list[int], positives, ours, baselines: dict) -
     elsewhere = sum(misplaced(r, p["truth"], p["scale"]) for p, r in zip(pairs, results)) if located else "-"
     target = _target(case)
     return [case, len(idx), f"{recall:.3f}",
-            *[_rate(found, idx, 3) for found in baselines.values()], p90, within, elsewhere, f">= {target}", "yes" if recall >= target else "NO"]
+            *[_rate(found, idx, 3) for found in baselines.values()], p90, within, elsewhere, f">= {target}",
+            "yes" if recall >= target else "NO"]
 
 
 def report(positives, negatives, ours, baselines: dict[str, list | None]) -> None:
@@ -536,6 +539,8 @@ def main(argv=None) -> None:
     parser.add_argument("--max-sources", type=int, default=None, help="use a spread subset of the sources")
     parser.add_argument("--no-chromaprint", action="store_true")
     parser.add_argument("--no-edits", action="store_true", help="leave out the speed/tempo/pitch rows")
+    parser.add_argument("--edits-only", action="store_true", help="only the speed/tempo/pitch rows (and the "
+                        "low-information negatives)")
     parser.add_argument("--audfprint", metavar="DIR", help="a checkout of github.com/dpwe/audfprint to compare with")
     parser.add_argument("--speed", action="store_true", help="also print speed and size figures")
     parser.add_argument("--speed-only", action="store_true", help="print the speed and size figures only")
@@ -544,7 +549,7 @@ def main(argv=None) -> None:
         speed_report(load_sources(args.media_dir))
         return
     sources, positives, negatives = build(args.media_dir, args.workdir, args.seed, args.max_sources,
-                                          edits=not args.no_edits)
+                                          edits=not args.no_edits, edits_only=args.edits_only)
     pairs = positives + negatives
     print(f"{len(sources)} sources, {len(positives)} positive pairs, {len(negatives)} negative pairs")
     start = time.time()

@@ -422,6 +422,8 @@ def _align_pairs(anchor_a, end_a, anchor_b, a: AudioFingerprint, b: AudioFingerp
             break
         votes[max(0, mode - reach):mode + reach + 1] = 0
         near = np.abs(offset - (mode + lowest)) <= reach
+        if not near.any():  # the smoothed votes reach half a frame further than ``reach``
+            continue
         inliers = _fit_line(anchor_a[near], offset[near])
         rows = np.nonzero(near)[0][inliers]
         chance = _occupancy(anchor_a, offset - (mode + lowest), reach, int(np.ptp(anchor_a) // SLOT_FRAMES) + 1)
