@@ -132,8 +132,45 @@ def test_speed_change_of_two_percent_matches_with_the_slope(song, song_fp, facto
 
 def test_fingerprint_is_compact_and_picklable(song_fp):
     data = pickle.dumps(song_fp)
-    # one minute of audio: the per-second quota bounds the peaks, 6 bytes each; 4 bytes of energy bits and an
-    # activity flag per frame; plus a little overhead
-    assert len(data) < PEAKS_PER_SECOND * 60 * 6 + 60 / FRAME_SECONDS * 5 + 1024
+    # one minute of audio: the per-second quota bounds the peaks, 7 bytes each (frame, log-frequency, rank); 4 bytes
+    # of energy bits and an activity flag per frame; plus a little overhead
+    assert len(data) < PEAKS_PER_SECOND * 60 * 7 + 60 / FRAME_SECONDS * 5 + 1024
     again = pickle.loads(data)
     assert MATCHER.compare(song_fp, again).match
+
+
+def _assert_mapped(result, source_start, source_end, target_end):
+    """One matched segment maps the source stretch onto the whole target through the edit's time ratio."""
+    assert result.match
+    segment = max(result.segments, key=lambda s: s.source_end - s.source_start)
+    assert abs(segment.source_start - source_start) < 0.5 and abs(segment.source_end - source_end) < 0.5
+    assert abs(segment.target_start) < 0.5 and abs(segment.target_end - target_end) < 0.5
+
+
+@pytest.mark.parametrize("factor", [0.72, 0.91, 1.08, 1.29])
+def test_sped_up_or_slowed_down_music_matches_through_the_ratio(song, song_fp, factor):
+    """Resampled: tempo and pitch move together, by up to 30%."""
+    changed = resample_poly(song[10 * SR:40 * SR], 1000, int(round(1000 * factor)))  # plays `factor` times faster
+    _assert_mapped(MATCHER.compare(song_fp, fp(changed)), 10, 40, 30 / factor)
+
+
+@pytest.mark.parametrize("factor", [0.86, 1.14])
+def test_music_at_another_tempo_with_its_pitch_matches(song_fp, factor):
+    """The same score played `factor` times faster, every note at its pitch (a time-stretch)."""
+    faster = synth.melody(60 / factor, seed=3, tempo_bpm=150 * factor)
+    result = MATCHER.compare(song_fp, fp(faster[int(10 / factor * SR):int(40 / factor * SR)]))
+    _assert_mapped(result, 10, 40, 30 / factor)
+
+
+@pytest.mark.parametrize("semitones", [-3, 2])
+def test_pitch_shifted_music_at_its_tempo_matches(song_fp, semitones):
+    shifted = synth.melody(60, seed=3, tempo_bpm=150, transpose=semitones)
+    _assert_mapped(MATCHER.compare(song_fp, fp(shifted[10 * SR:40 * SR])), 10, 40, 30)
+
+
+def test_different_music_at_the_same_tempo_does_not_match_sped_up_or_pitched(song_fp):
+    for other in (resample_poly(synth.melody(40, seed=7, tempo_bpm=150), 100, 117),
+                  synth.melody(40, seed=7, tempo_bpm=150, transpose=2),
+                  synth.melody(40, seed=7, tempo_bpm=150 * 1.1)):
+        result = MATCHER.compare(song_fp, fp(other))
+        assert not result.match and not result.segments

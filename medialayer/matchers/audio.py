@@ -6,9 +6,9 @@ Fingerprint: audio at 8 kHz mono -> log-magnitude STFT (128 ms Hann window, 32 m
 of the 150-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far each stands above its
 frequency's level in the surrounding 30 s, shared out over four bands (so quiet passages keep peaks,
 EQ does not matter and a loud voice in one band cannot take every peak).
-Each peak is kept as (frame, log-frequency), 6 bytes. Per frame the same spectrogram also gives 32 energy
-bits: whether the level difference of neighbouring bands (33 log-spaced bands) rises or falls over 64 ms,
-4 bytes plus an activity flag. About 23 KB per minute of music in all (measured in docs/benchmarks.md,
+Each peak is kept as (frame, log-frequency, salience rank), 7 bytes. Per frame the same spectrogram also
+gives 32 energy bits: whether the level difference of neighbouring bands (33 log-spaced bands) rises or
+falls over 64 ms, 4 bytes plus an activity flag. About 23 KB per minute of music in all (measured in docs/benchmarks.md,
 "Audio"). The fingerprint also carries a low-information verdict (silence, steady tone, stationary
 noise): such audio never matches.
 
@@ -25,8 +25,16 @@ Under a voice at the music's own level most peaks belong to the voice and few la
 the energy bits still agree more often than chance. Their agreement at every lag at once (an FFT
 cross-correlation) is a z-score against all lags. At a lag the landmarks proposed, if it is also the
 lag where the bits agree best, it adds its tail probability (the two combined by Fisher's method); the
-best lag on its own, paying for the number of lags tried, is a candidate alignment too. The score maps the significance so that 0.5 is the
-decision threshold (significance 12), and confidence says how far from it we are.
+best lag on its own, paying for the number of lags tried, is a candidate alignment too.
+Beyond +-2% of speed, and for tempo changes with the pitch kept and pitch shifts with the tempo kept, the
+pair hashes and the energy bits no longer line up. Unless the above already found an unambiguous match,
+triplet hashes of the salient peaks (audio_triplets: frequency differences and the ratio of time
+differences, unchanged by any of these edits) are joined, their hits voted into (pitch shift, time scale)
+cells, and the hits of the best cells aligned at the time scale that lines most of them up, by the same
+line fit and chance model as the pairs (the cell's own hits beside the alignment give the chance level, and
+the pick of the best of all cells is paid for); segments map source time to target time through that scale.
+The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
+says how far from it we are.
 """
 from __future__ import annotations
 
@@ -38,6 +46,7 @@ from scipy import ndimage, special
 
 from medialayer.limits import Limits
 from medialayer.matchers.audio_decode import SAMPLE_RATE, decode_chunks
+from medialayer.matchers.audio_triplets import SCALE_BIN, edit_cells, hits, triplets
 from medialayer.matchers.base import Comparison, Segment
 from medialayer.media import Blob
 
@@ -76,6 +85,9 @@ ENERGY_BANDS = 33  # log-spaced bands whose energy differences give 32 sign bits
 ENERGY_STEP = 2  # frames between the two spectra whose band-difference slopes a bit compares (64 ms)
 MIN_ENERGY_FRAMES = 64  # an alignment implying less overlap than this (2 s) gets no energy evidence
 MIN_BACKGROUND = 8  # lags needed to measure the chance agreement of energy bits
+TRIPLET_CELLS = 3  # (pitch shift, time scale) cells of triplet hits examined
+TRIPLET_BRIDGE_SECONDS = 8.0  # triplet hits are sparser than landmark pairs: longer gaps between them are bridged
+FINE_SCALE_STEP = 0.004  # log2 steps of the time scale tried within a cell (0.28%)
 
 # low-information guard
 MIN_PEAKS = 20  # fewer peaks above the floor than this: silence
@@ -87,14 +99,15 @@ MIN_MODULATION_DB = 1.5  # p10-p90 spread of half-second band energies: stationa
 class AudioFingerprint:
     frames: np.ndarray  # uint32, peak time in frames of FRAME_SECONDS
     log_freqs: np.ndarray  # uint16, peak log-frequency in 1/FREQ_SCALE steps above LOG_BASE_HZ
+    ranks: np.ndarray  # uint8, salience rank of the peak in its quota cell (0: the most salient)
     energy_bits: np.ndarray  # uint32 per frame: signs of the band-energy slopes (0 where the frame is silent)
     active: np.ndarray  # bool per frame: above the floor, so its energy bits mean something
     duration: float  # seconds decoded
     low_information: str | None  # why this audio can never match (silence, steady tone, stationary noise)
 
     def __post_init__(self):
-        if len(self.frames) != len(self.log_freqs):
-            raise ValueError("frames and log_freqs differ in length")
+        if not len(self.frames) == len(self.log_freqs) == len(self.ranks):
+            raise ValueError("frames, log_freqs and ranks differ in length")
         if len(self.energy_bits) != len(self.active):
             raise ValueError("energy_bits and active differ in length")
 
@@ -136,6 +149,10 @@ class AudioMatcher:
                 segments = _with_energy(segments, a, b)
             if best is None or _top(segments) > _top(best):
                 best = segments
+        if _top(best) < 2 * MATCH_SIGNIFICANCE:
+            invariant = _invariant(a, b)
+            if _top(invariant) > _top(best):
+                best = invariant
         segments = best
         significance = _top(segments)
         matched = significance >= MATCH_SIGNIFICANCE
@@ -164,6 +181,36 @@ def _with_energy(segments: list, a: AudioFingerprint, b: AudioFingerprint) -> li
         if all(s.significance < masked.significance for s in same):
             segments = [s for s in segments if s not in same] + [masked]
     return sorted(segments, key=lambda s: -s.significance)
+
+
+def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> list[_Found]:
+    """Segments from triplet hashes, for B sped up, slowed down, time-stretched or pitch-shifted: the hits of
+    the most-voted (pitch shift, time scale) cells aligned at the time scale that lines the most of them up."""
+    ta, tb = (triplets(fp.frames, fp.log_freqs, fp.ranks, FREQ_SCALE) for fp in (a, b))
+    rows_a, rows_b = hits(ta, tb)
+    cells, n_cells = edit_cells(ta, tb, rows_a, rows_b, TRIPLET_CELLS)
+    found = []
+    for _, scale, mask in cells:
+        anchor_a, end_a, anchor_b = ta.starts[rows_a[mask]], ta.ends[rows_a[mask]], tb.starts[rows_b[mask]]
+        if len(anchor_a) < MIN_ANCHORS:
+            continue
+        scale = _best_scale(anchor_a, anchor_b, scale)
+        aligned = _align_pairs(anchor_a, end_a, anchor_b / scale, a, b, 1 / scale, TRIPLET_BRIDGE_SECONDS)
+        # the cell was picked as the best of n_cells: its chance is that many times higher
+        found += [dataclasses.replace(f, landmarks=f.landmarks - np.log10(n_cells)) for f in aligned]
+    return sorted(found, key=lambda s: -s.significance)
+
+
+def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> float:
+    """The time scale (B frames per A frame) within a cell's width of ``scale`` at which the most hits share
+    one offset, give or take 4 frames."""
+    best_votes, best = -1, scale
+    for trial in scale * 2.0 ** np.arange(-1.5 * SCALE_BIN, 1.5 * SCALE_BIN + 1e-9, FINE_SCALE_STEP):
+        offset = np.rint(anchor_b / trial - anchor_a).astype(np.int64)
+        votes = np.convolve(np.bincount(offset - offset.min()), np.ones(9), "same").max()
+        if votes > best_votes:
+            best_votes, best = votes, trial
+    return float(best)
 
 
 def _top(found: list) -> float:
@@ -222,12 +269,13 @@ def fingerprint_chunks(chunks) -> AudioFingerprint:
         run_block(min(n_frames, next_own + BLOCK_FRAMES + margin))
     frames = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint32)
     log_freqs = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.uint16)
-    levels = np.concatenate([p[2] for p in parts]) if parts else np.zeros((0, len(_BANDS) - 1), np.float32)
-    energies = np.concatenate([p[3] for p in parts]) if parts else np.zeros((0, ENERGY_BANDS), np.float32)
+    ranks = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.uint8)
+    levels = np.concatenate([p[3] for p in parts]) if parts else np.zeros((0, len(_BANDS) - 1), np.float32)
+    energies = np.concatenate([p[4] for p in parts]) if parts else np.zeros((0, ENERGY_BANDS), np.float32)
     order = np.lexsort((log_freqs, frames))
     energy_bits, active = _energy_bits(energies)
-    return AudioFingerprint(frames[order], log_freqs[order], energy_bits, active, total / SAMPLE_RATE,
-                            _low_information(log_freqs, levels))
+    return AudioFingerprint(frames[order], log_freqs[order], ranks[order], energy_bits, active,
+                            total / SAMPLE_RATE, _low_information(log_freqs, levels))
 
 
 _WINDOW = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
@@ -249,7 +297,8 @@ def _log_spectrogram(samples: np.ndarray) -> np.ndarray:
 
 
 def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame: int):
-    """Peaks of the frames own_start..own_end of a block: (frames, log-frequencies, band levels)."""
+    """Peaks of the frames own_start..own_end of a block: (frames, log-frequencies, salience ranks, band
+    levels, energy bands)."""
     salience = spectrum - spectrum.mean(axis=0)  # height above this frequency's level in the block
     is_peak = (spectrum == ndimage.maximum_filter(spectrum, size=PEAK_NEIGHBOURHOOD, mode="nearest"))
     is_peak &= spectrum > FLOOR_DB
@@ -261,7 +310,7 @@ def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame:
     t, k, cell = t[order], k[order], cell[order]
     rank = np.arange(len(t)) - np.searchsorted(cell, cell)
     keep = rank < round(PEAKS_PER_SECOND * QUOTA_FRAMES * FRAME_SECONDS / QUOTA_BANDS)
-    t, k = t[keep], k[keep]
+    t, k, rank = t[keep], k[keep], rank[keep]
     # sub-bin frequency from a parabola through the peak and its two neighbours
     left, centre, right = spectrum[t, k - 1], spectrum[t, k], spectrum[t, k + 1]
     curvature = left - 2 * centre + right
@@ -272,8 +321,8 @@ def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame:
     bands = np.add.reduceat(power, _BANDS[:-1], axis=1) / np.diff(_BANDS)
     levels = 10 * np.log10(ndimage.uniform_filter1d(bands, 16, axis=0) + 1e-12)  # half-second band energies
     energies = 10 * np.log10(np.add.reduceat(power[:, :_ENERGY_EDGES[-1]], _ENERGY_EDGES[:-1], axis=1) + 1e-12)
-    return ((t + first_frame).astype(np.uint32), log_freq.astype(np.uint16), levels.astype(np.float32),
-            energies.astype(np.float32))
+    return ((t + first_frame).astype(np.uint32), log_freq.astype(np.uint16), rank.astype(np.uint8),
+            levels.astype(np.float32), energies.astype(np.float32))
 
 
 def _energy_bits(energies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -368,7 +417,14 @@ def _joined_pairs(a, b):
 def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float) -> list[_Found]:
     """Matched segments (strongest first), taking B to play ``speed`` times faster than A
     (``landmarks_a``: A's landmarks sorted by hash)."""
-    anchor_a, end_a, anchor_b = _joined_pairs(landmarks_a, _sorted(_landmarks(b, speed)))
+    return _align_pairs(*_joined_pairs(landmarks_a, _sorted(_landmarks(b, speed))), a, b, speed)
+
+
+def _align_pairs(anchor_a, end_a, anchor_b, a: AudioFingerprint, b: AudioFingerprint, speed: float,
+                 bridge: float = BRIDGE_SECONDS) -> list[_Found]:
+    """Matched segments (strongest first) from landmarks A and B share: their anchor and end frames in A and
+    anchor frames in B on A's clock (B's own frames times ``speed``); gaps under ``bridge`` seconds between
+    aligned landmarks are bridged."""
     if len(anchor_a) < MIN_ANCHORS:
         return []
     offset = anchor_b - anchor_a
@@ -383,11 +439,13 @@ def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float) 
             break
         votes[max(0, mode - reach):mode + reach + 1] = 0
         near = np.abs(offset - (mode + lowest)) <= reach
+        if not near.any():  # the smoothed votes reach half a frame further than ``reach``
+            continue
         inliers = _fit_line(anchor_a[near], offset[near])
         rows = np.nonzero(near)[0][inliers]
         chance = _occupancy(anchor_a, offset - (mode + lowest), reach, int(np.ptp(anchor_a) // SLOT_FRAMES) + 1)
         runs = [_segment(rows[run], anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance)
-                for run in _runs(anchor_a[rows]) if len(run) >= MIN_SLOTS]
+                for run in _runs(anchor_a[rows], bridge) if len(run) >= MIN_SLOTS]
         runs = sorted((r for r in runs if r), key=lambda r: -r.landmarks)
         if runs and speed == 1.0:  # the alignment's energy evidence, counted once: for its best-supported run
             slope, intercept = _line(rows, anchor_a, anchor_b, speed)
@@ -414,10 +472,10 @@ def _fit_line(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.abs(y - slopes[row] * x - (column + 1 + low)) <= INLIER_FRAMES
 
 
-def _runs(anchors: np.ndarray) -> list[np.ndarray]:
-    """Index groups of ``anchors`` split wherever consecutive ones are more than BRIDGE_SECONDS apart."""
+def _runs(anchors: np.ndarray, bridge: float) -> list[np.ndarray]:
+    """Index groups of ``anchors`` split wherever consecutive ones are more than ``bridge`` seconds apart."""
     order = np.argsort(anchors)
-    gaps = np.nonzero(np.diff(anchors[order]) > BRIDGE_SECONDS / FRAME_SECONDS)[0] + 1
+    gaps = np.nonzero(np.diff(anchors[order]) > bridge / FRAME_SECONDS)[0] + 1
     return np.split(order, gaps)
 
 

@@ -39,15 +39,17 @@ def noise(seconds: float, seed: int, color: str = "white", sr: int = SAMPLE_RATE
     return (amplitude * x / (np.sqrt(np.mean(x ** 2)) + 1e-12)).astype(np.float32)
 
 
-def melody(seconds: float, seed: int, sr: int = SAMPLE_RATE, tempo_bpm: float | None = None) -> np.ndarray:
+def melody(seconds: float, seed: int, sr: int = SAMPLE_RATE, tempo_bpm: float | None = None,
+           transpose: float = 0.0) -> np.ndarray:
     """A generated tune: random notes of a scale with harmonics and decaying envelopes over an
     eighth-note arpeggio, a bass line and a few percussive noise hits; different seeds give unrelated
-    tunes in a similar style."""
+    tunes in a similar style. One seed with a given ``tempo_bpm`` plays the same score at any tempo (a tempo
+    change with the pitch kept), and ``transpose`` (semitones) moves its key (a pitch shift, tempo kept)."""
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
     out = np.zeros(n, np.float64)
     beat = 60.0 / (tempo_bpm or rng.uniform(90, 150))
-    root = 48 + int(rng.integers(0, 12))  # MIDI note of the key
+    root = 48 + int(rng.integers(0, 12)) + transpose  # MIDI note of the key
     t = 0.0
     while t < seconds:
         length = beat * float(rng.choice([0.5, 0.5, 1.0, 1.0, 1.5, 2.0]))
