@@ -460,8 +460,8 @@ def evaluate(rows, scores: dict[str, dict], decisions: dict[str, dict]) -> None:
 
 
 def fit_calibration(rows) -> None:
-    """Fit the logistic score calibration of the matcher on these pairs, outside the pipeline; then move the
-    verification intercept so that a score of 0.5 is the threshold meeting the false-positive budgets."""
+    """Fit the logistic score calibration of the matcher on these pairs, outside the pipeline, and print the
+    score threshold that would meet the false-positive budgets on them."""
     from medialayer.limits import Limits
     from medialayer.matchers import image as matcher
     from medialayer.media import Blob
@@ -475,15 +475,14 @@ def fit_calibration(rows) -> None:
     unverified = [(e, y) for e, y in evidence if not e.verified]  # where the hash is the only evidence
     matcher.HASH_LOGIT = logistic_fit([matcher.hash_features(e) for e, _ in unverified], [y for _, y in unverified])
     verified = [(e, y) for e, y in evidence if e.verified]
-    weights = logistic_fit([matcher.verify_features(e) for e, _ in verified], [y for _, y in verified])
-    matcher.VERIFY_LOGIT = weights
+    matcher.VERIFY_LOGIT = logistic_fit([matcher.verify_features(e) for e, _ in verified], [y for _, y in verified])
     scores = [matcher.MATCHER.compare(a, b).similarity_score for a, b, _ in pairs]
     at = threshold([s for s, r in zip(scores, rows) if r["kind"].startswith("hard:")],
                    [s for s, r in zip(scores, rows) if r["kind"] == "random"])
     print("HASH_LOGIT =", matcher.HASH_LOGIT)
-    print("VERIFY_LOGIT =", weights[:-1] + (round(weights[-1] - math.log(at / (1 - at)), 3),))
-    print(f"({len(unverified)} pairs for the hash, {len(verified)} verified pairs; "
-          f"threshold {at:.4f} moved to 0.5)")
+    print("VERIFY_LOGIT =", matcher.VERIFY_LOGIT)
+    print(f"({len(unverified)} pairs for the hash, {len(verified)} verified pairs; the false-positive budgets "
+          f"hold on these pairs above a score of {at:.4f})")
 
 
 def logistic_fit(features, labels, iterations=50) -> tuple[float, ...]:
