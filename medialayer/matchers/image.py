@@ -1,33 +1,40 @@
-"""Image matcher: a global DCT-hash stage, then ORB keypoint verification with an aligned check.
+"""Image matcher: global DCT hashes, then ORB keypoint verification with aligned luminance and colour checks.
 
-Normalise: decode to greyscale (a JPEG's luma channel only, with ``draft()`` to about 512 px; EXIF
-orientation after the draft; alpha composited on white; CMYK, 16-bit and palette images converted;
-only the first frame of an animation is decoded; flat images are decoded again, tiny, for colour),
-trim uniform borders (padding, letterbox; repeated so padding around a photo's own flat margin goes
-too, but never below TRIM_MIN_KEPT of a side), scale to at most 512 px on the long side.
+Normalise: decode to RGB (JPEGs with ``draft()`` to about 512 px; EXIF orientation after the draft;
+alpha composited on white; CMYK, 16-bit and palette images converted; only the first frame of an
+animation is decoded), trim uniform borders (padding, letterbox; repeated so padding around a photo's
+own flat margin goes too, but never below TRIM_MIN_KEPT of a side), scale the greyscale to 512 px on
+the long side (small images are enlarged, so a 128-px thumbnail gets keypoints where its original has them).
 
-Fingerprint (``ImageFingerprint``; 21.5 KB pickled with 320 keypoints, less for plain images):
+Fingerprint (``ImageFingerprint``; about 24.5 KB pickled with 320 keypoints, less for plain images):
   * PDQ-style 256-bit DCT hashes of the whole image and of its central 60% x 60%, each in the 8
     dihedral orientations (derived from the DCT coefficients, so flips and 90-degree turns cost nothing): 512 B;
   * a PDQ-style quality score, and a low-information flag (no trustworthy hash and hardly any corners);
   * up to 320 ORB keypoints (uint16 coordinates, 1/8 px: 1.3 KB) spread over a grid so no textured
     corner or overlaid text takes them all, with their descriptors (10 KB), plus descriptors of the
     mirrored image at the 160 strongest (5 KB) for flipped-and-edited copies;
-  * a 64x64 luminance thumbnail for the aligned check (4 KB), and for flat images a 4x4 colour thumbnail.
+  * a 64x64 luminance thumbnail (4 KB) and a 32x32 colour thumbnail (3 KB) for the aligned checks.
 
-Compare: a hash distance of at most ``ACCEPT_DISTANCE`` (PDQ's 31 bits) accepts at once when both
-hashes are trustworthy. Otherwise the keypoints are matched (ratio test), upright and mirrored, a
-similarity transform is fitted with RANSAC, and a candidate needs enough inliers spread over the
-matched region and a large overlap. The aligned check then warps one luminance thumbnail onto the
-other and counts the 8x8 blocks that agree, and measures how much of the overlap holds inliers: a true
-copy agrees almost everywhere it overlaps (an overlay spoils a few blocks), a burst shot or an image
-made from the same template only where the scenes coincide. The hash never rejects on its own.
+Compare: the keypoints are matched (ratio test), upright and mirrored; a similarity transform is
+fitted with RANSAC and refined to a homography when that explains as many correspondences (keystone,
+a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
+and an overlap covering at least MIN_CONTAINMENT of one of the images: a picture pasted into a post,
+a collage or a meme covers all of itself and only part of the other, so the evidence is about the
+region, not the whole of the bigger picture, and ``Evidence.region`` says where it sits. Aligned
+checks then warp the thumbnails with the transform: the fraction of 8x8 blocks whose luminance agrees
+(a copy agrees almost everywhere it overlaps, an overlay spoils a few blocks, another capture of the
+scene disagrees where its parallax moved things), and the fraction whose structure agrees but whose
+colour a single global colour mapping (a filter, grading, grayscale, sepia, hue rotation) does not
+explain: a local recolour, which is not a copy. Also weighed: how many of the correspondences inside
+the overlap fit the transform (tight for a copy, loose for another viewpoint) and the hash distance.
 
-Score: the evidence of each stage goes through a logistic curve fitted by maximum likelihood on the
-quality benchmark (``bench/quality_image.py --fit``), so the score estimates how likely the pair is a
+Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
+the keypoints verify nothing), fitted by maximum likelihood on the tuning split of the quality
+benchmark (``bench/quality_image.py --fit``), so the score estimates how likely the pair is a
 duplicate; 0.5 is the match threshold and the distance from it sets the confidence band (high beyond
-0.4, medium beyond 0.2). Low-information images (flat, gradient, two-tone) are decided from their 4x4
-colour layout and never get more than ``low`` confidence.
+0.4, medium beyond 0.2). Without verification the hash accepts only at a distance of at most
+``ACCEPT_DISTANCE`` (PDQ's 31 bits) between trustworthy hashes. Low-information images (flat,
+gradient, two-tone) are decided from their 4x4 colour layout and never get more than ``low`` confidence.
 """
 from __future__ import annotations
 
@@ -49,7 +56,13 @@ WORK_SIDE = 512  # long side of the working image (keypoints, thumbnails)
 MIN_QUALITY = 50  # PDQ quality below this: flat or two-tone image, the hash is not trustworthy
 MIN_BAND_RMS = 4.0  # RMS (0-255 scale) of the hashed DCT coefficients below which the hash is noise
 MIN_KEYPOINTS = 40  # fewer corners (at FAST_THRESHOLD) than this and no trustworthy hash: low information
-THUMB_TOLERANCE = 12.0  # mean absolute difference (0-255) under which two flat images are the same
+THUMB_TOLERANCE = 12.0  # mean absolute difference (0-255) of 4x4 colour layouts under which two flat images are the same
+COLOUR_SIDE = 32  # colour thumbnail for the colour check
+MIN_HUE_SATURATION = 0.25  # blocks this saturated (HSV, both images) take part in the hue check
+MAX_HUE_DEVIATION = 45.0  # degrees a block's hue may turn unlike the others' under a global edit
+COLOUR_TOLERANCE = 0.25
+MAX_LOCAL_RECOLOUR = 0.5  # per-channel colour maps leaving more blocks than this unexplained: a global edit
+FEW_COLOURS = 8  # a picture this many colours cover is a flat design for the colour check  # a block's colour residual (in units of the overlap's colour spread) above which it differs
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
 TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
@@ -72,18 +85,19 @@ RANSAC_SEED = 12345  # any fixed value: compare() must give the same answer ever
 MIN_INLIERS = 10
 MIN_INLIER_CELLS = 4  # of a 4x4 grid over the matched region, in both images
 COVERAGE_GRID = 6  # cells per side of the inlier-coverage grid
-MIN_OVERLAP = 0.25  # overlap area / area of the larger image (in content)
-MIN_OVERLAP_OF_SMALLER = 0.5  # overlap area / area of the smaller image
+MIN_CONTAINMENT = 0.3  # the overlap must cover at least this much of one of the two images
+MAX_PERSPECTIVE = 0.5  # largest perspective term of a homography (times WORK_SIDE) taken as a view of one plane
 LUMA_SIDE = 64  # aligned-check thumbnail
 LUMA_BLOCK = 8  # aligned-check block side (in thumbnail pixels)
+COLOUR_BLOCK = COLOUR_SIDE * LUMA_BLOCK // LUMA_SIDE  # colour-check block: the same grid as the luminance blocks
 BLOCK_DETAIL = 0.25  # a block's own standard deviation (in units of the overlap's) above which it has detail
 BLOCK_CORRELATION = 0.5  # detailed blocks agree when their details correlate above this
 BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's standard deviation) differ less
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
-HASH_LOGIT = (-0.103, 6.195)  # x = hash distance, fitted where the keypoints could not verify
-VERIFY_LOGIT = (13.707, 11.416, 1.001, -13.879)  # x = verify_features(): agreement, coverage, distance/256
+HASH_LOGIT = (-11.271, -1.821, 2.873)  # x = hash_features(), fitted where the keypoints could not verify
+VERIFY_LOGIT = (9.708, -3.591, 4.971, 5.596, -9.31, -13.013)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -102,7 +116,7 @@ class ImageFingerprint:
     hashes: bytes  # 8 x 32 bytes: the whole-image hash in each dihedral orientation, identity first
     centre_hashes: bytes  # 8 x 32 bytes: the same for the central region
     quality: int  # 0-100, PDQ-style gradient energy; 0 when the hash is noise
-    thumbnail: bytes  # 4x4 RGB of low-information images (empty for the others)
+    colour: bytes  # COLOUR_SIDE x COLOUR_SIDE RGB of the working image, for the colour check
     luma: bytes  # LUMA_SIDE x LUMA_SIDE luminance of the working image, for the aligned check
     width: int  # working image (trimmed, at most WORK_SIDE on the long side)
     height: int
@@ -129,11 +143,15 @@ class Evidence:
     """What the comparison found; the score is a calibrated function of it."""
 
     hash_distance: int  # best of whole-image and central-region hashes, any orientation
+    hash_colour_change: float = 0.0  # colour_change() of the whole images in that orientation
     inliers: int = 0  # RANSAC inliers of the best keypoint transform (0: not verified)
     agreement: float = 0.0  # aligned check: fraction of overlapping blocks that agree
     coverage: float = 0.0  # fraction of grid cells with keypoints in the overlap that hold an inlier
-    overlap: float = 0.0  # overlap area / area of the larger image
+    containment: float = 0.0  # overlap area / area of the image it covers most of (1: one holds all of the other)
+    inlier_ratio: float = 0.0  # inliers / correspondences inside the overlap: tight for a copy, loose for another view
+    recoloured: float = 0.0  # fraction of overlap blocks of the same structure whose colour a global mapping misses
     mirrored: bool = False  # the keypoint transform was found between one image and the other's mirror
+    region: tuple = ()  # (left, top, right, bottom) of a's frame mapped into b, as fractions of b's size
 
     @property
     def verified(self) -> bool:
@@ -142,10 +160,8 @@ class Evidence:
 
 # --- decode and normalise -------------------------------------------------------------------------
 
-def decode_image(blob: Blob, limits: Limits, mode: str = "L", min_side: int = WORK_SIDE) -> Image.Image:
-    """Decode to ``mode`` (L or RGB) with EXIF orientation applied, refusing oversized images from the header.
-
-    Greyscale is all the matcher needs but for flat images; a JPEG then decodes its luma channel only."""
+def decode_image(blob: Blob, limits: Limits, mode: str = "RGB", min_side: int = WORK_SIDE) -> Image.Image:
+    """Decode to ``mode`` (L or RGB) with EXIF orientation applied, refusing oversized images from the header."""
     try:
         image = Image.open(io.BytesIO(blob.read()))
     except Image.DecompressionBombError as e:  # Pillow's own cap, for images far beyond its default
@@ -190,8 +206,9 @@ def _convert(image: Image.Image, mode: str) -> Image.Image:
     return image if image.mode == mode else image.convert(mode)
 
 
-def trim_borders(gray: np.ndarray) -> np.ndarray:
+def trim_borders(gray: np.ndarray, with_offset: bool = False):
     """Cut away uniform bands at each side (padding, letterbox); an image uniform all over is kept.
+    With ``with_offset``: (trimmed, (rows cut at the top, columns cut at the left)).
 
     Measured on a copy of at most TRIM_SIDE pixels (a band's blurred inner edge stays, a few pixels)."""
     height, width = gray.shape
@@ -200,12 +217,12 @@ def trim_borders(gray: np.ndarray) -> np.ndarray:
                                                   interpolation=cv2.INTER_NEAREST)  # bands are uniform anyway
     top, bottom = _uniform_lines(small), _uniform_lines(small[::-1])
     left, right = _uniform_lines(small.T), _uniform_lines(small.T[::-1])
-    if not top + bottom + left + right or top + bottom >= small.shape[0] * 0.8 or left + right >= small.shape[1] * 0.8:
-        return gray
-    if small[top:small.shape[0] - bottom, left:small.shape[1] - right].std() < TRIM_TOLERANCE:
-        return gray  # what is left is flat too: a two-tone image
+    if (not top + bottom + left + right or top + bottom >= small.shape[0] * 0.8 or left + right >= small.shape[1] * 0.8
+            or small[top:small.shape[0] - bottom, left:small.shape[1] - right].std() < TRIM_TOLERANCE):
+        top = bottom = left = right = 0  # nothing to cut, or what is left is flat too: a two-tone image
     top, bottom, left, right = (int(n * factor) for n in (top, bottom, left, right))
-    return gray[top:height - bottom, left:width - right]
+    trimmed = gray[top:height - bottom, left:width - right]
+    return (trimmed, (top, left)) if with_offset else trimmed
 
 
 def _uniform_lines(gray: np.ndarray) -> int:
@@ -219,20 +236,24 @@ def _uniform_lines(gray: np.ndarray) -> int:
     return limit
 
 
-def working_image(image: Image.Image) -> np.ndarray:
-    """The trimmed greyscale image scaled to at most WORK_SIDE on its long side."""
-    gray = original = np.asarray(image)
+def working_image(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(greyscale, colour) of the trimmed image scaled to WORK_SIDE on its long side (small images are
+    enlarged, so thumbnails get keypoints at the scales of their originals) and to COLOUR_SIDE square."""
+    gray = original = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    top = left = 0
     for _ in range(TRIM_PASSES):  # until nothing changes: padding around a photo's own flat margin
-        trimmed = trim_borders(gray)
+        trimmed, (dy, dx) = trim_borders(gray, with_offset=True)
         if trimmed.shape == gray.shape or min(np.divide(trimmed.shape, original.shape)) < TRIM_MIN_KEPT:
             break  # a photo that is mostly flat margin (night sky, dark foreground) keeps it
-        gray = trimmed
+        gray, top, left = trimmed, top + dy, left + dx
     height, width = gray.shape
+    colour = cv2.resize(rgb[top:top + height, left:left + width], (COLOUR_SIDE, COLOUR_SIDE),
+                        interpolation=cv2.INTER_AREA)
     scale = WORK_SIDE / max(width, height)
-    if scale < 1:
+    if scale != 1:
         gray = cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))),
-                          interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(gray)
+                          interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    return np.ascontiguousarray(gray), colour
 
 
 # --- global stage: DCT hashes ---------------------------------------------------------------------
@@ -267,13 +288,26 @@ def _quality(luma: np.ndarray, coefficients: np.ndarray) -> int:
     return int(min(100, gradient / 255.0 / 90.0 * 100.0))
 
 
-def _distance(a_bits: np.ndarray, b_bits: np.ndarray) -> int:
-    """Smallest Hamming distance between a's upright hash and b's hash in any orientation."""
-    return int(np.min(np.sum(a_bits[0] != b_bits, axis=1)))
+def hash_match(a: ImageFingerprint, b: ImageFingerprint) -> tuple[int, int]:
+    """(smallest Hamming distance between a's upright hash and b's in any orientation, whole image or centre;
+    that orientation: a looks like _orient(b, orientation))."""
+    distances = np.minimum(np.sum(a.hash_bits[0] != b.hash_bits, axis=1),
+                           np.sum(a.centre_hash_bits[0] != b.centre_hash_bits, axis=1))
+    orientation = int(np.argmin(distances))
+    return int(distances[orientation]), orientation
 
 
 def hash_distance(a: ImageFingerprint, b: ImageFingerprint) -> int:
-    return min(_distance(a.hash_bits, b.hash_bits), _distance(a.centre_hash_bits, b.centre_hash_bits))
+    return hash_match(a, b)[0]
+
+
+def _orient(image: np.ndarray, orientation: int) -> np.ndarray:
+    """The flip/rotation of a square thumbnail that _dihedral's ``orientation`` stands for."""
+    if orientation & 1:
+        image = image[:, ::-1]
+    if orientation & 2:
+        image = image[::-1]
+    return image.swapaxes(0, 1) if orientation >= 4 else image
 
 
 # --- keypoints ------------------------------------------------------------------------------------
@@ -330,8 +364,8 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
 # --- fingerprint ----------------------------------------------------------------------------------
 
 def fingerprint_image(image: Image.Image) -> ImageFingerprint:
-    """The fingerprint of a greyscale image; ``thumbnail`` is left empty (see ImageMatcher.fingerprint)."""
-    gray = working_image(image)
+    """The fingerprint of an RGB image."""
+    gray, colour = working_image(np.asarray(image))
     height, width = gray.shape
     hashes, luma, coefficients = _dihedral_hashes(gray)
     centre = gray[height // 5:height - height // 5, width // 5:width - width // 5]  # central 60% x 60%
@@ -340,7 +374,7 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
     quality = _quality(luma, coefficients)
     return ImageFingerprint(
         hashes=hashes, centre_hashes=centre_hashes, quality=quality,
-        thumbnail=b"",
+        colour=colour.tobytes(),
         luma=cv2.resize(gray, (LUMA_SIDE, LUMA_SIDE), interpolation=cv2.INTER_AREA).tobytes(),
         width=width, height=height, points=np.round(points * 8).astype(np.uint16).tobytes(),
         descriptors=descriptors.tobytes(), mirrored=mirrored.tobytes(),
@@ -362,15 +396,48 @@ def _homogeneous(matrix: np.ndarray) -> np.ndarray:
     return np.vstack([matrix, [0.0, 0.0, 1.0]])
 
 
-def _overlap(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float]:
-    """(smaller, larger) of overlap / area over both images, with a's frame mapped into b's by ``transform``."""
-    corners = np.array([[0, 0], [a.width, 0], [a.width, a.height], [0, a.height]], np.float32)
-    mapped = cv2.transform(corners[None], transform)[0]
-    frame_b = np.array([[0, 0], [b.width, 0], [b.width, b.height], [0, b.height]], np.float32)
-    area, _ = cv2.intersectConvexConvex(mapped, frame_b)
-    scale = math.sqrt(abs(np.linalg.det(transform[:, :2])))
-    fractions = area / (b.width * b.height), area / (scale * scale * a.width * a.height)
-    return min(fractions), max(fractions)
+def _frame(width: int, height: int) -> np.ndarray:
+    return np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+
+
+def _project(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return cv2.perspectiveTransform(points.reshape(1, -1, 2).astype(np.float64), transform)[0]
+
+
+def _fit_transform(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """(3x3 transform source -> target, inlier mask): a similarity found by RANSAC, then a homography fitted
+    to its inliers and kept when it explains at least as many correspondences (perspective, a screen shot
+    at an angle)."""
+    cv2.setRNGSeed(RANSAC_SEED)  # RANSAC samples from OpenCV's per-thread generator: same pair, same answer
+    similarity, mask = cv2.estimateAffinePartial2D(
+        source, target, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX, maxIters=1000,
+        confidence=0.995, refineIters=5)
+    if similarity is None:
+        return None, np.zeros(len(source), bool)
+    transform, inliers = _homogeneous(similarity), mask.ravel().astype(bool)
+    for _ in range(2):  # refit on the grown inlier set once more
+        if inliers.sum() < MIN_INLIERS:
+            break
+        homography, _ = cv2.findHomography(source[inliers], target[inliers], 0)
+        if homography is None or abs(homography[2, 2]) < 1e-9:
+            break
+        homography = homography / homography[2, 2]
+        if np.linalg.det(homography[:2, :2]) <= 0 or np.abs(homography[2, :2]).max() * WORK_SIDE > MAX_PERSPECTIVE:
+            break  # a mirror or a wild perspective: not a view of the same plane
+        refined = np.linalg.norm(_project(homography, source) - target, axis=1) < REPROJECTION_PX
+        if refined.sum() < inliers.sum():
+            break
+        transform, inliers = homography, refined
+    return transform, inliers
+
+
+def _overlap(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float, np.ndarray]:
+    """(overlap / area of b, overlap / area of a, a's frame in b), with a mapped into b by ``transform``."""
+    mapped = _project(transform, _frame(a.width, a.height)).astype(np.float32)
+    if not cv2.isContourConvex(mapped):
+        return 0.0, 0.0, mapped
+    area, _ = cv2.intersectConvexConvex(mapped, _frame(b.width, b.height))
+    return area / (b.width * b.height), area / max(cv2.contourArea(mapped), 1e-6), mapped
 
 
 def _occupied_cells(points: np.ndarray) -> int:
@@ -380,40 +447,151 @@ def _occupied_cells(points: np.ndarray) -> int:
     return len({(int(x), int(y)) for x, y in cells})
 
 
-def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> float:
-    """Warp a's luminance thumbnail onto b's with ``transform`` and return the fraction of overlapping
-    blocks that agree: correlated detail where either block has detail, equal brightness where both are flat."""
-    to_thumb_a = np.diag([LUMA_SIDE / a.width, LUMA_SIDE / a.height, 1.0])
-    to_thumb_b = np.diag([LUMA_SIDE / b.width, LUMA_SIDE / b.height, 1.0])
-    thumb_transform = (to_thumb_b @ _homogeneous(transform) @ np.linalg.inv(to_thumb_a))[:2]
+def _thumb_transform(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint, side: int) -> np.ndarray:
+    """``transform`` (working-image pixels) expressed between side x side thumbnails of a and b. Pixel centres
+    sit at whole coordinates in both (as OpenCV has them), so a mirror maps thumbnail pixels onto pixels."""
+    def to_thumb(f: ImageFingerprint) -> np.ndarray:
+        sx, sy = side / f.width, side / f.height
+        return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
+    return to_thumb(b) @ transform @ np.linalg.inv(to_thumb(a))
+
+
+def _warp(image: np.ndarray, transform: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """(image warped onto a side x side grid, mask of the pixels it fully covers)."""
+    warped = cv2.warpPerspective(image, transform, (side, side), flags=cv2.INTER_LINEAR)
+    valid = cv2.warpPerspective(np.ones((side, side), np.float32), transform, (side, side),
+                                flags=cv2.INTER_LINEAR) > 0.99
+    return warped, valid
+
+
+def _blocks(image: np.ndarray, block: int) -> np.ndarray:
+    """(rows, columns, pixels of a block, ...) view of an image cut into block x block squares."""
+    side = image.shape[0]
+    n = side // block
+    return image.reshape(n, block, n, block, *image.shape[2:]).swapaxes(1, 2).reshape(n, n, block * block,
+                                                                                      *image.shape[2:])
+
+
+def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float]:
+    """Warp a's luminance and colour thumbnails onto b's with ``transform``; of the overlapping blocks,
+    (the fraction that agree: correlated detail where either block has detail, equal brightness where both
+    are flat; the fraction whose structure agrees but whose colour a global colour mapping does not explain:
+    recoloured, as opposed to covered by an overlay)."""
     size = (LUMA_SIDE, LUMA_SIDE)
     luma_a = np.frombuffer(a.luma, np.uint8).reshape(size).astype(np.float32)
     luma_b = np.frombuffer(b.luma, np.uint8).reshape(size).astype(np.float32)
-    warped = cv2.warpAffine(luma_a, thumb_transform, size, flags=cv2.INTER_LINEAR)
-    valid = cv2.warpAffine(np.ones(size, np.float32), thumb_transform, size, flags=cv2.INTER_LINEAR) > 0.99
-    blocks = LUMA_SIDE // LUMA_BLOCK
-    shape = (blocks, LUMA_BLOCK, blocks, LUMA_BLOCK)
-    valid_blocks = valid.reshape(shape).all(axis=(1, 3))
+    warped, valid = _warp(luma_a, _thumb_transform(transform, a, b, LUMA_SIDE), LUMA_SIDE)
+    valid_blocks = _blocks(valid, LUMA_BLOCK).all(axis=2)
     if valid_blocks.sum() < 4:
-        return 0.0
-    z_a = _standardise(warped, valid).reshape(shape).transpose(0, 2, 1, 3).reshape(blocks, blocks, -1)
-    z_b = _standardise(luma_b, valid).reshape(shape).transpose(0, 2, 1, 3).reshape(blocks, blocks, -1)
-    z_a, z_b = z_a[valid_blocks], z_b[valid_blocks]
+        return 0.0, 0.0
+    z_a, z_b = _matched_levels(warped, luma_b, valid)
+    z_a, z_b = _blocks(z_a, LUMA_BLOCK)[valid_blocks], _blocks(z_b, LUMA_BLOCK)[valid_blocks]
     mean_a, mean_b = z_a.mean(axis=1), z_b.mean(axis=1)
     detail_a, detail_b = z_a - mean_a[:, None], z_b - mean_b[:, None]
     spread_a, spread_b = np.sqrt((detail_a ** 2).mean(axis=1)), np.sqrt((detail_b ** 2).mean(axis=1))
     correlation = (detail_a * detail_b).mean(axis=1) / np.maximum(spread_a * spread_b, 1e-6)
     detailed = np.maximum(spread_a, spread_b) > BLOCK_DETAIL
     same_level = np.abs(mean_a - mean_b) < BLOCK_LEVEL_TOLERANCE
-    agree = np.where(detailed, (correlation > BLOCK_CORRELATION) & same_level, same_level)
-    return float(agree.mean())
+    same_structure = np.where(detailed, correlation > BLOCK_CORRELATION, True)
+    agree = same_structure & same_level
+    colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
+    colour_b = _colour(b)
+    # Either picture may be the edited one, and a mapping to grayscale has no inverse: a block differs only
+    # when neither direction explains it.
+    forward, backward = (_colour_differs(colour_a, colour_b, colour_valid),
+                         _colour_differs(colour_b, colour_a, colour_valid))
+    if forward is None:
+        return float(agree.mean()), 0.0
+    colour_differs = (forward & backward) | _hue_moved(colour_a, colour_b)
+    recoloured = same_structure & colour_differs[valid_blocks]
+    return float(agree.mean()), float(recoloured.mean())
 
 
-def _inlier_coverage(transform, points_b, inliers_b, a, b) -> float:
+def _colour(fingerprint: ImageFingerprint) -> np.ndarray:
+    return np.frombuffer(fingerprint.colour, np.uint8).reshape(COLOUR_SIDE, COLOUR_SIDE, 3).astype(np.float32)
+
+
+def _colour_layout(fingerprint: ImageFingerprint) -> np.ndarray:
+    """4x4 mean colours: all that tells flat images apart."""
+    return cv2.resize(_colour(fingerprint), (4, 4), interpolation=cv2.INTER_AREA)
+
+
+def colour_change(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray) -> float:
+    """Of the colour blocks both images cover, the fraction whose colours differ beyond one global colour mapping."""
+    forward, backward = _colour_differs(colour_a, colour_b, valid), _colour_differs(colour_b, colour_a, valid)
+    return 0.0 if forward is None else float((forward & backward)[_blocks(valid, COLOUR_BLOCK).all(axis=2)].mean())
+
+
+def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
+    """Per COLOUR_BLOCK block: do the colours differ beyond one global colour mapping (None: too little overlap)?
+
+    An affine map of (r, g, b) explains a filter, grading, grayscale, sepia or a hue rotation of a photo. A
+    design of a few colours could have any recolour of one of them fitted so: there a gain and offset per
+    channel (brightness, contrast, colour balance) come first, and the affine map only when that leaves
+    most blocks unexplained. Each is fitted by least squares and refitted without the worst-fitting third;
+    the recoloured part of a colour variant stays unexplained."""
+    valid_blocks = _blocks(valid, COLOUR_BLOCK).all(axis=2)
+    if valid_blocks.sum() < 4:
+        return None
+    x, target = colour_a[valid] / 255.0, colour_b[valid] / 255.0
+    spread = max(float(np.sqrt(((target - target.mean(axis=0)) ** 2).sum(axis=1).mean())), 0.08)
+    for per_channel in ((True, False) if _few_colours(colour_a[valid]) else (False,)):
+        keep = np.ones(len(x), bool)
+        for _ in range(2):
+            if per_channel:
+                fitted = np.stack([_line_through(x[keep, c], target[keep, c])(x[:, c]) for c in range(3)], axis=1)
+            else:
+                design = np.hstack([x, np.ones((len(x), 1))])
+                fitted = design @ np.linalg.lstsq(design[keep], target[keep], rcond=None)[0]
+            error = np.linalg.norm(fitted - target, axis=1)
+            keep = error <= np.quantile(error, 0.67)
+        residual = np.zeros(valid.shape, np.float32)
+        residual[valid] = error
+        differs = _blocks(residual, COLOUR_BLOCK).mean(axis=2) > COLOUR_TOLERANCE * spread
+        if differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
+            break
+    return differs
+
+
+def _line_through(x: np.ndarray, y: np.ndarray):
+    """The least-squares line y = gain * x + offset, as a function (a flat x: the offset alone)."""
+    variance = x.var()
+    gain = float(((x - x.mean()) * (y - y.mean())).mean() / variance) if variance > 1e-6 else 0.0
+    offset = y.mean() - gain * x.mean()
+    return lambda v: gain * v + offset
+
+
+def _few_colours(pixels: np.ndarray) -> bool:
+    """At most FEW_COLOURS colours (8 levels per channel) cover 95% of the pixels: flat design."""
+    codes = (pixels // 32).astype(np.int32) @ np.array([64, 8, 1])
+    counts = np.sort(np.bincount(codes, minlength=512))[::-1]
+    return counts[:FEW_COLOURS].sum() >= 0.95 * len(pixels)
+
+
+def _hue_moved(colour_a: np.ndarray, colour_b: np.ndarray) -> np.ndarray:
+    """Per COLOUR_BLOCK block: did its hue move unlike the others'? A global edit keeps the hue differences
+    between colours (a hue rotation turns them all alike) or takes the hue away (grayscale, sepia); recolouring
+    one element of a design with few colours turns that one alone, which a global colour mapping can explain."""
+    means = _blocks(colour_a, COLOUR_BLOCK).mean(axis=2), _blocks(colour_b, COLOUR_BLOCK).mean(axis=2)
+    hsv_a, hsv_b = (cv2.cvtColor((m / 255.0).astype(np.float32), cv2.COLOR_RGB2HSV) for m in means)
+    chromatic = (hsv_a[..., 1] > MIN_HUE_SATURATION) & (hsv_b[..., 1] > MIN_HUE_SATURATION) \
+        & (hsv_a[..., 2] > 0.15) & (hsv_b[..., 2] > 0.15)
+    moved = np.zeros(chromatic.shape, bool)
+    if chromatic.sum() < 4:
+        return moved
+    angle_a, angle_b = np.radians(hsv_a[..., 0][chromatic]), np.radians(hsv_b[..., 0][chromatic])
+    if max(np.abs(np.exp(1j * angle_a).mean()), np.abs(np.exp(1j * angle_b).mean())) > 0.95:
+        return moved  # one hue only, on either side: a toning such as sepia
+    shift = np.exp(1j * (angle_b - angle_a))
+    deviation = np.abs(np.angle(shift / np.exp(1j * np.angle(shift.mean()))))
+    moved[chromatic] = deviation > np.radians(MAX_HUE_DEVIATION)
+    return moved
+
+
+def _inlier_coverage(inverse: np.ndarray, points_b, inliers_b, a, b) -> float:
     """Of the cells of a COVERAGE_GRID over b that hold keypoints inside the overlap, the fraction holding an
     inlier: a copy has inliers all over (but under an overlay), a shared template only where it is shared."""
-    inverse = cv2.invertAffineTransform(transform)
-    in_a = cv2.transform(points_b[None], inverse)[0]
+    in_a = _project(inverse, points_b)
     inside = (in_a[:, 0] >= 0) & (in_a[:, 0] < a.width) & (in_a[:, 1] >= 0) & (in_a[:, 1] < a.height)
 
     def cells(points):
@@ -425,46 +603,64 @@ def _inlier_coverage(transform, points_b, inliers_b, a, b) -> float:
     return len(cells(inliers_b) & candidates) / max(1, len(candidates))
 
 
-def _standardise(luma: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    values = luma[valid]
-    return (luma - values.mean()) / max(values.std(), 4.0)
+def _matched_levels(luma_a: np.ndarray, luma_b: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a's luminance mapped onto b's by the gain and offset that fit most of the overlap (refitted without the
+    worst-fitting third, so an overlay or a sticker does not skew it), both centred and in units of b's spread."""
+    x, y = luma_a[valid], luma_b[valid]
+    keep = np.ones(len(x), bool)
+    for _ in range(2):
+        xk, yk = x[keep], y[keep]
+        variance = xk.var()
+        gain = max(float(((xk - xk.mean()) * (yk - yk.mean())).mean() / variance), 0.1) if variance > 1.0 else 1.0
+        offset = yk.mean() - gain * xk.mean()  # (a gain near 0 or below would fit an inverted picture: no edit)
+        error = np.abs(gain * x + offset - y)
+        keep = error <= np.quantile(error, 0.67)
+    centre, spread = y[keep].mean(), max(y.std(), 4.0)
+    return (gain * luma_a + offset - centre) / spread, (luma_b - centre) / spread
 
 
-def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int | None = None) -> Evidence:
-    """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept.
-    ``distance``: the pair's hash distance, when the caller has it already."""
-    distance = hash_distance(a, b) if distance is None else distance
+def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int) -> Evidence:
+    """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept. ``distance``
+    and ``orientation``: the pair's hash_match(), whose whole-image colour change the evidence carries too."""
+    whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
     points_a, points_b = a.keypoints, b.keypoints
     descriptors_a = np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32)
     descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
     mirrored_a = np.frombuffer(a.mirrored, np.uint8).reshape(-1, 32)
     flipped_points_a = points_a[:len(mirrored_a)] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
-    best = Evidence(distance)
+    mirror = np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    best = Evidence(distance, whole)
     for is_mirrored, query_points, query in ((False, points_a, descriptors_a), (True, flipped_points_a, mirrored_a)):
         pairs = _correspondences(query, descriptors_b)
         if len(pairs) < MIN_INLIERS:
             continue
         source, target = query_points[pairs[:, 0]], points_b[pairs[:, 1]]
-        cv2.setRNGSeed(RANSAC_SEED)  # RANSAC samples from OpenCV's per-thread generator: same pair, same answer
-        transform, inlier_mask = cv2.estimateAffinePartial2D(
-            source, target, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX, maxIters=1000,
-            confidence=0.995, refineIters=5)
-        if transform is None:
+        transform, inliers = _fit_transform(source, target)
+        if transform is None or inliers.sum() < MIN_INLIERS:
             continue
-        inliers = inlier_mask.ravel().astype(bool)
-        scale = math.sqrt(abs(np.linalg.det(transform[:, :2])))
-        if inliers.sum() < MIN_INLIERS or not 0.2 <= scale <= 5.0:
+        scale = math.sqrt(abs(np.linalg.det(transform[:2, :2])))
+        if not 0.2 <= scale <= 5.0:
             continue
         if min(_occupied_cells(source[inliers]), _occupied_cells(target[inliers])) < MIN_INLIER_CELLS:
             continue
         if is_mirrored:  # express the transform on a's upright frame: x -> mirror(x) -> transform
-            transform = transform @ np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-        overlap, overlap_of_smaller = _overlap(transform, a, b)
-        if overlap < MIN_OVERLAP or overlap_of_smaller < MIN_OVERLAP_OF_SMALLER:
+            transform = transform @ mirror
+        of_b, of_a, region = _overlap(transform, a, b)
+        containment = max(of_a, of_b)
+        if containment < MIN_CONTAINMENT:
             continue
-        coverage = _inlier_coverage(transform, points_b, target[inliers], a, b)
-        candidate = Evidence(distance, int(inliers.sum()), _aligned_agreement(transform, a, b), coverage, overlap,
-                             is_mirrored)
+        inverse = np.linalg.inv(transform)
+        in_a = _project(inverse, target)
+        in_overlap = (in_a[:, 0] >= 0) & (in_a[:, 0] < a.width) & (in_a[:, 1] >= 0) & (in_a[:, 1] < a.height)
+        # Compared in the frame of the image shown smaller, where both thumbnails have detail.
+        agreement, recoloured = (_aligned_agreement(transform, a, b) if scale <= 1.0
+                                 else _aligned_agreement(inverse, b, a))
+        candidate = Evidence(
+            distance, whole, int(inliers.sum()), agreement,
+            _inlier_coverage(inverse, points_b, target[inliers], a, b), containment,
+            float(inliers.sum() / max(1, in_overlap.sum())), recoloured, is_mirrored,
+            tuple(round(float(v), 3) for v in (*region.min(axis=0) / [b.width, b.height],
+                                                *region.max(axis=0) / [b.width, b.height])))
         if candidate.agreement > best.agreement or not best.verified:
             best = candidate
     return best
@@ -477,19 +673,25 @@ def _logistic(features, weights: tuple[float, ...]) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def verify_features(evidence: Evidence) -> tuple[float, float, float]:
-    """The verification evidence the calibrated score weighs: the aligned check, the inliers' coverage and
-    the hash distance (a verified pair whose hashes also agree is surer)."""
-    return evidence.agreement, evidence.coverage, evidence.hash_distance / 256.0
+def hash_features(evidence: Evidence) -> tuple[float, float]:
+    return evidence.hash_distance / 256.0, evidence.hash_colour_change
+
+
+def verify_features(evidence: Evidence) -> tuple[float, ...]:
+    """The verification evidence the calibrated score weighs: the aligned check, the inliers' coverage, how
+    much of one image the overlap holds, how tight the fit is and the local colour change. (Not the hash:
+    the pairs it finds close are copies or recolours alike, those it finds far are crops or insets.)"""
+    return (evidence.agreement, evidence.coverage, evidence.containment, evidence.inlier_ratio,
+            evidence.recoloured)
 
 
 def score(evidence: Evidence, trusted_hashes: bool = True) -> float:
-    """The calibrated probability that the pair is a duplicate: the stronger of the two stages."""
-    hash_score = _logistic([evidence.hash_distance], HASH_LOGIT) if trusted_hashes else 0.0
-    if evidence.hash_distance > ACCEPT_DISTANCE:  # the hash alone only ever accepts clear duplicates
-        hash_score = min(hash_score, 0.49)
-    verify_score = _logistic(verify_features(evidence), VERIFY_LOGIT) if evidence.verified else 0.0
-    return max(hash_score, verify_score)
+    """The calibrated probability that the pair is a duplicate: from all the evidence when the keypoints
+    verified a transform, else from the hashes alone, which only ever accept clear duplicates."""
+    if evidence.verified:
+        return _logistic(verify_features(evidence), VERIFY_LOGIT)
+    hash_score = _logistic(hash_features(evidence), HASH_LOGIT) if trusted_hashes else 0.0
+    return hash_score if evidence.hash_distance <= ACCEPT_DISTANCE else min(hash_score, 0.49)
 
 
 def _confidence(similarity: float) -> str:
@@ -535,18 +737,13 @@ class ImageMatcher:
         return index_keys(fingerprint)
 
     def fingerprint(self, blob: Blob, limits: Limits) -> ImageFingerprint:
-        fingerprint = fingerprint_image(decode_image(blob, limits))
-        if fingerprint.low_information:  # only flat images need colour: decode again, small, in RGB
-            colour = decode_image(blob, limits, "RGB", min_side=64).resize((4, 4), Image.Resampling.BOX)
-            fingerprint = dataclasses.replace(fingerprint, thumbnail=colour.tobytes())
-        return fingerprint
+        return fingerprint_image(decode_image(blob, limits))
 
     def compare(self, a: ImageFingerprint, b: ImageFingerprint) -> Comparison:
         if a.low_information or b.low_information:
             return self._compare_low_information(a, b)
-        distance = hash_distance(a, b)
         trusted_hashes = min(a.quality, b.quality) >= MIN_QUALITY
-        evidence = Evidence(distance) if distance <= ACCEPT_DISTANCE and trusted_hashes else verify(a, b, distance)
+        evidence = verify(a, b, *hash_match(a, b))
         similarity = score(evidence, trusted_hashes)
         confidence = _confidence(similarity)
         if not trusted_hashes and confidence == "high":
@@ -558,8 +755,7 @@ class ImageMatcher:
         """Flat or two-tone images: hashes are noise, so only near-identical colour layouts match, never surely."""
         if not (a.low_information and b.low_information):  # one flat, one detailed: not the same image
             return Comparison(match=False, similarity_score=0.0, confidence="low")
-        difference = np.abs(np.frombuffer(a.thumbnail, np.uint8).astype(np.int16)
-                            - np.frombuffer(b.thumbnail, np.uint8).astype(np.int16)).mean()
+        difference = np.abs(_colour_layout(a) - _colour_layout(b)).mean()
         same = difference <= THUMB_TOLERANCE
         similarity = max(0.0, 1.0 - difference / 64.0)
         return Comparison(match=same, similarity_score=round(similarity if same else min(similarity, 0.49), 4),
