@@ -712,12 +712,13 @@ def index_keys(fp: ImageFingerprint) -> list[int]:
     """16-bit words of the whole and central hashes in all 8 orientations (a turned or flipped copy's
     upright hash is one of ours, word for word), and four fixed 32-bit selections of every keypoint
     descriptor, upright and mirrored (crops, copies pasted into other pictures keep many descriptors
-    nearly intact). Flat images: their mean colour on two offset 32-level grids."""
+    nearly intact). Flat images: their mean colour on two offset 32-level grids, each cell key given
+    ``min_shared_keys`` times over (one shared colour cell is all two flat images can have in common)."""
     if fp.low_information:
-        colour = np.frombuffer(fp.thumbnail, np.uint8).reshape(-1, 3).mean(axis=0)
-        return sorted({_COLOUR_KEYS | offset << 24 | int.from_bytes(bytes(((colour + 16 * offset) // 32)
-                                                                           .astype(np.uint8)), "big")
-                       for offset in (0, 1)})
+        colour = np.frombuffer(fp.colour, np.uint8).reshape(-1, 3).mean(axis=0)
+        cells = [int.from_bytes(bytes(((colour + 16 * offset) // 32).astype(np.uint8)), "big") for offset in (0, 1)]
+        return sorted({_COLOUR_KEYS | copy << 26 | offset << 24 | cell for offset, cell in enumerate(cells)
+                       for copy in range(ImageMatcher.min_shared_keys)})
     keys = set()
     for namespace, packed in ((_HASH_KEYS, fp.hashes), (_CENTRE_KEYS, fp.centre_hashes)):
         words = np.frombuffer(packed, ">u2").reshape(8, HASH_WORDS)
