@@ -9,7 +9,8 @@ background, a channel logo or a permanent frame says nothing about *when* two vi
 Compare: every descriptor of a is looked up among b's (FLANN LSH, bounded cost); the matches vote for
 frame pairs; the best-voted pairs are verified by a RANSAC similarity transform (rotation and scale
 free, so the copy may sit anywhere in the frame at any size). The verified pairs (source time, target
-time, inliers) vote in a Hough grid over offsets and speed ratios from 0.5 to 2; a line must be
+time, inliers) give time lines (through every two of them, speed ratio 0.5 to 2); the best-supported
+line must be
 supported by frames that fit it better than they fit the rest of the other video, and its frames make
 the matched segments.
 """
@@ -23,7 +24,7 @@ import numpy as np
 from medialayer.matchers.base import Segment
 
 LOCAL_STEP = 1.0  # seconds of media time between frames described by keypoints
-LOCAL_SIDE = 480  # long side of the grey picture keypoints are found on
+LOCAL_SIDE = 480  # long side of the grey picture keypoints are found on (scaled up or down)
 KEYPOINTS = 128  # at most this many per frame ...
 CELLS = 4  # ... at most KEYPOINTS / CELLS**2 of them strongest in each cell of a CELLS x CELLS grid first
 STATIC_LAGS = (3.0, 6.0, 12.0, 24.0, 48.0)  # seconds to the frames a keypoint is looked for again
@@ -36,14 +37,15 @@ MIN_VOTES = 6  # matched keypoints a frame pair needs before it is verified
 MAX_VERIFIED = 400  # frame pairs verified at most, most voted first: bounded compare time
 MIN_INLIERS = 8  # keypoints agreeing with one similarity transform for a verified frame pair
 REPROJECTION = 0.02  # RANSAC inlier distance, as a fraction of the target frame's long side
-LINE_TOLERANCE = 0.75  # seconds between a verified pair's target time and the line through it
+LINE_TOLERANCE = 1.0  # seconds between a verified pair's target time and the line through it
 MIN_FRAMES = 3  # verified frames of a a line needs (3 s of picture at LOCAL_STEP)
-MAX_GAP = 3.0  # seconds of source without a verified frame inside one segment
+MAX_GAP = 4.0  # seconds of source without a verified frame inside one segment
+END_REACH = 2 * LOCAL_STEP  # a segment reaches a video's start or end this close to its first or last frame
 SAME_PLACE = (0.2, 0.2, 0.1)  # one copy: log scale, angle (radians), shift (of the frame's long side) ...
 # ... within these of the line's median transform: the copy keeps its place and size in the frame
 DISTINCT_RATIO = 1.5  # a frame's inliers on the line against its best pair at least 2 s off the line
-RATIOS = 1.02 ** np.arange(-35, 36)  # speed ratios voted for, 0.5 to 2
-OFFSET_BIN = 0.5  # seconds
+MIN_RATIO, MAX_RATIO = 0.5, 2.0  # speed changes searched
+LINE_HYPOTHESES = 4000  # time lines tried, each through two verified frame pairs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +63,7 @@ class LocalFeatures:
 
 def local_size(shape: tuple[int, ...]) -> tuple[int, int]:
     h, w = shape[:2]
-    scale = min(1.0, LOCAL_SIDE / max(h, w))
+    scale = LOCAL_SIDE / max(h, w)  # small videos too: ORB needs room for its 31-pixel patches
     return max(16, int(round(w * scale))), max(16, int(round(h * scale)))
 
 
@@ -71,7 +73,7 @@ _ORB = None
 def _orb():
     global _ORB
     if _ORB is None:  # one detector per process: created on first use, reused for every frame
-        _ORB = cv2.ORB_create(nfeatures=KEYPOINTS * 4, fastThreshold=10, edgeThreshold=15, patchSize=15)
+        _ORB = cv2.ORB_create(nfeatures=KEYPOINTS * 4)  # 31-pixel patches: distinctive enough at half size
     return _ORB
 
 
@@ -169,7 +171,7 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         for run in _runs(a.times[rows].astype(np.float64)):
             if len(run) < MIN_FRAMES:
                 continue
-            start, end = _ends(run, a.times, duration_a)
+            start, end = _ends(run, ratio, offset, duration_a, duration_b)
             segment = Segment(start, end, float(np.clip(ratio * start + offset, 0, duration_b)),
                               float(np.clip(ratio * end + offset, 0, duration_b)))
             if any(_overlaps(segment, kept) for kept in segments):  # the same part a little off the line
@@ -231,18 +233,26 @@ def _verified_pairs(a: LocalFeatures, b: LocalFeatures) -> tuple[np.ndarray, np.
 
 
 def _best_line(ta: np.ndarray, tb: np.ndarray, weight: np.ndarray):
-    """The (ratio, offset) cell of the Hough grid with the most inliers, or None without enough frames."""
+    """The line target = ratio * source + offset (ratio in 0.5-2) through two verified pairs that gathers the
+    most inliers within LINE_TOLERANCE, or None without enough pairs. Every pair of pairs is a hypothesis
+    (at most LINE_HYPOTHESES of them, drawn with a fixed seed): exact for the few frames of a short clip."""
     if len(ta) < MIN_FRAMES:
         return None
-    bins = np.round((tb[None, :] - RATIOS[:, None] * ta[None, :]) / OFFSET_BIN).astype(np.int64)
-    low = bins.min()
-    width = int(bins.max() - low + 1)
-    cells = (np.arange(len(RATIOS))[:, None] * width + bins - low).ravel()
-    histogram = np.bincount(cells, weights=np.tile(weight, len(RATIOS)), minlength=len(RATIOS) * width)
-    histogram = histogram.reshape(len(RATIOS), width)
-    histogram[:, 1:-1] += 0.5 * (histogram[:, :-2] + histogram[:, 2:])
-    r, peak = np.unravel_index(int(np.argmax(histogram)), histogram.shape)
-    return float(RATIOS[r]), float((peak + low) * OFFSET_BIN)
+    i, j = np.triu_indices(len(ta), 1)
+    if len(i) > LINE_HYPOTHESES:
+        keep = np.random.default_rng(0).choice(len(i), LINE_HYPOTHESES, replace=False)
+        i, j = i[keep], j[keep]
+    span = ta[j] - ta[i]
+    ok = np.abs(span) >= LOCAL_STEP
+    ratio = np.where(ok, (tb[j] - tb[i]) / np.where(ok, span, 1.0), 0.0)
+    ok &= (ratio >= MIN_RATIO) & (ratio <= MAX_RATIO)
+    if not ok.any():
+        return None
+    ratio = ratio[ok]
+    offset = tb[i[ok]] - ratio * ta[i[ok]]
+    support = (np.abs(tb[None, :] - (ratio[:, None] * ta[None, :] + offset[:, None])) <= LINE_TOLERANCE) @ weight
+    best = int(np.argmax(support))
+    return float(ratio[best]), float(offset[best])
 
 
 def _refit(ta: np.ndarray, tb: np.ndarray, ratio: float, offset: float) -> tuple[float, float]:
@@ -254,7 +264,7 @@ def _refit(ta: np.ndarray, tb: np.ndarray, ratio: float, offset: float) -> tuple
     slope_error = residual.std() / (ta.std() * np.sqrt(len(ta))) + 1e-3
     if abs(slope - 1) < 3 * slope_error:
         return 1.0, float(np.mean(tb - ta))
-    return (float(slope), float(intercept)) if 0.5 <= slope <= 2.0 else (ratio, offset)
+    return (float(slope), float(intercept)) if MIN_RATIO <= slope <= MAX_RATIO else (ratio, offset)
 
 
 def _same_place(placement: np.ndarray, on: np.ndarray) -> np.ndarray:
@@ -293,9 +303,11 @@ def _runs(times: np.ndarray) -> list[np.ndarray]:
     return np.split(times, np.flatnonzero(np.diff(times) > MAX_GAP) + 1) if len(times) else []
 
 
-def _ends(run: np.ndarray, times: np.ndarray, duration: float) -> tuple[float, float]:
-    """Segment ends half a step beyond its first and last frames, or the video's own ends when those are
-    its first or last described frames."""
-    start = 0.0 if run[0] <= times[0] + 1e-6 else max(0.0, run[0] - LOCAL_STEP / 2)
-    end = duration if run[-1] >= times[-1] - 1e-6 else min(duration, run[-1] + LOCAL_STEP / 2)
-    return float(start), float(end)
+def _ends(run: np.ndarray, ratio: float, offset: float, duration_a: float, duration_b: float) -> tuple[float, float]:
+    """Source times of a segment's ends: where the line enters or leaves the two videos when that is at most
+    END_REACH seconds past the first or last verified frame (a sampled frame may fail verification), else
+    half a step beyond them."""
+    first, last = max(0.0, -offset / ratio), min(duration_a, (duration_b - offset) / ratio)
+    start = first if run[0] - first <= END_REACH else run[0] - LOCAL_STEP / 2
+    end = last if last - run[-1] <= END_REACH else run[-1] + LOCAL_STEP / 2
+    return float(max(start, first)), float(min(end, last))
