@@ -73,8 +73,8 @@ def test_two_moments_of_a_fixed_camera_do_not_match(make):
 
 # --- the keypoint path: a part of the frame, turned or cropped (320x240: ORB needs some pixels) ---------
 
-BIG = synth.MovingScene(seed=7, width=320, height=240, blur=1.0)
-BIG_OTHERS = [synth.MovingScene(seed=s, width=320, height=240, blur=1.0) for s in (8, 9, 10)]
+BIG = synth.MovingScene(seed=7, width=320, height=240, grain=3, blur=1.0)  # detail for keypoints
+BIG_OTHERS = [synth.MovingScene(seed=s, width=320, height=240, grain=3, blur=1.0) for s in (8, 9, 10)]
 
 
 def _composed(compose, seconds=12):

@@ -6,7 +6,7 @@ quarter of the frame still has its own), position (float16 pixels) and 32-byte d
 found at the same place in most of the frames STATIC_LAGS seconds away are dropped: a fixed camera's
 background, a channel logo or a permanent frame says nothing about *when* two videos agree.
 
-Compare: every descriptor of a is looked up among b's (FLANN LSH, bounded cost); the matches vote for
+Compare: every descriptor of a is looked up among b's (multi-index hashing, bounded cost); the matches vote for
 frame pairs; the best-voted pairs are verified by a RANSAC similarity transform (rotation and scale
 free, so the copy may sit anywhere in the frame at any size). The verified pairs (source time, target
 time, inliers) give time lines (through every two of them, speed ratio 0.5 to 2); the best-supported
@@ -32,7 +32,8 @@ STATIC_SHARE = 0.5  # found again (same place, a look-alike) in this share of th
 STATIC_RADIUS = 0.03  # "the same place": within this fraction of the frame's long side
 
 MATCH_DISTANCE = 64  # Hamming distance under which two keypoints may be the same point
-NEIGHBOURS = 3  # nearest descriptors of b looked at per descriptor of a (the point recurs in nearby frames)
+MAX_BUCKET = 16  # descriptors of b sharing one 16-bit word above which the word is not looked up
+NEIGHBOURS = 3  # frames of b a descriptor of a votes for (its nearest descriptor in each), nearest first
 MIN_VOTES = 6  # matched keypoints a frame pair needs before it is verified
 MAX_VERIFIED = 400  # frame pairs verified at most, most voted first: bounded compare time
 MIN_INLIERS = 8  # keypoints agreeing with one similarity transform for a verified frame pair
@@ -46,6 +47,7 @@ SAME_PLACE = (0.2, 0.2, 0.1)  # one copy: log scale, angle (radians), shift (of 
 DISTINCT_RATIO = 1.5  # a frame's inliers on the line against its best pair at least 2 s off the line
 MIN_RATIO, MAX_RATIO = 0.5, 2.0  # speed changes searched
 LINE_HYPOTHESES = 4000  # time lines tried, each through two verified frame pairs
+SAME_SPEED_SUPPORT = 0.8  # a same-speed line with this share of the best line's support is preferred
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,19 +195,9 @@ def _verified_pairs(a: LocalFeatures, b: LocalFeatures) -> tuple[np.ndarray, np.
     nothing = np.zeros((0, 3), int), np.zeros((0, 4))
     if len(a.descriptors) < MIN_INLIERS or len(b.descriptors) < MIN_INLIERS:
         return nothing
-    index = cv2.FlannBasedMatcher(dict(algorithm=6, table_number=6, key_size=12, multi_probe_level=1),
-                                  dict(checks=32))
-    index.add([b.descriptors])
-    index.train()
-    query, train = [], []
-    for i, found in enumerate(index.knnMatch(a.descriptors, k=NEIGHBOURS)):
-        for m in found:
-            if m.distance <= MATCH_DISTANCE:
-                query.append(i)
-                train.append(m.trainIdx)
-    if not query:
+    query, train = _close_descriptors(a.descriptors, b.descriptors, b.frame.astype(np.int64))
+    if not len(query):
         return nothing
-    query, train = np.asarray(query), np.asarray(train)
     frame_pair = a.frame[query].astype(np.int64) * len(b.times) + b.frame[train]
     order = np.argsort(frame_pair, kind="stable")
     frame_pair, query, train = frame_pair[order], query[order], train[order]
@@ -232,6 +224,40 @@ def _verified_pairs(a: LocalFeatures, b: LocalFeatures) -> tuple[np.ndarray, np.
     return np.asarray(verified, int).reshape(-1, 3), np.asarray(placement, float).reshape(-1, 4)
 
 
+def _close_descriptors(a: np.ndarray, b: np.ndarray, b_frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (into a, into b) of descriptor pairs within MATCH_DISTANCE bits that share at least one of
+    their sixteen 16-bit words exactly (multi-index hashing: pairs within 30 bits share one 9 times in 10,
+    within 40 bits 2 times in 3; a keypoint recurs over several frames, so a missed pair is rarely missed
+    evidence). Words that more than MAX_BUCKET descriptors of b share are not looked up (flat gradients,
+    repeated textures), so the cost stays near linear in the descriptors."""
+    words_a, words_b = a.view(np.uint16), b.view(np.uint16)
+    found = []
+    for column in range(words_a.shape[1]):
+        order = np.argsort(words_b[:, column], kind="stable")
+        keys = words_b[order, column]
+        low = np.searchsorted(keys, words_a[:, column], "left")
+        count = np.searchsorted(keys, words_a[:, column], "right") - low
+        count[count > MAX_BUCKET] = 0
+        rank = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)  # place inside the bucket
+        query = np.repeat(np.arange(len(a), dtype=np.int64), count)
+        train = order[np.repeat(low, count) + rank]
+        distance = np.bitwise_count(a.view(np.uint64)[query] ^ b.view(np.uint64)[train]).sum(axis=1, dtype=np.int64)
+        close = distance <= MATCH_DISTANCE
+        found.append((distance[close] << 48) | (query[close] << 24) | train[close])
+    # Nearest first; per descriptor of a, the nearest in each frame of b, and only the NEIGHBOURS nearest of
+    # those: a texture repeated in b would otherwise vote for every frame pair with its noise.
+    found = np.unique(np.concatenate(found))
+    query, train = (found >> 24) & 0xFFFFFF, found & 0xFFFFFF
+    _, first = np.unique(query * 65536 + b_frames[train], return_index=True)
+    first = np.sort(first)
+    query, train = query[first], train[first]
+    order = np.argsort(query, kind="stable")
+    query, train = query[order], train[order]
+    rank = np.arange(len(query)) - np.searchsorted(query, query, "left")
+    keep = rank < NEIGHBOURS
+    return query[keep], train[keep]
+
+
 def _best_line(ta: np.ndarray, tb: np.ndarray, weight: np.ndarray):
     """The line target = ratio * source + offset (ratio in 0.5-2) through two verified pairs that gathers the
     most inliers within LINE_TOLERANCE, or None without enough pairs. Every pair of pairs is a hypothesis
@@ -246,12 +272,13 @@ def _best_line(ta: np.ndarray, tb: np.ndarray, weight: np.ndarray):
     ok = np.abs(span) >= LOCAL_STEP
     ratio = np.where(ok, (tb[j] - tb[i]) / np.where(ok, span, 1.0), 0.0)
     ok &= (ratio >= MIN_RATIO) & (ratio <= MAX_RATIO)
-    if not ok.any():
-        return None
-    ratio = ratio[ok]
-    offset = tb[i[ok]] - ratio * ta[i[ok]]
+    # Same-speed lines through each pair too: a copy plays at its own speed unless clearly not, and a few
+    # frames sampled a second apart leave the slope loose.
+    ratio = np.concatenate([np.ones(len(ta)), ratio[ok]])
+    offset = np.concatenate([tb - ta, tb[i[ok]] - ratio[len(ta):] * ta[i[ok]]])
     support = (np.abs(tb[None, :] - (ratio[:, None] * ta[None, :] + offset[:, None])) <= LINE_TOLERANCE) @ weight
-    best = int(np.argmax(support))
+    same_speed = int(np.argmax(support[:len(ta)]))
+    best = same_speed if support[same_speed] >= SAME_SPEED_SUPPORT * support.max() else int(np.argmax(support))
     return float(ratio[best]), float(offset[best])
 
 

@@ -21,16 +21,18 @@ Scene = Callable[[float], Frame]
 class MovingScene:
     """Shots of a panned, smoothed-noise colour texture with bouncing circles and rectangles."""
 
-    def __init__(self, seed: int, width: int = 160, height: int = 120, shot_seconds: float = 2.0, blur: float = 3.0):
-        self.seed, self.width, self.height, self.shot_seconds, self.blur = seed, width, height, shot_seconds, blur
+    def __init__(self, seed: int, width: int = 160, height: int = 120, shot_seconds: float = 2.0, grain: int = 8,
+                 blur: float = 3.0):
+        self.seed, self.width, self.height, self.shot_seconds = seed, width, height, shot_seconds
+        self.grain, self.blur = grain, blur  # texture: noise cells of ``grain`` pixels, blurred by ``blur``
 
     @functools.lru_cache(maxsize=4)
     def _shot(self, index: int):
         rng = np.random.default_rng([self.seed, index])
         big_w, big_h = self.width * 3, self.height * 3
-        noise = rng.random((big_h // 8, big_w // 8, 3)).astype(np.float32)
+        noise = rng.random((big_h // self.grain, big_w // self.grain, 3)).astype(np.float32)
         texture = cv2.resize(noise, (big_w, big_h), interpolation=cv2.INTER_CUBIC)
-        texture = cv2.GaussianBlur(texture, (0, 0), self.blur)  # lower: finer detail
+        texture = cv2.GaussianBlur(texture, (0, 0), self.blur)
         texture = np.clip((texture - texture.min()) / (np.ptp(texture) + 1e-6) * 255, 0, 255).astype(np.uint8)
         start = rng.random(2) * [big_w - self.width, big_h - self.height] * 0.5
         velocity = (rng.random(2) - 0.5) * [self.width, self.height] * 0.4  # pixels per second
