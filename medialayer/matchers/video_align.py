@@ -50,7 +50,7 @@ MATCH_SCORE = 0.45  # coverage x mean similarity at the decision threshold (cali
 SETTLED_SCORE = 0.9  # a pairing scoring this stops the search through the other pairings
 FOLLOW_SHARE = 0.3  # pairings whose strongest vote is below this share of the best pairing's are not followed
 LOCAL_COVERAGE = 0.3  # share of the shorter video the keypoint path must cover to match
-DISTINCT_MARGIN = 0.15  # mean similarity by which a run's samples must fit the line better than b's median sample
+DISTINCT_MARGIN = 0.3  # mean similarity by which a run's samples must fit the line better than b's median sample
 CHUNK = 8192  # samples of the longer video per similarity block: memory bounded for any length
 # Descriptor pairings tried: (descriptor of a, descriptor of b, orientation of b). whole/center covers
 # crops of about 10% a side, center/center drops corner logos; every rotation and flip is tried on both.

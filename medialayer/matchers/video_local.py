@@ -39,12 +39,12 @@ MAX_VERIFIED = 400  # frame pairs verified at most, most voted first: bounded co
 MIN_INLIERS = 8  # keypoints agreeing with one similarity transform for a verified frame pair
 REPROJECTION = 0.02  # RANSAC inlier distance, as a fraction of the target frame's long side
 LINE_TOLERANCE = 1.0  # seconds between a verified pair's target time and the line through it
-MIN_FRAMES = 3  # verified frames of a a line needs (3 s of picture at LOCAL_STEP)
+MIN_FRAMES = 5  # verified frames a line needs (5 s of picture at LOCAL_STEP)
 MAX_GAP = 4.0  # seconds of source without a verified frame inside one segment
 END_REACH = 2 * LOCAL_STEP  # a segment reaches a video's start or end this close to its first or last frame
 SAME_PLACE = (0.2, 0.2, 0.1)  # one copy: log scale, angle (radians), shift (of the frame's long side) ...
 # ... within these of the line's median transform: the copy keeps its place and size in the frame
-DISTINCT_RATIO = 1.5  # a frame's inliers on the line against its best pair at least 2 s off the line
+LINE_MARGIN = 1.15  # support of the best time line against the best line 2 s or more away from it
 MIN_RATIO, MAX_RATIO = 0.5, 2.0  # speed changes searched
 LINE_HYPOTHESES = 4000  # time lines tried, each through two verified frame pairs
 SAME_SPEED_SUPPORT = 0.8  # a same-speed line with this share of the best line's support is preferred
@@ -166,7 +166,7 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         ratio, offset = _refit(ta[on], tb[on], ratio, offset)
         on = remaining & (np.abs(tb - (ratio * ta + offset)) <= LINE_TOLERANCE)
         remaining &= ~on
-        distinct = on & _fits_line_best(ta, tb, inliers, on, ratio, offset) & _same_place(placement, on)
+        distinct = on & _same_place(placement, on)
         rows = np.unique(pairs[distinct, 0])
         if len(rows) < MIN_FRAMES:
             continue
@@ -260,7 +260,7 @@ def _close_descriptors(a: np.ndarray, b: np.ndarray, b_frames: np.ndarray) -> tu
 
 def _best_line(ta: np.ndarray, tb: np.ndarray, weight: np.ndarray):
     """The line target = ratio * source + offset (ratio in 0.5-2) through two verified pairs that gathers the
-    most inliers within LINE_TOLERANCE, or None without enough pairs. Every pair of pairs is a hypothesis
+    most inliers within LINE_TOLERANCE, or None without enough pairs or without a clear peak. Every pair of pairs is a hypothesis
     (at most LINE_HYPOTHESES of them, drawn with a fixed seed): exact for the few frames of a short clip."""
     if len(ta) < MIN_FRAMES:
         return None
@@ -279,6 +279,13 @@ def _best_line(ta: np.ndarray, tb: np.ndarray, weight: np.ndarray):
     support = (np.abs(tb[None, :] - (ratio[:, None] * ta[None, :] + offset[:, None])) <= LINE_TOLERANCE) @ weight
     same_speed = int(np.argmax(support[:len(ta)]))
     best = same_speed if support[same_speed] >= SAME_SPEED_SUPPORT * support.max() else int(np.argmax(support))
+    # A peak, not a ridge: static or recurring content verifies at every moment alike, so lines two or more
+    # seconds away (at the middle of the best line's frames) gather nearly as much.
+    on = np.abs(tb - (ratio[best] * ta + offset[best])) <= LINE_TOLERANCE
+    middle = float(np.median(ta[on]))
+    away = np.abs((ratio - ratio[best]) * middle + offset - offset[best]) >= 2.0
+    if away.any() and support[best] < LINE_MARGIN * support[away].max():
+        return None
     return float(ratio[best]), float(offset[best])
 
 
@@ -304,17 +311,6 @@ def _same_place(placement: np.ndarray, on: np.ndarray) -> np.ndarray:
     difference[:, 1] = np.abs(np.angle(np.exp(1j * (placement[:, 1] - median[1]))))  # angles wrap around
     limit = np.array([SAME_PLACE[0], SAME_PLACE[1], SAME_PLACE[2], SAME_PLACE[2]])
     return np.all(difference <= limit, axis=1)
-
-
-def _fits_line_best(ta, tb, inliers, on, ratio, offset) -> np.ndarray:
-    """Per pair: whether its inliers beat DISTINCT_RATIO x the best pair of the same source frame at
-    least 2 s (target time) off the line. Static content verifies at every moment alike."""
-    best = np.ones(len(ta), bool)
-    for k in np.flatnonzero(on):
-        off = (ta == ta[k]) & (np.abs(tb - (ratio * ta[k] + offset)) >= 2.0)
-        if off.any() and inliers[k] < DISTINCT_RATIO * inliers[off].max():
-            best[k] = False
-    return best
 
 
 def _overlaps(segment: Segment, other: Segment) -> bool:
