@@ -1,14 +1,16 @@
 """Video matcher: timed frame descriptors, border removal, and offset-aware alignment into segments.
 
-Fingerprint (about 40 KB per minute): samples taken every SAMPLE_STEP seconds of media time, each
+Fingerprint: samples taken every SAMPLE_STEP seconds of media time (about 40 KB per minute), each
 with two 63-number low-frequency DCT descriptors (whole picture inside the detected borders, and its
 central region, which drops corner logos and matches crops) and a weight: 0 for low-information
-frames (black, flat, title cards), 1/n for each of n samples of a static stretch, else 1.
+frames (black, flat, title cards), 1/n for each of n samples of a static stretch, else 1; and ORB
+keypoints every LOCAL_STEP seconds (see video_local; at most about 280 KB per minute).
 
-Compare (see video_align): descriptor similarities between the two videos vote for time offsets; the
-best offsets are followed sample by sample into matched segments. Whole/central descriptor pairings,
-in every 90-degree rotation and flip, are tried and the best kept, so logos, crops, flips and
-rotations cost nothing at fingerprint time.
+Compare (see video_align): descriptor similarities between the two videos vote for time offsets and
+speed ratios; the best lines are followed sample by sample into matched segments. Whole/central
+descriptor pairings, in every 90-degree rotation and flip, are tried and the best kept, so logos,
+crops, flips and rotations cost nothing at fingerprint time. Where the whole picture does not match,
+the keypoints look for the video inside a part of the other's frame.
 """
 from __future__ import annotations
 

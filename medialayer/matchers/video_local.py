@@ -6,13 +6,12 @@ quarter of the frame still has its own), position (float16 pixels) and 32-byte d
 found at the same place in most of the frames STATIC_LAGS seconds away are dropped: a fixed camera's
 background, a channel logo or a permanent frame says nothing about *when* two videos agree.
 
-Compare: every descriptor of a is looked up among b's (multi-index hashing, bounded cost); the matches vote for
-frame pairs; the best-voted pairs are verified by a RANSAC similarity transform (rotation and scale
-free, so the copy may sit anywhere in the frame at any size). The verified pairs (source time, target
-time, inliers) give time lines (through every two of them, speed ratio 0.5 to 2); the best-supported
-line must be
-supported by frames that fit it better than they fit the rest of the other video, and its frames make
-the matched segments.
+Compare: every descriptor of a is looked up among b's (multi-index hashing, bounded cost); the matches
+vote for frame pairs; the best-voted pairs are verified by a RANSAC similarity transform (rotation and
+scale free, so the copy may sit anywhere in the frame at any size). The verified pairs (source time,
+target time, inliers) give time lines (through every two of them, speed ratio 0.5 to 2); the
+best-supported line must be a clear peak over the lines a few seconds away, its frames must show the
+copy at one place in the frame, and runs of them make the matched segments.
 """
 from __future__ import annotations
 
@@ -107,9 +106,9 @@ def build(times: list[float], points: list[np.ndarray], descriptors: list[np.nda
           size: tuple[int, int]) -> LocalFeatures:
     """The fingerprint's local part from each described frame's keypoints, static ones dropped."""
     keep = _moving(np.asarray(times), points, descriptors, max(size))
-    frame = np.concatenate([np.full(int(k.sum()), i, np.uint16) for i, k in enumerate(keep)] or [np.zeros(0, np.uint16)])
+    frame = [np.full(int(k.sum()), i, np.uint16) for i, k in enumerate(keep)]
     return LocalFeatures(
-        times=np.asarray(times, np.float32), frame=frame.astype(np.uint16),
+        times=np.asarray(times, np.float32), frame=np.concatenate(frame or [np.zeros(0)]).astype(np.uint16),
         points=np.concatenate([p[k] for p, k in zip(points, keep)] or [np.zeros((0, 2))]).astype(np.float16),
         descriptors=np.concatenate([d[k] for d, k in zip(descriptors, keep)] or [np.zeros((0, 32), np.uint8)]),
         size=size)
@@ -129,12 +128,12 @@ def _moving(times: np.ndarray, points: list[np.ndarray], descriptors: list[np.nd
                     continue
                 checks += 1
                 near = np.hypot(*(p[:, None, :] - points[j][None, :, :]).transpose(2, 0, 1)) <= STATIC_RADIUS * side
-                seen += np.any(near & (hamming(d, descriptors[j]) <= MATCH_DISTANCE), axis=1)
+                seen += np.any(near & (_hamming(d, descriptors[j]) <= MATCH_DISTANCE), axis=1)
         keep.append(seen < STATIC_SHARE * checks if checks >= 2 else np.ones(len(d), bool))
     return keep
 
 
-def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamming distances (len(a) x len(b)) between two sets of 32-byte descriptors."""
     words_a, words_b = a.view(np.uint64), b.view(np.uint64)  # 4 words each
     return np.bitwise_count(words_a[:, None, :] ^ words_b[None, :, :]).sum(axis=2)
@@ -260,8 +259,9 @@ def _close_descriptors(a: np.ndarray, b: np.ndarray, b_frames: np.ndarray) -> tu
 
 def _best_line(ta: np.ndarray, tb: np.ndarray, weight: np.ndarray):
     """The line target = ratio * source + offset (ratio in 0.5-2) through two verified pairs that gathers the
-    most inliers within LINE_TOLERANCE, or None without enough pairs or without a clear peak. Every pair of pairs is a hypothesis
-    (at most LINE_HYPOTHESES of them, drawn with a fixed seed): exact for the few frames of a short clip."""
+    most inliers within LINE_TOLERANCE, or None without enough pairs or without a clear peak. Every pair of
+    pairs is a hypothesis (at most LINE_HYPOTHESES of them, drawn with a fixed seed): exact for the few
+    frames of a short clip."""
     if len(ta) < MIN_FRAMES:
         return None
     i, j = np.triu_indices(len(ta), 1)
