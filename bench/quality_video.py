@@ -5,7 +5,7 @@
 
 Split (fixed): the source videos are split by their group (a same-style pair stays together) on
 sha1(SPLIT_SALT + group) parity: held-out = v05/v06 (pair B), v09, v10, v11; tune = v01, v03/v04 (A),
-v07/v08 (C). The salt is the first of "...-a".."...-h" giving five videos and one same-style pair on each
+v07/v08 (C). The salt is the first of "...-a".."...-h" giving five videos and a same-style pair on each
 side. The edits of issue 12 (picture-in-picture, split screens, rotations, heavy crops, excerpts, speeds,
 caption bars, colour/blur/grey, combinations) take grid parameters on the tune side and parameters drawn
 off that grid on the held-out side; thresholds are tuned on the tune side only, figures are reported on
