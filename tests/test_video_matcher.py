@@ -13,6 +13,7 @@ from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
 from medialayer.matchers.video import open_video
+from medialayer.matchers.video_local import KEYPOINTS, LOCAL_STEP
 from medialayer.media import Blob
 from medialayer.synthetic import video as synth
 
@@ -152,7 +153,9 @@ def test_black_intro_does_not_hide_a_match(original, make):
 def test_fingerprint_is_picklable_and_compact(original):
     restored = pickle.loads(pickle.dumps(original))
     assert MATCHER.compare(original, restored).match
-    assert original.nbytes / original.duration * 60 < 48 * 1024  # bytes per minute of video
+    per_minute = 60 / original.duration
+    assert (original.nbytes - original.local.nbytes) * per_minute < 48 * 1024  # the dense global samples
+    assert original.local.nbytes * per_minute < 60 / LOCAL_STEP * KEYPOINTS * 40  # 36-38 bytes a keypoint
 
 
 def test_in_memory_blob_is_decoded_through_a_temporary_file(tmp_path):

@@ -1,13 +1,16 @@
 """Video matcher: timed frame descriptors, border removal, and offset-aware alignment into segments.
 
-Fingerprint (about 40 KB per minute): samples taken every SAMPLE_STEP seconds of media time, each
+Fingerprint: samples taken every SAMPLE_STEP seconds of media time (about 40 KB per minute), each
 with two 63-number low-frequency DCT descriptors (whole picture inside the detected borders, and its
 central region, which drops corner logos and matches crops) and a weight: 0 for low-information
-frames (black, flat, title cards), 1/n for each of n samples of a static stretch, else 1.
+frames (black, flat, title cards), 1/n for each of n samples of a static stretch, else 1; and ORB
+keypoints every LOCAL_STEP seconds (see video_local; at most about 280 KB per minute).
 
-Compare (see video_align): descriptor similarities between the two videos vote for time offsets; the
-best offsets are followed sample by sample into matched segments. Whole/central/mirrored descriptor
-pairings are tried and the best kept, so logos, crops and flips cost nothing at fingerprint time.
+Compare (see video_align): descriptor similarities between the two videos vote for time offsets and
+speed ratios; the best lines are followed sample by sample into matched segments. Whole/central
+descriptor pairings, in every 90-degree rotation and flip, are tried and the best kept, so logos,
+crops, flips and rotations cost nothing at fingerprint time. Where the whole picture does not match,
+the keypoints look for the video inside a part of the other's frame.
 """
 from __future__ import annotations
 
@@ -20,12 +23,13 @@ from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers.base import Comparison
 from medialayer.matchers.video_align import compare_fingerprints
+from medialayer.matchers.video_local import LOCAL_STEP, LocalFeatures, build, keypoints, local_size
+from medialayer.matchers.video_orientation import BAND, orient
 from medialayer.media import Blob
 
 SAMPLE_STEP = 0.2  # seconds of media time between samples: boundaries to ~0.1 s, any frame rate
 THUMB_SIDE = 160  # long side of the grey working picture every sampled frame is reduced to
 GRID = 32  # the (cropped) picture is resized to GRID x GRID before the DCT
-BAND = 8  # DCT coefficients 0..BAND-1 in each direction, DC excluded: 63 numbers
 CENTER_MARGIN = 0.075  # the central descriptor drops this much of each side: crops of 5-10% a side fall near it
 BORDER_WINDOW = 600  # samples (two minutes) buffered to find the borders; memory stays bounded
 DARK_LEVEL = 32  # a border pixel never gets brighter than this
@@ -42,7 +46,6 @@ STILL_DIFFERENCE = 1.5  # mean absolute grey difference under which two consecut
 # Natural images lose energy about as 1/frequency: weighting by frequency whitens the descriptor, so
 # every coefficient counts, not just the first few (unrelated pictures then score far lower).
 _WHITEN = np.hypot(*np.divmod(np.arange(1, BAND * BAND), BAND)).astype(np.float32)
-MIRROR = ((-1.0) ** (np.arange(1, BAND * BAND) % BAND)).astype(np.float32)  # horizontal flip, per coefficient
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,15 +56,16 @@ class VideoFingerprint:
     weight: np.ndarray  # float16 (n,): 0 = does not vote (low information), 1/n inside an n-sample still
     duration: float  # seconds
     box: tuple[float, float, float, float]  # content box inside the borders (top, bottom, left, right), 0..1
+    local: LocalFeatures  # keypoints every LOCAL_STEP seconds (see video_local)
 
-    def descriptors(self, region: str, mirrored: bool = False) -> np.ndarray:
-        """Unit descriptors (float32) of ``region`` ("whole" or "center"), of the mirrored picture if asked."""
-        values = getattr(self, region).astype(np.float32) / 127
-        return values * MIRROR if mirrored else values
+    def descriptors(self, region: str, orientation: str = "upright") -> np.ndarray:
+        """Unit descriptors (float32) of ``region`` ("whole" or "center"), of the picture turned as
+        ``orientation`` (a key of ORIENTATIONS) says."""
+        return orient(getattr(self, region).astype(np.float32) / 127, orientation)
 
     @property
     def nbytes(self) -> int:
-        return self.times.nbytes + self.whole.nbytes + self.center.nbytes + self.weight.nbytes
+        return self.times.nbytes + self.whole.nbytes + self.center.nbytes + self.weight.nbytes + self.local.nbytes
 
 
 def open_video(path: str, limits: Limits) -> cv2.VideoCapture:
@@ -82,7 +86,8 @@ def open_video(path: str, limits: Limits) -> cv2.VideoCapture:
 
 
 def sample_frames(capture: cv2.VideoCapture, limits: Limits):
-    """Yield (media time, grey picture with its long side THUMB_SIDE) every SAMPLE_STEP seconds.
+    """Yield (media time, grey picture with its long side THUMB_SIDE, grey picture with its long side
+    LOCAL_SIDE or None) every SAMPLE_STEP seconds; the larger picture every LOCAL_STEP seconds.
 
     Every frame is grabbed (decoded) in order, but only sampled ones are converted and scaled;
     timestamps come from the stream, so the sampling is the same at any frame rate. Returns the
@@ -90,7 +95,7 @@ def sample_frames(capture: cv2.VideoCapture, limits: Limits):
     fps = capture.get(cv2.CAP_PROP_FPS)
     frame_seconds = 1.0 / fps if 0 < fps < 1000 else 0.04
     first = last = size = None
-    next_sample = 0.0
+    next_sample = next_local = 0.0
     while capture.grab():
         t = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
         if first is None:
@@ -107,8 +112,13 @@ def sample_frames(capture: cv2.VideoCapture, limits: Limits):
         if not ok:
             continue
         next_sample = (np.floor(t / SAMPLE_STEP + 1e-3) + 1) * SAMPLE_STEP
-        size = size or _thumbnail_size(frame.shape)  # fixed at the first frame, should the size change
-        yield t, _thumbnail(frame, size)
+        size = size or (_thumbnail_size(frame.shape), local_size(frame.shape))  # fixed at the first frame
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        local = None
+        if t + 1e-3 >= next_local:
+            next_local = (np.floor(t / LOCAL_STEP + 1e-3) + 1) * LOCAL_STEP
+            local = cv2.resize(grey, size[1], interpolation=cv2.INTER_AREA)
+        yield t, cv2.resize(grey, size[0], interpolation=cv2.INTER_AREA), local
     if size is None:  # nothing grabbed, or nothing retrieved
         raise MediaError(ErrorCode.DECODE_FAILED, "no decodable video frame")
     return last + frame_seconds
@@ -118,11 +128,6 @@ def _thumbnail_size(shape: tuple[int, ...]) -> tuple[int, int]:
     h, w = shape[:2]
     scale = THUMB_SIDE / max(h, w)
     return max(8, int(round(w * scale))), max(8, int(round(h * scale)))
-
-
-def _thumbnail(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
-    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
 
 
 def find_content_box(thumbnails: list[np.ndarray]) -> tuple[int, int, int, int]:
@@ -221,7 +226,8 @@ def fingerprint_path(path: str, limits: Limits) -> VideoFingerprint:
 def _fingerprint(capture: cv2.VideoCapture, limits: Limits) -> VideoFingerprint:
     times, wholes, centers, informative, still = [], [], [], [], []
     pending: list[tuple[float, np.ndarray]] = []  # samples waiting for the border box
-    box = previous = None
+    described: list[tuple[float, np.ndarray, np.ndarray]] = []  # (time, keypoint positions, descriptors)
+    box = previous = local_size_seen = None
 
     def add(t: float, thumbnail: np.ndarray) -> None:
         nonlocal previous
@@ -244,22 +250,30 @@ def _fingerprint(capture: cv2.VideoCapture, limits: Limits) -> VideoFingerprint:
     samples = sample_frames(capture, limits)
     while True:
         try:
-            t, thumbnail = next(samples)
+            t, thumbnail, local = next(samples)
         except StopIteration as end:
             duration = end.value
             break
         except cv2.error as e:
             raise MediaError(ErrorCode.DECODE_FAILED, f"video decode failed: {e}") from None
         pending.append((t, thumbnail))
+        if local is not None:  # keypoints at once: only they are kept, not the larger picture
+            described.append((t, *keypoints(local)))
+            local_size_seen = local.shape[::-1]
         if box is not None or len(pending) >= BORDER_WINDOW:
             describe_pending()
     describe_pending()
     _check_complete(capture, duration)
     h, w = thumbnail.shape
+    # Keypoints of black, flat or title-card frames match anything of their kind: dropped like their votes.
+    useful = dict(zip(times, informative))
+    described = [item for item in described if useful[item[0]] and len(item[2])]
+    local = build([t for t, _, _ in described], [p for _, p, _ in described], [d for _, _, d in described],
+                  tuple(local_size_seen))
     return VideoFingerprint(
         times=np.asarray(times, np.float32), whole=_stack(wholes), center=_stack(centers),
         weight=_vote_weights(np.asarray(informative), np.asarray(still)), duration=float(duration),
-        box=(box[0] / h, box[1] / h, box[2] / w, box[3] / w))
+        box=(box[0] / h, box[1] / h, box[2] / w, box[3] / w), local=local)
 
 
 def _check_complete(capture: cv2.VideoCapture, duration: float) -> None:

@@ -1,13 +1,16 @@
 """Alignment of two video fingerprints into matched segments, and the score and decision.
 
 1. Votes: samples of the shorter video (at most VOTE_ROWS of them) against every sample of the
-   other; each pair more similar than VOTE_SIMILARITY votes for the time offset between them, under
-   a few speed ratios (same speed, 25 <-> 23.976 fps). Votes are weighted so that stills count once.
+   other; each sample's most similar partners (above VOTE_SIMILARITY) vote for the lines
+   target_time = ratio * source_time + offset through them, a Hough grid over offsets and speed ratios
+   from 0.5 to 2. Votes are weighted so that stills count once. This is done for every pairing of
+   descriptors (whole/central, each 90-degree rotation and flip); the pairings with strong votes are followed.
 2. Follow: each candidate line is snapped to the best-aligned samples near it (a least-squares fit
    of offset and speed, the speed kept at 1 unless the points say otherwise), then walked sample by
    sample; matching samples form runs, gaps of up to MAX_GAP seconds bridged (black or flat stretches
    never break a run). Run ends are placed between the last matching sample and the next one, or at
-   a video's own start or end, whichever both videos allow.
+   a video's own start or end, whichever both videos allow. A run must fit its line clearly better than
+   it fits the other video as a whole: a fixed camera's background matches at every offset.
 3. Runs overlapping a stronger one are dropped; the rest are the segments and give the score: the
    share of the shorter video covered, times the mean similarity inside the segments.
 """
@@ -19,10 +22,16 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from medialayer.matchers.base import Comparison, Segment
+from medialayer.matchers.video_local import MIN_FRAMES, compare_local
+from medialayer.matchers.video_orientation import ORIENTATIONS
 
-SPEED_RATIOS = (1.0, 25 / 23.976, 23.976 / 25)  # PAL speed-up and its inverse; the fit refines any ratio
+MIN_RATIO, MAX_RATIO = 0.5, 2.0  # speed changes searched (target seconds per source second)
+RATIO_STEP = 1.02  # the ratios voted for form a geometric grid through 1; the fit then frees the ratio
+RATIOS = RATIO_STEP ** np.arange(np.floor(np.log(MIN_RATIO) / np.log(RATIO_STEP)),
+                                 np.ceil(np.log(MAX_RATIO) / np.log(RATIO_STEP)) + 1)
 VOTE_ROWS = 600  # samples of the shorter video that vote: compare time stays ~linear in the longer one
-VOTE_SIMILARITY = 0.7  # cosine of two samples above which they vote for their offset
+VOTE_SIMILARITY = 0.7  # cosine of two samples above which they vote for their offset ...
+VOTES_PER_SAMPLE = 8  # ... among the most similar samples of the other video to each voting sample
 VOTE_BIN = 0.2  # seconds
 CANDIDATES = 6  # offset lines followed per descriptor pairing, at least ...
 SECONDS_PER_CANDIDATE = 20.0  # ... and one per this many seconds of the shorter video (re-edited compilations)
@@ -39,11 +48,16 @@ MIN_SEGMENT_EVIDENCE = 2.0  # weighted matched samples a segment needs
 MIN_EVIDENCE = 4.0  # weighted matched samples a match needs: about a second of moving picture
 MATCH_SCORE = 0.45  # coverage x mean similarity at the decision threshold (calibrated on negatives)
 SETTLED_SCORE = 0.9  # a pairing scoring this stops the search through the other pairings
+FOLLOW_SHARE = 0.3  # pairings whose strongest vote is below this share of the best pairing's are not followed
+LOCAL_COVERAGE = 0.3  # share of the shorter video the keypoint path must cover to match
+DISTINCT_MARGIN = 0.3  # mean similarity by which a run's samples must fit the line better than b's median sample
 CHUNK = 8192  # samples of the longer video per similarity block: memory bounded for any length
-# Descriptor pairings tried: (descriptor of a, descriptor of b, mirror b). whole/center covers crops of
-# about 10% a side, center/center drops corner logos, mirrored covers horizontal flips.
-PAIRINGS = (("whole", "whole", False), ("center", "center", False), ("whole", "center", False),
-            ("center", "whole", False), ("whole", "whole", True), ("center", "center", True))
+# Descriptor pairings tried: (descriptor of a, descriptor of b, orientation of b). whole/center covers
+# crops of about 10% a side, center/center drops corner logos; every rotation and flip is tried on both.
+PAIRINGS = (("whole", "whole", "upright"), ("center", "center", "upright"), ("whole", "center", "upright"),
+            ("center", "whole", "upright")) + tuple(
+    (region, region, orientation) for orientation in ORIENTATIONS if orientation != "upright"
+    for region in ("whole", "center"))
 
 
 _BLAS = ThreadpoolController()  # the similarity products are small: BLAS threads only fight over the cores
@@ -79,11 +93,18 @@ def compare_fingerprints(a, b) -> Comparison:
 def _compare(a, b) -> Comparison:
     side_a = _Side(a.times.astype(np.float64), a.weight.astype(np.float32), a.duration)
     side_b = _Side(b.times.astype(np.float64), b.weight.astype(np.float32), b.duration)
+    voted = []
+    for name_a, name_b, orientation in PAIRINGS:
+        lines, peak = _vote(side_a, a.descriptors(name_a), side_b, b.descriptors(name_b, orientation))
+        voted.append((peak, (name_a, name_b, orientation), lines))
+    strongest = max(peak for peak, _, _ in voted)
     best = (-1.0, 0.0, [])
-    for name_a, name_b, mirrored in PAIRINGS:
-        fa, fb = a.descriptors(name_a), b.descriptors(name_b, mirrored)
+    for peak, (name_a, name_b, orientation), lines in sorted(voted, key=lambda v: -v[0]):
+        if peak <= 0 or peak < FOLLOW_SHARE * strongest:
+            break
+        fa, fb = a.descriptors(name_a), b.descriptors(name_b, orientation)
         runs, followed = [], []
-        for line in _vote(side_a, fa, side_b, fb):
+        for line in lines:
             if not any(_same_line(line, done, side_a.duration) for done in followed):
                 found, settled = _follow(side_a, fa, side_b, fb, *line)
                 runs += found
@@ -96,14 +117,22 @@ def _compare(a, b) -> Comparison:
             break
     raw, evidence, runs = best
     match = raw >= MATCH_SCORE and evidence >= MIN_EVIDENCE
+    if not match:  # what the whole picture cannot see: a part of the frame, turned or cropped
+        local = compare_local(a.local, b.local, a.duration, b.duration)
+        if local.coverage >= LOCAL_COVERAGE and local.frames >= MIN_FRAMES:
+            score = 0.5 + 0.5 * local.coverage
+            confident = local.frames >= 2 * MIN_FRAMES and local.coverage >= 2 * LOCAL_COVERAGE
+            return Comparison(match=True, similarity_score=round(score, 4),
+                              confidence="high" if confident else "medium", segments=local.segments)
     segments = tuple(Segment(r.source_start, r.source_end, r.target_start, r.target_end)
                      for r in sorted(runs, key=lambda r: r.source_start)) if match else ()
     return Comparison(match=match, similarity_score=round(_calibrated(raw, match), 4),
                       confidence=_confidence(raw, evidence), segments=segments)
 
 
-def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> list[tuple[float, float]]:
-    """Candidate (speed ratio, offset) lines, target_time = ratio * source_time + offset, best first."""
+def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tuple[float, float]], float]:
+    """Candidate (speed ratio, offset) lines, target_time = ratio * source_time + offset, best first, and
+    the strongest line's vote."""
     rows = np.flatnonzero(a.weight > 0)
     cols = np.flatnonzero(b.weight > 0)
     if a.duration <= b.duration:
@@ -111,35 +140,45 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> list[tuple[floa
     else:
         cols = cols[::max(1, -(-len(cols) // VOTE_ROWS))]
     if not len(rows) or not len(cols):
-        return []
+        return [], 0.0
     pairs_i, pairs_j, strength = [], [], []
     for start in range(0, len(cols), CHUNK):
         block = cols[start:start + CHUNK]
         similarity = fa[rows] @ fb[block].T
-        i, j = np.nonzero(similarity > VOTE_SIMILARITY)
+        if len(block) > VOTES_PER_SAMPLE:  # only each sample's closest partners vote: a still shot, a
+            # slow pan or a fixed camera would otherwise cast a vote for every offset along it
+            top = np.argpartition(-similarity, VOTES_PER_SAMPLE - 1, axis=1)[:, :VOTES_PER_SAMPLE]
+            i = np.repeat(np.arange(len(rows)), VOTES_PER_SAMPLE)
+            j = top.ravel()
+            keep = similarity[i, j] > VOTE_SIMILARITY
+            i, j = i[keep], j[keep]
+        else:
+            i, j = np.nonzero(similarity > VOTE_SIMILARITY)
         pairs_i.append(rows[i])
         pairs_j.append(block[j])
         strength.append(similarity[i, j] - VOTE_SIMILARITY)
     i, j, strength = np.concatenate(pairs_i), np.concatenate(pairs_j), np.concatenate(strength)
     if not len(i):
-        return []
+        return [], 0.0
     strength = strength * a.weight[i] * b.weight[j]
+    # Hough grid: one offset histogram per speed ratio, peaks taken over all of them at once.
+    bins = np.round((b.times[j][None, :] - RATIOS[:, None] * a.times[i][None, :]) / VOTE_BIN).astype(np.int64)
+    low = bins.min()
+    width = int(bins.max() - low + 1)
+    cells = (np.arange(len(RATIOS))[:, None] * width + bins - low).ravel()
+    histogram = np.bincount(cells, weights=np.tile(strength, len(RATIOS)), minlength=len(RATIOS) * width)
+    histogram = histogram.reshape(len(RATIOS), width)
+    histogram[:, 1:-1] += 0.5 * (histogram[:, :-2] + histogram[:, 2:])  # an offset between two bins
     shorter = min(a.duration, b.duration)
     wanted = int(np.clip(shorter / SECONDS_PER_CANDIDATE, CANDIDATES, MAX_CANDIDATES))
-    candidates = []
-    for ratio in SPEED_RATIOS:
-        bins = np.round((b.times[j] - ratio * a.times[i]) / VOTE_BIN).astype(np.int64)
-        low = bins.min()
-        histogram = np.bincount(bins - low, weights=strength)
-        histogram = np.convolve(histogram, [0.5, 1.0, 0.5], mode="same")  # an offset between two bins
-        for _ in range(wanted):
-            peak = int(np.argmax(histogram))
-            if histogram[peak] <= 0:
-                break
-            candidates.append((histogram[peak], ratio, (peak + low) * VOTE_BIN))
-            histogram[max(0, peak - 3):peak + 4] = 0
-    candidates.sort(reverse=True)
-    return [(ratio, offset) for _, ratio, offset in candidates[:wanted]]
+    candidates, strongest = [], float(histogram.max())
+    for _ in range(wanted):
+        r, peak = np.unravel_index(int(np.argmax(histogram)), histogram.shape)
+        if histogram[r, peak] <= 0:
+            break
+        candidates.append((float(RATIOS[r]), float((peak + low) * VOTE_BIN)))
+        histogram[max(0, r - 3):r + 4, max(0, peak - 3):peak + 4] = 0  # neighbouring lines are the same line
+    return candidates, strongest
 
 
 def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offset: float, reach: float):
@@ -197,7 +236,7 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
     runs = []
     for run in np.split(indices, breaks):
         evidence = float(np.sum(np.minimum(a.weight[run], b.weight[partner[run]])[strong[run]]))
-        if evidence < MIN_SEGMENT_EVIDENCE:
+        if evidence < MIN_SEGMENT_EVIDENCE or not _distinct(a, fa, b, fb, run, similarity[run]):
             continue
         first, last = _widen(run[0], run[-1], present, informative)
         inside = np.arange(first, last + 1)
@@ -209,6 +248,18 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
                          float(np.clip(ratio * end + offset, 0, b.duration)), evidence,
                          float(np.sum(weight * np.clip(similarity[inside], 0, 1))), float(np.sum(weight))))
     return runs, (ratio, offset)
+
+
+def _distinct(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, rows: np.ndarray, similarity: np.ndarray) -> bool:
+    """Whether the samples ``rows`` of a fit their partners on the line (``similarity``) clearly better
+    than they fit b as a whole (its median sample): the background of a fixed camera, a still or a
+    recurring picture fits every moment alike, and the best of many lines through such samples only
+    looks like an alignment."""
+    cols = np.flatnonzero(b.weight > 0)
+    cols = cols[::max(1, -(-len(cols) // VOTE_ROWS))]
+    typical = np.median(fa[rows] @ fb[cols].T, axis=1)
+    weight = np.maximum(a.weight[rows], 1e-3)
+    return float(np.sum(weight * (similarity - typical)) / np.sum(weight)) >= DISTINCT_MARGIN
 
 
 def _widen(first: int, last: int, present: np.ndarray, informative: np.ndarray) -> tuple[int, int]:
@@ -236,7 +287,8 @@ def _fit_line(source: np.ndarray, target: np.ndarray, ratio: float, offset: floa
     slope_error = residual.std() / (source.std() * np.sqrt(len(source))) + 1e-4
     if abs(slope - 1) < 3 * slope_error:
         return 1.0, float(np.mean(target - source))
-    return (float(slope), float(intercept)) if abs(slope - 1) < 0.06 else (ratio, offset)
+    plausible = MIN_RATIO <= slope <= MAX_RATIO and abs(slope / ratio - 1) < 0.06  # near the voted ratio
+    return (float(slope), float(intercept)) if plausible else (ratio, offset)
 
 
 def _boundary(a: _Side, b: _Side, i: int, j: int, ratio: float, offset: float, at_start: bool) -> float:

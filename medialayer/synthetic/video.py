@@ -21,16 +21,18 @@ Scene = Callable[[float], Frame]
 class MovingScene:
     """Shots of a panned, smoothed-noise colour texture with bouncing circles and rectangles."""
 
-    def __init__(self, seed: int, width: int = 160, height: int = 120, shot_seconds: float = 2.0):
+    def __init__(self, seed: int, width: int = 160, height: int = 120, shot_seconds: float = 2.0, grain: int = 8,
+                 blur: float = 3.0):
         self.seed, self.width, self.height, self.shot_seconds = seed, width, height, shot_seconds
+        self.grain, self.blur = grain, blur  # texture: noise cells of ``grain`` pixels, blurred by ``blur``
 
     @functools.lru_cache(maxsize=4)
     def _shot(self, index: int):
         rng = np.random.default_rng([self.seed, index])
         big_w, big_h = self.width * 3, self.height * 3
-        noise = rng.random((big_h // 8, big_w // 8, 3)).astype(np.float32)
+        noise = rng.random((big_h // self.grain, big_w // self.grain, 3)).astype(np.float32)
         texture = cv2.resize(noise, (big_w, big_h), interpolation=cv2.INTER_CUBIC)
-        texture = cv2.GaussianBlur(texture, (0, 0), 3)
+        texture = cv2.GaussianBlur(texture, (0, 0), self.blur)
         texture = np.clip((texture - texture.min()) / (np.ptp(texture) + 1e-6) * 255, 0, 255).astype(np.uint8)
         start = rng.random(2) * [big_w - self.width, big_h - self.height] * 0.5
         velocity = (rng.random(2) - 0.5) * [self.width, self.height] * 0.4  # pixels per second
@@ -60,6 +62,30 @@ def _bounce(position: np.ndarray, bounds) -> np.ndarray:
     bounds = np.asarray(bounds, dtype=float)
     folded = np.mod(position, 2 * bounds)
     return np.where(folded > bounds, 2 * bounds - folded, folded)
+
+
+class FixedCamera:
+    """A fixed camera: one still background with people-like figures (a head over a body) walking across
+    it, and sensor noise. Two seeds over the same background are two moments of one recording."""
+
+    def __init__(self, background: Frame, seed: int, figures: int = 3):
+        self.background = background
+        h, w = background.shape[:2]
+        rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.figures = [(rng.random(2) * [w, h * 0.5] + [0, h * 0.3], (rng.random(2) - 0.5) * [w * 0.3, h * 0.05],
+                         int(rng.integers(h // 16, h // 8)), tuple(int(c) for c in rng.integers(0, 256, 3)))
+                        for _ in range(figures)]
+
+    def __call__(self, t: float) -> Frame:
+        frame = self.background.copy()
+        h, w = frame.shape[:2]
+        for start, velocity, size, colour in self.figures:
+            x, y = _bounce(start + velocity * t, [w, h])
+            cv2.rectangle(frame, (int(x - size), int(y)), (int(x + size), int(y + 3 * size)), colour, -1)
+            cv2.circle(frame, (int(x), int(y - size * 0.8)), int(size * 0.7), colour, -1)
+        noise = np.random.default_rng([self.seed, int(t * 1000)]).normal(0, 3, frame.shape)
+        return np.clip(frame + noise, 0, 255).astype(np.uint8)
 
 
 def still_scene(frame: Frame) -> Scene:
@@ -140,6 +166,58 @@ def crop(frame: Frame, fraction: float, keep_size: bool = True) -> Frame:
 
 def hflip(frame: Frame) -> Frame:
     return frame[:, ::-1].copy()
+
+
+def rotate(frame: Frame, quarter_turns: int) -> Frame:
+    """Turn the frame by 90 degrees counter-clockwise ``quarter_turns`` times (a phone held sideways)."""
+    return np.ascontiguousarray(np.rot90(frame, quarter_turns))
+
+
+def crop_area(frame: Frame, removed: float, x: float = 0.5, y: float = 0.5) -> Frame:
+    """Keep a window of the same aspect ratio with ``removed`` of the area cut away, placed at fractions
+    (x, y) of the free space, scaled back to the frame's size."""
+    h, w = frame.shape[:2]
+    side = np.sqrt(1 - removed)
+    cw, ch = int(round(w * side)), int(round(h * side))
+    left, top = int(round((w - cw) * x)), int(round((h - ch) * y))
+    return cv2.resize(frame[top:top + ch, left:left + cw], (w, h), interpolation=cv2.INTER_AREA)
+
+
+def picture_in_picture(frame: Frame, background: Frame, area: float, x: float, y: float,
+                       border: int = 2) -> Frame:
+    """``frame`` scaled to ``area`` of the background's frame, placed at fractions (x, y) of the free space,
+    with a white border (how reaction videos and commentary show what they react to)."""
+    out = background.copy()
+    h, w = out.shape[:2]
+    side = np.sqrt(area)
+    pw, ph = max(4, int(w * side)), max(4, int(h * side))
+    left, top = int((w - pw) * x), int((h - ph) * y)
+    out[max(0, top - border):top + ph + border, max(0, left - border):left + pw + border] = 255
+    out[top:top + ph, left:left + pw] = cv2.resize(frame, (pw, ph), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def split_screen(panes: list[Frame], stacked: bool = False) -> Frame:
+    """Panes side by side (or stacked; four panes make a 2 x 2 grid) in the first pane's frame size, each
+    scaled to cover its share and cut evenly, as split-screen apps fill them."""
+    h, w = panes[0].shape[:2]
+    rows, cols = (2, 2) if len(panes) == 4 else (len(panes), 1) if stacked else (1, len(panes))
+    ys, xs = np.linspace(0, h, rows + 1).astype(int), np.linspace(0, w, cols + 1).astype(int)
+    out = np.empty_like(panes[0])
+    for k, pane in enumerate(panes):
+        r, c = divmod(k, cols)
+        out[ys[r]:ys[r + 1], xs[c]:xs[c + 1]] = _cover(pane, xs[c + 1] - xs[c], ys[r + 1] - ys[r])
+    return out
+
+
+def _cover(frame: Frame, width: int, height: int) -> Frame:
+    """Scale to cover width x height and cut the overflow evenly."""
+    h, w = frame.shape[:2]
+    scale = max(width / w, height / h)
+    big = cv2.resize(frame, (max(width, int(np.ceil(w * scale))), max(height, int(np.ceil(h * scale)))),
+                     interpolation=cv2.INTER_AREA)
+    y, x = (big.shape[0] - height) // 2, (big.shape[1] - width) // 2
+    return big[y:y + height, x:x + width]
 
 
 def overlay_logo(frame: Frame, area: float = 0.1, text: str = "LOGO", corner: str = "bottom-right") -> Frame:

@@ -1,0 +1,336 @@
+"""Local features of a video: ORB keypoints on frames sampled every LOCAL_STEP seconds, for what the
+global descriptors cannot see: picture-in-picture, split screens, heavy crops, rotations with crops.
+
+Fingerprint: per sampled frame, up to KEYPOINTS keypoints spread over a CELLS x CELLS grid (so a
+quarter of the frame still has its own), position (float16 pixels) and 32-byte descriptor. Keypoints
+found at the same place in most of the frames STATIC_LAGS seconds away are dropped: a fixed camera's
+background, a channel logo or a permanent frame says nothing about *when* two videos agree.
+
+Compare: every descriptor of a is looked up among b's (multi-index hashing, bounded cost); the matches
+vote for frame pairs; the best-voted pairs are verified by a RANSAC similarity transform (rotation and
+scale free, so the copy may sit anywhere in the frame at any size). The verified pairs (source time,
+target time, inliers) give time lines (through every two of them, speed ratio 0.5 to 2); the
+best-supported line must be a clear peak over the lines a few seconds away, its frames must show the
+copy at one place in the frame, and runs of them make the matched segments.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+from medialayer.matchers.base import Segment
+
+LOCAL_STEP = 1.0  # seconds of media time between frames described by keypoints
+LOCAL_SIDE = 480  # long side of the grey picture keypoints are found on (scaled up or down)
+KEYPOINTS = 128  # at most this many per frame ...
+CELLS = 4  # ... at most KEYPOINTS / CELLS**2 of them strongest in each cell of a CELLS x CELLS grid first
+STATIC_LAGS = (3.0, 6.0, 12.0, 24.0, 48.0)  # seconds to the frames a keypoint is looked for again
+STATIC_SHARE = 0.5  # found again (same place, a look-alike) in this share of those frames: static, dropped
+STATIC_RADIUS = 0.03  # "the same place": within this fraction of the frame's long side
+
+MATCH_DISTANCE = 64  # Hamming distance under which two keypoints may be the same point
+MAX_BUCKET = 16  # descriptors of b sharing one 16-bit word above which the word is not looked up
+NEIGHBOURS = 3  # frames of b a descriptor of a votes for (its nearest descriptor in each), nearest first
+MIN_VOTES = 6  # matched keypoints a frame pair needs before it is verified
+MAX_VERIFIED = 400  # frame pairs verified at most, most voted first: bounded compare time
+MIN_INLIERS = 8  # keypoints agreeing with one similarity transform for a verified frame pair
+REPROJECTION = 0.02  # RANSAC inlier distance, as a fraction of the target frame's long side
+LINE_TOLERANCE = 1.0  # seconds between a verified pair's target time and the line through it
+MIN_FRAMES = 5  # verified frames a line needs (5 s of picture at LOCAL_STEP)
+MAX_GAP = 4.0  # seconds of source without a verified frame inside one segment
+END_REACH = 2 * LOCAL_STEP  # a segment reaches a video's start or end this close to its first or last frame
+SAME_PLACE = (0.2, 0.2, 0.1)  # one copy: log scale, angle (radians), shift (of the frame's long side) ...
+# ... within these of the line's median transform: the copy keeps its place and size in the frame
+LINE_MARGIN = 1.15  # support of the best time line against the best line 2 s or more away from it
+MIN_RATIO, MAX_RATIO = 0.5, 2.0  # speed changes searched
+LINE_HYPOTHESES = 4000  # time lines tried, each through two verified frame pairs
+SAME_SPEED_SUPPORT = 0.8  # a same-speed line with this share of the best line's support is preferred
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalFeatures:
+    times: np.ndarray  # float32 (m,): media time of each described frame
+    frame: np.ndarray  # uint16 (k,): index into times of each keypoint
+    points: np.ndarray  # float16 (k, 2): x, y in pixels of the LOCAL_SIDE picture
+    descriptors: np.ndarray  # uint8 (k, 32): ORB descriptors
+    size: tuple[int, int]  # width, height of the picture the points are in
+
+    @property
+    def nbytes(self) -> int:
+        return self.times.nbytes + self.frame.nbytes + self.points.nbytes + self.descriptors.nbytes
+
+
+def local_size(shape: tuple[int, ...]) -> tuple[int, int]:
+    h, w = shape[:2]
+    scale = LOCAL_SIDE / max(h, w)  # small videos too: ORB needs room for its 31-pixel patches
+    return max(16, int(round(w * scale))), max(16, int(round(h * scale)))
+
+
+_ORB = None
+
+
+def _orb():
+    global _ORB
+    if _ORB is None:  # one detector per process: created on first use, reused for every frame
+        _ORB = cv2.ORB_create(nfeatures=KEYPOINTS * 4)  # 31-pixel patches: distinctive enough at half size
+    return _ORB
+
+
+def keypoints(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(points n x 2 float32, descriptors n x 32) of one grey picture, spread over the grid."""
+    found = _orb().detect(grey, None)
+    if not found:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+    h, w = grey.shape
+    found = sorted(found, key=lambda k: -k.response)
+    cell = [min(CELLS - 1, int(k.pt[1] * CELLS / h)) * CELLS + min(CELLS - 1, int(k.pt[0] * CELLS / w))
+            for k in found]
+    per_cell = KEYPOINTS // (CELLS * CELLS)
+    taken, rest, counts = [], [], np.zeros(CELLS * CELLS, int)
+    for index, c in enumerate(cell):  # the strongest of each cell first, then the strongest of the rest
+        if counts[c] < per_cell:
+            counts[c] += 1
+            taken.append(index)
+        else:
+            rest.append(index)
+    chosen = [found[i] for i in (taken + rest)[:KEYPOINTS]]
+    chosen, descriptors = _orb().compute(grey, chosen)
+    if descriptors is None:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+    return np.float32([k.pt for k in chosen]), descriptors
+
+
+def build(times: list[float], points: list[np.ndarray], descriptors: list[np.ndarray],
+          size: tuple[int, int]) -> LocalFeatures:
+    """The fingerprint's local part from each described frame's keypoints, static ones dropped."""
+    keep = _moving(np.asarray(times), points, descriptors, max(size))
+    frame = [np.full(int(k.sum()), i, np.uint16) for i, k in enumerate(keep)]
+    return LocalFeatures(
+        times=np.asarray(times, np.float32), frame=np.concatenate(frame or [np.zeros(0)]).astype(np.uint16),
+        points=np.concatenate([p[k] for p, k in zip(points, keep)] or [np.zeros((0, 2))]).astype(np.float16),
+        descriptors=np.concatenate([d[k] for d, k in zip(descriptors, keep)] or [np.zeros((0, 32), np.uint8)]),
+        size=size)
+
+
+def _moving(times: np.ndarray, points: list[np.ndarray], descriptors: list[np.ndarray], side: int) -> list[np.ndarray]:
+    """Per frame, which keypoints are not static: static ones have a look-alike (a descriptor that could
+    match it across videos) within STATIC_RADIUS in at least STATIC_SHARE of the frames STATIC_LAGS
+    seconds before and after (two such frames at least)."""
+    keep = []
+    for i, (p, d) in enumerate(zip(points, descriptors)):
+        seen, checks = np.zeros(len(d), int), 0
+        for lag in STATIC_LAGS:
+            for other in (times[i] - lag, times[i] + lag):
+                j = int(np.argmin(np.abs(times - other)))
+                if abs(times[j] - other) > LOCAL_STEP or not len(d) or not len(descriptors[j]):
+                    continue
+                checks += 1
+                near = np.hypot(*(p[:, None, :] - points[j][None, :, :]).transpose(2, 0, 1)) <= STATIC_RADIUS * side
+                seen += np.any(near & (_hamming(d, descriptors[j]) <= MATCH_DISTANCE), axis=1)
+        keep.append(seen < STATIC_SHARE * checks if checks >= 2 else np.ones(len(d), bool))
+    return keep
+
+
+def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamming distances (len(a) x len(b)) between two sets of 32-byte descriptors."""
+    words_a, words_b = a.view(np.uint64), b.view(np.uint64)  # 4 words each
+    return np.bitwise_count(words_a[:, None, :] ^ words_b[None, :, :]).sum(axis=2)
+
+
+# --- compare ---------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class LocalMatch:
+    coverage: float  # share of the shorter video's described frames inside the segments
+    frames: int  # verified frames on the line(s)
+    segments: tuple[Segment, ...]
+
+
+def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duration_b: float) -> LocalMatch:
+    pairs, placement = _verified_pairs(a, b)
+    if len(pairs) < MIN_FRAMES:
+        return LocalMatch(0.0, 0, ())
+    ta, tb = a.times[pairs[:, 0]].astype(np.float64), b.times[pairs[:, 1]].astype(np.float64)
+    inliers = pairs[:, 2].astype(np.float64)
+    segments, frames_used, covered_a, covered_b = [], 0, set(), set()
+    remaining = np.ones(len(pairs), bool)
+    for _ in range(4):  # a few lines: reordered or repeated parts
+        line = _best_line(ta[remaining], tb[remaining], inliers[remaining])
+        if line is None:
+            break
+        ratio, offset = line
+        on = remaining & (np.abs(tb - (ratio * ta + offset)) <= LINE_TOLERANCE)
+        ratio, offset = _refit(ta[on], tb[on], ratio, offset)
+        on = remaining & (np.abs(tb - (ratio * ta + offset)) <= LINE_TOLERANCE)
+        remaining &= ~on
+        distinct = on & _same_place(placement, on)
+        rows = np.unique(pairs[distinct, 0])
+        if len(rows) < MIN_FRAMES:
+            continue
+        for run in _runs(a.times[rows].astype(np.float64)):
+            if len(run) < MIN_FRAMES:
+                continue
+            start, end = _ends(run, ratio, offset, duration_a, duration_b)
+            segment = Segment(start, end, float(np.clip(ratio * start + offset, 0, duration_b)),
+                              float(np.clip(ratio * end + offset, 0, duration_b)))
+            if any(_overlaps(segment, kept) for kept in segments):  # the same part a little off the line
+                continue
+            segments.append(segment)
+            frames_used += len(run)
+            covered_a.update(np.flatnonzero((a.times >= start) & (a.times <= end)))
+            covered_b.update(np.flatnonzero((b.times >= ratio * start + offset) & (b.times <= ratio * end + offset)))
+    if not segments:
+        return LocalMatch(0.0, 0, ())
+    coverage = len(covered_a) / len(a.times) if duration_a <= duration_b else len(covered_b) / len(b.times)
+    return LocalMatch(min(1.0, coverage), frames_used, tuple(sorted(segments, key=lambda s: s.source_start)))
+
+
+def _verified_pairs(a: LocalFeatures, b: LocalFeatures) -> tuple[np.ndarray, np.ndarray]:
+    """Frame pairs whose matched keypoints agree with one similarity transform (rotation, scale, shift):
+    (frame of a, frame of b, inliers) as ints (n, 3), and the transform as (log scale, angle, x shift,
+    y shift), shifts in units of b's long side (n, 4)."""
+    nothing = np.zeros((0, 3), int), np.zeros((0, 4))
+    if len(a.descriptors) < MIN_INLIERS or len(b.descriptors) < MIN_INLIERS:
+        return nothing
+    query, train = _close_descriptors(a.descriptors, b.descriptors, b.frame.astype(np.int64))
+    if not len(query):
+        return nothing
+    frame_pair = a.frame[query].astype(np.int64) * len(b.times) + b.frame[train]
+    order = np.argsort(frame_pair, kind="stable")
+    frame_pair, query, train = frame_pair[order], query[order], train[order]
+    keys, starts, votes = np.unique(frame_pair, return_index=True, return_counts=True)
+    candidates = np.flatnonzero(votes >= MIN_VOTES)
+    candidates = candidates[np.argsort(-votes[candidates], kind="stable")][:MAX_VERIFIED]
+    threshold = REPROJECTION * max(b.size)
+    verified, placement = [], []
+    for c in candidates:
+        span = slice(starts[c], starts[c] + votes[c])
+        source = a.points[query[span]].astype(np.float32)
+        target = b.points[train[span]].astype(np.float32)
+        transform, mask = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC,
+                                                      ransacReprojThreshold=threshold, maxIters=200)
+        if transform is None:
+            continue
+        # One keypoint of a may have voted with several neighbours: count each source point once.
+        count = len(np.unique(query[span][mask.ravel() > 0]))
+        scale = np.hypot(*transform[0, :2])
+        if count >= MIN_INLIERS and 0.2 <= scale <= 5.0:
+            verified.append((keys[c] // len(b.times), keys[c] % len(b.times), count))
+            placement.append((np.log(scale), np.arctan2(transform[1, 0], transform[0, 0]),
+                              transform[0, 2] / max(b.size), transform[1, 2] / max(b.size)))
+    return np.asarray(verified, int).reshape(-1, 3), np.asarray(placement, float).reshape(-1, 4)
+
+
+def _close_descriptors(a: np.ndarray, b: np.ndarray, b_frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (into a, into b) of descriptor pairs within MATCH_DISTANCE bits that share at least one of
+    their sixteen 16-bit words exactly (multi-index hashing: pairs within 30 bits share one 9 times in 10,
+    within 40 bits 2 times in 3; a keypoint recurs over several frames, so a missed pair is rarely missed
+    evidence). Words that more than MAX_BUCKET descriptors of b share are not looked up (flat gradients,
+    repeated textures), so the cost stays near linear in the descriptors."""
+    words_a, words_b = a.view(np.uint16), b.view(np.uint16)
+    found = []
+    for column in range(words_a.shape[1]):
+        order = np.argsort(words_b[:, column], kind="stable")
+        keys = words_b[order, column]
+        low = np.searchsorted(keys, words_a[:, column], "left")
+        count = np.searchsorted(keys, words_a[:, column], "right") - low
+        count[count > MAX_BUCKET] = 0
+        rank = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)  # place inside the bucket
+        query = np.repeat(np.arange(len(a), dtype=np.int64), count)
+        train = order[np.repeat(low, count) + rank]
+        distance = np.bitwise_count(a.view(np.uint64)[query] ^ b.view(np.uint64)[train]).sum(axis=1, dtype=np.int64)
+        close = distance <= MATCH_DISTANCE
+        found.append((distance[close] << 48) | (query[close] << 24) | train[close])
+    # Nearest first; per descriptor of a, the nearest in each frame of b, and only the NEIGHBOURS nearest of
+    # those: a texture repeated in b would otherwise vote for every frame pair with its noise.
+    found = np.unique(np.concatenate(found))
+    query, train = (found >> 24) & 0xFFFFFF, found & 0xFFFFFF
+    _, first = np.unique(query * 65536 + b_frames[train], return_index=True)
+    first = np.sort(first)
+    query, train = query[first], train[first]
+    order = np.argsort(query, kind="stable")
+    query, train = query[order], train[order]
+    rank = np.arange(len(query)) - np.searchsorted(query, query, "left")
+    keep = rank < NEIGHBOURS
+    return query[keep], train[keep]
+
+
+def _best_line(ta: np.ndarray, tb: np.ndarray, weight: np.ndarray):
+    """The line target = ratio * source + offset (ratio in 0.5-2) through two verified pairs that gathers the
+    most inliers within LINE_TOLERANCE, or None without enough pairs or without a clear peak. Every pair of
+    pairs is a hypothesis (at most LINE_HYPOTHESES of them, drawn with a fixed seed): exact for the few
+    frames of a short clip."""
+    if len(ta) < MIN_FRAMES:
+        return None
+    i, j = np.triu_indices(len(ta), 1)
+    if len(i) > LINE_HYPOTHESES:
+        keep = np.random.default_rng(0).choice(len(i), LINE_HYPOTHESES, replace=False)
+        i, j = i[keep], j[keep]
+    span = ta[j] - ta[i]
+    ok = np.abs(span) >= LOCAL_STEP
+    ratio = np.where(ok, (tb[j] - tb[i]) / np.where(ok, span, 1.0), 0.0)
+    ok &= (ratio >= MIN_RATIO) & (ratio <= MAX_RATIO)
+    # Same-speed lines through each pair too: a copy plays at its own speed unless clearly not, and a few
+    # frames sampled a second apart leave the slope loose.
+    ratio = np.concatenate([np.ones(len(ta)), ratio[ok]])
+    offset = np.concatenate([tb - ta, tb[i[ok]] - ratio[len(ta):] * ta[i[ok]]])
+    support = (np.abs(tb[None, :] - (ratio[:, None] * ta[None, :] + offset[:, None])) <= LINE_TOLERANCE) @ weight
+    same_speed = int(np.argmax(support[:len(ta)]))
+    best = same_speed if support[same_speed] >= SAME_SPEED_SUPPORT * support.max() else int(np.argmax(support))
+    # A peak, not a ridge: static or recurring content verifies at every moment alike, so lines two or more
+    # seconds away (at the middle of the best line's frames) gather nearly as much.
+    on = np.abs(tb - (ratio[best] * ta + offset[best])) <= LINE_TOLERANCE
+    middle = float(np.median(ta[on]))
+    away = np.abs((ratio - ratio[best]) * middle + offset - offset[best]) >= 2.0
+    if away.any() and support[best] < LINE_MARGIN * support[away].max():
+        return None
+    return float(ratio[best]), float(offset[best])
+
+
+def _refit(ta: np.ndarray, tb: np.ndarray, ratio: float, offset: float) -> tuple[float, float]:
+    """Least-squares line through the pairs on it; speed 1 unless they say otherwise beyond their noise."""
+    if len(ta) < 3 or np.ptp(ta) < 2.0:
+        return ratio, offset
+    slope, intercept = np.polyfit(ta, tb, 1)
+    residual = tb - (slope * ta + intercept)
+    slope_error = residual.std() / (ta.std() * np.sqrt(len(ta))) + 1e-3
+    if abs(slope - 1) < 3 * slope_error:
+        return 1.0, float(np.mean(tb - ta))
+    return (float(slope), float(intercept)) if MIN_RATIO <= slope <= MAX_RATIO else (ratio, offset)
+
+
+def _same_place(placement: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Per pair: whether its transform is within SAME_PLACE of the median transform of the pairs ``on`` the
+    line: one copy sits at one place in the frame, chance agreements land anywhere."""
+    if not on.any():
+        return on
+    median = np.median(placement[on], axis=0)
+    difference = np.abs(placement - median)
+    difference[:, 1] = np.abs(np.angle(np.exp(1j * (placement[:, 1] - median[1]))))  # angles wrap around
+    limit = np.array([SAME_PLACE[0], SAME_PLACE[1], SAME_PLACE[2], SAME_PLACE[2]])
+    return np.all(difference <= limit, axis=1)
+
+
+def _overlaps(segment: Segment, other: Segment) -> bool:
+    """Whether ``segment`` shares more than half its length with ``other`` in either video."""
+    def share(start, end, other_start, other_end):
+        return max(0.0, min(end, other_end) - max(start, other_start)) / max(end - start, 1e-6)
+    return (share(segment.source_start, segment.source_end, other.source_start, other.source_end) > 0.5 or
+            share(segment.target_start, segment.target_end, other.target_start, other.target_end) > 0.5)
+
+
+def _runs(times: np.ndarray) -> list[np.ndarray]:
+    """Source times of verified frames split where more than MAX_GAP seconds pass without one."""
+    return np.split(times, np.flatnonzero(np.diff(times) > MAX_GAP) + 1) if len(times) else []
+
+
+def _ends(run: np.ndarray, ratio: float, offset: float, duration_a: float, duration_b: float) -> tuple[float, float]:
+    """Source times of a segment's ends: where the line enters or leaves the two videos when that is at most
+    END_REACH seconds past the first or last verified frame (a sampled frame may fail verification), else
+    half a step beyond them."""
+    first, last = max(0.0, -offset / ratio), min(duration_a, (duration_b - offset) / ratio)
+    start = first if run[0] - first <= END_REACH else run[0] - LOCAL_STEP / 2
+    end = last if last - run[-1] <= END_REACH else run[-1] + LOCAL_STEP / 2
+    return float(max(start, first)), float(min(end, last))

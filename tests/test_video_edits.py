@@ -1,0 +1,116 @@
+"""Video matcher on the edits re-uploads use beyond re-encoding: rotations, free speed changes, heavy
+crops, picture-in-picture, split screens, short excerpts, and the fixed-camera negative (small videos
+generated at test time)."""
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+import pytest
+
+from medialayer.limits import Limits
+from medialayer.matchers import get_matcher
+from medialayer.media import Blob
+from medialayer.synthetic import video as synth
+
+MATCHER = get_matcher("video")
+SCENE = synth.MovingScene(seed=7)
+
+
+@pytest.fixture(scope="module")
+def make(tmp_path_factory):
+    """make(name, scene, seconds, fps=25, start=0, speed=1, transform=None) -> fingerprint, written once."""
+    folder = tmp_path_factory.mktemp("edits")
+    made = {}
+
+    def make(name, scene, seconds, fps=25, start=0.0, speed=1.0, transform=None):
+        if name not in made:
+            frames = synth.frames(scene, seconds, fps, start=start, speed=speed)
+            frames = (transform(f) for f in frames) if transform else frames
+            path = synth.write_video(os.path.join(folder, name + ".mp4"), frames, fps)
+            made[name] = MATCHER.fingerprint(Blob(path=path), Limits())
+        return made[name]
+    return make
+
+
+@pytest.fixture(scope="module")
+def original(make):
+    return make("original", SCENE, 12)
+
+
+def _longest(comparison):
+    assert comparison.match
+    s = max(comparison.segments, key=lambda s: s.source_end - s.source_start)
+    return np.array([s.source_start, s.source_end, s.target_start, s.target_end])
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_rotations_match(original, make, turns):
+    rotated = make(f"rot{turns}", SCENE, 12, transform=functools.partial(synth.rotate, quarter_turns=turns))
+    assert np.allclose(_longest(MATCHER.compare(original, rotated)), (0, 12, 0, 12), atol=0.3)
+
+
+@pytest.mark.parametrize("speed", [0.6, 1.7])
+def test_speed_changes_far_from_one_are_followed(original, make, speed):
+    # 12 s of content played at ``speed`` lasts 12 / speed seconds: target = source / speed.
+    changed = make(f"speed{speed}", SCENE, 12 / speed, speed=speed)
+    assert np.allclose(_longest(MATCHER.compare(original, changed)), (0, 12, 0, 12 / speed), atol=0.4)
+
+
+def test_two_moments_of_a_fixed_camera_do_not_match(make):
+    background = synth.MovingScene(seed=3)(0.5)
+    camera = synth.FixedCamera(background, seed=1)
+    first = make("camera_first", camera, 8, start=0.0)
+    later = make("camera_later", camera, 8, start=20.0)
+    other_people = make("camera_other", synth.FixedCamera(background, seed=2), 8)
+    for a, b in [(first, later), (first, other_people)]:
+        result = MATCHER.compare(a, b)
+        assert not result.match and result.similarity_score < 0.5
+    # The same moments re-encoded do match: the guard looks at what changes over time, not at the background.
+    assert MATCHER.compare(first, make("camera_first_again", camera, 8, start=0.0, fps=20)).match
+
+
+# --- the keypoint path: a part of the frame, turned or cropped (320x240: ORB needs some pixels) ---------
+
+BIG = synth.MovingScene(seed=7, width=320, height=240, grain=3, blur=1.0)  # detail for keypoints
+BIG_OTHERS = [synth.MovingScene(seed=s, width=320, height=240, grain=3, blur=1.0) for s in (8, 9, 10)]
+
+
+def _composed(compose, seconds=12):
+    """A scene whose frame at t is compose(BIG(t), [each other scene at t])."""
+    return lambda t: compose(BIG(t), [other(t) for other in BIG_OTHERS])
+
+
+@pytest.fixture(scope="module")
+def big(make):
+    return make("big", BIG, 12)
+
+
+@pytest.mark.parametrize("name,compose", [
+    ("pip_corner", lambda f, o: synth.picture_in_picture(f, o[0], area=0.3, x=0.85, y=0.15)),
+    ("split_side", lambda f, o: synth.split_screen([o[0], f])),
+    ("split_grid", lambda f, o: synth.split_screen([o[0], o[1], o[2], f])),
+    ("crop40_rotated", lambda f, o: synth.rotate(synth.crop_area(f, 0.4, x=0.2, y=0.7), 1)),
+])
+def test_part_of_the_frame_is_found(big, make, name, compose):
+    result = MATCHER.compare(big, make(name, _composed(compose), 12))
+    assert np.allclose(_longest(result), (0, 12, 0, 12), atol=0.6)
+
+
+def test_picture_in_picture_of_an_excerpt_inside_a_longer_video(make):
+    # 8 s of BIG, small in a corner, after 10 s of something else.
+    pip = lambda t: synth.picture_in_picture(BIG(t - 6.0), BIG_OTHERS[1](t), area=0.35, x=0.1, y=0.9)
+    host = make("pip_host", lambda t: BIG_OTHERS[0](t) if t < 10 else pip(t), 18)
+    excerpt = make("big_excerpt", BIG, 8, start=4.0)
+    got = _longest(MATCHER.compare(excerpt, host))
+    assert np.allclose(got, (0, 8, 10, 18), atol=0.6), got
+
+
+def test_sharing_a_logo_or_an_intro_card_is_not_a_match(make):
+    logo = functools.partial(synth.overlay_logo, area=0.12, text="CHANNEL")
+    intro = synth.still_scene(synth.title_card("Welcome back\nto the channel", 320, 240))
+    first = make("logo_first", lambda t: logo(intro(t) if t < 3 else BIG_OTHERS[0](t)), 12)
+    second = make("logo_second", lambda t: logo(intro(t) if t < 3 else BIG_OTHERS[1](t)), 12)
+    result = MATCHER.compare(first, second)
+    assert not result.match and result.similarity_score < 0.5
