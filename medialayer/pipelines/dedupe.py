@@ -17,7 +17,6 @@ import sys
 import time
 
 import apache_beam as beam
-from apache_beam.metrics.metric import MetricsFilter
 
 from medialayer import console
 from medialayer.candidates import DEFAULT_MAX_BUCKET
@@ -25,12 +24,12 @@ from medialayer.io.catalog import ReadCatalog
 from medialayer.io.results import WriteResults, clear_outputs, output_paths, publish_outputs
 from medialayer.io.rows import FORMATS
 from medialayer.limits import add_limit_arguments, limits_from_namespace
-from medialayer.pipelines.match_pairs import (_merge_totals, fetch_batches, join_blocks, local_workers,
-                                              output_formats, pipeline_options, shows_progress_bar, verify_counts)
-from medialayer.progress import close_bars
+from medialayer.pipelines.match_pairs import (merge_totals, fetch_batches, join_blocks, local_workers,
+                                              metric_counters, output_formats, pipeline_options, refuse_unsafe_mode,
+                                              run_to_completion, shows_progress_bar, verify_counts)
 from medialayer.record import ASSET_SCHEMA, GROUP_SCHEMA, LINK_SCHEMA
 from medialayer.transforms import dedupe as steps
-from medialayer.transforms.matching import DEFAULT_FETCH_CONCURRENCY, NAMESPACE, FingerprintMedia, url_block
+from medialayer.transforms.matching import DEFAULT_FETCH_CONCURRENCY, FingerprintMedia, url_block
 
 OUTPUTS = {"links": (LINK_SCHEMA, "pair_id"), "groups": (GROUP_SCHEMA, "group_id"), "assets": (ASSET_SCHEMA, "asset_id")}
 
@@ -114,7 +113,7 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
         written.append(counts)
     _ = (((assets | "RowsIn" >> beam.Map(lambda _: ("rows", 1))), *written) | "Counts" >> beam.Flatten()
          | "Totals" >> beam.CombinePerKey(sum)
-         | "AllTotals" >> beam.CombineGlobally(_merge_totals).without_defaults()
+         | "AllTotals" >> beam.CombineGlobally(merge_totals).without_defaults()
          | "VerifyCounts" >> beam.Map(verify_counts, formats)
          | "Publish" >> beam.Map(lambda _: [publish_outputs(os.path.join(args.output, name), formats,
                                                             args.num_shards, run_id) for name in OUTPUTS]))
@@ -123,7 +122,9 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
 def prepare(argv=None, prog: str | None = None):
     args, pipeline_args = build_parser(prog).parse_known_args(argv)
     args.run_id = os.urandom(6).hex()
-    pipeline = beam.Pipeline(options=pipeline_options(pipeline_args))
+    options = pipeline_options(pipeline_args)
+    refuse_unsafe_mode(options, args)
+    pipeline = beam.Pipeline(options=options)
     build(pipeline, args)
     for name in OUTPUTS:
         clear_outputs(os.path.join(args.output, name))
@@ -132,15 +133,9 @@ def prepare(argv=None, prog: str | None = None):
 
 def execute(pipeline: beam.Pipeline, args: argparse.Namespace) -> dict:
     started = time.monotonic()
+    result = run_to_completion(pipeline)
     try:
-        result = pipeline.run()
-        result.wait_until_finish()
-    finally:
-        close_bars()
-    counters = collections.Counter()
-    try:
-        for counter in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
-            counters[counter.key.metric.name] += counter.committed
+        counters = metric_counters(result)
     except NotImplementedError:  # the Dask runner reports no metrics
         counters = None
     summary = summarise(args, counters)

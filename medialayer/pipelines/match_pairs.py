@@ -81,7 +81,7 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
     # Applied last: the Dask runner computes only the graph behind the last transform.
     _ = (((rows | "RowsIn" >> beam.Map(lambda _: ("rows", 1))), written) | "Counts" >> beam.Flatten()
          | "Totals" >> beam.CombinePerKey(sum)
-         | "AllTotals" >> beam.CombineGlobally(_merge_totals).without_defaults()
+         | "AllTotals" >> beam.CombineGlobally(merge_totals).without_defaults()
          | "VerifyCounts" >> beam.Map(verify_counts, formats)
          | "PublishOutputs" >> beam.Map(lambda _, *where: publish_outputs(*where), args.output, formats,
                                         args.num_shards, write.run_id))
@@ -91,7 +91,7 @@ def output_formats(args: argparse.Namespace) -> list[str]:
     return [f.strip() for f in args.formats.split(",") if f.strip()]
 
 
-def _merge_totals(totals) -> dict:
+def merge_totals(totals) -> dict:
     """(name, total) pairs into one dict; Beam also hands back this function's own partial results."""
     merged = {}
     for total in totals:
@@ -146,17 +146,39 @@ def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:
     return options
 
 
+def refuse_unsafe_mode(options: PipelineOptions, args: argparse.Namespace) -> None:
+    """Known problem (README, "On one machine"): fingerprints went missing with multi_processing and isolated
+    decoders, and the count check failed such runs late; refused up front until the cause is found."""
+    if (is_local(options) and options.view_as(DirectOptions).direct_running_mode == "multi_processing"
+            and args.isolate_decoders):
+        raise ValueError("--direct_running_mode multi_processing cannot be combined with decoder isolation: "
+                         "add --no-isolate-decoders, or use the default in_memory mode")
+
+
+def run_to_completion(pipeline: beam.Pipeline):
+    """Run the pipeline and wait for it; the progress bars end either way."""
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    finally:
+        close_bars()
+    return result
+
+
+def metric_counters(result) -> collections.Counter:
+    """The run's medialayer counters (NotImplementedError on runners without metrics, such as Dask)."""
+    counters = collections.Counter()
+    for counter in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
+        counters[counter.key.metric.name] += counter.committed
+    return counters
+
+
 def prepare(argv=None, prog: str | None = None) -> tuple[beam.Pipeline, argparse.Namespace]:
     """Parse the options and build the graph; unusable input files or options raise here, before any work
     (FileNotFoundError, ValueError)."""
     args, pipeline_args = build_parser(prog).parse_known_args(argv)
     options = pipeline_options(pipeline_args)
-    if (is_local(options) and options.view_as(DirectOptions).direct_running_mode == "multi_processing"
-            and args.isolate_decoders):
-        # Known problem (README, "On one machine"): fingerprints went missing in this combination and the count check
-        # failed such runs late; refuse it up front until the cause is found.
-        raise ValueError("--direct_running_mode multi_processing cannot be combined with decoder isolation: "
-                         "add --no-isolate-decoders, or use the default in_memory mode")
+    refuse_unsafe_mode(options, args)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, args)
     clear_outputs(args.output)  # what earlier runs left at this prefix never mixes with this run's files
@@ -166,13 +188,9 @@ def prepare(argv=None, prog: str | None = None) -> tuple[beam.Pipeline, argparse
 def execute(pipeline: beam.Pipeline, args: argparse.Namespace) -> dict:
     """Run a prepared job and return its summary; fails if the records written do not match the rows read."""
     started = time.monotonic()
+    result = run_to_completion(pipeline)
     try:
-        result = pipeline.run()
-        result.wait_until_finish()
-    finally:
-        close_bars()
-    try:
-        summary = _summary(result)
+        summary = _summary(metric_counters(result))
     except NotImplementedError:  # the Dask runner reports no metrics: summarise the files written instead
         summary = summary_from_outputs(args.output, output_formats(args)[0], args.num_shards)
     summary["wall_time_s"] = round(time.monotonic() - started, 3)
@@ -222,10 +240,7 @@ def summary_from_outputs(prefix: str, fmt: str, num_shards: int) -> dict:
             "fetches": None, "fingerprints": None, "fingerprint_reuses": None, "fetch_retries": None}
 
 
-def _summary(result) -> dict:
-    counters = collections.Counter()
-    for counter in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
-        counters[counter.key.metric.name] += counter.committed
+def _summary(counters: collections.Counter) -> dict:
     errors = {name[len("errors_"):]: n for name, n in sorted(counters.items()) if name.startswith("errors_")}
     return {"rows_in": counters.get("rows_in", 0), "records_out": counters.get("records_out", 0),
             "matches": counters.get("matches", 0), "errors": sum(errors.values()), "errors_by_code": errors,
