@@ -5,6 +5,7 @@ Exit statuses of every ``medialayer`` subcommand and of ``run_local.py`` (the RE
 from __future__ import annotations
 
 import logging
+import os
 
 OK = 0  # the job completed and at least one row has a result (a match or not)
 FAILED = 1  # unusable input files or options (said before any work), or the run itself failed
@@ -29,3 +30,19 @@ def exit_status(rows: int, errors: int) -> int:
     if rows == 0:
         return NO_ROWS
     return NO_RESULTS if errors >= rows else OK
+
+
+def by_code(errors_by_code: dict) -> str:
+    """" (CODE: n, ...)" after an error count, or nothing when there were none."""
+    return " (" + ", ".join(f"{code}: {n:,}" for code, n in errors_by_code.items()) + ")" if errors_by_code else ""
+
+
+def verdict(rows: int, errors: int, what: str) -> str | None:
+    """The loud last line of a summary when the run produced no result, saying why that often happens."""
+    status = exit_status(rows, errors)
+    if status == NO_ROWS:
+        return f"NOTHING TO DO: the input held no {what} (exit status {NO_ROWS})."
+    if status == NO_RESULTS:
+        return (f"NO RESULTS: every one of the {rows:,} {what} is an error (exit status {NO_RESULTS}). Local paths "
+                f"in an input file resolve against the working directory, here {os.getcwd()}.")
+    return None

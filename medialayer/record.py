@@ -15,6 +15,7 @@ asset ids), GROUP_SCHEMA (duplicate groups) and ASSET_SCHEMA (one record per ass
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -71,90 +72,77 @@ def derive_pair_id(*parts) -> str:
     return hashlib.sha1(json.dumps(parts, default=str).encode("utf-8")).hexdigest()[:16]
 
 
+@dataclasses.dataclass(frozen=True)
+class _RowShape:
+    """What one kind of input row holds: its id column, its required URL columns, and what its derived
+    ids are salted with (nothing for pair rows, whose derived ids predate catalog rows and must not change)."""
+
+    id_key: str
+    url_keys: tuple
+    salt: tuple = ()
+
+
+_PAIR = _RowShape("pair_id", ("source_url", "target_url"))
+_ASSET = _RowShape("asset_id", ("url",), ("asset",))
+
+
 def make_row(fields, raw: str | None = None) -> dict:
-    """Validate one parsed input row (a mapping, or anything else read from a file) into the internal row.
+    """Validate one parsed pair row (a mapping, or anything else read from a file) into the internal row.
 
     Every row gets a unique ``row_id`` (pair_ids may repeat) and, when invalid, an INVALID_INPUT ``error``
     that carries what was read; invalid rows are never dropped.
     """
-    row = _new_row()
-    if not isinstance(fields, dict):
-        return _invalid(row, f"row is not an object: {_echo(raw if raw is not None else fields)}")
-    for key in ("pair_id", "source_url", "target_url", "media_type"):
-        value = fields.get(key)
-        if isinstance(value, str) and not _encodable(value):  # a JSON "\ud800" escape: no writer could store it
-            return _invalid(row, f"{key} is not valid Unicode (a lone surrogate): {_echo(ascii(value))}")
-    for key in ("source_url", "target_url"):
-        if isinstance(fields.get(key), str):
-            row[key] = fields[key]
-    pair_id = fields.get("pair_id")
-    if isinstance(pair_id, (str, int)) and not isinstance(pair_id, bool) and str(pair_id) != "":
-        row["pair_id"] = str(pair_id)
-    elif pair_id not in (None, ""):
-        return _invalid(row, f"pair_id must be a string, got {type(pair_id).__name__}: {_echo(raw or fields)}")
-    else:
-        row["pair_id"] = derive_pair_id(fields.get("source_url"), fields.get("target_url"),
-                                        fields.get("media_type"))
-    for key in ("source_url", "target_url"):
-        value = fields.get(key)
-        if not isinstance(value, str) or not value.strip():
-            what = "missing" if value in (None, "") else f"not a non-empty string ({type(value).__name__})"
-            return _invalid(row, f"{key} is {what}: {_echo(raw if raw is not None else fields)}")
-    media_type = fields.get("media_type")
-    if media_type not in (None, ""):
-        if not isinstance(media_type, str) or media_type.strip().lower() not in MEDIA_TYPES:
-            return _invalid(row, f"media_type must be one of {', '.join(MEDIA_TYPES)}, got {_echo(media_type)}")
-        row["media_type"] = media_type.strip().lower()
-    return row
+    return _validated(fields, raw, _PAIR)
 
 
 def make_asset(fields, raw: str | None = None) -> dict:
-    """Validate one catalog row (catalog dedupe's input) into the internal asset row; an invalid one
-    carries an INVALID_INPUT ``error`` and keeps what it could read, and is never dropped."""
-    row = {"row_id": uuid.uuid4().hex, "asset_id": None, "url": None, "media_type": None, "error": None}
-    if not isinstance(fields, dict):
-        return _invalid_asset(row, f"row is not an object: {_echo(raw if raw is not None else fields)}")
-    for key in ("asset_id", "url", "media_type"):
-        if isinstance(fields.get(key), str) and not _encodable(fields[key]):
-            return _invalid_asset(row, f"{key} is not valid Unicode (a lone surrogate): {_echo(ascii(fields[key]))}")
-    url, asset_id, media_type = fields.get("url"), fields.get("asset_id"), fields.get("media_type")
-    if isinstance(url, str):
-        row["url"] = url
-    if isinstance(asset_id, (str, int)) and not isinstance(asset_id, bool) and str(asset_id) != "":
-        row["asset_id"] = str(asset_id)
-    elif asset_id not in (None, ""):
-        return _invalid_asset(row, f"asset_id must be a string, got {type(asset_id).__name__}: {_echo(raw or fields)}")
-    else:
-        row["asset_id"] = derive_pair_id("asset", url, media_type)
-    if not isinstance(url, str) or not url.strip():
-        what = "missing" if url in (None, "") else f"not a non-empty string ({type(url).__name__})"
-        return _invalid_asset(row, f"url is {what}: {_echo(raw if raw is not None else fields)}")
-    if media_type not in (None, ""):
-        if not isinstance(media_type, str) or media_type.strip().lower() not in MEDIA_TYPES:
-            return _invalid_asset(row, f"media_type must be one of {', '.join(MEDIA_TYPES)}, got {_echo(media_type)}")
-        row["media_type"] = media_type.strip().lower()
-    return row
-
-
-def invalid_asset(message: str, row: dict | None = None) -> dict:
-    """An INVALID_INPUT asset row (see invalid_row)."""
-    row = dict(row) if row is not None else make_asset({})
-    return _invalid_asset(row, _echo(message))
-
-
-def _invalid_asset(row: dict, message: str) -> dict:
-    row["error"] = MediaError(ErrorCode.INVALID_INPUT, message).to_dict()
-    if row["asset_id"] is None:
-        row["asset_id"] = derive_pair_id("asset", message)
-    return row
+    """Validate one catalog row (catalog dedupe's input) into the internal asset row, as make_row does."""
+    return _validated(fields, raw, _ASSET)
 
 
 def invalid_row(message: str, row: dict | None = None) -> dict:
     """An INVALID_INPUT row: for input that could not be read as a row at all (bad JSON, bad UTF-8, too
     long), or ``row`` (what could be read of it, ids and URLs kept) marked invalid for ``message``."""
-    row = dict(row) if row is not None else _new_row()
-    row["error"] = None
-    return _invalid(row, _echo(message))
+    return _marked_invalid(message, row, _PAIR)
+
+
+def invalid_asset(message: str, row: dict | None = None) -> dict:
+    """An INVALID_INPUT asset row (see invalid_row)."""
+    return _marked_invalid(message, row, _ASSET)
+
+
+def _validated(fields, raw: str | None, shape: _RowShape) -> dict:
+    row = _new_row(shape)
+    if not isinstance(fields, dict):
+        return _invalid(row, f"row is not an object: {_echo(raw if raw is not None else fields)}", shape)
+    for key in (shape.id_key, *shape.url_keys, "media_type"):
+        value = fields.get(key)
+        if isinstance(value, str) and not _encodable(value):  # a JSON "\ud800" escape: no writer could store it
+            return _invalid(row, f"{key} is not valid Unicode (a lone surrogate): {_echo(ascii(value))}", shape)
+    for key in shape.url_keys:
+        if isinstance(fields.get(key), str):
+            row[key] = fields[key]
+    row_id = fields.get(shape.id_key)
+    if isinstance(row_id, (str, int)) and not isinstance(row_id, bool) and str(row_id) != "":
+        row[shape.id_key] = str(row_id)
+    elif row_id not in (None, ""):
+        return _invalid(row, f"{shape.id_key} must be a string, got {type(row_id).__name__}: "
+                             f"{_echo(raw or fields)}", shape)
+    else:
+        row[shape.id_key] = derive_pair_id(*shape.salt, *(fields.get(key) for key in shape.url_keys),
+                                           fields.get("media_type"))
+    for key in shape.url_keys:
+        value = fields.get(key)
+        if not isinstance(value, str) or not value.strip():
+            what = "missing" if value in (None, "") else f"not a non-empty string ({type(value).__name__})"
+            return _invalid(row, f"{key} is {what}: {_echo(raw if raw is not None else fields)}", shape)
+    media_type = fields.get("media_type")
+    if media_type not in (None, ""):
+        if not isinstance(media_type, str) or media_type.strip().lower() not in MEDIA_TYPES:
+            return _invalid(row, f"media_type must be one of {', '.join(MEDIA_TYPES)}, got {_echo(media_type)}",
+                            shape)
+        row["media_type"] = media_type.strip().lower()
+    return row
 
 
 def _encodable(text: str) -> bool:
@@ -165,15 +153,21 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _new_row() -> dict:
-    return {"row_id": uuid.uuid4().hex, "pair_id": None, "source_url": None, "target_url": None,
+def _new_row(shape: _RowShape) -> dict:
+    return {"row_id": uuid.uuid4().hex, shape.id_key: None, **{key: None for key in shape.url_keys},
             "media_type": None, "error": None}
 
 
-def _invalid(row: dict, message: str) -> dict:
+def _marked_invalid(message: str, row: dict | None, shape: _RowShape) -> dict:
+    row = dict(row) if row is not None else _new_row(shape)
+    row["error"] = None
+    return _invalid(row, _echo(message), shape)
+
+
+def _invalid(row: dict, message: str, shape: _RowShape) -> dict:
     row["error"] = MediaError(ErrorCode.INVALID_INPUT, message).to_dict()
-    if row["pair_id"] is None:
-        row["pair_id"] = derive_pair_id(message)
+    if row[shape.id_key] is None:
+        row[shape.id_key] = derive_pair_id(*shape.salt, message)
     return row
 
 

@@ -238,7 +238,7 @@ def write_report(pattern: str, output: str, limits: Limits | None = None, fetch_
     return output
 
 
-def e(value) -> str:
+def escape(value) -> str:
     """Anything from the input, made safe to place in HTML text or an attribute."""
     return html.escape("" if value is None else str(value), quote=True)
 
@@ -246,18 +246,18 @@ def e(value) -> str:
 def render(summary: Summary, rows: list[dict], previews: dict, source: str) -> str:
     times = np.asarray(summary.times or [0.0])
     percentiles = {p: float(np.percentile(times, p)) for p in (50, 90, 99)}
-    cards = "".join(f'<div class="card"><b>{n:,}</b><span>{e(label)}</span></div>' for label, n in (
+    cards = "".join(f'<div class="card"><b>{n:,}</b><span>{escape(label)}</span></div>' for label, n in (
         ("rows", summary.rows), ("matches", sum(c["matches"] for c in summary.by_type.values())),
         ("non-matches", sum(c["non-matches"] for c in summary.by_type.values())),
         ("errors", sum(summary.errors.values()))))
-    by_type = "".join(f"<tr><td>{e(kind)}</td><td>{c['matches']:,}</td><td>{c['non-matches']:,}</td>"
+    by_type = "".join(f"<tr><td>{escape(kind)}</td><td>{c['matches']:,}</td><td>{c['non-matches']:,}</td>"
                       f"<td>{c['errors']:,}</td></tr>" for kind, c in sorted(summary.by_type.items()))
-    errors = "".join(f"<tr><td>{e(code)}</td><td>{n:,}</td></tr>" for code, n in summary.errors.most_common())
-    bands = "".join(f"<tr><td>{e(outcome)}</td><td>{e(confidence)}</td><td>{n:,}</td></tr>"
+    errors = "".join(f"<tr><td>{escape(code)}</td><td>{n:,}</td></tr>" for code, n in summary.errors.most_common())
+    bands = "".join(f"<tr><td>{escape(outcome)}</td><td>{escape(confidence)}</td><td>{n:,}</td></tr>"
                     for (outcome, confidence), n in sorted(summary.confidence.items()))
     panels = "\n".join(_panel(row, previews) for row in rows)
     return PAGE.format(
-        source=e(source), cards=cards, by_type=by_type, errors=errors or '<tr><td colspan="2">none</td></tr>',
+        source=escape(source), cards=cards, by_type=by_type, errors=errors or '<tr><td colspan="2">none</td></tr>',
         bands=bands, histogram=_histogram(summary.match_scores, summary.other_scores),
         p50=percentiles[50], p90=percentiles[90], p99=percentiles[99], tmax=float(times.max()),
         shown=len(rows), selection=f"per media type the {PER_KIND} least confident matches and non-matches, "
@@ -289,29 +289,29 @@ def _panel(row: dict, previews: dict) -> str:
     error = row["error"]
     outcome = "error" if error else "match" if row["match"] else "non-match"
     score = "" if error else f"{row['similarity_score']:.3f}"
-    head = (f'<div class="head"><span class="badge {outcome}">{outcome}</span> <b>{e(row["pair_id"])}</b> '
-            f'<span class="kind">{e(row["media_type"] or "unknown")}</span>'
-            + ("" if error else f' score <b>{score}</b> confidence <b>{e(row["confidence"])}</b>')
+    head = (f'<div class="head"><span class="badge {outcome}">{outcome}</span> <b>{escape(row["pair_id"])}</b> '
+            f'<span class="kind">{escape(row["media_type"] or "unknown")}</span>'
+            + ("" if error else f' score <b>{score}</b> confidence <b>{escape(row["confidence"])}</b>')
             + f' <span class="ms">{row["processing_time_ms"]:.0f} ms</span></div>'
-            f'<div class="urls"><div>source: {e(row["source_url"])}</div><div>target: {e(row["target_url"])}</div></div>')
+            f'<div class="urls"><div>source: {escape(row["source_url"])}</div><div>target: {escape(row["target_url"])}</div></div>')
     if error:
-        head += f'<div class="error">{e(error["code"])}: {e(error["message"])}</div>'
+        head += f'<div class="error">{escape(error["code"])}: {escape(error["message"])}</div>'
     body = ""
     source, target = previews.get(row["source_url"], {}), previews.get(row["target_url"], {})
     if row["media_type"] == "image":
         body = f'<div class="pair">{_thumbnail(source)}{_thumbnail(target)}</div>'
     elif row["media_type"] in ("video", "audio") and not error:
         body = _timeline(row, source, target)
-    return (f'<section class="row" data-kind="{e(row["media_type"] or "unknown")}" data-outcome="{outcome}" '
+    return (f'<section class="row" data-kind="{escape(row["media_type"] or "unknown")}" data-outcome="{outcome}" '
             f'data-score="{score or -1}" data-ms="{row["processing_time_ms"]:.1f}" '
-            f'data-text="{e(" ".join(str(row[k]) for k in ("pair_id", "source_url", "target_url")))}">'
+            f'data-text="{escape(" ".join(str(row[k]) for k in ("pair_id", "source_url", "target_url")))}">'
             f"{head}{body}</section>")
 
 
 def _thumbnail(preview: dict) -> str:
     if "thumbnail" in preview:
         return f'<img class="thumb" src="{preview["thumbnail"]}" alt="">'
-    return f'<div class="thumb missing">{e(preview.get("error", "media not fetched"))}</div>'
+    return f'<div class="thumb missing">{escape(preview.get("error", "media not fetched"))}</div>'
 
 
 def _timeline(row: dict, source: dict, target: dict) -> str:
@@ -354,7 +354,7 @@ def _timeline(row: dict, source: dict, target: dict) -> str:
                              + f"<figcaption>{name} {start:.1f} s</figcaption></figure>")
         frames = f'<div class="frames">{"".join(cells)}</div>'
     missing = [side["error"] for side in (source, target) if "error" in side]
-    note = "".join(f'<div class="note">{e(message)}</div>' for message in missing)
+    note = "".join(f'<div class="note">{escape(message)}</div>' for message in missing)
     return "".join(parts) + frames + note
 
 

@@ -71,22 +71,21 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
                          shows_progress_bar(options)))
                      | "ByUrl" >> beam.Map(lambda item: (item[1][1][0], ("result", item[1][1][1]))))
     asset_ids = valid | "AssetIds" >> beam.Map(lambda row: (row["url"], ("asset", row["asset_id"])))
-    media = ((fingerprinted, asset_ids) | "MediaAndIds" >> beam.Flatten() | "GroupByUrl" >> beam.GroupByKey()
-             | "Canonical" >> beam.FlatMap(steps.canonical_media))
 
     # Candidates: pairs of URLs sharing enough index keys, hot keys capped.
-    candidate_rows = (media | "IndexKeys" >> beam.ParDo(steps.EmitIndexKeys())
+    candidate_rows = (fingerprinted | "IndexKeys" >> beam.ParDo(steps.EmitIndexKeys())
                       | "GroupByKey" >> beam.GroupByKey()
                       | "BucketPairs" >> beam.ParDo(steps.BucketPairs(args.max_bucket))
                       | "SharedKeys" >> beam.CombinePerKey(sum)
                       | "Enough" >> beam.Filter(steps.is_candidate)
                       | "CandidateRows" >> beam.Map(steps.candidate_row))
 
-    # Verification with the pair job's compare, fingerprints shipped once per join cell.
-    placed = candidate_rows | "Place" >> beam.FlatMap(steps.with_blocks, blocks)
+    # Verification with the pair job's compare, fingerprints shipped once per join cell that needs them,
+    # with the URL's asset id (the smallest of the rows naming it).
+    placed = candidate_rows | "Place" >> beam.FlatMap(steps.place_candidate, blocks)
     needs = placed | "Needs" >> beam.FlatMap(steps.Tagged("need"))
-    shipped = (((media | "MediaByUrl" >> beam.Map(lambda m: (m[0], ("media", (m[1], m[2]))))), needs)
-               | "NeedsAndMedia" >> beam.Flatten() | "GroupNeeds" >> beam.GroupByKey()
+    shipped = ((fingerprinted, asset_ids, needs) | "NeedsAndMedia" >> beam.Flatten()
+               | "GroupNeeds" >> beam.GroupByKey()
                | "Ship" >> beam.ParDo(steps.ShipFingerprints()))
     links = (((placed | "Rows" >> beam.FlatMap(steps.Tagged("row"))), shipped) | "Join" >> beam.Flatten()
              | "GroupByCell" >> beam.GroupByKey() | "Verify" >> beam.ParDo(steps.VerifyCandidates()))
@@ -98,7 +97,8 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
     members = grouped | "Members" >> beam.FlatMap(steps.Tagged("member")) | "AsMember" >> beam.Map(
         lambda m: (m[0], ("member", m[1])))
     asset_rows = assets | "AssetsByUrl" >> beam.Map(lambda row: (row["url"] or "", ("asset", row)))
-    records = ((asset_rows, fingerprinted, members) | "AssetsAndGroups" >> beam.Flatten()
+    outcomes = fingerprinted | "WithoutFingerprint" >> beam.Map(steps.without_fingerprint)
+    records = ((asset_rows, outcomes, members) | "AssetsAndGroups" >> beam.Flatten()
                | "GroupAssets" >> beam.GroupByKey() | "AssetRecords" >> beam.FlatMap(steps.asset_records))
 
     run_id, written = args.run_id, []
@@ -173,16 +173,10 @@ def format_summary(summary: dict) -> str:
                   f"  candidates   {summary['candidates']:>9,}  pairs sharing enough keys, verified with compare",
                   f"  links        {summary['links']:>9,}  verified duplicate pairs"]
     lines.append(f"  errors       {summary['errors']:>9,}  asset rows with no result"
-                 + (" (" + ", ".join(f"{k}: {v:,}" for k, v in summary["errors_by_code"].items()) + ")"
-                    if summary["errors"] else ""))
+                 + console.by_code(summary["errors_by_code"]))
     lines.append("Output files:")
     lines += [f"  {path}" for path in summary["outputs"]]
-    status = console.exit_status(summary["assets"], summary["errors"])
-    if status == console.NO_ROWS:
-        lines.append("NOTHING TO DO: the catalog held no rows (exit status 4).")
-    elif status == console.NO_RESULTS:
-        lines.append(f"NO RESULTS: every one of the {summary['assets']:,} asset rows is an error (exit status 3). "
-                     f"Local paths resolve against the working directory, here {os.getcwd()}.")
+    lines += filter(None, [console.verdict(summary["assets"], summary["errors"], "asset rows")])
     return "\n".join(lines)
 
 

@@ -216,7 +216,7 @@ def main(argv=None, prog: str | None = None) -> int:
         return console.FAILED
     summary = execute(*job)
     print(format_summary(summary))
-    pipeline, args = job
+    args = job[1]
     if args.report:
         from medialayer.report import write_report
 
@@ -257,8 +257,7 @@ def format_summary(summary: dict) -> str:
              f"  matches      {matches:>9,}  pairs whose two media are near-duplicates",
              f"  non-matches  {rows - matches - errors:>9,}  pairs compared and found different",
              f"  errors       {errors:>9,}  rows with no result: the record's error says why"
-             + (" (" + ", ".join(f"{k}: {v:,}" for k, v in summary["errors_by_code"].items()) + ")"
-                if errors else "")]
+             + console.by_code(summary["errors_by_code"])]
     if summary["fetches"] is not None:
         lines += [f"  URLs fetched {summary['fetches']:>9,}  each unique URL once, "
                   f"{summary['fetch_retries']:,} transient failures retried",
@@ -275,10 +274,5 @@ def format_summary(summary: dict) -> str:
         lines.append("First errors:")
         lines += [f"  pair {r['pair_id']}: {r['error']['code']}: {r['error']['message']}"[:300]
                   for r in summary["first_errors"]]
-    status = console.exit_status(rows, errors)
-    if status == console.NO_ROWS:
-        lines.append("NOTHING TO DO: the input held no rows (exit status 4).")
-    elif status == console.NO_RESULTS:
-        lines.append(f"NO RESULTS: every one of the {rows:,} rows is an error (exit status 3). Local paths in a "
-                     f"pairs file resolve against the working directory, here {os.getcwd()}.")
+    lines += filter(None, [console.verdict(rows, errors, "rows")])
     return "\n".join(lines)

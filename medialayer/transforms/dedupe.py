@@ -3,8 +3,9 @@ the stage functions). Only Create, ParDo, GroupByKey and Flatten, as in the pair
 on Dask, Dataflow, Flink and Spark.
 
     assets --(url)--> FingerprintMedia (the pair job's DoFn: each unique URL fetched and fingerprinted once)
-    (url, asset ids, result) --index keys--> GroupByKey(key) --capped buckets--> (pair, 1) --sum-->
-        candidates sharing >= min_shared_keys --join cells--> compare_pair --> links (matched envelopes)
+    (url, result) --index keys--> GroupByKey(key) --capped buckets--> (pair, 1) --sum-->
+        candidates sharing >= min_shared_keys --join cells, fingerprints and asset ids by URL-->
+        compare_pair --> links (matched envelopes)
     links --> GroupByKey(one key) --> union-find --> groups, and each URL's group
     assets + each URL's result and group --GroupByKey(url)--> one asset record per asset row
 """
@@ -25,22 +26,14 @@ from medialayer.transforms.matching import NAMESPACE, join_cell, media_reference
 ONE_KEY = 0  # the grouping step sees every link: groups are global
 
 
-def canonical_media(element):
-    """(url, [("asset", asset_id) ..., ("result", MediaResult)]) -> (url, smallest asset id, result)."""
-    url, values = element
-    ids = [value for kind, value in values if kind == "asset"]
-    result = next(value for kind, value in values if kind == "result")
-    yield url, min(ids), result
-
-
 class EmitIndexKeys(beam.DoFn):
-    """(url, asset id, result) -> ((media type, key), url) for every index key of a good fingerprint."""
+    """(url, ("result", result)) -> ((media type, key), url) for every index key of a good fingerprint."""
 
     def __init__(self):
         self.keys = Metrics.counter(NAMESPACE, "index_keys")
 
     def process(self, element):
-        url, _, result = element
+        url, (_, result) = element
         if result.error is not None:
             return
         keys = get_matcher(result.media_type).index_keys(result.fingerprint)
@@ -80,15 +73,18 @@ def is_candidate(element) -> bool:
 
 
 class ShipFingerprints(beam.DoFn):
-    """(url, [("cell", cell) ..., ("media", (asset id, result))]) -> (cell, ("media", (url, (id, result))))."""
+    """(url, [("cell", cell) ..., ("asset", asset id) ..., ("result", result)]) -> (cell, ("media", (url,
+    (smallest asset id, result)))) for every join cell that needs this URL's fingerprint."""
 
     def process(self, element):
         url, values = element
-        media = [value for kind, value in values if kind == "media"]
-        if not media:
+        cells = {value for kind, value in values if kind == "cell"}
+        if not cells:  # no candidate names this URL
             return
-        for cell in {value for kind, value in values if kind == "cell"}:
-            yield cell, ("media", (url, media[0]))
+        result = next(value for kind, value in values if kind == "result")
+        asset_id = min(value for kind, value in values if kind == "asset")
+        for cell in cells:
+            yield cell, ("media", (url, (asset_id, result)))
 
 
 class VerifyCandidates(beam.DoFn):
@@ -164,7 +160,13 @@ def asset_records(element):
                "is_representative": error is None and row["asset_id"] == member[1], "error": error}
 
 
-def with_blocks(row: dict, blocks: int):
+def without_fingerprint(element):
+    """(url, ("result", result)) with the fingerprint dropped: the asset records need only its type and error."""
+    url, (kind, result) = element
+    return url, (kind, dataclasses.replace(result, fingerprint=None))
+
+
+def place_candidate(row: dict, blocks: int):
     """(cell, ("row", row)) and (url, ("cell", cell)) for both URLs of a candidate row."""
     yield "row", (join_cell(row, blocks), ("row", row))
     for url, (cell, _) in media_references(row, blocks):
