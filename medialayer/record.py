@@ -7,7 +7,9 @@ when absent), ``media_type`` (optional: image | video | audio; sniffed from the 
 
 Output record, the same columns in JSONL and Parquet (RESULT_SCHEMA):
 ``pair_id, source_url, target_url, media_type, match, confidence, similarity_score,
-processing_time_ms, matched_segments, error``.
+processing_time_ms, matched_segments, error, matched_region, speed_ratio`` (the last two were added later,
+at the end, and are null when the matcher does not know them: where in the target's frame the source's
+picture sits, as fractions ``left, top, right, bottom``; the target's playback speed relative to the source).
 
 Catalog dedupe: asset rows in (``url`` required; ``asset_id`` optional, derived from the row when absent;
 ``media_type`` optional); out, LINK_SCHEMA (the envelope of each verified duplicate pair, with both
@@ -31,6 +33,7 @@ MAX_ECHOED_CHARS = 2000  # how much of a malformed row is echoed back in its err
 
 SEGMENT_TYPE = pa.struct([(name, pa.float64()) for name in
                           ("source_start", "source_end", "target_start", "target_end")])
+REGION_TYPE = pa.struct([(name, pa.float64()) for name in ("left", "top", "right", "bottom")])
 ERROR_TYPE = pa.struct([("code", pa.string()), ("message", pa.string()), ("url", pa.string())])
 RESULT_SCHEMA = pa.schema([
     ("pair_id", pa.string()),
@@ -43,6 +46,8 @@ RESULT_SCHEMA = pa.schema([
     ("processing_time_ms", pa.float64()),
     ("matched_segments", pa.list_(SEGMENT_TYPE)),
     ("error", ERROR_TYPE),
+    ("matched_region", REGION_TYPE),
+    ("speed_ratio", pa.float64()),
 ])
 
 
@@ -180,7 +185,10 @@ def result_record(row: dict, media_type: str, comparison: Comparison, processing
     return {**_identity(row), "media_type": media_type, "match": comparison.match,
             "confidence": comparison.confidence, "similarity_score": round(comparison.similarity_score, 4),
             "processing_time_ms": round(processing_time_ms, 3),
-            "matched_segments": [s.to_dict() for s in comparison.segments], "error": None}
+            "matched_segments": [s.to_dict() for s in comparison.segments], "error": None,
+            "matched_region": (None if comparison.region is None else
+                               dict(zip(("left", "top", "right", "bottom"), comparison.region))),
+            "speed_ratio": comparison.speed_ratio}
 
 
 def error_record(row: dict, error: MediaError | dict, media_type: str | None = None,
@@ -188,7 +196,7 @@ def error_record(row: dict, error: MediaError | dict, media_type: str | None = N
     error = error.to_dict() if isinstance(error, MediaError) else error
     return {**_identity(row), "media_type": media_type or row.get("media_type"), "match": None,
             "confidence": None, "similarity_score": None, "processing_time_ms": round(processing_time_ms, 3),
-            "matched_segments": [], "error": error}
+            "matched_segments": [], "error": error, "matched_region": None, "speed_ratio": None}
 
 
 def _identity(row: dict) -> dict:

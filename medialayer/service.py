@@ -103,6 +103,13 @@ class SegmentModel(BaseModel):
     target_end: float
 
 
+class RegionModel(BaseModel):
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+
 class ErrorModel(BaseModel):
     code: ErrorCode
     message: str
@@ -122,6 +129,8 @@ class Envelope(BaseModel):
     processing_time_ms: float
     matched_segments: list[SegmentModel]
     error: ErrorModel | None
+    matched_region: RegionModel | None = None
+    speed_ratio: float | None = None
 
 
 class Admission:

@@ -43,12 +43,25 @@ class Comparison:
     similarity_score: float  # in [0, 1]
     confidence: str  # "high" | "medium" | "low": how sure the match decision is, either way
     segments: tuple[Segment, ...] = ()
+    # Where the source's picture sits in the target's frame, (left, top, right, bottom) as fractions of the
+    # target's width and height, when the matcher located it (images and video); None otherwise.
+    region: tuple[float, float, float, float] | None = None
+    # The target's playback speed relative to the source (1.1: the target plays 10% faster), when the
+    # matcher estimated one (audio and video); None otherwise.
+    speed_ratio: float | None = None
 
     def __post_init__(self):
         # Plain Python types whatever the matcher computed with (numpy bools/floats do not serialise).
         object.__setattr__(self, "match", bool(self.match))
         object.__setattr__(self, "similarity_score", float(self.similarity_score))
         object.__setattr__(self, "segments", tuple(self.segments))
+        if self.region is not None:
+            region = tuple(round(min(max(float(v), 0.0), 1.0), 4) for v in self.region)
+            if len(region) != 4 or region[0] >= region[2] or region[1] >= region[3]:
+                raise ValueError(f"region {self.region} is not (left, top, right, bottom) with left < right, top < bottom")
+            object.__setattr__(self, "region", region)
+        if self.speed_ratio is not None:
+            object.__setattr__(self, "speed_ratio", round(float(self.speed_ratio), 4))
         if not 0.0 <= self.similarity_score <= 1.0:
             raise ValueError(f"similarity_score {self.similarity_score} outside [0, 1]")
         if self.confidence not in CONFIDENCES:
