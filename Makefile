@@ -22,7 +22,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 demo: $(VENV)/.runtime
 	$(PY) examples/generate.py --out examples
 	$(VENV)/bin/medialayer run --input examples/pairs.jsonl --output out/results --report out/report.html
-	$(VENV)/bin/medialayer dedupe --input examples/catalog.jsonl --output out/dedupe
+	$(VENV)/bin/medialayer dedupe --input examples/catalog.jsonl --output out/dedupe --report out/dedupe-report.html
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q

@@ -45,11 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write the visual HTML report of a run's result files",
                                  description="One self-contained HTML page (opens from disk, no network): the "
                                              "run at a glance and a bounded selection of rows with their media. "
-                                             "The media of the rows shown is fetched again under the limits.")
-    report.add_argument("--input", required=True, help="result files, e.g. 'out/results-*.parquet' (or .jsonl)")
+                                             "Media previews come from --previews when given; the media of the "
+                                             "other rows shown is fetched again under the limits.")
+    report.add_argument("--input", required=True, help="result files, e.g. 'out/results-*.parquet' (or .jsonl), "
+                                                       "or a catalog dedupe's 'out/dedupe/links-*.parquet'")
     report.add_argument("--output", required=True, help="the HTML file to write, e.g. out/report.html")
+    report.add_argument("--previews", help="the previews a run made with --report, e.g. "
+                                           "'out/results.previews-*.parquet'")
+    report.add_argument("--groups", help="a catalog dedupe's group files, e.g. 'out/dedupe/groups-*.parquet': "
+                                         "the page adds the group sizes")
     report.add_argument("--no-media", dest="media", action="store_false",
-                        help="no thumbnails, frames or loudness: do not fetch the media of the rows shown")
+                        help="fetch no media: thumbnails, frames and loudness only from --previews")
     add_limit_arguments(report, DEFAULT_LIMITS)
 
     commands.add_parser("run", add_help=False, prefix_chars="\0",  # every option goes to the job's own parser
@@ -116,7 +122,8 @@ def report_command(args: argparse.Namespace) -> int:
     from medialayer.report import write_report
 
     try:
-        path = write_report(args.input, args.output, limits_from_namespace(args), args.media)
+        path = write_report(args.input, args.output, limits_from_namespace(args), args.media, args.previews,
+                            args.groups)
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return console.FAILED

@@ -60,12 +60,20 @@ def decode(media_type: str, blob: Blob, limits: Limits):
     return get_matcher(media_type).fingerprint(blob, limits)
 
 
-def fingerprint_media(media_type: str, blob: Blob, limits: Limits, timer: WorkTimer | None = None):
-    """The fingerprint of ``blob``: in a decoder process with ``limits.isolate_decoders``, else right here.
-    Time spent waiting for a free decoder is not counted as ``timer``'s work."""
+def fingerprint_media(media_type: str, blob: Blob, limits: Limits, timer: WorkTimer | None = None,
+                      work: str = DEFAULT_DECODE):
+    """What ``work`` (module:function, ``decode`` unless told) returns for ``blob``: in a decoder process with
+    ``limits.isolate_decoders``, else right here. Time spent waiting for a free decoder is not counted as
+    ``timer``'s work."""
     if not limits.isolate_decoders:
-        return decode(media_type, blob, limits)
-    return decoder_pool().fingerprint(media_type, blob, limits, timer)
+        return resolve(work)(media_type, blob, limits)
+    return decoder_pool(work).fingerprint(media_type, blob, limits, timer)
+
+
+def resolve(name: str):
+    """The function a module:function name stands for."""
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 class DecoderPool:
@@ -113,18 +121,18 @@ class DecoderPool:
             decoder.stop()
 
 
-_pool: DecoderPool | None = None
+_pools: dict[str, DecoderPool] = {}
 _pool_lock = threading.Lock()
 
 
-def decoder_pool() -> DecoderPool:
-    """The process-wide pool (a forked copy of this process gets its own)."""
-    global _pool
+def decoder_pool(work: str = DEFAULT_DECODE) -> DecoderPool:
+    """The process-wide pool of decoders running ``work`` (a forked copy of this process gets its own)."""
     with _pool_lock:
-        if _pool is None or _pool.pid != os.getpid():
-            _pool = DecoderPool()
-            atexit.register(_pool.close)
-        return _pool
+        pool = _pools.get(work)
+        if pool is None or pool.pid != os.getpid():
+            pool = _pools[work] = DecoderPool(decode=work)
+            atexit.register(pool.close)
+        return pool
 
 
 class _Decoder:
@@ -225,10 +233,8 @@ def _child_main() -> None:
     _die_with_parent(int(sys.argv[3]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
     tempfile.tempdir = sys.argv[4]  # every temporary file of ours, where the parent removes it
-    fd, decode_name = int(sys.argv[1]), sys.argv[2]
-    module, _, function = decode_name.partition(":")
-    conn = multiprocessing.connection.Connection(fd)
-    decode_function = getattr(importlib.import_module(module), function)
+    conn = multiprocessing.connection.Connection(int(sys.argv[1]))
+    decode_function = resolve(sys.argv[2])
     get_matcher("image")  # import the common matcher now, not on the clock of the first file
     conn.send("ready")
     _serve(conn, decode_function)

@@ -72,6 +72,10 @@ ASSET_SCHEMA = pa.schema([
 ])
 
 
+# The report's previews of a run's media (medialayer.previews), written only when a report is asked for.
+PREVIEW_SCHEMA = pa.schema([("url", pa.string()), ("media_type", pa.string()), ("preview", pa.string())])
+
+
 def derive_pair_id(*parts) -> str:
     """A stable id for a row that has none: the same row always gets the same id."""
     return hashlib.sha1(json.dumps(parts, default=str).encode("utf-8")).hexdigest()[:16]

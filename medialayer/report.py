@@ -2,44 +2,36 @@
 
     medialayer report --input 'out/results-*.parquet' --output out/report.html
 
-It only reads result records. The summary covers every record; the rows shown are a bounded selection
-(``Selection``): per media type the least confident matches and non-matches, examples of every error
-code, and a random sample, so the page stays a few MB whatever the run's size. For the rows shown, the
-media is fetched again under the run's guards and limits and previewed in an isolated decoder process
-(``preview``): image thumbnails side by side, for video a frame at the start of each matched segment,
-for audio a loudness strip; timelines of both files with the matched segments drawn as joined bands.
-Everything that comes from the input (URLs, ids, messages) is HTML-escaped.
+It only reads result records (and, for catalog dedupe, its group records). The summary covers every
+record; the rows shown are a bounded selection (``Selection``): per media type the least confident matches
+and non-matches, examples of every error code, and a random sample, so the page stays a few MB whatever the
+run's size. The rows shown get their media previews (medialayer.previews) from the run's own previews file
+when it wrote one, else fetched again under the run's guards and limits: image thumbnails side by side with
+the matched region outlined, for video a frame at the start of each matched segment, for audio a loudness
+strip; timelines of both files with the matched segments drawn as joined bands. Everything that comes from
+the input (URLs, ids, messages) is HTML-escaped.
 """
 from __future__ import annotations
 
-import base64
 import collections
 import dataclasses
 import heapq
 import html
-import io
 import json
 import random
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow.parquet as pq
 
-from medialayer.errors import ErrorCode, MediaError
-from medialayer.io.fetch import Fetcher
-from medialayer.isolation import DecoderPool
 from medialayer.limits import Limits
-from medialayer.media import Blob
+from medialayer.previews import fetch_previews, read_previews
 
 PER_KIND = 20  # least confident matches, and non-matches, shown per media type
 PER_ERROR = 5  # examples shown per error code
 SAMPLE = 40  # rows drawn at random from the whole run
-THUMB_SIDE = 160  # px, long side of an image thumbnail
-FRAME_SIDE = 96  # px, long side of a video frame at a segment start
-LOUDNESS_BINS = 240
-FRAMES = 60  # video frames kept per file, evenly spaced
 SCORE_BINS = 20
-PREVIEW = "medialayer.report:preview"  # what the isolated decoder runs for a shown row's media
+GROUP_SIZES = (("2", 2), ("3", 3), ("4", 4), ("5-9", 5), ("10-99", 10), ("100+", 100))  # label, smallest size
+LARGEST_GROUPS = 10  # groups listed by size
 
 
 @dataclasses.dataclass
@@ -108,13 +100,33 @@ class Selection:
         return list(chosen.values())
 
 
+@dataclasses.dataclass
+class Groups:
+    """Catalog dedupe's duplicate groups: how many, how big, the largest ones."""
+
+    count: int = 0
+    members: int = 0
+    sizes: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    largest: list = dataclasses.field(default_factory=list)  # heap of (size, group_id, representative_url)
+
+    def add(self, group: dict) -> None:
+        self.count += 1
+        self.members += group["size"]
+        self.sizes[next(label for label, low in reversed(GROUP_SIZES) if group["size"] >= low)] += 1
+        entry = (group["size"], group["group_id"], group["representative_url"])
+        if len(self.largest) < LARGEST_GROUPS:
+            heapq.heappush(self.largest, entry)
+        elif entry > self.largest[0]:
+            heapq.heapreplace(self.largest, entry)
+
+
 def _identity(record: dict) -> tuple:
     return record["pair_id"], record["source_url"], record["target_url"]
 
 
 def read_records(pattern: str):
     """Every record in the files ``pattern`` matches (Parquet or JSONL, by extension)."""
-    from apache_beam.io.filesystems import FileSystems  # here: decoders import this module for preview()
+    from apache_beam.io.filesystems import FileSystems
 
     paths = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
     if not paths:
@@ -128,89 +140,6 @@ def read_records(pattern: str):
                 yield from (json.loads(line) for line in f if line.strip())
 
 
-# --- media previews, in an isolated decoder ------------------------------------------------------------
-
-def preview(media_type: str, blob: Blob, limits: Limits) -> dict:
-    """What the page shows of one media file: a thumbnail, or its duration and video frames or loudness."""
-    if media_type == "image":
-        return {"thumbnail": _jpeg(_image(blob, limits))}
-    import av
-
-    with blob.path() as path, av.open(path) as container:
-        duration = float(container.duration or 0) / av.time_base
-        if duration > (limits.max_audio_seconds if media_type == "audio" else limits.max_video_seconds):
-            raise MediaError(ErrorCode.DURATION_EXCEEDED, f"{duration:.0f} s is over the duration cap")
-        if media_type == "audio":
-            return {"duration": duration, "loudness": _loudness(container)}
-        return {"duration": duration, "frames": _frames(container, duration)}
-
-
-def _image(blob: Blob, limits: Limits):
-    from PIL import Image, ImageOps
-
-    image = Image.open(io.BytesIO(blob.read()))
-    if image.width * image.height > limits.max_image_pixels:  # refused from the header, before decoding
-        raise MediaError(ErrorCode.TOO_LARGE, f"{image.width}x{image.height} exceeds max_image_pixels")
-    image.draft("RGB", (2 * THUMB_SIDE, 2 * THUMB_SIDE))
-    image = ImageOps.exif_transpose(image.convert("RGB"))
-    image.thumbnail((THUMB_SIDE, THUMB_SIDE))
-    return image
-
-
-def _loudness(container) -> list[float]:
-    """RMS level per bin over the whole file, 0..1 on a dB scale (-60 dB to 0)."""
-    chunks = [frame.to_ndarray().astype(np.float32).reshape(-1) for frame in container.decode(audio=0)]
-    samples = np.concatenate(chunks) if chunks else np.zeros(1, np.float32)
-    if np.abs(samples).max() > 1.5:  # integer PCM
-        samples = samples / 32768.0
-    bins = np.array_split(samples, LOUDNESS_BINS)
-    levels = [20 * np.log10(np.sqrt(np.mean(np.square(b))) + 1e-9) if len(b) else -60.0 for b in bins]
-    return [round(float(np.clip((level + 60) / 60, 0, 1)), 3) for level in levels]
-
-
-def _frames(container, duration: float) -> dict:
-    """Small JPEGs of frames at up to FRAMES evenly spaced times (seconds -> data URI), found by seeking:
-    the page shows the one nearest each segment start."""
-    stream = container.streams.video[0]
-    frames = {}
-    for t in np.linspace(0, max(0.0, duration - 0.5), FRAMES):
-        container.seek(int(t / stream.time_base), stream=stream, backward=True)
-        frame = next((f for f in container.decode(stream) if (f.time or 0) >= t - 0.05), None)
-        if frame is not None:
-            image = frame.to_image()
-            image.thumbnail((FRAME_SIDE, FRAME_SIDE))
-            frames[round(float(t), 2)] = _jpeg(image)
-    return frames
-
-
-def _jpeg(image) -> str:
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=70)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def fetch_previews(rows: list[dict], limits: Limits, concurrency: int = 4) -> dict:
-    """url -> preview (or {"error": message}) for the media of the rows shown, each URL fetched once."""
-    wanted = {url: row["media_type"] for row in rows if row["media_type"] and not _is_input_error(row)
-              for url in (row["source_url"], row["target_url"]) if url}
-    fetcher, pool = Fetcher(limits), DecoderPool(decode=PREVIEW)
-
-    def one(item):
-        url, media_type = item
-        try:
-            with fetcher.fetch(url, media_type) as blob:
-                return url, pool.fingerprint(media_type, blob, limits)
-        except MediaError as e:
-            return url, {"error": f"{e.code.value}: {e.message}"}
-
-    try:
-        with ThreadPoolExecutor(concurrency) as threads:
-            return dict(threads.map(one, wanted.items()))
-    finally:
-        pool.close()
-        fetcher.close()
-
-
 def _is_input_error(row: dict) -> bool:
     return bool(row["error"]) and row["error"]["code"] in ("INVALID_INPUT", "INVALID_URL", "UNSUPPORTED_SCHEME",
                                                            "BLOCKED_ADDRESS")
@@ -218,21 +147,32 @@ def _is_input_error(row: dict) -> bool:
 
 # --- the page --------------------------------------------------------------------------------------------
 
-def build_report(pattern: str, limits: Limits | None = None, fetch_media: bool = True, seed: int = 0) -> str:
-    """The HTML page for the records ``pattern`` matches."""
-    summary, selection = Summary(), Selection(seed)
+def build_report(pattern: str, limits: Limits | None = None, fetch_media: bool = True, seed: int = 0,
+                 previews: str | None = None, groups: str | None = None) -> str:
+    """The HTML page for the records ``pattern`` matches (and catalog dedupe's ``groups`` files). The media
+    previews of the rows shown come from the previews files ``previews`` matches, and those not found there
+    are fetched when ``fetch_media``."""
+    summary, selection, group_summary = Summary(), Selection(seed), Groups() if groups else None
     for record in read_records(pattern):
         summary.add(record)
         selection.add(record)
+    for group in read_records(groups) if groups else ():
+        group_summary.add(group)
     rows = selection.rows()
-    previews = fetch_previews(rows, limits or Limits()) if fetch_media else {}
-    return render(summary, rows, previews, pattern)
+    wanted = {url: row["media_type"] for row in rows if row["media_type"] and not _is_input_error(row)
+              for url in (row["source_url"], row["target_url"]) if url}
+    shown = read_previews(previews, set(wanted)) if previews else {}
+    missing = {url: kind for url, kind in wanted.items() if url not in shown}
+    if fetch_media and missing:
+        shown.update(fetch_previews(missing, limits or Limits()))
+    return render(summary, rows, shown, pattern, group_summary)
 
 
-def write_report(pattern: str, output: str, limits: Limits | None = None, fetch_media: bool = True) -> str:
+def write_report(pattern: str, output: str, limits: Limits | None = None, fetch_media: bool = True,
+                 previews: str | None = None, groups: str | None = None) -> str:
     from apache_beam.io.filesystems import FileSystems
 
-    page = build_report(pattern, limits, fetch_media)
+    page = build_report(pattern, limits, fetch_media, previews=previews, groups=groups)
     with FileSystems.create(output) as f:
         f.write(page.encode("utf-8"))
     return output
@@ -243,7 +183,7 @@ def escape(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def render(summary: Summary, rows: list[dict], previews: dict, source: str) -> str:
+def render(summary: Summary, rows: list[dict], previews: dict, source: str, groups: Groups | None = None) -> str:
     times = np.asarray(summary.times or [0.0])
     percentiles = {p: float(np.percentile(times, p)) for p in (50, 90, 99)}
     cards = "".join(f'<div class="card"><b>{n:,}</b><span>{escape(label)}</span></div>' for label, n in (
@@ -262,7 +202,17 @@ def render(summary: Summary, rows: list[dict], previews: dict, source: str) -> s
         p50=percentiles[50], p90=percentiles[90], p99=percentiles[99], tmax=float(times.max()),
         shown=len(rows), selection=f"per media type the {PER_KIND} least confident matches and non-matches, "
                                    f"up to {PER_ERROR} rows per error code, and {SAMPLE} rows drawn at random",
-        panels=panels, script=SCRIPT, style=STYLE)
+        panels=panels, script=SCRIPT, style=STYLE, groups=_groups_box(groups) if groups else "")
+
+
+def _groups_box(groups: Groups) -> str:
+    sizes = "".join(f"<tr><td>{label}</td><td>{groups.sizes[label]:,}</td></tr>" for label, _ in GROUP_SIZES)
+    largest = "".join(f"<tr><td>{size:,}</td><td>{escape(group_id)}</td><td class=\"url\">{escape(url)}</td></tr>"
+                      for size, group_id, url in sorted(groups.largest, reverse=True))
+    return (f'<div class="box"><h2>Duplicate groups</h2><p>{groups.count:,} groups, {groups.members:,} '
+            f'members in all</p><table><tr><th>size</th><th>groups</th></tr>{sizes}</table></div>'
+            f'<div class="box wide"><h2>Largest groups</h2><table><tr><th>size</th><th>group</th>'
+            f'<th>representative</th></tr>{largest}</table></div>')
 
 
 def _histogram(matches: np.ndarray, others: np.ndarray) -> str:
@@ -292,6 +242,7 @@ def _panel(row: dict, previews: dict) -> str:
     head = (f'<div class="head"><span class="badge {outcome}">{outcome}</span> <b>{escape(row["pair_id"])}</b> '
             f'<span class="kind">{escape(row["media_type"] or "unknown")}</span>'
             + ("" if error else f' score <b>{score}</b> confidence <b>{escape(row["confidence"])}</b>')
+            + (f' speed <b>{row["speed_ratio"]:.3g}x</b>' if row.get("speed_ratio") else "")
             + f' <span class="ms">{row["processing_time_ms"]:.0f} ms</span></div>'
             f'<div class="urls"><div>source: {escape(row["source_url"])}</div><div>target: {escape(row["target_url"])}</div></div>')
     if error:
@@ -299,7 +250,7 @@ def _panel(row: dict, previews: dict) -> str:
     body = ""
     source, target = previews.get(row["source_url"], {}), previews.get(row["target_url"], {})
     if row["media_type"] == "image":
-        body = f'<div class="pair">{_thumbnail(source)}{_thumbnail(target)}</div>'
+        body = f'<div class="pair">{_thumbnail(source)}{_thumbnail(target, row.get("matched_region"))}</div>'
     elif row["media_type"] in ("video", "audio") and not error:
         body = _timeline(row, source, target)
     return (f'<section class="row" data-kind="{escape(row["media_type"] or "unknown")}" data-outcome="{outcome}" '
@@ -308,9 +259,15 @@ def _panel(row: dict, previews: dict) -> str:
             f"{head}{body}</section>")
 
 
-def _thumbnail(preview: dict) -> str:
+def _thumbnail(preview: dict, region: dict | None = None) -> str:
+    """An image thumbnail; ``region`` (fractions of its size) outlined on it: where the source sits."""
     if "thumbnail" in preview:
-        return f'<img class="thumb" src="{preview["thumbnail"]}" alt="">'
+        image = f'<img class="thumb" src="{escape(preview["thumbnail"])}" alt="">'
+        if not region:
+            return image
+        left, top, right, bottom = (100 * float(region[k]) for k in ("left", "top", "right", "bottom"))
+        return (f'<div class="framed">{image}<div class="region" style="left:{left:.1f}%;top:{top:.1f}%;'
+                f'width:{right - left:.1f}%;height:{bottom - top:.1f}%" title="where the source sits"></div></div>')
     return f'<div class="thumb missing">{escape(preview.get("error", "media not fetched"))}</div>'
 
 
@@ -350,7 +307,7 @@ def _timeline(row: dict, source: dict, target: dict) -> str:
         for s in segments:
             for name, side, start in (("source", source, s["source_start"]), ("target", target, s["target_start"])):
                 image = _nearest_frame(side.get("frames") or {}, start)
-                cells.append("<figure>" + (f'<img src="{image}" alt="">' if image else "")
+                cells.append("<figure>" + (f'<img src="{escape(image)}" alt="">' if image else "")
                              + f"<figcaption>{name} {start:.1f} s</figcaption></figure>")
         frames = f'<div class="frames">{"".join(cells)}</div>'
     missing = [side["error"] for side in (source, target) if "error" in side]
@@ -359,7 +316,7 @@ def _timeline(row: dict, source: dict, target: dict) -> str:
 
 
 def _nearest_frame(frames: dict, t: float) -> str | None:
-    return frames[min(frames, key=lambda at: abs(at - t))] if frames else None
+    return frames[min(frames, key=lambda at: abs(float(at) - t))] if frames else None
 
 
 STYLE = """
@@ -369,6 +326,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}.src{color:
 box-shadow:0 1px 2px #0002}.card b{display:block;font-size:22px}.card span{color:#667}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:16px}
 .box{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 2px #0002;overflow-x:auto}
+.wide{grid-column:span 2}
 table{border-collapse:collapse;width:100%}td,th{padding:3px 8px;text-align:left;border-bottom:1px solid #eee}
 .hist{width:100%;max-width:420px}.hist .m{fill:#2e8b57}.hist .n{fill:#c0504d}.threshold{stroke:#333;
 stroke-dasharray:3 3}svg text{font-size:11px;fill:#445}
@@ -377,7 +335,9 @@ stroke-dasharray:3 3}svg text{font-size:11px;fill:#445}
 .badge{border-radius:4px;padding:1px 6px;color:#fff;font-size:12px}.match{background:#2e8b57}
 .non-match{background:#c0504d}.error{color:#8a1f11}.badge.error{background:#8a1f11;color:#fff}
 .kind{color:#667}.ms{color:#889;float:right}.urls{font:12px monospace;color:#445;word-break:break-all;margin:4px 0}
-.pair{display:flex;gap:8px}.thumb{max-width:160px;max-height:160px;border:1px solid #ddd;background:#eee}
+.pair{display:flex;gap:8px;align-items:flex-start}.framed{position:relative;line-height:0}
+.region{position:absolute;border:2px solid #f0a000;box-sizing:border-box}
+.url{word-break:break-all;font:12px monospace}.thumb{max-width:160px;max-height:160px;border:1px solid #ddd;background:#eee}
 .thumb.missing{width:160px;height:90px;font-size:11px;padding:4px;overflow:hidden}
 .timeline{width:100%;max-width:620px}.file{fill:#e4e7ec}.seg{fill:#3b7dd8}.link{fill:#3b7dd833}
 .loud{fill:none;stroke:#667;stroke-width:1}.frames{display:flex;flex-wrap:wrap;gap:6px}
@@ -413,7 +373,7 @@ the dashed line is the decision threshold</div></div>
 <div class="box"><h2>Confidence</h2><table><tr><th>decision</th><th>confidence</th><th>rows</th></tr>{bands}</table>
 <h2>Processing time</h2><table><tr><td>p50</td><td>{p50:.0f} ms</td></tr><tr><td>p90</td><td>{p90:.0f} ms</td></tr>
 <tr><td>p99</td><td>{p99:.0f} ms</td></tr><tr><td>max</td><td>{tmax:.0f} ms</td></tr></table></div>
-</div>
+{groups}</div>
 <h2>Rows ({shown} of the run: {selection}; every record is in the result files)</h2>
 <div class="controls"><select id="kind"><option value="">all media</option><option>image</option><option>video</option>
 <option>audio</option><option>unknown</option></select><select id="outcome"><option value="">all outcomes</option>

@@ -20,6 +20,7 @@ from medialayer.io.fetch import Fetcher, redact
 from medialayer.io.sniff import sniff_media_type
 from medialayer.isolation import fingerprint_media
 from medialayer.matchers import get_matcher
+from medialayer.previews import FINGERPRINT_AND_PREVIEW
 from medialayer.record import error_record, result_record
 from medialayer.work_time import WorkTimer
 
@@ -36,14 +37,16 @@ class MediaResult:
     error: MediaError | None = None
     work_ms: float = 0.0  # fetching and fingerprinting, waits excluded
     references: int = 1  # rows sharing that work
+    preview: dict | None = None  # what the report shows of the media, when the run makes a report
 
     @property
     def share_ms(self) -> float:
         return self.work_ms / max(1, self.references)
 
 
-def fingerprint_url(url: str, declared_types: set, fetcher: Fetcher) -> MediaResult:
-    """Fetch ``url`` once, sniff its media type and fingerprint it with that type's matcher."""
+def fingerprint_url(url: str, declared_types: set, fetcher: Fetcher, with_preview: bool = False) -> MediaResult:
+    """Fetch ``url`` once, sniff its media type and fingerprint it with that type's matcher; ``with_preview``:
+    also make the report's preview of it (medialayer.previews) from the same bytes, in the same decoder."""
     timer = WorkTimer()
     media_type = None
     try:
@@ -54,8 +57,12 @@ def fingerprint_url(url: str, declared_types: set, fetcher: Fetcher) -> MediaRes
             if blob.size > fetcher.limits.max_bytes(media_type):
                 raise MediaError(ErrorCode.TOO_LARGE, f"{blob.size} bytes exceeds the {media_type} cap of "
                                                       f"{fetcher.limits.max_bytes(media_type)}")
-            fingerprint = fingerprint_media(media_type, blob, fetcher.limits, timer)  # isolated: see isolation.py
-        return MediaResult(url, media_type, fingerprint, None, timer.ms)
+            if with_preview:
+                fingerprint, preview = fingerprint_media(media_type, blob, fetcher.limits, timer,
+                                                         FINGERPRINT_AND_PREVIEW)
+            else:  # isolated: see isolation.py
+                fingerprint, preview = fingerprint_media(media_type, blob, fetcher.limits, timer), None
+        return MediaResult(url, media_type, fingerprint, None, timer.ms, preview=preview)
     except MediaError as e:
         return MediaResult(url, media_type, None, e.with_url(redact(url)), timer.ms)
     except Exception as e:  # a bug or a decoder failure we did not anticipate: report it, never crash the run

@@ -3,6 +3,7 @@ copies, distractors and bad rows; the expected groups, singletons and error rows
 costs no true group; the same results on the Dask runner."""
 import json
 import os
+import re
 
 import cv2
 import pyarrow.parquet as pq
@@ -66,7 +67,10 @@ def member_names(result: dict) -> list[set]:
 @pytest.fixture(scope="module")
 def local(catalog, tmp_path_factory):
     folder = str(tmp_path_factory.mktemp("out"))
-    summary = dedupe.run(["--input", catalog[0], "--output", folder])
+    pipeline, args = dedupe.prepare(["--input", catalog[0], "--output", folder,
+                                     "--report", os.path.join(folder, "report.html")])
+    summary = dedupe.execute(pipeline, args)
+    dedupe.write_run_report(args)
     return outputs(folder), summary
 
 
@@ -89,6 +93,18 @@ def test_groups_singletons_and_errors(catalog, local):
     assert links and all(link["match"] and link["error"] is None for link in links)
     assert {(link["media_type"], bool(link["matched_segments"])) for link in links} >= {("audio", True), ("image", False)}
     assert summary["groups"] == 4 and summary["candidates"] >= summary["links"] == len(links)
+
+
+def test_the_report_shows_the_group_sizes_and_previews_from_the_run(local):
+    result, summary = local
+    folder = os.path.dirname(summary["outputs"][0])
+    page = open(os.path.join(folder, "report.html")).read()
+    assert f"{summary['groups']} groups, {sum(g['size'] for g in result['groups'])} members in all" in page
+    previews = pq.read_table(os.path.join(folder, "previews-00000-of-00001.parquet")).to_pylist()
+    fingerprinted = {a["url"] for a in result["assets"] if a["error"] is None}
+    assert {p["url"] for p in previews} >= fingerprinted  # one preview per media file the run decoded
+    thumbnails = len(re.findall(r'<img class="thumb" src="data:image/jpeg;base64,', page))
+    assert thumbnails == 2 * sum(link["media_type"] == "image" for link in result["links"])  # made by the run
 
 
 def test_a_capped_hot_key_costs_no_true_group(catalog, tmp_path):

@@ -205,7 +205,7 @@ INVALID_LINES = [b'{"pair_id": "broken", ', b'\xff\xfe{"not": "utf-8"}', b"[1, 2
 def hostile_decoders_pool(monkeypatch):
     """The process-wide decoder pool, with decoders that hang or abort on marked files."""
     pool = isolation.DecoderPool(decode=hostile_decoders.DECODE)
-    monkeypatch.setattr(isolation, "_pool", pool)
+    monkeypatch.setitem(isolation._pools, isolation.DEFAULT_DECODE, pool)
     yield pool
     pool.close()
 
@@ -340,7 +340,7 @@ def test_threads_share_the_pool(media):
 
 
 def test_without_isolation_decoding_runs_in_process(media, monkeypatch):
-    monkeypatch.setattr(isolation, "decoder_pool", lambda: pytest.fail("no decoder process without isolation"))
+    monkeypatch.setattr(isolation, "decoder_pool", lambda *_: pytest.fail("no decoder process without isolation"))
     blob = Blob(data=media["a.jpg"])
     assert isolation.fingerprint_media("image", blob, Limits(isolate_decoders=False)) is not None
 

@@ -1,6 +1,8 @@
 """The HTML report: counts, thumbnails, segment bands at the right places, escaping, and a bounded page for a
 large run. Media is generated, the run is the real pipeline, the page is parsed back."""
+import glob
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -78,6 +80,32 @@ def test_each_image_row_shown_has_its_two_thumbnails(run):
     thumbnails = [a for a in elements.with_class("img", "thumb") if a["src"].startswith("data:image/jpeg;base64,")]
     assert len(thumbnails) == 2 * len(image_rows)
     assert "http" not in "".join(a["src"][:30] for t, a in elements.tags if t in ("img", "script", "link") and "src" in a)
+
+
+def test_the_previews_come_from_the_run_own_decode(run, monkeypatch):
+    records, page = run
+    # The run wrote the report without fetching anything again: its thumbnails came from the previews file
+    # its decoders made, one row per media file fingerprinted.
+    folder = os.path.dirname(records["copy"]["source_url"])
+    previews = pq.read_table(glob.glob(os.path.join(folder, "out", "results.previews-*.parquet"))).to_pylist()
+    fingerprinted = {r[f"{side}_url"] for r in records.values() if not r["error"] for side in ("source", "target")}
+    assert {p["url"] for p in previews} == fingerprinted
+    assert json.loads(next(p["preview"] for p in previews if p["url"].endswith("song.wav")))["duration"] > 19
+    monkeypatch.setattr(report, "fetch_previews", lambda *_: pytest.fail("media fetched again"))
+    again = report.build_report(os.path.join(folder, "out", "results-*.parquet"),
+                                previews=os.path.join(folder, "out", "results.previews-*.parquet"))
+    assert again.count('<img class="thumb" src="data:image/jpeg') == page.count('<img class="thumb" src="data:image/jpeg')
+
+
+def test_the_matched_region_is_outlined_on_the_target():
+    record = {"pair_id": "pip", "source_url": "a.jpg", "target_url": "b.jpg", "media_type": "image", "match": True,
+              "confidence": "high", "similarity_score": 0.9, "processing_time_ms": 3.0, "matched_segments": [],
+              "error": None, "matched_region": {"left": 0.25, "top": 0.1, "right": 0.75, "bottom": 0.6},
+              "speed_ratio": None}
+    thumbnail = {"thumbnail": "data:image/jpeg;base64,AAAA"}
+    page = report.render(report.Summary(), [record], {"a.jpg": thumbnail, "b.jpg": thumbnail}, "test")
+    assert page.count('class="region"') == 1
+    assert 'style="left:25.0%;top:10.0%;width:50.0%;height:50.0%"' in page
 
 
 def test_one_band_per_matched_segment_at_its_place(run):

@@ -4,7 +4,7 @@
         [Beam pipeline options: --runner, --direct_num_workers, ...]
 
 writes ``<output>/links-*``, ``<output>/groups-*`` and ``<output>/assets-*`` (JSONL and Parquet; schemas in
-medialayer.record). Each unique URL is fetched and fingerprinted once by the pair job's own DoFn;
+medialayer.record), and with ``--report`` the media previews ``<output>/previews-*.parquet`` and the page. Each unique URL is fetched and fingerprinted once by the pair job's own DoFn;
 candidates come from shared index keys (medialayer.candidates) and are verified with the same
 compare_pair the pair job uses. The run fails unless every asset row has exactly one asset record.
 """
@@ -27,11 +27,12 @@ from medialayer.limits import add_limit_arguments, limits_from_namespace
 from medialayer.pipelines.match_pairs import (merge_totals, fetch_batches, join_blocks, local_workers,
                                               metric_counters, output_formats, pipeline_options, refuse_unsafe_mode,
                                               run_to_completion, shows_progress_bar, verify_counts)
-from medialayer.record import ASSET_SCHEMA, GROUP_SCHEMA, LINK_SCHEMA
+from medialayer.record import ASSET_SCHEMA, GROUP_SCHEMA, LINK_SCHEMA, PREVIEW_SCHEMA
 from medialayer.transforms import dedupe as steps
-from medialayer.transforms.matching import DEFAULT_FETCH_CONCURRENCY, FingerprintMedia, url_block
+from medialayer.transforms.matching import DEFAULT_FETCH_CONCURRENCY, PREVIEWS, FingerprintMedia, url_block
 
-OUTPUTS = {"links": (LINK_SCHEMA, "pair_id"), "groups": (GROUP_SCHEMA, "group_id"), "assets": (ASSET_SCHEMA, "asset_id")}
+OUTPUTS = {"links": (LINK_SCHEMA, "pair_id"), "groups": (GROUP_SCHEMA, "group_id"), "assets": (ASSET_SCHEMA, "asset_id"),
+           "previews": (PREVIEW_SCHEMA, "url")}  # previews: only with --report
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -52,6 +53,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--fetch_concurrency", "--fetch-concurrency", dest="fetch_concurrency", type=int,
                         default=DEFAULT_FETCH_CONCURRENCY)
     parser.add_argument("--fetch_batches", "--fetch-batches", dest="fetch_batches", type=int)
+    parser.add_argument("--report", metavar="PATH", help="also write the visual HTML report of the links and "
+                                                         "groups to PATH, with previews of the media made while "
+                                                         "fingerprinting it, kept in <output>/previews-*.parquet")
     add_limit_arguments(parser)
     return parser
 
@@ -63,13 +67,13 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
     valid = assets | "Valid" >> beam.Filter(lambda row: row["error"] is None)
 
     # Each unique URL fetched and fingerprinted once, by the pair job's DoFn (one "cell": 0).
-    fingerprinted = (valid | "References" >> beam.Map(lambda row: (row["url"], (0, row["media_type"])))
-                     | "KeyByBatch" >> beam.Map(lambda ref: (url_block(ref[0], batches), ref))
-                     | "GroupByBatch" >> beam.GroupByKey()
-                     | "FingerprintMedia" >> beam.ParDo(FingerprintMedia(
-                         limits_from_namespace(args), args.fetch_concurrency, batches, local_workers(options),
-                         shows_progress_bar(options)))
-                     | "ByUrl" >> beam.Map(lambda item: (item[1][1][0], ("result", item[1][1][1]))))
+    media = (valid | "References" >> beam.Map(lambda row: (row["url"], (0, row["media_type"])))
+             | "KeyByBatch" >> beam.Map(lambda ref: (url_block(ref[0], batches), ref))
+             | "GroupByBatch" >> beam.GroupByKey()
+             | "FingerprintMedia" >> beam.ParDo(FingerprintMedia(
+                 limits_from_namespace(args), args.fetch_concurrency, batches, local_workers(options),
+                 shows_progress_bar(options), previews=bool(args.report))).with_outputs(PREVIEWS, main="media"))
+    fingerprinted = media.media | "ByUrl" >> beam.Map(lambda item: (item[1][1][0], ("result", item[1][1][1])))
     asset_ids = valid | "AssetIds" >> beam.Map(lambda row: (row["url"], ("asset", row["asset_id"])))
 
     # Candidates: pairs of URLs sharing enough index keys, hot keys capped.
@@ -101,11 +105,14 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
     records = ((asset_rows, outcomes, members) | "AssetsAndGroups" >> beam.Flatten()
                | "GroupAssets" >> beam.GroupByKey() | "AssetRecords" >> beam.FlatMap(steps.asset_records))
 
+    outputs = {"links": links, "groups": groups, "assets": records}
+    if args.report:
+        outputs["previews"] = media[PREVIEWS]
     run_id, written = args.run_id, []
-    for name, collection in (("links", links), ("groups", groups), ("assets", records)):
+    for name, collection in outputs.items():
         schema, key = OUTPUTS[name]
         counts = collection | f"Write{name.title()}" >> WriteResults(
-            os.path.join(args.output, name), formats, args.num_shards, run_id, schema, key)
+            os.path.join(args.output, name), output_formats_of(name, formats), args.num_shards, run_id, schema, key)
         # Only the asset counts are checked (one asset record per asset row, as the pair job checks its
         # records); the others are counted too, so every write happens before the files are published.
         if name != "assets":
@@ -115,8 +122,24 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
          | "Totals" >> beam.CombinePerKey(sum)
          | "AllTotals" >> beam.CombineGlobally(merge_totals).without_defaults()
          | "VerifyCounts" >> beam.Map(verify_counts, formats)
-         | "Publish" >> beam.Map(lambda _: [publish_outputs(os.path.join(args.output, name), formats,
-                                                            args.num_shards, run_id) for name in OUTPUTS]))
+         | "Publish" >> beam.Map(lambda _: [publish_outputs(os.path.join(args.output, name),
+                                                            output_formats_of(name, formats), args.num_shards, run_id)
+                                            for name in written_outputs(args)]))
+
+
+def output_formats_of(name: str, formats: list[str]) -> list[str]:
+    """The previews are read back by the report only: Parquet alone."""
+    return ["parquet"] if name == "previews" else formats
+
+
+def written_outputs(args: argparse.Namespace) -> list[str]:
+    return [name for name in OUTPUTS if args.report or name != "previews"]
+
+
+def output_pattern(args: argparse.Namespace, name: str) -> str:
+    """Every file of one output, in the first format it was written in."""
+    fmt = output_formats_of(name, output_formats(args))[0]
+    return os.path.join(args.output, f"{name}-?????-of-?????.{fmt}")
 
 
 def prepare(argv=None, prog: str | None = None):
@@ -158,7 +181,7 @@ def summarise(args: argparse.Namespace, counters) -> dict:
             "fingerprints": metric("fingerprints"), "index_keys": metric("index_keys"),
             "capped_keys": metric("capped_keys"), "capped_key_members": metric("capped_key_members"),
             "candidates": metric("candidates_verified"), "links": metric("links"),
-            "outputs": [path for name in OUTPUTS for f in output_formats(args)
+            "outputs": [path for name in written_outputs(args) for f in output_formats_of(name, output_formats(args))
                         for path in output_paths(os.path.join(args.output, name), f, args.num_shards)]}
 
 
@@ -188,7 +211,17 @@ def main(argv=None, prog: str | None = None) -> int:
         return console.FAILED
     summary = execute(*job)
     print(format_summary(summary))
+    if job[1].report:
+        print(f"Report: {write_run_report(job[1])}")
     return console.exit_status(summary["assets"], summary["errors"])
+
+
+def write_run_report(args: argparse.Namespace) -> str:
+    """The page of a finished run: its links, its group sizes, and the previews its decoders made."""
+    from medialayer.report import write_report
+
+    return write_report(output_pattern(args, "links"), args.report, fetch_media=False,
+                        previews=output_pattern(args, "previews"), groups=output_pattern(args, "groups"))
 
 
 def run(argv=None) -> dict:

@@ -24,6 +24,7 @@ from medialayer.io.results import (DEFAULT_SHARDS, OUTPUT_FORMATS, WriteResults,
                                    publish_outputs, read_records)
 from medialayer.limits import add_limit_arguments, limits_from_namespace
 from medialayer.progress import close_bars
+from medialayer.record import PREVIEW_SCHEMA
 from medialayer.transforms.matching import (DEFAULT_BLOCKS, DEFAULT_FETCH_BATCHES, DEFAULT_FETCH_CONCURRENCY,
                                            NAMESPACE, MatchPairs)
 
@@ -63,7 +64,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                              f"(default: {LOCAL_FETCH_BATCHES} per local worker; {DEFAULT_FETCH_BATCHES} on other "
                              "runners)")
     parser.add_argument("--report", metavar="PATH", help="also write the visual HTML report of the run to PATH "
-                                                         "(see medialayer report)")
+                                                         "(see medialayer report), with previews of the media made "
+                                                         "while fingerprinting it, kept in "
+                                                         "<output>.previews-*.parquet")
     add_limit_arguments(parser)
     return parser
 
@@ -72,19 +75,34 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
     formats, options = output_formats(args), pipeline.options
     match_pairs = MatchPairs(limits_from_namespace(args), args.join_blocks or join_blocks(options),
                              args.fetch_concurrency, args.fetch_batches or fetch_batches(options),
-                             local_workers(options), progress_bar=shows_progress_bar(options))
+                             local_workers(options), progress_bar=shows_progress_bar(options),
+                             previews=bool(args.report))
     rows = pipeline | "ReadPairs" >> ReadPairs(args.input, args.input_format, args.max_row_bytes)
     write = WriteResults(args.output, formats, args.num_shards)
-    written = rows | "MatchPairs" >> match_pairs | "WriteResults" >> write
+    matched = rows | "MatchPairs" >> match_pairs
+    written = [(matched["records"] if args.report else matched) | "WriteResults" >> write]
+    if args.report:  # the report's previews, made from the media the run decoded (medialayer.previews)
+        written.append(matched["previews"] | "WritePreviews" >> WriteResults(
+            previews_prefix(args.output), ["parquet"], args.num_shards, write.run_id, PREVIEW_SCHEMA, "url")
+            | "TagPreviews" >> beam.Map(lambda item: (f"previews:{item[0]}", item[1])))
     # The rows read against the records each format's files received, checked inside the pipeline so that
     # it holds on every runner, with or without metrics; only then do the files get their final names.
     # Applied last: the Dask runner computes only the graph behind the last transform.
-    _ = (((rows | "RowsIn" >> beam.Map(lambda _: ("rows", 1))), written) | "Counts" >> beam.Flatten()
+    _ = (((rows | "RowsIn" >> beam.Map(lambda _: ("rows", 1))), *written) | "Counts" >> beam.Flatten()
          | "Totals" >> beam.CombinePerKey(sum)
          | "AllTotals" >> beam.CombineGlobally(merge_totals).without_defaults()
          | "VerifyCounts" >> beam.Map(verify_counts, formats)
-         | "PublishOutputs" >> beam.Map(lambda _, *where: publish_outputs(*where), args.output, formats,
-                                        args.num_shards, write.run_id))
+         | "PublishOutputs" >> beam.Map(lambda _: publish_run(args, write.run_id)))
+
+
+def previews_prefix(output: str) -> str:
+    return f"{output}.previews"  # not "-previews": a records glob such as results-*.parquet must not match it
+
+
+def publish_run(args: argparse.Namespace, run_id: str) -> None:
+    publish_outputs(args.output, output_formats(args), args.num_shards, run_id)
+    if args.report:
+        publish_outputs(previews_prefix(args.output), ["parquet"], args.num_shards, run_id)
 
 
 def output_formats(args: argparse.Namespace) -> list[str]:
@@ -181,7 +199,8 @@ def prepare(argv=None, prog: str | None = None) -> tuple[beam.Pipeline, argparse
     refuse_unsafe_mode(options, args)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, args)
-    clear_outputs(args.output)  # what earlier runs left at this prefix never mixes with this run's files
+    for prefix in (args.output, previews_prefix(args.output)):  # what earlier runs left never mixes with this run's
+        clear_outputs(prefix)
     return pipeline, args
 
 
@@ -196,6 +215,8 @@ def execute(pipeline: beam.Pipeline, args: argparse.Namespace) -> dict:
     summary["wall_time_s"] = round(time.monotonic() - started, 3)
     summary["outputs"] = [path for fmt in output_formats(args) for path in output_paths(args.output, fmt,
                                                                                         args.num_shards)]
+    if args.report:
+        summary["outputs"] += output_paths(previews_prefix(args.output), "parquet", args.num_shards)
     summary["first_errors"] = (first_errors(args.output, output_formats(args)[0], args.num_shards)
                                if summary["errors"] else [])
     return summary
@@ -221,7 +242,8 @@ def main(argv=None, prog: str | None = None) -> int:
         from medialayer.report import write_report
 
         records = f"{args.output}-?????-of-?????.{output_formats(args)[0]}"
-        print(f"Report: {write_report(records, args.report, limits_from_namespace(args))}")
+        previews = f"{previews_prefix(args.output)}-?????-of-?????.parquet"
+        print(f"Report: {write_report(records, args.report, fetch_media=False, previews=previews)}")
     return console.exit_status(summary["rows_in"], summary["errors"])
 
 

@@ -32,6 +32,7 @@ from apache_beam.metrics import Metrics
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.io.fetch import Fetcher, redact
 from medialayer.limits import Limits
+from medialayer.previews import preview_record
 from medialayer.progress import Progress
 from medialayer.stages import MediaResult, compare_pair, fingerprint_url, for_declared_type
 
@@ -40,6 +41,7 @@ DEFAULT_BLOCKS = 8  # join blocks on distributed runners
 DEFAULT_FETCH_CONCURRENCY = 8
 DEFAULT_FETCH_BATCHES = 256
 SIDES = ("source", "target")
+PREVIEWS = "previews"  # FingerprintMedia's second output when asked for previews (medialayer.previews)
 
 
 def url_block(url: str, blocks: int) -> int:
@@ -68,7 +70,8 @@ def media_references(row: dict, blocks: int):
 
 
 class FingerprintMedia(beam.DoFn):
-    """(batch, [(url, (cell, declared)), ...]) -> (cell, ("media", (url, MediaResult))) once per distinct cell.
+    """(batch, [(url, (cell, declared)), ...]) -> (cell, ("media", (url, MediaResult))) once per distinct cell;
+    with ``previews``, also each media file's report preview (a PREVIEW_SCHEMA row) to the PREVIEWS output.
 
     One fetch and one fingerprint per URL, on a pool of ``concurrency`` threads per worker so that slow
     fetches overlap. URLs arrive grouped into batches (by a hash of the URL) so that every result is
@@ -76,9 +79,9 @@ class FingerprintMedia(beam.DoFn):
     """
 
     def __init__(self, limits: Limits, concurrency: int = DEFAULT_FETCH_CONCURRENCY, batches: int = 1,
-                 workers: int = 1, progress_bar: bool = False):
+                 workers: int = 1, progress_bar: bool = False, previews: bool = False):
         self.limits, self.concurrency, self.batches, self.workers = limits, max(1, concurrency), batches, workers
-        self.progress_bar = progress_bar
+        self.progress_bar, self.previews = progress_bar, previews
         self.fetches = Metrics.counter(NAMESPACE, "fetches")
         self.fingerprints = Metrics.counter(NAMESPACE, "fingerprints")
         self.media_errors = Metrics.counter(NAMESPACE, "media_errors")
@@ -106,7 +109,8 @@ class FingerprintMedia(beam.DoFn):
             declared.add(media_type)
             entry[2] += 1
         self.progress.start_unit(len(urls))
-        results = self.pool.map(lambda item: fingerprint_url(item[0], item[1][1], self.fetcher), urls.items())
+        results = self.pool.map(lambda item: fingerprint_url(item[0], item[1][1], self.fetcher, self.previews),
+                                urls.items())
         for (url, (cells, _, references)), result in zip(urls.items(), results):
             self.fetches.inc()
             if result.error is None:
@@ -115,7 +119,9 @@ class FingerprintMedia(beam.DoFn):
                 self.media_errors.inc()
             self.reuses.inc(references - 1)
             self.progress.add()
-            result = dataclasses.replace(result, references=references)  # its work is shared by these rows
+            if result.preview is not None:  # to the report's previews output, not through the join
+                yield beam.pvalue.TaggedOutput(PREVIEWS, preview_record(url, result.media_type, result.preview))
+            result = dataclasses.replace(result, references=references, preview=None)  # work shared by these rows
             for cell in cells:
                 yield cell, ("media", (url, result))
         self.retries.inc(self.fetcher.retries - self.retries_counted)  # counters only count on this thread
@@ -173,32 +179,35 @@ class ComparePairs(beam.DoFn):
 
 
 class MatchPairs(beam.PTransform):
-    """rows -> records, exactly one per row."""
+    """rows -> records, exactly one per row; with ``previews``, {"records": records, "previews": one
+    report preview per media file fingerprinted}."""
 
     def __init__(self, limits: Limits, blocks: int = DEFAULT_BLOCKS,
                  fetch_concurrency: int = DEFAULT_FETCH_CONCURRENCY, fetch_batches: int = DEFAULT_FETCH_BATCHES,
-                 workers: int = 1, progress_bar: bool = False):
+                 workers: int = 1, progress_bar: bool = False, previews: bool = False):
         super().__init__()
         if min(blocks, fetch_concurrency, fetch_batches) < 1:
             raise ValueError("blocks, fetch_concurrency and fetch_batches must be >= 1")
         self.limits, self.blocks, self.workers = limits, blocks, workers
         self.fetch_concurrency, self.fetch_batches = fetch_concurrency, fetch_batches
         self.progress_bar = progress_bar  # live bars: only when the workers share the driver's terminal
+        self.previews = previews
 
     def expand(self, rows):
         blocks, batches = self.blocks, self.fetch_batches
         rows = rows | "CountRows" >> beam.Map(_count_row)
-        media = (rows | "References" >> beam.FlatMap(media_references, blocks)
-                 | "KeyByBatch" >> beam.Map(lambda ref: (url_block(ref[0], batches), ref))
-                 | "GroupByBatch" >> beam.GroupByKey()
-                 | "FingerprintMedia" >> beam.ParDo(
-                     FingerprintMedia(self.limits, self.fetch_concurrency, batches, self.workers,
-                                      self.progress_bar)))
+        fingerprinted = (rows | "References" >> beam.FlatMap(media_references, blocks)
+                         | "KeyByBatch" >> beam.Map(lambda ref: (url_block(ref[0], batches), ref))
+                         | "GroupByBatch" >> beam.GroupByKey()
+                         | "FingerprintMedia" >> beam.ParDo(
+                             FingerprintMedia(self.limits, self.fetch_concurrency, batches, self.workers,
+                                              self.progress_bar, self.previews)).with_outputs(PREVIEWS, main="media"))
         keyed_rows = rows | "KeyRows" >> beam.Map(lambda row: (join_cell(row, blocks), ("row", row)))
-        return ((keyed_rows, media) | "Join" >> beam.Flatten()
-                | "GroupByCell" >> beam.GroupByKey()
-                | "ComparePairs" >> beam.ParDo(ComparePairs(blocks * (blocks + 1) // 2, self.workers,
-                                                            self.progress_bar)))
+        records = ((keyed_rows, fingerprinted.media) | "Join" >> beam.Flatten()
+                   | "GroupByCell" >> beam.GroupByKey()
+                   | "ComparePairs" >> beam.ParDo(ComparePairs(blocks * (blocks + 1) // 2, self.workers,
+                                                               self.progress_bar)))
+        return {"records": records, "previews": fingerprinted[PREVIEWS]} if self.previews else records
 
 
 _rows_in = Metrics.counter(NAMESPACE, "rows_in")
