@@ -14,7 +14,11 @@ calling process, so connections are pooled as before and only decoding is timed.
 
 * no answer within ``limits.decode_timeout`` seconds: the decoder is killed and replaced, and the
   file gets DECODE_TIMEOUT;
-* the decoder dies while on a file (any signal or exit): it is replaced, and the file gets DECODE_FAILED.
+* the decoder dies while on a file (any signal or exit): it is replaced and the file tried once more on
+  the new one (a decoder can die for reasons of its own: the OOM killer picking it for another's memory,
+  an operator); a file under which two decoders die gets DECODE_FAILED;
+* a decoder that dies while starting is started again, up to START_ATTEMPTS times: that says nothing of
+  the file it was started for.
 
 Nothing is left behind: each decoder writes its temporary files into a folder of its own, inside the
 parent's scratch folder (medialayer.media), which the parent removes whenever it stops that decoder,
@@ -52,6 +56,8 @@ log = logging.getLogger(__name__)
 
 PIPE_BYTES = 16 * 1024 * 1024  # files up to this size go over the socket; larger ones by path
 STARTUP_TIMEOUT = 120.0  # seconds for a new decoder process to import its matchers and say it is ready
+START_ATTEMPTS = 3  # starts of a decoder process before giving up
+FILE_ATTEMPTS = 2  # decoders a file may see die under it before it is DECODE_FAILED
 DEFAULT_DECODE = "medialayer.isolation:decode"  # what a decoder runs, as module:function
 
 
@@ -95,9 +101,14 @@ class DecoderPool:
         with timer.waiting():  # for a free decoder: other files' work
             decoder = self._acquire()
         try:
-            with timer.waiting():  # a new decoder's start-up is not this file's work either
-                decoder.start()
-            return decoder.run(media_type, blob, limits)
+            for attempt in range(1, FILE_ATTEMPTS + 1):
+                with timer.waiting():  # a new decoder's start-up is not this file's work either
+                    decoder.start()
+                try:
+                    return decoder.run(media_type, blob, limits)
+                except DecoderDied:
+                    if attempt == FILE_ATTEMPTS:
+                        raise
         finally:
             with self._available:
                 self._idle.append(decoder)
@@ -135,6 +146,10 @@ def decoder_pool(work: str = DEFAULT_DECODE) -> DecoderPool:
         return pool
 
 
+class DecoderDied(MediaError):
+    """The decoder process ended while on a file (DECODE_FAILED once the file has no attempts left)."""
+
+
 class _Decoder:
     """One decoder process, the socket to it and its scratch folder; replaced after a timeout or a crash."""
 
@@ -170,9 +185,9 @@ class _Decoder:
             status, value = self.conn.recv()
         except (EOFError, OSError):
             how = _describe_exit(self.stop())
-            raise MediaError(ErrorCode.DECODE_FAILED,
-                             f"the decoder process died ({how}) on this file: the content crashes a "
-                             "native decoder, or decoding it ran out of memory") from None
+            raise DecoderDied(ErrorCode.DECODE_FAILED,
+                              f"the decoder process died ({how}) on this file, {FILE_ATTEMPTS} times: the "
+                              "content crashes a native decoder, or decoding it runs out of memory") from None
         if status == "error":
             raise value
         return value
@@ -182,6 +197,14 @@ class _Decoder:
             self._start()
 
     def _start(self) -> None:
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                return self._spawn()
+            except MediaError:
+                if attempt == START_ATTEMPTS:
+                    raise
+
+    def _spawn(self) -> None:
         parent, child = socket.socketpair()
         self.scratch = tempfile.mkdtemp(prefix="decoder-", dir=scratch_dir())
         with child:

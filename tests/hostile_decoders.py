@@ -1,7 +1,8 @@
 """Fake decoders for the isolation tests, run inside real decoder processes (DecoderPool(decode=DECODE)).
 
 A file whose first bytes carry a marker makes the "decoder" fail the way a broken native decoder
-would: hang forever, abort, segfault, or raise; every other file is decoded for real.
+would: hang forever, abort, segfault, or raise; or take a second before decoding it for real (slow);
+every other file is decoded for real.
 """
 import ctypes
 import os
@@ -10,7 +11,8 @@ import time
 from medialayer import isolation
 
 DECODE = "hostile_decoders:decode"
-HANG, ABORT, SEGFAULT, RAISE = (b"medialayer-test:" + word for word in (b"hang", b"abort", b"segfault", b"raise"))
+HANG, ABORT, SEGFAULT, RAISE, SLOW = (b"medialayer-test:" + word
+                                     for word in (b"hang", b"abort", b"segfault", b"raise", b"slow"))
 
 
 def decode(media_type, blob, limits):
@@ -24,4 +26,6 @@ def decode(media_type, blob, limits):
         ctypes.string_at(0)  # reads address 0: SIGSEGV
     if RAISE in head:
         raise ValueError("a decoder bug")
+    if SLOW in head:
+        time.sleep(1.0)
     return isolation.decode(media_type, blob, limits)

@@ -11,7 +11,9 @@ import collections
 import glob
 import io
 import json
+import signal
 import struct
+import subprocess
 import threading
 import time
 import zlib
@@ -316,6 +318,38 @@ def test_a_crashing_decoder_costs_one_file(isolated, media, marker, signal_name)
         isolated.fingerprint("image", marked(marker), LIMITS)
     assert caught.value.code == ErrorCode.DECODE_FAILED and signal_name in caught.value.message
     assert isolated.fingerprint("image", Blob(data=media["a.jpg"]), LIMITS) is not None
+
+
+def test_a_decoder_killed_under_a_file_is_replaced_and_the_file_tried_again(media):
+    pool = isolation.DecoderPool(size=1, decode=hostile_decoders.DECODE)
+    try:
+        pool.fingerprint("image", Blob(data=media["a.jpg"]), LIMITS)  # one decoder, started and idle
+        victim = pool._idle[0].process
+        threading.Timer(0.5, victim.kill).start()  # killed from outside while on the slow file
+        blob = marked(hostile_decoders.SLOW)
+        assert pool.fingerprint("image", blob, LIMITS) == isolation.decode("image", blob, LIMITS)
+        assert victim.poll() == -signal.SIGKILL
+    finally:
+        pool.close()
+
+
+def test_a_decoder_that_dies_while_starting_is_started_again(media, monkeypatch):
+    spawned, popen = [], subprocess.Popen
+
+    def first_one_dies(*args, **kwargs):
+        process = popen(*args, **kwargs)
+        if not spawned:
+            process.kill()
+        spawned.append(process)
+        return process
+
+    monkeypatch.setattr(isolation.subprocess, "Popen", first_one_dies)
+    pool = isolation.DecoderPool(size=1)
+    try:
+        assert pool.fingerprint("image", Blob(data=media["a.jpg"]), LIMITS) is not None
+    finally:
+        pool.close()
+    assert len(spawned) == 2 and spawned[0].poll() == -signal.SIGKILL
 
 
 def test_a_decoder_bug_is_internal_error(isolated):
