@@ -7,6 +7,14 @@ re-encoded copies, half unrelated images) and ``medialayer serve --allow-private
 sends a fixed number of requests with a fixed number in flight, and stops both servers. The warm-up
 requests (one per connection) are not counted. Every 200 answer is checked against the expected
 match/no-match. Options this script does not know (e.g. ``--no-isolate-decoders``) go to ``medialayer serve``.
+
+    python bench/load_service.py --two-keys [--burst-seconds 30] [--concurrency 16] [--polite-concurrency 1]
+
+The service requires API keys (``--api-key-file`` with two keys): for ``--burst-seconds`` a greedy client
+keeps ``--concurrency`` requests in flight with one key (a refused request is sent again at once) while a
+polite client sends one at a time with the other, and requests without a key are sent alongside; printed per client: answers by status and
+latency. Unauthenticated requests name media URLs of their own, and the media server's log shows
+whether any of them was fetched.
 """
 from __future__ import annotations
 
@@ -103,6 +111,52 @@ async def load(base: str, media: str, pairs, requests: int, concurrency: int, ma
     return np.array(latencies) * 1000.0, np.array(statuses), wrong, elapsed, cpu
 
 
+async def two_keys(base: str, media: str, pairs, seconds: float, concurrency: int, polite_concurrency: int,
+                   keys: tuple[str, str]) -> dict:
+    """The greedy key's burst, the polite key's steady requests and unauthenticated ones, all at once; per
+    client the statuses and latencies (ms) of its answers."""
+    bodies = [{"source_url": f"{media}/{s}", "target_url": f"{media}/{t}"} for s, t, _ in pairs]
+    results = {"greedy": ([], []), "polite": ([], []), "no key": ([], [])}
+    greedy_done = asyncio.Event()
+    limits = httpx.Limits(max_connections=concurrency + polite_concurrency + 2)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        async def send(name: str, body: dict, key: str | None):
+            sent = time.perf_counter()
+            response = await client.post("/image/match", json=body,
+                                         headers={"Authorization": f"Bearer {key}"} if key else {})
+            results[name][0].append(response.status_code)
+            results[name][1].append((time.perf_counter() - sent) * 1000.0)
+
+        async def greedy():
+            stop_at = time.perf_counter() + seconds
+
+            async def one_slot(slot: int):
+                i = slot
+                while time.perf_counter() < stop_at:
+                    await send("greedy", bodies[i % len(bodies)], keys[0])
+                    i += concurrency
+            await asyncio.gather(*(one_slot(slot) for slot in range(concurrency)))
+            greedy_done.set()
+
+        async def polite():
+            i = 0
+            while not greedy_done.is_set():
+                await asyncio.gather(*(send("polite", bodies[(i + j) % len(bodies)], keys[1])
+                                       for j in range(polite_concurrency)))
+                i += polite_concurrency
+
+        async def unauthenticated():
+            i = 0
+            while not greedy_done.is_set():
+                await send("no key", {"source_url": f"{media}/unauthenticated-{i}.jpg",
+                                      "target_url": f"{media}/unauthenticated-{i}-copy.jpg"}, None)
+                i += 1
+                await asyncio.sleep(0.2)
+
+        await asyncio.gather(greedy(), polite(), unauthenticated())
+    return {name: (np.array(statuses), np.array(latencies)) for name, (statuses, latencies) in results.items()}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400)
@@ -112,6 +166,12 @@ def main(argv=None) -> None:
     parser.add_argument("--images", type=int, default=16, help="distinct images (2 x this many pairs)")
     parser.add_argument("--size", default="320x240", help="image size, WIDTHxHEIGHT")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="stop sending after this long")
+    parser.add_argument("--two-keys", action="store_true", help="a greedy and a polite API key, and requests "
+                                                                "without a key (see above)")
+    parser.add_argument("--burst-seconds", type=float, default=30.0, help="--two-keys: how long the greedy key "
+                                                                          "keeps sending")
+    parser.add_argument("--polite-concurrency", type=int, default=1, help="--two-keys: the polite key's requests "
+                                                                          "in flight")
     args, serve_options = parser.parse_known_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
 
@@ -119,9 +179,16 @@ def main(argv=None) -> None:
         pairs = write_images(directory, args.images, width, height)
         mean_kib = np.mean([os.path.getsize(os.path.join(directory, name)) for name in os.listdir(directory)]) / 1024
         media_port, service_port = free_port(), free_port()
+        keys = ("greedy-" + os.urandom(8).hex(), "polite-" + os.urandom(8).hex())
+        if args.two_keys:
+            key_file = os.path.join(directory, "keys.txt")
+            with open(key_file, "w") as f:
+                f.write("\n".join(keys) + "\n")
+            serve_options += ["--api-key-file", key_file]
+        media_log = open(os.path.join(directory, "media-server.log"), "w+")
         processes = [
             subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", directory,
-                              str(media_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                              str(media_port)], stdout=subprocess.DEVNULL, stderr=media_log),
             subprocess.Popen([sys.executable, "-m", "medialayer", "serve", "--host", "127.0.0.1",
                               "--port", str(service_port), "--allow-private-networks", "--workers", str(args.workers),
                               "--queue-size", str(args.queue_size), "--log-level", "warning", *serve_options], cwd=REPO),
@@ -130,13 +197,34 @@ def main(argv=None) -> None:
             media, base = f"http://127.0.0.1:{media_port}", f"http://127.0.0.1:{service_port}"
             wait_up(f"{media}/0.jpg")
             wait_up(f"{base}/healthz")
-            latencies, statuses, wrong, elapsed, cpu = asyncio.run(
-                load(base, media, pairs, args.requests, args.concurrency, args.max_seconds,
-                     [p.pid for p in processes]))
+            if args.two_keys:
+                clients = asyncio.run(two_keys(base, media, pairs, args.burst_seconds, args.concurrency,
+                                               args.polite_concurrency, keys))
+            else:
+                latencies, statuses, wrong, elapsed, cpu = asyncio.run(
+                    load(base, media, pairs, args.requests, args.concurrency, args.max_seconds,
+                         [p.pid for p in processes]))
         finally:
             for process in processes:
                 process.terminate()
                 process.wait(10)
+            media_log.seek(0)
+            fetched_unauthenticated = media_log.read().count("/unauthenticated-")
+            media_log.close()
+
+    if args.two_keys:
+        print(f"service --workers {args.workers} --queue-size {args.queue_size} {' '.join(serve_options[:-2])} with "
+              f"two API keys; greedy: {args.concurrency} in flight for {args.burst_seconds:g} s; polite: "
+              f"{args.polite_concurrency} in flight while the greedy one runs; requests without a key every 0.2 s")
+        for name, (statuses, latencies) in clients.items():
+            by_status = ", ".join(f"{status}: {int((statuses == status).sum())}" for status in sorted(set(statuses)))
+            served = latencies[statuses == 200]
+            print(f"  {name:7s} {len(statuses)} answers ({by_status})"
+                  + (f"; 200s latency ms p50 {np.percentile(served, 50):.0f} p95 {np.percentile(served, 95):.0f}"
+                     if len(served) else ""))
+        print(f"  media fetched for requests without a key: {fetched_unauthenticated}")
+        print(f"  machine: {os.cpu_count()} CPUs, load average over the last minute {os.getloadavg()[0]:.1f}")
+        return
 
     print(f"{len(latencies)} requests, {args.concurrency} in flight, service --workers {args.workers} "
           f"--queue-size {' '.join([str(args.queue_size), *serve_options])}, {len(pairs)} pairs of {width}x{height} JPEGs "
