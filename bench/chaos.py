@@ -41,6 +41,7 @@ from medialayer.synthetic import audio, image, video  # noqa: E402
 from tests.httpserver import LoopbackServer, drip, endless, redirect, serve  # noqa: E402
 
 DECODER_MARK = "from medialayer.isolation import _child_main"
+RUN_MARK = "MEDIALAYER_CHAOS_RUN"  # an environment variable naming the run, inherited by its decoders
 GOOD = {None, "DECODE_FAILED"}  # a result, or both decoders trying one of the pair's files killed
 
 
@@ -146,17 +147,31 @@ class Killer(threading.Thread):
 
 
 def decoders_of(job: psutil.Process) -> list:
+    """The job's live decoder processes (a killed one stays a zombie until the job notices: skipped)."""
     try:
-        return [p for p in job.children(recursive=True) if DECODER_MARK in " ".join(p.cmdline())]
+        children = job.children(recursive=True)
     except psutil.NoSuchProcess:
         return []
+    return [p for p in children if _is_live_decoder(p)]
 
 
-def all_decoders() -> list:
+def _is_live_decoder(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE and DECODER_MARK in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
+
+
+def decoders_of_run(run_mark: str) -> list:
+    """Every decoder process started by the run, wherever it now sits in the process tree: decoders inherit
+    the run's environment, which carries ``run_mark``."""
     found = []
     for p in psutil.process_iter(["cmdline"]):
-        if DECODER_MARK in " ".join(p.info["cmdline"] or []):
-            found.append(p.pid)
+        try:
+            if DECODER_MARK in " ".join(p.info["cmdline"] or []) and p.environ().get(RUN_MARK) == run_mark:
+                found.append(p.pid)
+        except psutil.Error:
+            pass
     return found
 
 
@@ -181,7 +196,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    before = set(all_decoders())
+    run_mark = os.urandom(8).hex()
     with tempfile.TemporaryDirectory(prefix="chaos-") as work, LoopbackServer() as server:
         media_dir, run_tmp = os.path.join(work, "media"), os.path.join(work, "tmp")
         os.makedirs(media_dir)
@@ -199,7 +214,7 @@ def main() -> None:
                    "--formats", "jsonl", "--allow-private-networks", "--fetch-deadline", "10",
                    "--read-timeout", "5", "--max-retries", "1"]
         started = time.monotonic()
-        job = subprocess.Popen(command, env={**os.environ, "TMPDIR": run_tmp}, stdout=subprocess.PIPE,
+        job = subprocess.Popen(command, env={**os.environ, "TMPDIR": run_tmp, RUN_MARK: run_mark}, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
         process = psutil.Process(job.pid)
         killer = Killer(process, args.kill_every, args.seed)
@@ -212,7 +227,7 @@ def main() -> None:
         log = job.stdout.read()
         wall = time.monotonic() - started
         time.sleep(1.0)  # decoders killed with their parent are reaped by init
-        left_decoders = sorted(set(all_decoders()) - before)
+        left_decoders = decoders_of_run(run_mark)
         left_files = [os.path.join(d, f) for d, _, files in os.walk(run_tmp) for f in files]
         left_folders = [d for d, _, _ in os.walk(run_tmp) if d != run_tmp]
         records = {}
