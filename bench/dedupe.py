@@ -1,12 +1,22 @@
-"""Catalog dedupe benchmark (images): candidate recall of the index keys against exhaustive all-pairs
-verification, and group quality, beside PDQ hashes in a FAISS binary index (Meta's HMA approach).
+"""Catalog dedupe benchmark: candidate recall of the index keys against exhaustive all-pairs verification,
+and group quality, per media type; for images beside PDQ hashes in a FAISS binary index (Meta's HMA).
 
-    python bench/dedupe.py --media-dir ../shared/media-dev [--copies 3] [--seed 1]
+    python bench/dedupe.py --media-dir ../shared/media-dev [--media-type image] [--copies 3] [--seed 1]
+    python bench/dedupe.py --media-dir ../shared/media-dev --media-type audio [--seed 7] [--max-sources 12]
+    python bench/dedupe.py --media-dir ../shared/media-dev --media-type video [--split all]
 
-The catalog: every image of media-dev, plus ``--copies`` transformed copies of each (parameters drawn at
-random per copy: JPEG quality, resize, crop keeping 45-85% of the area at any position, mirror, 90-degree
+The image catalog: every image of media-dev, plus ``--copies`` transformed copies of each (parameters drawn
+at random per copy: JPEG quality, resize, crop keeping 45-85% of the area at any position, mirror, 90-degree
 turns, a caption bar, letterbox, brightness/gamma, and combinations). Truth: copies of one source form
 one group; different sources (same-series photos included) are distinct.
+
+The audio and video catalogs are the files the quality benchmarks build (bench/quality_audio.py: every
+track of media-dev and its variants: codecs, noise, voiceover, reverb, excerpts, and on the held-out tracks
+speed, tempo and pitch edits; silence, hiss, tones and noise as distractors. bench/quality_video.py: every
+video of the split and its variants: re-encodes, crops, rotations, speed, picture-in-picture, split
+screens, excerpts, composed longer videos, and the hard negatives: halves of one recording, branded
+intros, same-style slideshows). Truth: two files are duplicates when they share content (the quality
+benches know which source each file holds); groups are compared with the connected components of that.
 
 Measured on the same fingerprints the pipeline computes (``MATCHER.fingerprint``):
   * all pairs verified with ``compare`` (the exhaustive answer, which dedupe can at best reproduce);
@@ -14,12 +24,13 @@ Measured on the same fingerprints the pipeline computes (``MATCHER.fingerprint``
     ``min_shared_keys``; the same functions of medialayer.candidates): the share of the all-pairs
     matches among the candidates, per transformation of the copy involved;
   * groups (connected components of the verified candidates) against the truth: pairwise precision and
-    recall; the same for PDQ + FAISS (IndexBinaryFlat, Hamming radius 31, union-find over the hits).
+    recall; for images the same for PDQ + FAISS (IndexBinaryFlat, Hamming radius 31, union-find over the hits).
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import io
 import itertools
 import os
@@ -36,8 +47,10 @@ from bench.common import manifest_rows, print_table  # noqa: E402
 from medialayer.candidates import DEFAULT_MAX_BUCKET, bucket_pairs, is_candidate  # noqa: E402
 from medialayer.grouping import connected_groups  # noqa: E402
 from medialayer.limits import Limits  # noqa: E402
-from medialayer.matchers.image import MATCHER  # noqa: E402
+from medialayer.matchers import get_matcher  # noqa: E402
 from medialayer.media import Blob  # noqa: E402
+
+WORK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "work")
 
 
 def _jpeg(image, quality):
@@ -87,28 +100,62 @@ EDITS = {
 }
 
 
-def build_catalog(media_dir: str, copies: int, seed: int):
-    """[(name, source index, edit or "original", PIL image)]"""
+@dataclasses.dataclass
+class Item:
+    """One asset of the catalog: the content it holds (two assets are duplicates when theirs meet), how it
+    was made, and how to read it (a PIL image, or a file path)."""
+
+    name: str
+    content: frozenset
+    edit: str
+    media: object
+
+
+def image_catalog(media_dir: str, copies: int, seed: int) -> list[Item]:
     rng = np.random.default_rng(seed)
     catalog = []
     for index, row in enumerate(manifest_rows(media_dir, "image")):
         original = Image.open(os.path.join(media_dir, row["path"])).convert("RGB")
-        catalog.append((row["path"], index, "original", original))
+        catalog.append(Item(row["path"], frozenset([index]), "original", original))
         for edit in rng.choice(list(EDITS), copies, replace=False):
-            catalog.append((f"{row['path']}#{edit}", index, str(edit), EDITS[edit](original, rng)))
+            catalog.append(Item(f"{row['path']}#{edit}", frozenset([index]), str(edit), EDITS[edit](original, rng)))
     return catalog
 
 
-def fingerprint(image):
+def audio_catalog(media_dir: str, seed: int, max_sources: int | None) -> list[Item]:
+    from bench import quality_audio
+
+    sources, positives, _ = quality_audio.build(media_dir, os.path.join(WORK, "audio"), seed, max_sources)
+    catalog = [Item(s["path"], frozenset([s["name"]]), "original", s["path"]) for s in sources]
+    catalog += [Item(p["query"], frozenset([p["source"]["name"], *p["contains"]]), p["edit"] or p["case"],
+                     p["query"]) for p in positives]
+    catalog += [Item(path, frozenset([path]), "distractor", path)
+                for path in quality_audio.low_information_files(os.path.join(WORK, "audio"))]
+    return catalog
+
+
+def video_catalog(media_dir: str, split: str) -> list[Item]:
+    from bench import quality_video
+
+    files, positives = quality_video.build_dataset(media_dir, os.path.join(WORK, "video"), None, split)
+    category = {path: kind for source, variant, kind, _ in positives for path in (variant,)}
+    return [Item(path, frozenset(content), "original" if role == "source" else
+                 "hard negative" if role == "hard" else category.get(path, "composed"), path)
+            for path, (content, role, _) in files.items()]
+
+
+def fingerprint(matcher, item: Item):
+    if isinstance(item.media, str):
+        return matcher.fingerprint(Blob(path=item.media), Limits())
     buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return MATCHER.fingerprint(Blob(data=buffer.getvalue()), Limits())
+    item.media.save(buffer, "PNG")
+    return matcher.fingerprint(Blob(data=buffer.getvalue()), Limits())
 
 
 def cached(name: str, compute):
     """``compute()``, kept in bench/work between runs (delete the files after changing the fingerprint or
     compare; the candidate step is always computed afresh)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "work", name)
+    path = os.path.join(WORK, name)
     if os.path.exists(path):
         with open(path, "rb") as f:
             return pickle.load(f)
@@ -119,10 +166,10 @@ def cached(name: str, compute):
     return value
 
 
-def candidate_pairs(fingerprints, max_bucket: int) -> set:
+def candidate_pairs(matcher, fingerprints, max_bucket: int) -> set:
     buckets = collections.defaultdict(list)
     for i, fp in enumerate(fingerprints):
-        for key in MATCHER.index_keys(fp):
+        for key in matcher.index_keys(fp):
             buckets[key].append(i)
     shared, capped = collections.Counter(), 0
     for members in buckets.values():
@@ -131,16 +178,15 @@ def candidate_pairs(fingerprints, max_bucket: int) -> set:
             capped += 1
             continue
         shared.update(pairs)
-    return {pair for pair, n in shared.items() if is_candidate(n, MATCHER.min_shared_keys)}, capped, len(buckets)
+    return {pair for pair, n in shared.items() if is_candidate(n, matcher.min_shared_keys)}, capped, len(buckets)
 
 
-def pairwise(groups_of: dict, truth: list[int]) -> tuple[float, float]:
-    """Pairwise precision and recall of a grouping (item -> group id, singletons absent) against the truth."""
+def pairwise(groups_of: dict, truth: set) -> tuple[float, float]:
+    """Pairwise precision and recall of a grouping (item -> group id, singletons absent) against the pairs
+    ``truth`` puts in one group."""
     predicted = {(i, j) for members in _members(groups_of).values() for i, j in itertools.combinations(members, 2)}
-    actual = {(i, j) for members in _members(dict(enumerate(truth))).values()
-              for i, j in itertools.combinations(members, 2)}
-    correct = len(predicted & actual)
-    return correct / max(1, len(predicted)), correct / max(1, len(actual))
+    correct = len(predicted & truth)
+    return correct / max(1, len(predicted)), correct / max(1, len(truth))
 
 
 def _members(groups_of: dict) -> dict:
@@ -155,6 +201,7 @@ def groups_from_links(links) -> dict:
 
 
 def pdq_faiss_groups(images) -> dict:
+    """Meta's HMA approach for images: PDQ hashes, a FAISS binary index, a Hamming radius of 31."""
     import faiss
     import pdqhash
 
@@ -170,28 +217,38 @@ def pdq_faiss_groups(images) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media-dir", required=True)
-    parser.add_argument("--copies", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--media-type", choices=("image", "audio", "video"), default="image")
+    parser.add_argument("--copies", type=int, default=3, help="images: transformed copies of each source")
+    parser.add_argument("--seed", type=int, help="the draw of edits and parameters (default: 1 for images, 7 for audio, as in bench/quality_audio.py)")
+    parser.add_argument("--max-sources", type=int, help="audio: at most this many tracks (spread over the list)")
+    parser.add_argument("--split", default="all", choices=("all", "held-out", "tune"), help="video: the sources")
     parser.add_argument("--max-bucket", type=int, default=DEFAULT_MAX_BUCKET)
     args = parser.parse_args(argv)
+    if args.seed is None:
+        args.seed = 7 if args.media_type == "audio" else 1
 
-    catalog = build_catalog(args.media_dir, args.copies, args.seed)
-    truth = [source for _, source, _, _ in catalog]
-    edits = [edit for _, _, edit, _ in catalog]
+    kind, matcher = args.media_type, get_matcher(args.media_type)
+    run_name = {"image": f"image-{args.copies}-{args.seed}", "audio": f"audio-{args.seed}-{args.max_sources}",
+                "video": f"video-{args.split}"}[kind]
+    catalog = {"image": lambda: image_catalog(args.media_dir, args.copies, args.seed),
+               "audio": lambda: audio_catalog(args.media_dir, args.seed, args.max_sources),
+               "video": lambda: video_catalog(args.media_dir, args.split)}[kind]()
+    truth = {(i, j) for i, j in itertools.combinations(range(len(catalog)), 2)
+             if catalog[i].content & catalog[j].content}
+    true_groups = groups_from_links(truth)
     started = time.process_time()
-    fingerprints = cached(f"dedupe-fingerprints-{args.copies}-{args.seed}.pkl",
-                          lambda: [fingerprint(image) for _, _, _, image in catalog])
-    print(f"catalog: {len(catalog)} images ({len(set(truth))} sources x (1 + {args.copies} copies)); "
-          f"fingerprints {time.process_time() - started:.1f} CPU-s")
+    fingerprints = cached(f"dedupe-fingerprints-{run_name}.pkl", lambda: [fingerprint(matcher, item) for item in catalog])
+    print(f"catalog: {len(catalog)} {kind} assets, {len(truth):,} pairs sharing content; fingerprints "
+          f"{time.process_time() - started:.1f} CPU-s")
 
     started = time.process_time()
     all_pairs = list(itertools.combinations(range(len(catalog)), 2))
-    matched = cached(f"dedupe-matches-{args.copies}-{args.seed}.pkl", lambda: {
-        pair for pair in all_pairs if MATCHER.compare(fingerprints[pair[0]], fingerprints[pair[1]]).match})
+    matched = cached(f"dedupe-matches-{run_name}.pkl", lambda: {
+        pair for pair in all_pairs if matcher.compare(fingerprints[pair[0]], fingerprints[pair[1]]).match})
     print(f"all pairs: {len(all_pairs):,} compared, {len(matched):,} match ({time.process_time() - started:.1f} CPU-s)")
 
     started = time.process_time()
-    candidates, capped, keys = candidate_pairs(fingerprints, args.max_bucket)
+    candidates, capped, keys = candidate_pairs(matcher, fingerprints, args.max_bucket)
     verified = {pair for pair in candidates if pair in matched}  # compare is deterministic: same answer
     per_asset = np.bincount(np.array(list(candidates), int).ravel(), minlength=len(catalog)) if candidates else [0]
     print(f"candidates: {len(candidates):,} pairs (per asset: mean {np.mean(per_asset):.1f}, p99 "
@@ -199,22 +256,26 @@ def main(argv=None) -> None:
           f"({time.process_time() - started:.1f} CPU-s)")
 
     rows = []
-    for edit in ["all", *EDITS]:
-        involved = [p for p in matched if edit == "all" or edit in (edits[p[0]], edits[p[1]])]
+    edits = sorted({item.edit for item in catalog} - {"original"})
+    for edit in ["all", *edits]:
+        involved = [p for p in matched if edit == "all" or edit in (catalog[p[0]].edit, catalog[p[1]].edit)]
         if involved:
             found = sum(p in candidates for p in involved)
             rows.append([edit, len(involved), found, found / len(involved)])
-    print("\nCandidate recall: all-pairs matches that the candidate step proposes, by the copy's edit")
+    print("\nCandidate recall: all-pairs matches that the candidate step proposes, by the edit of the copies involved")
     print_table(["edit", "all-pairs matches", "among candidates", "candidate recall"], rows)
 
-    ours = groups_from_links(verified)
-    exhaustive = groups_from_links(matched)
-    baseline = pdq_faiss_groups([image for _, _, _, image in catalog])
-    print("\nGroups against the truth (pairwise)")
-    print_table(["method", "precision", "recall"],
-                [["dedupe (candidates, verified)", *pairwise(ours, truth)],
-                 ["all pairs verified", *pairwise(exhaustive, truth)],
-                 ["PDQ + FAISS, radius 31", *pairwise(baseline, truth)]])
+    same_group = {(i, j) for members in _members(true_groups).values() for i, j in itertools.combinations(members, 2)}
+    methods = [["dedupe (candidates, verified)", *pairwise(groups_from_links(verified), same_group)],
+               ["all pairs verified", *pairwise(groups_from_links(matched), same_group)]]
+    if kind == "image":
+        methods.append(["PDQ + FAISS, radius 31", *pairwise(pdq_faiss_groups([item.media for item in catalog]),
+                                                            same_group)])
+    print("\nGroups against the truth (pairwise), and the verified links against the pairs sharing content")
+    print_table(["method", "precision", "recall"], methods)
+    link_precision = len(verified & truth) / max(1, len(verified))
+    print(f"verified links: {len(verified):,}, of which share content: {link_precision:.3f}; pairs sharing "
+          f"content found as links: {len(verified & truth) / max(1, len(truth)):.3f}")
 
 
 if __name__ == "__main__":
