@@ -32,8 +32,8 @@ explain: a local recolour, which is not a copy. Also weighed: how many of the co
 the overlap fit the transform (tight for a copy, loose for another viewpoint) and the hash distance.
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
-the keypoints verify nothing; the colour check only runs where the hash is close enough to accept, the
-one case where it can decide), fitted by maximum likelihood on the tuning split of the quality
+the keypoints verify nothing, the only case the colour change is computed for), fitted by maximum
+likelihood on the tuning split of the quality
 benchmark (``bench/quality_image.py --fit``), so the score estimates how likely the pair is a
 duplicate; 0.5 is the match threshold and the distance from it sets the confidence band (high beyond
 0.4, medium beyond 0.2). Without verification the hash accepts only at a distance of at most
@@ -132,12 +132,13 @@ class ImageFingerprint:
     frame: tuple = (0.0, 0.0, 1.0, 1.0)  # (left, top, right, bottom) of the decoded image that trimming kept
 
     @property
-    def hash_bits(self) -> np.ndarray:
-        return np.unpackbits(np.frombuffer(self.hashes, dtype=np.uint8)).reshape(8, 256)
+    def hash_words(self) -> np.ndarray:
+        """The 8 whole-image hashes as 8 x 4 64-bit words (Hamming distances by popcount)."""
+        return np.frombuffer(self.hashes, dtype=np.uint64).reshape(8, 4)
 
     @property
-    def centre_hash_bits(self) -> np.ndarray:
-        return np.unpackbits(np.frombuffer(self.centre_hashes, dtype=np.uint8)).reshape(8, 256)
+    def centre_hash_words(self) -> np.ndarray:
+        return np.frombuffer(self.centre_hashes, dtype=np.uint64).reshape(8, 4)
 
     @property
     def keypoints(self) -> np.ndarray:
@@ -149,7 +150,7 @@ class Evidence:
     """What the comparison found; the score is a calibrated function of it."""
 
     hash_distance: int  # best of whole-image and central-region hashes, any orientation
-    hash_colour_change: float = 0.0  # colour_change() of the whole images in that orientation (unverified, close hash)
+    hash_colour_change: float = 0.0  # colour_change() of the whole images in that orientation (if unverified)
     inliers: int = 0  # RANSAC inliers of the best keypoint transform (0: not verified)
     agreement: float = 0.0  # aligned check: fraction of overlapping blocks that agree
     coverage: float = 0.0  # fraction of grid cells with keypoints in the overlap that hold an inlier
@@ -300,8 +301,8 @@ def _quality(luma: np.ndarray, coefficients: np.ndarray) -> int:
 def hash_match(a: ImageFingerprint, b: ImageFingerprint) -> tuple[int, int]:
     """(smallest Hamming distance between a's upright hash and b's in any orientation, whole image or centre;
     that orientation: a looks like _orient(b, orientation))."""
-    distances = np.minimum(np.sum(a.hash_bits[0] != b.hash_bits, axis=1),
-                           np.sum(a.centre_hash_bits[0] != b.centre_hash_bits, axis=1))
+    distances = np.minimum(np.bitwise_count(a.hash_words[0] ^ b.hash_words).sum(axis=1),
+                           np.bitwise_count(a.centre_hash_words[0] ^ b.centre_hash_words).sum(axis=1))
     orientation = int(np.argmin(distances))
     return int(distances[orientation]), orientation
 
@@ -649,8 +650,8 @@ def _matched_levels(luma_a: np.ndarray, luma_b: np.ndarray, valid: np.ndarray) -
 
 def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int) -> Evidence:
     """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept. ``distance``
-    and ``orientation``: the pair's hash_match(). When nothing verifies and the hash is close enough to accept,
-    the evidence carries the whole-image colour change in that orientation too (the only place it is weighed)."""
+    and ``orientation``: the pair's hash_match(). When nothing verifies, the evidence carries the whole-image
+    colour change in that orientation too (the hash score weighs it; a verified score does not)."""
     points_a, points_b = a.keypoints, b.keypoints
     descriptors_a = np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32)
     descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
@@ -693,7 +694,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
                                                       *region.max(axis=0) / [b.width, b.height])))
         if candidate.agreement > best.agreement or not best.verified:
             best = candidate
-    if best.verified or distance > ACCEPT_DISTANCE:
+    if best.verified:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
     return dataclasses.replace(best, hash_colour_change=whole)
