@@ -117,6 +117,19 @@ def test_image_inside_a_screenshot_matches_and_says_where(scenes, originals):
     assert not MATCHER.compare(originals[2], target).match
 
 
+def test_picture_in_picture_says_where_the_source_sits(scenes, originals):
+    """The record's region is in the whole target's frame, also when the target has a border trimming cuts."""
+    canvas = synthetic.pad(synthetic.textured_scene(21, 1200, 900), 0.0, 0.1, 0.0, 0.0, (255, 255, 255))
+    canvas.paste(scenes[2].resize((720, 540)), (420, 360))  # a third of the canvas, below a white band at the top
+    width, height = canvas.size
+    expected = (420 / width, 360 / height, 1140 / width, 900 / height)
+    comparison = MATCHER.compare(originals[2], fingerprint(canvas))
+    assert comparison.match, comparison
+    assert np.allclose(comparison.region, expected, atol=0.02), (comparison.region, expected)
+    assert MATCHER.compare(originals[2], fingerprint(scenes[2])).region == pytest.approx((0, 0, 1, 1), abs=0.02)
+    assert MATCHER.compare(originals[1], fingerprint(canvas)).region is None  # no match, no region
+
+
 def test_image_in_a_collage_matches(scenes, originals):
     collage = synthetic.collage([synthetic.textured_scene(11, 640, 480), scenes[2], synthetic.textured_scene(12, 640, 480),
                                  synthetic.textured_scene(13, 640, 480)])
