@@ -71,7 +71,8 @@ class _Side:
 
     @property
     def step(self) -> float:
-        return float(self.times[1] - self.times[0]) if len(self.times) > 1 else 0.2
+        """Typical seconds between samples (they sit on decoded frames: a frame or two off the grid)."""
+        return float(np.median(np.diff(self.times))) if len(self.times) > 1 else 0.2
 
 
 @dataclasses.dataclass

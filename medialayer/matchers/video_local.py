@@ -127,16 +127,13 @@ def _moving(times: np.ndarray, points: list[np.ndarray], descriptors: list[np.nd
                 if abs(times[j] - other) > LOCAL_STEP or not len(d) or not len(descriptors[j]):
                     continue
                 checks += 1
-                near = np.hypot(*(p[:, None, :] - points[j][None, :, :]).transpose(2, 0, 1)) <= STATIC_RADIUS * side
-                seen += np.any(near & (_hamming(d, descriptors[j]) <= MATCH_DISTANCE), axis=1)
+                # Look-alikes are only looked for among the few keypoints at the same place.
+                mine, theirs = np.nonzero(np.hypot(*(p[:, None, :] - points[j][None, :, :]).transpose(2, 0, 1))
+                                          <= STATIC_RADIUS * side)
+                alike = np.bitwise_count(d.view(np.uint64)[mine] ^ descriptors[j].view(np.uint64)[theirs]).sum(axis=1)
+                seen[np.unique(mine[alike <= MATCH_DISTANCE])] += 1
         keep.append(seen < STATIC_SHARE * checks if checks >= 2 else np.ones(len(d), bool))
     return keep
-
-
-def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamming distances (len(a) x len(b)) between two sets of 32-byte descriptors."""
-    words_a, words_b = a.view(np.uint64), b.view(np.uint64)  # 4 words each
-    return np.bitwise_count(words_a[:, None, :] ^ words_b[None, :, :]).sum(axis=2)
 
 
 # --- compare ---------------------------------------------------------------------------------------------
