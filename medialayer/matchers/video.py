@@ -15,6 +15,7 @@ the keypoints look for the video inside a part of the other's frame.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import av
 import cv2
@@ -107,14 +108,13 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
     """Yield (media time, grey picture with its long side THUMB_SIDE, grey picture with its long side
     LOCAL_SIDE or None) every SAMPLE_STEP seconds; the larger picture every LOCAL_STEP seconds.
 
-    Frames no other frame refers to (most B-frames) are never decoded: the decoder skips them, so the
-    samples are the decoded frames nearest after each step, pixel for pixel what a full decode gives.
-    Only sampled frames are converted, to grey at the working sizes in one scaling step of FFmpeg's.
-    Timestamps come from the stream, so the sampling is the same at any frame rate. Returns the
-    duration (generator return value): up to the end of the last packet, decoded or not."""
+    The sample is the first frame at or after each step. Frames no other frame refers to (most B-frames)
+    are not decoded unless they are such a frame, so the samples are the frames and pixels a full decode
+    gives, at a fraction of its cost. Only sampled frames are converted, to grey at the working sizes in
+    one scaling pass of FFmpeg's. Timestamps come from the stream, so the sampling is the same at any
+    frame rate. Returns the duration (generator return value): up to the end of the last packet."""
     stream = container.streams.video[0]
     stream.thread_count = 1  # one core per video: the pipeline's workers already fill the machine
-    stream.codec_context.skip_frame = "NONREF"
     rate = float(stream.average_rate or 0)
     frame_seconds = 1.0 / rate if 0 < rate < 1000 else 0.04
     time_base = float(stream.time_base or 0)
@@ -126,6 +126,11 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
     for packet in container.demux(stream):
         if packet.pts is not None:
             end = max(end, (packet.pts + (packet.duration or 0)) * time_base)
+        # Packets come in decoding order: whether this one shows the first frame after a step is known
+        # from its timestamp alone (at a steady frame rate; otherwise the next decoded frame is taken).
+        shown = None if packet.pts is None or first is None else packet.pts * time_base - first
+        stream.codec_context.skip_frame = "DEFAULT" if shown is None or _first_after_step(
+            shown, frame_seconds) else "NONREF"
         try:
             frames = packet.decode()
         except av.FFmpegError:
@@ -155,6 +160,11 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
     if size is None:  # nothing decoded
         raise MediaError(ErrorCode.DECODE_FAILED, "no decodable video frame")
     return max(last + frame_seconds, end - first)
+
+
+def _first_after_step(t: float, frame_seconds: float) -> bool:
+    """Whether the frame shown at ``t`` is the first at or after a multiple of SAMPLE_STEP."""
+    return math.floor(t / SAMPLE_STEP + 1e-3) > math.floor((t - frame_seconds) / SAMPLE_STEP + 1e-3)
 
 
 def _grey(scaler: VideoReformatter, frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
