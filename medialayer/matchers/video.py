@@ -110,15 +110,17 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
 
     The sample is the first frame at or after each step. Frames no other frame refers to (most B-frames)
     are not decoded unless they are such a frame, so the samples are the frames and pixels a full decode
-    gives, at a fraction of its cost. Only sampled frames are converted, to grey at the working sizes in
-    one scaling pass of FFmpeg's. Timestamps come from the stream, so the sampling is the same at any
-    frame rate. Returns the duration (generator return value): up to the end of the last packet."""
+    gives, at a fraction of its cost. Only sampled frames are converted, as OpenCV's capture converts them
+    (to BGR by FFmpeg, then grey and area-reduced by OpenCV): the fingerprint is the one decoding every
+    frame gives, bit for bit (FFmpeg's own grey and area scaling move keypoints enough to lose matches).
+    Timestamps come from the stream, so the sampling is the same at any frame rate. Returns the duration
+    (generator return value): up to the end of the last packet."""
     stream = container.streams.video[0]
     stream.thread_count = 1  # one core per video: the pipeline's workers already fill the machine
     rate = float(stream.average_rate or 0)
     frame_seconds = 1.0 / rate if 0 < rate < 1000 else 0.04
     time_base = float(stream.time_base or 0)
-    scalers = VideoReformatter(), VideoReformatter()  # one per size: each keeps its scaler set up
+    to_bgr = VideoReformatter()  # keeps its converter set up from frame to frame
     first = last = size = None
     end = 0.0  # stream time at which the last packet seen ends
     next_sample = next_local = 0.0
@@ -152,11 +154,12 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
                 continue
             next_sample = (np.floor(t / SAMPLE_STEP + 1e-3) + 1) * SAMPLE_STEP
             size = size or (_thumbnail_size((frame.height, frame.width)), local_size((frame.height, frame.width)))
+            grey = cv2.cvtColor(to_bgr.reformat(frame, format="bgr24", threads=1).to_ndarray(), cv2.COLOR_BGR2GRAY)
             local = None
             if t + 1e-3 >= next_local:
                 next_local = (np.floor(t / LOCAL_STEP + 1e-3) + 1) * LOCAL_STEP
-                local = _grey(scalers[1], frame, size[1])
-            yield t, _grey(scalers[0], frame, size[0]), local
+                local = cv2.resize(grey, size[1], interpolation=cv2.INTER_AREA)
+            yield t, cv2.resize(grey, size[0], interpolation=cv2.INTER_AREA), local
     if size is None:  # nothing decoded
         raise MediaError(ErrorCode.DECODE_FAILED, "no decodable video frame")
     return max(last + frame_seconds, end - first)
@@ -165,13 +168,6 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
 def _first_after_step(t: float, frame_seconds: float) -> bool:
     """Whether the frame shown at ``t`` is the first at or after a multiple of SAMPLE_STEP."""
     return math.floor(t / SAMPLE_STEP + 1e-3) > math.floor((t - frame_seconds) / SAMPLE_STEP + 1e-3)
-
-
-def _grey(scaler: VideoReformatter, frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
-    """The frame as a grey picture of ``size`` (width, height): FFmpeg converts and area-averages in one pass
-    (what OpenCV's grey conversion and INTER_AREA give, to a grey level), on the calling thread."""
-    return scaler.reformat(frame, width=size[0], height=size[1], format="gray", interpolation="AREA",
-                           threads=1).to_ndarray()
 
 
 def _thumbnail_size(shape: tuple[int, ...]) -> tuple[int, int]:
