@@ -20,7 +20,8 @@ and 5-8 s clips placed inside composed videos >= 10x longer.
 Negatives: every pair of files derived from different sources (the same-style pairs A/B/C included),
 plus generated black, still-photo and title-card videos. Baselines on the same pairs: per-frame pHash at
 1 fps with best-offset alignment (threshold set at 1% FPR on the negatives), and videohash if installed.
---speed prints fingerprint speed (one thread), fingerprint size and the compare time of two 10-minute fingerprints.
+--speed prints fingerprint speed (CPU time, one thread) beside plain decoding (every frame, and only the
+frames others refer to) and vPDQ's, fingerprint size and the compare time of two 10-minute fingerprints.
 """
 from __future__ import annotations
 
@@ -694,9 +695,14 @@ def report(positives, negative_pairs, results, baselines) -> None:
 # --- speed ---------------------------------------------------------------------------------------------------
 
 def speed(args) -> None:
-    """Fingerprint speed (one decoding thread, decode included), fingerprint size, and compare time of two
-    10-minute fingerprints (the sources' fingerprints laid end to end: no 10-minute encode needed)."""
+    """Fingerprint speed (CPU time of one thread, decode included) beside vPDQ's on the same files (one
+    thread, one hash a second), fingerprint size, and compare time of two 10-minute fingerprints (the sources' fingerprints laid end to end: no 10-minute encode needed)."""
     cv2.setNumThreads(1)
+    try:
+        import vpdq
+    except ImportError:
+        vpdq = None
+        print("vPDQ: not available (pip install vpdq; building it needs Debian's libav*-dev)")
     sources = [os.path.join(args.media_dir, r["path"]) for r in manifest_rows(args.media_dir, "video")]
     rows, fingerprints = [], []
     for src in sources:
@@ -704,8 +710,14 @@ def speed(args) -> None:
         started = time.process_time()
         fingerprints.append(fingerprint_path(src, Limits()))
         cpu = time.process_time() - started
-        rows.append([os.path.basename(src), f"{width}x{height}@{fps:g}", duration, cpu, duration / cpu])
-    print_table(["video", "format", "seconds", "CPU s", "x realtime (CPU)"], rows)
+        rows.append([os.path.basename(src), f"{width}x{height}@{fps:g}", duration, cpu, duration / cpu,
+                     duration / _decode_seconds(src, "DEFAULT"), duration / _decode_seconds(src, "NONREF")])
+        if vpdq is not None:  # the baseline's rate on the same file, as the quality bench runs it
+            started = time.process_time()
+            vpdq.computeHash(src, seconds_per_hash=1, thread_count=1)
+            rows[-1].append(duration / (time.process_time() - started))
+    print_table(["video", "format", "seconds", "CPU s", "x realtime (CPU)", "decode all frames x realtime",
+                 "decode reference frames x realtime"] + ["vPDQ x realtime (CPU)"] * bool(vpdq), rows)
     # 10 minutes: the first and second halves of the sources in turn (unrelated), and the first half in
     # reverse order (the same content at other offsets).
     half = len(sources) // 2
@@ -724,6 +736,19 @@ def speed(args) -> None:
             timings.append(time.process_time() - started)
         print(f"compare two 10-minute fingerprints ({label}): best of 3 {min(timings):.3f} s CPU, worst "
               f"{max(timings):.3f} s; match={c.match}, {len(c.segments)} segments")
+
+
+def _decode_seconds(path: str, skip_frame: str) -> float:
+    """CPU seconds to decode a video with one thread and nothing else (skip_frame "DEFAULT": every frame;
+    "NONREF": only the frames others refer to, the least any sampling of every step must decode)."""
+    started = time.process_time()
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_count = 1
+        stream.codec_context.skip_frame = skip_frame
+        for _ in container.decode(stream):
+            pass
+    return time.process_time() - started
 
 
 def _laid_end_to_end(fingerprints, seconds: float):

@@ -55,7 +55,9 @@ def test_rotations_match(original, make, turns):
 def test_speed_changes_far_from_one_are_followed(original, make, speed):
     # 12 s of content played at ``speed`` lasts 12 / speed seconds: target = source / speed.
     changed = make(f"speed{speed}", SCENE, 12 / speed, speed=speed)
-    assert np.allclose(_longest(MATCHER.compare(original, changed)), (0, 12, 0, 12 / speed), atol=0.4)
+    result = MATCHER.compare(original, changed)
+    assert np.allclose(_longest(result), (0, 12, 0, 12 / speed), atol=0.4)
+    assert result.speed_ratio == pytest.approx(speed, rel=0.01)
 
 
 def test_two_moments_of_a_fixed_camera_do_not_match(make):
@@ -87,15 +89,22 @@ def big(make):
     return make("big", BIG, 12)
 
 
-@pytest.mark.parametrize("name,compose", [
-    ("pip_corner", lambda f, o: synth.picture_in_picture(f, o[0], area=0.3, x=0.85, y=0.15)),
-    ("split_side", lambda f, o: synth.split_screen([o[0], f])),
-    ("split_grid", lambda f, o: synth.split_screen([o[0], o[1], o[2], f])),
-    ("crop40_rotated", lambda f, o: synth.rotate(synth.crop_area(f, 0.4, x=0.2, y=0.7), 1)),
+# Where the source's whole frame lands in the target's: the corner picture (175 x 131 pixels at 123, 16 of
+# 320 x 240); the right pane (the frame scaled to the pane's height, cut evenly: the left quarter of the
+# target would hold the part cut away); the bottom-right quarter.
+@pytest.mark.parametrize("name,compose,region", [
+    ("pip_corner", lambda f, o: synth.picture_in_picture(f, o[0], area=0.3, x=0.85, y=0.15),
+     (123 / 320, 16 / 240, 298 / 320, 147 / 240)),
+    ("split_side", lambda f, o: synth.split_screen([o[0], f]), (0.25, 0, 1, 1)),
+    ("split_grid", lambda f, o: synth.split_screen([o[0], o[1], o[2], f]), (0.5, 0.5, 1, 1)),
+    ("crop40_rotated", lambda f, o: synth.rotate(synth.crop_area(f, 0.4, x=0.2, y=0.7), 1), None),
 ])
-def test_part_of_the_frame_is_found(big, make, name, compose):
+def test_part_of_the_frame_is_found(big, make, name, compose, region):
     result = MATCHER.compare(big, make(name, _composed(compose), 12))
     assert np.allclose(_longest(result), (0, 12, 0, 12), atol=0.6)
+    assert result.speed_ratio == pytest.approx(1.0, abs=0.01)
+    if region is not None:
+        assert result.region == pytest.approx(region, abs=0.02)
 
 
 def test_picture_in_picture_of_an_excerpt_inside_a_longer_video(make):

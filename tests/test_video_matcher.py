@@ -75,7 +75,9 @@ def test_letterbox_is_detected_and_removed(original, make):
     assert top == pytest.approx(59 / 208, abs=0.02) and bottom == pytest.approx(149 / 208, abs=0.02)
     assert (left, right) == (0.0, 1.0)
     assert original.box == (0.0, 1.0, 0.0, 1.0)
-    _assert_segment(MATCHER.compare(original, boxed), (0, 12, 0, 12))
+    result = MATCHER.compare(original, boxed)
+    _assert_segment(result, (0, 12, 0, 12))
+    assert result.region == pytest.approx((0, 59 / 208, 1, 149 / 208), abs=0.02) and result.speed_ratio == 1.0
 
 
 def test_blurred_fill_behind_a_portrait_reupload_is_removed(original, make):

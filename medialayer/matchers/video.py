@@ -15,9 +15,12 @@ the keypoints look for the video inside a part of the other's frame.
 from __future__ import annotations
 
 import dataclasses
+import math
 
+import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
@@ -41,6 +44,7 @@ MIN_CONTENT = 0.25  # borders never leave less than this fraction of the width o
 MIN_STD = 10.0  # grey-level standard deviation under which a frame is flat (black, fades, plain cards)
 MAX_ONE_TONE = 0.7  # share of pixels of one grey level above which a frame is a title card or near-empty
 TRUNCATED = 0.5  # decoding less than this share of the announced duration means a broken file
+MAX_BAD_PACKETS = 8  # corrupt packets tolerated (and skipped) before the whole file is refused
 STILL_DIFFERENCE = 1.5  # mean absolute grey difference under which two consecutive samples are one still
 
 # Natural images lose energy about as 1/frequency: weighting by frequency whitens the descriptor, so
@@ -68,60 +72,102 @@ class VideoFingerprint:
         return self.times.nbytes + self.whole.nbytes + self.center.nbytes + self.weight.nbytes + self.local.nbytes
 
 
-def open_video(path: str, limits: Limits) -> cv2.VideoCapture:
-    """Open with OpenCV's FFmpeg and check the size and duration caps from the container metadata."""
-    capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
-    if not capture.isOpened():
-        raise MediaError(ErrorCode.DECODE_FAILED, "not a decodable video")
-    width, height = capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
-    if width * height > limits.max_image_pixels:
-        capture.release()
-        raise MediaError(ErrorCode.TOO_LARGE, f"{width:.0f}x{height:.0f} frames exceed max_image_pixels")
-    frame_count, fps = capture.get(cv2.CAP_PROP_FRAME_COUNT), capture.get(cv2.CAP_PROP_FPS)
-    if frame_count > 0 and fps > 0 and frame_count / fps > limits.max_video_seconds:
-        capture.release()
-        raise MediaError(ErrorCode.DURATION_EXCEEDED,
-                         f"{frame_count / fps:.1f} s exceeds max_video_seconds={limits.max_video_seconds}")
-    return capture
+def open_video(path: str, limits: Limits) -> av.container.InputContainer:
+    """Open with PyAV and check the size and duration caps from the container metadata."""
+    try:
+        container = av.open(path)
+    except av.FFmpegError as e:
+        # Not str(e): it names the temporary file, so the message would differ from run to run.
+        raise MediaError(ErrorCode.DECODE_FAILED,
+                         f"not a decodable video: {getattr(e, 'strerror', None) or type(e).__name__}") from None
+    try:
+        if not container.streams.video:
+            raise MediaError(ErrorCode.DECODE_FAILED, "no video stream in the file")
+        codec = container.streams.video[0].codec_context
+        if codec.width * codec.height > limits.max_image_pixels:
+            raise MediaError(ErrorCode.TOO_LARGE, f"{codec.width}x{codec.height} frames exceed max_image_pixels")
+        declared = _declared_seconds(container)
+        if declared > limits.max_video_seconds:
+            raise MediaError(ErrorCode.DURATION_EXCEEDED,
+                             f"{declared:.1f} s exceeds max_video_seconds={limits.max_video_seconds}")
+    except MediaError:
+        container.close()
+        raise
+    return container
 
 
-def sample_frames(capture: cv2.VideoCapture, limits: Limits):
+def _declared_seconds(container: av.container.InputContainer) -> float:
+    """The duration the container announces (0 when it announces none)."""
+    stream = container.streams.video[0]
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return container.duration / av.time_base if container.duration is not None else 0.0
+
+
+def sample_frames(container: av.container.InputContainer, limits: Limits):
     """Yield (media time, grey picture with its long side THUMB_SIDE, grey picture with its long side
     LOCAL_SIDE or None) every SAMPLE_STEP seconds; the larger picture every LOCAL_STEP seconds.
 
-    Every frame is grabbed (decoded) in order, but only sampled ones are converted and scaled;
-    timestamps come from the stream, so the sampling is the same at any frame rate. Returns the
-    duration (generator return value)."""
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    frame_seconds = 1.0 / fps if 0 < fps < 1000 else 0.04
+    The sample is the first frame at or after each step. Frames no other frame refers to (most B-frames)
+    are not decoded unless they are such a frame, so the samples are the frames and pixels a full decode
+    gives, at a fraction of its cost. Only sampled frames are converted, as OpenCV's capture converts them
+    (to BGR by FFmpeg, then grey and area-reduced by OpenCV): the fingerprint is the one decoding every
+    frame gives, bit for bit (FFmpeg's own grey and area scaling move keypoints enough to lose matches).
+    Timestamps come from the stream, so the sampling is the same at any frame rate. Returns the duration
+    (generator return value): up to the end of the last packet."""
+    stream = container.streams.video[0]
+    stream.thread_count = 1  # one core per video: the pipeline's workers already fill the machine
+    rate = float(stream.average_rate or 0)
+    frame_seconds = 1.0 / rate if 0 < rate < 1000 else 0.04
+    time_base = float(stream.time_base or 0)
+    to_bgr = VideoReformatter()  # keeps its converter set up from frame to frame
     first = last = size = None
+    end = 0.0  # stream time at which the last packet seen ends
     next_sample = next_local = 0.0
-    while capture.grab():
-        t = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-        if first is None:
-            first = t
-        t -= first
-        if last is not None and t <= last:  # some streams report no usable timestamps
-            t = last + frame_seconds
-        last = t
-        if t > limits.max_video_seconds:
-            raise MediaError(ErrorCode.DURATION_EXCEEDED, f"over max_video_seconds={limits.max_video_seconds}")
-        if t + 1e-3 < next_sample:
+    bad_packets = 0
+    for packet in container.demux(stream):
+        if packet.pts is not None:
+            end = max(end, (packet.pts + (packet.duration or 0)) * time_base)
+        # Packets come in decoding order: whether this one shows the first frame after a step is known
+        # from its timestamp alone (at a steady frame rate; otherwise the next decoded frame is taken).
+        shown = None if packet.pts is None or first is None else packet.pts * time_base - first
+        stream.codec_context.skip_frame = "DEFAULT" if shown is None or _first_after_step(
+            shown, frame_seconds) else "NONREF"
+        try:
+            frames = packet.decode()
+        except av.FFmpegError:
+            bad_packets += 1
+            if bad_packets > MAX_BAD_PACKETS:
+                raise MediaError(ErrorCode.DECODE_FAILED, "too many corrupt video packets") from None
             continue
-        ok, frame = capture.retrieve()
-        if not ok:
-            continue
-        next_sample = (np.floor(t / SAMPLE_STEP + 1e-3) + 1) * SAMPLE_STEP
-        size = size or (_thumbnail_size(frame.shape), local_size(frame.shape))  # fixed at the first frame
-        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
-        local = None
-        if t + 1e-3 >= next_local:
-            next_local = (np.floor(t / LOCAL_STEP + 1e-3) + 1) * LOCAL_STEP
-            local = cv2.resize(grey, size[1], interpolation=cv2.INTER_AREA)
-        yield t, cv2.resize(grey, size[0], interpolation=cv2.INTER_AREA), local
-    if size is None:  # nothing grabbed, or nothing retrieved
+        for frame in frames:
+            t = frame.time
+            if first is None:
+                first = t or 0.0
+            t = None if t is None else t - first
+            if t is None or (last is not None and t <= last):  # some streams carry no usable timestamps
+                t = 0.0 if last is None else last + frame_seconds
+            last = t
+            if t > limits.max_video_seconds:
+                raise MediaError(ErrorCode.DURATION_EXCEEDED, f"over max_video_seconds={limits.max_video_seconds}")
+            if t + 1e-3 < next_sample:
+                continue
+            next_sample = (np.floor(t / SAMPLE_STEP + 1e-3) + 1) * SAMPLE_STEP
+            size = size or (_thumbnail_size((frame.height, frame.width)), local_size((frame.height, frame.width)))
+            grey = cv2.cvtColor(to_bgr.reformat(frame, format="bgr24", threads=1).to_ndarray(), cv2.COLOR_BGR2GRAY)
+            local = None
+            if t + 1e-3 >= next_local:
+                next_local = (np.floor(t / LOCAL_STEP + 1e-3) + 1) * LOCAL_STEP
+                local = cv2.resize(grey, size[1], interpolation=cv2.INTER_AREA)
+            yield t, cv2.resize(grey, size[0], interpolation=cv2.INTER_AREA), local
+    if size is None:  # nothing decoded
         raise MediaError(ErrorCode.DECODE_FAILED, "no decodable video frame")
-    return last + frame_seconds
+    return max(last + frame_seconds, end - first)
+
+
+def _first_after_step(t: float, frame_seconds: float) -> bool:
+    """Whether the frame shown at ``t`` is the first at or after a multiple of SAMPLE_STEP."""
+    return math.floor(t / SAMPLE_STEP + 1e-3) > math.floor((t - frame_seconds) / SAMPLE_STEP + 1e-3)
 
 
 def _thumbnail_size(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -216,14 +262,11 @@ def _informative(picture: np.ndarray) -> bool:
 
 
 def fingerprint_path(path: str, limits: Limits) -> VideoFingerprint:
-    capture = open_video(path, limits)
-    try:
-        return _fingerprint(capture, limits)
-    finally:
-        capture.release()
+    with open_video(path, limits) as container:
+        return _fingerprint(container, limits)
 
 
-def _fingerprint(capture: cv2.VideoCapture, limits: Limits) -> VideoFingerprint:
+def _fingerprint(container: av.container.InputContainer, limits: Limits) -> VideoFingerprint:
     times, wholes, centers, informative, still = [], [], [], [], []
     pending: list[tuple[float, np.ndarray]] = []  # samples waiting for the border box
     described: list[tuple[float, np.ndarray, np.ndarray]] = []  # (time, keypoint positions, descriptors)
@@ -247,15 +290,13 @@ def _fingerprint(capture: cv2.VideoCapture, limits: Limits) -> VideoFingerprint:
             add(*item)
         pending.clear()
 
-    samples = sample_frames(capture, limits)
+    samples = sample_frames(container, limits)
     while True:
         try:
             t, thumbnail, local = next(samples)
         except StopIteration as end:
             duration = end.value
             break
-        except cv2.error as e:
-            raise MediaError(ErrorCode.DECODE_FAILED, f"video decode failed: {e}") from None
         pending.append((t, thumbnail))
         if local is not None:  # keypoints at once: only they are kept, not the larger picture
             described.append((t, *keypoints(local)))
@@ -263,7 +304,7 @@ def _fingerprint(capture: cv2.VideoCapture, limits: Limits) -> VideoFingerprint:
         if box is not None or len(pending) >= BORDER_WINDOW:
             describe_pending()
     describe_pending()
-    _check_complete(capture, duration)
+    _check_complete(container, duration)
     h, w = thumbnail.shape
     # Keypoints of black, flat or title-card frames match anything of their kind: dropped like their votes.
     useful = dict(zip(times, informative))
@@ -276,10 +317,9 @@ def _fingerprint(capture: cv2.VideoCapture, limits: Limits) -> VideoFingerprint:
         box=(box[0] / h, box[1] / h, box[2] / w, box[3] / w), local=local)
 
 
-def _check_complete(capture: cv2.VideoCapture, duration: float) -> None:
+def _check_complete(container: av.container.InputContainer, duration: float) -> None:
     """A stream that stops well before the length its container announces is truncated or corrupt."""
-    frame_count, fps = capture.get(cv2.CAP_PROP_FRAME_COUNT), capture.get(cv2.CAP_PROP_FPS)
-    announced = frame_count / fps if frame_count > 0 and fps > 0 else 0.0
+    announced = _declared_seconds(container)
     if announced > 2.0 and duration < TRUNCATED * announced:
         raise MediaError(ErrorCode.DECODE_FAILED, f"stream ends at {duration:.1f} s of the {announced:.1f} s announced")
 

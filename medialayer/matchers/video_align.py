@@ -71,7 +71,8 @@ class _Side:
 
     @property
     def step(self) -> float:
-        return float(self.times[1] - self.times[0]) if len(self.times) > 1 else 0.2
+        """Typical seconds between samples (they sit on decoded frames: a frame or two off the grid)."""
+        return float(np.median(np.diff(self.times))) if len(self.times) > 1 else 0.2
 
 
 @dataclasses.dataclass
@@ -83,6 +84,7 @@ class _Run:
     evidence: float
     similarity_sum: float  # weighted similarity of the informative samples inside
     weight_sum: float
+    ratio: float  # target seconds per source second along the run
 
 
 def compare_fingerprints(a, b) -> Comparison:
@@ -98,7 +100,7 @@ def _compare(a, b) -> Comparison:
         lines, peak = _vote(side_a, a.descriptors(name_a), side_b, b.descriptors(name_b, orientation))
         voted.append((peak, (name_a, name_b, orientation), lines))
     strongest = max(peak for peak, _, _ in voted)
-    best = (-1.0, 0.0, [])
+    best = (-1.0, 0.0, [], None)
     for peak, (name_a, name_b, orientation), lines in sorted(voted, key=lambda v: -v[0]):
         if peak <= 0 or peak < FOLLOW_SHARE * strongest:
             break
@@ -112,10 +114,10 @@ def _compare(a, b) -> Comparison:
         runs = _keep_distinct(runs)
         raw, evidence = _score(side_a, side_b, runs)
         if raw > best[0]:
-            best = (raw, evidence, runs)
+            best = (raw, evidence, runs, (name_a, name_b))
         if raw >= SETTLED_SCORE:  # this pairing explains the shorter video: no other can do much better
             break
-    raw, evidence, runs = best
+    raw, evidence, runs, pairing = best
     match = raw >= MATCH_SCORE and evidence >= MIN_EVIDENCE
     if not match:  # what the whole picture cannot see: a part of the frame, turned or cropped
         local = compare_local(a.local, b.local, a.duration, b.duration)
@@ -123,11 +125,21 @@ def _compare(a, b) -> Comparison:
             score = 0.5 + 0.5 * local.coverage
             confident = local.frames >= 2 * MIN_FRAMES and local.coverage >= 2 * LOCAL_COVERAGE
             return Comparison(match=True, similarity_score=round(score, 4),
-                              confidence="high" if confident else "medium", segments=local.segments)
+                              confidence="high" if confident else "medium", segments=local.segments,
+                              region=local.region, speed_ratio=1 / local.ratio)
+    if not match:
+        return Comparison(match=False, similarity_score=round(_calibrated(raw, match), 4),
+                          confidence=_confidence(raw, evidence))
     segments = tuple(Segment(r.source_start, r.source_end, r.target_start, r.target_end)
-                     for r in sorted(runs, key=lambda r: r.source_start)) if match else ()
-    return Comparison(match=match, similarity_score=round(_calibrated(raw, match), 4),
-                      confidence=_confidence(raw, evidence), segments=segments)
+                     for r in sorted(runs, key=lambda r: r.source_start))
+    # The source's picture fills the target's content box, unless only its whole picture matched the
+    # target's centre (the target shows more around it: where exactly, the descriptors do not say).
+    top, bottom, left, right = b.box
+    region = None if pairing == ("whole", "center") else (left, top, right, bottom)
+    strongest = max(runs, key=lambda r: r.evidence)
+    return Comparison(match=True, similarity_score=round(_calibrated(raw, match), 4),
+                      confidence=_confidence(raw, evidence), segments=segments, region=region,
+                      speed_ratio=1 / strongest.ratio)
 
 
 def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tuple[float, float]], float]:
@@ -216,6 +228,8 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
         matched = present & (a.weight > 0) & (b.weight[partner] > 0) & (similarity >= MATCH_SIMILARITY)
         fit = next((m for m in (matched & clear, matched & uncut) if np.sum(m) >= MIN_FIT_POINTS), matched)
         fitted = _fit_line(a.times[fit], b.times[partner[fit]], ratio, offset)
+        if fitted is None:  # the samples along the line follow another slope: a chance line (see _fit_line)
+            return [], (ratio, offset)
         settled = abs(fitted[0] - ratio) < 1e-3 and abs(fitted[1] - offset) < 0.02
         ratio, offset = fitted
         if settled:
@@ -246,7 +260,7 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
         end = _boundary(a, b, last, partner[last], ratio, offset, at_start=False)
         runs.append(_Run(start, end, float(np.clip(ratio * start + offset, 0, b.duration)),
                          float(np.clip(ratio * end + offset, 0, b.duration)), evidence,
-                         float(np.sum(weight * np.clip(similarity[inside], 0, 1))), float(np.sum(weight))))
+                         float(np.sum(weight * np.clip(similarity[inside], 0, 1))), float(np.sum(weight)), ratio))
     return runs, (ratio, offset)
 
 
@@ -272,10 +286,12 @@ def _widen(first: int, last: int, present: np.ndarray, informative: np.ndarray) 
     return first, last
 
 
-def _fit_line(source: np.ndarray, target: np.ndarray, ratio: float, offset: float) -> tuple[float, float]:
+def _fit_line(source: np.ndarray, target: np.ndarray, ratio: float, offset: float) -> tuple[float, float] | None:
     """Least-squares line target = ratio * source + offset through matched sample times, outliers
     dropped. The speed stays exactly 1 unless the points say otherwise beyond their noise; the given
-    line is kept when there are too few points."""
+    line is kept when there are too few points. None when the points follow a speed far from the given
+    line's: a line crossing slow or still pictures at a slant matches them at every step, and its
+    samples, pulled towards the true line on either side, say so."""
     if len(source) < MIN_FIT_POINTS or np.ptp(source) < 2.0:
         return ratio, offset
     slope, intercept = np.polyfit(source, target, 1)
@@ -287,8 +303,9 @@ def _fit_line(source: np.ndarray, target: np.ndarray, ratio: float, offset: floa
     slope_error = residual.std() / (source.std() * np.sqrt(len(source))) + 1e-4
     if abs(slope - 1) < 3 * slope_error:
         return 1.0, float(np.mean(target - source))
-    plausible = MIN_RATIO <= slope <= MAX_RATIO and abs(slope / ratio - 1) < 0.06  # near the voted ratio
-    return (float(slope), float(intercept)) if plausible else (ratio, offset)
+    if not MIN_RATIO <= slope <= MAX_RATIO:
+        return ratio, offset
+    return (float(slope), float(intercept)) if abs(slope / ratio - 1) < 0.06 else None  # near the voted ratio
 
 
 def _boundary(a: _Side, b: _Side, i: int, j: int, ratio: float, offset: float, at_start: bool) -> float:
@@ -307,9 +324,11 @@ def _boundary(a: _Side, b: _Side, i: int, j: int, ratio: float, offset: float, a
 
 
 def _keep_distinct(runs: list[_Run]) -> list[_Run]:
-    """Strongest runs first; a run overlapping a kept one by more than half its length, in either video, is dropped."""
+    """Best-fitting runs first (the most similarity summed over their samples: through slow or still pictures,
+    a line a little off the true one matches too, at lower similarity, and may even run longer); a run
+    overlapping a kept one by more than half its length, in either video, is dropped."""
     kept: list[_Run] = []
-    for run in sorted(runs, key=lambda r: -r.evidence):
+    for run in sorted(runs, key=lambda r: -r.similarity_sum):
         if all(_overlap(run.source_start, run.source_end, k.source_start, k.source_end) <= 0.5 and
                _overlap(run.target_start, run.target_end, k.target_start, k.target_end) <= 0.5 for k in kept):
             kept.append(run)

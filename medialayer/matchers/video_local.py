@@ -127,16 +127,13 @@ def _moving(times: np.ndarray, points: list[np.ndarray], descriptors: list[np.nd
                 if abs(times[j] - other) > LOCAL_STEP or not len(d) or not len(descriptors[j]):
                     continue
                 checks += 1
-                near = np.hypot(*(p[:, None, :] - points[j][None, :, :]).transpose(2, 0, 1)) <= STATIC_RADIUS * side
-                seen += np.any(near & (_hamming(d, descriptors[j]) <= MATCH_DISTANCE), axis=1)
+                # Look-alikes are only looked for among the few keypoints at the same place.
+                mine, theirs = np.nonzero(np.hypot(*(p[:, None, :] - points[j][None, :, :]).transpose(2, 0, 1))
+                                          <= STATIC_RADIUS * side)
+                alike = np.bitwise_count(d.view(np.uint64)[mine] ^ descriptors[j].view(np.uint64)[theirs]).sum(axis=1)
+                seen[np.unique(mine[alike <= MATCH_DISTANCE])] += 1
         keep.append(seen < STATIC_SHARE * checks if checks >= 2 else np.ones(len(d), bool))
     return keep
-
-
-def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamming distances (len(a) x len(b)) between two sets of 32-byte descriptors."""
-    words_a, words_b = a.view(np.uint64), b.view(np.uint64)  # 4 words each
-    return np.bitwise_count(words_a[:, None, :] ^ words_b[None, :, :]).sum(axis=2)
 
 
 # --- compare ---------------------------------------------------------------------------------------------
@@ -146,6 +143,8 @@ class LocalMatch:
     coverage: float  # share of the shorter video's described frames inside the segments
     frames: int  # verified frames on the line(s)
     segments: tuple[Segment, ...]
+    ratio: float | None = None  # target seconds per source second on the best line
+    region: tuple[float, float, float, float] | None = None  # a's frame in b's (left, top, right, bottom), 0..1
 
 
 def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duration_b: float) -> LocalMatch:
@@ -155,6 +154,7 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
     ta, tb = a.times[pairs[:, 0]].astype(np.float64), b.times[pairs[:, 1]].astype(np.float64)
     inliers = pairs[:, 2].astype(np.float64)
     segments, frames_used, covered_a, covered_b = [], 0, set(), set()
+    best_line = region = None
     remaining = np.ones(len(pairs), bool)
     for _ in range(4):  # a few lines: reordered or repeated parts
         line = _best_line(ta[remaining], tb[remaining], inliers[remaining])
@@ -179,12 +179,15 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
                 continue
             segments.append(segment)
             frames_used += len(run)
+            if best_line is None:
+                best_line, region = ratio, _region(_typical(placement[distinct]), a.size, b.size)
             covered_a.update(np.flatnonzero((a.times >= start) & (a.times <= end)))
             covered_b.update(np.flatnonzero((b.times >= ratio * start + offset) & (b.times <= ratio * end + offset)))
     if not segments:
         return LocalMatch(0.0, 0, ())
     coverage = len(covered_a) / len(a.times) if duration_a <= duration_b else len(covered_b) / len(b.times)
-    return LocalMatch(min(1.0, coverage), frames_used, tuple(sorted(segments, key=lambda s: s.source_start)))
+    return LocalMatch(min(1.0, coverage), frames_used, tuple(sorted(segments, key=lambda s: s.source_start)),
+                      best_line, region)
 
 
 def _verified_pairs(a: LocalFeatures, b: LocalFeatures) -> tuple[np.ndarray, np.ndarray]:
@@ -301,12 +304,34 @@ def _refit(ta: np.ndarray, tb: np.ndarray, ratio: float, offset: float) -> tuple
     return (float(slope), float(intercept)) if MIN_RATIO <= slope <= MAX_RATIO else (ratio, offset)
 
 
+def _region(placement: np.ndarray, size_a: tuple[int, int], size_b: tuple[int, int]):
+    """Where a's frame lands in b's under a (log scale, angle, x shift, y shift) transform: the box around its
+    four corners, as fractions of b's width and height (left, top, right, bottom), or None outside b."""
+    log_scale, angle, dx, dy = placement
+    scale, side = np.exp(log_scale), max(size_b)
+    turn = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    corners = np.array([[0, 0], [size_a[0], 0], [0, size_a[1]], [size_a[0], size_a[1]]], float) @ turn.T
+    corners = (corners + [dx * side, dy * side]) / size_b
+    left, top = np.clip(corners.min(axis=0), 0, 1)
+    right, bottom = np.clip(corners.max(axis=0), 0, 1)
+    return (float(left), float(top), float(right), float(bottom)) if left < right and top < bottom else None
+
+
+def _typical(placement: np.ndarray) -> np.ndarray:
+    """The median transform; the angle's median is taken around the circular mean (a half turn is both +pi
+    and -pi)."""
+    typical = np.median(placement, axis=0)
+    around = np.angle(np.exp(1j * placement[:, 1]).sum())
+    typical[1] = around + np.median(np.angle(np.exp(1j * (placement[:, 1] - around))))
+    return typical
+
+
 def _same_place(placement: np.ndarray, on: np.ndarray) -> np.ndarray:
     """Per pair: whether its transform is within SAME_PLACE of the median transform of the pairs ``on`` the
     line: one copy sits at one place in the frame, chance agreements land anywhere."""
     if not on.any():
         return on
-    median = np.median(placement[on], axis=0)
+    median = _typical(placement[on])
     difference = np.abs(placement - median)
     difference[:, 1] = np.abs(np.angle(np.exp(1j * (placement[:, 1] - median[1]))))  # angles wrap around
     limit = np.array([SAME_PLACE[0], SAME_PLACE[1], SAME_PLACE[2], SAME_PLACE[2]])
