@@ -3,20 +3,21 @@ and group quality, per media type; for images beside PDQ hashes in a FAISS binar
 
     python bench/dedupe.py --media-dir ../shared/media-dev [--media-type image] [--copies 3] [--seed 1]
     python bench/dedupe.py --media-dir ../shared/media-dev --media-type audio [--seed 7] [--max-sources 12]
-    python bench/dedupe.py --media-dir ../shared/media-dev --media-type video [--split all]
+    python bench/dedupe.py --media-dir ../shared/media-dev --media-type video [--split held-out]
 
 The image catalog: every image of media-dev, plus ``--copies`` transformed copies of each (parameters drawn
 at random per copy: JPEG quality, resize, crop keeping 45-85% of the area at any position, mirror, 90-degree
 turns, a caption bar, letterbox, brightness/gamma, and combinations). Truth: copies of one source form
 one group; different sources (same-series photos included) are distinct.
 
-The audio and video catalogs are the files the quality benchmarks build (bench/quality_audio.py: every
-track of media-dev and its variants: codecs, noise, voiceover, reverb, excerpts, and on the held-out tracks
-speed, tempo and pitch edits; silence, hiss, tones and noise as distractors. bench/quality_video.py: every
-video of the split and its variants: re-encodes, crops, rotations, speed, picture-in-picture, split
-screens, excerpts, composed longer videos, and the hard negatives: halves of one recording, branded
-intros, same-style slideshows). Truth: two files are duplicates when they share content (the quality
-benches know which source each file holds); groups are compared with the connected components of that.
+The audio and video catalogs are the files the quality benchmarks build. bench/quality_audio.py: every
+track of media-dev (or ``--max-sources`` of them) and its variants: codecs, noise, voiceover, reverb,
+excerpts, and on the held-out tracks speed, tempo and pitch edits; silence, hiss, tones and noise as
+distractors. bench/quality_video.py: every video of the split and the variants of issue 12: rotations and
+flips, crops, speed, captions, colour, picture-in-picture, split screens, excerpts, composed longer videos,
+and the hard negatives: halves of one recording, branded intros, same-style slideshows. Truth: two files are
+duplicates when they share content (the quality benches know which source each file holds); groups are
+compared with the connected components of that.
 
 Measured on the same fingerprints the pipeline computes (``MATCHER.fingerprint``):
   * all pairs verified with ``compare`` (the exhaustive answer, which dedupe can at best reproduce);
@@ -137,7 +138,7 @@ def audio_catalog(media_dir: str, seed: int, max_sources: int | None) -> list[It
 def video_catalog(media_dir: str, split: str) -> list[Item]:
     from bench import quality_video
 
-    files, positives = quality_video.build_dataset(media_dir, os.path.join(WORK, "video"), None, split)
+    files, positives = quality_video.build_dataset(media_dir, os.path.join(WORK, "video"), None, split, classic=False)
     category = {path: kind for source, variant, kind, _ in positives for path in (variant,)}
     return [Item(path, frozenset(content), "original" if role == "source" else
                  "hard negative" if role == "hard" else category.get(path, "composed"), path)
@@ -221,7 +222,7 @@ def main(argv=None) -> None:
     parser.add_argument("--copies", type=int, default=3, help="images: transformed copies of each source")
     parser.add_argument("--seed", type=int, help="the draw of edits and parameters (default: 1 for images, 7 for audio, as in bench/quality_audio.py)")
     parser.add_argument("--max-sources", type=int, help="audio: at most this many tracks (spread over the list)")
-    parser.add_argument("--split", default="all", choices=("all", "held-out", "tune"), help="video: the sources")
+    parser.add_argument("--split", default="held-out", choices=("all", "held-out", "tune"), help="video: the sources")
     parser.add_argument("--max-bucket", type=int, default=DEFAULT_MAX_BUCKET)
     args = parser.parse_args(argv)
     if args.seed is None:
