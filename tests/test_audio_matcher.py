@@ -38,6 +38,7 @@ def test_excerpt_at_unknown_offset_is_located(song, song_fp):
     (segment,) = result.segments
     assert abs(segment.source_start - start) < 0.5 and abs(segment.source_end - (start + length)) < 0.5
     assert abs(segment.target_start) < 0.5 and abs(segment.target_end - length) < 0.5
+    assert result.speed_ratio == pytest.approx(1.0, abs=0.005)
 
 
 def test_two_pieces_of_one_song_in_another_file_give_two_segments(song, song_fp):
@@ -128,6 +129,7 @@ def test_speed_change_of_two_percent_matches_with_the_slope(song, song_fp, facto
     segment = max(result.segments, key=lambda s: s.source_end - s.source_start)
     assert abs(segment.source_start - 10) < 1.0 and abs(segment.source_end - 40) < 1.0
     assert abs(segment.target_end - 30 / factor) < 1.0
+    assert result.speed_ratio == pytest.approx(factor, rel=0.005)
 
 
 def test_fingerprint_is_compact_and_picklable(song_fp):
@@ -140,11 +142,13 @@ def test_fingerprint_is_compact_and_picklable(song_fp):
 
 
 def _assert_mapped(result, source_start, source_end, target_end):
-    """One matched segment maps the source stretch onto the whole target through the edit's time ratio."""
+    """One matched segment maps the source stretch onto the whole target through the edit's time ratio, and
+    the record's speed ratio is that ratio (target speed / source speed) within 1%."""
     assert result.match
     segment = max(result.segments, key=lambda s: s.source_end - s.source_start)
     assert abs(segment.source_start - source_start) < 0.5 and abs(segment.source_end - source_end) < 0.5
     assert abs(segment.target_start) < 0.5 and abs(segment.target_end - target_end) < 0.5
+    assert result.speed_ratio == pytest.approx((source_end - source_start) / target_end, rel=0.01)
 
 
 @pytest.mark.parametrize("factor", [0.72, 0.91, 1.08, 1.29])

@@ -163,6 +163,7 @@ class AudioMatcher:
             confidence=_confidence(significance),
             segments=tuple(sorted((s.segment for s in segments if s.significance >= MATCH_SIGNIFICANCE),
                                   key=lambda s: (s.source_start, s.target_start))) if matched else (),
+            speed_ratio=max(segments, key=lambda s: s.significance).speed_ratio if matched else None,
         )
 
 
@@ -361,6 +362,7 @@ class _Found:
     landmarks: float  # -log10 chance of its aligned landmarks
     energy: float = 0.0  # -log10 chance of the energy bits along its alignment
     lag: float | None = None  # where to look the energy up (the best-supported run of a mode, nominal speed only)
+    speed_ratio: float = 1.0  # how much faster B plays than A along this alignment
 
     @property
     def significance(self) -> float:
@@ -508,7 +510,7 @@ def _segment(rows, anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance
     significance = significance_at(max(_occupancy(anchor_a[in_stretch], offset[in_stretch] - centre, reach, span),
                                        chance))
     slope, intercept = _line(rows, anchor_a, anchor_b, speed)
-    return _Found(_edge_snapped(first, last, slope, intercept, a, b), float(significance))
+    return _Found(_edge_snapped(first, last, slope, intercept, a, b), float(significance), speed_ratio=1 / slope)
 
 
 def _edge_snapped(first: float, last: float, slope: float, intercept: float, a, b) -> Segment:
