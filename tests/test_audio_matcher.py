@@ -178,3 +178,18 @@ def test_different_music_at_the_same_tempo_does_not_match_sped_up_or_pitched(son
                   synth.melody(40, seed=7, tempo_bpm=150 * 1.1)):
         result = MATCHER.compare(song_fp, fp(other))
         assert not result.match and not result.segments
+
+
+@pytest.mark.parametrize("edit", ["speed 0.83", "pitch -3"])
+def test_sped_up_or_pitched_music_under_a_louder_voice_matches(song, song_fp, edit):
+    """12 s of the song, slowed down (resampled) or pitch-shifted, under a voice 3 dB louder than the music:
+    too few triplets survive to match on their own, but the edit they point to lines the landmark pairs up."""
+    kind, value = edit.split()
+    if kind == "speed":
+        music, ratio = resample_poly(song[20 * SR:32 * SR], 1000, int(round(1000 * float(value)))), float(value)
+    else:
+        music, ratio = synth.melody(60, seed=3, tempo_bpm=150, transpose=int(value))[20 * SR:32 * SR], 1.0
+    result = MATCHER.compare(song_fp, fp(synth.mix(music, synth.speech_like(len(music) / SR, seed=8), -3)))
+    assert result.match and result.speed_ratio == pytest.approx(ratio, rel=0.01)
+    for segment in result.segments:  # on the true alignment (the voice may leave gaps between segments)
+        assert abs(segment.source_start - (20 + segment.target_start * ratio)) < 0.5

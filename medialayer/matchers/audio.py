@@ -16,8 +16,8 @@ Compare: landmark hashes (f1, delta-f, delta-t) are made from peak pairs with a 
 peak paired with the next 7 peaks within 0.77 s and 2/3 octave of it), joined
 between the two sides, and the time offsets of the joined pairs voted on. Frequencies are on a
 log scale (36 steps per octave), so a speed change (which scales every frequency) only shifts f1; the
-compare tries the nominal speed and +-1.3% (covering +-2%), fits a line (offset and slope) to each
-strong offset mode, and turns its inliers into segments (gaps under 3 s bridged, runs with too little
+compare tries the nominal edit first (hashes tolerate ~+-0.7% of speed), fits a line (offset and slope) to
+each strong offset mode, and turns its inliers into segments (gaps under 3 s bridged, runs with too little
 evidence dropped, boundaries within 1.5 s of a file edge snapped to it). A segment's evidence is how
 many 0.256 s slots of its span hold aligned landmarks, against how often slots hold pairs at the
 neighbouring (wrong) offsets: a binomial tail, whose -log10 is the significance.
@@ -26,13 +26,19 @@ the energy bits still agree more often than chance. Their agreement at every lag
 cross-correlation) is a z-score against all lags. At a lag the landmarks proposed, if it is also the
 lag where the bits agree best, it adds its tail probability (the two combined by Fisher's method); the
 best lag on its own, paying for the number of lags tried, is a candidate alignment too.
-Beyond +-2% of speed, and for tempo changes with the pitch kept and pitch shifts with the tempo kept, the
-pair hashes and the energy bits no longer line up. Unless the above already found an unambiguous match,
-triplet hashes of the salient peaks (audio_triplets: frequency differences and the ratio of time
+Beyond that, for speed changes, tempo changes with the pitch kept and pitch shifts with the tempo kept, the
+pair hashes and the energy bits no longer line up. Unless the nominal landmarks already found an unambiguous
+match, triplet hashes of the salient peaks (audio_triplets: frequency differences and the ratio of time
 differences, unchanged by any of these edits) are joined, their hits voted into (pitch shift, time scale)
 cells, and the hits of the best cells aligned at the time scale that lines most of them up, by the same
 line fit and chance model as the pairs (the cell's own hits beside the alignment give the chance level, and
-the pick of the best of all cells is paid for); segments map source time to target time through that scale.
+the pick of the best of all cells is paid for). A triplet needs three peaks to survive, a pair two: so for
+each cell whose hits line up at all, the landmark pairs are made again under that cell's edit (B's clock
+scaled, its frequencies shifted back by the median shift of the aligned hits) and aligned as at the nominal
+edit, paying for the number of edits tried; under a voice or noise they find far more evidence than the
+triplets that pointed to the edit. Segments map source time to target time through the fitted scale, and
+its inverse is the speed ratio reported. The energy bits (nominal speed only) are added last, if nothing
+is unambiguous by then.
 The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
 says how far from it we are.
 """
@@ -46,7 +52,7 @@ from scipy import ndimage, special
 
 from medialayer.limits import Limits
 from medialayer.matchers.audio_decode import SAMPLE_RATE, decode_chunks
-from medialayer.matchers.audio_triplets import SCALE_BIN, edit_cells, hits, triplets
+from medialayer.matchers.audio_triplets import SCALE_BIN, edit_cells, hash_join, hits, triplets
 from medialayer.matchers.base import Comparison, Segment
 from medialayer.media import Blob
 
@@ -69,7 +75,6 @@ FAN_OUT = 7  # pairs per anchor peak (a search system would use 3-5; pairwise ma
 MAX_DT = 24  # frames (0.77 s) between the two peaks of a landmark
 MAX_DF = 24  # log-frequency steps (2/3 octave): a target zone near the anchor survives a voice elsewhere
 LOOKAHEAD = 3 * FAN_OUT  # peaks after the anchor searched for its target zone
-SPEEDS = (1.0, 1.013, 1.0 / 1.013)  # hash lookups tolerate ~+-0.7% of speed around each
 MAX_SLOPE = 0.008  # residual speed fitted per mode, beyond the hypothesis above
 INLIER_FRAMES = 2.0  # an aligned pair lies within this many frames of the fitted line
 BRIDGE_SECONDS = 3.0  # gaps shorter than this inside a segment are bridged
@@ -88,6 +93,8 @@ MIN_BACKGROUND = 8  # lags needed to measure the chance agreement of energy bits
 TRIPLET_CELLS = 3  # (pitch shift, time scale) cells of triplet hits examined
 TRIPLET_BRIDGE_SECONDS = 8.0  # triplet hits are sparser than landmark pairs: longer gaps between them are bridged
 FINE_SCALE_STEP = 0.004  # log2 steps of the time scale tried within a cell (0.28%)
+NOMINAL_LOG2_SCALE = 0.005  # a cell's edit this close to none is the nominal one, for the landmark pairs
+NOMINAL_SHIFT = 0.25  # (their hashes tolerate ~+-0.7% of speed and a fraction of a log-frequency step)
 
 # low-information guard
 MIN_PEAKS = 20  # fewer peaks above the floor than this: silence
@@ -139,20 +146,16 @@ class AudioMatcher:
         if _cannot_match(a.low_information, b.low_information):
             return Comparison(False, 0.0, "low")
         landmarks_a = _sorted(_landmarks(a, 1.0))
-        best = None
-        for speed in SPEEDS:
-            segments = _align(landmarks_a, a, b, speed)
-            if max((s.landmarks for s in segments), default=0.0) >= 2 * MATCH_SIGNIFICANCE:
-                best = segments
-                break  # the landmarks alone are unambiguous: neither the other speeds nor the energy bits matter
-            if speed == 1.0:  # energy bits are compared at the nominal speed only
-                segments = _with_energy(segments, a, b)
-            if best is None or _top(segments) > _top(best):
-                best = segments
-        if _top(best) < 2 * MATCH_SIGNIFICANCE:
-            invariant = _invariant(a, b)
-            if _top(invariant) > _top(best):
-                best = invariant
+        nominal = best = _align(landmarks_a, a, b, 1.0)
+        if _top(best) < 2 * MATCH_SIGNIFICANCE:  # not unambiguous from the landmarks alone
+            best, edits = _invariant(a, b)
+            for speed, shift in edits:  # the landmark pairs under each edit the triplets found, most voted first
+                found = _align(landmarks_a, a, b, speed, shift, len(edits))
+                best = max(best, found, key=_top)
+                if _top(best) >= 2 * MATCH_SIGNIFICANCE:
+                    break
+            if _top(best) < 2 * MATCH_SIGNIFICANCE:  # energy bits are compared at the nominal speed only
+                best = max(_with_energy(nominal, a, b), best, key=_top)
         segments = best
         significance = _top(segments)
         matched = significance >= MATCH_SIGNIFICANCE
@@ -184,34 +187,40 @@ def _with_energy(segments: list, a: AudioFingerprint, b: AudioFingerprint) -> li
     return sorted(segments, key=lambda s: -s.significance)
 
 
-def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> list[_Found]:
+def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], list[tuple[float, float]]]:
     """Segments from triplet hashes, for B sped up, slowed down, time-stretched or pitch-shifted: the hits of
-    the most-voted (pitch shift, time scale) cells aligned at the time scale that lines the most of them up."""
+    the most-voted (pitch shift, time scale) cells aligned at the time scale that lines the most of them up.
+    Also each cell's edit, as (speed, pitch shift in log-frequency steps) for the landmark pairs to try
+    (the nominal edit left out: it has been tried)."""
     ta, tb = (triplets(fp.frames, fp.log_freqs, fp.ranks, FREQ_SCALE) for fp in (a, b))
     rows_a, rows_b = hits(ta, tb)
     cells, n_cells = edit_cells(ta, tb, rows_a, rows_b, TRIPLET_CELLS)
-    found = []
+    found, edits = [], []
     for _, scale, mask in cells:
         anchor_a, end_a, anchor_b = ta.starts[rows_a[mask]], ta.ends[rows_a[mask]], tb.starts[rows_b[mask]]
         if len(anchor_a) < MIN_ANCHORS:
             continue
-        scale = _best_scale(anchor_a, anchor_b, scale)
+        scale, on_line = _best_scale(anchor_a, anchor_b, scale)
         aligned = _align_pairs(anchor_a, end_a, anchor_b / scale, a, b, 1 / scale, TRIPLET_BRIDGE_SECONDS)
+        shift = float(np.median(tb.pitches[rows_b[mask]][on_line] - ta.pitches[rows_a[mask]][on_line]))
+        if aligned and (abs(np.log2(scale)) > NOMINAL_LOG2_SCALE or abs(shift) > NOMINAL_SHIFT):
+            edits.append((1 / scale, shift))  # hits lined up into a run of some significance: worth a look
         # the cell was picked as the best of n_cells: its chance is that many times higher
         found += [dataclasses.replace(f, landmarks=f.landmarks - np.log10(n_cells)) for f in aligned]
-    return sorted(found, key=lambda s: -s.significance)
+    return sorted(found, key=lambda s: -s.significance), edits
 
 
-def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> float:
+def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
     """The time scale (B frames per A frame) within a cell's width of ``scale`` at which the most hits share
-    one offset, give or take 4 frames."""
-    best_votes, best = -1, scale
+    one offset, give or take 4 frames, and which hits do."""
+    best_votes, best = -1, (scale, np.zeros(len(anchor_a), bool))
     for trial in scale * 2.0 ** np.arange(-1.5 * SCALE_BIN, 1.5 * SCALE_BIN + 1e-9, FINE_SCALE_STEP):
         offset = np.rint(anchor_b / trial - anchor_a).astype(np.int64)
-        votes = np.convolve(np.bincount(offset - offset.min()), np.ones(9), "same").max()
-        if votes > best_votes:
-            best_votes, best = votes, trial
-    return float(best)
+        votes = np.convolve(np.bincount(offset - offset.min()), np.ones(9), "same")
+        if votes.max() > best_votes:
+            mode = int(np.argmax(votes)) + offset.min()
+            best_votes, best = votes.max(), (float(trial), np.abs(offset - mode) <= 4)
+    return best
 
 
 def _top(found: list) -> float:
@@ -374,11 +383,14 @@ class _Found:
         return float(min(total, 300.0))
 
 
-def _landmarks(fp: AudioFingerprint, speed: float):
+def _landmarks(fp: AudioFingerprint, speed: float, shift: float | None = None):
     """Hashes of peak pairs (f1, df, dt), their anchor and end frames, for ``fp`` played ``speed`` times
-    too fast: its clock is stretched and its frequencies lowered back by that factor."""
+    too fast and ``shift`` log-frequency steps too high (by default the speed's own shift, as resampling
+    does): its clock is stretched by that factor and its frequencies lowered back."""
+    if shift is None:
+        shift = LOG_STEPS_PER_OCTAVE * np.log2(speed)
     t = (fp.frames * speed).astype(np.float32)
-    f = (fp.log_freqs / FREQ_SCALE - LOG_STEPS_PER_OCTAVE * np.log2(speed)).astype(np.float32)
+    f = (fp.log_freqs / FREQ_SCALE - shift).astype(np.float32)
     taken = np.zeros(len(t), np.int32)  # target peaks paired with each anchor so far
     hashes, anchors, ends = [], [], []
     for k in range(1, min(LOOKAHEAD, len(t) - 1) + 1):  # the k-th peak after each anchor
@@ -407,19 +419,17 @@ def _joined_pairs(a, b):
     (both sorted by hash, so the lookups walk memory in order)."""
     hash_a, anchor_a, end_a = a
     hash_b, anchor_b, _ = b
-    lo = np.searchsorted(hash_a, hash_b, "left")
-    count = np.searchsorted(hash_a, hash_b, "right") - lo
-    count[count > 32 + len(hash_a) // 4096] = 0  # too repetitive to say anything about alignment
-    rows_b = np.repeat(np.arange(len(hash_b)), count)
-    within = np.arange(len(rows_b)) - np.repeat(np.cumsum(count) - count, count)
-    rows_a = np.repeat(lo, count) + within
+    rows_a, rows_b = hash_join(hash_a, hash_b, 32 + len(hash_a) // 4096)
     return anchor_a[rows_a], end_a[rows_a], anchor_b[rows_b]
 
 
-def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float) -> list[_Found]:
-    """Matched segments (strongest first), taking B to play ``speed`` times faster than A
-    (``landmarks_a``: A's landmarks sorted by hash)."""
-    return _align_pairs(*_joined_pairs(landmarks_a, _sorted(_landmarks(b, speed))), a, b, speed)
+def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float, shift: float | None = None,
+           tried: int = 1) -> list[_Found]:
+    """Matched segments (strongest first), taking B to play ``speed`` times faster than A and ``shift``
+    log-frequency steps higher (by default as resampling does; ``landmarks_a``: A's landmarks sorted by
+    hash); the significance pays for the ``tried`` edits this one was picked from."""
+    found = _align_pairs(*_joined_pairs(landmarks_a, _sorted(_landmarks(b, speed, shift))), a, b, speed)
+    return [dataclasses.replace(f, landmarks=f.landmarks - np.log10(tried)) for f in found] if tried > 1 else found
 
 
 def _align_pairs(anchor_a, end_a, anchor_b, a: AudioFingerprint, b: AudioFingerprint, speed: float,
