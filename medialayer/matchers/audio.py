@@ -85,6 +85,7 @@ SLOT_FRAMES = 8  # evidence counts 0.256 s slots holding aligned landmarks, so a
 MIN_SLOTS = 4
 MIN_RUN_SIGNIFICANCE = 4.0  # a run of aligned landmarks weaker than this even against the global chance is noise
 NEIGHBOUR_FRAMES = 250  # offsets this far beside an alignment measure the chance level
+MAX_REACH = 204  # frames an offset mode reaches at most (residual speed over the longest overlap)
 MATCH_SIGNIFICANCE = 12.0  # -log10 of the chance probability at which a segment counts as a match
 ENERGY_BANDS = 33  # log-spaced bands whose energy differences give 32 sign bits per frame (Haitsma-Kalker)
 ENERGY_STEP = 2  # frames between the two spectra whose band-difference slopes a bit compares (64 ms)
@@ -95,6 +96,7 @@ TRIPLET_BRIDGE_SECONDS = 8.0  # triplet hits are sparser than landmark pairs: lo
 FINE_SCALE_STEP = 0.004  # log2 steps of the time scale tried within a cell (0.28%)
 NOMINAL_LOG2_SCALE = 0.005  # a cell's edit this close to none is the nominal one, for the landmark pairs
 NOMINAL_SHIFT = 0.25  # (their hashes tolerate ~+-0.7% of speed and a fraction of a log-frequency step)
+EDIT_REACH = 100  # frames (3.2 s) from the offset of a cell's triplets within which its landmark pairs may align
 
 # low-information guard
 MIN_PEAKS = 20  # fewer peaks above the floor than this: silence
@@ -149,8 +151,8 @@ class AudioMatcher:
         nominal = best = _align(landmarks_a, a, b, 1.0)
         if _top(best) < 2 * MATCH_SIGNIFICANCE:  # not unambiguous from the landmarks alone
             best, edits = _invariant(a, b)
-            for speed, shift in edits:  # the landmark pairs under each edit the triplets found, most voted first
-                found = _align(landmarks_a, a, b, speed, shift, len(edits))
+            for edit in edits:  # the landmark pairs under each edit the triplets found, most voted first
+                found = _align(landmarks_a, a, b, *edit, tried=len(edits))
                 best = max(best, found, key=_top)
                 if _top(best) >= 2 * MATCH_SIGNIFICANCE:
                     break
@@ -187,11 +189,11 @@ def _with_energy(segments: list, a: AudioFingerprint, b: AudioFingerprint) -> li
     return sorted(segments, key=lambda s: -s.significance)
 
 
-def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], list[tuple[float, float]]]:
+def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], list[tuple[float, float, float]]]:
     """Segments from triplet hashes, for B sped up, slowed down, time-stretched or pitch-shifted: the hits of
     the most-voted (pitch shift, time scale) cells aligned at the time scale that lines the most of them up.
-    Also each cell's edit, as (speed, pitch shift in log-frequency steps) for the landmark pairs to try
-    (the nominal edit left out: it has been tried)."""
+    Also each cell's edit, as (speed, pitch shift in log-frequency steps, offset of its best-aligned hits in
+    A's frames) for the landmark pairs to try (the nominal edit left out: it has been tried)."""
     ta, tb = (triplets(fp.frames, fp.log_freqs, fp.ranks, FREQ_SCALE) for fp in (a, b))
     rows_a, rows_b = hits(ta, tb)
     cells, n_cells = edit_cells(ta, tb, rows_a, rows_b, TRIPLET_CELLS)
@@ -203,8 +205,8 @@ def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], 
         scale, on_line = _best_scale(anchor_a, anchor_b, scale)
         aligned = _align_pairs(anchor_a, end_a, anchor_b / scale, a, b, 1 / scale, TRIPLET_BRIDGE_SECONDS)
         shift = float(np.median(tb.pitches[rows_b[mask]][on_line] - ta.pitches[rows_a[mask]][on_line]))
-        if aligned and (abs(np.log2(scale)) > NOMINAL_LOG2_SCALE or abs(shift) > NOMINAL_SHIFT):
-            edits.append((1 / scale, shift))  # hits lined up into a run of some significance: worth a look
+        if abs(np.log2(scale)) > NOMINAL_LOG2_SCALE or abs(shift) > NOMINAL_SHIFT:
+            edits.append((1 / scale, shift, float(np.median(anchor_b[on_line] / scale - anchor_a[on_line]))))
         # the cell was picked as the best of n_cells: its chance is that many times higher
         found += [dataclasses.replace(f, landmarks=f.landmarks - np.log10(n_cells)) for f in aligned]
     return sorted(found, key=lambda s: -s.significance), edits
@@ -424,26 +426,33 @@ def _joined_pairs(a, b):
 
 
 def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float, shift: float | None = None,
-           tried: int = 1) -> list[_Found]:
+           around: float | None = None, tried: int = 1) -> list[_Found]:
     """Matched segments (strongest first), taking B to play ``speed`` times faster than A and ``shift``
     log-frequency steps higher (by default as resampling does; ``landmarks_a``: A's landmarks sorted by
-    hash); the significance pays for the ``tried`` edits this one was picked from."""
-    found = _align_pairs(*_joined_pairs(landmarks_a, _sorted(_landmarks(b, speed, shift))), a, b, speed)
+    hash), only at offsets (B's frames on A's clock less A's) within EDIT_REACH of ``around`` if given;
+    the significance pays for the ``tried`` edits this one was picked from."""
+    anchor_a, end_a, anchor_b = _joined_pairs(landmarks_a, _sorted(_landmarks(b, speed, shift)))
+    if around is not None:  # the pairs that can vote for such an offset or measure the chance beside it
+        near = np.abs(anchor_b - anchor_a - around) <= EDIT_REACH + MAX_REACH + NEIGHBOUR_FRAMES + 5
+        anchor_a, end_a, anchor_b = anchor_a[near], end_a[near], anchor_b[near]
+    found = _align_pairs(anchor_a, end_a, anchor_b, a, b, speed, around=around)
     return [dataclasses.replace(f, landmarks=f.landmarks - np.log10(tried)) for f in found] if tried > 1 else found
 
 
 def _align_pairs(anchor_a, end_a, anchor_b, a: AudioFingerprint, b: AudioFingerprint, speed: float,
-                 bridge: float = BRIDGE_SECONDS) -> list[_Found]:
+                 bridge: float = BRIDGE_SECONDS, around: float | None = None) -> list[_Found]:
     """Matched segments (strongest first) from landmarks A and B share: their anchor and end frames in A and
     anchor frames in B on A's clock (B's own frames times ``speed``); gaps under ``bridge`` seconds between
-    aligned landmarks are bridged."""
+    aligned landmarks are bridged; offset modes only within EDIT_REACH of ``around`` if given."""
     if len(anchor_a) < MIN_ANCHORS:
         return []
     offset = anchor_b - anchor_a
     lowest = int(np.floor(offset.min()))
     votes = np.convolve(np.bincount(np.rint(offset - lowest).astype(np.int64)), np.ones(9), "same")
     overlap = min(a.duration, b.duration * speed) / FRAME_SECONDS
-    reach = int(4 + min(MAX_SLOPE * overlap, 200))  # how far a residual speed drifts the offset
+    reach = int(4 + min(MAX_SLOPE * overlap, MAX_REACH - 4))  # how far a residual speed drifts the offset
+    if around is not None:
+        votes[np.abs(np.arange(len(votes)) + lowest - around) > EDIT_REACH] = 0
     found: list[_Found] = []
     for _ in range(MAX_MODES):
         mode = int(np.argmax(votes))
