@@ -33,10 +33,10 @@ differences, unchanged by any of these edits) are joined, their hits voted into 
 cells, and the hits of the best cells aligned at the time scale that lines most of them up, by the same
 line fit and chance model as the pairs (the cell's own hits beside the alignment give the chance level, and
 the pick of the best of all cells is paid for). A triplet needs three peaks to survive, a pair two: so for
-each cell whose hits line up at all, the landmark pairs are made again under that cell's edit (B's clock
-scaled, its frequencies shifted back by the median shift of the aligned hits) and aligned as at the nominal
-edit, paying for the number of edits tried; under a voice or noise they find far more evidence than the
-triplets that pointed to the edit. Segments map source time to target time through the fitted scale, and
+each of those cells (unless its edit is the nominal one) the landmark pairs are made again under the cell's
+edit (B's clock scaled, its frequencies shifted back by the median shift of the best-aligned hits) and
+aligned as at the nominal edit, within 3.2 s of the offset those hits agree on, paying for the number of
+edits tried; under a voice or noise they find far more evidence than the triplets that pointed to the edit. Segments map source time to target time through the fitted scale, and
 its inverse is the speed ratio reported. The energy bits (nominal speed only) are added last, if nothing
 is unambiguous by then.
 The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
