@@ -13,14 +13,17 @@ chords and noise (and MP3 copies of them) are compared with each other (must nev
 Chromaprint: ``fpcalc -raw -length 0`` on the same files, aligned by the lowest bit-error rate over
 offsets with >= 4 s of overlap; a pair matches below BER 0.35 (AcoustID's order of magnitude).
 Speed, tempo and pitch rows (issue 14), on the held-out half of the music only (a fixed split by a CRC-32 of
-the file name: the matcher was tuned on the other half, at ratios 0.80/0.88/0.95/1.05/1.12/1.25 and +-2.5
-semitones; the reported ratios below are off that grid): a 20 s excerpt (mono) sped up or slowed down (ffmpeg
+the file name; ``--split tune`` makes the same rows on the other half, the one the matcher is tuned on, at the
+tuning grid's ratios TUNE_ROWS; the reported ratios EDIT_ROWS are off that grid): a 20 s excerpt (mono) sped up or slowed down (ffmpeg
 asetrate + aresample: tempo and pitch together), time-stretched with the pitch kept (ffmpeg's rubberband and
 atempo filters, alternately) or pitch-shifted with the tempo kept (rubberband, or asetrate then atempo back),
 each plain and combined with MP3 64 kbit/s, pink noise at 5 dB SNR, a speech voiceover at +5 dB SNR, a
 reverb (exponentially decaying noise, RT60 1.2 s) or a shorter 8-15 s excerpt. audfprint (Dan Ellis's
-landmark fingerprinter, run from a checkout given by --audfprint, not part of this repository) is compared
-on the same pairs as Chromaprint.
+landmark fingerprinter, not part of this repository nor on PyPI: ``git clone https://github.com/dpwe/audfprint
+bench/work/audfprint && git -C bench/work/audfprint checkout cb03ba9``, then ``--audfprint bench/work/audfprint``)
+is compared on the plain speed/tempo/pitch pairs.
+Same-group sources that are largely one recording (``shared_recordings``: two mixes over one backing track)
+match by product decision: their pairs are reported in rows of their own, not as false positives.
 --speed (or --speed-only) prints fingerprint speed on one core, compare time of two 5-minute fingerprints (different
 music, a shifted copy, a copy played 20% faster), size per minute, and
 the time and memory of the energy-bit cross-correlation at the duration cap.
@@ -44,6 +47,7 @@ from scipy.signal import fftconvolve, resample_poly
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
 from bench.common import manifest_rows, print_table, run_pipeline  # noqa: E402
+from bench.shared_signal import shared_signal  # noqa: E402
 from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers.audio import (FRAME_SECONDS, MATCHER, AudioFingerprint, _energy_agreement,  # noqa: E402
                                       fingerprint_samples)
@@ -65,11 +69,16 @@ EDIT_ROWS = {"speed <=10%": ("speed", (0.963, 1.083, 0.917, 1.037)),
              "tempo 10-15%": ("tempo", (0.853, 1.147, 0.871, 1.129)),
              "pitch <=2 st": ("pitch", (-2.0, 2.0, -1.3, 1.7)),
              "pitch 2-3 st": ("pitch", (-3.0, 3.0, -2.7, 2.8))}
+# the tuning grid, for the same rows on the other half of the music (--split tune)
+TUNE_ROWS = {"speed <=10%": ("speed", (0.95, 1.05)), "speed 10-30%": ("speed", (0.80, 0.88, 1.12, 1.25)),
+             "tempo <=10%": ("tempo", (0.95, 1.05)), "tempo 10-15%": ("tempo", (0.88, 1.12)),
+             "pitch <=2 st": ("pitch", (-1.5, 1.5)), "pitch 2-3 st": ("pitch", (-2.5, 2.5))}
 EDIT_TARGETS = {"speed <=10%": 0.95, "tempo <=10%": 0.95, "pitch <=2 st": 0.95,
                 "speed 10-30%": 0.85, "tempo 10-15%": 0.85, "pitch 2-3 st": 0.85}
 COMBINATIONS = ("plain", "+ mp3 64k", "+ pink noise 5dB", "+ voiceover +5dB", "+ reverb", "+ excerpt 8-15s")
 VARIANTS_PER_COMBINATION = 1
 HELD_OUT = 1  # sources with crc32(name) % 2 == HELD_OUT are reported on; the matcher was tuned on the others
+SHARED_CORRELATION = 0.5  # two sources this correlated are one recording (unrelated tracks: ~0.03)
 CHROMAPRINT_MAX_BER = 0.35
 CHROMAPRINT_ITEM_SECONDS = 4096 / 11025 / 3  # fpcalc's step between sub-fingerprints (~0.124 s)
 
@@ -168,8 +177,9 @@ def make_variants(source: dict, audio: np.ndarray, speech: list[tuple[str, np.nd
             for k, (c, s, r, f, b, t) in enumerate(variants)]
 
 
-def held_out(source: dict) -> bool:
-    return zlib.crc32(source["name"].encode()) % 2 == HELD_OUT
+def in_split(source: dict, split: str) -> bool:
+    """Whether a source is in the held-out half reported on ("report") or the half tuned on ("tune")."""
+    return (zlib.crc32(source["name"].encode()) % 2 == HELD_OUT) == (split == "report")
 
 
 def _ffmpeg_filter(samples: np.ndarray, audio_filter: str) -> np.ndarray:
@@ -208,7 +218,7 @@ def _reverb(samples: np.ndarray, seed: int, rt60: float = 1.2) -> np.ndarray:
 
 
 def make_edit_variants(source: dict, audio: np.ndarray, speech: list[tuple[str, np.ndarray]], rng,
-                       index: int) -> list[dict]:
+                       index: int, rows: dict) -> list[dict]:
     """The speed/tempo/pitch variants of one source (mono: the matcher downmixes anyway, and rubberband is slow):
     for every row and combination, VARIANTS_PER_COMBINATION excerpts edited at ratios cycled from the row's list,
     by implementations taken in turn (``index`` staggers both cycles between sources). Their samples are made by
@@ -217,7 +227,7 @@ def make_edit_variants(source: dict, audio: np.ndarray, speech: list[tuple[str, 
     seconds = audio.shape[1] / SR
     others = [(name, s) for name, s in speech if name != source["name"]]
     variants = []
-    for row, (kind, values) in EDIT_ROWS.items():
+    for row, (kind, values) in rows.items():
         for c, combination in enumerate(COMBINATIONS):
             for j in range(VARIANTS_PER_COMBINATION):
                 value = values[(index + c * VARIANTS_PER_COMBINATION + j) % len(values)]
@@ -269,9 +279,31 @@ def _write(path: str, data: bytes) -> None:
     os.replace(path + ".tmp", path)
 
 
+def shared_recordings(sources: list[dict]) -> set[tuple[str, str]]:
+    """Pairs of names (both orders) of same-group sources that are, as waveforms, largely one recording (a
+    backing track shared by two mixes): correlation >= SHARED_CORRELATION at the best lag within 0.5 s.
+    Variants of one against the other share recorded content and match by product decision (README): they
+    are reported in rows of their own, not counted as false positives."""
+    by_group = collections.defaultdict(list)
+    for source in sources:
+        by_group[source["group"]].append(source)
+    samples, shared = {}, set()
+    for members in by_group.values():
+        for i, x in enumerate(members):
+            for y in members[i + 1:]:
+                for source in (x, y):
+                    if source["name"] not in samples:
+                        samples[source["name"]] = decode(Blob(path=source["path"]), Limits())
+                if shared_signal(samples[x["name"]], samples[y["name"]])[1] >= SHARED_CORRELATION:
+                    shared |= {(x["name"], y["name"]), (y["name"], x["name"])}
+    return shared
+
+
 def build(media_dir: str, workdir: str, seed: int, max_sources: int | None, edits: bool = True,
-          edits_only: bool = False):
-    """The source list, the positive pairs and the negative pairs (each a dict), writing variant files."""
+          edits_only: bool = False, split: str = "report"):
+    """The source list, the positive pairs and the negative pairs (each a dict), writing variant files. The
+    speed/tempo/pitch rows are made on the ``split`` half of the music, at the tuning grid's ratios for "tune"
+    (whose negatives then stay within that half too)."""
     os.makedirs(workdir, exist_ok=True)
     all_sources = load_sources(media_dir)
     sources = all_sources[::max(1, len(all_sources) // max_sources)][:max_sources] if max_sources else all_sources
@@ -283,10 +315,11 @@ def build(media_dir: str, workdir: str, seed: int, max_sources: int | None, edit
         audio = read_stereo(source["path"])
         variants = [] if edits_only else [(f"{k:02d}", v)
                                           for k, v in enumerate(make_variants(source, audio, speech, rng))]
-        if edits and held_out(source) and not source["speech"]:
+        if edits and in_split(source, split) and not source["speech"]:
             edit_rng = np.random.default_rng([seed, all_sources.index(source), 14])
-            variants += [(f"edit{k:03d}", v) for k, v in enumerate(
-                make_edit_variants(source, audio, speech, edit_rng, all_sources.index(source)))]
+            rows, label = (EDIT_ROWS, "edit") if split == "report" else (TUNE_ROWS, "tune")
+            variants += [(f"{label}{k:03d}", v) for k, v in enumerate(
+                make_edit_variants(source, audio, speech, edit_rng, all_sources.index(source), rows))]
         for label, variant in variants:
             path = f"{prefix}_{label}.{variant['format']}"
             if not os.path.exists(path):
@@ -301,10 +334,13 @@ def build(media_dir: str, workdir: str, seed: int, max_sources: int | None, edit
         by_group[source["group"]].append(source)
     # a variant is not a negative for a source whose audio it contains (a speech file's babble is made of
     # other speech files of the same speaker group)
-    negatives = [{"case": "same group, speed/tempo/pitch variants" if p["edit"] else "same group",
+    shared = shared_recordings(sources)
+    negatives = [{"case": ("same group, shared recording" if (p["source"]["name"], other["name"]) in shared
+                           else "same group") + (", speed/tempo/pitch variants" if p["edit"] else ""),
                   "source": other, "query": p["query"], "edit": p["edit"]}
                  for p in positives for other in by_group[p["source"]["group"]]
-                 if other is not p["source"] and other["name"] not in p["contains"]]
+                 if other is not p["source"] and other["name"] not in p["contains"]
+                 and (split == "report" or in_split(other, split))]
     low = low_information_files(workdir)
     negatives += [{"case": "silence/hiss/tone/noise", "source": {"path": a}, "query": b}
                   for i, a in enumerate(low) for b in low[i:]]
@@ -541,7 +577,10 @@ def main(argv=None) -> None:
     parser.add_argument("--no-edits", action="store_true", help="leave out the speed/tempo/pitch rows")
     parser.add_argument("--edits-only", action="store_true", help="only the speed/tempo/pitch rows (and the "
                         "low-information negatives)")
-    parser.add_argument("--audfprint", metavar="DIR", help="a checkout of github.com/dpwe/audfprint to compare with")
+    parser.add_argument("--split", choices=("report", "tune"), default="report",
+                        help="make the speed/tempo/pitch rows on the held-out half (report) or, at the tuning "
+                        "grid's ratios, on the half the matcher is tuned on (tune)")
+    parser.add_argument("--audfprint", metavar="DIR", help="a checkout of github.com/dpwe/audfprint (commit cb03ba9) to compare with")
     parser.add_argument("--speed", action="store_true", help="also print speed and size figures")
     parser.add_argument("--speed-only", action="store_true", help="print the speed and size figures only")
     args = parser.parse_args(argv)
@@ -549,7 +588,7 @@ def main(argv=None) -> None:
         speed_report(load_sources(args.media_dir))
         return
     sources, positives, negatives = build(args.media_dir, args.workdir, args.seed, args.max_sources,
-                                          edits=not args.no_edits, edits_only=args.edits_only)
+                                          edits=not args.no_edits, edits_only=args.edits_only, split=args.split)
     pairs = positives + negatives
     print(f"{len(sources)} sources, {len(positives)} positive pairs, {len(negatives)} negative pairs")
     start = time.time()

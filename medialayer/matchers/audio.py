@@ -16,8 +16,8 @@ Compare: landmark hashes (f1, delta-f, delta-t) are made from peak pairs with a 
 peak paired with the next 7 peaks within 0.77 s and 2/3 octave of it), joined
 between the two sides, and the time offsets of the joined pairs voted on. Frequencies are on a
 log scale (36 steps per octave), so a speed change (which scales every frequency) only shifts f1; the
-compare tries the nominal speed and +-1.3% (covering +-2%), fits a line (offset and slope) to each
-strong offset mode, and turns its inliers into segments (gaps under 3 s bridged, runs with too little
+compare tries the nominal edit first (hashes tolerate ~+-0.7% of speed), fits a line (offset and slope) to
+each strong offset mode, and turns its inliers into segments (gaps under 3 s bridged, runs with too little
 evidence dropped, boundaries within 1.5 s of a file edge snapped to it). A segment's evidence is how
 many 0.256 s slots of its span hold aligned landmarks, against how often slots hold pairs at the
 neighbouring (wrong) offsets: a binomial tail, whose -log10 is the significance.
@@ -26,13 +26,19 @@ the energy bits still agree more often than chance. Their agreement at every lag
 cross-correlation) is a z-score against all lags. At a lag the landmarks proposed, if it is also the
 lag where the bits agree best, it adds its tail probability (the two combined by Fisher's method); the
 best lag on its own, paying for the number of lags tried, is a candidate alignment too.
-Beyond +-2% of speed, and for tempo changes with the pitch kept and pitch shifts with the tempo kept, the
-pair hashes and the energy bits no longer line up. Unless the above already found an unambiguous match,
-triplet hashes of the salient peaks (audio_triplets: frequency differences and the ratio of time
+Beyond that, for speed changes, tempo changes with the pitch kept and pitch shifts with the tempo kept, the
+pair hashes and the energy bits no longer line up. Unless the nominal landmarks already found an unambiguous
+match, triplet hashes of the salient peaks (audio_triplets: frequency differences and the ratio of time
 differences, unchanged by any of these edits) are joined, their hits voted into (pitch shift, time scale)
 cells, and the hits of the best cells aligned at the time scale that lines most of them up, by the same
 line fit and chance model as the pairs (the cell's own hits beside the alignment give the chance level, and
-the pick of the best of all cells is paid for); segments map source time to target time through that scale.
+the pick of the best of all cells is paid for). A triplet needs three peaks to survive, a pair two: so for
+each of those cells (unless its edit is the nominal one) the landmark pairs are made again under the cell's
+edit (B's clock scaled, its frequencies shifted back by the median shift of the best-aligned hits) and
+aligned as at the nominal edit, within 3.2 s of the offset those hits agree on, paying for the number of
+edits tried; under a voice or noise they find far more evidence than the triplets that pointed to the edit. Segments map source time to target time through the fitted scale, and
+its inverse is the speed ratio reported. The energy bits (nominal speed only) are added last, if nothing
+is unambiguous by then.
 The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
 says how far from it we are.
 """
@@ -46,7 +52,7 @@ from scipy import ndimage, special
 
 from medialayer.limits import Limits
 from medialayer.matchers.audio_decode import SAMPLE_RATE, decode_chunks
-from medialayer.matchers.audio_triplets import SCALE_BIN, edit_cells, hits, triplets
+from medialayer.matchers.audio_triplets import SCALE_BIN, edit_cells, hash_join, hits, triplets
 from medialayer.matchers.base import Comparison, Segment
 from medialayer.media import Blob
 
@@ -69,7 +75,6 @@ FAN_OUT = 7  # pairs per anchor peak (a search system would use 3-5; pairwise ma
 MAX_DT = 24  # frames (0.77 s) between the two peaks of a landmark
 MAX_DF = 24  # log-frequency steps (2/3 octave): a target zone near the anchor survives a voice elsewhere
 LOOKAHEAD = 3 * FAN_OUT  # peaks after the anchor searched for its target zone
-SPEEDS = (1.0, 1.013, 1.0 / 1.013)  # hash lookups tolerate ~+-0.7% of speed around each
 MAX_SLOPE = 0.008  # residual speed fitted per mode, beyond the hypothesis above
 INLIER_FRAMES = 2.0  # an aligned pair lies within this many frames of the fitted line
 BRIDGE_SECONDS = 3.0  # gaps shorter than this inside a segment are bridged
@@ -80,6 +85,7 @@ SLOT_FRAMES = 8  # evidence counts 0.256 s slots holding aligned landmarks, so a
 MIN_SLOTS = 4
 MIN_RUN_SIGNIFICANCE = 4.0  # a run of aligned landmarks weaker than this even against the global chance is noise
 NEIGHBOUR_FRAMES = 250  # offsets this far beside an alignment measure the chance level
+MAX_REACH = 204  # frames an offset mode reaches at most (residual speed over the longest overlap)
 MATCH_SIGNIFICANCE = 12.0  # -log10 of the chance probability at which a segment counts as a match
 ENERGY_BANDS = 33  # log-spaced bands whose energy differences give 32 sign bits per frame (Haitsma-Kalker)
 ENERGY_STEP = 2  # frames between the two spectra whose band-difference slopes a bit compares (64 ms)
@@ -88,6 +94,9 @@ MIN_BACKGROUND = 8  # lags needed to measure the chance agreement of energy bits
 TRIPLET_CELLS = 3  # (pitch shift, time scale) cells of triplet hits examined
 TRIPLET_BRIDGE_SECONDS = 8.0  # triplet hits are sparser than landmark pairs: longer gaps between them are bridged
 FINE_SCALE_STEP = 0.004  # log2 steps of the time scale tried within a cell (0.28%)
+NOMINAL_LOG2_SCALE = 0.005  # a cell's edit this close to none is the nominal one, for the landmark pairs
+NOMINAL_SHIFT = 0.25  # (their hashes tolerate ~+-0.7% of speed and a fraction of a log-frequency step)
+EDIT_REACH = 100  # frames (3.2 s) from the offset of a cell's triplets within which its landmark pairs may align
 
 # low-information guard
 MIN_PEAKS = 20  # fewer peaks above the floor than this: silence
@@ -139,20 +148,16 @@ class AudioMatcher:
         if _cannot_match(a.low_information, b.low_information):
             return Comparison(False, 0.0, "low")
         landmarks_a = _sorted(_landmarks(a, 1.0))
-        best = None
-        for speed in SPEEDS:
-            segments = _align(landmarks_a, a, b, speed)
-            if max((s.landmarks for s in segments), default=0.0) >= 2 * MATCH_SIGNIFICANCE:
-                best = segments
-                break  # the landmarks alone are unambiguous: neither the other speeds nor the energy bits matter
-            if speed == 1.0:  # energy bits are compared at the nominal speed only
-                segments = _with_energy(segments, a, b)
-            if best is None or _top(segments) > _top(best):
-                best = segments
-        if _top(best) < 2 * MATCH_SIGNIFICANCE:
-            invariant = _invariant(a, b)
-            if _top(invariant) > _top(best):
-                best = invariant
+        nominal = best = _align(landmarks_a, a, b, 1.0)
+        if _top(best) < 2 * MATCH_SIGNIFICANCE:  # not unambiguous from the landmarks alone
+            best, edits = _invariant(a, b)
+            for edit in edits:  # the landmark pairs under each edit the triplets found, most voted first
+                found = _align(landmarks_a, a, b, *edit, tried=len(edits))
+                best = max(best, found, key=_top)
+                if _top(best) >= 2 * MATCH_SIGNIFICANCE:
+                    break
+            if _top(best) < 2 * MATCH_SIGNIFICANCE:  # energy bits are compared at the nominal speed only
+                best = max(_with_energy(nominal, a, b), best, key=_top)
         segments = best
         significance = _top(segments)
         matched = significance >= MATCH_SIGNIFICANCE
@@ -163,6 +168,7 @@ class AudioMatcher:
             confidence=_confidence(significance),
             segments=tuple(sorted((s.segment for s in segments if s.significance >= MATCH_SIGNIFICANCE),
                                   key=lambda s: (s.source_start, s.target_start))) if matched else (),
+            speed_ratio=max(segments, key=lambda s: s.significance).speed_ratio if matched else None,
         )
 
 
@@ -183,34 +189,40 @@ def _with_energy(segments: list, a: AudioFingerprint, b: AudioFingerprint) -> li
     return sorted(segments, key=lambda s: -s.significance)
 
 
-def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> list[_Found]:
+def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], list[tuple[float, float, float]]]:
     """Segments from triplet hashes, for B sped up, slowed down, time-stretched or pitch-shifted: the hits of
-    the most-voted (pitch shift, time scale) cells aligned at the time scale that lines the most of them up."""
+    the most-voted (pitch shift, time scale) cells aligned at the time scale that lines the most of them up.
+    Also each cell's edit, as (speed, pitch shift in log-frequency steps, offset of its best-aligned hits in
+    A's frames) for the landmark pairs to try (the nominal edit left out: it has been tried)."""
     ta, tb = (triplets(fp.frames, fp.log_freqs, fp.ranks, FREQ_SCALE) for fp in (a, b))
     rows_a, rows_b = hits(ta, tb)
     cells, n_cells = edit_cells(ta, tb, rows_a, rows_b, TRIPLET_CELLS)
-    found = []
+    found, edits = [], []
     for _, scale, mask in cells:
         anchor_a, end_a, anchor_b = ta.starts[rows_a[mask]], ta.ends[rows_a[mask]], tb.starts[rows_b[mask]]
         if len(anchor_a) < MIN_ANCHORS:
             continue
-        scale = _best_scale(anchor_a, anchor_b, scale)
+        scale, on_line = _best_scale(anchor_a, anchor_b, scale)
         aligned = _align_pairs(anchor_a, end_a, anchor_b / scale, a, b, 1 / scale, TRIPLET_BRIDGE_SECONDS)
+        shift = float(np.median(tb.pitches[rows_b[mask]][on_line] - ta.pitches[rows_a[mask]][on_line]))
+        if abs(np.log2(scale)) > NOMINAL_LOG2_SCALE or abs(shift) > NOMINAL_SHIFT:
+            edits.append((1 / scale, shift, float(np.median(anchor_b[on_line] / scale - anchor_a[on_line]))))
         # the cell was picked as the best of n_cells: its chance is that many times higher
         found += [dataclasses.replace(f, landmarks=f.landmarks - np.log10(n_cells)) for f in aligned]
-    return sorted(found, key=lambda s: -s.significance)
+    return sorted(found, key=lambda s: -s.significance), edits
 
 
-def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> float:
+def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
     """The time scale (B frames per A frame) within a cell's width of ``scale`` at which the most hits share
-    one offset, give or take 4 frames."""
-    best_votes, best = -1, scale
+    one offset, give or take 4 frames, and which hits do."""
+    best_votes, best = -1, (scale, np.zeros(len(anchor_a), bool))
     for trial in scale * 2.0 ** np.arange(-1.5 * SCALE_BIN, 1.5 * SCALE_BIN + 1e-9, FINE_SCALE_STEP):
         offset = np.rint(anchor_b / trial - anchor_a).astype(np.int64)
-        votes = np.convolve(np.bincount(offset - offset.min()), np.ones(9), "same").max()
-        if votes > best_votes:
-            best_votes, best = votes, trial
-    return float(best)
+        votes = np.convolve(np.bincount(offset - offset.min()), np.ones(9), "same")
+        if votes.max() > best_votes:
+            mode = int(np.argmax(votes)) + offset.min()
+            best_votes, best = votes.max(), (float(trial), np.abs(offset - mode) <= 4)
+    return best
 
 
 def _top(found: list) -> float:
@@ -361,6 +373,7 @@ class _Found:
     landmarks: float  # -log10 chance of its aligned landmarks
     energy: float = 0.0  # -log10 chance of the energy bits along its alignment
     lag: float | None = None  # where to look the energy up (the best-supported run of a mode, nominal speed only)
+    speed_ratio: float = 1.0  # how much faster B plays than A along this alignment
 
     @property
     def significance(self) -> float:
@@ -372,11 +385,14 @@ class _Found:
         return float(min(total, 300.0))
 
 
-def _landmarks(fp: AudioFingerprint, speed: float):
+def _landmarks(fp: AudioFingerprint, speed: float, shift: float | None = None):
     """Hashes of peak pairs (f1, df, dt), their anchor and end frames, for ``fp`` played ``speed`` times
-    too fast: its clock is stretched and its frequencies lowered back by that factor."""
+    too fast and ``shift`` log-frequency steps too high (by default the speed's own shift, as resampling
+    does): its clock is stretched by that factor and its frequencies lowered back."""
+    if shift is None:
+        shift = LOG_STEPS_PER_OCTAVE * np.log2(speed)
     t = (fp.frames * speed).astype(np.float32)
-    f = (fp.log_freqs / FREQ_SCALE - LOG_STEPS_PER_OCTAVE * np.log2(speed)).astype(np.float32)
+    f = (fp.log_freqs / FREQ_SCALE - shift).astype(np.float32)
     taken = np.zeros(len(t), np.int32)  # target peaks paired with each anchor so far
     hashes, anchors, ends = [], [], []
     for k in range(1, min(LOOKAHEAD, len(t) - 1) + 1):  # the k-th peak after each anchor
@@ -405,33 +421,38 @@ def _joined_pairs(a, b):
     (both sorted by hash, so the lookups walk memory in order)."""
     hash_a, anchor_a, end_a = a
     hash_b, anchor_b, _ = b
-    lo = np.searchsorted(hash_a, hash_b, "left")
-    count = np.searchsorted(hash_a, hash_b, "right") - lo
-    count[count > 32 + len(hash_a) // 4096] = 0  # too repetitive to say anything about alignment
-    rows_b = np.repeat(np.arange(len(hash_b)), count)
-    within = np.arange(len(rows_b)) - np.repeat(np.cumsum(count) - count, count)
-    rows_a = np.repeat(lo, count) + within
+    rows_a, rows_b = hash_join(hash_a, hash_b, 32 + len(hash_a) // 4096)
     return anchor_a[rows_a], end_a[rows_a], anchor_b[rows_b]
 
 
-def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float) -> list[_Found]:
-    """Matched segments (strongest first), taking B to play ``speed`` times faster than A
-    (``landmarks_a``: A's landmarks sorted by hash)."""
-    return _align_pairs(*_joined_pairs(landmarks_a, _sorted(_landmarks(b, speed))), a, b, speed)
+def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float, shift: float | None = None,
+           around: float | None = None, tried: int = 1) -> list[_Found]:
+    """Matched segments (strongest first), taking B to play ``speed`` times faster than A and ``shift``
+    log-frequency steps higher (by default as resampling does; ``landmarks_a``: A's landmarks sorted by
+    hash), only at offsets (B's frames on A's clock less A's) within EDIT_REACH of ``around`` if given;
+    the significance pays for the ``tried`` edits this one was picked from."""
+    anchor_a, end_a, anchor_b = _joined_pairs(landmarks_a, _sorted(_landmarks(b, speed, shift)))
+    if around is not None:  # the pairs that can vote for such an offset or measure the chance beside it
+        near = np.abs(anchor_b - anchor_a - around) <= EDIT_REACH + MAX_REACH + NEIGHBOUR_FRAMES + 5
+        anchor_a, end_a, anchor_b = anchor_a[near], end_a[near], anchor_b[near]
+    found = _align_pairs(anchor_a, end_a, anchor_b, a, b, speed, around=around)
+    return [dataclasses.replace(f, landmarks=f.landmarks - np.log10(tried)) for f in found] if tried > 1 else found
 
 
 def _align_pairs(anchor_a, end_a, anchor_b, a: AudioFingerprint, b: AudioFingerprint, speed: float,
-                 bridge: float = BRIDGE_SECONDS) -> list[_Found]:
+                 bridge: float = BRIDGE_SECONDS, around: float | None = None) -> list[_Found]:
     """Matched segments (strongest first) from landmarks A and B share: their anchor and end frames in A and
     anchor frames in B on A's clock (B's own frames times ``speed``); gaps under ``bridge`` seconds between
-    aligned landmarks are bridged."""
+    aligned landmarks are bridged; offset modes only within EDIT_REACH of ``around`` if given."""
     if len(anchor_a) < MIN_ANCHORS:
         return []
     offset = anchor_b - anchor_a
     lowest = int(np.floor(offset.min()))
     votes = np.convolve(np.bincount(np.rint(offset - lowest).astype(np.int64)), np.ones(9), "same")
     overlap = min(a.duration, b.duration * speed) / FRAME_SECONDS
-    reach = int(4 + min(MAX_SLOPE * overlap, 200))  # how far a residual speed drifts the offset
+    reach = int(4 + min(MAX_SLOPE * overlap, MAX_REACH - 4))  # how far a residual speed drifts the offset
+    if around is not None:
+        votes[np.abs(np.arange(len(votes)) + lowest - around) > EDIT_REACH] = 0
     found: list[_Found] = []
     for _ in range(MAX_MODES):
         mode = int(np.argmax(votes))
@@ -508,7 +529,7 @@ def _segment(rows, anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance
     significance = significance_at(max(_occupancy(anchor_a[in_stretch], offset[in_stretch] - centre, reach, span),
                                        chance))
     slope, intercept = _line(rows, anchor_a, anchor_b, speed)
-    return _Found(_edge_snapped(first, last, slope, intercept, a, b), float(significance))
+    return _Found(_edge_snapped(first, last, slope, intercept, a, b), float(significance), speed_ratio=1 / slope)
 
 
 def _edge_snapped(first: float, last: float, slope: float, intercept: float, a, b) -> Segment:

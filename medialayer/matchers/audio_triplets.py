@@ -70,14 +70,20 @@ def triplets(frames: np.ndarray, log_freqs: np.ndarray, ranks: np.ndarray, freq_
     return Triplets(hashes[order], t[first].astype(np.float32), (t[first] + spans).astype(np.float32), f[first])
 
 
-def hits(a: Triplets, b: Triplets) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices into A's and B's triplets of every hash the two share."""
-    lo = np.searchsorted(a.hashes, b.hashes, "left")
-    count = np.searchsorted(a.hashes, b.hashes, "right") - lo
-    count[count > MAX_REPEATS] = 0
-    rows_b = np.repeat(np.arange(len(b.hashes)), count)
+def hash_join(hashes_a: np.ndarray, hashes_b: np.ndarray, max_repeats: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices into ``hashes_a`` (sorted) and ``hashes_b`` of every hash the two share, leaving out hashes
+    A holds more than ``max_repeats`` times (too repetitive to say anything about alignment)."""
+    lo = np.searchsorted(hashes_a, hashes_b, "left")
+    count = np.searchsorted(hashes_a, hashes_b, "right") - lo
+    count[count > max_repeats] = 0
+    rows_b = np.repeat(np.arange(len(hashes_b)), count)
     within = np.arange(len(rows_b)) - np.repeat(np.cumsum(count) - count, count)
     return np.repeat(lo, count) + within, rows_b
+
+
+def hits(a: Triplets, b: Triplets) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices into A's and B's triplets of every hash the two share."""
+    return hash_join(a.hashes, b.hashes, MAX_REPEATS)
 
 
 def edit_cells(a: Triplets, b: Triplets, rows_a: np.ndarray, rows_b: np.ndarray, top: int):
