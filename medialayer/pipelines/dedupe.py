@@ -4,9 +4,10 @@
         [Beam pipeline options: --runner, --direct_num_workers, ...]
 
 writes ``<output>/links-*``, ``<output>/groups-*`` and ``<output>/assets-*`` (JSONL and Parquet; schemas in
-medialayer.record), and with ``--report`` the media previews ``<output>/previews-*.parquet`` and the page. Each unique URL is fetched and fingerprinted once by the pair job's own DoFn;
-candidates come from shared index keys (medialayer.candidates) and are verified with the same
-compare_pair the pair job uses. The run fails unless every asset row has exactly one asset record.
+medialayer.record), and with ``--report`` the media previews ``<output>/previews-*.parquet`` and the page.
+Each unique URL is fetched and fingerprinted once by the pair job's own DoFn; candidates come from shared
+index keys (medialayer.candidates) and are verified with the same compare_pair the pair job uses. The run
+fails unless every asset row has exactly one asset record.
 """
 from __future__ import annotations
 
