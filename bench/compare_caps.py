@@ -29,7 +29,7 @@ from medialayer.matchers import get_matcher  # noqa: E402
 from medialayer.media import Blob  # noqa: E402
 from medialayer.synthetic import audio as synth_audio  # noqa: E402
 
-VIDEO_SOURCES = ("testsrc2=size=320x240:rate=25", "mandelbrot=size=320x240:rate=25")
+VIDEO_SOURCES = ("testsrc2=size=320x240:rate=25", "life=size=320x240:rate=25:mold=10:ratio=0.1")  # both cheap to generate
 
 
 def make_video(path: str, source: str, seconds: float) -> None:
