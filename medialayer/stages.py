@@ -57,10 +57,11 @@ def fingerprint_url(url: str, declared_types: set, fetcher: Fetcher, with_previe
             if blob.size > fetcher.limits.max_bytes(media_type):
                 raise MediaError(ErrorCode.TOO_LARGE, f"{blob.size} bytes exceeds the {media_type} cap of "
                                                       f"{fetcher.limits.max_bytes(media_type)}")
+            # In a decoder process (isolation.py); with a preview, both from this one fetch and decoder call.
             if with_preview:
                 fingerprint, preview = fingerprint_media(media_type, blob, fetcher.limits, timer,
                                                          FINGERPRINT_AND_PREVIEW)
-            else:  # isolated: see isolation.py
+            else:
                 fingerprint, preview = fingerprint_media(media_type, blob, fetcher.limits, timer), None
         return MediaResult(url, media_type, fingerprint, None, timer.ms, preview=preview)
     except MediaError as e:

@@ -15,10 +15,10 @@ import numpy as np
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
+from medialayer.matchers.av_packets import decoded_packets
 from medialayer.media import Blob
 
 SAMPLE_RATE = 8000  # Hz; the fingerprint uses 150-3800 Hz, which survives 32 kbps codecs
-_MAX_BAD_PACKETS = 8  # corrupt packets tolerated (and skipped) before the whole file is refused
 
 
 def decode_chunks(blob: Blob, limits: Limits, chunk_seconds: float = 30.0) -> Iterator[np.ndarray]:
@@ -59,15 +59,8 @@ def _decode_stream(container, stream, limits: Limits, chunk_samples: int) -> Ite
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     max_samples = int((limits.max_audio_seconds + 1) * SAMPLE_RATE)
     pending: list[np.ndarray] = []
-    pending_samples = total = bad_packets = 0
-    for packet in container.demux(stream):
-        try:
-            frames = packet.decode()
-        except av.FFmpegError:
-            bad_packets += 1
-            if bad_packets > _MAX_BAD_PACKETS:
-                raise MediaError(ErrorCode.DECODE_FAILED, "too many corrupt audio packets") from None
-            continue
+    pending_samples = total = 0
+    for packet, frames in decoded_packets(container, stream, "audio"):
         for frame in frames + ([None] if packet.size == 0 else []):  # the flush packet also flushes the resampler
             for out in resampler.resample(frame):
                 samples = out.to_ndarray().reshape(-1)

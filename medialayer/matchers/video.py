@@ -24,6 +24,7 @@ from av.video.reformatter import VideoReformatter
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
+from medialayer.matchers.av_packets import decoded_packets
 from medialayer.matchers.base import Comparison
 from medialayer.matchers.video_align import compare_fingerprints
 from medialayer.matchers.video_local import LOCAL_STEP, LocalFeatures, build, keypoints, local_size
@@ -44,7 +45,6 @@ MIN_CONTENT = 0.25  # borders never leave less than this fraction of the width o
 MIN_STD = 10.0  # grey-level standard deviation under which a frame is flat (black, fades, plain cards)
 MAX_ONE_TONE = 0.7  # share of pixels of one grey level above which a frame is a title card or near-empty
 TRUNCATED = 0.5  # decoding less than this share of the announced duration means a broken file
-MAX_BAD_PACKETS = 8  # corrupt packets tolerated (and skipped) before the whole file is refused
 STILL_DIFFERENCE = 1.5  # mean absolute grey difference under which two consecutive samples are one still
 
 # Natural images lose energy about as 1/frequency: weighting by frequency whitens the descriptor, so
@@ -124,8 +124,9 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
     first = last = size = None
     end = 0.0  # stream time at which the last packet seen ends
     next_sample = next_local = 0.0
-    bad_packets = 0
-    for packet in container.demux(stream):
+
+    def before_decode(packet):  # every packet, a corrupt one too, extends the duration
+        nonlocal end
         if packet.pts is not None:
             end = max(end, (packet.pts + (packet.duration or 0)) * time_base)
         # Packets come in decoding order: whether this one shows the first frame after a step is known
@@ -133,13 +134,8 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
         shown = None if packet.pts is None or first is None else packet.pts * time_base - first
         stream.codec_context.skip_frame = "DEFAULT" if shown is None or _first_after_step(
             shown, frame_seconds) else "NONREF"
-        try:
-            frames = packet.decode()
-        except av.FFmpegError:
-            bad_packets += 1
-            if bad_packets > MAX_BAD_PACKETS:
-                raise MediaError(ErrorCode.DECODE_FAILED, "too many corrupt video packets") from None
-            continue
+
+    for _, frames in decoded_packets(container, stream, "video", before_decode):
         for frame in frames:
             t = frame.time
             if first is None:
