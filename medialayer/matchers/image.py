@@ -744,7 +744,11 @@ def _confidence(similarity: float) -> str:
 
 # --- index keys for candidate generation (catalog dedupe) ---------------------------------------------
 
-HASH_WORDS = 16  # 16-bit words per 256-bit hash: a copy within ~15 bits keeps several of them intact
+# 32-bit words of the hashes: 16-bit words put every image in buckets that grow with the catalog (the
+# quadratic work keys are there to avoid) and found no copy on the dedupe bench that the descriptor keys
+# missed; longer words still cover images with too few keypoints, since a copy within a few bits keeps
+# some words of every orientation's hash intact.
+HASH_WORD = ">u4"
 # Four fixed selections of 32 descriptor bits: with fewer bits unrelated pictures share keys by the
 # thousand (ORB's bits are far from independent); with fewer selections a crop's descriptors keep too few.
 DESCRIPTOR_KEY_BITS = [np.random.default_rng(20261201 + table).choice(256, 32, replace=False) for table in range(4)]
@@ -752,7 +756,7 @@ _HASH_KEYS, _CENTRE_KEYS, _DESCRIPTOR_KEYS, _COLOUR_KEYS = (kind << 48 for kind 
 
 
 def index_keys(fp: ImageFingerprint) -> list[int]:
-    """16-bit words of the whole and central hashes in all 8 orientations (a turned or flipped copy's
+    """32-bit words of the whole and central hashes in all 8 orientations (a turned or flipped copy's
     upright hash is one of ours, word for word), and four fixed 32-bit selections of every keypoint
     descriptor, upright and mirrored (crops, copies pasted into other pictures keep many descriptors
     nearly intact). Flat images: their mean colour on two offset 32-level grids, each cell key given
@@ -764,8 +768,8 @@ def index_keys(fp: ImageFingerprint) -> list[int]:
                        for copy in range(ImageMatcher.min_shared_keys)})
     keys = set()
     for namespace, packed in ((_HASH_KEYS, fp.hashes), (_CENTRE_KEYS, fp.centre_hashes)):
-        words = np.frombuffer(packed, ">u2").reshape(8, HASH_WORDS)
-        keys.update(namespace | position << 16 | int(word) for (_, position), word in np.ndenumerate(words))
+        words = np.frombuffer(packed, HASH_WORD).reshape(8, -1)
+        keys.update(namespace | position << 32 | int(word) for (_, position), word in np.ndenumerate(words))
     bits = np.unpackbits(np.frombuffer(fp.descriptors + fp.mirrored, np.uint8).reshape(-1, 32), axis=1)
     for table, selection in enumerate(DESCRIPTOR_KEY_BITS):
         picked = np.ascontiguousarray(np.packbits(bits[:, selection], axis=1)).view(">u4").ravel()
