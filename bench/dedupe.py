@@ -45,7 +45,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
 from bench.common import manifest_rows, print_table  # noqa: E402
-from medialayer.candidates import DEFAULT_MAX_BUCKET, bucket_pairs, is_candidate  # noqa: E402
+from medialayer.candidates import DEFAULT_MAX_BUCKET, is_candidate, shared_key_counts  # noqa: E402
 from medialayer.grouping import connected_groups  # noqa: E402
 from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers import get_matcher  # noqa: E402
@@ -168,18 +168,11 @@ def cached(name: str, compute):
 
 
 def candidate_pairs(matcher, fingerprints, max_bucket: int) -> set:
-    buckets = collections.defaultdict(list)
-    for i, fp in enumerate(fingerprints):
-        for key in matcher.index_keys(fp):
-            buckets[key].append(i)
-    shared, capped = collections.Counter(), 0
-    for members in buckets.values():
-        pairs = bucket_pairs(members, max_bucket)
-        if pairs is None:
-            capped += 1
-            continue
-        shared.update(pairs)
-    return {pair for pair, n in shared.items() if is_candidate(n, matcher.min_shared_keys)}, capped, len(buckets)
+    """The candidates as the pipeline forms them (one shard holding every key gives the same counts)."""
+    members = [(i, matcher.index_keys(fp)) for i, fp in enumerate(fingerprints)]
+    shared, capped = shared_key_counts(members, max_bucket)
+    keys = len({key for _, keys in members for key in keys})
+    return {pair for pair, n in shared.items() if is_candidate(n, matcher.min_shared_keys)}, len(capped), keys
 
 
 def pairwise(groups_of: dict, truth: set) -> tuple[float, float]:

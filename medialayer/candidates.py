@@ -5,12 +5,18 @@ bucket. A bucket of ``n`` assets yields its n(n-1)/2 pairs, so a key shared by v
 frame, silence, a logo) is capped: a bucket over ``max_bucket`` assets yields no pairs at all and is
 counted. Its assets still meet through their other keys; what that costs in recall is measured by the
 benchmark. A pair becomes a candidate when it shares at least the matcher's ``min_shared_keys`` keys.
+
+Keys travel in ``KEY_SHARDS`` shards: an asset sends one element per shard with its keys of that shard, not
+one element per key (an image has some 2,000 keys, and a runner's cost is per element), and each shard counts
+its pairs' shared keys before they leave it.
 """
 from __future__ import annotations
 
+import collections
 import itertools
 
 DEFAULT_MAX_BUCKET = 200  # assets per key beyond which the key is too common to say anything
+KEY_SHARDS = 128  # enough to spread the work and bound a shard's memory; few enough that an asset sends few elements
 
 
 def bucket_pairs(members, max_bucket: int = DEFAULT_MAX_BUCKET):
@@ -19,6 +25,36 @@ def bucket_pairs(members, max_bucket: int = DEFAULT_MAX_BUCKET):
     if len(urls) > max_bucket:
         return None
     return itertools.combinations(urls, 2)
+
+
+def key_shard(key: int) -> int:
+    """A key's shard, from its bits mixed (keys are raw descriptor or hash bits, far from uniform)."""
+    mixed = (key & 0xFFFFFFFFFFFFFFFF) * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF  # Fibonacci hashing
+    return (mixed >> 40) % KEY_SHARDS
+
+
+def shard_keys(keys) -> dict:
+    """shard -> the keys of that shard."""
+    shards = collections.defaultdict(list)
+    for key in keys:
+        shards[key_shard(key)].append(key)
+    return shards
+
+
+def shared_key_counts(members, max_bucket: int = DEFAULT_MAX_BUCKET):
+    """One shard's (url, keys) members -> ({(url, url): keys shared in this shard}, [size of each capped bucket])."""
+    buckets = collections.defaultdict(list)
+    for url, keys in members:
+        for key in keys:
+            buckets[key].append(url)
+    shared, capped = collections.Counter(), []
+    for urls in buckets.values():
+        pairs = bucket_pairs(urls, max_bucket)
+        if pairs is None:
+            capped.append(len(set(urls)))
+        else:
+            shared.update(pairs)
+    return shared, capped
 
 
 def is_candidate(shared_keys: int, min_shared_keys: int) -> bool:

@@ -79,9 +79,9 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
 
     # Candidates: pairs of URLs sharing enough index keys, hot keys capped.
     candidate_rows = (fingerprinted | "IndexKeys" >> beam.ParDo(steps.EmitIndexKeys())
-                      | "GroupByKey" >> beam.GroupByKey()
-                      | "BucketPairs" >> beam.ParDo(steps.BucketPairs(args.max_bucket))
-                      | "SharedKeys" >> beam.CombinePerKey(sum)
+                      | "GroupByShard" >> beam.GroupByKey()
+                      | "SharedKeys" >> beam.ParDo(steps.SharedKeys(args.max_bucket))
+                      | "SumSharedKeys" >> beam.CombinePerKey(sum)
                       | "Enough" >> beam.Filter(steps.is_candidate)
                       | "CandidateRows" >> beam.Map(steps.candidate_row))
 

@@ -3,7 +3,7 @@ the stage functions). Only Create, ParDo, GroupByKey and Flatten, as in the pair
 on Dask, Dataflow, Flink and Spark.
 
     assets --(url)--> FingerprintMedia (the pair job's DoFn: each unique URL fetched and fingerprinted once)
-    (url, result) --index keys--> GroupByKey(key) --capped buckets--> (pair, 1) --sum-->
+    (url, result) --index keys, by shard--> GroupByKey(shard) --capped buckets--> (pair, shared) --sum-->
         candidates sharing >= min_shared_keys --join cells, fingerprints and asset ids by URL-->
         compare_pair --> links (matched envelopes)
     links --> GroupByKey(one key) --> union-find --> groups, and each URL's group
@@ -27,7 +27,8 @@ ONE_KEY = 0  # the grouping step sees every link: groups are global
 
 
 class EmitIndexKeys(beam.DoFn):
-    """(url, ("result", result)) -> ((media type, key), url) for every index key of a good fingerprint."""
+    """(url, ("result", result)) -> ((media type, shard), (url, keys of that shard)) for every key shard of a
+    good fingerprint."""
 
     def __init__(self):
         self.keys = Metrics.counter(NAMESPACE, "index_keys")
@@ -38,12 +39,13 @@ class EmitIndexKeys(beam.DoFn):
             return
         keys = get_matcher(result.media_type).index_keys(result.fingerprint)
         self.keys.inc(len(keys))
-        for key in keys:
-            yield (result.media_type, key), url
+        for shard, shard_keys in candidates.shard_keys(keys).items():
+            yield (result.media_type, shard), (url, shard_keys)
 
 
-class BucketPairs(beam.DoFn):
-    """((media type, key), [url, ...]) -> ((media type, url, url), 1) per pair of the bucket, unless capped."""
+class SharedKeys(beam.DoFn):
+    """((media type, shard), [(url, keys), ...]) -> ((media type, url, url), keys shared in the shard) per pair
+    sharing a key of the shard's uncapped buckets."""
 
     def __init__(self, max_bucket: int):
         self.max_bucket = max_bucket
@@ -51,14 +53,12 @@ class BucketPairs(beam.DoFn):
         self.capped_members = Metrics.counter(NAMESPACE, "capped_key_members")
 
     def process(self, element):
-        (media_type, _), urls = element
-        pairs = candidates.bucket_pairs(urls, self.max_bucket)
-        if pairs is None:
-            self.capped.inc()
-            self.capped_members.inc(len(set(urls)))
-            return
-        for a, b in pairs:
-            yield (media_type, a, b), 1
+        (media_type, _), members = element
+        shared, capped = candidates.shared_key_counts(members, self.max_bucket)
+        self.capped.inc(len(capped))
+        self.capped_members.inc(sum(capped))
+        for (a, b), count in shared.items():
+            yield (media_type, a, b), count
 
 
 def candidate_row(element) -> dict:
