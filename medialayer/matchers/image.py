@@ -6,7 +6,7 @@ animation is decoded), trim uniform borders (padding, letterbox; repeated so pad
 own flat margin goes too, but never below TRIM_MIN_KEPT of a side), scale the greyscale to 512 px on
 the long side (small images are enlarged, so a 128-px thumbnail gets keypoints where its original has them).
 
-Fingerprint (``ImageFingerprint``; about 24.5 KB pickled with 320 keypoints, less for plain images):
+Fingerprint (``ImageFingerprint``; about 25.4 KB pickled with 320 keypoints, less for plain images):
   * PDQ-style 256-bit DCT hashes of the whole image and of its central 60% x 60%, each in the 8
     dihedral orientations (derived from the DCT coefficients, so flips and 90-degree turns cost nothing): 512 B;
   * a PDQ-style quality score, and a low-information flag (no trustworthy hash and hardly any corners);
@@ -15,9 +15,14 @@ Fingerprint (``ImageFingerprint``; about 24.5 KB pickled with 320 keypoints, les
     mirrored image at the 160 strongest (5 KB) for flipped-and-edited copies;
   * a 64x64 luminance thumbnail (4 KB) and a 32x32 colour thumbnail (3 KB) for the aligned checks;
   * the part of the decoded image that trimming kept, so a match can say where the source sits in the
-    whole target (``Comparison.region``, from the verified transform).
+    whole target (``Comparison.region``, from the verified transform);
+  * the set of visual words of all the descriptors (``image_sketch``: at most 480 uint16, under 1 KB).
 
-Compare: the keypoints are matched (ratio test on the two nearest descriptors, found by FAISS's exact
+Compare is a cascade, cheapest evidence first: the hashes; then, when they are too far apart to accept
+(beyond ``ACCEPT_DISTANCE``), the shared visual words: a pair sharing fewer than ``MIN_SHARED_WORDS`` could
+not pass keypoint verification and stops there, scored from the hash distance alone (``rejected_score``),
+which spares most unrelated pairs the descriptor search, RANSAC and the colour check. Every other pair is
+verified: the keypoints are matched (ratio test on the two nearest descriptors, found by FAISS's exact
 binary search for a's upright and mirrored descriptors at once); a similarity transform is
 fitted with RANSAC and refined to a homography when that explains as many correspondences (keystone,
 a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
@@ -55,6 +60,7 @@ from PIL import Image, UnidentifiedImageError
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers.base import Comparison
+from medialayer.matchers.image_sketch import MIN_SHARED_WORDS, rejected_score, shared_words, visual_words
 from medialayer.media import Blob
 
 WORK_SIDE = 512  # long side of the working image (keypoints, thumbnails)
@@ -130,6 +136,7 @@ class ImageFingerprint:
     mirrored: bytes  # M x 32 descriptors of the mirrored image at the first M keypoints (mirrored)
     low_information: bool  # no trustworthy hash and hardly any real corners: flat, gradient, two-tone
     frame: tuple = (0.0, 0.0, 1.0, 1.0)  # (left, top, right, bottom) of the decoded image that trimming kept
+    words: bytes | None = None  # sorted uint16 visual words of all descriptors (image_sketch; None: not computed)
 
     @property
     def hash_words(self) -> np.ndarray:
@@ -389,7 +396,7 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
         width=width, height=height, points=np.round(points * 8).astype(np.uint16).tobytes(),
         descriptors=descriptors.tobytes(), mirrored=mirrored.tobytes(),
         low_information=quality < MIN_QUALITY and strong_corners < MIN_KEYPOINTS,
-        frame=tuple(round(v, 4) for v in frame))
+        frame=tuple(round(v, 4) for v in frame), words=visual_words(np.vstack([descriptors, mirrored])).tobytes())
 
 
 # --- local verification ---------------------------------------------------------------------------
@@ -777,6 +784,12 @@ def index_keys(fp: ImageFingerprint) -> list[int]:
     return sorted(keys)
 
 
+def may_verify(a: ImageFingerprint, b: ImageFingerprint) -> bool:
+    """The cascade's cheap stage: do the two images share enough visual words for keypoint verification to
+    find anything? (Fingerprints made before the words existed are always verified.)"""
+    return a.words is None or b.words is None or shared_words(a.words, b.words) >= MIN_SHARED_WORDS
+
+
 class ImageMatcher:
     media_type = "image"
     min_shared_keys = 3  # with the keys above: 0.998 of all-pairs matches at 7 candidates per image (bench/dedupe.py)
@@ -791,8 +804,13 @@ class ImageMatcher:
         if a.low_information or b.low_information:
             return self._compare_low_information(a, b)
         trusted_hashes = min(a.quality, b.quality) >= MIN_QUALITY
-        evidence = verify(a, b, *hash_match(a, b))
-        similarity = score(evidence, trusted_hashes)
+        distance, orientation = hash_match(a, b)
+        if distance > ACCEPT_DISTANCE and not may_verify(a, b):
+            evidence = Evidence(distance)  # the cascade stops here: nothing the keypoints could verify
+            similarity = rejected_score(distance) if trusted_hashes else 0.0
+        else:
+            evidence = verify(a, b, distance, orientation)
+            similarity = score(evidence, trusted_hashes)
         confidence = _confidence(similarity)
         if not trusted_hashes and confidence == "high":
             confidence = "medium"  # the hash of one side is noise: rest on the keypoints alone, less surely
