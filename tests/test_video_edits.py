@@ -149,3 +149,19 @@ def test_runs_of_one_line_are_joined_only_where_nothing_else_was_verified():
     assert [list(r) for r in kept] == [list(r) for r in runs]
     # A target moment inside the gap verified with another source frame: the same.
     assert len(_bridge(runs, times, np.array([25.0]), np.array([9.0]), 1.0, 0.0)) == 2
+
+
+# Split screens of a smooth picture (160x120: too few keypoints for the keypoint path): found by the descriptors
+# of each pane against the middle of the picture that pane shows, either video being the split screen.
+@pytest.mark.parametrize("name,compose,region", [
+    ("stacked", lambda f, o: synth.split_screen([f, o[0]], stacked=True), (0, 0, 1, 0.75)),
+    ("three_across", lambda f, o: synth.split_screen([o[0], o[1], f]), (1 / 3, 0, 1, 1)),
+    ("grid", lambda f, o: synth.split_screen([o[0], f, o[1], o[2]]), (0.5, 0, 1, 0.5)),
+])
+def test_split_screen_panes_are_found_without_keypoints(original, make, name, compose, region):
+    others = [synth.MovingScene(seed=s) for s in (8, 9, 10)]
+    split = make(f"small_{name}", lambda t: compose(SCENE(t), [other(t) for other in others]), 12)
+    result = MATCHER.compare(original, split)
+    assert np.allclose(_longest(result), (0, 12, 0, 12), atol=0.3)
+    assert result.region == pytest.approx(region, abs=0.03)
+    assert np.allclose(_longest(MATCHER.compare(split, original)), (0, 12, 0, 12), atol=0.3)
