@@ -435,7 +435,8 @@ def fingerprints_in_process(work: str, paths) -> dict:
     """Fingerprints cached by file and by the fingerprinting code's own text (edits recompute them)."""
     import medialayer.matchers.video as module
     import medialayer.matchers.video_local as local
-    version = hashlib.sha1(b"".join(open(m.__file__, "rb").read() for m in (module, local))).hexdigest()[:12]
+    import medialayer.matchers.video_parts as parts
+    version = hashlib.sha1(b"".join(open(m.__file__, "rb").read() for m in (module, local, parts))).hexdigest()[:12]
     return _cached(work, f"fingerprints-{version}", paths, lambda p: fingerprint_path(p, Limits()))
 
 
@@ -768,6 +769,7 @@ def _laid_end_to_end(fingerprints, seconds: float):
     return dataclasses.replace(
         parts[0][1], times=np.concatenate([f.times + t for t, f in parts]).astype(np.float32),
         whole=np.concatenate([f.whole for _, f in parts]), center=np.concatenate([f.center for _, f in parts]),
+        parts=np.concatenate([f.parts for _, f in parts]),
         weight=np.concatenate([f.weight for _, f in parts]), duration=start, local=local)
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ from __future__ import annotations
 import functools
 import os
 
+import cv2
 import numpy as np
 import pytest
 
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
+from medialayer.matchers.video_local import _bridge
 from medialayer.media import Blob
 from medialayer.synthetic import video as synth
 
@@ -123,3 +125,43 @@ def test_sharing_a_logo_or_an_intro_card_is_not_a_match(make):
     second = make("logo_second", lambda t: logo(intro(t) if t < 3 else BIG_OTHERS[1](t)), 12)
     result = MATCHER.compare(first, second)
     assert not result.match and result.similarity_score < 0.5
+
+
+def test_a_copy_is_one_segment_across_frames_that_do_not_verify(make):
+    # The corner copy is blurred from 5.5 to 10.5 s: too blurred for keypoints, yet nothing else is shown there.
+    def compose(t):
+        picture = BIG(t)
+        if 5.5 <= t < 10.5:
+            picture = cv2.GaussianBlur(picture, (0, 0), 6)
+        return synth.picture_in_picture(picture, BIG_OTHERS[0](t), area=0.3, x=0.85, y=0.15)
+    result = MATCHER.compare(make("big16", BIG, 16), make("pip_blurred_middle", compose, 16))
+    assert len(result.segments) == 1
+    assert np.allclose(_longest(result), (0, 16, 0, 16), atol=0.6)
+
+
+def test_runs_of_one_line_are_joined_only_where_nothing_else_was_verified():
+    times = np.arange(20.0)
+    runs = [np.arange(0, 6), np.arange(12, 20)]
+    joined = _bridge(runs, times, np.array([]), np.array([]), 1.0, 0.0)
+    assert [list(r) for r in joined] == [list(range(6)) + list(range(12, 20))]
+    # Frame 8 of the source verified at another time of the target: the copy stopped there.
+    kept = _bridge(runs, times, np.array([8.0]), np.array([30.0]), 1.0, 0.0)
+    assert [list(r) for r in kept] == [list(r) for r in runs]
+    # A target moment inside the gap verified with another source frame: the same.
+    assert len(_bridge(runs, times, np.array([25.0]), np.array([9.0]), 1.0, 0.0)) == 2
+
+
+# Split screens of a smooth picture (160x120: too few keypoints for the keypoint path): found by the descriptors
+# of each pane against the middle of the picture that pane shows, either video being the split screen.
+@pytest.mark.parametrize("name,compose,region", [
+    ("stacked", lambda f, o: synth.split_screen([f, o[0]], stacked=True), (0, 0, 1, 0.75)),
+    ("three_across", lambda f, o: synth.split_screen([o[0], o[1], f]), (1 / 3, 0, 1, 1)),
+    ("grid", lambda f, o: synth.split_screen([o[0], f, o[1], o[2]]), (0.5, 0, 1, 0.5)),
+])
+def test_split_screen_panes_are_found_without_keypoints(original, make, name, compose, region):
+    others = [synth.MovingScene(seed=s) for s in (8, 9, 10)]
+    split = make(f"small_{name}", lambda t: compose(SCENE(t), [other(t) for other in others]), 12)
+    result = MATCHER.compare(original, split)
+    assert np.allclose(_longest(result), (0, 12, 0, 12), atol=0.3)
+    assert result.region == pytest.approx(region, abs=0.03)
+    assert np.allclose(_longest(MATCHER.compare(split, original)), (0, 12, 0, 12), atol=0.3)

@@ -1,16 +1,19 @@
 """Video matcher: timed frame descriptors, border removal, and offset-aware alignment into segments.
 
-Fingerprint: samples taken every SAMPLE_STEP seconds of media time (about 40 KB per minute), each
-with two 63-number low-frequency DCT descriptors (whole picture inside the detected borders, and its
-central region, which drops corner logos and matches crops) and a weight: 0 for low-information
-frames (black, flat, title cards), 1/n for each of n samples of a static stretch, else 1; and ORB
-keypoints every LOCAL_STEP seconds (see video_local; at most about 280 KB per minute).
+Fingerprint: samples taken every SAMPLE_STEP seconds of media time (about 370 KB per minute), each
+with 63-number low-frequency DCT descriptors of the whole picture inside the detected borders, of its
+central region (which drops corner logos and matches crops) and of the parts split screens show
+(each pane of 2-4 pane layouts and the middle of the picture such a pane shows, see video_parts), and
+a weight: 0 for low-information frames (black, flat, title cards), 1/n for each of n samples of a
+static stretch, else 1; and ORB keypoints every LOCAL_STEP seconds (see video_local; at most about
+280 KB per minute).
 
 Compare (see video_align): descriptor similarities between the two videos vote for time offsets and
 speed ratios; the best lines are followed sample by sample into matched segments. Whole/central
-descriptor pairings, in every 90-degree rotation and flip, are tried and the best kept, so logos,
-crops, flips and rotations cost nothing at fingerprint time. Where the whole picture does not match,
-the keypoints look for the video inside a part of the other's frame.
+descriptor pairings, in every 90-degree rotation and flip, and each pane against the middle it shows,
+are tried and the best kept, so logos, crops, flips, rotations and split screens cost nothing at
+fingerprint time. Where these do not match, the keypoints look for the video inside a part of the
+other's frame.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from medialayer.matchers.base import Comparison
 from medialayer.matchers.video_align import compare_fingerprints
 from medialayer.matchers.video_local import LOCAL_STEP, LocalFeatures, build, keypoints, local_size
 from medialayer.matchers.video_orientation import BAND, orient
+from medialayer.matchers.video_parts import PARTS
 from medialayer.media import Blob
 
 SAMPLE_STEP = 0.2  # seconds of media time between samples: boundaries to ~0.1 s, any frame rate
@@ -58,19 +62,22 @@ class VideoFingerprint:
     times: np.ndarray  # float32 (n,): media time of each sample, seconds
     whole: np.ndarray  # int8 (n, 63): unit descriptor x 127 of the picture inside the borders
     center: np.ndarray  # int8 (n, 63): the same for the central region
+    parts: np.ndarray  # int8 (n, len(PARTS), 63): the same for each split-screen pane and the middle it shows
     weight: np.ndarray  # float16 (n,): 0 = does not vote (low information), 1/n inside an n-sample still
     duration: float  # seconds
     box: tuple[float, float, float, float]  # content box inside the borders (top, bottom, left, right), 0..1
     local: LocalFeatures  # keypoints every LOCAL_STEP seconds (see video_local)
 
     def descriptors(self, region: str, orientation: str = "upright") -> np.ndarray:
-        """Unit descriptors (float32) of ``region`` ("whole" or "center"), of the picture turned as
-        ``orientation`` (a key of ORIENTATIONS) says."""
-        return orient(getattr(self, region).astype(np.float32) / 127, orientation)
+        """Unit descriptors (float32) of ``region`` ("whole", "center" or a key of PARTS), of the picture
+        turned as ``orientation`` (a key of ORIENTATIONS) says."""
+        quantised = getattr(self, region) if region in ("whole", "center") else self.parts[:, list(PARTS).index(region)]
+        return orient(quantised.astype(np.float32) / 127, orientation)
 
     @property
     def nbytes(self) -> int:
-        return self.times.nbytes + self.whole.nbytes + self.center.nbytes + self.weight.nbytes + self.local.nbytes
+        return (self.times.nbytes + self.whole.nbytes + self.center.nbytes + self.parts.nbytes + self.weight.nbytes
+                + self.local.nbytes)
 
 
 def open_video(path: str, limits: Limits) -> av.container.InputContainer:
@@ -232,14 +239,18 @@ def find_content_box(thumbnails: list[np.ndarray]) -> tuple[int, int, int, int]:
 
 
 def describe(thumbnail: np.ndarray, box: tuple[int, int, int, int]):
-    """(whole descriptor, central descriptor, informative?) of one sample inside the content box."""
+    """(whole descriptor, central descriptor, descriptors of PARTS, informative?) of one sample inside the
+    content box."""
     top, bottom, left, right = box
     picture = thumbnail[top:bottom, left:right]
     h, w = picture.shape
     dy, dx = int(round(h * CENTER_MARGIN)), int(round(w * CENTER_MARGIN))
     whole = _dct_descriptor(picture)
     center = _dct_descriptor(picture[dy:h - dy, dx:w - dx])
-    return whole, center, _informative(picture)
+    parts = [_dct_descriptor(picture[int(round(y0 * h)):max(int(round(y0 * h)) + 1, int(round(y1 * h))),
+                                     int(round(x0 * w)):max(int(round(x0 * w)) + 1, int(round(x1 * w)))])
+             for x0, x1, y0, y1 in PARTS.values()]
+    return whole, center, parts, _informative(picture)
 
 
 def _dct_descriptor(picture: np.ndarray) -> np.ndarray:
@@ -264,20 +275,21 @@ def fingerprint_path(path: str, limits: Limits) -> VideoFingerprint:
 
 
 def _fingerprint(container: av.container.InputContainer, limits: Limits) -> VideoFingerprint:
-    times, wholes, centers, informative, still = [], [], [], [], []
+    times, wholes, centers, parts, informative, still = [], [], [], [], [], []
     pending: list[tuple[float, np.ndarray]] = []  # samples waiting for the border box
     described: list[tuple[float, np.ndarray, np.ndarray]] = []  # (time, keypoint positions, descriptors)
     box = previous = local_size_seen = None
 
     def add(t: float, thumbnail: np.ndarray) -> None:
         nonlocal previous
-        whole, center, useful = describe(thumbnail, box)
+        whole, center, pane_parts, useful = describe(thumbnail, box)
         picture = thumbnail[box[0]:box[1], box[2]:box[3]].astype(np.int16)
         still.append(previous is not None and np.abs(picture - previous).mean() < STILL_DIFFERENCE)
         previous = picture
         times.append(t)
         wholes.append(_quantise(whole))  # int8 at once: 63 bytes a sample while the video plays
         centers.append(_quantise(center))
+        parts.append(_quantise(np.asarray(pane_parts)))
         informative.append(useful)
 
     def describe_pending() -> None:
@@ -310,6 +322,7 @@ def _fingerprint(container: av.container.InputContainer, limits: Limits) -> Vide
                   tuple(local_size_seen))
     return VideoFingerprint(
         times=np.asarray(times, np.float32), whole=_stack(wholes), center=_stack(centers),
+        parts=_stack(parts).reshape(-1, len(PARTS), BAND * BAND - 1),
         weight=_vote_weights(np.asarray(informative), np.asarray(still)), duration=float(duration),
         box=(box[0] / h, box[1] / h, box[2] / w, box[3] / w), local=local)
 

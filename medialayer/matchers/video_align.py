@@ -4,7 +4,8 @@
    other; each sample's most similar partners (above VOTE_SIMILARITY) vote for the lines
    target_time = ratio * source_time + offset through them, a Hough grid over offsets and speed ratios
    from 0.5 to 2. Votes are weighted so that stills count once. This is done for every pairing of
-   descriptors (whole/central, each 90-degree rotation and flip); the pairings with strong votes are followed.
+   descriptors (whole/central, each 90-degree rotation and flip, each split-screen pane against the middle
+   of the picture it shows, either way round); the pairings with strong votes are followed.
 2. Follow: each candidate line is snapped to the best-aligned samples near it (a least-squares fit
    of offset and speed, the speed kept at 1 unless the points say otherwise), then walked sample by
    sample; matching samples form runs, gaps of up to MAX_GAP seconds bridged (black or flat stretches
@@ -12,7 +13,8 @@
    a video's own start or end, whichever both videos allow. A run must fit its line clearly better than
    it fits the other video as a whole: a fixed camera's background matches at every offset.
 3. Runs overlapping a stronger one are dropped; the rest are the segments and give the score: the
-   share of the shorter video covered, times the mean similarity inside the segments.
+   share of the shorter video covered, times the mean similarity inside the segments (a pane's score
+   counts only from PANE_SCORE up).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from threadpoolctl import ThreadpoolController
 from medialayer.matchers.base import Comparison, Segment
 from medialayer.matchers.video_local import MIN_FRAMES, compare_local
 from medialayer.matchers.video_orientation import ORIENTATIONS
+from medialayer.matchers.video_parts import PANE_SHOWS, PARTS
 
 MIN_RATIO, MAX_RATIO = 0.5, 2.0  # speed changes searched (target seconds per source second)
 RATIO_STEP = 1.02  # the ratios voted for form a geometric grid through 1; the fit then frees the ratio
@@ -47,6 +50,10 @@ MAX_GAP = 2.0  # seconds of informative, unmatched samples bridged inside one se
 MIN_SEGMENT_EVIDENCE = 2.0  # weighted matched samples a segment needs
 MIN_EVIDENCE = 4.0  # weighted matched samples a match needs: about a second of moving picture
 MATCH_SCORE = 0.45  # coverage x mean similarity at the decision threshold (calibrated on negatives)
+PANE_SCORE = 0.8  # a split-screen pane counts from this score up: a pane is small, and still backgrounds (a
+# fixed camera, one painting) fill it alike at other moments (those scored up to 0.62 on the tune side); a copy
+# in a pane fits the picture's middle almost exactly (0.97 and more there); a picture-in-picture near a pane's
+# place scores in between and is left to the keypoints, which place it exactly
 SETTLED_SCORE = 0.9  # a pairing scoring this stops the search through the other pairings
 FOLLOW_SHARE = 0.3  # pairings whose strongest vote is below this share of the best pairing's are not followed
 LOCAL_COVERAGE = 0.3  # share of the shorter video the keypoint path must cover to match
@@ -54,10 +61,12 @@ DISTINCT_MARGIN = 0.3  # mean similarity by which a run's samples must fit the l
 CHUNK = 8192  # samples of the longer video per similarity block: memory bounded for any length
 # Descriptor pairings tried: (descriptor of a, descriptor of b, orientation of b). whole/center covers
 # crops of about 10% a side, center/center drops corner logos; every rotation and flip is tried on both.
+# Split screens: the middle of one picture that a pane shows against that pane of the other, either way round.
 PAIRINGS = (("whole", "whole", "upright"), ("center", "center", "upright"), ("whole", "center", "upright"),
             ("center", "whole", "upright")) + tuple(
     (region, region, orientation) for orientation in ORIENTATIONS if orientation != "upright"
-    for region in ("whole", "center"))
+    for region in ("whole", "center")) + tuple(
+    pairing for pane, shows in PANE_SHOWS.items() for pairing in ((shows, pane, "upright"), (pane, shows, "upright")))
 
 
 _BLAS = ThreadpoolController()  # the similarity products are small: BLAS threads only fight over the cores
@@ -113,6 +122,8 @@ def _compare(a, b) -> Comparison:
                 followed += [line, settled]
         runs = _keep_distinct(runs)
         raw, evidence = _score(side_a, side_b, runs)
+        if (name_a in PANE_SHOWS or name_b in PANE_SHOWS) and raw < PANE_SCORE:
+            continue
         if raw > best[0]:
             best = (raw, evidence, runs, (name_a, name_b))
         if raw >= SETTLED_SCORE:  # this pairing explains the shorter video: no other can do much better
@@ -132,14 +143,27 @@ def _compare(a, b) -> Comparison:
                           confidence=_confidence(raw, evidence))
     segments = tuple(Segment(r.source_start, r.source_end, r.target_start, r.target_end)
                      for r in sorted(runs, key=lambda r: r.source_start))
-    # The source's picture fills the target's content box, unless only its whole picture matched the
-    # target's centre (the target shows more around it: where exactly, the descriptors do not say).
-    top, bottom, left, right = b.box
-    region = None if pairing == ("whole", "center") else (left, top, right, bottom)
     strongest = max(runs, key=lambda r: r.evidence)
     return Comparison(match=True, similarity_score=round(_calibrated(raw, match), 4),
-                      confidence=_confidence(raw, evidence), segments=segments, region=region,
+                      confidence=_confidence(raw, evidence), segments=segments, region=_region(pairing, b.box),
                       speed_ratio=1 / strongest.ratio)
+
+
+def _region(pairing: tuple[str, str], box: tuple[float, float, float, float]):
+    """Where the source's whole picture sits in the target's frame (left, top, right, bottom), 0..1: the target's
+    content box, or the box a pane's picture extends to (cut at the frame). None when the target shows more
+    around the source's picture than the descriptors place (its centre matched the source's whole picture; the
+    source is the split screen)."""
+    top, bottom, left, right = box
+    name_a, name_b = pairing
+    if pairing == ("whole", "center") or name_a in PANE_SHOWS:
+        return None
+    x0, x1, y0, y1 = PARTS.get(name_b, (0.0, 1.0, 0.0, 1.0))
+    sx0, sx1, sy0, sy1 = PARTS.get(name_a, (0.0, 1.0, 0.0, 1.0))  # the part of the source the pane shows
+    width, height = (x1 - x0) / (sx1 - sx0), (y1 - y0) / (sy1 - sy0)
+    x0, x1, y0, y1 = x0 - sx0 * width, x0 + (1 - sx0) * width, y0 - sy0 * height, y0 + (1 - sy0) * height
+    return (float(np.clip(left + x0 * (right - left), 0, 1)), float(np.clip(top + y0 * (bottom - top), 0, 1)),
+            float(np.clip(left + x1 * (right - left), 0, 1)), float(np.clip(top + y1 * (bottom - top), 0, 1)))
 
 
 def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tuple[float, float]], float]:

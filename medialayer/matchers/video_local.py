@@ -11,7 +11,9 @@ vote for frame pairs; the best-voted pairs are verified by a RANSAC similarity t
 scale free, so the copy may sit anywhere in the frame at any size). The verified pairs (source time,
 target time, inliers) give time lines (through every two of them, speed ratio 0.5 to 2); the
 best-supported line must be a clear peak over the lines a few seconds away, its frames must show the
-copy at one place in the frame, and runs of them make the matched segments.
+copy at one place in the frame, and runs of them make the matched segments. Along the line, the frames that
+did not verify on their own are checked again where the copy sits (guided matching), and runs are joined
+where nothing verified in between says the copy stopped: a copy is not cut where verification failed.
 """
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ MAX_GAP = 4.0  # seconds of source without a verified frame inside one segment
 END_REACH = 2 * LOCAL_STEP  # a segment reaches a video's start or end this close to its first or last frame
 SAME_PLACE = (0.2, 0.2, 0.1)  # one copy: log scale, angle (radians), shift (of the frame's long side) ...
 # ... within these of the line's median transform: the copy keeps its place and size in the frame
+GUIDED_MATCHES = 5  # keypoints of a frame found again where the line's transform puts them: the copy is there
+GUIDED_RADIUS = 0.03  # ... within this fraction of b's long side of that place
 LINE_MARGIN = 1.15  # support of the best time line against the best line 2 s or more away from it
 MIN_RATIO, MAX_RATIO = 0.5, 2.0  # speed changes searched
 LINE_HYPOTHESES = 4000  # time lines tried, each through two verified frame pairs
@@ -169,18 +173,24 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         rows = np.unique(pairs[distinct, 0])
         if len(rows) < MIN_FRAMES:
             continue
-        for run in _runs(a.times[rows].astype(np.float64)):
-            if len(run) < MIN_FRAMES:
+        transform = _typical(placement[distinct])
+        # Frames that did not verify on their own (too few votes, RANSAC's luck) but show the copy where the
+        # line's frames put it: segments are not cut where verification merely failed.
+        followed = np.union1d(rows, np.flatnonzero(_guided(a, b, ratio, offset, transform)))
+        off_line = np.abs(tb - (ratio * ta + offset)) > LINE_TOLERANCE
+        runs = [followed[run] for run in _runs(a.times[followed].astype(np.float64))]
+        for run in _bridge(runs, a.times.astype(np.float64), ta[off_line], tb[off_line], ratio, offset):
+            if np.isin(run, rows).sum() < MIN_FRAMES:
                 continue
-            start, end = _ends(run, ratio, offset, duration_a, duration_b)
+            start, end = _ends(a.times[run].astype(np.float64), ratio, offset, duration_a, duration_b)
             segment = Segment(start, end, float(np.clip(ratio * start + offset, 0, duration_b)),
                               float(np.clip(ratio * end + offset, 0, duration_b)))
             if any(_overlaps(segment, kept) for kept in segments):  # the same part a little off the line
                 continue
             segments.append(segment)
-            frames_used += len(run)
+            frames_used += int(np.isin(run, rows).sum())
             if best_line is None:
-                best_line, region = ratio, _region(_typical(placement[distinct]), a.size, b.size)
+                best_line, region = ratio, _region(transform, a.size, b.size)
             covered_a.update(np.flatnonzero((a.times >= start) & (a.times <= end)))
             covered_b.update(np.flatnonzero((b.times >= ratio * start + offset) & (b.times <= ratio * end + offset)))
     if not segments:
@@ -304,6 +314,35 @@ def _refit(ta: np.ndarray, tb: np.ndarray, ratio: float, offset: float) -> tuple
     return (float(slope), float(intercept)) if MIN_RATIO <= slope <= MAX_RATIO else (ratio, offset)
 
 
+def _guided(a: LocalFeatures, b: LocalFeatures, ratio: float, offset: float, placement: np.ndarray) -> np.ndarray:
+    """Per frame of a: whether at least GUIDED_MATCHES of its keypoints, moved by the line's transform
+    (placement: log scale, angle, shifts), find a look-alike within GUIDED_RADIUS of that place in a frame of
+    b within LINE_TOLERANCE of the line's time. Where the copy is and when are known, so far fewer matches
+    than an unguided verification needs say it is there."""
+    log_scale, angle, dx, dy = placement
+    side = max(b.size)
+    turn = np.exp(log_scale) * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    starts_a = np.searchsorted(a.frame, np.arange(len(a.times) + 1))
+    starts_b = np.searchsorted(b.frame, np.arange(len(b.times) + 1))
+    expected = ratio * a.times.astype(np.float64) + offset
+    first = np.searchsorted(b.times, expected - LINE_TOLERANCE)
+    last = np.searchsorted(b.times, expected + LINE_TOLERANCE, "right")
+    seen = np.zeros(len(a.times), bool)
+    for i in range(len(a.times)):
+        span_a = slice(starts_a[i], starts_a[i + 1])
+        moved = a.points[span_a].astype(np.float32) @ turn.T + [dx * side, dy * side]
+        for j in range(first[i], last[i]):
+            span_b = slice(starts_b[j], starts_b[j + 1])
+            near = np.hypot(*(moved[:, None, :] - b.points[span_b].astype(np.float32)[None, :, :]).transpose(2, 0, 1))
+            mine, theirs = np.nonzero(near <= GUIDED_RADIUS * side)
+            alike = np.bitwise_count(a.descriptors[span_a].view(np.uint64)[mine] ^
+                                     b.descriptors[span_b].view(np.uint64)[theirs]).sum(axis=1) <= MATCH_DISTANCE
+            if len(np.unique(mine[alike])) >= GUIDED_MATCHES:
+                seen[i] = True
+                break
+    return seen
+
+
 def _region(placement: np.ndarray, size_a: tuple[int, int], size_b: tuple[int, int]):
     """Where a's frame lands in b's under a (log scale, angle, x shift, y shift) transform: the box around its
     four corners, as fractions of b's width and height (left, top, right, bottom), or None outside b."""
@@ -347,8 +386,26 @@ def _overlaps(segment: Segment, other: Segment) -> bool:
 
 
 def _runs(times: np.ndarray) -> list[np.ndarray]:
-    """Source times of verified frames split where more than MAX_GAP seconds pass without one."""
-    return np.split(times, np.flatnonzero(np.diff(times) > MAX_GAP) + 1) if len(times) else []
+    """Positions in ``times`` (source times of frames showing the copy) split where more than MAX_GAP
+    seconds pass without one."""
+    return np.split(np.arange(len(times)), np.flatnonzero(np.diff(times) > MAX_GAP) + 1) if len(times) else []
+
+
+def _bridge(runs: list[np.ndarray], times: np.ndarray, ta_elsewhere: np.ndarray, tb_elsewhere: np.ndarray,
+            ratio: float, offset: float) -> list[np.ndarray]:
+    """Consecutive runs (frames of a) of one line joined where no frame verified off the line lies between
+    them, in either video: some frames verify nowhere (few keypoints, a slow zoom), and nothing says the
+    copy stopped there."""
+    merged = runs[:1]
+    for run in runs[1:]:
+        gap_start, gap_end = times[merged[-1][-1]], times[run[0]]
+        elsewhere = np.any((ta_elsewhere > gap_start) & (ta_elsewhere < gap_end)) or np.any(
+            (tb_elsewhere > ratio * gap_start + offset) & (tb_elsewhere < ratio * gap_end + offset))
+        if elsewhere:
+            merged.append(run)
+        else:
+            merged[-1] = np.concatenate([merged[-1], run])
+    return merged
 
 
 def _ends(run: np.ndarray, ratio: float, offset: float, duration_a: float, duration_b: float) -> tuple[float, float]:
