@@ -8,7 +8,7 @@ import pickle
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageEnhance
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
@@ -140,6 +140,27 @@ def test_local_recolour_is_not_a_copy_but_a_global_one_is(scenes, originals):
     recoloured = synthetic.recolour_region(scenes[1], seed=4, area=0.35)
     assert not MATCHER.compare(originals[1], fingerprint(recoloured)).match
     assert MATCHER.compare(originals[1], fingerprint(synthetic.tone(scenes[1], "grayscale"))).match
+
+
+def test_recolour_of_a_dull_part_is_not_a_copy_either_way_but_grayscale_is(scenes):
+    # The mapping back from a new colour to a greyish one can erase that colour alone: the recolour shows
+    # in the direction that fits the rest of the picture and misses the part.
+    dull = fingerprint(ImageEnhance.Color(scenes[1]).enhance(0.25))
+    recoloured = fingerprint(synthetic.recolour_region(ImageEnhance.Color(scenes[1]).enhance(0.25), seed=4, area=0.3))
+    for a, b in ((dull, recoloured), (recoloured, dull)):
+        assert verify(a, b, *hash_match(a, b)).recoloured > 0.2
+        assert not MATCHER.compare(a, b).match
+    grey = fingerprint(synthetic.tone(ImageEnhance.Color(scenes[1]).enhance(0.25), "grayscale"))
+    assert MATCHER.compare(dull, grey).match and MATCHER.compare(grey, dull).match
+
+
+def test_another_capture_of_the_scene_shows_a_second_motion_layer(scenes):
+    left, right = (fingerprint(view) for view in synthetic.stereo_pair(scenes[2], seed=3, baseline=0.06))
+    stereo = verify(left, right, *hash_match(left, right))
+    assert stereo.verified and stereo.parallax > 0.2
+    assert not MATCHER.compare(left, right).match
+    original, copy = fingerprint(scenes[2]), fingerprint(synthetic.overlay_text(scenes[2], "copyright news", 0.15))
+    assert verify(original, copy, *hash_match(original, copy)).parallax < 0.05
 
 
 def test_compare_is_deterministic(scenes, originals):

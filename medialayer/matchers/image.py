@@ -32,9 +32,13 @@ region, not the whole of the bigger picture, and ``Evidence.region`` says where 
 checks then warp the thumbnails with the transform: the fraction of 8x8 blocks whose luminance agrees
 (a copy agrees almost everywhere it overlaps, an overlay spoils a few blocks, another capture of the
 scene disagrees where its parallax moved things), and the fraction whose structure agrees but whose
-colour a single global colour mapping (a filter, grading, grayscale, sepia, hue rotation) does not
-explain: a local recolour, which is not a copy. Also weighed: how many of the correspondences inside
-the overlap fit the transform (tight for a copy, loose for another viewpoint) and the hash distance.
+colour a global colour mapping (a filter, grading, grayscale, sepia, hue rotation) fitted in either
+direction does not explain, the largest connected region of them counted (a local recolour, which is not
+a copy; a copy's stray blocks at misaligned edges are scattered, and a colour within a pixel of the
+mapped one counts as explained). Also weighed: how many of the correspondences inside the overlap fit
+the transform (tight for a copy, loose for another viewpoint) and whether the correspondences the
+transform leaves over fit a second motion close to it (parallax: a near layer moving against a far one
+in another capture of the scene; a copy's leftovers are chance).
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing, the only case the colour change is computed for), fitted by maximum
@@ -70,6 +74,7 @@ MIN_KEYPOINTS = 40  # fewer corners (at FAST_THRESHOLD) than this and no trustwo
 THUMB_TOLERANCE = 12.0  # mean absolute difference (0-255) of 4x4 colour layouts under which two flat images are the same
 COLOUR_SIDE = 32  # colour thumbnail for the colour check
 MIN_HUE_SATURATION = 0.25  # blocks this saturated (HSV, both images) take part in the hue check
+MIN_CHROMA = 0.1  # max - min of a pixel's channels (of 1) below which it has no colour to speak of
 MAX_HUE_DEVIATION = 45.0  # degrees a block's hue may turn unlike the others' under a global edit
 COLOUR_TOLERANCE = 0.25
 MAX_LOCAL_RECOLOUR = 0.5  # per-channel colour maps leaving more blocks than this unexplained: a global edit
@@ -97,6 +102,7 @@ MIN_INLIERS = 10
 MIN_INLIER_CELLS = 4  # of a 4x4 grid over the matched region, in both images
 COVERAGE_GRID = 6  # cells per side of the inlier-coverage grid
 MIN_CONTAINMENT = 0.3  # the overlap must cover at least this much of one of the two images
+MAX_PARALLAX = 0.1  # a second motion layer moves points at most this far (of WORK_SIDE) from the first's
 MAX_PERSPECTIVE = 0.5  # largest perspective term of a homography (times WORK_SIDE) taken as a view of one plane
 LUMA_SIDE = 64  # aligned-check thumbnail
 LUMA_BLOCK = 8  # aligned-check block side (in thumbnail pixels)
@@ -107,8 +113,8 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
-HASH_LOGIT = (-11.271, -1.821, 2.873)  # x = hash_features(), fitted where the keypoints could not verify
-VERIFY_LOGIT = (9.708, -3.591, 4.971, 5.596, -9.31, -13.013)  # x = verify_features()
+HASH_LOGIT = (-12.832, -2.393, 3.049)  # x = hash_features(), fitted where the keypoints could not verify
+VERIFY_LOGIT = (11.18, -3.858, 5.783, 3.188, -12.471, -7.397, -12.423)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -163,7 +169,8 @@ class Evidence:
     coverage: float = 0.0  # fraction of grid cells with keypoints in the overlap that hold an inlier
     containment: float = 0.0  # overlap area / area of the image it covers most of (1: one holds all of the other)
     inlier_ratio: float = 0.0  # inliers / correspondences inside the overlap: tight for a copy, loose for another view
-    recoloured: float = 0.0  # fraction of overlap blocks of the same structure whose colour a global mapping misses
+    recoloured: float = 0.0  # largest connected region of same-structure overlap blocks a global colour mapping misses
+    parallax: float = 0.0  # second_layer() inliers / inliers: another motion layer, as in another capture of the scene
     mirrored: bool = False  # the keypoint transform was found between one image and the other's mirror
     region: tuple = ()  # (left, top, right, bottom) of a's frame mapped into b, as fractions of b's size
 
@@ -467,6 +474,24 @@ def _overlap(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) ->
     return area / (b.width * b.height), area / max(cv2.contourArea(mapped), 1e-6), mapped
 
 
+def _second_layer(transform: np.ndarray, source: np.ndarray, target: np.ndarray, leftover: np.ndarray) -> int:
+    """Inliers of a second similarity fitted to the ``leftover`` correspondences (those inside the overlap that
+    ``transform`` does not explain), when it moves points nearly as ``transform`` does: a near layer's parallax
+    in another capture of the scene. A copy's leftover correspondences are chance and agree on no such motion."""
+    if leftover.sum() < 3:
+        return 0
+    cv2.setRNGSeed(RANSAC_SEED)
+    similarity, mask = cv2.estimateAffinePartial2D(
+        source[leftover], target[leftover], method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX,
+        maxIters=500, confidence=0.99, refineIters=5)
+    if similarity is None:
+        return 0
+    inliers = mask.ravel().astype(bool)
+    # Where the second layer's points are, the first motion takes them close to where the second does.
+    shift = np.linalg.norm(_project(transform, source[leftover][inliers]) - target[leftover][inliers], axis=1)
+    return int(inliers.sum()) if np.median(shift) <= MAX_PARALLAX * WORK_SIDE else 0
+
+
 def _occupied_cells(points: np.ndarray) -> int:
     """Cells of a 4x4 grid over the points' bounding box that hold at least one point."""
     low, high = points.min(axis=0), points.max(axis=0)
@@ -523,15 +548,22 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     agree = same_structure & same_level
     colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     colour_b = _colour(b)
-    # Either picture may be the edited one, and a mapping to grayscale has no inverse: a block differs only
-    # when neither direction explains it.
+    # Either picture may be the edited one. A direction tells a local recolour when its colour mapping explains
+    # all but a part of the picture; not when it starts from a picture without colours (grayscale: no mapping
+    # gives the colours back), nor when it misses most of the picture (sepia, a duotone). (Both directions at once
+    # would miss a recolour of a greyish part: the mapping back from the new colour to grey may erase it alone.)
     forward, backward = (_colour_differs(colour_a, colour_b, colour_valid),
                          _colour_differs(colour_b, colour_a, colour_valid))
     if forward is None:
         return float(agree.mean()), 0.0
-    colour_differs = (forward & backward) | _hue_moved(colour_a, colour_b)
-    recoloured = same_structure & colour_differs[valid_blocks]
-    return float(agree.mean()), float(recoloured.mean())
+    local = [differs for differs, start in ((forward, colour_a), (backward, colour_b))
+             if not _colourless(start[colour_valid]) and differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR]
+    colour_differs = (np.logical_or.reduce(local) if local else forward & backward) | _hue_moved(colour_a, colour_b)
+    recoloured = np.zeros(valid_blocks.shape, np.uint8)
+    recoloured[valid_blocks] = same_structure & colour_differs[valid_blocks]
+    # One recoloured part is one connected region; a copy's stray blocks (edges, compression) are scattered.
+    _, _, stats, _ = cv2.connectedComponentsWithStats(recoloured, connectivity=4)
+    return float(agree.mean()), float(stats[1:, cv2.CC_STAT_AREA].max(initial=0) / valid_blocks.sum())
 
 
 def _colour(fingerprint: ImageFingerprint) -> np.ndarray:
@@ -572,12 +604,24 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
                 fitted = design @ np.linalg.lstsq(design[keep], target[keep], rcond=None)[0]
             error = np.linalg.norm(fitted - target, axis=1)
             keep = error <= _quantile(error, 0.67)
-        residual = np.zeros(valid.shape, np.float32)
-        residual[valid] = error
-        differs = _blocks(residual, COLOUR_BLOCK).mean(axis=2) > COLOUR_TOLERANCE * spread
+        differs = _blocks(_shifted_residual(fitted, colour_b / 255.0, valid), COLOUR_BLOCK).mean(axis=2) \
+            > COLOUR_TOLERANCE * spread
         if differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
             break
     return differs
+
+
+def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per pixel of ``target`` (0 outside ``valid``): the distance to the nearest of the ``fitted`` colours
+    (one per valid pixel) at it or a neighbour. A colour edge the alignment misses by a pixel leaves no residual;
+    the inside of a recoloured part does."""
+    predicted = np.full(target.shape, np.inf, np.float32)
+    predicted[valid] = fitted
+    padded = np.pad(predicted, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    height, width = valid.shape
+    nearest = np.min([np.linalg.norm(padded[dy:dy + height, dx:dx + width] - target, axis=2)
+                      for dy in range(3) for dx in range(3)], axis=0)
+    return np.where(valid, np.nan_to_num(nearest, posinf=0.0), 0.0).astype(np.float32)
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
@@ -602,6 +646,13 @@ def _few_colours(pixels: np.ndarray) -> bool:
     codes = (pixels // 32).astype(np.int32) @ np.array([64, 8, 1])
     counts = np.sort(np.bincount(codes, minlength=512))[::-1]
     return counts[:FEW_COLOURS].sum() >= 0.95 * len(pixels)
+
+
+def _colourless(pixels: np.ndarray) -> bool:
+    """Hardly any pixel has a colour (grayscale): nothing a colour mapping can start from."""
+    chroma = pixels.max(axis=1) - pixels.min(axis=1)
+    coloured = pixels[chroma > MIN_CHROMA * 255.0]
+    return len(coloured) < 0.05 * len(pixels)
 
 
 def _hue_moved(colour_a: np.ndarray, colour_b: np.ndarray) -> np.ndarray:
@@ -695,6 +746,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
                                  else _aligned_agreement(inverse, b, a))
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement,
+            parallax=float(_second_layer(transform, source, target, in_overlap & ~inliers) / inliers.sum()),
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
             region=tuple(round(float(v), 3) for v in (*region.min(axis=0) / [b.width, b.height],
@@ -729,10 +781,11 @@ def hash_features(evidence: Evidence) -> tuple[float, float]:
 
 def verify_features(evidence: Evidence) -> tuple[float, ...]:
     """The verification evidence the calibrated score weighs: the aligned check, the inliers' coverage, how
-    much of one image the overlap holds, how tight the fit is and the local colour change. (Not the hash:
-    the pairs it finds close are copies or recolours alike, those it finds far are crops or insets.)"""
+    much of one image the overlap holds, how tight the fit is, the local colour change and a second motion
+    layer. (Not the hash: the pairs it finds close are copies or recolours alike, those it finds far are crops
+    or insets.)"""
     return (evidence.agreement, evidence.coverage, evidence.containment, evidence.inlier_ratio,
-            evidence.recoloured)
+            evidence.recoloured, evidence.parallax)
 
 
 def score(evidence: Evidence, trusted_hashes: bool = True) -> float:
