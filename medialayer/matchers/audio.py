@@ -96,6 +96,7 @@ TRIPLET_BRIDGE_SECONDS = 8.0  # triplet hits are sparser than landmark pairs: lo
 FINE_SCALE_STEP = 0.004  # log2 steps of the time scale tried within a cell (0.28%)
 NOMINAL_LOG2_SCALE = 0.005  # a cell's edit this close to none is the nominal one, for the landmark pairs
 NOMINAL_SHIFT = 0.25  # (their hashes tolerate ~+-0.7% of speed and a fraction of a log-frequency step)
+MIN_FIT_FRAMES = 160  # hits on a cell's best line spanning this many frames (5 s) refine its time scale by a fit
 EDIT_REACH = 100  # frames (3.2 s) from the offset of a cell's triplets within which its landmark pairs may align
 
 # low-information guard
@@ -207,6 +208,11 @@ def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], 
         shift = float(np.median(tb.pitches[rows_b[mask]][on_line] - ta.pitches[rows_a[mask]][on_line]))
         if abs(np.log2(scale)) > NOMINAL_LOG2_SCALE or abs(shift) > NOMINAL_SHIFT:
             edits.append((1 / scale, shift, float(np.median(anchor_b[on_line] / scale - anchor_a[on_line]))))
+        # a speed change (resampling) moves pitch and tempo together: the shift, measured more finely than the
+        # time scale when few hits line up, then gives the speed too
+        resampled = 2.0 ** (shift / LOG_STEPS_PER_OCTAVE)
+        if abs(shift) > NOMINAL_SHIFT and abs(np.log2(resampled * scale)) > NOMINAL_LOG2_SCALE:
+            edits.append((resampled, None, float(np.median(anchor_b[on_line] * resampled - anchor_a[on_line]))))
         # the cell was picked as the best of n_cells: its chance is that many times higher
         found += [dataclasses.replace(f, landmarks=f.landmarks - np.log10(n_cells)) for f in aligned]
     return sorted(found, key=lambda s: -s.significance), edits
@@ -214,15 +220,26 @@ def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], 
 
 def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
     """The time scale (B frames per A frame) within a cell's width of ``scale`` at which the most hits share
-    one offset, give or take 4 frames, and which hits do."""
-    best_votes, best = -1, (scale, np.zeros(len(anchor_a), bool))
-    for trial in scale * 2.0 ** np.arange(-1.5 * SCALE_BIN, 1.5 * SCALE_BIN + 1e-9, FINE_SCALE_STEP):
-        offset = np.rint(anchor_b / trial - anchor_a).astype(np.int64)
-        votes = np.convolve(np.bincount(offset - offset.min()), np.ones(9), "same")
-        if votes.max() > best_votes:
-            mode = int(np.argmax(votes)) + offset.min()
-            best_votes, best = votes.max(), (float(trial), np.abs(offset - mode) <= 4)
-    return best
+    one offset, give or take 4 frames, and which hits do. Hits bunched in a short stretch agree at a range of
+    scales: the middle of the best-voted range is taken, then refined by a least-squares line through the
+    hits on it."""
+    trials = scale * 2.0 ** np.arange(-1.5 * SCALE_BIN, 1.5 * SCALE_BIN + 1e-9, FINE_SCALE_STEP)
+    offsets = np.rint(anchor_b[None, :] / trials[:, None] - anchor_a[None, :]).astype(np.int64)
+    lowest = offsets.min()
+    width = int(offsets.max() - lowest) + 1
+    votes = np.bincount((offsets - lowest + width * np.arange(len(trials))[:, None]).ravel(),
+                        minlength=width * len(trials)).reshape(len(trials), width)
+    votes = ndimage.uniform_filter1d(votes.astype(np.float32), 9, axis=1, mode="constant") * 9
+    best = votes.max(axis=1)
+    plateau = np.nonzero(best == best.max())[0]
+    row = int(plateau[len(plateau) // 2])
+    mode = int(np.argmax(votes[row])) + lowest
+    on_line = np.abs(offsets[row] - mode) <= 4
+    if np.ptp(anchor_a[on_line]) >= MIN_FIT_FRAMES:
+        fitted = float(np.polyfit(anchor_a[on_line], anchor_b[on_line], 1)[0])
+        if abs(np.log2(fitted / trials[row])) <= FINE_SCALE_STEP * len(plateau):
+            return fitted, on_line
+    return float(trials[row]), on_line
 
 
 def _top(found: list) -> float:
