@@ -226,7 +226,7 @@ def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> tup
     """The time scale (B frames per A frame) within a cell's width of ``scale`` at which the most hits share
     one offset, give or take 4 frames, and which hits do. Hits bunched in a short stretch agree at a range of
     scales: the middle of the best-voted range is taken, then refined by a least-squares line through the
-    hits on it."""
+    hits on it (if they span MIN_FIT_FRAMES, and the fit stays within that range)."""
     trials = scale * 2.0 ** np.arange(-1.5 * SCALE_BIN, 1.5 * SCALE_BIN + 1e-9, FINE_SCALE_STEP)
     best_votes, modes = np.zeros(len(trials)), np.zeros(len(trials), np.int64)
     for k, trial in enumerate(trials):
