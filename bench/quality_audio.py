@@ -202,7 +202,7 @@ def _edited(samples: np.ndarray, kind: str, value: float, method: int) -> np.nda
     ratio = 2 ** (value / 12)
     rate = round(SR * ratio)
     return _ffmpeg_filter(samples, f"rubberband=pitch={ratio:.6f}" if method == 0
-                          else f"asetrate={rate},aresample={SR},atempo={rate / SR:.6f}")  # resampled, tempo put back
+                          else f"asetrate={rate},aresample={SR},atempo={SR / rate:.6f}")  # resampled, tempo put back
 
 
 def _reverb(samples: np.ndarray, seed: int, rt60: float = 1.2) -> np.ndarray:
@@ -279,6 +279,16 @@ def _write(path: str, data: bytes) -> None:
     os.replace(path + ".tmp", path)
 
 
+def _lasts_as_made(path: str, variant: dict) -> bool:
+    """Whether a cached speed/tempo/pitch file lasts what its edit makes of the excerpt (within 0.2 s, codec
+    padding): a file made by an earlier, wrong recipe is made again (pitch shifts by asetrate + atempo once
+    sped the excerpt up twice instead of putting its tempo back)."""
+    with av.open(path) as container:
+        seconds = container.duration / av.time_base
+    start, end = variant["truth"]
+    return abs(seconds - (end - start) * variant["scale"]) <= 0.2
+
+
 def shared_recordings(sources: list[dict]) -> set[tuple[str, str]]:
     """Pairs of names (both orders) of same-group sources that are, as waveforms, largely one recording (a
     backing track shared by two mixes): correlation >= SHARED_CORRELATION at the best lag within 0.5 s.
@@ -322,7 +332,7 @@ def build(media_dir: str, workdir: str, seed: int, max_sources: int | None, edit
                 make_edit_variants(source, audio, speech, edit_rng, all_sources.index(source), rows))]
         for label, variant in variants:
             path = f"{prefix}_{label}.{variant['format']}"
-            if not os.path.exists(path):
+            if not os.path.exists(path) or ("make" in variant and not _lasts_as_made(path, variant)):
                 samples = variant["make"]() if "make" in variant else variant["samples"]
                 _write(path, synth.encode(samples, variant["rate"], variant["format"], variant["bitrate"],
                                           channels=len(samples)))

@@ -193,3 +193,13 @@ def test_sped_up_or_pitched_music_under_a_louder_voice_matches(song, song_fp, ed
     assert result.match and result.speed_ratio == pytest.approx(ratio, rel=0.01)
     for segment in result.segments:  # on the true alignment (the voice may leave gaps between segments)
         assert abs(segment.source_start - (20 + segment.target_start * ratio)) < 0.5
+
+
+@pytest.mark.parametrize("factor", [0.87, 1.06])
+def test_sped_up_music_under_a_louder_voice_is_mapped_end_to_end(song, song_fp, factor):
+    """15 s of the song resampled under a voice 3 dB louder: few triplets line up, so the edit's time scale must
+    come from the line they fit (or from the pitch shift it implies), not the edge of a range of equally voted
+    scales, for the landmark pairs to align over the whole excerpt."""
+    music = resample_poly(song[20 * SR:35 * SR], 1000, int(round(1000 * factor)))
+    mixed = synth.mix(music, synth.speech_like(len(music) / SR, seed=8), -3)
+    _assert_mapped(MATCHER.compare(song_fp, fp(mixed)), 20, 35, len(music) / SR)

@@ -18,9 +18,9 @@ between the two sides, and the time offsets of the joined pairs voted on. Freque
 log scale (36 steps per octave), so a speed change (which scales every frequency) only shifts f1; the
 compare tries the nominal edit first (hashes tolerate ~+-0.7% of speed), fits a line (offset and slope) to
 each strong offset mode, and turns its inliers into segments (gaps under 3 s bridged, runs with too little
-evidence dropped, boundaries within 1.5 s of a file edge snapped to it). A segment's evidence is how
-many 0.256 s slots of its span hold aligned landmarks, against how often slots hold pairs at the
-neighbouring (wrong) offsets: a binomial tail, whose -log10 is the significance.
+evidence dropped, a boundary within 3 s of a file edge, a gap that would have been bridged, extended to it).
+A segment's evidence is how many 0.256 s slots of its span hold aligned landmarks, against how often slots
+hold pairs at the neighbouring (wrong) offsets: a binomial tail, whose -log10 is the significance.
 Under a voice at the music's own level most peaks belong to the voice and few landmarks survive, but
 the energy bits still agree more often than chance. Their agreement at every lag at once (an FFT
 cross-correlation) is a z-score against all lags. At a lag the landmarks proposed, if it is also the
@@ -30,11 +30,14 @@ Beyond that, for speed changes, tempo changes with the pitch kept and pitch shif
 pair hashes and the energy bits no longer line up. Unless the nominal landmarks already found an unambiguous
 match, triplet hashes of the salient peaks (audio_triplets: frequency differences and the ratio of time
 differences, unchanged by any of these edits) are joined, their hits voted into (pitch shift, time scale)
-cells, and the hits of the best cells aligned at the time scale that lines most of them up, by the same
+cells, and the hits of the best cells aligned at the time scale that lines most of them up (the middle of the
+range of scales that line up equally many, refined by a line fit through those hits), by the same
 line fit and chance model as the pairs (the cell's own hits beside the alignment give the chance level, and
 the pick of the best of all cells is paid for). A triplet needs three peaks to survive, a pair two: so for
 each of those cells (unless its edit is the nominal one) the landmark pairs are made again under the cell's
-edit (B's clock scaled, its frequencies shifted back by the median shift of the best-aligned hits) and
+edit (B's clock scaled, its frequencies shifted back by the median shift of the best-aligned hits; and, as
+a speed change moves pitch and tempo together, also at the speed that shift implies, when the cell's time
+scale allows it: under a voice few hits line up and their shift is measured more finely than their scale) and
 aligned as at the nominal edit, within 3.2 s of the offset those hits agree on, paying for the number of
 edits tried; under a voice or noise they find far more evidence than the triplets that pointed to the edit. Segments map source time to target time through the fitted scale, and
 its inverse is the speed ratio reported. The energy bits (nominal speed only) are added last, if nothing
@@ -78,7 +81,7 @@ LOOKAHEAD = 3 * FAN_OUT  # peaks after the anchor searched for its target zone
 MAX_SLOPE = 0.008  # residual speed fitted per mode, beyond the hypothesis above
 INLIER_FRAMES = 2.0  # an aligned pair lies within this many frames of the fitted line
 BRIDGE_SECONDS = 3.0  # gaps shorter than this inside a segment are bridged
-EDGE_SNAP_SECONDS = 1.5  # a segment boundary this close to the start or end of either file extends to it
+EDGE_SNAP_SECONDS = BRIDGE_SECONDS  # a boundary this close to a file edge extends to it, as a gap is bridged
 MAX_MODES = 4
 MIN_ANCHORS = 6  # an offset mode with fewer votes than this is not examined
 SLOT_FRAMES = 8  # evidence counts 0.256 s slots holding aligned landmarks, so a burst counts once
@@ -96,6 +99,7 @@ TRIPLET_BRIDGE_SECONDS = 8.0  # triplet hits are sparser than landmark pairs: lo
 FINE_SCALE_STEP = 0.004  # log2 steps of the time scale tried within a cell (0.28%)
 NOMINAL_LOG2_SCALE = 0.005  # a cell's edit this close to none is the nominal one, for the landmark pairs
 NOMINAL_SHIFT = 0.25  # (their hashes tolerate ~+-0.7% of speed and a fraction of a log-frequency step)
+MIN_FIT_FRAMES = 160  # hits on a cell's best line spanning this many frames (5 s) refine its time scale by a fit
 EDIT_REACH = 100  # frames (3.2 s) from the offset of a cell's triplets within which its landmark pairs may align
 
 # low-information guard
@@ -198,15 +202,21 @@ def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], 
     rows_a, rows_b = hits(ta, tb)
     cells, n_cells = edit_cells(ta, tb, rows_a, rows_b, TRIPLET_CELLS)
     found, edits = [], []
-    for _, scale, mask in cells:
+    for _, cell_scale, mask in cells:
         anchor_a, end_a, anchor_b = ta.starts[rows_a[mask]], ta.ends[rows_a[mask]], tb.starts[rows_b[mask]]
         if len(anchor_a) < MIN_ANCHORS:
             continue
-        scale, on_line = _best_scale(anchor_a, anchor_b, scale)
+        scale, on_line = _best_scale(anchor_a, anchor_b, cell_scale)
         aligned = _align_pairs(anchor_a, end_a, anchor_b / scale, a, b, 1 / scale, TRIPLET_BRIDGE_SECONDS)
         shift = float(np.median(tb.pitches[rows_b[mask]][on_line] - ta.pitches[rows_a[mask]][on_line]))
         if abs(np.log2(scale)) > NOMINAL_LOG2_SCALE or abs(shift) > NOMINAL_SHIFT:
             edits.append((1 / scale, shift, float(np.median(anchor_b[on_line] / scale - anchor_a[on_line]))))
+        # a speed change (resampling) moves pitch and tempo together: the shift, measured more finely than the
+        # time scale when few hits line up, then gives the speed too, if the cell's time scale allows it
+        resampled = 2.0 ** (shift / LOG_STEPS_PER_OCTAVE)
+        if (abs(shift) > NOMINAL_SHIFT and abs(np.log2(resampled * scale)) > NOMINAL_LOG2_SCALE
+                and abs(np.log2(resampled * cell_scale)) <= 1.5 * SCALE_BIN):
+            edits.append((resampled, None, float(np.median(anchor_b[on_line] * resampled - anchor_a[on_line]))))
         # the cell was picked as the best of n_cells: its chance is that many times higher
         found += [dataclasses.replace(f, landmarks=f.landmarks - np.log10(n_cells)) for f in aligned]
     return sorted(found, key=lambda s: -s.significance), edits
@@ -214,15 +224,23 @@ def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], 
 
 def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
     """The time scale (B frames per A frame) within a cell's width of ``scale`` at which the most hits share
-    one offset, give or take 4 frames, and which hits do."""
-    best_votes, best = -1, (scale, np.zeros(len(anchor_a), bool))
-    for trial in scale * 2.0 ** np.arange(-1.5 * SCALE_BIN, 1.5 * SCALE_BIN + 1e-9, FINE_SCALE_STEP):
+    one offset, give or take 4 frames, and which hits do. Hits bunched in a short stretch agree at a range of
+    scales: the middle of the best-voted range is taken, then refined by a least-squares line through the
+    hits on it (if they span MIN_FIT_FRAMES, and the fit stays within that range)."""
+    trials = scale * 2.0 ** np.arange(-1.5 * SCALE_BIN, 1.5 * SCALE_BIN + 1e-9, FINE_SCALE_STEP)
+    best_votes, modes = np.zeros(len(trials)), np.zeros(len(trials), np.int64)
+    for k, trial in enumerate(trials):
         offset = np.rint(anchor_b / trial - anchor_a).astype(np.int64)
         votes = np.convolve(np.bincount(offset - offset.min()), np.ones(9), "same")
-        if votes.max() > best_votes:
-            mode = int(np.argmax(votes)) + offset.min()
-            best_votes, best = votes.max(), (float(trial), np.abs(offset - mode) <= 4)
-    return best
+        best_votes[k], modes[k] = votes.max(), int(np.argmax(votes)) + offset.min()
+    plateau = np.nonzero(best_votes == best_votes.max())[0]
+    row = int(plateau[len(plateau) // 2])
+    on_line = np.abs(np.rint(anchor_b / trials[row] - anchor_a) - modes[row]) <= 4
+    if np.ptp(anchor_a[on_line]) >= MIN_FIT_FRAMES:
+        fitted = float(np.polyfit(anchor_a[on_line], anchor_b[on_line], 1)[0])
+        if abs(np.log2(fitted / trials[row])) <= FINE_SCALE_STEP * len(plateau):
+            return fitted, on_line
+    return float(trials[row]), on_line
 
 
 def _top(found: list) -> float:
