@@ -45,7 +45,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
 from bench.common import manifest_rows, print_table  # noqa: E402
-from medialayer.candidates import DEFAULT_MAX_BUCKET, is_candidate, shared_key_counts  # noqa: E402
+from medialayer.candidates import (DEFAULT_MAX_BUCKET, DEFAULT_MAX_CANDIDATES, is_candidate,  # noqa: E402
+                                   limit_per_asset, shared_key_counts)
 from medialayer.grouping import connected_groups  # noqa: E402
 from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers import get_matcher  # noqa: E402
@@ -167,12 +168,13 @@ def cached(name: str, compute):
     return value
 
 
-def candidate_pairs(matcher, fingerprints, max_bucket: int) -> set:
+def candidate_pairs(matcher, fingerprints, max_bucket: int, max_candidates: int) -> set:
     """The candidates as the pipeline forms them (one shard holding every key gives the same counts)."""
     members = [(i, matcher.index_keys(fp)) for i, fp in enumerate(fingerprints)]
     shared, capped = shared_key_counts(members, max_bucket)
     keys = len({key for _, keys in members for key in keys})
-    return {pair for pair, n in shared.items() if is_candidate(n, matcher.min_shared_keys)}, len(capped), keys
+    enough = {pair: n for pair, n in shared.items() if is_candidate(n, matcher.min_shared_keys)}
+    return set(limit_per_asset(enough, max_candidates)), len(capped), keys
 
 
 def pairwise(groups_of: dict, truth: set) -> tuple[float, float]:
@@ -217,6 +219,7 @@ def main(argv=None) -> None:
     parser.add_argument("--max-sources", type=int, help="audio: at most this many tracks (spread over the list)")
     parser.add_argument("--split", default="held-out", choices=("all", "held-out", "tune"), help="video: the sources")
     parser.add_argument("--max-bucket", type=int, default=DEFAULT_MAX_BUCKET)
+    parser.add_argument("--max-candidates", type=int, default=DEFAULT_MAX_CANDIDATES)
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = 7 if args.media_type == "audio" else 1
@@ -242,7 +245,7 @@ def main(argv=None) -> None:
     print(f"all pairs: {len(all_pairs):,} compared, {len(matched):,} match ({time.process_time() - started:.1f} CPU-s)")
 
     started = time.process_time()
-    candidates, capped, keys = candidate_pairs(matcher, fingerprints, args.max_bucket)
+    candidates, capped, keys = candidate_pairs(matcher, fingerprints, args.max_bucket, args.max_candidates)
     verified = {pair for pair in candidates if pair in matched}  # compare is deterministic: same answer
     per_asset = np.bincount(np.array(list(candidates), int).ravel(), minlength=len(catalog)) if candidates else [0]
     print(f"candidates: {len(candidates):,} pairs (per asset: mean {np.mean(per_asset):.1f}, p99 "

@@ -6,6 +6,11 @@ frame, silence, a logo) is capped: a bucket over ``max_bucket`` assets yields no
 counted. Its assets still meet through their other keys; what that costs in recall is measured by the
 benchmark. A pair becomes a candidate when it shares at least the matcher's ``min_shared_keys`` keys.
 
+Each asset is verified against at most ``max_candidates`` others: its candidates with the most shared keys
+(a pair stays when either side keeps it). Without that bound a catalog of look-alike media (generated
+patterns, product shots on one white background) makes every pair a candidate and the work quadratic; how many
+pairs the bound dropped is counted.
+
 Keys travel in ``KEY_SHARDS`` shards: an asset sends one element per shard with its keys of that shard, not
 one element per key (an image has some 2,000 keys, and a runner's cost is per element), and each shard counts
 its pairs' shared keys before they leave it.
@@ -16,6 +21,7 @@ import collections
 import itertools
 
 DEFAULT_MAX_BUCKET = 200  # assets per key beyond which the key is too common to say anything
+DEFAULT_MAX_CANDIDATES = 50  # candidates verified per asset (a group's members need only a few links to meet)
 KEY_SHARDS = 128  # enough to spread the work and bound a shard's memory; few enough that an asset sends few elements
 
 
@@ -59,3 +65,23 @@ def shared_key_counts(members, max_bucket: int = DEFAULT_MAX_BUCKET):
 
 def is_candidate(shared_keys: int, min_shared_keys: int) -> bool:
     return shared_keys >= min_shared_keys
+
+
+def strongest_partners(partners, max_candidates: int = DEFAULT_MAX_CANDIDATES) -> list:
+    """One asset's (other, shared keys) candidates -> the ``max_candidates`` sharing the most keys (ties broken
+    by the other's name, so every runner keeps the same ones)."""
+    return sorted(partners, key=lambda partner: (-partner[1], partner[0]))[:max_candidates]
+
+
+def limit_per_asset(shared: dict, max_candidates: int = DEFAULT_MAX_CANDIDATES) -> dict:
+    """{(a, b): shared keys} -> the pairs that either side keeps among its strongest (the pipeline's rule, in
+    one process)."""
+    partners = collections.defaultdict(list)
+    for (a, b), count in shared.items():
+        partners[a].append((b, count))
+        partners[b].append((a, count))
+    kept = {}
+    for asset, others in partners.items():
+        for other, count in strongest_partners(others, max_candidates):
+            kept[min(asset, other), max(asset, other)] = count
+    return kept

@@ -9,7 +9,7 @@ import cv2
 import pyarrow.parquet as pq
 import pytest
 
-from medialayer.candidates import bucket_pairs
+from medialayer.candidates import bucket_pairs, limit_per_asset, shared_key_counts
 from medialayer.grouping import connected_groups, representative
 from medialayer.pipelines import dedupe
 from medialayer.synthetic import audio, image, video
@@ -134,5 +134,16 @@ def test_the_same_results_on_the_dask_runner(catalog, local, tmp_path):
 def test_buckets_and_groups_in_isolation():
     assert list(bucket_pairs(["c", "a", "b", "a"])) == [("a", "b"), ("a", "c"), ("b", "c")]
     assert bucket_pairs([str(n) for n in range(5)], max_bucket=4) is None
+    shared, capped = shared_key_counts([("a", [1, 2, 9]), ("b", [1, 2]), ("c", [2, 9])], max_bucket=2)
+    assert shared == {("a", "b"): 1, ("a", "c"): 1} and capped == [3]  # key 2 is in three assets' keys
     assert connected_groups([("a", "b"), ("c", "d"), ("b", "e"), ("f", "d")]) == [["a", "b", "e"], ["c", "d", "f"]]
     assert representative(["a", "b", "e"], {("a", "b"): 0.9, ("b", "e"): 0.8}) == "b"
+
+
+def test_each_asset_keeps_its_strongest_candidates():
+    """A hub that is a candidate of every asset keeps only its strongest, but a pair stays while either side
+    keeps it: the spokes whose strongest candidate is the hub still reach it."""
+    shared = {("hub", f"s{n}"): n for n in range(1, 6)} | {("s1", "s2"): 9}
+    kept = limit_per_asset(shared, max_candidates=1)
+    assert kept == {("hub", "s5"): 5, ("s1", "s2"): 9, ("hub", "s3"): 3, ("hub", "s4"): 4}
+    assert limit_per_asset(shared, max_candidates=10) == shared

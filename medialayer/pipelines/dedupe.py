@@ -1,6 +1,7 @@
 """Catalog dedupe: a list of assets in, duplicate groups out, with no pairs given.
 
-    medialayer dedupe --input 'catalog/*.jsonl' --output out/dedupe [--max-bucket 200] [limit options]
+    medialayer dedupe --input 'catalog/*.jsonl' --output out/dedupe [--max-bucket 200] [--max-candidates 50]
+        [limit options]
         [Beam pipeline options: --runner, --direct_num_workers, ...]
 
 writes ``<output>/links-*``, ``<output>/groups-*`` and ``<output>/assets-*`` (JSONL and Parquet; schemas in
@@ -20,7 +21,7 @@ import time
 import apache_beam as beam
 
 from medialayer import console
-from medialayer.candidates import DEFAULT_MAX_BUCKET
+from medialayer.candidates import DEFAULT_MAX_BUCKET, DEFAULT_MAX_CANDIDATES
 from medialayer.io.catalog import ReadCatalog
 from medialayer.io.results import WriteResults, clear_outputs, output_paths, publish_outputs
 from medialayer.io.rows import FORMATS
@@ -50,6 +51,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--max-bucket", "--max_bucket", dest="max_bucket", type=int, default=DEFAULT_MAX_BUCKET,
                         help="assets sharing one index key beyond which the key is ignored as too common "
                              "(default: %(default)s)")
+    parser.add_argument("--max-candidates", "--max_candidates", dest="max_candidates", type=int,
+                        default=DEFAULT_MAX_CANDIDATES, help="candidates verified per asset: those sharing the most "
+                                                             "keys with it (default: %(default)s)")
     parser.add_argument("--join_blocks", "--join-blocks", dest="join_blocks", type=int)
     parser.add_argument("--fetch_concurrency", "--fetch-concurrency", dest="fetch_concurrency", type=int,
                         default=DEFAULT_FETCH_CONCURRENCY)
@@ -77,12 +81,16 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
     fingerprinted = media.media | "ByUrl" >> beam.Map(lambda item: (item[1][1][0], ("result", item[1][1][1])))
     asset_ids = valid | "AssetIds" >> beam.Map(lambda row: (row["url"], ("asset", row["asset_id"])))
 
-    # Candidates: pairs of URLs sharing enough index keys, hot keys capped.
+    # Candidates: pairs of URLs sharing enough index keys, hot keys capped, at most max_candidates per asset.
     candidate_rows = (fingerprinted | "IndexKeys" >> beam.ParDo(steps.EmitIndexKeys())
                       | "GroupByShard" >> beam.GroupByKey()
                       | "SharedKeys" >> beam.ParDo(steps.SharedKeys(args.max_bucket))
                       | "SumSharedKeys" >> beam.CombinePerKey(sum)
                       | "Enough" >> beam.Filter(steps.is_candidate)
+                      | "ByAsset" >> beam.FlatMap(steps.by_asset)
+                      | "GroupByAsset" >> beam.GroupByKey()
+                      | "Strongest" >> beam.ParDo(steps.StrongestCandidates(args.max_candidates))
+                      | "KeptByEither" >> beam.CombinePerKey(max)
                       | "CandidateRows" >> beam.Map(steps.candidate_row))
 
     # Verification with the pair job's compare, fingerprints shipped once per join cell that needs them,
@@ -181,7 +189,8 @@ def summarise(args: argparse.Namespace, counters) -> dict:
             "largest_group": max((g["size"] for g in groups), default=0),
             "fingerprints": metric("fingerprints"), "index_keys": metric("index_keys"),
             "capped_keys": metric("capped_keys"), "capped_key_members": metric("capped_key_members"),
-            "candidates": metric("candidates_verified"), "links": metric("links"),
+            "candidates": metric("candidates_verified"), "candidate_pairs": metric("candidate_pairs"),
+            "links": metric("links"),
             "outputs": [path for name in written_outputs(args) for f in output_formats_of(name, output_formats(args))
                         for path in output_paths(os.path.join(args.output, name), f, args.num_shards)]}
 
@@ -194,7 +203,8 @@ def format_summary(summary: dict) -> str:
                   f"  index keys   {summary['index_keys']:>9,}  keys those fingerprints yielded",
                   f"  capped keys  {summary['capped_keys']:>9,}  keys shared by too many assets to mean anything "
                   f"(--max-bucket), ignored ({summary['capped_key_members']:,} memberships)",
-                  f"  candidates   {summary['candidates']:>9,}  pairs sharing enough keys, verified with compare",
+                  f"  candidates   {summary['candidates']:>9,}  pairs sharing enough keys, verified with compare "
+                  f"(of {summary['candidate_pairs']:,}: the rest were beyond --max-candidates for both assets)",
                   f"  links        {summary['links']:>9,}  verified duplicate pairs"]
     lines.append(f"  errors       {summary['errors']:>9,}  asset rows with no result"
                  + console.by_code(summary["errors_by_code"]))

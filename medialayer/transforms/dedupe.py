@@ -4,7 +4,7 @@ on Dask, Dataflow, Flink and Spark.
 
     assets --(url)--> FingerprintMedia (the pair job's DoFn: each unique URL fetched and fingerprinted once)
     (url, result) --index keys, by shard--> GroupByKey(shard) --capped buckets--> (pair, shared) --sum-->
-        candidates sharing >= min_shared_keys --join cells, fingerprints and asset ids by URL-->
+        candidates sharing >= min_shared_keys --by asset: its max_candidates strongest--> --join cells, fingerprints and asset ids by URL-->
         compare_pair --> links (matched envelopes)
     links --> GroupByKey(one key) --> union-find --> groups, and each URL's group
     assets + each URL's result and group --GroupByKey(url)--> one asset record per asset row
@@ -59,6 +59,32 @@ class SharedKeys(beam.DoFn):
         self.capped_members.inc(sum(capped))
         for (a, b), count in shared.items():
             yield (media_type, a, b), count
+
+
+_candidate_pairs = Metrics.counter(NAMESPACE, "candidate_pairs")
+
+
+def by_asset(element):
+    """((media type, a, b), shared) -> (a, (media type, b, shared)) and (b, (media type, a, shared))."""
+    (media_type, a, b), shared = element
+    _candidate_pairs.inc()
+    yield a, (media_type, b, shared)
+    yield b, (media_type, a, shared)
+
+
+class StrongestCandidates(beam.DoFn):
+    """(url, [(media type, other, shared), ...]) -> ((media type, url, other) smaller URL first, shared) for
+    the url's ``max_candidates`` candidates sharing the most keys."""
+
+    def __init__(self, max_candidates: int):
+        self.max_candidates = max_candidates
+
+    def process(self, element):
+        url, partners = element
+        partners = list(partners)
+        media_type = partners[0][0]
+        for other, shared in candidates.strongest_partners([(o, n) for _, o, n in partners], self.max_candidates):
+            yield (media_type, min(url, other), max(url, other)), shared
 
 
 def candidate_row(element) -> dict:
