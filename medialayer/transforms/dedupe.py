@@ -4,8 +4,8 @@ on Dask, Dataflow, Flink and Spark.
 
     assets --(url)--> FingerprintMedia (the pair job's DoFn: each unique URL fetched and fingerprinted once)
     (url, result) --index keys, by shard--> GroupByKey(shard) --capped buckets--> (pair, shared) --sum-->
-        candidates sharing >= min_shared_keys --by asset: its max_candidates strongest--> --join cells, fingerprints and asset ids by URL-->
-        compare_pair --> links (matched envelopes)
+        candidates sharing >= min_shared_keys --GroupByKey(asset): its max_candidates strongest-->
+        --join cells, fingerprints and asset ids by URL--> compare_pair --> links (matched envelopes)
     links --> GroupByKey(one key) --> union-find --> groups, and each URL's group
     assets + each URL's result and group --GroupByKey(url)--> one asset record per asset row
 """
