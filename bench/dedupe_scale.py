@@ -15,36 +15,22 @@ import argparse
 import glob
 import json
 import os
-import subprocess
 import sys
-import time
-
-import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
 from bench.common import print_table  # noqa: E402
-from bench.throughput import ROOT, generate_images, load, poll_tree  # noqa: E402
+from bench.throughput import generate_images, load, run_measured  # noqa: E402
 
 CHILD = ("import json, sys; from medialayer.pipelines.dedupe import run; "
          "print('SUMMARY ' + json.dumps(run(json.loads(sys.argv[1]))))")
 
 
 def run_dedupe(catalog: str, output: str, log_path: str) -> dict:
-    argv = ["--input", catalog, "--output", output, "--formats", "jsonl"]
-    started, cpu, peak = time.monotonic(), {}, 0
-    with open(log_path, "w") as log:
-        child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(argv)], cwd=ROOT,
-                                 stdout=subprocess.PIPE, stderr=log, text=True)
-        process = psutil.Process(child.pid)
-        while child.poll() is None:
-            peak = max(peak, poll_tree(process, cpu))
-            time.sleep(0.5)
-        out = child.stdout.read()
-    if child.returncode != 0:
-        raise RuntimeError(f"dedupe failed ({child.returncode}); see {log_path}")
-    summary = json.loads(next(line for line in out.splitlines() if line.startswith("SUMMARY "))[8:])
-    return {**summary, "wall_s": time.monotonic() - started, "cpu_s": sum(cpu.values()), "peak_rss_mib": peak / 2**20}
+    job = run_measured(CHILD, ["--input", catalog, "--output", output, "--formats", "jsonl"], log_path)
+    if job["exit"] != 0:
+        raise RuntimeError(f"dedupe failed ({job['exit']}); see {log_path}")
+    return {**job.pop("summary"), **job}
 
 
 def group_truth(output: str) -> tuple[int, int]:

@@ -19,16 +19,12 @@ import glob
 import hashlib
 import json
 import os
-import subprocess
 import sys
-import time
-
-import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
 from bench.common import print_table  # noqa: E402
-from bench.throughput import ROOT, generate_images, generate_pairs, load, poll_tree  # noqa: E402
+from bench.throughput import generate_images, generate_pairs, load, run_measured  # noqa: E402
 
 MODES = (("in_memory", 1), ("multi_processing", 2))
 CHILD = ("import json, sys; from medialayer.pipelines import match_pairs; "
@@ -37,19 +33,8 @@ CHILD = ("import json, sys; from medialayer.pipelines import match_pairs; "
 
 
 def run_once(pairs: str, output: str, mode: str, workers: int, log_path: str) -> dict:
-    argv = ["--input", pairs, "--output", output, "--formats", "jsonl",
-            "--direct_running_mode", mode, "--direct_num_workers", str(workers)]
-    started, cpu, peak = time.monotonic(), {}, 0
-    with open(log_path, "w") as log:
-        child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(argv)], cwd=ROOT,
-                                 stdout=subprocess.PIPE, stderr=log, text=True)
-        process = psutil.Process(child.pid)
-        while child.poll() is None:
-            peak = max(peak, poll_tree(process, cpu))
-            time.sleep(0.5)
-        out = child.stdout.read()
-    return {"exit": child.returncode, "wall_s": time.monotonic() - started, "peak_rss_mib": peak / 2**20,
-            "summary": next((json.loads(line[8:]) for line in out.splitlines() if line.startswith("SUMMARY ")), None)}
+    return run_measured(CHILD, ["--input", pairs, "--output", output, "--formats", "jsonl",
+                                "--direct_running_mode", mode, "--direct_num_workers", str(workers)], log_path)
 
 
 def read_records(output: str) -> dict:

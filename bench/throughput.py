@@ -81,26 +81,35 @@ def poll_tree(process: psutil.Process, cpu: dict) -> int:
     return total
 
 
-def run_job(pairs: str, output: str, extra: list[str], log_path: str) -> dict:
-    """Run the batch job in a child process; return its summary plus wall time and peak tree RSS."""
-    argv = ["--input", pairs, "--output", output, "--formats", "jsonl", *extra]
-    code = ("import json, logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stderr, "
-            "format='%(asctime)s %(levelname)s %(name)s: %(message)s'); "
-            "from medialayer.pipelines.match_pairs import run; "
-            f"print('SUMMARY ' + json.dumps(run({argv!r})))")
-    started, cpu = time.monotonic(), {}
+def run_measured(code: str, argv: list[str], log_path: str) -> dict:
+    """Run ``python -c code json(argv)`` in a child process (stderr to ``log_path``), polling its whole process
+    tree: its exit status, the ``SUMMARY {json}`` line it printed (None if none), wall time, CPU seconds and
+    peak RSS of the tree."""
+    started, cpu, peak = time.monotonic(), {}, 0
     with open(log_path, "w") as log:
-        child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
-        process, peak = psutil.Process(child.pid), 0
+        child = subprocess.Popen([sys.executable, "-c", code, json.dumps(argv)], cwd=ROOT, stdout=subprocess.PIPE,
+                                 stderr=log, text=True)
+        process = psutil.Process(child.pid)
         while child.poll() is None:
             peak = max(peak, poll_tree(process, cpu))
             time.sleep(POLL_S)
         out = child.stdout.read()
-    wall, cpu = time.monotonic() - started, sum(cpu.values())
-    if child.returncode != 0:
-        raise RuntimeError(f"job failed ({child.returncode}); see {log_path}")
-    summary = json.loads(next(line for line in out.splitlines() if line.startswith("SUMMARY "))[8:])
-    return {**summary, "process_wall_s": round(wall, 2), "cpu_s": round(cpu, 1), "peak_rss_mib": round(peak / 2**20, 1)}
+    summary = next((json.loads(line[8:]) for line in out.splitlines() if line.startswith("SUMMARY ")), None)
+    return {"exit": child.returncode, "summary": summary, "wall_s": time.monotonic() - started,
+            "cpu_s": sum(cpu.values()), "peak_rss_mib": peak / 2**20}
+
+
+def run_job(pairs: str, output: str, extra: list[str], log_path: str) -> dict:
+    """Run the batch job in a child process; return its summary plus wall time and peak tree RSS."""
+    code = ("import json, logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stderr, "
+            "format='%(asctime)s %(levelname)s %(name)s: %(message)s'); "
+            "from medialayer.pipelines.match_pairs import run; "
+            "print('SUMMARY ' + json.dumps(run(json.loads(sys.argv[1]))))")
+    job = run_measured(code, ["--input", pairs, "--output", output, "--formats", "jsonl", *extra], log_path)
+    if job["exit"] != 0:
+        raise RuntimeError(f"job failed ({job['exit']}); see {log_path}")
+    return {**job["summary"], "process_wall_s": round(job["wall_s"], 2), "cpu_s": round(job["cpu_s"], 1),
+            "peak_rss_mib": round(job["peak_rss_mib"], 1)}
 
 
 def time_stages(rows: list[dict]) -> tuple[float, float]:
