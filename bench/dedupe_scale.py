@@ -1,6 +1,8 @@
 """Catalog dedupe as the catalog grows: time, memory and candidates per asset (issue 15).
 
     python bench/dedupe_scale.py --assets 2000 5000 10000
+    python bench/dedupe_scale.py --candidates-only --assets 2000 5000 10000 --max-bucket 200 32
+
 
 For each size, ``bench/throughput.py``'s generated images (random low-frequency patterns, each saved twice: an
 original and a smaller, harder-compressed copy, so the truth is groups of two) are listed in a catalog and
@@ -8,6 +10,11 @@ deduplicated by ``medialayer.pipelines.dedupe.run`` (in_memory, decoder isolatio
 child process whose whole process tree is polled for RSS and CPU time. Printed per size: wall time, CPU
 seconds and CPU-ms per asset, peak RSS, index keys and candidates per asset, capped keys, links, and the
 groups against the truth (pairs of copies found; pairs of different patterns linked).
+
+``--candidates-only`` measures the candidate step alone, in one process, on the same images' fingerprints
+(computed once, cached in bench/work): per asset, the pairs the key buckets emit (each one a partial count
+the pipeline's shards send on), the distinct pairs sharing a key, the pairs sharing ``min_shared_keys``,
+the candidates the per-asset bound keeps, and how many copy pairs are among them, per bucket cap.
 """
 from __future__ import annotations
 
@@ -17,10 +24,14 @@ import json
 import os
 import sys
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
 from bench.common import print_table  # noqa: E402
 from bench.throughput import generate_images, load, run_measured  # noqa: E402
+from medialayer.candidates import DEFAULT_MAX_BUCKET, DEFAULT_MAX_CANDIDATES, limit_per_asset, shared_key_counts  # noqa: E402
+from medialayer.matchers.image import MATCHER  # noqa: E402
 
 CHILD = ("import json, sys; from medialayer.pipelines.dedupe import run; "
          "print('SUMMARY ' + json.dumps(run(json.loads(sys.argv[1]))))")
@@ -50,12 +61,49 @@ def group_truth(output: str) -> tuple[int, int]:
     return found, wrong
 
 
+def cached_fingerprints(paths: list[str]) -> list:
+    """The fingerprints of ``paths`` (the generated images: their names say which pattern they hold)."""
+    from bench.dedupe import cached
+    from medialayer.limits import Limits
+    from medialayer.media import Blob
+
+    def compute():
+        return [MATCHER.fingerprint(Blob(path=path), Limits()) for path in paths]
+    return cached(f"dedupe-scale-fingerprints-{len(paths)}-{os.path.basename(os.path.dirname(paths[0]))}.pkl", compute)
+
+
+def candidate_step(paths: list[str], counts: list[int], caps: list[int]) -> None:
+    keys = [MATCHER.index_keys(fp) for fp in cached_fingerprints(paths[:max(counts)])]
+    rows = []
+    for count in counts:
+        for cap in caps:
+            shared, capped = shared_key_counts(list(enumerate(keys[:count])), cap)
+            enough = {pair: n for pair, n in shared.items() if n >= MATCHER.min_shared_keys}
+            kept = limit_per_asset(enough, DEFAULT_MAX_CANDIDATES)
+            copies = sum(a // 2 == b // 2 for a, b in kept)  # generate_images: pattern i is images 2i and 2i+1
+            rows.append([f"{count:,}", cap, f"{np.mean([len(k) for k in keys[:count]]):,.0f}",
+                         f"{sum(shared.values()) / count:,.0f}", f"{len(shared) / count:,.0f}",
+                         f"{len(enough) / count:,.1f}", f"{len(kept) / count:.1f}", f"{len(capped):,}",
+                         f"{copies:,} of {count // 2:,}"])
+            print(" | ".join(map(str, rows[-1])), flush=True)
+            del shared, enough, kept
+    print_table(["assets", "max bucket", "keys per asset", "pair counts emitted per asset",
+                 "distinct pairs per asset", "sharing >= min_shared_keys per asset",
+                 f"candidates kept per asset (max {DEFAULT_MAX_CANDIDATES})", "capped keys", "copy pairs kept"], rows)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assets", type=int, nargs="+", default=[2_000, 5_000, 10_000])
     parser.add_argument("--size", type=int, default=128, help="side of the generated images in pixels")
     parser.add_argument("--workdir", default="/tmp/medialayer-dedupe-scale")
+    parser.add_argument("--candidates-only", action="store_true", help="the candidate step alone, in one process")
+    parser.add_argument("--max-bucket", type=int, nargs="+", default=[DEFAULT_MAX_BUCKET],
+                        help="with --candidates-only: the bucket caps to compare")
     args = parser.parse_args(argv)
+    if args.candidates_only:
+        paths = generate_images(os.path.join(args.workdir, f"images{args.size}"), max(args.assets), args.size)
+        return candidate_step(paths, sorted(args.assets), args.max_bucket)
     rows = []
     for count in args.assets:
         paths = generate_images(os.path.join(args.workdir, f"images{args.size}"), count, args.size)

@@ -2,9 +2,12 @@
 
 Every fingerprint yields index keys (the matcher's ``index_keys``); assets that share a key fall in one
 bucket. A bucket of ``n`` assets yields its n(n-1)/2 pairs, so a key shared by very many assets (a black
-frame, silence, a logo) is capped: a bucket over ``max_bucket`` assets yields no pairs at all and is
-counted. Its assets still meet through their other keys; what that costs in recall is measured by the
-benchmark. A pair becomes a candidate when it shares at least the matcher's ``min_shared_keys`` keys.
+frame, silence, a logo, or a popular picture copied a thousand times) is capped: a bucket over
+``max_bucket`` assets yields only each member's next ``CAPPED_NEIGHBOURS`` members in one fixed order of all
+assets (by a hash of the URL), and is counted. That is linear in the bucket, and still finds a big group of
+copies: its members share most of their keys, so the same neighbours meet in bucket after bucket and reach
+``min_shared_keys``, while assets that share only a common key meet different neighbours in each. A pair
+becomes a candidate when it shares at least the matcher's ``min_shared_keys`` keys.
 
 Each asset is verified against at most ``max_candidates`` others: its candidates with the most shared keys
 (a pair stays when either side keeps it). Without that bound a catalog of look-alike media (generated
@@ -18,19 +21,31 @@ its pairs' shared keys before they leave it.
 from __future__ import annotations
 
 import collections
+import hashlib
 import itertools
 
-DEFAULT_MAX_BUCKET = 200  # assets per key beyond which the key is too common to say anything
+# Assets per key beyond which only neighbours in the fixed order are paired: a pair's partial counts leave a
+# key's shard one element each, so on a catalog of look-alikes the cap sets the shuffle's size (bench/dedupe_scale.py
+# --candidates-only); 32 found every candidate that 200 found on bench/dedupe.py's image and video catalogs.
+DEFAULT_MAX_BUCKET = 32
+CAPPED_NEIGHBOURS = 3  # pairs per member of a capped bucket
 DEFAULT_MAX_CANDIDATES = 50  # candidates verified per asset (a group's members need only a few links to meet)
 KEY_SHARDS = 128  # enough to spread the work and bound a shard's memory; few enough that an asset sends few elements
 
 
+def asset_order(url: str) -> bytes:
+    """The fixed order of all assets that capped buckets pair neighbours in (the same on every worker)."""
+    return hashlib.blake2b(str(url).encode(), digest_size=8).digest()
+
+
 def bucket_pairs(members, max_bucket: int = DEFAULT_MAX_BUCKET):
-    """The (url, url) pairs, smaller URL first, of one key's bucket; None when the bucket is over the cap."""
+    """(the (url, url) pairs, smaller URL first, of one key's bucket, whether the bucket is over the cap)."""
     urls = sorted(set(members))
-    if len(urls) > max_bucket:
-        return None
-    return itertools.combinations(urls, 2)
+    if len(urls) <= max_bucket:
+        return itertools.combinations(urls, 2), False
+    ordered = sorted(urls, key=asset_order)
+    return ((min(a, b), max(a, b)) for i, a in enumerate(ordered)
+            for b in ordered[i + 1:i + 1 + CAPPED_NEIGHBOURS]), True
 
 
 def key_shard(key: int) -> int:
@@ -55,11 +70,10 @@ def shared_key_counts(members, max_bucket: int = DEFAULT_MAX_BUCKET):
             buckets[key].append(url)
     shared, capped = collections.Counter(), []
     for urls in buckets.values():
-        pairs = bucket_pairs(urls, max_bucket)
-        if pairs is None:
+        pairs, over = bucket_pairs(urls, max_bucket)
+        shared.update(pairs)
+        if over:
             capped.append(len(set(urls)))
-        else:
-            shared.update(pairs)
     return shared, capped
 
 

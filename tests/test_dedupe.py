@@ -109,7 +109,7 @@ def test_the_report_shows_the_group_sizes_and_previews_from_the_run(local):
 
 def test_a_capped_hot_key_costs_no_true_group(catalog, tmp_path):
     summary = dedupe.run(["--input", catalog[0], "--output", str(tmp_path), "--max-bucket", "2"])
-    assert summary["capped_keys"] > 0  # keys shared by more than 2 of the catalog's assets were dropped
+    assert summary["capped_keys"] > 0  # keys shared by more than 2 of the catalog's assets paired neighbours only
     assert sorted(member_names(outputs(tmp_path)), key=sorted) == sorted(EXPECTED_GROUPS, key=sorted)
 
 
@@ -132,10 +132,29 @@ def test_the_same_results_on_the_dask_runner(catalog, local, tmp_path):
 
 
 def test_buckets_and_groups_in_isolation():
-    assert list(bucket_pairs(["c", "a", "b", "a"])) == [("a", "b"), ("a", "c"), ("b", "c")]
-    assert bucket_pairs([str(n) for n in range(5)], max_bucket=4) is None
+    pairs, capped = bucket_pairs(["c", "a", "b", "a"])
+    assert list(pairs) == [("a", "b"), ("a", "c"), ("b", "c")] and not capped
+    hot = [f"u{n}" for n in range(100)]
+    pairs, capped = bucket_pairs(hot, max_bucket=4)
+    pairs = list(pairs)
+    assert capped and len(pairs) == len(set(pairs)) == sum(min(3, 99 - n) for n in range(100))  # linear, not 4,950
+    assert len({url for pair in pairs for url in pair}) == 100  # every member keeps neighbours
     shared, capped = shared_key_counts([("a", [1, 2, 9]), ("b", [1, 2]), ("c", [2, 9])], max_bucket=2)
-    assert shared == {("a", "b"): 1, ("a", "c"): 1} and capped == [3]  # key 2 is in three assets' keys
+    # key 2 is in three assets' keys: capped, so it pairs neighbours in the fixed order only (all of them here)
+    assert shared == {("a", "b"): 2, ("a", "c"): 2, ("b", "c"): 1} and capped == [3]
+
+
+def test_a_capped_bucket_pairs_the_same_neighbours_in_every_key():
+    """A big group of copies (keys shared by all 60 of them and by different unrelated assets in each key) stays
+    connected through capped keys alone: the same neighbours meet in key after key."""
+    copies = [f"copy{n}" for n in range(60)]
+    members = [(url, list(range(20))) for url in copies]
+    members += [(f"other{key}-{n}", [key]) for key in range(20) for n in range(5)]
+    shared, capped = shared_key_counts(members, max_bucket=10)
+    assert len(capped) == 20
+    links = [pair for pair, count in shared.items() if count >= 3]
+    assert all(a.startswith("copy") and b.startswith("copy") for a, b in links)
+    assert connected_groups(links) == [sorted(copies)]
     assert connected_groups([("a", "b"), ("c", "d"), ("b", "e"), ("f", "d")]) == [["a", "b", "e"], ["c", "d", "f"]]
     assert representative(["a", "b", "e"], {("a", "b"): 0.9, ("b", "e"): 0.8}) == "b"
 
