@@ -156,6 +156,17 @@ def test_reencoded_flat_logo_is_not_a_local_recolour(seed):
         assert MATCHER.compare(original, copy).match
 
 
+def test_weak_hash_of_a_flat_design_still_finds_its_copy():
+    """A flat illustration whose hash is weak (quality under 50, not 0) and whose keypoints verify nothing:
+    the hashes within a few bits of each other are a copy, said with medium confidence."""
+    art = synthetic.flat_artwork(16, "illustration")
+    original, copy = fingerprint(art, "PNG"), fingerprint(art, "JPEG", 40)
+    assert 0 < min(original.quality, copy.quality) < 50 and not original.low_information
+    assert not verify(original, copy, *hash_match(original, copy)).verified
+    comparison = MATCHER.compare(original, copy)
+    assert comparison.match and comparison.confidence == "medium", comparison
+
+
 def test_local_recolour_is_not_a_copy_but_a_global_one_is(scenes, originals):
     recoloured = synthetic.recolour_region(scenes[1], seed=4, area=0.35)
     assert not MATCHER.compare(originals[1], fingerprint(recoloured)).match
