@@ -136,6 +136,37 @@ def test_image_in_a_collage_matches(scenes, originals):
     assert MATCHER.compare(originals[2], fingerprint(collage)).match
 
 
+@pytest.mark.parametrize("seed", (0, 1, 3))
+def test_identical_pictures_overlap_whole(scenes, seed):
+    """The frame mapped exactly onto the other's (coincident edges) is a full overlap, not a fraction of it."""
+    for image in (synthetic.flat_artwork(seed, "logo"), scenes[1]):
+        a = fingerprint(image, "PNG")
+        assert verify(a, a, *hash_match(a, a)).containment == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("seed", (0, 1, 3))
+def test_reencoded_flat_logo_is_not_a_local_recolour(seed):
+    """A logo on a plain background: the colour fit weighs each palette colour once, so the background alone
+    does not decide it and JPEG's blurred colour edges leave the logo's colours explained."""
+    logo = synthetic.flat_artwork(seed, "logo")
+    original = fingerprint(logo, "PNG")
+    for quality in (30, 60):
+        copy = fingerprint(logo, "JPEG", quality)
+        assert verify(original, copy, *hash_match(original, copy)).recoloured < 0.1
+        assert MATCHER.compare(original, copy).match
+
+
+def test_weak_hash_of_a_flat_design_still_finds_its_copy():
+    """A flat illustration whose hash is weak (quality under 50, not 0) and whose keypoints verify nothing:
+    the hashes within a few bits of each other are a copy, said with medium confidence."""
+    art = synthetic.flat_artwork(16, "illustration")
+    original, copy = fingerprint(art, "PNG"), fingerprint(art, "JPEG", 40)
+    assert 0 < min(original.quality, copy.quality) < 50 and not original.low_information
+    assert not verify(original, copy, *hash_match(original, copy)).verified
+    comparison = MATCHER.compare(original, copy)
+    assert comparison.match and comparison.confidence == "medium", comparison
+
+
 def test_local_recolour_is_not_a_copy_but_a_global_one_is(scenes, originals):
     recoloured = synthetic.recolour_region(scenes[1], seed=4, area=0.35)
     assert not MATCHER.compare(originals[1], fingerprint(recoloured)).match

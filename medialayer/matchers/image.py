@@ -35,10 +35,11 @@ scene disagrees where its parallax moved things), and the fraction whose structu
 colour a global colour mapping (a filter, grading, grayscale, sepia, hue rotation) fitted in either
 direction does not explain, the largest connected region of them counted (a local recolour, which is not
 a copy; a copy's stray blocks at misaligned edges are scattered, and a colour within a pixel of the
-mapped one counts as explained). Also weighed: how many of the correspondences inside the overlap fit
-the transform (tight for a copy, loose for another viewpoint) and whether the correspondences the
-transform leaves over fit a second motion close to it (parallax: a near layer moving against a far one
-in another capture of the scene; a copy's leftovers are chance).
+mapped one counts as explained; for a design of few colours the mapping is fitted to its palette, each
+colour once, so a logo's background does not outweigh the logo). Also weighed: how many of the
+correspondences inside the overlap fit the transform (tight for a copy, loose for another viewpoint) and
+whether the correspondences the transform leaves over fit a second motion close to it (parallax: a near
+layer moving against a far one in another capture of the scene; a copy's leftovers are chance).
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing, the only case the colour change is computed for), fitted by maximum
@@ -46,8 +47,9 @@ likelihood on the tuning split of the quality
 benchmark (``bench/quality_image.py --fit``), so the score estimates how likely the pair is a
 duplicate; 0.5 is the match threshold and the distance from it sets the confidence band (high beyond
 0.4, medium beyond 0.2). Without verification the hash accepts only at a distance of at most
-``ACCEPT_DISTANCE`` (PDQ's 31 bits) between trustworthy hashes. Low-information images (flat,
-gradient, two-tone) are decided from their 4x4 colour layout and never get more than ``low`` confidence.
+``ACCEPT_DISTANCE`` (PDQ's 31 bits), and never from a hash of quality 0 (noise); a weak hash (quality
+under ``MIN_QUALITY``, as flat designs have) gives at most ``medium`` confidence. Low-information images
+(flat, gradient, two-tone) are decided from their 4x4 colour layout and never get more than ``low`` confidence.
 """
 from __future__ import annotations
 
@@ -76,9 +78,10 @@ COLOUR_SIDE = 32  # colour thumbnail for the colour check
 MIN_HUE_SATURATION = 0.25  # blocks this saturated (HSV, both images) take part in the hue check
 MIN_CHROMA = 0.1  # max - min of a pixel's channels (of 1) below which it has no colour to speak of
 MAX_HUE_DEVIATION = 45.0  # degrees a block's hue may turn unlike the others' under a global edit
-COLOUR_TOLERANCE = 0.25
+COLOUR_TOLERANCE = 0.25  # a block's colour residual (in units of the overlap's colour spread) above which it differs
 MAX_LOCAL_RECOLOUR = 0.5  # per-channel colour maps leaving more blocks than this unexplained: a global edit
-FEW_COLOURS = 8  # a picture this many colours cover is a flat design for the colour check  # a block's colour residual (in units of the overlap's colour spread) above which it differs
+MIN_PALETTE_SHARE = 0.02  # a design's colour covering less than this of the overlap is an anti-aliased edge
+FEW_COLOURS = 8  # a picture this many colours cover is a flat design for the colour check
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
 TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
@@ -113,8 +116,8 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
-HASH_LOGIT = (-12.832, -2.393, 3.049)  # x = hash_features(), fitted where the keypoints could not verify
-VERIFY_LOGIT = (11.18, -3.858, 5.783, 3.188, -12.471, -7.397, -12.423)  # x = verify_features()
+HASH_LOGIT = (-13.711, -2.129, 3.315)  # x = hash_features(), fitted where the keypoints could not verify
+VERIFY_LOGIT = (10.508, -4.159, 5.705, 3.467, -15.688, -7.348, -11.717)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -470,8 +473,36 @@ def _overlap(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) ->
     mapped = _project(transform, _frame(a.width, a.height)).astype(np.float32)
     if not cv2.isContourConvex(mapped):
         return 0.0, 0.0, mapped
-    area, _ = cv2.intersectConvexConvex(mapped, _frame(b.width, b.height))
-    return area / (b.width * b.height), area / max(cv2.contourArea(mapped), 1e-6), mapped
+    area = _polygon_area(_clip_to_rectangle(mapped.astype(np.float64), b.width, b.height))
+    return area / (b.width * b.height), area / max(_polygon_area(mapped.astype(np.float64)), 1e-6), mapped
+
+
+def _clip_to_rectangle(polygon: np.ndarray, width: float, height: float) -> np.ndarray:
+    """The part of a convex polygon inside [0, width] x [0, height] (Sutherland-Hodgman). OpenCV's
+    intersectConvexConvex is unstable on coincident edges: a copy's frame mapped exactly onto the other's
+    could come out with half its area."""
+    for axis, limit, sign in ((0, 0.0, 1.0), (0, width, -1.0), (1, 0.0, 1.0), (1, height, -1.0)):
+        if len(polygon) == 0:
+            break
+        inside = sign * (polygon[:, axis] - limit) >= 0
+        clipped = []
+        for i in range(len(polygon)):
+            current, following = polygon[i], polygon[(i + 1) % len(polygon)]
+            if inside[i]:
+                clipped.append(current)
+            if inside[i] != inside[(i + 1) % len(polygon)]:  # the edge crosses the line: add the crossing
+                t = (limit - current[axis]) / (following[axis] - current[axis])
+                clipped.append(current + t * (following - current))
+        polygon = np.array(clipped).reshape(-1, 2)
+    return polygon
+
+
+def _polygon_area(polygon: np.ndarray) -> float:
+    """Shoelace formula."""
+    if len(polygon) < 3:
+        return 0.0
+    x, y = polygon[:, 0], polygon[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
 def _second_layer(transform: np.ndarray, source: np.ndarray, target: np.ndarray, leftover: np.ndarray) -> int:
@@ -595,20 +626,39 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
     x, target = colour_a[valid] / 255.0, colour_b[valid] / 255.0
     spread = max(float(np.sqrt(((target - target.mean(axis=0)) ** 2).sum(axis=1).mean())), 0.08)
     for per_channel in ((True, False) if _few_colours(colour_a[valid]) else (False,)):
-        keep = np.ones(len(x), bool)
-        for _ in range(2):
-            if per_channel:
-                fitted = np.stack([_line_through(x[keep, c], target[keep, c])(x[:, c]) for c in range(3)], axis=1)
-            else:
-                design = np.hstack([x, np.ones((len(x), 1))])
+        if per_channel:
+            fitted = _palette_lines(x, target)
+        else:
+            keep = np.ones(len(x), bool)
+            design = np.hstack([x, np.ones((len(x), 1))])
+            for _ in range(2):
                 fitted = design @ np.linalg.lstsq(design[keep], target[keep], rcond=None)[0]
-            error = np.linalg.norm(fitted - target, axis=1)
-            keep = error <= _quantile(error, 0.67)
+                error = np.linalg.norm(fitted - target, axis=1)
+                keep = error <= _quantile(error, 0.67)
         differs = _blocks(_shifted_residual(fitted, colour_b / 255.0, valid), COLOUR_BLOCK).mean(axis=2) \
             > COLOUR_TOLERANCE * spread
         if differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
             break
     return differs
+
+
+def _palette_lines(x: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``x`` (pixels of a design of few colours, 0-1) mapped by a gain and offset per channel fitted to the mean
+    colours of its palette entries (8 levels per channel, those covering at least MIN_PALETTE_SHARE), refitted
+    without the worst-fitting third of them. Each colour counts once whatever its area: a fit to the pixels
+    would follow the background alone and miss every other colour of a re-encoded logo."""
+    codes = (x * 255.0 // 32).astype(np.int32) @ np.array([64, 8, 1])
+    _, entry, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    mean_x, mean_target = (np.stack([np.bincount(entry, v[:, c]) / counts for c in range(3)], axis=1)
+                           for v in (x, target))
+    major = counts >= MIN_PALETTE_SHARE * len(x)
+    keep = major
+    for _ in range(2):
+        lines = [_line_through(mean_x[keep, c], mean_target[keep, c]) for c in range(3)]
+        error = np.linalg.norm(np.stack([line(mean_x[:, c]) for c, line in enumerate(lines)], axis=1) - mean_target,
+                               axis=1)
+        keep = major & (error <= _quantile(error[major], 0.67))
+    return np.stack([line(x[:, c]) for c, line in enumerate(lines)], axis=1)
 
 
 def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -863,10 +913,12 @@ class ImageMatcher:
             similarity = rejected_score(distance) if trusted_hashes else 0.0
         else:
             evidence = verify(a, b, distance, orientation)
-            similarity = score(evidence, trusted_hashes)
+            # A weak hash (a flat design's, quality under MIN_QUALITY) still tells a near-exact copy within
+            # ACCEPT_DISTANCE; only one of quality 0 (an empty DCT band) is noise.
+            similarity = score(evidence, min(a.quality, b.quality) > 0)
         confidence = _confidence(similarity)
         if not trusted_hashes and confidence == "high":
-            confidence = "medium"  # the hash of one side is noise: rest on the keypoints alone, less surely
+            confidence = "medium"  # the hash of one side is weak: rest on it and the keypoints less surely
         match = similarity >= 0.5
         return Comparison(match=match, similarity_score=round(similarity, 4), confidence=confidence,
                           region=_target_region(evidence.region, b.frame) if match and evidence.verified else None)
