@@ -18,10 +18,12 @@ tuning grid's ratios TUNE_ROWS; the reported ratios EDIT_ROWS are off that grid)
 asetrate + aresample: tempo and pitch together), time-stretched with the pitch kept (ffmpeg's rubberband and
 atempo filters, alternately) or pitch-shifted with the tempo kept (rubberband, or asetrate then atempo back),
 each plain and combined with MP3 64 kbit/s, pink noise at 5 dB SNR, a speech voiceover at +5 dB SNR, a
-reverb (exponentially decaying noise, RT60 1.2 s) or a shorter 8-15 s excerpt. audfprint (Dan Ellis's
-landmark fingerprinter, not part of this repository nor on PyPI: ``git clone https://github.com/dpwe/audfprint
-bench/work/audfprint && git -C bench/work/audfprint checkout cb03ba9``, then ``--audfprint bench/work/audfprint``)
-is compared on the plain speed/tempo/pitch pairs.
+reverb (exponentially decaying noise, RT60 1.2 s) or a shorter 8-15 s excerpt.
+audfprint (Dan Ellis's landmark fingerprinter, https://github.com/dpwe/audfprint, not on PyPI and not part of
+this repository): ``--audfprint-dir DIR`` names a checkout of it (``git clone https://github.com/dpwe/audfprint
+DIR && git -C DIR checkout cb03ba9``; its dependencies docopt and joblib are in bench/requirements.txt):
+every source of the pairs is indexed in one of its hash tables and every query matched against it, so its
+column covers the same pairs as ours and Chromaprint's.
 Same-group sources that are largely one recording (``shared_recordings``: two mixes over one backing track)
 match by product decision: their pairs are reported in rows of their own, not as false positives.
 --speed (or --speed-only) prints fingerprint speed on one core, compare time of two 5-minute fingerprints (different
@@ -429,29 +431,29 @@ def compare_chromaprint(pairs: list[dict]) -> list[bool]:
 
 # ---------------------------------------------------------------- audfprint baseline
 
-def compare_audfprint(pairs: list[dict], checkout: str) -> list[bool | None]:
-    """Dan Ellis's audfprint (landmark pairs, 11.025 kHz) used as designed, on the plain speed/tempo/pitch
-    variants and their negatives only (it takes ~1.5 s a query here; None for the other pairs): every source
-    of those pairs stored in one hash table (its defaults: density 20, fan-out 3; 20-bit hashes, 20 entries a
-    bucket, ample for a few dozen references), every query matched with 4 sub-frame shifts; a pair matches
-    when the source is among the query's results with at least 5 aligned landmarks (its --min-count default)."""
-    chosen = [p for p in pairs if p.get("edit") == "plain"]
+def compare_audfprint(pairs: list[dict], checkout: str) -> list[bool]:
+    """Dan Ellis's audfprint (landmark pairs at 11.025 kHz) used as designed, through its own modules with its
+    command line's defaults (``new`` then ``match``): every source of the pairs stored in one hash table
+    (density 20, fan-out 3; 20-bit hashes, 100 entries a bucket), every query matched with 4 sub-frame shifts
+    and a 2-frame match window; a pair matches when the source is among the query's results with at least 5
+    aligned landmarks (``--min-count``)."""
     sys.path.insert(0, checkout)
     import audfprint_analyze
     import audfprint_match
     import hash_table
     analyzer = audfprint_analyze.Analyzer()
-    table = hash_table.HashTable(hashbits=20, depth=20)
-    for path in dict.fromkeys(p["source"]["path"] for p in chosen):
+    table = hash_table.HashTable(hashbits=20, depth=100)
+    for path in dict.fromkeys(p["source"]["path"] for p in pairs):
         table.store(path, analyzer.wavfile2hashes(path))
     analyzer.shifts = 4
     matcher = audfprint_match.Matcher()
+    matcher.window = 2
     matcher.max_returns = len(table.names)
     found = {}
-    for query in dict.fromkeys(p["query"] for p in chosen):
+    for query in dict.fromkeys(p["query"] for p in pairs):
         results = matcher.match_hashes(table, analyzer.wavfile2hashes(query))
         found[query] = {table.names[int(row[0])] for row in results if row[1] >= matcher.threshcount}
-    return [p["source"]["path"] in found[p["query"]] if p.get("edit") == "plain" else None for p in pairs]
+    return [p["source"]["path"] in found[p["query"]] for p in pairs]
 
 
 # ---------------------------------------------------------------- report
@@ -590,7 +592,8 @@ def main(argv=None) -> None:
     parser.add_argument("--split", choices=("report", "tune"), default="report",
                         help="make the speed/tempo/pitch rows on the held-out half (report) or, at the tuning "
                         "grid's ratios, on the half the matcher is tuned on (tune)")
-    parser.add_argument("--audfprint", metavar="DIR", help="a checkout of github.com/dpwe/audfprint (commit cb03ba9) to compare with")
+    parser.add_argument("--audfprint-dir", metavar="DIR",
+                        help="a checkout of https://github.com/dpwe/audfprint (commit cb03ba9) to compare with")
     parser.add_argument("--speed", action="store_true", help="also print speed and size figures")
     parser.add_argument("--speed-only", action="store_true", help="print the speed and size figures only")
     args = parser.parse_args(argv)
@@ -605,7 +608,7 @@ def main(argv=None) -> None:
     ours = compare_direct(pairs) if args.engine == "direct" else compare_pipeline(pairs, args.workdir)
     print(f"ours ({args.engine}): {time.time() - start:.0f} s")
     baselines = {"Chromaprint": None if args.no_chromaprint else compare_chromaprint(pairs),
-                 "audfprint": compare_audfprint(pairs, args.audfprint) if args.audfprint else None}
+                 "audfprint": compare_audfprint(pairs, args.audfprint_dir) if args.audfprint_dir else None}
     report(positives, negatives, ours, baselines)
     if args.speed:
         print()

@@ -7,6 +7,7 @@ from scipy.signal import resample_poly
 
 from medialayer.matchers import audio, get_matcher
 from medialayer.matchers.audio import FRAME_SECONDS, MATCHER, PEAKS_PER_SECOND, fingerprint_samples
+from medialayer.matchers.audio_triplets import MAX_LOG2_SCALE, MAX_SHIFT, SCALE_BIN, Triplets, edit_cells
 from medialayer.synthetic import audio as synth
 
 SR = 44100
@@ -203,3 +204,26 @@ def test_sped_up_music_under_a_louder_voice_is_mapped_end_to_end(song, song_fp, 
     music = resample_poly(song[20 * SR:35 * SR], 1000, int(round(1000 * factor)))
     mixed = synth.mix(music, synth.speech_like(len(music) / SR, seed=8), -3)
     _assert_mapped(MATCHER.compare(song_fp, fp(mixed)), 20, 35, len(music) / SR)
+
+
+def test_only_triplet_cells_that_stand_out_are_examined():
+    """Hits spread evenly over the (pitch shift, time scale) cells, as between unrelated recordings, leave no
+    cell to examine (the costly alignments are skipped); hits of one edit gathered in one cell make it the one."""
+    rng = np.random.default_rng(0)
+    spread, edit = 20000, 600
+
+    def hits_at(shifts, scales):
+        n = len(shifts)
+        zeros = np.zeros(n, np.float32)
+        a = Triplets(np.zeros(n, np.uint16), zeros, zeros + 10, zeros)
+        b = Triplets(a.hashes, zeros, (10 * scales).astype(np.float32), shifts.astype(np.float32))
+        return a, b, np.arange(n), np.arange(n)
+
+    even = (rng.uniform(-MAX_SHIFT, MAX_SHIFT, spread), 2 ** rng.uniform(-MAX_LOG2_SCALE, MAX_LOG2_SCALE, spread))
+    cells, _ = edit_cells(*hits_at(*even), 3)
+    assert cells == []
+    with_edit = (np.concatenate([even[0], np.full(edit, 5.0)]), np.concatenate([even[1], np.full(edit, 1.1)]))
+    cells, _ = edit_cells(*hits_at(*with_edit), 3)
+    assert len(cells) == 1
+    shift, scale, mask = cells[0]
+    assert abs(shift - 5) <= 1 and abs(np.log2(scale / 1.1)) <= SCALE_BIN and mask[-edit:].all()

@@ -30,10 +30,11 @@ Beyond that, for speed changes, tempo changes with the pitch kept and pitch shif
 pair hashes and the energy bits no longer line up. Unless the nominal landmarks already found an unambiguous
 match, triplet hashes of the salient peaks (audio_triplets: frequency differences and the ratio of time
 differences, unchanged by any of these edits) are joined, their hits voted into (pitch shift, time scale)
-cells, and the hits of the best cells aligned at the time scale that lines most of them up (the middle of the
-range of scales that line up equally many, refined by a line fit through those hits), by the same
-line fit and chance model as the pairs (the cell's own hits beside the alignment give the chance level, and
-the pick of the best of all cells is paid for). A triplet needs three peaks to survive, a pair two: so for
+cells, and the hits of the best cells that stand out (three times the average cell's hits: between two long
+unrelated recordings none does, which spares them the rest) aligned at the time scale that lines most of them
+up (the middle of the range of scales that line up equally many, refined by a line fit through those hits),
+by the same line fit and chance model as the pairs (the cell's own hits beside the alignment give the chance
+level, and the pick of the best of all cells is paid for). A triplet needs three peaks to survive, a pair two: so for
 each of those cells (unless its edit is the nominal one) the landmark pairs are made again under the cell's
 edit (B's clock scaled, its frequencies shifted back by the median shift of the best-aligned hits; and, as
 a speed change moves pitch and tempo together, also at the speed that shift implies, when the cell's time

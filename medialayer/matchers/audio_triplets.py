@@ -26,11 +26,14 @@ MAX_REPEATS = 24  # a hash held this many times by one side says nothing about a
 MAX_SHIFT = 22  # log-frequency steps (7.3 semitones): a speed change of 30% is 13.6 steps up, 18.5 down
 SCALE_BIN = 0.04  # log2 width of a time-scale cell (2.8%)
 MAX_LOG2_SCALE = 0.6  # time scales searched: 0.66 to 1.52
+# a cell must hold this many times the hits of the average cell to be examined: the busiest cells of two
+# unrelated 5-minute recordings hold ~2x, every cell whose edit matched on the tuning half >= 5x
+MIN_PROMINENCE = 3.0
 
 
 @dataclasses.dataclass(frozen=True)
 class Triplets:
-    hashes: np.ndarray  # int32, sorted
+    hashes: np.ndarray  # uint16, sorted
     starts: np.ndarray  # float32, t1 (frames)
     ends: np.ndarray  # float32, t3 (frames)
     pitches: np.ndarray  # float32, f1 (log-frequency steps)
@@ -43,19 +46,18 @@ def triplets(frames: np.ndarray, log_freqs: np.ndarray, ranks: np.ndarray, freq_
     f = (log_freqs[keep] / freq_scale).astype(np.float32)
     n = len(t)
     steps = range(1, min(LOOKAHEAD, n - 1) + 1)
-    # time and rounded log-frequency differences to the k-th next peak, and whether they may join a triplet
+    # time and rounded log-frequency differences to the k-th next peak, and whether the two may be consecutive
+    # peaks of a triplet (spaced, near in frequency) or its first and last (within MAX_SPAN)
     dt = {k: t[k:] - t[:-k] for k in steps}
     df = {k: np.rint(f[k:] - f[:-k]).astype(np.int32) for k in steps}
-    spaced = {k: dt[k] >= MIN_GAP for k in steps}
-    near = {k: np.abs(df[k]) <= MAX_DF for k in steps}
+    linked = {k: (dt[k] >= MIN_GAP) & (np.abs(df[k]) <= MAX_DF) for k in steps}
+    short = {k: dt[k] <= MAX_SPAN for k in steps}
     hashes, starts, spans = [], [], []
     for second in steps:
         for third in range(second + 1, steps.stop):
             m = n - third
             span = dt[third]
-            ok = spaced[second][:m] & spaced[third - second][second:] & (span <= MAX_SPAN)
-            ok &= near[second][:m] & near[third - second][second:]
-            i = np.nonzero(ok)[0]
+            i = np.nonzero(linked[second][:m] & linked[third - second][second:] & short[third])[0]
             ratio = RATIO_LEVELS * dt[second][i] // span[i]  # integer arithmetic: no rounding at level edges
             hashes.append(((df[second][i] + MAX_DF) * (2 * MAX_DF + 1) + df[third - second][second + i] + MAX_DF)
                           * RATIO_LEVELS + ratio)
@@ -63,8 +65,9 @@ def triplets(frames: np.ndarray, log_freqs: np.ndarray, ranks: np.ndarray, freq_
             spans.append(span[i])
     if not hashes:
         empty = np.zeros(0, np.float32)
-        return Triplets(np.zeros(0, np.int32), empty, empty, empty)
+        return Triplets(np.zeros(0, np.uint16), empty, empty, empty)
     hashes, first, spans = (np.concatenate(column) for column in (hashes, starts, spans))
+    hashes = hashes.astype(np.uint16)  # (2 * MAX_DF + 1) ** 2 * RATIO_LEVELS values: a stable sort is then a radix sort
     order = np.argsort(hashes, kind="stable")
     first, spans = first[order], spans[order]
     return Triplets(hashes[order], t[first].astype(np.float32), (t[first] + spans).astype(np.float32), f[first])
@@ -77,8 +80,8 @@ def hash_join(hashes_a: np.ndarray, hashes_b: np.ndarray, max_repeats: int) -> t
     count = np.searchsorted(hashes_a, hashes_b, "right") - lo
     count[count > max_repeats] = 0
     rows_b = np.repeat(np.arange(len(hashes_b)), count)
-    within = np.arange(len(rows_b)) - np.repeat(np.cumsum(count) - count, count)
-    return np.repeat(lo, count) + within, rows_b
+    # the k-th hit of a B row is A row lo + k: its place among all hits less the hits of earlier B rows
+    return np.arange(len(rows_b)) + np.repeat(lo - (np.cumsum(count) - count), count), rows_b
 
 
 def hits(a: Triplets, b: Triplets) -> tuple[np.ndarray, np.ndarray]:
@@ -87,9 +90,9 @@ def hits(a: Triplets, b: Triplets) -> tuple[np.ndarray, np.ndarray]:
 
 
 def edit_cells(a: Triplets, b: Triplets, rows_a: np.ndarray, rows_b: np.ndarray, top: int):
-    """The ``top`` (pitch shift, time scale) cells holding the most hits (after smoothing over neighbours):
-    for each, the shift in steps, the time scale (B frames per A frame) and the hits in it (a mask).
-    Also the number of cells there were to choose from."""
+    """The ``top`` (pitch shift, time scale) cells holding the most hits (after smoothing over neighbours),
+    of those that stand out (MIN_PROMINENCE): for each, the shift in steps, the time scale (B frames per A
+    frame) and the hits in it (a mask). Also the number of cells there were to choose from."""
     shift = b.pitches[rows_b] - a.pitches[rows_a]
     log_scale = np.log2((b.ends[rows_b] - b.starts[rows_b]) / (a.ends[rows_a] - a.starts[rows_a]))
     shift_bins, scale_bins = 2 * MAX_SHIFT + 1, int(round(2 * MAX_LOG2_SCALE / SCALE_BIN)) + 1
@@ -99,10 +102,11 @@ def edit_cells(a: Triplets, b: Triplets, rows_a: np.ndarray, rows_b: np.ndarray,
     votes = np.bincount(i[inside] * scale_bins + j[inside], minlength=shift_bins * scale_bins).astype(np.float32)
     votes = votes.reshape(shift_bins, scale_bins)
     votes = ndimage.uniform_filter(votes, size=(3, 3), mode="constant") * 9
+    floor = max(MIN_PROMINENCE * float(votes.mean()), 1e-9)
     cells = []
     for _ in range(top):
         ci, cj = np.unravel_index(int(np.argmax(votes)), votes.shape)
-        if votes[ci, cj] <= 0:
+        if votes[ci, cj] < floor:
             break
         votes[max(0, ci - 2):ci + 3, max(0, cj - 2):cj + 3] = 0
         mask = inside & (np.abs(i - ci) <= 1) & (np.abs(j - cj) <= 1)
