@@ -184,15 +184,16 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tupl
     for start in range(0, len(cols), CHUNK):
         block = cols[start:start + CHUNK]
         similarity = fa[rows] @ fb[block].T
-        if len(block) > VOTES_PER_SAMPLE:  # only each sample's closest partners vote: a still shot, a
-            # slow pan or a fixed camera would otherwise cast a vote for every offset along it
-            top = np.argpartition(-similarity, VOTES_PER_SAMPLE - 1, axis=1)[:, :VOTES_PER_SAMPLE]
-            i = np.repeat(np.arange(len(rows)), VOTES_PER_SAMPLE)
-            j = top.ravel()
+        i, j = np.nonzero(similarity > VOTE_SIMILARITY)
+        crowded = np.flatnonzero(np.bincount(i, minlength=len(rows)) > VOTES_PER_SAMPLE)
+        if len(crowded):  # only each sample's closest partners vote: a still shot, a slow pan or a fixed
+            # camera would otherwise cast a vote for every offset along it (sorting only the rows that need it)
+            top = np.argpartition(-similarity[crowded], VOTES_PER_SAMPLE - 1, axis=1)[:, :VOTES_PER_SAMPLE]
+            keep = ~np.isin(i, crowded)
+            i = np.concatenate([i[keep], np.repeat(crowded, VOTES_PER_SAMPLE)])
+            j = np.concatenate([j[keep], top.ravel()])
             keep = similarity[i, j] > VOTE_SIMILARITY
             i, j = i[keep], j[keep]
-        else:
-            i, j = np.nonzero(similarity > VOTE_SIMILARITY)
         pairs_i.append(rows[i])
         pairs_j.append(block[j])
         strength.append(similarity[i, j] - VOTE_SIMILARITY)
