@@ -383,7 +383,9 @@ def build_dataset(media_dir: str, work: str, limit: int | None, split: str = "he
 def _hard_negative_scenes(media_dir: str):
     """(name, scene, seconds, side): black, still-photo and title-card videos (what fools frame hashes,
     on both sides), and fixed cameras: one still photo with different figures walking across it at
-    different moments (the photos split between the sides like the videos)."""
+    different moments (the photos split between the sides like the videos). The photos are ones no source
+    video shows (checked against the manifest): a negative must share no content with the files it is
+    paired with."""
     for side in ("tune", "held-out"):
         yield f"black10_{side}", synth.still_scene(synth.black_frame(640, 360)), 10, side
         yield f"black20_{side}", synth.still_scene(synth.black_frame(640, 360)), 20, side
@@ -394,23 +396,36 @@ def _hard_negative_scenes(media_dir: str):
                                                      "Directed by", "Produced by"]]
     yield "credits_a", synth.concatenate(*[(synth.still_scene(c), 2.0) for c in cards[:3]]), 6, "held-out"
     yield "credits_b", synth.concatenate(*[(synth.still_scene(c), 2.0) for c in cards[3:]]), 6, "held-out"
-    images = os.path.join(media_dir, "images")
-    for k, name in enumerate(["tuxpaint_burnt_bark.jpg", "tuxpaint_mossy_bark.jpg", "tuxpaint_mossy_log.jpg",
-                              "tuxmath_moon0_star_cloud.jpg", "tuxmath_moon1_comet.jpg"]):
-        photo = cv2.imread(os.path.join(images, name))
-        if photo is not None:
-            yield ("still_" + name.split(".")[0], synth.still_scene(cv2.resize(photo, (640, 360))), 10,
-                   ("tune", "held-out")[k % 2])
-    for k, name in enumerate(["palapeli_castle_maintenon.jpg", "tuxpaint_sheep.jpg", "tuxpaint_corn_maze.jpg",
-                              "palapeli_cincinnati_bridge.jpg"]):
-        photo = cv2.imread(os.path.join(images, name))
-        if photo is not None:
-            background, side = cv2.resize(photo, (640, 360)), ("tune", "held-out")[k % 2]
-            camera = synth.FixedCamera(background, seed=k)
-            stem = "camera_" + name.split(".")[0]
-            yield stem + "_at0", camera, 12, side
-            yield stem + "_at40", lambda t, c=camera: c(t + 40), 12, side
-            yield stem + "_others", synth.FixedCamera(background, seed=100 + k), 12, side
+    shown = _photos_shown_in_videos(media_dir)
+    for k, name in enumerate(["tuxpaint_burnt_bark.jpg", "tuxpaint_mossy_bark.jpg", "tuxpaint_mudstone.jpg",
+                              "tuxtype_space1_helix_infrared.jpg", "tuxtype_space3_saturn.jpg"]):
+        yield ("still_" + name.split(".")[0], synth.still_scene(_photo(media_dir, name, shown)), 10,
+               ("tune", "held-out")[k % 2])
+    for k, name in enumerate(["wesnoth_story_bridge.jpg", "tuxpaint_jellyfish.jpg", "tuxtype_kcas11_rice_terraces.jpg",
+                              "tuxpaint_sun_behind_clouds.jpg"]):
+        background, side = _photo(media_dir, name, shown), ("tune", "held-out")[k % 2]
+        camera = synth.FixedCamera(background, seed=k)
+        stem = "camera_" + name.split(".")[0]
+        yield stem + "_at0", camera, 12, side
+        yield stem + "_at40", lambda t, c=camera: c(t + 40), 12, side
+        yield stem + "_others", synth.FixedCamera(background, seed=100 + k), 12, side
+
+
+def _photos_shown_in_videos(media_dir: str) -> set[str]:
+    """File names of the photos of media_dir/images that a source video shows (same source file in the
+    manifest)."""
+    in_videos = {path for row in manifest_rows(media_dir, "video") for path in row["source_path"].split(";")}
+    return {os.path.basename(row["path"]) for row in manifest_rows(media_dir, "image")
+            if row["source_path"] in in_videos}
+
+
+def _photo(media_dir: str, name: str, shown: set[str]) -> np.ndarray:
+    if name in shown:
+        raise ValueError(f"{name} is shown in a source video: a negative built from it would share content")
+    photo = cv2.imread(os.path.join(media_dir, "images", name))
+    if photo is None:
+        raise FileNotFoundError(os.path.join(media_dir, "images", name))
+    return cv2.resize(photo, (640, 360))
 
 
 def make_negative_pairs(files: dict) -> list[tuple[str, str]]:
@@ -674,6 +689,9 @@ def report(positives, negative_pairs, results, baselines) -> None:
         print(f"segment boundary error: median {np.median(errors):.3f} s, p90 {np.percentile(errors, 90):.3f} s, "
               f"p95 {np.percentile(errors, 95):.3f} s, max {np.max(errors):.3f} s over {len(errors)} boundaries of "
               f"matched positives (target p90 <= 0.5 s)")
+        worst = sorted(((max(boundary_errors(r, truth) or [0.0]), os.path.basename(target), category)
+                        for (_, target, category, truth), r in zip(positives, results)), reverse=True)[:10]
+        print("largest boundary errors (s, target, edit): " + ", ".join(f"{e:.2f} {t} {c}" for e, t, c in worst))
     precision, recall = segment_precision_recall(positives, results)
     print(f"VSC22-style segment metric (matched time spans against the true span, both timelines, summed over "
           f"all pairs; spans matched on negatives count against precision): precision {precision:.3f}, "

@@ -11,7 +11,8 @@
    sample; matching samples form runs, gaps of up to MAX_GAP seconds bridged (black or flat stretches
    never break a run). Run ends are placed between the last matching sample and the next one, or at
    a video's own start or end, whichever both videos allow. A run must fit its line clearly better than
-   it fits the other video as a whole: a fixed camera's background matches at every offset.
+   it fits the other video as a whole (a fixed camera's background matches at every offset), or, where
+   every moment looks alike (a test card), change from sample to sample as its partners do.
 3. Runs overlapping a stronger one are dropped; the rest are the segments and give the score: the
    share of the shorter video covered, times the mean similarity inside the segments (a pane's score
    counts only from PANE_SCORE up).
@@ -58,6 +59,8 @@ SETTLED_SCORE = 0.9  # a pairing scoring this stops the search through the other
 FOLLOW_SHARE = 0.3  # pairings whose strongest vote is below this share of the best pairing's are not followed
 LOCAL_COVERAGE = 0.3  # share of the shorter video the keypoint path must cover to match
 DISTINCT_MARGIN = 0.3  # mean similarity by which a run's samples must fit the line better than b's median sample
+MOTION_AGREEMENT = 0.9  # ... or correlation of its sample-to-sample changes with those of its partners (tune side:
+# fixed-camera and other negative runs reached 0.46; a file against itself is 1)
 CHUNK = 8192  # samples of the longer video per similarity block: memory bounded for any length
 # Descriptor pairings tried: (descriptor of a, descriptor of b, orientation of b). whole/center covers
 # crops of about 10% a side, center/center drops corner logos; every rotation and flip is tried on both.
@@ -181,15 +184,16 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tupl
     for start in range(0, len(cols), CHUNK):
         block = cols[start:start + CHUNK]
         similarity = fa[rows] @ fb[block].T
-        if len(block) > VOTES_PER_SAMPLE:  # only each sample's closest partners vote: a still shot, a
-            # slow pan or a fixed camera would otherwise cast a vote for every offset along it
-            top = np.argpartition(-similarity, VOTES_PER_SAMPLE - 1, axis=1)[:, :VOTES_PER_SAMPLE]
-            i = np.repeat(np.arange(len(rows)), VOTES_PER_SAMPLE)
-            j = top.ravel()
+        i, j = np.nonzero(similarity > VOTE_SIMILARITY)
+        crowded = np.flatnonzero(np.bincount(i, minlength=len(rows)) > VOTES_PER_SAMPLE)
+        if len(crowded):  # only each sample's closest partners vote: a still shot, a slow pan or a fixed
+            # camera would otherwise cast a vote for every offset along it (sorting only the rows that need it)
+            top = np.argpartition(-similarity[crowded], VOTES_PER_SAMPLE - 1, axis=1)[:, :VOTES_PER_SAMPLE]
+            keep = ~np.isin(i, crowded)
+            i = np.concatenate([i[keep], np.repeat(crowded, VOTES_PER_SAMPLE)])
+            j = np.concatenate([j[keep], top.ravel()])
             keep = similarity[i, j] > VOTE_SIMILARITY
             i, j = i[keep], j[keep]
-        else:
-            i, j = np.nonzero(similarity > VOTE_SIMILARITY)
         pairs_i.append(rows[i])
         pairs_j.append(block[j])
         strength.append(similarity[i, j] - VOTE_SIMILARITY)
@@ -274,7 +278,7 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
     runs = []
     for run in np.split(indices, breaks):
         evidence = float(np.sum(np.minimum(a.weight[run], b.weight[partner[run]])[strong[run]]))
-        if evidence < MIN_SEGMENT_EVIDENCE or not _distinct(a, fa, b, fb, run, similarity[run]):
+        if evidence < MIN_SEGMENT_EVIDENCE or not _distinct(a, fa, b, fb, run, partner[run], similarity[run]):
             continue
         first, last = _widen(run[0], run[-1], present, informative)
         inside = np.arange(first, last + 1)
@@ -288,16 +292,33 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
     return runs, (ratio, offset)
 
 
-def _distinct(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, rows: np.ndarray, similarity: np.ndarray) -> bool:
-    """Whether the samples ``rows`` of a fit their partners on the line (``similarity``) clearly better
-    than they fit b as a whole (its median sample): the background of a fixed camera, a still or a
-    recurring picture fits every moment alike, and the best of many lines through such samples only
-    looks like an alignment."""
+def _distinct(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, rows: np.ndarray, partners: np.ndarray,
+              similarity: np.ndarray) -> bool:
+    """Whether the samples ``rows`` of a, on the line with ``partners`` in b, are an alignment and not the best
+    of many look-alike lines. Either they fit their partners (``similarity``) clearly better than they fit b
+    as a whole (its median sample): the background of a fixed camera, a still or a recurring picture fits
+    every moment alike. Or, where the picture hardly changes (a test card, a fixed camera: every moment fits
+    nearly as well as the aligned one), what changes from one sample to the next changes alike in both."""
     cols = np.flatnonzero(b.weight > 0)
     cols = cols[::max(1, -(-len(cols) // VOTE_ROWS))]
     typical = np.median(fa[rows] @ fb[cols].T, axis=1)
     weight = np.maximum(a.weight[rows], 1e-3)
-    return float(np.sum(weight * (similarity - typical)) / np.sum(weight)) >= DISTINCT_MARGIN
+    if float(np.sum(weight * (similarity - typical)) / np.sum(weight)) >= DISTINCT_MARGIN:
+        return True
+    return _motion_agreement(fa, fb, rows, partners) >= MOTION_AGREEMENT
+
+
+def _motion_agreement(fa: np.ndarray, fb: np.ndarray, rows: np.ndarray, partners: np.ndarray) -> float:
+    """Correlation of the sample-to-sample changes of a (consecutive samples of the run) with the changes
+    between their partners in b, over the whole run (large changes weigh most; sensor noise and figures
+    moving differently at another moment of one scene do not correlate)."""
+    step = np.flatnonzero(np.diff(rows) == 1)
+    if not len(step):
+        return 0.0
+    change_a = fa[rows[step + 1]] - fa[rows[step]]
+    change_b = fb[partners[step + 1]] - fb[partners[step]]
+    energy = np.sqrt(np.sum(change_a * change_a) * np.sum(change_b * change_b))
+    return float(np.sum(change_a * change_b) / energy) if energy > 0 else 0.0
 
 
 def _widen(first: int, last: int, present: np.ndarray, informative: np.ndarray) -> tuple[int, int]:

@@ -246,9 +246,9 @@ def _close_descriptors(a: np.ndarray, b: np.ndarray, b_frames: np.ndarray) -> tu
     found = []
     for column in range(words_a.shape[1]):
         order = np.argsort(words_b[:, column], kind="stable")
-        keys = words_b[order, column]
-        low = np.searchsorted(keys, words_a[:, column], "left")
-        count = np.searchsorted(keys, words_a[:, column], "right") - low
+        bucket_size = np.bincount(words_b[:, column], minlength=1 << 16)  # a table, not a binary search per word
+        low = (np.cumsum(bucket_size) - bucket_size)[words_a[:, column]]
+        count = bucket_size[words_a[:, column]]
         count[count > MAX_BUCKET] = 0
         rank = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)  # place inside the bucket
         query = np.repeat(np.arange(len(a), dtype=np.int64), count)
