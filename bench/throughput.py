@@ -2,6 +2,7 @@
 
     python bench/throughput.py unique   --pairs 100000 --images 2000     # work per unique URL vs a naive baseline
     python bench/throughput.py scale    --pairs 1000000 --images 20000   # wall time, pairs/s, peak RSS, overhead
+    python bench/throughput.py volume   --pairs 20000 --images 2000     # 20,000 pairs vs 1,000 over the same images
     python bench/throughput.py parallel --images 2000 --size 512         # fingerprint rate by running mode/workers
     python bench/throughput.py network  --images 400 --latency-ms 50     # fetch concurrency over loopback HTTP
 
@@ -56,15 +57,27 @@ def generate_images(directory: str, count: int, size: int) -> list[str]:
     return paths
 
 
-def generate_pairs(path: str, urls: list[str], count: int, seed: int = 11) -> None:
-    """``count`` rows over ``urls``: half true duplicates (a URL and its sibling), half random pairs."""
+def generate_pairs(path: str, urls: list[str], count: int, seed: int = 11, first: list | None = None) -> None:
+    """``count`` rows over ``urls``: ``first`` (index pairs), then pairs half of which are true duplicates (a URL
+    and its sibling), half random."""
     rng = random.Random(seed)
+    pairs = list(first or [])
+    while len(pairs) < count:
+        a = rng.randrange(len(urls))
+        pairs.append((a, a ^ 1 if rng.random() < 0.5 and (a ^ 1) < len(urls) else rng.randrange(len(urls))))
     with open(path, "w") as f:
-        for i in range(count):
-            a = rng.randrange(len(urls))
-            b = a ^ 1 if rng.random() < 0.5 and (a ^ 1) < len(urls) else rng.randrange(len(urls))
+        for i, (a, b) in enumerate(pairs[:count]):
             f.write(json.dumps({"pair_id": f"p{i}", "source_url": urls[a], "target_url": urls[b],
                                 "media_type": "image"}) + "\n")
+
+
+def covering_pairs(count: int, seed: int = 13) -> list[tuple[int, int]]:
+    """Index pairs using each of ``count`` (even) images exactly once: for the first half of the originals, the
+    original and its copy; the other half's images paired at random."""
+    siblings = [(i, i + 1) for i in range(0, count // 2 - count // 2 % 2, 2)]
+    rest = list(range(len(siblings) * 2, count))
+    random.Random(seed).shuffle(rest)
+    return siblings + list(zip(rest[0::2], rest[1::2]))
 
 
 def poll_tree(process: psutil.Process, cpu: dict) -> int:
@@ -206,6 +219,29 @@ def cmd_scale(args) -> None:
           f"core-ms per pair; peak RSS {job['peak_rss_mib'] / 1024:.2f} GiB; after: {load()}")
 
 
+def cmd_volume(args) -> None:
+    """Pair volume over the same unique images: ``images / 2`` pairs that use each image once against ``--pairs``
+    pairs (the same ones first, then half duplicates, half random), one run after the other. Both compute every
+    fingerprint once; the difference is the extra pairs' compare and record work."""
+    urls = generate_images(os.path.join(args.workdir, f"images{args.size}"), args.images, args.size)
+    first = covering_pairs(len(urls))
+    print(f"{len(first):,} vs {args.pairs:,} pairs over the same {len(urls):,} images ({args.size}px JPEG); "
+          f"{args.mode}, {args.workers} workers; before: {load()}", flush=True)
+    jobs = []
+    for count in (len(first), args.pairs):
+        pairs = os.path.join(args.workdir, f"pairs-volume-{count}-{len(urls)}.jsonl")
+        generate_pairs(pairs, urls, count, first=first)
+        job = run_job(pairs, os.path.join(args.workdir, f"out-volume-{count}", "results"), pipeline_args(args),
+                      os.path.join(args.workdir, f"volume-{count}.log"))
+        print_job(f"{count:,} pairs", job, count)
+        jobs.append(job)
+    few, many = jobs
+    extra = args.pairs - len(first)
+    print(f"{args.pairs:,} pairs / {len(first):,} pairs: wall {many['process_wall_s'] / few['process_wall_s']:.2f}x, "
+          f"CPU {many['cpu_s'] / few['cpu_s']:.2f}x (target <= 1.5x); the {extra:,} extra pairs cost "
+          f"{(many['cpu_s'] - few['cpu_s']) / extra * 1000:.2f} CPU-ms each; after: {load()}")
+
+
 def cmd_parallel(args) -> None:
     """CPU-bound fingerprinting rate by running mode and worker count (every URL used once)."""
     urls = generate_images(os.path.join(args.workdir, f"images{args.size}"), args.images, args.size)
@@ -279,7 +315,7 @@ def main(argv=None) -> None:
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["unique", "scale", "parallel", "network"])
+    parser.add_argument("command", choices=["unique", "scale", "volume", "parallel", "network"])
     parser.add_argument("--pairs", type=int, default=100_000)
     parser.add_argument("--images", type=int, default=2_000)
     parser.add_argument("--size", type=int, default=128, help="side of the generated images in pixels")
@@ -294,7 +330,8 @@ def main(argv=None) -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     args = parser.parse_args(argv)
     args.extra = extra
-    {"unique": cmd_unique, "scale": cmd_scale, "parallel": cmd_parallel, "network": cmd_network}[args.command](args)
+    {"unique": cmd_unique, "scale": cmd_scale, "volume": cmd_volume, "parallel": cmd_parallel,
+     "network": cmd_network}[args.command](args)
 
 
 if __name__ == "__main__":
