@@ -29,9 +29,13 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
 from bench.common import print_table  # noqa: E402
+from bench.dedupe import cached  # noqa: E402
 from bench.throughput import generate_images, load, run_measured  # noqa: E402
-from medialayer.candidates import DEFAULT_MAX_BUCKET, DEFAULT_MAX_CANDIDATES, limit_per_asset, shared_key_counts  # noqa: E402
+from medialayer.candidates import (DEFAULT_MAX_BUCKET, DEFAULT_MAX_CANDIDATES, is_candidate,  # noqa: E402
+                                   limit_per_asset, shared_key_counts)
+from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers.image import MATCHER  # noqa: E402
+from medialayer.media import Blob  # noqa: E402
 
 CHILD = ("import json, sys; from medialayer.pipelines.dedupe import run; "
          "print('SUMMARY ' + json.dumps(run(json.loads(sys.argv[1]))))")
@@ -63,10 +67,6 @@ def group_truth(output: str) -> tuple[int, int]:
 
 def cached_fingerprints(paths: list[str]) -> list:
     """The fingerprints of ``paths`` (the generated images: their names say which pattern they hold)."""
-    from bench.dedupe import cached
-    from medialayer.limits import Limits
-    from medialayer.media import Blob
-
     def compute():
         return [MATCHER.fingerprint(Blob(path=path), Limits()) for path in paths]
     return cached(f"dedupe-scale-fingerprints-{len(paths)}-{os.path.basename(os.path.dirname(paths[0]))}.pkl", compute)
@@ -78,7 +78,7 @@ def candidate_step(paths: list[str], counts: list[int], caps: list[int]) -> None
     for count in counts:
         for cap in caps:
             shared, capped = shared_key_counts(list(enumerate(keys[:count])), cap)
-            enough = {pair: n for pair, n in shared.items() if n >= MATCHER.min_shared_keys}
+            enough = {pair: n for pair, n in shared.items() if is_candidate(n, MATCHER.min_shared_keys)}
             kept = limit_per_asset(enough, DEFAULT_MAX_CANDIDATES)
             copies = sum(a // 2 == b // 2 for a, b in kept)  # generate_images: pattern i is images 2i and 2i+1
             rows.append([f"{count:,}", cap, f"{np.mean([len(k) for k in keys[:count]]):,.0f}",

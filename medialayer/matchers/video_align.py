@@ -191,9 +191,7 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tupl
             top = np.argpartition(-similarity[crowded], VOTES_PER_SAMPLE - 1, axis=1)[:, :VOTES_PER_SAMPLE]
             keep = ~np.isin(i, crowded)
             i = np.concatenate([i[keep], np.repeat(crowded, VOTES_PER_SAMPLE)])
-            j = np.concatenate([j[keep], top.ravel()])
-            keep = similarity[i, j] > VOTE_SIMILARITY
-            i, j = i[keep], j[keep]
+            j = np.concatenate([j[keep], top.ravel()])  # all above VOTE_SIMILARITY: a crowded row has more
         pairs_i.append(rows[i])
         pairs_j.append(block[j])
         strength.append(similarity[i, j] - VOTE_SIMILARITY)

@@ -1,6 +1,6 @@
 """Catalog dedupe: a list of assets in, duplicate groups out, with no pairs given.
 
-    medialayer dedupe --input 'catalog/*.jsonl' --output out/dedupe [--max-bucket 200] [--max-candidates 50]
+    medialayer dedupe --input 'catalog/*.jsonl' --output out/dedupe [--max-bucket 32] [--max-candidates 50]
         [limit options]
         [Beam pipeline options: --runner, --direct_num_workers, ...]
 
@@ -49,8 +49,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--num_shards", "--num-shards", dest="num_shards", type=int, default=1,
                         help="files per output and format (default: 1)")
     parser.add_argument("--max-bucket", "--max_bucket", dest="max_bucket", type=int, default=DEFAULT_MAX_BUCKET,
-                        help="assets sharing one index key beyond which the key is ignored as too common "
-                             "(default: %(default)s)")
+                        help="assets sharing one index key beyond which the key is capped: it pairs each of them only "
+                             "with its next few in one fixed order of all assets (default: %(default)s)")
     parser.add_argument("--max-candidates", "--max_candidates", dest="max_candidates", type=int,
                         default=DEFAULT_MAX_CANDIDATES, help="candidates verified per asset: those sharing the most "
                                                              "keys with it (default: %(default)s)")
@@ -201,8 +201,8 @@ def format_summary(summary: dict) -> str:
     if summary["fingerprints"] is not None:
         lines += [f"  fingerprints {summary['fingerprints']:>9,}  unique URLs fetched and fingerprinted once",
                   f"  index keys   {summary['index_keys']:>9,}  keys those fingerprints yielded",
-                  f"  capped keys  {summary['capped_keys']:>9,}  keys shared by too many assets to mean anything "
-                  f"(--max-bucket), ignored ({summary['capped_key_members']:,} memberships)",
+                  f"  capped keys  {summary['capped_keys']:>9,}  keys shared by more than --max-bucket assets, which "
+                  f"paired only neighbours ({summary['capped_key_members']:,} memberships)",
                   f"  candidates   {summary['candidates']:>9,}  pairs sharing enough keys, verified with compare "
                   f"(of {summary['candidate_pairs']:,}: the rest were beyond --max-candidates for both assets)",
                   f"  links        {summary['links']:>9,}  verified duplicate pairs"]

@@ -45,7 +45,7 @@ class EmitIndexKeys(beam.DoFn):
 
 class SharedKeys(beam.DoFn):
     """((media type, shard), [(url, keys), ...]) -> ((media type, url, url), keys shared in the shard) per pair
-    sharing a key of the shard's uncapped buckets."""
+    that the shard's buckets pair (every pair of a bucket; neighbours only in a capped one)."""
 
     def __init__(self, max_bucket: int):
         self.max_bucket = max_bucket
