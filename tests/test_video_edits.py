@@ -13,7 +13,7 @@ import pytest
 
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
-from medialayer.matchers.video_local import LocalFeatures, _bridge
+from medialayer.matchers.video_local import LocalFeatures, _bridge, _one_place
 from medialayer.media import Blob
 from medialayer.synthetic import video as synth
 
@@ -177,6 +177,30 @@ def test_runs_of_one_line_are_joined_only_where_nothing_else_was_verified():
     # A target moment inside the gap verified with another source frame: the same.
     assert len(_bridge(runs, times, np.array([25.0]), np.array([9.0]), 1.0, 0.0)) == 2
 
+
+
+def test_the_copy_is_placed_where_most_frames_put_it():
+    # A slideshow zooming in and out, slide by slide, and its crop: the copy's moments (k, k) put the crop at one
+    # place; moments a second apart verify too, at a place and size that change with each slide's zoom.
+    frames = np.arange(20)
+    copy = np.tile([0.18, 0.0, -0.1, -0.05], (20, 1))
+    zoom = np.where(frames // 5 % 2, 0.06, -0.06)[:, None] * [1.0, 0.0, -0.5, -0.3]
+    placement = np.concatenate([copy, copy + zoom, copy - zoom])
+    placed = _one_place(placement, np.ones(60, bool), np.tile(frames, 3))
+    assert list(np.flatnonzero(placed)) == list(range(20))
+    # Chance agreements (a fixed camera's figures) land anywhere: no place holds more than one frame.
+    scattered = np.random.default_rng(0).uniform([-0.5, -0.5, -0.3, -0.3], [0.5, 0.5, 0.3, 0.3], (8, 4))
+    assert _one_place(scattered, np.ones(8, bool), np.arange(8)).sum() == 1
+
+
+def test_a_segment_reaches_the_end_over_black_that_neither_video_describes(make):
+    # 9 s of picture, then 4 s of black, cropped and turned: the keypoints see the copy up to 9 s, and nothing
+    # after it in either video says it stopped.
+    fading = lambda t: BIG(t) if t < 9 else np.zeros_like(BIG(0))  # noqa: E731
+    turned = make("crop40_rotated_black_end", lambda t: synth.rotate(synth.crop_area(fading(t), 0.4, x=0.2, y=0.7),
+                                                                     1), 13)
+    got = _longest(MATCHER.compare(make("big_black_end", fading, 13), turned))
+    assert np.allclose(got, (0, 13, 0, 13), atol=0.6), got
 
 # Split screens of a smooth picture (160x120: too few keypoints for the keypoint path): found by the descriptors
 # of each pane against the middle of the picture that pane shows, either video being the split screen.

@@ -13,7 +13,8 @@ speed ratios; the best lines are followed sample by sample into matched segments
 descriptor pairings, in every 90-degree rotation and flip, and each pane against the middle it shows,
 are tried and the best kept, so logos, crops, flips, rotations and split screens cost nothing at
 fingerprint time. Where these do not match, the keypoints look for the video inside a part of the
-other's frame.
+other's frame; where they match without settling, the keypoints' line is taken when it differs and covers
+as much (see video_align).
 """
 from __future__ import annotations
 

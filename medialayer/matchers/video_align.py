@@ -16,6 +16,9 @@
 3. Runs overlapping a stronger one are dropped; the rest are the segments and give the score: the
    share of the shorter video covered, times the mean similarity inside the segments (a pane's score
    counts only from PANE_SCORE up).
+4. Where no pairing matches, the keypoints (video_local) look for the copy inside a part of the other's frame;
+   where one matches without settling (below SETTLED_SCORE), their line is taken instead when it differs from
+   the strongest run's and covers at least as much of the shorter video.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from medialayer.matchers.base import Comparison, Segment
-from medialayer.matchers.video_local import MIN_FRAMES, compare_local
+from medialayer.matchers.video_local import LINE_TOLERANCE, MIN_FRAMES, compare_local
 from medialayer.matchers.video_orientation import ORIENTATIONS
 from medialayer.matchers.video_parts import PANE_SHOWS, PARTS
 
@@ -112,7 +115,7 @@ def _compare(a, b) -> Comparison:
         lines, peak = _vote(side_a, a.descriptors(name_a), side_b, b.descriptors(name_b, orientation))
         voted.append((peak, (name_a, name_b, orientation), lines))
     strongest = max(peak for peak, _, _ in voted)
-    best = (-1.0, 0.0, [], None)
+    best = (-1.0, 0.0, [], None, 0.0)
     for peak, (name_a, name_b, orientation), lines in sorted(voted, key=lambda v: -v[0]):
         if peak <= 0 or peak < FOLLOW_SHARE * strongest:
             break
@@ -124,18 +127,23 @@ def _compare(a, b) -> Comparison:
                 runs += found
                 followed += [line, settled]
         runs = _keep_distinct(runs)
-        raw, evidence = _score(side_a, side_b, runs)
+        raw, evidence, coverage = _score(side_a, side_b, runs)
         if (name_a in PANE_SHOWS or name_b in PANE_SHOWS) and raw < PANE_SCORE:
             continue
         if raw > best[0]:
-            best = (raw, evidence, runs, (name_a, name_b))
+            best = (raw, evidence, runs, (name_a, name_b), coverage)
         if raw >= SETTLED_SCORE:  # this pairing explains the shorter video: no other can do much better
             break
-    raw, evidence, runs, pairing = best
+    raw, evidence, runs, pairing, coverage = best
     match = raw >= MATCH_SCORE and evidence >= MIN_EVIDENCE
-    if not match:  # what the whole picture cannot see: a part of the frame, turned or cropped
+    # What the whole picture cannot see: a part of the frame, turned or cropped. And where it matched without
+    # settling (a crop or a picture inside another frame: through slow or still pictures, lines at other offsets
+    # and speeds fit it almost as well), the keypoints, verified frame by frame, place the copy in time when they
+    # put it on another line and cover at least as much.
+    if not match or raw < SETTLED_SCORE:
         local = compare_local(a.local, b.local, a.duration, b.duration)
-        if local.coverage >= LOCAL_COVERAGE and local.frames >= MIN_FRAMES:
+        if local.coverage >= LOCAL_COVERAGE and local.frames >= MIN_FRAMES and (not match or (
+                local.coverage >= coverage and not _same_alignment(local, max(runs, key=lambda r: r.evidence)))):
             score = 0.5 + 0.5 * local.coverage
             confident = local.frames >= 2 * MIN_FRAMES and local.coverage >= 2 * LOCAL_COVERAGE
             return Comparison(match=True, similarity_score=round(score, 4),
@@ -150,6 +158,14 @@ def _compare(a, b) -> Comparison:
     return Comparison(match=True, similarity_score=round(_calibrated(raw, match), 4),
                       confidence=_confidence(raw, evidence), segments=segments, region=_region(pairing, b.box),
                       speed_ratio=1 / strongest.ratio)
+
+
+def _same_alignment(local, run: _Run) -> bool:
+    """Whether the keypoints' line stays within their own precision (LINE_TOLERANCE) of the run's line over the
+    keypoints' segments."""
+    run_offset = run.target_start - run.ratio * run.source_start
+    return all(abs((local.ratio - run.ratio) * t + local.offset - run_offset) <= LINE_TOLERANCE
+               for segment in local.segments for t in (segment.source_start, segment.source_end))
 
 
 def _region(pairing: tuple[str, str], box: tuple[float, float, float, float]):
@@ -383,20 +399,20 @@ def _overlap(start: float, end: float, other_start: float, other_end: float) -> 
     return max(0.0, shared) / max(end - start, 1e-6)
 
 
-def _score(a: _Side, b: _Side, runs: list[_Run]) -> tuple[float, float]:
-    """(coverage of the shorter video x mean similarity inside the segments, total evidence)."""
+def _score(a: _Side, b: _Side, runs: list[_Run]) -> tuple[float, float, float]:
+    """(coverage of the shorter video x mean similarity inside the segments, total evidence, coverage)."""
     if not runs:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     shorter, use_source = (a, True) if a.duration <= b.duration else (b, False)
     covered = np.zeros(len(shorter.times), bool)
     for run in runs:
         start, end = (run.source_start, run.source_end) if use_source else (run.target_start, run.target_end)
         covered |= (shorter.times >= start - 1e-6) & (shorter.times <= end + 1e-6)
     total = float(shorter.weight.sum())
-    coverage = float(shorter.weight[covered].sum()) / total if total > 0 else 0.0
+    coverage = min(1.0, float(shorter.weight[covered].sum()) / total) if total > 0 else 0.0
     weight = sum(r.weight_sum for r in runs)
     similarity = sum(r.similarity_sum for r in runs) / weight if weight > 0 else 0.0
-    return min(1.0, coverage) * similarity, sum(r.evidence for r in runs)
+    return coverage * similarity, sum(r.evidence for r in runs), coverage
 
 
 def _calibrated(raw: float, match: bool) -> float:

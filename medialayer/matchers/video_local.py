@@ -8,12 +8,13 @@ background, a channel logo or a permanent frame says nothing about *when* two vi
 
 Compare: every descriptor of a is looked up among b's (multi-index hashing, bounded cost); the matches
 vote for frame pairs; the best-voted pairs are verified by a RANSAC similarity transform (rotation and
-scale free, so the copy may sit anywhere in the frame at any size). The verified pairs (source time,
-target time, inliers) give time lines (through every two of them, speed ratio 0.5 to 2); the
-best-supported line must be a clear peak over the lines a few seconds away, its frames must show the
-copy at one place in the frame, and runs of them make the matched segments. Along the line, the frames that
-did not verify on their own are checked again where the copy sits (guided matching), and runs are joined
-where nothing verified in between says the copy stopped: a copy is not cut where verification failed.
+scale free, so the copy may sit anywhere in the frame at any size). The pairs that put the copy at the
+place where the most frames put it (one copy keeps its place and size; chance agreements and frames a
+second off along a zoom land elsewhere) give time lines (through every two of them, speed ratio 0.5 to 2);
+the best-supported line must be a clear peak over the lines a few seconds away, and runs of its frames make
+the matched segments. Along the line, the frames that did not verify on their own are checked again where
+the copy sits (guided matching), and runs are joined where nothing verified in between says the copy
+stopped: a copy is not cut where verification failed, nor where neither video shows a described frame.
 """
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ LINE_TOLERANCE = 1.0  # seconds between a verified pair's target time and the li
 MIN_FRAMES = 5  # verified frames a line needs (5 s of picture at LOCAL_STEP)
 MAX_GAP = 4.0  # seconds of source without a verified frame inside one segment
 END_REACH = 2 * LOCAL_STEP  # a segment reaches a video's start or end this close to its first or last frame
-SAME_PLACE = (0.2, 0.2, 0.1)  # one copy: log scale, angle (radians), shift (of the frame's long side) ...
-# ... within these of the line's median transform: the copy keeps its place and size in the frame
+PLACE = (0.03, 0.03, 0.02)  # one copy's pairs: log scale, angle (radians), shifts (of b's long side) within these
+# of each other (tune side's copies: p95 0.023 / 0.007 / 0.015; pairs a second off along a zoom differ by ~0.05)
 GUIDED_MATCHES = 5  # keypoints of a frame found again where the line's transform puts them: the copy is there
 GUIDED_RADIUS = 0.03  # ... within this fraction of b's long side of that place
 LINE_MARGIN = 1.15  # support of the best time line against the best line 2 s or more away from it
@@ -147,7 +148,8 @@ class LocalMatch:
     coverage: float  # share of the shorter video's described frames inside the segments
     frames: int  # verified frames on the line(s)
     segments: tuple[Segment, ...]
-    ratio: float | None = None  # target seconds per source second on the best line
+    ratio: float | None = None  # target seconds per source second on the best line ...
+    offset: float | None = None  # ... target = ratio * source + offset
     region: tuple[float, float, float, float] | None = None  # a's frame in b's (left, top, right, bottom), 0..1
 
 
@@ -158,22 +160,27 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
     ta, tb = a.times[pairs[:, 0]].astype(np.float64), b.times[pairs[:, 1]].astype(np.float64)
     inliers = pairs[:, 2].astype(np.float64)
     segments, frames_used, covered_a, covered_b = [], 0, set(), set()
-    best_line = region = None
+    best_line = region = None  # (ratio, offset) of the first line with a segment, and where it puts the copy
     remaining = np.ones(len(pairs), bool)
     for _ in range(4):  # a few lines: reordered or repeated parts
-        line = _best_line(ta[remaining], tb[remaining], inliers[remaining])
+        # The line is looked for among the pairs that put the copy at the place where most frames put it: along
+        # a zoom, frames a second off the copy's moments verify too, each at another place and size, and would
+        # pull the line off the copy's moments.
+        placed = _one_place(placement, remaining, pairs[:, 0])
+        line = _best_line(ta[placed], tb[placed], inliers[placed])
         if line is None:
-            break
+            remaining &= ~placed
+            continue
         ratio, offset = line
-        on = remaining & (np.abs(tb - (ratio * ta + offset)) <= LINE_TOLERANCE)
+        on = placed & (np.abs(tb - (ratio * ta + offset)) <= LINE_TOLERANCE)
         ratio, offset = _refit(ta[on], tb[on], ratio, offset)
-        on = remaining & (np.abs(tb - (ratio * ta + offset)) <= LINE_TOLERANCE)
-        remaining &= ~on
-        distinct = on & _same_place(placement, on)
-        rows = np.unique(pairs[distinct, 0])
+        near = remaining & (np.abs(tb - (ratio * ta + offset)) <= LINE_TOLERANCE)
+        placed &= near
+        remaining &= ~near
+        rows = np.unique(pairs[placed, 0])
         if len(rows) < MIN_FRAMES:
             continue
-        transform = _typical(placement[distinct])
+        transform = _typical(placement[placed])
         # Frames that did not verify on their own (too few votes, RANSAC's luck) but show the copy where the
         # line's frames put it: segments are not cut where verification merely failed.
         followed = np.union1d(rows, np.flatnonzero(_guided(a, b, ratio, offset, transform)))
@@ -182,7 +189,8 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         for run in _bridge(runs, a.times.astype(np.float64), ta[off_line], tb[off_line], ratio, offset):
             if np.isin(run, rows).sum() < MIN_FRAMES:
                 continue
-            start, end = _ends(a.times[run].astype(np.float64), ratio, offset, duration_a, duration_b)
+            start, end = _ends(a.times[run].astype(np.float64), ratio, offset, a.times, b.times, duration_a,
+                               duration_b)
             segment = Segment(start, end, float(np.clip(ratio * start + offset, 0, duration_b)),
                               float(np.clip(ratio * end + offset, 0, duration_b)))
             if any(_overlaps(segment, kept) for kept in segments):  # the same part a little off the line
@@ -190,14 +198,14 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
             segments.append(segment)
             frames_used += int(np.isin(run, rows).sum())
             if best_line is None:
-                best_line, region = ratio, _region(transform, a.size, b.size)
+                best_line, region = (ratio, offset), _region(transform, a.size, b.size)
             covered_a.update(np.flatnonzero((a.times >= start) & (a.times <= end)))
             covered_b.update(np.flatnonzero((b.times >= ratio * start + offset) & (b.times <= ratio * end + offset)))
     if not segments:
         return LocalMatch(0.0, 0, ())
     coverage = len(covered_a) / len(a.times) if duration_a <= duration_b else len(covered_b) / len(b.times)
     return LocalMatch(min(1.0, coverage), frames_used, tuple(sorted(segments, key=lambda s: s.source_start)),
-                      best_line, region)
+                      *best_line, region)
 
 
 def _verified_pairs(a: LocalFeatures, b: LocalFeatures) -> tuple[np.ndarray, np.ndarray]:
@@ -365,16 +373,27 @@ def _typical(placement: np.ndarray) -> np.ndarray:
     return typical
 
 
-def _same_place(placement: np.ndarray, on: np.ndarray) -> np.ndarray:
-    """Per pair: whether its transform is within SAME_PLACE of the median transform of the pairs ``on`` the
-    line: one copy sits at one place in the frame, chance agreements land anywhere."""
-    if not on.any():
-        return on
-    median = _typical(placement[on])
-    difference = np.abs(placement - median)
-    difference[:, 1] = np.abs(np.angle(np.exp(1j * (placement[:, 1] - median[1]))))  # angles wrap around
-    limit = np.array([SAME_PLACE[0], SAME_PLACE[1], SAME_PLACE[2], SAME_PLACE[2]])
-    return np.all(difference <= limit, axis=1)
+def _difference(placement: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Absolute differences of (log scale, angle, x shift, y shift) transforms, angles wrapped around."""
+    difference = np.abs(placement - other)
+    difference[..., 1] = np.abs(np.angle(np.exp(1j * (placement[..., 1] - other[..., 1]))))
+    return difference
+
+
+def _one_place(placement: np.ndarray, candidates: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """The ``candidates`` pairs whose transform is within PLACE of the place where the most frames of a (distinct
+    ``frames``) put the copy: a copy keeps its place and size, chance agreements land anywhere."""
+    index = np.flatnonzero(candidates)
+    if not len(index):
+        return candidates
+    limit = np.array([PLACE[0], PLACE[1], PLACE[2], PLACE[2]])
+    close = np.all(_difference(placement[index][:, None, :], placement[index][None, :, :]) <= limit, axis=2)
+    _, frame = np.unique(frames[index], return_inverse=True)
+    seen = np.zeros((len(index), frame.max() + 1), bool)
+    near, other = np.nonzero(close)
+    seen[near, frame[other]] = True
+    typical = _typical(placement[index[close[int(np.argmax(seen.sum(axis=1)))]]])
+    return candidates & np.all(_difference(placement, typical) <= limit, axis=1)
 
 
 def _overlaps(segment: Segment, other: Segment) -> bool:
@@ -408,11 +427,18 @@ def _bridge(runs: list[np.ndarray], times: np.ndarray, ta_elsewhere: np.ndarray,
     return merged
 
 
-def _ends(run: np.ndarray, ratio: float, offset: float, duration_a: float, duration_b: float) -> tuple[float, float]:
+def _ends(run: np.ndarray, ratio: float, offset: float, times_a: np.ndarray, times_b: np.ndarray, duration_a: float,
+          duration_b: float) -> tuple[float, float]:
     """Source times of a segment's ends: where the line enters or leaves the two videos when that is at most
-    END_REACH seconds past the first or last verified frame (a sampled frame may fail verification), else
-    half a step beyond them."""
+    END_REACH seconds past the first or last verified frame (a sampled frame may fail verification) or when
+    neither video has a described frame in between (black or flat stretches are not described and say nothing
+    against the copy), else half a step beyond them."""
     first, last = max(0.0, -offset / ratio), min(duration_a, (duration_b - offset) / ratio)
-    start = first if run[0] - first <= END_REACH else run[0] - LOCAL_STEP / 2
-    end = last if last - run[-1] <= END_REACH else run[-1] + LOCAL_STEP / 2
+
+    def undescribed(start: float, end: float) -> bool:
+        return not (np.any((times_a > start) & (times_a < end)) or
+                    np.any((times_b > ratio * start + offset) & (times_b < ratio * end + offset)))
+
+    start = first if run[0] - first <= END_REACH or undescribed(first, run[0]) else run[0] - LOCAL_STEP / 2
+    end = last if last - run[-1] <= END_REACH or undescribed(run[-1], last) else run[-1] + LOCAL_STEP / 2
     return float(max(start, first)), float(min(end, last))
