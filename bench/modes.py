@@ -4,11 +4,9 @@
 
 Runs the pair job (``medialayer.pipelines.match_pairs.run``, decoder isolation on, as by default) as a child
 process on a generated pair file (``bench/throughput.py``'s images and pairs): ``--repeats`` times in
-``in_memory`` with one worker and ``--repeats`` times in ``multi_processing`` with two. ``multi_processing``
-with isolated decoders is refused by the job (fingerprints went missing in that mode, cause not found);
-this bench lifts the refusal in its own child processes, since finding out whether the mode loses data is
-what it is for. Each run's records are read back from its JSONL files and compared with the first run's,
-pair by pair, without ``processing_time_ms`` (timings differ); printed: per run, wall time, peak RSS of the
+``in_memory`` with one worker and ``--repeats`` times in ``multi_processing`` with two (the mode that lost
+fingerprints before ``match_pairs.send_stage_inputs_whole``; docs/benchmarks.md). Each run's records are
+read back from its JSONL files and compared with the first run's, pair by pair, without ``processing_time_ms`` (timings differ); printed: per run, wall time, peak RSS of the
 process tree, records against rows, error records by code, and whether the records are identical.
 """
 from __future__ import annotations
@@ -28,7 +26,6 @@ from bench.throughput import generate_images, generate_pairs, load, run_measured
 
 MODES = (("in_memory", 1), ("multi_processing", 2))
 CHILD = ("import json, sys; from medialayer.pipelines import match_pairs; "
-         "match_pairs.refuse_unsafe_mode = lambda options, args: None; "  # the mode under test
          "print('SUMMARY ' + json.dumps(match_pairs.run(json.loads(sys.argv[1]))))")
 
 

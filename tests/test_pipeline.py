@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 import run_local
 from medialayer import match
+from medialayer.pipelines.match_pairs import pipeline_options
 from medialayer.record import RESULT_SCHEMA, make_row
 from medialayer.synthetic.image import textured_scene
 
@@ -146,9 +147,32 @@ def test_invalid_row_in_match_is_a_record():
     assert record["error"]["code"] == "INVALID_INPUT" and record["match"] is None
 
 
-def test_multi_processing_with_isolated_decoders_is_refused_before_the_run(tmp_path, media):
+def test_multi_processing_with_isolated_decoders_gives_every_record(tmp_path, media):
+    rows = _rows(media)
     source = tmp_path / "pairs.jsonl"
-    _write_input(_rows(media)[:1], source, "jsonl")
-    argv = ["--input", str(source), "--output", str(tmp_path / "out"), "--direct_running_mode", "multi_processing"]
-    with pytest.raises(ValueError, match="--no-isolate-decoders"):
-        run_local.prepare(argv)
+    _write_input(rows, source, "jsonl")
+    summary = run_local.run(["--input", str(source), "--output", str(tmp_path / "out" / "results"),
+                             "--direct_running_mode", "multi_processing", "--direct_num_workers", "2"])
+    jsonl, _ = _read_back(tmp_path / "out" / "results")
+    assert len(jsonl) == len(rows) + 1 == summary["records_out"] == summary["rows_in"]
+    assert summary["matches"] == 3 and summary["errors"] == 5
+
+
+def test_local_runner_sends_stage_inputs_by_size_not_by_timer():
+    """The loss of multi_processing runs: Beam's local runner flushed the streams carrying a stage's input to
+    its gRPC workers on a timer that drops what is written during a flush (bench/beam_flush_race.py)."""
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers
+    from apache_beam.runners.worker import data_plane
+
+    pipeline_options([])
+    channel = data_plane.BeamFnDataServicer(worker_handlers.DATA_BUFFER_TIME_LIMIT_MS).get_conn_by_worker_id("w")
+    stream = channel.output_stream("bundle", "transform")
+    assert not isinstance(stream, data_plane.TimeBasedBufferingClosableOutputStream)
+    chunks = [bytes([i]) * 1000 for i in range(50)]
+    for chunk in chunks:
+        stream.write(chunk)
+    stream.close()
+    sent = []
+    while not sent or not sent[-1].is_last:
+        sent.append(channel._to_send.get(timeout=5))  # what the runner's gRPC stream would send, in order
+    assert b"".join(element.data for element in sent) == b"".join(chunks)

@@ -138,6 +138,21 @@ def local_workers(options: PipelineOptions) -> int:
     return workers if workers > 0 else (os.cpu_count() or 1)
 
 
+def send_stage_inputs_whole() -> None:
+    """Turn off the timed flushing of Beam's local runner, which loses data (Beam 2.77, found here).
+
+    With gRPC workers (``multi_processing``; ``multi_threading`` in both directions) the FnApiRunner writes a
+    stage's input into a stream that a timer thread also flushes every ``DATA_BUFFER_TIME_LIMIT_MS`` (1 s):
+    the flush copies the buffer, hands the copy to the send queue and then clears the buffer, and the writes
+    are not locked against it, so whatever is written between the copy and the clear is dropped without a
+    trace. An input that takes over a second to write (hundreds of MB of fingerprints on a loaded machine)
+    reaches its worker with chunks missing: the fingerprints lost at 1,000,000 pairs (docs/benchmarks.md,
+    "The multi_processing loss"). At 0 the streams flush by size and when closed, which sends every byte.
+    It must be set before the runner starts its servers; other runners do not read it."""
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers
+    worker_handlers.DATA_BUFFER_TIME_LIMIT_MS = 0
+
+
 def shows_progress_bar(options: PipelineOptions) -> bool:
     """Live bars when the workers run in this process (the local runner's default in_memory mode) and
     stderr is a terminal; log lines otherwise."""
@@ -158,19 +173,11 @@ def fetch_batches(options: PipelineOptions) -> int:
 
 
 def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:
+    send_stage_inputs_whole()
     options = PipelineOptions(pipeline_args)
     if not options.view_as(StandardOptions).runner:
         options.view_as(StandardOptions).runner = DEFAULT_RUNNER
     return options
-
-
-def refuse_unsafe_mode(options: PipelineOptions, args: argparse.Namespace) -> None:
-    """Known problem (README, "On one machine"): fingerprints went missing with multi_processing and isolated
-    decoders, and the count check failed such runs late; refused up front until the cause is found."""
-    if (is_local(options) and options.view_as(DirectOptions).direct_running_mode == "multi_processing"
-            and args.isolate_decoders):
-        raise ValueError("--direct_running_mode multi_processing cannot be combined with decoder isolation: "
-                         "add --no-isolate-decoders, or use the default in_memory mode")
 
 
 def run_to_completion(pipeline: beam.Pipeline):
@@ -196,7 +203,6 @@ def prepare(argv=None, prog: str | None = None) -> tuple[beam.Pipeline, argparse
     (FileNotFoundError, ValueError)."""
     args, pipeline_args = build_parser(prog).parse_known_args(argv)
     options = pipeline_options(pipeline_args)
-    refuse_unsafe_mode(options, args)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, args)
     for prefix in (args.output, previews_prefix(args.output)):  # what earlier runs left never mixes with this run's
