@@ -185,6 +185,19 @@ def test_recolour_of_a_dull_part_is_not_a_copy_either_way_but_grayscale_is(scene
     assert MATCHER.compare(dull, grey).match and MATCHER.compare(grey, dull).match
 
 
+def test_dark_picture_reencoded_or_padded_is_not_a_local_recolour(scenes):
+    """A night-dark picture has almost no colour spread: JPEG's colour noise must not pass for a recoloured part
+    (the tolerance is relative to the spread, floored at MIN_COLOUR_SPREAD), while a real recolour still shows."""
+    dark_image = ImageEnhance.Brightness(scenes[1]).enhance(0.06)
+    dark = fingerprint(dark_image, "PNG")
+    for copy in (fingerprint(dark_image, "JPEG", 40),
+                 fingerprint(synthetic.pad(dark_image, 0.1, 0.1, 0.1, 0.1, (180, 120, 140)))):
+        assert verify(dark, copy, *hash_match(dark, copy)).recoloured == 0.0
+        assert MATCHER.compare(dark, copy).similarity_score > 0.99
+    recoloured = fingerprint(synthetic.recolour_region(dark_image, seed=4, area=0.3))
+    assert not MATCHER.compare(dark, recoloured).match
+
+
 def test_another_capture_of_the_scene_shows_a_second_motion_layer(scenes):
     left, right = (fingerprint(view) for view in synthetic.stereo_pair(scenes[2], seed=3, baseline=0.06))
     stereo = verify(left, right, *hash_match(left, right))

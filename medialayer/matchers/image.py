@@ -79,6 +79,9 @@ MIN_HUE_SATURATION = 0.25  # blocks this saturated (HSV, both images) take part 
 MIN_CHROMA = 0.1  # max - min of a pixel's channels (of 1) below which it has no colour to speak of
 MAX_HUE_DEVIATION = 45.0  # degrees a block's hue may turn unlike the others' under a global edit
 COLOUR_TOLERANCE = 0.25  # a block's colour residual (in units of the overlap's colour spread) above which it differs
+# Floor of that spread (RGB distance, colours 0-1): below it the tolerance of a dark or dull picture sinks under
+# JPEG's colour noise (no picture of the tuning split is that dull: their least spread is 0.18).
+MIN_COLOUR_SPREAD = 0.16
 MAX_LOCAL_RECOLOUR = 0.5  # per-channel colour maps leaving more blocks than this unexplained: a global edit
 MIN_PALETTE_SHARE = 0.02  # a design's colour covering less than this of the overlap is an anti-aliased edge
 FEW_COLOURS = 8  # a picture this many colours cover is a flat design for the colour check
@@ -624,7 +627,7 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
     if valid_blocks.sum() < 4:
         return None
     x, target = colour_a[valid] / 255.0, colour_b[valid] / 255.0
-    spread = max(float(np.sqrt(((target - target.mean(axis=0)) ** 2).sum(axis=1).mean())), 0.08)
+    spread = max(float(np.sqrt(((target - target.mean(axis=0)) ** 2).sum(axis=1).mean())), MIN_COLOUR_SPREAD)
     for per_channel in ((True, False) if _few_colours(colour_a[valid]) else (False,)):
         if per_channel:
             fitted = _palette_lines(x, target)
