@@ -106,7 +106,7 @@ def train_vocabulary(fps: dict) -> None:
 
 
 def compare_both(rows: list[dict], fps: dict) -> list[dict]:
-    """Per pair: the full path's and the cascade's Comparison, the shared words and the hash distance."""
+    """Per pair: the full path's and the cascade's Comparison, the word matches and the hash distance."""
     out = []
     for r in rows:
         a, b = fps[r["source_url"]], fps[r["target_url"]]
