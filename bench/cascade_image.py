@@ -1,4 +1,4 @@
-"""Image compare cascade (issue 18): does the visual-word stage reject unrelated pairs without costing recall?
+"""Image compare cascade (issue 18): do its cheap stages reject unrelated pairs without costing recall?
 
     python bench/cascade_image.py --media-dir ../shared/media-dev --split report       # the held-out check
     python bench/cascade_image.py --media-dir ../shared/media-dev --split tune --fit   # REJECTED_LOGIT
@@ -6,11 +6,12 @@
 
 The pairs are bench/quality_image.py's for the split (every edit kind's positives, the hard negatives and
 ``--random-pairs`` random pairs), its variant files reused or made. Each pair is compared on cached
-fingerprints twice: with the cascade, and with ``MIN_SHARED_WORDS = 0`` (every pair verified: the code
-before the cascade). Printed per kind: the fewest visual words shared by a copy that the full path matches
-through keypoint verification at a hash distance the hash cannot accept (the copies the cascade could
-lose), the fraction of pairs the cascade rejects, every pair whose decision changed, and compares per CPU
-second of both paths on the random pairs. ``--fit`` also fits the score of rejected pairs on them;
+fingerprints twice: with the cascade, and with ``CASCADE = False`` (every pair verified and scored in full:
+the code before the cascade). Printed per kind: the fewest word matches (``image.word_match_count``) of a
+copy that the full path matches through keypoint verification at a hash distance the hash cannot accept
+(the copies the cascade could lose), the fraction of pairs the word stage rejects, every pair whose
+decision changed, and compares per CPU second of both paths on the random pairs. ``--fit`` also fits the
+score of the pairs the cascade scores from the hash distance alone (far and not verified) on them;
 ``--train-vocabulary`` runs the k-means that made the shipped vocabulary (tuning split only).
 """
 from __future__ import annotations
@@ -105,22 +106,22 @@ def train_vocabulary(fps: dict) -> None:
 
 
 def compare_both(rows: list[dict], fps: dict) -> list[dict]:
-    """Per pair: the full path's and the cascade's Comparison, the shared words and the hash distance."""
+    """Per pair: the full path's and the cascade's Comparison, the word matches and the hash distance."""
     out = []
     for r in rows:
         a, b = fps[r["source_url"]], fps[r["target_url"]]
         if isinstance(a, Exception) or isinstance(b, Exception):
             out.append({**r, "error": True})
             continue
-        matcher.MIN_SHARED_WORDS = 0
+        matcher.CASCADE = False
         full = matcher.MATCHER.compare(a, b)
-        matcher.MIN_SHARED_WORDS = image_sketch.MIN_SHARED_WORDS
+        matcher.CASCADE = True
         cascade = matcher.MATCHER.compare(a, b)
         flat = a.low_information or b.low_information
-        out.append({**r, "error": False, "full": full, "cascade": cascade, "flat": flat,
-                    "distance": matcher.hash_distance(a, b), "shared": image_sketch.shared_words(a.words, b.words),
-                    "rejected": not flat and not matcher.may_verify(a, b)
-                    and matcher.hash_distance(a, b) > matcher.ACCEPT_DISTANCE})
+        distance = matcher.hash_distance(a, b)
+        out.append({**r, "error": False, "full": full, "cascade": cascade, "flat": flat, "distance": distance,
+                    "word_matches": matcher.word_match_count(a, b),
+                    "rejected": not flat and not matcher.may_verify(a, b) and distance > matcher.ACCEPT_DISTANCE})
     return out
 
 
@@ -143,28 +144,35 @@ def report(results: list[dict], fps: dict) -> None:
         at_risk = [r for r in rows if r["label"] and r["full"].match and not r["flat"]
                    and r["distance"] > matcher.ACCEPT_DISTANCE]
         table.append([kind, len(rows), sum(r["full"].match for r in rows), len(at_risk),
-                      min((r["shared"] for r in at_risk), default=""), np.mean([r["rejected"] for r in rows]),
+                      min((r["word_matches"] for r in at_risk), default=""), np.mean([r["rejected"] for r in rows]),
                       sum(r["full"].match != r["cascade"].match for r in rows),
                       sum(r["full"].confidence != r["cascade"].confidence for r in rows)])
-    print(f"\nMIN_SHARED_WORDS = {image_sketch.MIN_SHARED_WORDS}; 'verified copies': matched by the full path at a "
-          f"hash distance > {matcher.ACCEPT_DISTANCE} (through keypoint verification)")
-    print_table(["kind", "pairs", "full-path matches", "verified copies", "fewest shared words",
-                 "rejected by cascade", "decisions changed", "confidence changed"], table)
+    print(f"\nMIN_WORD_MATCHES = {image_sketch.MIN_WORD_MATCHES} within {image_sketch.WORD_MATCH_DISTANCE} bits; "
+          f"'verified copies': matched by the full path at a hash distance > {matcher.ACCEPT_DISTANCE} (through "
+          f"keypoint verification)")
+    print_table(["kind", "pairs", "full-path matches", "verified copies", "fewest word matches",
+                 "rejected by words", "decisions changed", "confidence changed"], table)
     changed = [r for r in done if r["full"].match != r["cascade"].match]
     print(f"\npairs whose decision changed: {len(changed)}")
     for r in changed:
-        print(f"  {r['kind']}: {r['source_url']} vs {r['target_url']} shared {r['shared']} full {r['full']}")
+        print(f"  {r['kind']}: {r['source_url']} vs {r['target_url']} word matches {r['word_matches']} "
+              f"full {r['full']}")
     random_pairs = [(fps[r["source_url"]], fps[r["target_url"]]) for r in done if r["kind"] == "random"]
-    matcher.MIN_SHARED_WORDS = 0
+    matcher.CASCADE = False
     full_rate = compares_per_second(random_pairs)
-    matcher.MIN_SHARED_WORDS = image_sketch.MIN_SHARED_WORDS
+    matcher.CASCADE = True
     cascade_rate = compares_per_second(random_pairs)
     print(f"\ncompare on cached fingerprints, {len(random_pairs)} random pairs, one thread, CPU time: "
           f"full path {full_rate:.0f} pairs/s, cascade {cascade_rate:.0f} pairs/s")
 
 
 def fit_rejected_score(results: list[dict], fps: dict) -> None:
-    rejected = [r for r in results if not r["error"] and r["rejected"]
+    def from_distance_alone(r) -> bool:  # as compare() scores it: far, and rejected by the words or not verified
+        a, b = fps[r["source_url"]], fps[r["target_url"]]
+        return (not r["flat"] and r["distance"] > matcher.ACCEPT_DISTANCE
+                and (r["rejected"] or not matcher.verify(a, b, r["distance"], 0, colour_check=False).verified))
+
+    rejected = [r for r in results if not r["error"] and from_distance_alone(r)
                 and min(fps[r["source_url"]].quality, fps[r["target_url"]].quality) >= matcher.MIN_QUALITY]
     weights = quality_image.logistic_fit([[r["distance"] / 256.0] for r in rejected], [r["label"] for r in rejected])
     print(f"REJECTED_LOGIT = {weights}  ({len(rejected)} rejected pairs, {sum(r['label'] for r in rejected)} of them "

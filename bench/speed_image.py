@@ -9,7 +9,7 @@ process (so the figures are per core). Rows:
   * 12 MP: a photo upscaled to 4000x3000 against its q50 re-encode;
   * cached fingerprints: compare() alone on the worst-case pairs, on the re-encoded copies and on
     unrelated photos (each against the next photo of another series), the last also without the
-    cascade's visual-word stage (``MIN_SHARED_WORDS = 0``: every pair verified, the code before it).
+    cascade (``CASCADE = False``: every pair verified and scored in full, the code before it).
 pHash (imagehash) and PDQ (pdqhash, on the image scaled to 512 px as PDQ's reference hashers do) hash the
 same files in the same run.
 CPU seconds (``time.process_time``) are the primary figure because the machine is shared; wall seconds
@@ -116,11 +116,10 @@ def time_pdq(pairs):
     return time.process_time() - cpu, time.perf_counter() - wall, matches
 
 
-def time_compare(fingerprint_pairs, min_shared_words: int | None = None, min_cpu_seconds: float = 2.0):
-    """(CPU pairs/s, wall pairs/s) of compare() over the pairs, repeated for at least ``min_cpu_seconds``;
-    ``min_shared_words``: the cascade's bound for this run (0: no cascade), the code's own by default."""
-    bound = matcher.MIN_SHARED_WORDS
-    matcher.MIN_SHARED_WORDS = bound if min_shared_words is None else min_shared_words
+def time_compare(fingerprint_pairs, cascade: bool = True, min_cpu_seconds: float = 2.0):
+    """(CPU pairs/s, wall pairs/s) of compare() over the pairs, repeated for at least ``min_cpu_seconds``,
+    with or without the cascade."""
+    matcher.CASCADE = cascade
     try:
         cpu, wall = time.process_time(), time.perf_counter()
         n = 0
@@ -130,7 +129,7 @@ def time_compare(fingerprint_pairs, min_shared_words: int | None = None, min_cpu
             n += len(fingerprint_pairs)
         return n / (time.process_time() - cpu), n / (time.perf_counter() - wall)
     finally:
-        matcher.MIN_SHARED_WORDS = bound
+        matcher.CASCADE = True
 
 
 def main(argv=None) -> None:
@@ -162,11 +161,11 @@ def main(argv=None) -> None:
     partners = [next((originals[(i + k) % len(originals)] for k in range(1, len(originals))
                       if groups[(i + k) % len(originals)] != groups[i]), None) for i in range(len(originals))]
     unrelated = [(a, b) for a, b in zip(originals, partners) if b is not None]  # none if all are of one series
-    compare_rows = [[name, len(fps), target, *time_compare(fps, bound)]
-                    for name, fps, target, bound in
-                    (("verify (crop+rotate)", cached["verify"], "", None), ("global (q50)", cached["global"], "", None),
-                     ("unrelated photos", unrelated, 5000, None),
-                     ("unrelated photos, no cascade", unrelated, "", 0)) if fps]
+    compare_rows = [[name, len(fps), target, *time_compare(fps, cascade)]
+                    for name, fps, target, cascade in
+                    (("verify (crop+rotate)", cached["verify"], "", True), ("global (q50)", cached["global"], "", True),
+                     ("unrelated photos", unrelated, 5000, True),
+                     ("unrelated photos, no cascade", unrelated, "", False)) if fps]
     rejected = sum(hash_distance(a, b) > matcher.ACCEPT_DISTANCE and not matcher.may_verify(a, b) for a, b in unrelated)
     print("\nCompare on cached fingerprints")
     print_table(["pairs", "n", "target/s", "CPU pairs/s", "wall pairs/s"], compare_rows)

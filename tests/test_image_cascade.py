@@ -1,4 +1,4 @@
-"""The image compare cascade: unrelated pictures stop at the visual-word stage, copies go on to verification."""
+"""The image compare cascade: unrelated pictures stop at the word matches, copies go on to verification."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +8,7 @@ import pytest
 
 from medialayer.limits import Limits
 from medialayer.matchers import image as matcher
-from medialayer.matchers.image_sketch import COARSE, FINE, MIN_SHARED_WORDS, rejected_score, shared_words
+from medialayer.matchers.image_sketch import COARSE, FINE, MIN_WORD_MATCHES, rejected_score
 from medialayer.media import Blob
 from medialayer.synthetic import image as synthetic
 
@@ -31,7 +31,7 @@ def test_unrelated_pictures_stop_at_the_words(originals):
     # (Generated scenes share many words with one another: they are drawn from the same few shapes.)
     illustration = fingerprint(synthetic.flat_artwork(4, "illustration"), "PNG")
     for a, b in ((originals[0], illustration), (illustration, originals[1])):
-        assert shared_words(a.words, b.words) < MIN_SHARED_WORDS
+        assert matcher.word_match_count(a, b) < MIN_WORD_MATCHES
         distance = matcher.hash_distance(a, b)
         comparison = matcher.MATCHER.compare(a, b)
         assert not comparison.match and comparison.confidence == "high"
@@ -53,17 +53,32 @@ def test_copies_pass_the_words_and_match_as_without_the_cascade(scenes, original
     assert matcher.may_verify(originals[0], copy)
     with_cascade = matcher.MATCHER.compare(originals[0], copy)
     assert with_cascade.match
-    assert with_cascade == matcher.MATCHER.compare(originals[0], dataclasses.replace(copy, words=None))
+    assert with_cascade == matcher.MATCHER.compare(originals[0], dataclasses.replace(copy, descriptor_words=None))
 
 
-def test_words_are_a_small_sorted_set_and_deterministic(scenes, originals):
-    words = np.frombuffer(originals[0].words, np.uint16)
-    assert 0 < len(words) <= matcher.KEYPOINTS + matcher.MIRRORED_KEYPOINTS
-    assert np.all(np.diff(words.astype(int)) > 0) and words.max() < COARSE * FINE
-    assert fingerprint(scenes[0]).words == originals[0].words
+def test_words_are_one_per_descriptor_and_deterministic(scenes, originals):
+    words = np.frombuffer(originals[0].descriptor_words, np.uint16)
+    assert len(words) * 32 == len(originals[0].descriptors + originals[0].mirrored)
+    assert words.max() < COARSE * FINE
+    assert fingerprint(scenes[0]).descriptor_words == originals[0].descriptor_words
+
+
+def test_a_picture_has_a_word_match_for_every_descriptor_with_itself(originals):
+    assert matcher.word_match_count(originals[0], originals[0]) == len(originals[0].descriptors) // 32
 
 
 def test_fingerprints_without_words_are_always_verified(originals):
-    old = dataclasses.replace(originals[1], words=None)
+    old = dataclasses.replace(originals[1], descriptor_words=None)
     assert matcher.may_verify(originals[0], old)
     assert not matcher.MATCHER.compare(originals[0], old).match
+
+
+def test_far_pairs_the_keypoints_do_not_verify_are_scored_from_the_hash_distance(originals, monkeypatch):
+    a, b = originals
+    assert matcher.may_verify(a, b)  # (generated scenes share shapes, so they pass the word stage)
+    distance, orientation = matcher.hash_match(a, b)
+    assert distance > matcher.ACCEPT_DISTANCE and not matcher.verify(a, b, distance, orientation).verified
+    comparison = matcher.MATCHER.compare(a, b)
+    assert not comparison.match and comparison.similarity_score == round(rejected_score(distance), 4)
+    monkeypatch.setattr(matcher, "CASCADE", False)  # verified and scored in full: the same decision
+    assert not matcher.MATCHER.compare(a, b).match

@@ -16,14 +16,15 @@ Fingerprint (``ImageFingerprint``; about 25.4 KB pickled with 320 keypoints, les
   * a 64x64 luminance thumbnail (4 KB) and a 32x32 colour thumbnail (3 KB) for the aligned checks;
   * the part of the decoded image that trimming kept, so a match can say where the source sits in the
     whole target (``Comparison.region``, from the verified transform);
-  * the set of visual words of all the descriptors (``image_sketch``: at most 480 uint16, under 1 KB).
+  * the visual word of each descriptor, upright and mirrored (``image_sketch``: at most 480 uint16, under 1 KB).
 
 Compare is a cascade, cheapest evidence first: the hashes; then, when they are too far apart to accept
-(beyond ``ACCEPT_DISTANCE``), the shared visual words: a pair sharing fewer than ``MIN_SHARED_WORDS`` could
-not pass keypoint verification and stops there, scored from the hash distance alone (``rejected_score``),
-which spares most unrelated pairs the descriptor search, RANSAC and the colour check. Every other pair is
-verified: the keypoints are matched (ratio test on the two nearest descriptors, found by FAISS's exact
-binary search for a's upright and mirrored descriptors at once); a similarity transform is
+(beyond ``ACCEPT_DISTANCE``), the word matches (descriptors of one visual word within a few bits of each
+other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint verification and stops there,
+scored from the hash distance alone (``rejected_score``), as is a far pair the keypoints then verify nothing
+for; that spares most unrelated pairs the descriptor search and RANSAC, and all of them the colour check.
+Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors, found
+by FAISS's exact binary search for a's upright and mirrored descriptors at once); a similarity transform is
 fitted with RANSAC and refined to a homography when that explains as many correspondences (keystone,
 a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
 and an overlap covering at least MIN_CONTAINMENT of one of the images: a picture pasted into a post,
@@ -42,7 +43,8 @@ whether the correspondences the transform leaves over fit a second motion close 
 layer moving against a far one in another capture of the scene; a copy's leftovers are chance).
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
-the keypoints verify nothing, the only case the colour change is computed for), fitted by maximum
+the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
+for), fitted by maximum
 likelihood on the tuning split of the quality
 benchmark (``bench/quality_image.py --fit``), so the score estimates how likely the pair is a
 duplicate; 0.5 is the match threshold and the distance from it sets the confidence band (high beyond
@@ -66,7 +68,7 @@ from PIL import Image, UnidentifiedImageError
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers.base import Comparison
-from medialayer.matchers.image_sketch import MIN_SHARED_WORDS, rejected_score, shared_words, visual_words
+from medialayer.matchers.image_sketch import MIN_WORD_MATCHES, rejected_score, visual_words, word_matches
 from medialayer.media import Blob
 
 WORK_SIDE = 512  # long side of the working image (keypoints, thumbnails)
@@ -148,7 +150,8 @@ class ImageFingerprint:
     mirrored: bytes  # M x 32 descriptors of the mirrored image at the first M keypoints (mirrored)
     low_information: bool  # no trustworthy hash and hardly any real corners: flat, gradient, two-tone
     frame: tuple = (0.0, 0.0, 1.0, 1.0)  # (left, top, right, bottom) of the decoded image that trimming kept
-    words: bytes | None = None  # sorted uint16 visual words of all descriptors (image_sketch; None: not computed)
+    # uint16 visual word of each descriptor, then of each mirrored one (image_sketch; None: not computed)
+    descriptor_words: bytes | None = None
 
     @property
     def hash_words(self) -> np.ndarray:
@@ -409,7 +412,8 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
         width=width, height=height, points=np.round(points * 8).astype(np.uint16).tobytes(),
         descriptors=descriptors.tobytes(), mirrored=mirrored.tobytes(),
         low_information=quality < MIN_QUALITY and strong_corners < MIN_KEYPOINTS,
-        frame=tuple(round(v, 4) for v in frame), words=visual_words(np.vstack([descriptors, mirrored])).tobytes())
+        frame=tuple(round(v, 4) for v in frame),
+        descriptor_words=visual_words(np.vstack([descriptors, mirrored])).tobytes())
 
 
 # --- local verification ---------------------------------------------------------------------------
@@ -759,10 +763,12 @@ def _matched_levels(luma_a: np.ndarray, luma_b: np.ndarray, valid: np.ndarray) -
     return (gain * luma_a + offset - centre) / spread, (luma_b - centre) / spread
 
 
-def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int) -> Evidence:
+def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int,
+           colour_check: bool = True) -> Evidence:
     """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept. ``distance``
     and ``orientation``: the pair's hash_match(). When nothing verifies, the evidence carries the whole-image
-    colour change in that orientation too (the hash score weighs it; a verified score does not)."""
+    colour change in that orientation too (the hash score weighs it; a verified score does not), unless
+    ``colour_check`` is off (a pair whose hashes are too far apart to accept is scored without it)."""
     points_a, points_b = a.keypoints, b.keypoints
     descriptors_a = np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32)
     descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
@@ -806,7 +812,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
                                                       *region.max(axis=0) / [b.width, b.height])))
         if candidate.agreement > best.agreement or not best.verified:
             best = candidate
-    if best.verified:
+    if best.verified or not colour_check:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
     return dataclasses.replace(best, hash_colour_change=whole)
@@ -890,10 +896,24 @@ def index_keys(fp: ImageFingerprint) -> list[int]:
     return sorted(keys)
 
 
+def word_match_count(a: ImageFingerprint, b: ImageFingerprint) -> int:
+    """How many of a's descriptors, upright or (the other count) mirrored, have a word match in b's upright
+    ones (image_sketch.word_matches), the larger count: verify() pairs exactly these sets of descriptors."""
+    descriptors_a = np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32)
+    descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
+    words_b = np.frombuffer(b.descriptor_words, np.uint16)[:len(descriptors_b)]
+    matched = word_matches(np.frombuffer(a.descriptor_words, np.uint16), descriptors_a, words_b, descriptors_b)
+    upright = len(a.descriptors) // 32
+    return int(max(matched[:upright].sum(), matched[upright:].sum()))
+
+
 def may_verify(a: ImageFingerprint, b: ImageFingerprint) -> bool:
-    """The cascade's cheap stage: do the two images share enough visual words for keypoint verification to
-    find anything? (Fingerprints made before the words existed are always verified.)"""
-    return a.words is None or b.words is None or shared_words(a.words, b.words) >= MIN_SHARED_WORDS
+    """The cascade's cheap stage: do the two images have enough word matches for keypoint verification to find
+    anything? (Fingerprints made before the words existed are always verified.)"""
+    return a.descriptor_words is None or b.descriptor_words is None or word_match_count(a, b) >= MIN_WORD_MATCHES
+
+
+CASCADE = True  # False: every pair verified and scored in full (the code before the cascade, for the benchmarks)
 
 
 class ImageMatcher:
@@ -911,14 +931,15 @@ class ImageMatcher:
             return self._compare_low_information(a, b)
         trusted_hashes = min(a.quality, b.quality) >= MIN_QUALITY
         distance, orientation = hash_match(a, b)
-        if distance > ACCEPT_DISTANCE and not may_verify(a, b):
-            evidence = Evidence(distance)  # the cascade stops here: nothing the keypoints could verify
-            similarity = rejected_score(distance) if trusted_hashes else 0.0
-        else:
+        if distance <= ACCEPT_DISTANCE or not CASCADE:
             evidence = verify(a, b, distance, orientation)
             # A weak hash (a flat design's, quality under MIN_QUALITY) still tells a near-exact copy within
             # ACCEPT_DISTANCE; only one of quality 0 (an empty DCT band) is noise.
             similarity = score(evidence, min(a.quality, b.quality) > 0)
+        else:  # only verified keypoints can match this pair: the word stage first, no colour check if they fail
+            evidence = (verify(a, b, distance, orientation, colour_check=False) if may_verify(a, b)
+                        else Evidence(distance))
+            similarity = score(evidence) if evidence.verified else rejected_score(distance) if trusted_hashes else 0.0
         confidence = _confidence(similarity)
         if not trusted_hashes and confidence == "high":
             confidence = "medium"  # the hash of one side is weak: rest on it and the keypoints less surely

@@ -1,13 +1,16 @@
-"""The image compare cascade's cheap stage: a bag of visual words over the ORB descriptors.
+"""The image compare cascade's cheap stage: visual words of the ORB descriptors.
 
 Every descriptor (upright and mirrored) is quantised to the nearest of 16,384 visual words of a fixed
 two-level vocabulary (128 coarse words, 128 fine words under each), trained offline by k-means on the
 tuning split's descriptors (``bench/cascade_image.py --train-vocabulary``) and shipped as
-``image_vocabulary.npy``. A fingerprint keeps the set of its words (at most 480 uint16, under 1 KB). A copy
-that keypoint verification finds shares many of its words with the original, so compare rejects two images
-that share fewer than ``MIN_SHARED_WORDS`` without the descriptor search, RANSAC or the colour check. The
-bound is about 60% of the fewest words a keypoint-verified copy of the tuning split shares (13); on the
-held-out split no decision changed (``bench/cascade_image.py``, docs/benchmarks.md).
+``image_vocabulary.npy``. A fingerprint keeps each descriptor's word (at most 480 uint16, under 1 KB). Two
+descriptors that keypoint verification pairs are close, and mostly fall in the same word; two photos that
+merely share common words (sky, foliage, text) have few descriptors close within them. So compare counts the
+word matches, a's descriptors with a descriptor of b in the same word within ``WORD_MATCH_DISTANCE`` bits,
+and rejects a pair with fewer than ``MIN_WORD_MATCHES`` in both orientations without the descriptor search,
+RANSAC or the colour check. Both bounds are set on the tuning split, well below the fewest word matches of a
+keypoint-verified copy there (5), and checked on the held-out split, where two copies were lost
+(``bench/cascade_image.py``, docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ import faiss
 import numpy as np
 
 COARSE = FINE = 128  # words per level: 16,384 in all (4,096 left unrelated photos sharing far too many)
-MIN_SHARED_WORDS = 8  # fewer shared words than this: no keypoint verification is attempted
+WORD_MATCH_DISTANCE = 56  # bits (of 256) within which two descriptors of one word count as a word match
+MIN_WORD_MATCHES = 3  # fewer word matches than this (in either orientation): no keypoint verification is attempted
 VOCABULARY_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "image_vocabulary.npy")
 _INDEXES = []  # [coarse index, fine index per coarse word], loaded once per process
 
@@ -40,8 +44,8 @@ def _nearest(index, descriptors: np.ndarray) -> np.ndarray:
 
 
 def visual_words(descriptors: np.ndarray) -> np.ndarray:
-    """The sorted set of visual words (uint16) of ``descriptors`` (N x 32 packed ORB bits); exact search on
-    one thread, so a descriptor gets the same word every time."""
+    """The visual word (uint16) of each of ``descriptors`` (N x 32 packed ORB bits), in their order; exact
+    search on one thread, so a descriptor gets the same word every time."""
     if len(descriptors) == 0:
         return np.zeros(0, np.uint16)
     coarse_index, *fine_indexes = _indexes()
@@ -55,19 +59,28 @@ def visual_words(descriptors: np.ndarray) -> np.ndarray:
             words[members] = cell * FINE + _nearest(fine_indexes[cell], np.ascontiguousarray(descriptors[members]))
     finally:
         faiss.omp_set_num_threads(threads)
-    return np.unique(words).astype(np.uint16)
+    return words.astype(np.uint16)
 
 
-def shared_words(words_a: bytes, words_b: bytes) -> int:
-    """How many visual words two fingerprints have in common."""
-    a, b = np.frombuffer(words_a, np.uint16), np.frombuffer(words_b, np.uint16)
-    return len(np.intersect1d(a, b, assume_unique=True))
+def word_matches(words_a: np.ndarray, descriptors_a: np.ndarray, words_b: np.ndarray,
+                 descriptors_b: np.ndarray) -> np.ndarray:
+    """Per descriptor of a: does b have a descriptor of the same visual word within WORD_MATCH_DISTANCE bits?"""
+    order = np.argsort(words_b, kind="stable")
+    first = np.searchsorted(words_b[order], words_a, "left")
+    counts = np.searchsorted(words_b[order], words_a, "right") - first
+    query = np.repeat(np.arange(len(words_a)), counts)  # every (a, b) pair of descriptors sharing a word
+    within = np.arange(len(query)) - np.repeat(np.cumsum(counts) - counts, counts)
+    candidate = order[np.repeat(first, counts) + within]
+    distances = np.bitwise_count(descriptors_a[query].view(np.uint64) ^ descriptors_b[candidate].view(np.uint64))
+    matched = np.zeros(len(words_a), bool)
+    matched[query[distances.sum(axis=1) <= WORD_MATCH_DISTANCE]] = True
+    return matched
 
 
-# Score of a pair the cascade rejects (hash distance beyond ACCEPT_DISTANCE, too few shared words):
-# 1 / (1 + exp(-(w * distance / 256 + b))), fitted by ``bench/cascade_image.py --fit`` on the tuning split's
-# rejected pairs, capped below the match threshold.
-REJECTED_LOGIT = (-22.733, 4.813)
+# Score of a pair the cascade rejects (hash distance beyond ACCEPT_DISTANCE, and too few word matches or no
+# verified transform): 1 / (1 + exp(-(w * distance / 256 + b))), fitted by ``bench/cascade_image.py --fit``
+# on the tuning split's rejected pairs, capped below the match threshold.
+REJECTED_LOGIT = (-12.076, 1.589)
 
 
 def rejected_score(distance: int) -> float:
