@@ -227,3 +227,30 @@ def test_only_triplet_cells_that_stand_out_are_examined():
     assert len(cells) == 1
     shift, scale, mask = cells[0]
     assert abs(shift - 5) <= 1 and abs(np.log2(scale / 1.1)) <= SCALE_BIN and mask[-edit:].all()
+
+
+@pytest.mark.parametrize("edit", ["tempo 1.07", "pitch -2"])
+def test_energy_bits_under_a_roughly_found_edit_locate_edited_music_under_a_louder_voice(song_fp, edit):
+    """12 s of the song played faster with its pitch kept, or pitch-shifted, under a voice 5 dB louder than the
+    music, given an edit a triplet cell might propose: its time scale 2.5% off and its offset far off. The energy
+    bits, tried at time scales around it and bands moved by its pitch shift, find the true edit and alignment;
+    a different song at that tempo and pitch finds nothing."""
+    kind, value = edit.split()
+    factor, semitones = (float(value), 0) if kind == "tempo" else (1.0, int(value))
+    start = 20.0
+
+    def excerpt(seed):
+        music = synth.melody(60 / factor, seed=seed, tempo_bpm=150 * factor, transpose=semitones)
+        return music[int(start / factor * SR):int((start + 12) / factor * SR)]
+    music = excerpt(3)
+    mixed = fp(synth.mix(music, synth.speech_like(len(music) / SR, seed=8), -5))
+    proposed = [(factor * 1.025, 3.0 * semitones, -500.0)]  # speed, shift in log-frequency steps, offset
+    found = audio._energy_under_edits(song_fp, mixed, proposed)
+    assert found and found[0].significance >= audio.MATCH_SIGNIFICANCE
+    assert found[0].speed_ratio == pytest.approx(factor, rel=0.005)
+    segment = found[0].segment
+    assert abs(segment.source_start - start) < 0.5 and abs(segment.target_start) < 0.5
+    assert abs(segment.source_end - (start + 12)) < 0.5 and abs(segment.target_end - 12 / factor) < 0.5
+    other = fp(synth.mix(excerpt(7), synth.speech_like(len(music) / SR, seed=8), -5))
+    assert all(f.significance < audio.MATCH_SIGNIFICANCE / 2 for f in audio._energy_under_edits(song_fp, other,
+                                                                                                  proposed))

@@ -41,8 +41,10 @@ a speed change moves pitch and tempo together, also at the speed that shift impl
 scale allows it: under a voice few hits line up and their shift is measured more finely than their scale) and
 aligned as at the nominal edit, within 3.2 s of the offset those hits agree on, paying for the number of
 edits tried; under a voice or noise they find far more evidence than the triplets that pointed to the edit. Segments map source time to target time through the fitted scale, and
-its inverse is the speed ratio reported. The energy bits (nominal speed only) are added last, if nothing
-is unambiguous by then.
+its inverse is the speed ratio reported. The energy bits are added last, if nothing is unambiguous by then:
+at the nominal edit, and on their own near each cell's edit (B's bits put on A's clock at time scales within
+4% of the cell's, its bands moved by the cell's pitch shift): under a voice, noise or reverb the cells' few hits
+give the edit only roughly and their landmark pairs do not line up, but the bits at the true edit agree.
 The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
 says how far from it we are.
 """
@@ -102,6 +104,12 @@ NOMINAL_LOG2_SCALE = 0.005  # a cell's edit this close to none is the nominal on
 NOMINAL_SHIFT = 0.25  # (their hashes tolerate ~+-0.7% of speed and a fraction of a log-frequency step)
 MIN_FIT_FRAMES = 160  # hits on a cell's best line spanning this many frames (5 s) refine its time scale by a fit
 EDIT_REACH = 100  # frames (3.2 s) from the offset of a cell's triplets within which its landmark pairs may align
+# energy bits under the cells' edits: B's bits put on A's clock at time scales on a lattice of this log2 step
+# (0.55%; their agreement halves 0.6% off the true scale) within this reach of each cell's scale (a cell's
+# scale can be a whole cell off under a voice), bands moved by the cell's pitch shift
+ENERGY_SCALE_STEP = 0.008
+ENERGY_SCALE_REACH = 0.06
+BAND_STEPS = LOG_STEPS_PER_OCTAVE * np.log2(HIGH_HZ / LOW_HZ) / ENERGY_BANDS  # log-frequency steps per energy band
 
 # low-information guard
 MIN_PEAKS = 20  # fewer peaks above the floor than this: silence
@@ -161,8 +169,8 @@ class AudioMatcher:
                 best = max(best, found, key=_top)
                 if _top(best) >= 2 * MATCH_SIGNIFICANCE:
                     break
-            if _top(best) < 2 * MATCH_SIGNIFICANCE:  # energy bits are compared at the nominal speed only
-                best = max(_with_energy(nominal, a, b), best, key=_top)
+            if _top(best) < 2 * MATCH_SIGNIFICANCE:  # the energy bits, at the nominal edit and near the cells'
+                best = max(_with_energy(nominal, a, b), _energy_under_edits(a, b, edits), best, key=_top)
         segments = best
         significance = _top(segments)
         matched = significance >= MATCH_SIGNIFICANCE
@@ -192,6 +200,30 @@ def _with_energy(segments: list, a: AudioFingerprint, b: AudioFingerprint) -> li
         if all(s.significance < masked.significance for s in same):
             segments = [s for s in segments if s not in same] + [masked]
     return sorted(segments, key=lambda s: -s.significance)
+
+
+def _energy_under_edits(a: AudioFingerprint, b: AudioFingerprint, edits: list) -> list[_Found]:
+    """The energy bits' best alignment on their own near the edits the triplet cells found (speed, pitch shift
+    in log-frequency steps or None for resampling's own, offset): B's bits at the time scales of the lattice
+    within ENERGY_SCALE_REACH of each edit's, its bands moved by the whole bands nearest the edit's shift
+    (both neighbours when it lies between them). Under a voice, noise or reverb the cells' hits are too few
+    to give the edit precisely, but the bits at the right edit agree clearly (the masked case of the nominal
+    edit). The best alignment pays for the number of edits tried (the nominal one is tried on its own)."""
+    trials = set()
+    reach = int(np.ceil(ENERGY_SCALE_REACH / ENERGY_SCALE_STEP))
+    for speed, shift, _ in edits:
+        bands = (LOG_STEPS_PER_OCTAVE * np.log2(speed) if shift is None else shift) / BAND_STEPS
+        near = {round(bands)} | ({int(np.floor(bands)), int(np.ceil(bands))} if 0.3 <= bands % 1 <= 0.7 else set())
+        centre = round(-np.log2(speed) / ENERGY_SCALE_STEP)
+        trials |= {(k, band) for k in range(centre - reach, centre + reach + 1) for band in near}
+    trials.discard((0, 0))
+    if not trials:
+        return []
+    longest = int(len(b.active) / 2.0 ** (min(trials)[0] * ENERGY_SCALE_STEP)) + 1
+    spectra_a = _bit_spectra(a, scipy.fft.next_fast_len(len(a.active) + longest))  # A's FFTs, once for every trial
+    found = [_energy_only(a, b, scale=2.0 ** (k * ENERGY_SCALE_STEP), band_shift=band, tried=len(trials),
+                          spectra_a=spectra_a) for k, band in sorted(trials)]
+    return [max((f for f in found if f), key=lambda f: f.significance)] if any(found) else []
 
 
 def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], list[tuple[float, float, float]]]:
@@ -566,32 +598,44 @@ def _edge_snapped(first: float, last: float, slope: float, intercept: float, a, 
                    float(max(target_start, 0.0)), float(min(target_end, b.duration)))
 
 
-def _energy_agreement(a: AudioFingerprint, b: AudioFingerprint) -> np.ndarray | None:
+def _energy_agreement(a: AudioFingerprint, b: AudioFingerprint, band_shift: int = 0,
+                      spectra_a: tuple | None = None) -> np.ndarray | None:
     """How far above chance the energy bits agree at every lag (B frame = A frame - lag; negative lags
     wrap round to the end), found at once by cross-correlating the bits with FFTs: a z-score against the
     median and spread over all lags, the agreement normalised by the overlap; -inf where the overlap is
-    under MIN_ENERGY_FRAMES. None when either side has too few active frames."""
+    under MIN_ENERGY_FRAMES. None when either side has too few active frames. B's bands ``band_shift``
+    higher than A's (B pitched up) compare A's bit k with B's bit k + band_shift. ``spectra_a``: A's
+    _bit_spectra, when many versions of B are compared with it (their size fits the longest)."""
     if min(np.count_nonzero(a.active), np.count_nonzero(b.active)) < MIN_ENERGY_FRAMES:
         return None
-    size = scipy.fft.next_fast_len(len(a.active) + len(b.active))
-    bits_a, bits_b = _bit_rows(a), _bit_rows(b)
+    size = scipy.fft.next_fast_len(len(a.active) + len(b.active)) if spectra_a is None else spectra_a[2]
+    rows_a = np.arange(max(0, -band_shift), ENERGY_BANDS - 1 - max(0, band_shift))
+    bits_a, bits_b = _bit_rows(a) if spectra_a is None else None, _bit_rows(b)[rows_a + band_shift]
     spectrum = np.zeros(size // 2 + 1, np.complex64)
-    for rows in np.array_split(np.arange(ENERGY_BANDS - 1), 4):  # 8 bits at a time: bounded memory for hours of audio
-        spectrum += (scipy.fft.rfft(_signs(bits_a[rows], a.active), size, axis=1)
-                     * np.conj(scipy.fft.rfft(_signs(bits_b[rows], b.active), size, axis=1))).sum(axis=0)
+    for rows in np.array_split(rows_a, 4):  # 8 bits at a time: bounded memory for hours of audio
+        spectrum_a = (scipy.fft.rfft(_signs(bits_a[rows], a.active), size, axis=1) if spectra_a is None
+                      else spectra_a[0][rows])
+        spectrum += (spectrum_a * np.conj(scipy.fft.rfft(_signs(bits_b[rows - rows_a[0]], b.active), size,
+                                                         axis=1))).sum(axis=0)
     agreement = scipy.fft.irfft(spectrum, size)  # agreeing minus disagreeing bits, per lag
-    active_a, active_b = (scipy.fft.rfft(fp.active.astype(np.float32), size) for fp in (a, b))
-    frames = scipy.fft.irfft(active_a * np.conj(active_b), size)
+    active_a = scipy.fft.rfft(a.active.astype(np.float32), size) if spectra_a is None else spectra_a[1]
+    frames = scipy.fft.irfft(active_a * np.conj(scipy.fft.rfft(b.active.astype(np.float32), size)), size)
     frames = np.rint(frames)  # co-active frames per lag
     valid = frames >= MIN_ENERGY_FRAMES
     if np.count_nonzero(valid) < 2 * MIN_BACKGROUND:
         return None
-    normalised = agreement[valid] / np.sqrt(frames[valid] * (ENERGY_BANDS - 1))
+    normalised = agreement[valid] / np.sqrt(frames[valid] * len(rows_a))
     centre = np.median(normalised)
     spread = max(1.4826 * np.median(np.abs(normalised - centre)), 1e-9)
     z = np.full(size, -np.inf)
     z[valid] = (normalised - centre) / spread
     return z
+
+
+def _bit_spectra(fp: AudioFingerprint, size: int) -> tuple:
+    """The FFTs (of ``size``) of every bit row's signs and of the activity, and the size, for _energy_agreement."""
+    return (scipy.fft.rfft(_signs(_bit_rows(fp), fp.active), size, axis=1),
+            scipy.fft.rfft(fp.active.astype(np.float32), size), size)
 
 
 def _energy_evidence(z: np.ndarray | None, lag: float) -> float:
@@ -610,18 +654,32 @@ def _upper_tail(z: float) -> float:
     return float(-special.log_ndtr(-z) / np.log(10)) if z > 0 else 0.0
 
 
-def _energy_only(a: AudioFingerprint, b: AudioFingerprint, z: np.ndarray | None) -> _Found | None:
+def _energy_only(a: AudioFingerprint, b: AudioFingerprint, z: np.ndarray | None = None, scale: float = 1.0,
+                 band_shift: int = 0, tried: int = 1, spectra_a: tuple | None = None) -> _Found | None:
     """The best energy alignment on its own, for music too masked (a loud voice, babble) to leave enough
-    landmarks: its significance pays for the number of lags it was picked from."""
+    landmarks, with B taken at ``scale`` of A's tempo (B frames per A frame) and ``band_shift`` bands higher
+    (its agreement ``z`` is computed here unless given): its significance pays for the number of lags it was
+    picked from and the ``tried`` edits."""
+    on_a_clock = b if scale == 1.0 else _time_scaled(b, scale)
+    if z is None:
+        z = _energy_agreement(a, on_a_clock, band_shift, spectra_a)
     if z is None:
         return None
     lag = int(np.argmax(z))
-    significance = _upper_tail(float(z[lag])) - np.log10(np.count_nonzero(np.isfinite(z)))
+    significance = _upper_tail(float(z[lag])) - np.log10(np.count_nonzero(np.isfinite(z)) * tried)
     if significance <= 0:
         return None
-    shift = lag if lag < len(a.active) else lag - len(z)  # B frame = A frame - shift
-    first, last = _agreeing_span(a, b, shift)
-    return _Found(_edge_snapped(first, last, 1.0, -shift, a, b), 0.0, float(significance))
+    shift = lag if lag < len(a.active) else lag - len(z)  # B frame (on A's clock) = A frame - shift
+    first, last = _agreeing_span(a, on_a_clock, shift, band_shift)
+    return _Found(_edge_snapped(first, last, scale, -shift * scale, a, b), 0.0, float(significance),
+                  speed_ratio=1 / scale)
+
+
+def _time_scaled(fp: AudioFingerprint, scale: float) -> AudioFingerprint:
+    """``fp``'s energy bits on a clock ``scale`` times slower (frame j holds its frame round(j * scale))."""
+    frames = np.minimum(np.rint(np.arange(int(len(fp.active) / scale)) * scale).astype(np.int64),
+                        len(fp.active) - 1)
+    return dataclasses.replace(fp, energy_bits=fp.energy_bits[frames], active=fp.active[frames])
 
 
 def _bit_rows(fp: AudioFingerprint) -> np.ndarray:
@@ -635,16 +693,23 @@ def _signs(bits: np.ndarray, active: np.ndarray) -> np.ndarray:
     return np.where(active, 2 * bits.astype(np.float32) - 1, np.float32(0))
 
 
-def _agreeing_span(a: AudioFingerprint, b: AudioFingerprint, shift: int) -> tuple[int, int]:
-    """First and last frame of A, on the alignment B frame = A frame - shift, where the energy bits agree
-    clearly more than by chance over a 2 s window: the boundaries of an energy-only alignment."""
+def _agreeing_span(a: AudioFingerprint, b: AudioFingerprint, shift: int, band_shift: int = 0) -> tuple[int, int]:
+    """First and last frame of A, on the alignment B frame = A frame - shift (B's bands ``band_shift`` higher),
+    where the energy bits agree clearly more than by chance over a 2 s window: the boundaries of an
+    energy-only alignment."""
     x = np.arange(max(0, shift), min(len(a.active), len(b.active) + shift))
     both = a.active[x] & b.active[x - shift]
-    agree = np.where(both, ENERGY_BANDS - 1 - np.bitwise_count(a.energy_bits[x] ^ b.energy_bits[x - shift]), 0)
+    bits_b = b.energy_bits[x - shift]
+    if band_shift >= 0:  # B's bit k + band_shift onto A's bit k, on the bits both have
+        bits_b, compared = bits_b >> np.uint32(band_shift), (1 << (ENERGY_BANDS - 1 - band_shift)) - 1
+    else:
+        bits_b, compared = bits_b << np.uint32(-band_shift), (1 << (ENERGY_BANDS - 1)) - (1 << -band_shift)
+    rows = ENERGY_BANDS - 1 - abs(band_shift)
+    agree = np.where(both, rows - np.bitwise_count((a.energy_bits[x] ^ bits_b) & np.uint32(compared)), 0)
     window = int(2.0 / FRAME_SECONDS)
     rate = ndimage.uniform_filter1d(agree.astype(float), window) / np.maximum(
-        ndimage.uniform_filter1d(both.astype(float), window) * (ENERGY_BANDS - 1), 1e-9)
-    overall = agree.sum() / max(1, both.sum() * (ENERGY_BANDS - 1))
+        ndimage.uniform_filter1d(both.astype(float), window) * rows, 1e-9)
+    overall = agree.sum() / max(1, both.sum() * rows)
     clear = np.nonzero(rate > (0.5 + overall) / 2)[0]  # halfway between chance and the alignment's own rate
     if not len(clear):
         return int(x[0]), int(x[-1])
