@@ -250,7 +250,12 @@ def main(argv=None) -> None:
     per_asset = np.bincount(np.array(list(candidates), int).ravel(), minlength=len(catalog)) if candidates else [0]
     print(f"candidates: {len(candidates):,} pairs (per asset: mean {np.mean(per_asset):.1f}, p99 "
           f"{np.percentile(per_asset, 99):.0f}) from {keys:,} keys, {capped:,} capped "
-          f"({time.process_time() - started:.1f} CPU-s)")
+          f"({time.process_time() - started:.1f} CPU-s); {len(candidates - truth):,} of the "
+          f"{len(all_pairs) - len(truth):,} pairs sharing no content")
+    keys_per_asset = [len(matcher.index_keys(fp)) for fp in fingerprints]
+    minutes = sum(getattr(fp, "duration", 0.0) for fp in fingerprints) / 60
+    print(f"keys per asset: mean {np.mean(keys_per_asset):,.0f}, max {max(keys_per_asset):,}"
+          + (f", {sum(keys_per_asset) / minutes:,.0f} per minute of media" if minutes else ""))
 
     rows = []
     edits = sorted({item.edit for item in catalog} - {"original"})

@@ -11,6 +11,9 @@ import pytest
 
 from medialayer.candidates import bucket_pairs, limit_per_asset, shared_key_counts
 from medialayer.grouping import connected_groups, representative
+from medialayer.limits import Limits
+from medialayer.matchers import get_matcher
+from medialayer.media import Blob
 from medialayer.pipelines import dedupe
 from medialayer.synthetic import audio, image, video
 
@@ -166,3 +169,22 @@ def test_each_asset_keeps_its_strongest_candidates():
     kept = limit_per_asset(shared, max_candidates=1)
     assert kept == {("hub", "s5"): 5, ("s1", "s2"): 9, ("hub", "s3"): 3, ("hub", "s4"): 4}
     assert limit_per_asset(shared, max_candidates=10) == shared
+
+
+@pytest.mark.parametrize("layout", ["side by side", "stacked", "grid"])
+def test_a_split_screen_shares_keys_with_the_video_in_one_of_its_panes(tmp_path, layout):
+    """Smooth pictures (few keypoints) in split screens: the pane keys meet the middle of the source that each
+    pane shows, while an unrelated video shares too few keys to become a candidate."""
+    matcher = get_matcher("video")
+    source, others = video.MovingScene(7), [video.MovingScene(seed) for seed in (8, 9, 10)]
+    compose = {"side by side": lambda t: video.split_screen([others[0](t), source(t)]),
+               "stacked": lambda t: video.split_screen([source(t), others[0](t)], stacked=True),
+               "grid": lambda t: video.split_screen([others[0](t), source(t), others[1](t), others[2](t)])}[layout]
+
+    def keys(name, scene):
+        path = video.write_video(str(tmp_path / f"{name}.mp4"), video.frames(scene, 6.0, 10.0), 10.0)
+        return set(matcher.index_keys(matcher.fingerprint(Blob(path=path), Limits())))
+
+    original, split, unrelated = keys("original", source), keys("split", compose), keys("unrelated", video.MovingScene(11))
+    assert len(original & split) >= matcher.min_shared_keys
+    assert len(original & unrelated) < matcher.min_shared_keys

@@ -34,7 +34,7 @@ from medialayer.matchers.base import Comparison
 from medialayer.matchers.video_align import compare_fingerprints
 from medialayer.matchers.video_local import LOCAL_STEP, LocalFeatures, build, keypoints, local_size
 from medialayer.matchers.video_orientation import BAND, orient
-from medialayer.matchers.video_parts import PARTS
+from medialayer.matchers.video_parts import PANE_SHOWS, PARTS
 from medialayer.media import Blob
 
 SAMPLE_STEP = 0.2  # seconds of media time between samples: boundaries to ~0.1 s, any frame rate
@@ -363,15 +363,31 @@ _TRANSPOSED = np.array([(k % BAND) * BAND + k // BAND for k in range(1, BAND * B
 DESCRIPTOR_KEY_BITS = [np.random.default_rng(20261202 + table).choice(256, 48, replace=False) for table in range(2)]
 _DESCRIPTOR_KEYS = 1 << 62  # above every hashed coefficient key
 COEFFICIENT_KEY_COPIES = 2  # a coefficient key counts twice: two shared ones suffice, as they did alone
+# A split-screen pane fits the middle of the picture it shows at cosine 0.97 and more, while the largest
+# coefficients of a pane are too common to key on: each pane and each middle gets one 32-bit sign-of-random-
+# projection hash (SimHash) of its descriptor, keyed apart by the middle, so a pane meets the middle it shows.
+# 32 bits: on the tune split 24-40 bits and one or two hashes found the same pairs, 32 bits and one hash with
+# the fewest keys and unrelated candidates (bench/dedupe.py).
+PANE_KEY_BITS = 32
+_PANE_PLANES = np.random.default_rng(20261203).standard_normal((BAND * BAND - 1, PANE_KEY_BITS)).astype(np.float32)
+_PANE_GROUPS = {shows: (shows, *[pane for pane, its in PANE_SHOWS.items() if its == shows])
+                for shows in dict.fromkeys(PANE_SHOWS.values())}
+_PANE_KEYS = _DESCRIPTOR_KEYS | 1 << 56  # above every keypoint descriptor key
 
 
 def index_keys(fp: VideoFingerprint) -> list[int]:
     """For every informative sample, the set of its TOP_COEFFICIENTS largest whole and central DCT
     coefficients as a 63-bit mask: magnitudes do not change under flips, and a transposed mask covers
     90-degree turns (the whole and central regions, and each key's copies, hashed apart). And two 48-bit
-    selections of every keypoint descriptor."""
+    selections of every keypoint descriptor. And a 32-bit hash of each split-screen pane and of the middle of
+    the picture it shows, per informative sample."""
     keys = set()
     informative = fp.weight > 0
+    for group, regions in enumerate(_PANE_GROUPS.values()):
+        for region in regions:
+            signs = fp.descriptors(region)[informative] @ _PANE_PLANES > 0
+            codes = signs.astype(np.int64) @ (np.int64(1) << np.arange(PANE_KEY_BITS, dtype=np.int64))
+            keys.update(_PANE_KEYS | group << PANE_KEY_BITS | int(code) for code in codes)
     for region in ("whole", "center"):
         magnitudes = np.abs(getattr(fp, region)[informative].astype(np.int16))
         for indices in (magnitudes, magnitudes[:, _TRANSPOSED]):
