@@ -88,7 +88,7 @@ def _test_card(t: float):
 
 TEST_CARD = synth.MovingScene(seed=3)(0.5)
 NO_KEYPOINTS = LocalFeatures(np.zeros(0, np.float32), np.zeros(0, np.uint16), np.zeros((0, 2), np.float16),
-                             np.zeros((0, 32), np.uint8), (160, 120))
+                             np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8), (160, 120))
 
 
 def test_a_near_static_video_matches_itself_by_its_descriptors(make):
@@ -127,6 +127,8 @@ def big(make):
     ("split_side", lambda f, o: synth.split_screen([o[0], f]), (0.25, 0, 1, 1)),
     ("split_grid", lambda f, o: synth.split_screen([o[0], o[1], o[2], f]), (0.5, 0.5, 1, 1)),
     ("crop40_rotated", lambda f, o: synth.rotate(synth.crop_area(f, 0.4, x=0.2, y=0.7), 1), None),
+    ("pip_corner_mirrored", lambda f, o: synth.picture_in_picture(synth.hflip(f), o[0], area=0.3, x=0.85, y=0.15),
+     (123 / 320, 16 / 240, 298 / 320, 147 / 240)),
 ])
 def test_part_of_the_frame_is_found(big, make, name, compose, region):
     result = MATCHER.compare(big, make(name, _composed(compose), 12))

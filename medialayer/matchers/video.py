@@ -278,7 +278,7 @@ def fingerprint_path(path: str, limits: Limits) -> VideoFingerprint:
 def _fingerprint(container: av.container.InputContainer, limits: Limits) -> VideoFingerprint:
     times, wholes, centers, parts, informative, still = [], [], [], [], [], []
     pending: list[tuple[float, np.ndarray]] = []  # samples waiting for the border box
-    described: list[tuple[float, np.ndarray, np.ndarray]] = []  # (time, keypoint positions, descriptors)
+    described: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []  # (time, positions, descriptors, mirrored)
     box = previous = local_size_seen = None
 
     def add(t: float, thumbnail: np.ndarray) -> None:
@@ -319,8 +319,8 @@ def _fingerprint(container: av.container.InputContainer, limits: Limits) -> Vide
     # Keypoints of black, flat or title-card frames match anything of their kind: dropped like their votes.
     useful = dict(zip(times, informative))
     described = [item for item in described if useful[item[0]] and len(item[2])]
-    local = build([t for t, _, _ in described], [p for _, p, _ in described], [d for _, _, d in described],
-                  tuple(local_size_seen))
+    columns = [list(column) for column in zip(*described)] or [[], [], [], []]
+    local = build(*columns, tuple(local_size_seen))
     return VideoFingerprint(
         times=np.asarray(times, np.float32), whole=_stack(wholes), center=_stack(centers),
         parts=_stack(parts).reshape(-1, len(PARTS), BAND * BAND - 1),
