@@ -13,7 +13,7 @@ import pytest
 
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
-from medialayer.matchers.video_local import LocalFeatures, _bridge, _one_place
+from medialayer.matchers.video_local import MATCH_DISTANCE, LocalFeatures, _bridge, _one_place, keypoints
 from medialayer.media import Blob
 from medialayer.synthetic import video as synth
 
@@ -136,6 +136,23 @@ def test_part_of_the_frame_is_found(big, make, name, compose, region):
     assert result.speed_ratio == pytest.approx(1.0, abs=0.01)
     if region is not None:
         assert result.region == pytest.approx(region, abs=0.02)
+
+
+def test_a_dark_picture_inside_a_bright_frame_keeps_its_keypoints():
+    # A picture at a quarter of its contrast (ORB's corner threshold finds 8 corners in all of it, 1 in its right
+    # half) fills the right half of a bright frame: the cells it covers get weaker corners, found at the same
+    # places with look-alike descriptors in the dark picture shown alone.
+    def grey(scene):
+        return cv2.resize(cv2.cvtColor(scene(1.0), cv2.COLOR_BGR2GRAY), (480, 360), interpolation=cv2.INTER_AREA)
+    dark = (grey(BIG) * 0.25).astype(np.uint8)
+    framed = grey(BIG_OTHERS[0])
+    framed[:, 240:] = dark[:, 240:]
+    (alone, described, _), (inside, framed_described, _) = keypoints(dark), keypoints(framed)
+    right = inside[:, 0] >= 240
+    near = np.hypot(*(inside[right][:, None] - alone[None]).transpose(2, 0, 1)) <= 2
+    alike = np.bitwise_count(framed_described[right][:, None].view(np.uint64) ^
+                             described[None].view(np.uint64)).sum(axis=2) <= MATCH_DISTANCE
+    assert (near & alike).any(axis=1).sum() >= 32
 
 
 def test_picture_in_picture_of_an_excerpt_inside_a_longer_video(make):

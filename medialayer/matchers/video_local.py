@@ -29,8 +29,9 @@ from medialayer.matchers.base import Segment
 
 LOCAL_STEP = 1.0  # seconds of media time between frames described by keypoints
 LOCAL_SIDE = 480  # long side of the grey picture keypoints are found on (scaled up or down)
-KEYPOINTS = 128  # at most this many per frame ...
+KEYPOINTS = 128  # this many per frame (more where WEAK_FAST adds some) ...
 CELLS = 4  # ... at most KEYPOINTS / CELLS**2 of them strongest in each cell of a CELLS x CELLS grid first
+WEAK_FAST = 10  # FAST threshold (ORB's: 20) in the cells where ORB's finds fewer corners than their share
 STATIC_LAGS = (3.0, 6.0, 12.0, 24.0, 48.0)  # seconds to the frames a keypoint is looked for again
 STATIC_SHARE = 0.5  # found again (same place, a look-alike) in this share of those frames: static, dropped
 STATIC_RADIUS = 0.03  # "the same place": within this fraction of the frame's long side
@@ -83,36 +84,51 @@ def local_size(shape: tuple[int, ...]) -> tuple[int, int]:
     return max(16, int(round(w * scale))), max(16, int(round(h * scale)))
 
 
-_ORB = None
+_ORB: dict[int, cv2.ORB] = {}
 
 
-def _orb():
-    global _ORB
-    if _ORB is None:  # one detector per process: created on first use, reused for every frame
-        _ORB = cv2.ORB_create(nfeatures=KEYPOINTS * 4)  # 31-pixel patches: distinctive enough at half size
-    return _ORB
+def _orb(fast_threshold: int = 20):
+    if fast_threshold not in _ORB:  # one detector per threshold and process, reused for every frame
+        # 31-pixel patches: distinctive enough at half size
+        _ORB[fast_threshold] = cv2.ORB_create(nfeatures=KEYPOINTS * 4, fastThreshold=fast_threshold)
+    return _ORB[fast_threshold]
 
 
 def keypoints(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(points n x 2 float32, descriptors n x 32, descriptors of the mirrored picture at the mirrored points
-    n x 32) of one grey picture, spread over the grid."""
+    n x 32) of one grey picture, spread over the grid: the strongest KEYPOINTS / CELLS**2 corners of each cell,
+    then the strongest of the rest up to KEYPOINTS; a cell where ORB's corner threshold finds fewer gets weaker
+    corners (WEAK_FAST) on top, up to its share: a dark or low-contrast picture shown inside a bright frame
+    keeps keypoints where its copy has them."""
     nothing = np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8)
-    found = _orb().detect(grey, None)
-    if not found:
-        return nothing
     h, w = grey.shape
-    found = sorted(found, key=lambda k: -k.response)
-    cell = [min(CELLS - 1, int(k.pt[1] * CELLS / h)) * CELLS + min(CELLS - 1, int(k.pt[0] * CELLS / w))
-            for k in found]
+    row_cell, column_cell = np.arange(h) * CELLS // h, np.arange(w) * CELLS // w
+
+    def cells(found) -> list[int]:
+        return [row_cell[min(h - 1, int(k.pt[1]))] * CELLS + column_cell[min(w - 1, int(k.pt[0]))] for k in found]
+
+    found = sorted(_orb().detect(grey, None), key=lambda k: -k.response)
     per_cell = KEYPOINTS // (CELLS * CELLS)
     taken, rest, counts = [], [], np.zeros(CELLS * CELLS, int)
-    for index, c in enumerate(cell):  # the strongest of each cell first, then the strongest of the rest
+    for index, c in enumerate(cells(found)):  # the strongest of each cell first, then the strongest of the rest
         if counts[c] < per_cell:
             counts[c] += 1
             taken.append(index)
         else:
             rest.append(index)
     chosen = [found[i] for i in (taken + rest)[:KEYPOINTS]]
+    short = counts < per_cell  # every corner of such a cell is already chosen
+    if short.any():
+        mask = short.reshape(CELLS, CELLS)[row_cell[:, None], column_cell[None, :]].astype(np.uint8)
+        known = {(k.pt, k.octave) for k in found}
+        weak = [k for k in sorted(_orb(WEAK_FAST).detect(grey, mask), key=lambda k: -k.response)
+                if (k.pt, k.octave) not in known]
+        for k, c in zip(weak, cells(weak)):
+            if counts[c] < per_cell:
+                counts[c] += 1
+                chosen.append(k)
+    if not chosen:
+        return nothing
     chosen, descriptors = _orb().compute(grey, chosen)
     if descriptors is None:
         return nothing
