@@ -5,8 +5,8 @@ with 63-number low-frequency DCT descriptors of the whole picture inside the det
 central region (which drops corner logos and matches crops) and of the parts split screens show
 (each pane of 2-4 pane layouts and the middle of the picture such a pane shows, see video_parts), and
 a weight: 0 for low-information frames (black, flat, title cards), 1/n for each of n samples of a
-static stretch, else 1; and ORB keypoints every LOCAL_STEP seconds (see video_local; at most about
-280 KB per minute).
+static stretch, else 1; and ORB keypoints every LOCAL_STEP seconds (see video_local; about 600 KB per
+minute on the bench's sources).
 
 Compare (see video_align): descriptor similarities between the two videos vote for time offsets and
 speed ratios; the best lines are followed sample by sample into matched segments. Whole/central

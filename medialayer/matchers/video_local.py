@@ -155,8 +155,8 @@ def build(times: list[float], points: list[np.ndarray], descriptors: list[np.nda
     return LocalFeatures(
         times=np.asarray(times, np.float32), frame=np.concatenate(frame or [np.zeros(0)]).astype(np.uint16),
         points=kept(points, np.zeros((0, 2))).astype(np.float16),
-        descriptors=kept(descriptors, np.zeros((0, 32), np.uint8)), mirrored=kept(mirrored, np.zeros((0, 32), np.uint8)),
-        size=size)
+        descriptors=kept(descriptors, np.zeros((0, 32), np.uint8)),
+        mirrored=kept(mirrored, np.zeros((0, 32), np.uint8)), size=size)
 
 
 def _moving(times: np.ndarray, points: list[np.ndarray], descriptors: list[np.ndarray], side: int) -> list[np.ndarray]:
