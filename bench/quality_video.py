@@ -783,7 +783,8 @@ def _laid_end_to_end(fingerprints, seconds: float):
         times=np.concatenate([f.local.times + t for t, f in parts]).astype(np.float32),
         frame=np.concatenate([f.local.frame.astype(np.int64) + k for (_, f), k in zip(parts, local_frames)]),
         points=np.concatenate([f.local.points for _, f in parts]),
-        descriptors=np.concatenate([f.local.descriptors for _, f in parts]), size=parts[0][1].local.size)
+        descriptors=np.concatenate([f.local.descriptors for _, f in parts]),
+        mirrored=np.concatenate([f.local.mirrored for _, f in parts]), size=parts[0][1].local.size)
     return dataclasses.replace(
         parts[0][1], times=np.concatenate([f.times + t for t, f in parts]).astype(np.float32),
         whole=np.concatenate([f.whole for _, f in parts]), center=np.concatenate([f.center for _, f in parts]),

@@ -13,7 +13,7 @@ import pytest
 
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
-from medialayer.matchers.video_local import LocalFeatures, _bridge, _one_place
+from medialayer.matchers.video_local import MATCH_DISTANCE, LocalFeatures, _bridge, _one_place, keypoints
 from medialayer.media import Blob
 from medialayer.synthetic import video as synth
 
@@ -88,7 +88,7 @@ def _test_card(t: float):
 
 TEST_CARD = synth.MovingScene(seed=3)(0.5)
 NO_KEYPOINTS = LocalFeatures(np.zeros(0, np.float32), np.zeros(0, np.uint16), np.zeros((0, 2), np.float16),
-                             np.zeros((0, 32), np.uint8), (160, 120))
+                             np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8), (160, 120))
 
 
 def test_a_near_static_video_matches_itself_by_its_descriptors(make):
@@ -127,6 +127,8 @@ def big(make):
     ("split_side", lambda f, o: synth.split_screen([o[0], f]), (0.25, 0, 1, 1)),
     ("split_grid", lambda f, o: synth.split_screen([o[0], o[1], o[2], f]), (0.5, 0.5, 1, 1)),
     ("crop40_rotated", lambda f, o: synth.rotate(synth.crop_area(f, 0.4, x=0.2, y=0.7), 1), None),
+    ("pip_corner_mirrored", lambda f, o: synth.picture_in_picture(synth.hflip(f), o[0], area=0.3, x=0.85, y=0.15),
+     (123 / 320, 16 / 240, 298 / 320, 147 / 240)),
 ])
 def test_part_of_the_frame_is_found(big, make, name, compose, region):
     result = MATCHER.compare(big, make(name, _composed(compose), 12))
@@ -134,6 +136,23 @@ def test_part_of_the_frame_is_found(big, make, name, compose, region):
     assert result.speed_ratio == pytest.approx(1.0, abs=0.01)
     if region is not None:
         assert result.region == pytest.approx(region, abs=0.02)
+
+
+def test_a_dark_picture_inside_a_bright_frame_keeps_its_keypoints():
+    # A picture at a quarter of its contrast (ORB's corner threshold finds 8 corners in all of it, 1 in its right
+    # half) fills the right half of a bright frame: the cells it covers get weaker corners, found at the same
+    # places with look-alike descriptors in the dark picture shown alone.
+    def grey(scene):
+        return cv2.resize(cv2.cvtColor(scene(1.0), cv2.COLOR_BGR2GRAY), (480, 360), interpolation=cv2.INTER_AREA)
+    dark = (grey(BIG) * 0.25).astype(np.uint8)
+    framed = grey(BIG_OTHERS[0])
+    framed[:, 240:] = dark[:, 240:]
+    (alone, described, _), (inside, framed_described, _) = keypoints(dark), keypoints(framed)
+    right = inside[:, 0] >= 240
+    near = np.hypot(*(inside[right][:, None] - alone[None]).transpose(2, 0, 1)) <= 2
+    alike = np.bitwise_count(framed_described[right][:, None].view(np.uint64) ^
+                             described[None].view(np.uint64)).sum(axis=2) <= MATCH_DISTANCE
+    assert (near & alike).any(axis=1).sum() >= 32
 
 
 def test_picture_in_picture_of_an_excerpt_inside_a_longer_video(make):

@@ -5,8 +5,8 @@ with 63-number low-frequency DCT descriptors of the whole picture inside the det
 central region (which drops corner logos and matches crops) and of the parts split screens show
 (each pane of 2-4 pane layouts and the middle of the picture such a pane shows, see video_parts), and
 a weight: 0 for low-information frames (black, flat, title cards), 1/n for each of n samples of a
-static stretch, else 1; and ORB keypoints every LOCAL_STEP seconds (see video_local; at most about
-280 KB per minute).
+static stretch, else 1; and ORB keypoints every LOCAL_STEP seconds (see video_local; about 600 KB per
+minute on the bench's sources).
 
 Compare (see video_align): descriptor similarities between the two videos vote for time offsets and
 speed ratios; the best lines are followed sample by sample into matched segments. Whole/central
@@ -278,7 +278,7 @@ def fingerprint_path(path: str, limits: Limits) -> VideoFingerprint:
 def _fingerprint(container: av.container.InputContainer, limits: Limits) -> VideoFingerprint:
     times, wholes, centers, parts, informative, still = [], [], [], [], [], []
     pending: list[tuple[float, np.ndarray]] = []  # samples waiting for the border box
-    described: list[tuple[float, np.ndarray, np.ndarray]] = []  # (time, keypoint positions, descriptors)
+    described: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []  # (time, positions, descriptors, mirrored)
     box = previous = local_size_seen = None
 
     def add(t: float, thumbnail: np.ndarray) -> None:
@@ -319,8 +319,8 @@ def _fingerprint(container: av.container.InputContainer, limits: Limits) -> Vide
     # Keypoints of black, flat or title-card frames match anything of their kind: dropped like their votes.
     useful = dict(zip(times, informative))
     described = [item for item in described if useful[item[0]] and len(item[2])]
-    local = build([t for t, _, _ in described], [p for _, p, _ in described], [d for _, _, d in described],
-                  tuple(local_size_seen))
+    columns = [list(column) for column in zip(*described)] or [[], [], [], []]
+    local = build(*columns, tuple(local_size_seen))
     return VideoFingerprint(
         times=np.asarray(times, np.float32), whole=_stack(wholes), center=_stack(centers),
         parts=_stack(parts).reshape(-1, len(PARTS), BAND * BAND - 1),

@@ -16,7 +16,8 @@
 3. Runs overlapping a stronger one are dropped; the rest are the segments and give the score: the
    share of the shorter video covered, times the mean similarity inside the segments (a pane's score
    counts only from PANE_SCORE up).
-4. Where no pairing matches, the keypoints (video_local) look for the copy inside a part of the other's frame;
+4. Where no pairing matches, the keypoints (video_local) look for the copy inside a part of the other's frame
+   (upright, else mirrored);
    where one matches without settling (below SETTLED_SCORE), their line is taken instead when it differs from
    the strongest run's and covers at least as much of the shorter video.
 """
@@ -141,7 +142,7 @@ def _compare(a, b) -> Comparison:
     # and speeds fit it almost as well), the keypoints, verified frame by frame, place the copy in time when they
     # put it on another line and cover at least as much.
     if not match or raw < SETTLED_SCORE:
-        local = compare_local(a.local, b.local, a.duration, b.duration)
+        local = _compare_keypoints(a, b)
         if local.coverage >= LOCAL_COVERAGE and local.frames >= MIN_FRAMES and (not match or (
                 local.coverage >= coverage and not _same_alignment(local, max(runs, key=lambda r: r.evidence)))):
             score = 0.5 + 0.5 * local.coverage
@@ -158,6 +159,14 @@ def _compare(a, b) -> Comparison:
     return Comparison(match=True, similarity_score=round(_calibrated(raw, match), 4),
                       confidence=_confidence(raw, evidence), segments=segments, region=_region(pairing, b.box),
                       speed_ratio=1 / strongest.ratio)
+
+
+def _compare_keypoints(a, b):
+    """The keypoint path's match of a in b, upright or else mirrored (ORB keypoints are not mirror-invariant)."""
+    local = compare_local(a.local, b.local, a.duration, b.duration)
+    if local.coverage >= LOCAL_COVERAGE and local.frames >= MIN_FRAMES:
+        return local
+    return compare_local(a.local.mirror(), b.local, a.duration, b.duration)
 
 
 def _same_alignment(local, run: _Run) -> bool:

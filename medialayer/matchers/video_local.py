@@ -2,7 +2,9 @@
 global descriptors cannot see: picture-in-picture, split screens, heavy crops, rotations with crops.
 
 Fingerprint: per sampled frame, up to KEYPOINTS keypoints spread over a CELLS x CELLS grid (so a
-quarter of the frame still has its own), position (float16 pixels) and 32-byte descriptor. Keypoints
+quarter of the frame still has its own), position (float16 pixels), 32-byte descriptor, and the 32-byte
+descriptor of the mirrored picture at the mirrored point (ORB is not mirror-invariant; a mirrored copy's
+keypoints are these, so mirrored copies inside other frames or heavily cropped are found too). Keypoints
 found at the same place in most of the frames STATIC_LAGS seconds away are dropped: a fixed camera's
 background, a channel logo or a permanent frame says nothing about *when* two videos agree.
 
@@ -27,8 +29,9 @@ from medialayer.matchers.base import Segment
 
 LOCAL_STEP = 1.0  # seconds of media time between frames described by keypoints
 LOCAL_SIDE = 480  # long side of the grey picture keypoints are found on (scaled up or down)
-KEYPOINTS = 128  # at most this many per frame ...
+KEYPOINTS = 128  # this many per frame (more where WEAK_FAST adds some) ...
 CELLS = 4  # ... at most KEYPOINTS / CELLS**2 of them strongest in each cell of a CELLS x CELLS grid first
+WEAK_FAST = 10  # FAST threshold (ORB's: 20) in the cells where ORB's finds fewer corners than their share
 STATIC_LAGS = (3.0, 6.0, 12.0, 24.0, 48.0)  # seconds to the frames a keypoint is looked for again
 STATIC_SHARE = 0.5  # found again (same place, a look-alike) in this share of those frames: static, dropped
 STATIC_RADIUS = 0.03  # "the same place": within this fraction of the frame's long side
@@ -60,11 +63,19 @@ class LocalFeatures:
     frame: np.ndarray  # uint16 (k,): index into times of each keypoint
     points: np.ndarray  # float16 (k, 2): x, y in pixels of the LOCAL_SIDE picture
     descriptors: np.ndarray  # uint8 (k, 32): ORB descriptors
+    mirrored: np.ndarray  # uint8 (k, 32): ORB descriptors of the mirrored picture at the mirrored points
     size: tuple[int, int]  # width, height of the picture the points are in
 
     @property
     def nbytes(self) -> int:
-        return self.times.nbytes + self.frame.nbytes + self.points.nbytes + self.descriptors.nbytes
+        return (self.times.nbytes + self.frame.nbytes + self.points.nbytes + self.descriptors.nbytes
+                + self.mirrored.nbytes)
+
+    def mirror(self) -> LocalFeatures:
+        """The features of the mirrored picture: a mirrored copy matches them as an upright copy matches these."""
+        points = self.points.astype(np.float32) * [-1.0, 1.0] + [self.size[0] - 1.0, 0.0]
+        return dataclasses.replace(self, points=points.astype(np.float16), descriptors=self.mirrored,
+                                   mirrored=self.descriptors)
 
 
 def local_size(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -73,50 +84,79 @@ def local_size(shape: tuple[int, ...]) -> tuple[int, int]:
     return max(16, int(round(w * scale))), max(16, int(round(h * scale)))
 
 
-_ORB = None
+_ORB: dict[int, cv2.ORB] = {}
 
 
-def _orb():
-    global _ORB
-    if _ORB is None:  # one detector per process: created on first use, reused for every frame
-        _ORB = cv2.ORB_create(nfeatures=KEYPOINTS * 4)  # 31-pixel patches: distinctive enough at half size
-    return _ORB
+def _orb(fast_threshold: int = 20):
+    if fast_threshold not in _ORB:  # one detector per threshold and process, reused for every frame
+        # 31-pixel patches: distinctive enough at half size
+        _ORB[fast_threshold] = cv2.ORB_create(nfeatures=KEYPOINTS * 4, fastThreshold=fast_threshold)
+    return _ORB[fast_threshold]
 
 
-def keypoints(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(points n x 2 float32, descriptors n x 32) of one grey picture, spread over the grid."""
-    found = _orb().detect(grey, None)
-    if not found:
-        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+def keypoints(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(points n x 2 float32, descriptors n x 32, descriptors of the mirrored picture at the mirrored points
+    n x 32) of one grey picture, spread over the grid: the strongest KEYPOINTS / CELLS**2 corners of each cell,
+    then the strongest of the rest up to KEYPOINTS; a cell where ORB's corner threshold finds fewer gets weaker
+    corners (WEAK_FAST) on top, up to its share: a dark or low-contrast picture shown inside a bright frame
+    keeps keypoints where its copy has them."""
+    nothing = np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8)
     h, w = grey.shape
-    found = sorted(found, key=lambda k: -k.response)
-    cell = [min(CELLS - 1, int(k.pt[1] * CELLS / h)) * CELLS + min(CELLS - 1, int(k.pt[0] * CELLS / w))
-            for k in found]
+    row_cell, column_cell = np.arange(h) * CELLS // h, np.arange(w) * CELLS // w
+
+    def cells(found) -> list[int]:
+        return [row_cell[min(h - 1, int(k.pt[1]))] * CELLS + column_cell[min(w - 1, int(k.pt[0]))] for k in found]
+
+    found = sorted(_orb().detect(grey, None), key=lambda k: -k.response)
     per_cell = KEYPOINTS // (CELLS * CELLS)
     taken, rest, counts = [], [], np.zeros(CELLS * CELLS, int)
-    for index, c in enumerate(cell):  # the strongest of each cell first, then the strongest of the rest
+    for index, c in enumerate(cells(found)):  # the strongest of each cell first, then the strongest of the rest
         if counts[c] < per_cell:
             counts[c] += 1
             taken.append(index)
         else:
             rest.append(index)
     chosen = [found[i] for i in (taken + rest)[:KEYPOINTS]]
+    short = counts < per_cell  # every corner of such a cell is already chosen
+    if short.any():
+        mask = short.reshape(CELLS, CELLS)[row_cell[:, None], column_cell[None, :]].astype(np.uint8)
+        known = {(k.pt, k.octave) for k in found}
+        weak = [k for k in sorted(_orb(WEAK_FAST).detect(grey, mask), key=lambda k: -k.response)
+                if (k.pt, k.octave) not in known]
+        for k, c in zip(weak, cells(weak)):
+            if counts[c] < per_cell:
+                counts[c] += 1
+                chosen.append(k)
+    if not chosen:
+        return nothing
     chosen, descriptors = _orb().compute(grey, chosen)
     if descriptors is None:
-        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
-    return np.float32([k.pt for k in chosen]), descriptors
+        return nothing
+    # ORB describes a given keypoint at its given angle: the mirrored point at the mirrored angle gives exactly
+    # the descriptor a mirrored copy's own detection gives (class_id: compute may reorder or drop keypoints).
+    flipped = [cv2.KeyPoint(w - 1 - k.pt[0], k.pt[1], k.size, (180.0 - k.angle) % 360.0, k.response, k.octave, i)
+               for i, k in enumerate(chosen)]
+    flipped, mirrored = _orb().compute(cv2.flip(grey, 1), flipped)
+    if mirrored is None:
+        return nothing
+    both = np.array([k.class_id for k in flipped])
+    points = np.float32([k.pt for k in chosen])
+    return points[both], descriptors[both], mirrored
 
 
-def build(times: list[float], points: list[np.ndarray], descriptors: list[np.ndarray],
+def build(times: list[float], points: list[np.ndarray], descriptors: list[np.ndarray], mirrored: list[np.ndarray],
           size: tuple[int, int]) -> LocalFeatures:
     """The fingerprint's local part from each described frame's keypoints, static ones dropped."""
     keep = _moving(np.asarray(times), points, descriptors, max(size))
     frame = [np.full(int(k.sum()), i, np.uint16) for i, k in enumerate(keep)]
+
+    def kept(arrays: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+        return np.concatenate([x[k] for x, k in zip(arrays, keep)] or [empty])
     return LocalFeatures(
         times=np.asarray(times, np.float32), frame=np.concatenate(frame or [np.zeros(0)]).astype(np.uint16),
-        points=np.concatenate([p[k] for p, k in zip(points, keep)] or [np.zeros((0, 2))]).astype(np.float16),
-        descriptors=np.concatenate([d[k] for d, k in zip(descriptors, keep)] or [np.zeros((0, 32), np.uint8)]),
-        size=size)
+        points=kept(points, np.zeros((0, 2))).astype(np.float16),
+        descriptors=kept(descriptors, np.zeros((0, 32), np.uint8)),
+        mirrored=kept(mirrored, np.zeros((0, 32), np.uint8)), size=size)
 
 
 def _moving(times: np.ndarray, points: list[np.ndarray], descriptors: list[np.ndarray], side: int) -> list[np.ndarray]:
