@@ -7,10 +7,9 @@
 The pairs are bench/quality_image.py's for the split (every edit kind's positives, the hard negatives and
 ``--random-pairs`` random pairs), its variant files reused or made. Each pair is compared on cached
 fingerprints twice: with the cascade, and with ``CASCADE = False`` (every pair verified and scored in full:
-the code before the cascade). Printed per kind: the fewest consistent word matches
-(``image.consistent_word_matches``) of a copy that the full path matches through keypoint verification at a
-hash distance the hash cannot accept (the copies the cascade could lose), the fraction of pairs the word
-stage rejects, every pair whose
+the code before the cascade). Printed per kind: the fewest word matches (``image.word_match_count``) of a
+copy that the full path matches through keypoint verification at a hash distance the hash cannot accept
+(the copies the cascade could lose), the fraction of pairs the word stage rejects, every pair whose
 decision changed, and compares per CPU second of both paths on the random pairs. ``--fit`` also fits the
 score of the pairs the cascade scores from the hash distance alone (far and not verified) on them;
 ``--train-vocabulary`` runs the k-means that made the shipped vocabulary (tuning split only).
@@ -81,21 +80,33 @@ def fingerprints(rows: list[dict], workdir: str, split: str) -> dict:
 
 
 def train_vocabulary(fps: dict) -> None:
-    """k-means over the tuning split's upright descriptors (bits as floats, centroids binarised)."""
+    """Two-level k-means over the tuning split's upright descriptors (bits as floats, centroids binarised)."""
     faiss.omp_set_num_threads(1)
     descriptors = np.vstack([np.frombuffer(f.descriptors, np.uint8).reshape(-1, 32) for f in fps.values()
                              if not isinstance(f, Exception) and not f.low_information])
     rng = np.random.default_rng(1)
     descriptors = descriptors[rng.choice(len(descriptors), min(len(descriptors), VOCABULARY_SAMPLE), replace=False)]
-    means = faiss.Kmeans(256, image_sketch.WORDS, niter=15, seed=1)
-    means.train(np.unpackbits(descriptors, axis=1).astype(np.float32))
-    np.save(image_sketch.VOCABULARY_PATH, np.packbits(means.centroids > 0.5, axis=1).astype(np.uint8))
-    print(f"{image_sketch.VOCABULARY_PATH}: {image_sketch.WORDS} words from {len(descriptors)} descriptors of "
-          f"{len(fps)} images")
+    bits = np.unpackbits(descriptors, axis=1).astype(np.float32)
+
+    def kmeans(points: np.ndarray, k: int) -> np.ndarray:
+        if len(points) <= k:  # too few to cluster: the points themselves, repeated
+            return np.resize(np.packbits(points > 0.5, axis=1), (k, 32))
+        means = faiss.Kmeans(256, k, niter=15, seed=1)
+        means.train(points)
+        return np.packbits(means.centroids > 0.5, axis=1)
+
+    coarse = kmeans(bits, image_sketch.COARSE)
+    index = faiss.IndexBinaryFlat(256)
+    index.add(coarse)
+    cell = index.search(descriptors, 1)[1].ravel()
+    fine = [kmeans(bits[cell == c], image_sketch.FINE) for c in range(image_sketch.COARSE)]
+    np.save(image_sketch.VOCABULARY_PATH, np.vstack([coarse, *fine]).astype(np.uint8))
+    print(f"{image_sketch.VOCABULARY_PATH}: {image_sketch.COARSE} x {image_sketch.FINE} words from "
+          f"{len(descriptors)} descriptors of {len(fps)} images")
 
 
 def compare_both(rows: list[dict], fps: dict) -> list[dict]:
-    """Per pair: the full path's and the cascade's Comparison, the consistent word matches, the hash distance."""
+    """Per pair: the full path's and the cascade's Comparison, the word matches and the hash distance."""
     out = []
     for r in rows:
         a, b = fps[r["source_url"]], fps[r["target_url"]]
@@ -109,7 +120,7 @@ def compare_both(rows: list[dict], fps: dict) -> list[dict]:
         flat = a.low_information or b.low_information
         distance = matcher.hash_distance(a, b)
         out.append({**r, "error": False, "full": full, "cascade": cascade, "flat": flat, "distance": distance,
-                    "word_matches": matcher.consistent_word_matches(a, b),
+                    "word_matches": matcher.word_match_count(a, b),
                     "rejected": not flat and not matcher.may_verify(a, b) and distance > matcher.ACCEPT_DISTANCE})
     return out
 
@@ -136,16 +147,15 @@ def report(results: list[dict], fps: dict) -> None:
                       min((r["word_matches"] for r in at_risk), default=""), np.mean([r["rejected"] for r in rows]),
                       sum(r["full"].match != r["cascade"].match for r in rows),
                       sum(r["full"].confidence != r["cascade"].confidence for r in rows)])
-    print(f"\nMIN_CONSISTENT_MATCHES = {image_sketch.MIN_CONSISTENT_MATCHES}, word matches within "
-          f"{image_sketch.WORD_MATCH_DISTANCE} bits; 'verified copies': matched by the full path at a hash distance > "
-          f"{matcher.ACCEPT_DISTANCE} (through keypoint verification); consistent word matches: 0 if fewer than "
-          f"{image_sketch.MIN_CONSISTENT_MATCHES} word matches in all")
-    print_table(["kind", "pairs", "full-path matches", "verified copies", "fewest consistent word matches",
+    print(f"\nMIN_WORD_MATCHES = {image_sketch.MIN_WORD_MATCHES} within {image_sketch.WORD_MATCH_DISTANCE} bits; "
+          f"'verified copies': matched by the full path at a hash distance > {matcher.ACCEPT_DISTANCE} (through "
+          f"keypoint verification)")
+    print_table(["kind", "pairs", "full-path matches", "verified copies", "fewest word matches",
                  "rejected by words", "decisions changed", "confidence changed"], table)
     changed = [r for r in done if r["full"].match != r["cascade"].match]
     print(f"\npairs whose decision changed: {len(changed)}")
     for r in changed:
-        print(f"  {r['kind']}: {r['source_url']} vs {r['target_url']} consistent word matches {r['word_matches']} "
+        print(f"  {r['kind']}: {r['source_url']} vs {r['target_url']} word matches {r['word_matches']} "
               f"full {r['full']}")
     random_pairs = [(fps[r["source_url"]], fps[r["target_url"]]) for r in done if r["kind"] == "random"]
     matcher.CASCADE = False

@@ -16,13 +16,11 @@ Fingerprint (``ImageFingerprint``; about 25.4 KB pickled with 320 keypoints, les
   * a 64x64 luminance thumbnail (4 KB) and a 32x32 colour thumbnail (3 KB) for the aligned checks;
   * the part of the decoded image that trimming kept, so a match can say where the source sits in the
     whole target (``Comparison.region``, from the verified transform);
-  * the 3 nearest visual words of each descriptor, upright and mirrored (``image_sketch``: at most 480 x 3
-    uint8), and each keypoint's ORB angle and pyramid level (2 bytes a keypoint), for the compare cascade.
+  * the visual word of each descriptor, upright and mirrored (``image_sketch``: at most 480 uint16, under 1 KB).
 
 Compare is a cascade, cheapest evidence first: the hashes; then, when they are too far apart to accept
 (beyond ``ACCEPT_DISTANCE``), the word matches (descriptors of one visual word within a few bits of each
-other): a pair with fewer than ``MIN_CONSISTENT_MATCHES`` of them agreeing on one similarity transform (by
-their keypoints' positions, angles and scales) could not pass keypoint verification and stops there,
+other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint verification and stops there,
 scored from the hash distance alone (``rejected_score``), as is a far pair the keypoints then verify nothing
 for; that spares most unrelated pairs the descriptor search and RANSAC, and all of them the colour check.
 Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors, found
@@ -70,8 +68,7 @@ from PIL import Image, UnidentifiedImageError
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers.base import Comparison
-from medialayer.matchers.image_sketch import (MIN_CONSISTENT_MATCHES, WORDS_PER_DESCRIPTOR, consistent_group,
-                                              rejected_score, visual_words, word_match_pairs)
+from medialayer.matchers.image_sketch import MIN_WORD_MATCHES, rejected_score, visual_words, word_matches
 from medialayer.media import Blob
 
 WORK_SIDE = 512  # long side of the working image (keypoints, thumbnails)
@@ -153,10 +150,8 @@ class ImageFingerprint:
     mirrored: bytes  # M x 32 descriptors of the mirrored image at the first M keypoints (mirrored)
     low_information: bool  # no trustworthy hash and hardly any real corners: flat, gradient, two-tone
     frame: tuple = (0.0, 0.0, 1.0, 1.0)  # (left, top, right, bottom) of the decoded image that trimming kept
-    # uint8 nearest visual words (image_sketch.WORDS_PER_DESCRIPTOR) of each descriptor, then of each mirrored one
+    # uint16 visual word of each descriptor, then of each mirrored one (image_sketch; None: not computed)
     descriptor_words: bytes | None = None
-    # N x 2 uint8 per keypoint: ORB angle in 1/256 turns, pyramid level (the word matches' geometry; None: not made)
-    keypoint_geometry: bytes | None = None
 
     @property
     def hash_words(self) -> np.ndarray:
@@ -372,12 +367,10 @@ def _spread_keypoints(keypoints, width: int, height: int, count: int):
     return [keypoints[i] for i in chosen]
 
 
-def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """(points N x 2, geometry N x 2 (uint8 angle in 1/256 turns, pyramid level), descriptors N x 32, mirrored
-    descriptors M x 32, corners found at the normal threshold)."""
+def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(points N x 2, descriptors N x 32, mirrored descriptors M x 32, corners found at the normal threshold)."""
     height, width = gray.shape
-    empty = (np.zeros((0, 2), np.float32), np.zeros((0, 2), np.uint8), np.zeros((0, 32), np.uint8),
-             np.zeros((0, 32), np.uint8), 0)
+    empty = np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8), 0
     cumulative = np.cumsum(np.bincount(gray.ravel(), minlength=256)) / gray.size
     low, high = np.searchsorted(cumulative, (0.01, 0.99))  # 1st and 99th percentiles, cheaply
     # Stretched contrast: the corner threshold then means the same on dark, hazy and contrasty photos.
@@ -387,19 +380,18 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     if strong < KEYPOINTS:  # smooth image: take weaker corners too
         keypoints = _orb(FAST_THRESHOLD_LOW).detect(gray, None)
     if not keypoints:
-        return empty[:4] + (strong,)
+        return empty[:3] + (strong,)
     keypoints, descriptors = _orb().compute(gray, _spread_keypoints(keypoints, width, height, KEYPOINTS))
     if descriptors is None:
-        return empty[:4] + (strong,)
+        return empty[:3] + (strong,)
     points = cv2.KeyPoint_convert(keypoints).reshape(-1, 2)
-    geometry = np.array([(round(k.angle * 256 / 360) % 256, k.octave) for k in keypoints], np.uint8).reshape(-1, 2)
     # The mirror image's descriptors at the mirrored keypoints: ORB keeps the given angle, mirrored too.
     mirrored_keypoints = [cv2.KeyPoint(width - 1 - k.pt[0], k.pt[1], k.size, (180.0 - k.angle) % 360.0, k.response,
                                        k.octave) for k in keypoints[:MIRRORED_KEYPOINTS]]
     kept, mirrored = _orb().compute(cv2.flip(gray, 1), mirrored_keypoints)
     if mirrored is None or len(kept) != len(mirrored_keypoints):
         mirrored = np.zeros((0, 32), np.uint8)
-    return points, geometry, descriptors, mirrored, strong
+    return points, descriptors, mirrored, strong
 
 
 # --- fingerprint ----------------------------------------------------------------------------------
@@ -411,7 +403,7 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
     hashes, luma, coefficients = _dihedral_hashes(gray)
     centre = gray[height // 5:height - height // 5, width // 5:width - width // 5]  # central 60% x 60%
     centre_hashes = _dihedral_hashes(centre if centre.size else gray)[0]
-    points, geometry, descriptors, mirrored, strong_corners = _keypoints(gray)
+    points, descriptors, mirrored, strong_corners = _keypoints(gray)
     quality = _quality(luma, coefficients)
     return ImageFingerprint(
         hashes=hashes, centre_hashes=centre_hashes, quality=quality,
@@ -421,8 +413,7 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
         descriptors=descriptors.tobytes(), mirrored=mirrored.tobytes(),
         low_information=quality < MIN_QUALITY and strong_corners < MIN_KEYPOINTS,
         frame=tuple(round(v, 4) for v in frame),
-        descriptor_words=visual_words(np.vstack([descriptors, mirrored])).tobytes(),
-        keypoint_geometry=geometry.tobytes())
+        descriptor_words=visual_words(np.vstack([descriptors, mirrored])).tobytes())
 
 
 # --- local verification ---------------------------------------------------------------------------
@@ -905,35 +896,21 @@ def index_keys(fp: ImageFingerprint) -> list[int]:
     return sorted(keys)
 
 
-def consistent_word_matches(a: ImageFingerprint, b: ImageFingerprint) -> int:
-    """The most word matches (image_sketch.word_match_pairs) of a's upright descriptors, or of its mirrored ones,
-    with b's upright ones that agree on one similarity transform (image_sketch.consistent_group): verify() pairs
-    exactly these sets of descriptors. 0 when there are fewer word matches than MIN_CONSISTENT_MATCHES in all."""
+def word_match_count(a: ImageFingerprint, b: ImageFingerprint) -> int:
+    """How many of a's descriptors, upright or (the other count) mirrored, have a word match in b's upright
+    ones (image_sketch.word_matches), the larger count: verify() pairs exactly these sets of descriptors."""
     descriptors_a = np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32)
     descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
-    words_a, words_b = (np.frombuffer(f.descriptor_words, np.uint8).reshape(-1, WORDS_PER_DESCRIPTOR) for f in (a, b))
-    pairs = word_match_pairs(words_a, descriptors_a, words_b[:len(descriptors_b), 0], descriptors_b)
-    if len(pairs) < MIN_CONSISTENT_MATCHES:
-        return 0  # (most unrelated pairs: no need to know how many of those few agree)
-    query, train = pairs[:, 0], pairs[:, 1]
-    mirrored = query >= len(a.descriptors) // 32
-    query = np.where(mirrored, query - len(a.descriptors) // 32, query)
-    geometry_a, geometry_b = (np.frombuffer(f.keypoint_geometry, np.uint8).reshape(-1, 2) for f in (a, b))
-    points_a, points_b = (np.frombuffer(f.points, np.uint16).reshape(-1, 2)[i] / 8.0
-                          for f, i in ((a, query), (b, train)))
-    angles_a = geometry_a[query, 0] * (360.0 / 256.0)
-    # a's mirrored descriptors: its keypoints and angles as in its mirror image
-    points_a[mirrored, 0] = a.width - 1.0 - points_a[mirrored, 0]
-    angles_a[mirrored] = 180.0 - angles_a[mirrored]
-    return consistent_group(points_a, angles_a, geometry_a[query, 1].astype(float), points_b,
-                            geometry_b[train, 0] * (360.0 / 256.0), geometry_b[train, 1].astype(float), mirrored)
+    words_b = np.frombuffer(b.descriptor_words, np.uint16)[:len(descriptors_b)]
+    matched = word_matches(np.frombuffer(a.descriptor_words, np.uint16), descriptors_a, words_b, descriptors_b)
+    upright = len(a.descriptors) // 32
+    return int(max(matched[:upright].sum(), matched[upright:].sum()))
 
 
 def may_verify(a: ImageFingerprint, b: ImageFingerprint) -> bool:
-    """The cascade's cheap stage: do enough word matches agree on a transform for keypoint verification to find
-    anything? (Fingerprints made before the keypoint geometry was kept are always verified.)"""
-    return (a.keypoint_geometry is None or b.keypoint_geometry is None
-            or consistent_word_matches(a, b) >= MIN_CONSISTENT_MATCHES)
+    """The cascade's cheap stage: do the two images have enough word matches for keypoint verification to find
+    anything? (Fingerprints made before the words existed are always verified.)"""
+    return a.descriptor_words is None or b.descriptor_words is None or word_match_count(a, b) >= MIN_WORD_MATCHES
 
 
 CASCADE = True  # False: every pair verified and scored in full (the code before the cascade, for the benchmarks)
