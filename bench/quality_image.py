@@ -505,7 +505,9 @@ def fit_calibration(rows) -> None:
     pairs = [(fingerprints[r["source_url"]], fingerprints[r["target_url"]], r["label"]) for r in rows]
     evidence = [(matcher.verify(a, b, *matcher.hash_match(a, b)), y) for a, b, y in pairs
                 if not (a.low_information or b.low_information)]
-    unverified = [(e, y) for e, y in evidence if not e.verified]  # where the hash is the only evidence
+    # Where the hash is the only evidence, near the distance up to which it may accept: the far pairs, most of the
+    # unverified ones, are never scored this way and would only set the slope.
+    unverified = [(e, y) for e, y in evidence if not e.verified and e.hash_distance <= 2 * matcher.ACCEPT_DISTANCE]
     matcher.HASH_LOGIT = logistic_fit([matcher.hash_features(e) for e, _ in unverified], [y for _, y in unverified])
     verified = [(e, y) for e, y in evidence if e.verified]
     matcher.VERIFY_LOGIT = logistic_fit([matcher.verify_features(e) for e, _ in verified], [y for _, y in verified])

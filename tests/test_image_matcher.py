@@ -156,6 +156,17 @@ def test_reencoded_flat_logo_is_not_a_local_recolour(seed):
         assert MATCHER.compare(original, copy).match
 
 
+def test_turned_symmetric_logo_keeps_the_fit_that_leaves_nothing_recoloured():
+    """A logo whose emblem is symmetric, turned by three quarters: an upright turn and a mirrored one both align
+    every block's luminance, but the upright one misplaces the emblem's inner shape, whose colours then look
+    recoloured; of two equally agreeing fits, the one leaving less recoloured is kept."""
+    logo = synthetic.flat_artwork(9, "logo")
+    original, turned = fingerprint(logo, "PNG"), fingerprint(synthetic.rotate90(logo, 3), "PNG")
+    evidence = verify(original, turned, *hash_match(original, turned))
+    assert evidence.agreement == 1.0 and evidence.recoloured == 0.0, evidence
+    assert MATCHER.compare(original, turned).match
+
+
 def test_weak_hash_of_a_flat_design_still_finds_its_copy():
     """A flat illustration whose hash is weak (quality under 50, not 0) and whose keypoints verify nothing:
     the hashes within a few bits of each other are a copy, said with medium confidence."""

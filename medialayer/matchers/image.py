@@ -44,12 +44,11 @@ layer moving against a far one in another capture of the scene; a copy's leftove
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
-for), fitted by maximum
-likelihood on the tuning split of the quality
-benchmark (``bench/quality_image.py --fit``), so the score estimates how likely the pair is a
-duplicate; 0.5 is the match threshold and the distance from it sets the confidence band (high beyond
-0.4, medium beyond 0.2). Without verification the hash accepts only at a distance of at most
-``ACCEPT_DISTANCE`` (PDQ's 31 bits), and never from a hash of quality 0 (noise); a weak hash (quality
+for), fitted by maximum likelihood on the tuning split of the quality benchmark (``bench/quality_image.py
+--fit``; the hash's on the unverified pairs within twice ACCEPT_DISTANCE, where it decides), so the score
+estimates how likely the pair is a duplicate; 0.5 is the match threshold and the distance from it sets the
+confidence band (high beyond 0.4, medium beyond 0.2). Without verification the hash accepts only at a distance
+of at most ``ACCEPT_DISTANCE`` (PDQ's 31 bits), and never from a hash of quality 0 (noise); a weak hash (quality
 under ``MIN_QUALITY``, as flat designs have) gives at most ``medium`` confidence. Low-information images
 (flat, gradient, two-tone) are decided from their 4x4 colour layout and never get more than ``low`` confidence.
 """
@@ -121,8 +120,9 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
-HASH_LOGIT = (-13.711, -2.129, 3.315)  # x = hash_features(), fitted where the keypoints could not verify
-VERIFY_LOGIT = (10.508, -4.159, 5.705, 3.467, -15.688, -7.348, -11.717)  # x = verify_features()
+HASH_LOGIT = (-14.689, -0.461, 4.653)  # x = hash_features(), fitted where the keypoints could not verify
+# (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
+VERIFY_LOGIT = (10.464, -4.139, 5.952, 3.473, -15.649, -7.264, -11.939)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -765,10 +765,12 @@ def _matched_levels(luma_a: np.ndarray, luma_b: np.ndarray, valid: np.ndarray) -
 
 def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int,
            colour_check: bool = True) -> Evidence:
-    """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept. ``distance``
-    and ``orientation``: the pair's hash_match(). When nothing verifies, the evidence carries the whole-image
-    colour change in that orientation too (the hash score weighs it; a verified score does not), unless
-    ``colour_check`` is off (a pair whose hashes are too far apart to accept is scored without it)."""
+    """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept (on a tie, the
+    one leaving less recoloured: a symmetric design, turned, also fits a mirror that misplaces its inner parts, or
+    the other way round). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
+    evidence carries the whole-image colour change in that orientation too (the hash score weighs it; a verified
+    score does not), unless ``colour_check`` is off (a pair whose hashes are too far apart to accept is scored
+    without it)."""
     points_a, points_b = a.keypoints, b.keypoints
     descriptors_a = np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32)
     descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
@@ -810,7 +812,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
             region=tuple(round(float(v), 3) for v in (*region.min(axis=0) / [b.width, b.height],
                                                       *region.max(axis=0) / [b.width, b.height])))
-        if candidate.agreement > best.agreement or not best.verified:
+        if not best.verified or (candidate.agreement, -candidate.recoloured) > (best.agreement, -best.recoloured):
             best = candidate
     if best.verified or not colour_check:
         return best
