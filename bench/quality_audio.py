@@ -596,12 +596,15 @@ def main(argv=None) -> None:
                         help="a checkout of https://github.com/dpwe/audfprint (commit cb03ba9) to compare with")
     parser.add_argument("--speed", action="store_true", help="also print speed and size figures")
     parser.add_argument("--speed-only", action="store_true", help="print the speed and size figures only")
+    parser.add_argument("--make-only", action="store_true", help="only make (cache) the variant files")
     args = parser.parse_args(argv)
     if args.speed_only:
         speed_report(load_sources(args.media_dir))
         return
     sources, positives, negatives = build(args.media_dir, args.workdir, args.seed, args.max_sources,
                                           edits=not args.no_edits, edits_only=args.edits_only, split=args.split)
+    if args.make_only:
+        return
     pairs = positives + negatives
     print(f"{len(sources)} sources, {len(positives)} positive pairs, {len(negatives)} negative pairs")
     start = time.time()

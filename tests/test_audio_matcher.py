@@ -254,3 +254,13 @@ def test_energy_bits_under_a_roughly_found_edit_locate_edited_music_under_a_loud
     other = fp(synth.mix(excerpt(7), synth.speech_like(len(music) / SR, seed=8), -5))
     assert all(f.significance < audio.MATCH_SIGNIFICANCE / 2 for f in audio._energy_under_edits(song_fp, other,
                                                                                                   proposed))
+
+
+def test_line_fit_and_slots_as_numpy_computes_them():
+    rng = np.random.default_rng(0)
+    anchor_a = np.sort(rng.uniform(0, 9000, 500)).astype(np.float32)
+    anchor_b = (anchor_a * 1.2 + 40 + rng.normal(0, 2, 500)).astype(np.float32)
+    rows = np.arange(0, 500, 3)
+    slope, intercept = audio._line(rows, anchor_a, anchor_b, 1.25)
+    assert (slope, intercept) == pytest.approx(tuple(np.polyfit(anchor_a[rows], anchor_b[rows] / 1.25, 1)), rel=1e-9)
+    assert np.array_equal(audio._slots(anchor_a), (anchor_a // audio.SLOT_FRAMES).astype(np.int64))

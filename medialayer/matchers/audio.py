@@ -533,11 +533,14 @@ def _fit_line(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     steps = int(min(50, np.ceil(MAX_SLOPE * np.ptp(x) / INLIER_FRAMES))) if len(x) else 0
     slopes = np.linspace(-MAX_SLOPE, MAX_SLOPE, 2 * steps + 1) if steps else np.zeros(1)
     voters = slice(None, None, max(1, len(x) // 4000))  # a strong alignment is found as well from a sample
-    residual = y[None, voters] - slopes[:, None] * x[None, voters]
+    # in single precision and in place: the costliest step of comparing a copy (frames to well under a bin)
+    residual = y[None, voters] - slopes[:, None].astype(np.float32) * x[None, voters]
     low = np.floor(residual.min())
-    bins = np.rint(residual - low).astype(np.int64)
+    residual -= low
+    bins = np.rint(residual, out=residual).astype(np.int64)
     width = int(bins.max()) + 3
-    votes = np.bincount((bins + np.arange(len(slopes))[:, None] * width).ravel(), minlength=len(slopes) * width)
+    bins += np.arange(len(slopes))[:, None] * width  # one histogram row per slope
+    votes = np.bincount(bins.ravel(), minlength=len(slopes) * width)
     votes = votes.reshape(len(slopes), width)
     votes = votes[:, :-2] + votes[:, 1:-1] + votes[:, 2:]  # a bin and its two neighbours
     row, column = np.unravel_index(np.argmax(votes), votes.shape)
@@ -553,10 +556,11 @@ def _runs(anchors: np.ndarray, bridge: float) -> list[np.ndarray]:
 
 def _line(rows, anchor_a, anchor_b, speed) -> tuple[float, float]:
     """Slope and intercept of the line through aligned pairs (rows) mapping A's frames to B's own frames."""
-    x, y = anchor_a[rows], anchor_b[rows] / speed
-    if np.ptp(x) > 0:
-        slope, intercept = np.polyfit(x, y, 1)
-        return float(slope), float(intercept)
+    x, y = anchor_a[rows].astype(np.float64), (anchor_b[rows] / speed).astype(np.float64)
+    if np.ptp(x) > 0:  # least squares
+        x_mean, y_mean = x.mean(), y.mean()
+        slope = float(((x - x_mean) * (y - y_mean)).sum() / np.square(x - x_mean).sum())
+        return slope, float(y_mean - slope * x_mean)
     return 1 / speed, float(np.median(y - x / speed))
 
 
@@ -565,13 +569,14 @@ def _segment(rows, anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance
     alignments (``chance``: the slot occupancy beside this alignment over the whole of A; the local one can
     be higher)."""
     first, last = anchor_a[rows].min(), end_a[rows].max()
-    slots = np.unique(anchor_a[rows] // SLOT_FRAMES)
-    if len(slots) < MIN_SLOTS:
+    slots = _slots(anchor_a[rows])
+    slots = np.count_nonzero(np.bincount(slots - slots.min()))  # the slots holding aligned landmarks
+    if slots < MIN_SLOTS:
         return None
     span = int(last // SLOT_FRAMES - first // SLOT_FRAMES) + 1
 
     def significance_at(p):
-        return -np.log10(max(special.bdtrc(len(slots) - 1, span, min(p, 0.5)), 1e-300))
+        return -np.log10(max(special.bdtrc(slots - 1, span, min(p, 0.5)), 1e-300))
     chance = max(chance, 1e-3)
     if significance_at(chance) < MIN_RUN_SIGNIFICANCE:
         return None  # weak even against the lower, global chance level: not worth measuring the local one
@@ -721,16 +726,22 @@ def _occupancy(anchors: np.ndarray, offsets: np.ndarray, reach: int, slots: int)
     offsets just beside an alignment (reach..reach+NEIGHBOUR_FRAMES away on either side). Counting
     occupied (slot, band) cells, not pairs, keeps bursts of coincidences from looking rare."""
     band = 2 * INLIER_FRAMES + 1
-    far = (np.abs(offsets) > reach) & (np.abs(offsets) <= reach + NEIGHBOUR_FRAMES)
-    if not far.any():
+    distance = np.abs(offsets)
+    far = np.nonzero((distance > reach) & (distance <= reach + NEIGHBOUR_FRAMES))[0]
+    if not len(far):
         return 0.0
-    slot = (anchors[far] // SLOT_FRAMES).astype(np.int64)
+    slot = _slots(anchors[far])
     column = np.floor(offsets[far] / band).astype(np.int64)
     slot -= slot.min()
     column -= column.min()
     occupied = np.zeros((int(slot.max()) + 1) * (int(column.max()) + 1), bool)  # cheaper than np.unique
     occupied[slot * (int(column.max()) + 1) + column] = True
     return np.count_nonzero(occupied) / (2 * NEIGHBOUR_FRAMES / band * slots)
+
+
+def _slots(frames: np.ndarray) -> np.ndarray:
+    """The SLOT_FRAMES slot of each frame (frames // SLOT_FRAMES, without NumPy's slow float floor division)."""
+    return np.floor(frames * (1 / SLOT_FRAMES)).astype(np.int64)
 
 
 def _seconds(frame: float) -> float:
