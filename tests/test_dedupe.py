@@ -1,6 +1,7 @@
 """Catalog dedupe through the real pipeline: a small generated catalog of images, audio and video with
 copies, distractors and bad rows; the expected groups, singletons and error rows; a capped hot key that
 costs no true group; the same results on the Dask runner."""
+import dataclasses
 import json
 import os
 import re
@@ -188,3 +189,15 @@ def test_a_split_screen_shares_keys_with_the_video_in_one_of_its_panes(tmp_path,
     original, split, unrelated = keys("original", source), keys("split", compose), keys("unrelated", video.MovingScene(11))
     assert len(original & split) >= matcher.min_shared_keys
     assert len(original & unrelated) < matcher.min_shared_keys
+
+
+def test_a_mirrored_copy_gets_the_same_keypoint_keys(tmp_path):
+    """A mirrored copy's keypoints carry the source's mirrored descriptors as their own and the other way round:
+    the keys take the smaller selection of the two, so they are the same (the coefficient and pane keys
+    do not change with the keypoints)."""
+    matcher = get_matcher("video")
+    path = video.write_video(str(tmp_path / "v.mp4"), video.frames(video.MovingScene(7), 4.0, 10.0), 10.0)
+    fingerprint = matcher.fingerprint(Blob(path=path), Limits())
+    mirrored = dataclasses.replace(fingerprint, local=fingerprint.local.mirror())
+    assert len(fingerprint.local.descriptors) and (fingerprint.local.descriptors != fingerprint.local.mirrored).any()
+    assert matcher.index_keys(mirrored) == matcher.index_keys(fingerprint)

@@ -379,7 +379,7 @@ def index_keys(fp: VideoFingerprint) -> list[int]:
     """For every informative sample, the set of its TOP_COEFFICIENTS largest whole and central DCT
     coefficients as a 63-bit mask: magnitudes do not change under flips, and a transposed mask covers
     90-degree turns (the whole and central regions, and each key's copies, hashed apart). And two 48-bit
-    selections of every keypoint descriptor. And a 32-bit hash of each split-screen pane and of the middle of
+    selections of every keypoint descriptor (or of its mirrored descriptor: the smaller). And a 32-bit hash of each split-screen pane and of the middle of
     the picture it shows, per informative sample."""
     keys = set()
     informative = fp.weight > 0
@@ -395,11 +395,19 @@ def index_keys(fp: VideoFingerprint) -> list[int]:
             masks = np.bitwise_or.reduce(np.left_shift(np.uint64(1), top.astype(np.uint64)), axis=1)
             keys.update(_hashed_key(region, copy, int(mask)) for mask in masks for copy in range(COEFFICIENT_KEY_COPIES))
     if len(fp.local.descriptors):
-        bits = np.unpackbits(fp.local.descriptors, axis=1)
+        upright, mirrored = (np.unpackbits(d, axis=1) for d in (fp.local.descriptors, fp.local.mirrored))
         for table, selection in enumerate(DESCRIPTOR_KEY_BITS):
-            picked = np.packbits(bits[:, selection], axis=1)
-            keys.update(_DESCRIPTOR_KEYS | table << 48 | int.from_bytes(row, "big") for row in map(bytes, picked))
+            # the smaller of the upright and mirrored descriptor's selection: a mirrored copy's keypoint holds
+            # the two the other way round, so it gets the same key, and there are no more keys than keypoints
+            picked = np.minimum(*(_selected(bits, selection) for bits in (upright, mirrored)))
+            keys.update(_DESCRIPTOR_KEYS | table << 48 | int(key) for key in picked)
     return sorted(keys)
+
+
+def _selected(bits: np.ndarray, selection: np.ndarray) -> np.ndarray:
+    """The selected bits of each descriptor (a row of unpacked bits) as one integer, first bit highest."""
+    packed = np.packbits(bits[:, selection], axis=1).astype(np.int64)
+    return packed @ (np.int64(1) << np.arange(8 * (packed.shape[1] - 1), -1, -8, dtype=np.int64))
 
 
 def _hashed_key(region: str, copy: int, mask: int) -> int:
