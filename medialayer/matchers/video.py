@@ -379,8 +379,8 @@ def index_keys(fp: VideoFingerprint) -> list[int]:
     """For every informative sample, the set of its TOP_COEFFICIENTS largest whole and central DCT
     coefficients as a 63-bit mask: magnitudes do not change under flips, and a transposed mask covers
     90-degree turns (the whole and central regions, and each key's copies, hashed apart). And two 48-bit
-    selections of every keypoint descriptor (or of its mirrored descriptor: the smaller). And a 32-bit hash of each split-screen pane and of the middle of
-    the picture it shows, per informative sample."""
+    selections of every keypoint descriptor (or of its mirrored descriptor: the smaller). And a 32-bit hash
+    of each split-screen pane and of the middle of the picture it shows, per informative sample."""
     keys = set()
     informative = fp.weight > 0
     for group, regions in enumerate(_PANE_GROUPS.values()):
