@@ -6,8 +6,9 @@ Runs the pair job (``medialayer.pipelines.match_pairs.run``, decoder isolation o
 process on a generated pair file (``bench/throughput.py``'s images and pairs): ``--repeats`` times in
 ``in_memory`` with one worker and ``--repeats`` times in ``multi_processing`` with two (the mode that lost
 fingerprints before ``match_pairs.send_stage_inputs_whole``; docs/benchmarks.md). Each run's records are
-read back from its JSONL files and compared with the first run's, pair by pair, without ``processing_time_ms`` (timings differ); printed: per run, wall time, peak RSS of the
-process tree, records against rows, error records by code, and whether the records are identical.
+read back from its JSONL files and compared with the first run's, pair by pair, without
+``processing_time_ms`` (timings differ); printed: per run, wall time, peak RSS of the process tree, records
+against rows, error records by code, and whether the records are identical.
 """
 from __future__ import annotations
 

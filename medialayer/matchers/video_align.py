@@ -143,7 +143,7 @@ def _compare(a, b) -> Comparison:
     # put it on another line and cover at least as much.
     if not match or raw < SETTLED_SCORE:
         local = _compare_keypoints(a, b)
-        if local.coverage >= LOCAL_COVERAGE and local.frames >= MIN_FRAMES and (not match or (
+        if _found(local) and (not match or (
                 local.coverage >= coverage and not _same_alignment(local, max(runs, key=lambda r: r.evidence)))):
             score = 0.5 + 0.5 * local.coverage
             confident = local.frames >= 2 * MIN_FRAMES and local.coverage >= 2 * LOCAL_COVERAGE
@@ -164,9 +164,12 @@ def _compare(a, b) -> Comparison:
 def _compare_keypoints(a, b):
     """The keypoint path's match of a in b, upright or else mirrored (ORB keypoints are not mirror-invariant)."""
     local = compare_local(a.local, b.local, a.duration, b.duration)
-    if local.coverage >= LOCAL_COVERAGE and local.frames >= MIN_FRAMES:
-        return local
-    return compare_local(a.local.mirror(), b.local, a.duration, b.duration)
+    return local if _found(local) else compare_local(a.local.mirror(), b.local, a.duration, b.duration)
+
+
+def _found(local) -> bool:
+    """Whether the keypoint path verified enough of the shorter video, on enough frames, to count."""
+    return local.coverage >= LOCAL_COVERAGE and local.frames >= MIN_FRAMES
 
 
 def _same_alignment(local, run: _Run) -> bool:
