@@ -2,7 +2,7 @@
 and group quality, per media type; for images beside PDQ hashes in a FAISS binary index (Meta's HMA).
 
     python bench/dedupe.py --media-dir ../shared/media-dev [--media-type image] [--copies 3] [--seed 1]
-    python bench/dedupe.py --media-dir ../shared/media-dev --media-type audio [--seed 7] [--max-sources 12]
+    python bench/dedupe.py --media-dir ../shared/media-dev --media-type audio [--seed 7] [--max-sources 12] [--first-source 6]
     python bench/dedupe.py --media-dir ../shared/media-dev --media-type video [--split held-out]
 
 The image catalog: every image of media-dev, plus ``--copies`` transformed copies of each (parameters drawn
@@ -124,10 +124,11 @@ def image_catalog(media_dir: str, copies: int, seed: int) -> list[Item]:
     return catalog
 
 
-def audio_catalog(media_dir: str, seed: int, max_sources: int | None) -> list[Item]:
+def audio_catalog(media_dir: str, seed: int, max_sources: int | None, first_source: int = 0) -> list[Item]:
     from bench import quality_audio
 
-    sources, positives, _ = quality_audio.build(media_dir, os.path.join(WORK, "audio"), seed, max_sources)
+    sources, positives, _ = quality_audio.build(media_dir, os.path.join(WORK, "audio"), seed, max_sources,
+                                                first_source=first_source)
     catalog = [Item(s["path"], frozenset([s["name"]]), "original", s["path"]) for s in sources]
     catalog += [Item(p["query"], frozenset([p["source"]["name"], *p["contains"]]), p["edit"] or p["case"],
                      p["query"]) for p in positives]
@@ -217,6 +218,8 @@ def main(argv=None) -> None:
     parser.add_argument("--copies", type=int, default=3, help="images: transformed copies of each source")
     parser.add_argument("--seed", type=int, help="the draw of edits and parameters (default: 1 for images, 7 for audio, as in bench/quality_audio.py)")
     parser.add_argument("--max-sources", type=int, help="audio: at most this many tracks (spread over the list)")
+    parser.add_argument("--first-source", type=int, default=0,
+                        help="audio: the spread of --max-sources tracks starts at this one (0: where the keys were tuned)")
     parser.add_argument("--split", default="held-out", choices=("all", "held-out", "tune"), help="video: the sources")
     parser.add_argument("--max-bucket", type=int, default=DEFAULT_MAX_BUCKET)
     parser.add_argument("--max-candidates", type=int, default=DEFAULT_MAX_CANDIDATES)
@@ -225,10 +228,11 @@ def main(argv=None) -> None:
         args.seed = 7 if args.media_type == "audio" else 1
 
     kind, matcher = args.media_type, get_matcher(args.media_type)
-    run_name = {"image": f"image-{args.copies}-{args.seed}", "audio": f"audio-{args.seed}-{args.max_sources}",
+    run_name = {"image": f"image-{args.copies}-{args.seed}", "audio": f"audio-{args.seed}-{args.max_sources}"
+                + (f"-from{args.first_source}" if args.first_source else ""),
                 "video": f"video-{args.split}"}[kind]
     catalog = {"image": lambda: image_catalog(args.media_dir, args.copies, args.seed),
-               "audio": lambda: audio_catalog(args.media_dir, args.seed, args.max_sources),
+               "audio": lambda: audio_catalog(args.media_dir, args.seed, args.max_sources, args.first_source),
                "video": lambda: video_catalog(args.media_dir, args.split)}[kind]()
     truth = {(i, j) for i, j in itertools.combinations(range(len(catalog)), 2)
              if catalog[i].content & catalog[j].content}

@@ -312,13 +312,15 @@ def shared_recordings(sources: list[dict]) -> set[tuple[str, str]]:
 
 
 def build(media_dir: str, workdir: str, seed: int, max_sources: int | None, edits: bool = True,
-          edits_only: bool = False, split: str = "report"):
+          edits_only: bool = False, split: str = "report", first_source: int = 0):
     """The source list, the positive pairs and the negative pairs (each a dict), writing variant files. The
     speed/tempo/pitch rows are made on the ``split`` half of the music, at the tuning grid's ratios for "tune"
-    (whose negatives then stay within that half too)."""
+    (whose negatives then stay within that half too). ``max_sources`` takes every n-th track of the list from
+    ``first_source`` on."""
     os.makedirs(workdir, exist_ok=True)
     all_sources = load_sources(media_dir)
-    sources = all_sources[::max(1, len(all_sources) // max_sources)][:max_sources] if max_sources else all_sources
+    sources = (all_sources[first_source::max(1, len(all_sources) // max_sources)][:max_sources] if max_sources
+               else all_sources)
     speech = [(s["name"], read_stereo(s["path"])) for s in all_sources if s["speech"]]
     positives = []
     for source in sources:
