@@ -1,4 +1,5 @@
 """Audio matching on synthesised audio: offsets, segments, the low-information guard, voiceover, speed."""
+import dataclasses
 import pickle
 
 import numpy as np
@@ -264,3 +265,33 @@ def test_line_fit_and_slots_as_numpy_computes_them():
     slope, intercept = audio._line(rows, anchor_a, anchor_b, 1.25)
     assert (slope, intercept) == pytest.approx(tuple(np.polyfit(anchor_a[rows], anchor_b[rows] / 1.25, 1)), rel=1e-9)
     assert np.array_equal(audio._slots(anchor_a), (anchor_a // audio.SLOT_FRAMES).astype(np.int64))
+
+
+@pytest.mark.parametrize("edit", ["speed 0.77", "speed 1.31", "tempo 1.12", "pitch -3"])
+def test_a_copy_through_a_speed_tempo_or_pitch_edit_keeps_triplet_pair_keys(song, song_fp, edit):
+    """30 s of the song, resampled (tempo and pitch together), played at another tempo with its pitch, or
+    transposed: such a copy keeps few of the landmark pair keys, but shares enough of the triplet pair keys
+    with its source to become a catalog candidate (real music in docs/benchmarks.md, "Catalog dedupe")."""
+    kind, value = edit.split()
+    factor = float(value)
+    if kind == "speed":
+        copy = resample_poly(song[10 * SR:40 * SR], 100, int(round(100 * factor)))
+    elif kind == "tempo":
+        copy = synth.melody(60 / factor, seed=3, tempo_bpm=150 * factor)[int(10 / factor * SR):int(40 / factor * SR)]
+    else:
+        copy = synth.melody(60, seed=3, tempo_bpm=150, transpose=int(factor))[10 * SR:40 * SR]
+    copy_fp = fp(copy)
+    shared = set(audio._triplet_pair_keys(song_fp).tolist()) & set(audio._triplet_pair_keys(copy_fp).tolist())
+    assert len(shared) >= MATCHER.min_shared_keys
+    assert shared <= set(MATCHER.index_keys(song_fp)) & set(MATCHER.index_keys(copy_fp))
+
+
+def test_triplet_pair_keys_survive_an_exact_change_of_clock_and_pitch(song_fp):
+    """The song's peaks 25% slower and 4 semitones higher, moved exactly: most triplet pair keys stay (the
+    others have a timing rounded across a level of their time ratio), the landmark pair keys are lost."""
+    moved = dataclasses.replace(song_fp, frames=np.rint(song_fp.frames * 1.25).astype(np.uint32),
+                                log_freqs=(song_fp.log_freqs + 12 * audio.FREQ_SCALE).astype(np.uint16))
+    kept = set(audio._triplet_pair_keys(moved).tolist())
+    assert len(kept & set(audio._triplet_pair_keys(song_fp).tolist())) > 0.5 * len(kept)
+    landmarks = set(audio._landmark_pair_keys(moved).tolist())
+    assert len(landmarks & set(audio._landmark_pair_keys(song_fp).tolist())) <= 0.05 * len(landmarks)

@@ -135,16 +135,33 @@ class AudioFingerprint:
 
 
 def index_keys(fp: AudioFingerprint) -> list[int]:
-    """Two landmark hashes of one anchor peak side by side (40 bits): specific enough that unrelated music
-    shares almost none, while a copy keeps many of its anchors' first landmarks. Audio that can never
-    match (silence, a steady tone, stationary noise) has none."""
+    """Two families of keys, in separate ranges of the integers. Two landmark hashes of one anchor peak side
+    by side (40 bits): specific, and a copy at the original speed and pitch keeps many of its anchors' first
+    landmarks. Two triplet hashes of one first peak side by side (the triplet and the next of that peak, by
+    its last peak's time): unchanged by speed, tempo and pitch edits, which move every landmark hash.
+    Audio that can never match (silence, a steady tone, stationary noise) has none."""
     if fp.low_information:
         return []
+    return sorted(set(_landmark_pair_keys(fp).tolist()) | set(_triplet_pair_keys(fp).tolist()))
+
+
+TRIPLET_KEY_RANGE = 1 << 40  # above every landmark pair key (two 20-bit hashes)
+
+
+def _landmark_pair_keys(fp: AudioFingerprint) -> np.ndarray:
     hashes, anchors, ends = _landmarks(fp, 1.0)
     order = np.lexsort((ends, anchors))
     hashes, anchors = hashes[order].astype(np.int64), anchors[order]
     same_anchor = anchors[1:] == anchors[:-1]
-    return sorted(set(((hashes[:-1][same_anchor] << 20) | hashes[1:][same_anchor]).tolist()))
+    return (hashes[:-1][same_anchor] << 20) | hashes[1:][same_anchor]
+
+
+def _triplet_pair_keys(fp: AudioFingerprint) -> np.ndarray:
+    found = triplets(fp.frames, fp.log_freqs, fp.ranks, FREQ_SCALE)
+    order = np.lexsort((found.hashes, found.ends, found.starts))  # an edit scales every time: the order stays
+    hashes, starts = found.hashes[order].astype(np.int64), found.starts[order]
+    same_first = starts[1:] == starts[:-1]
+    return TRIPLET_KEY_RANGE | (hashes[:-1][same_first] << 16) | hashes[1:][same_first]  # hashes < 2**15
 
 
 class AudioMatcher:
