@@ -270,8 +270,9 @@ def test_line_fit_and_slots_as_numpy_computes_them():
 @pytest.mark.parametrize("edit", ["speed 0.77", "speed 1.31", "tempo 1.12", "pitch -3"])
 def test_a_copy_through_a_speed_tempo_or_pitch_edit_keeps_triplet_pair_keys(song, song_fp, edit):
     """30 s of the song, resampled (tempo and pitch together), played at another tempo with its pitch, or
-    transposed: such a copy keeps few of the landmark pair keys, but shares enough of the triplet pair keys
-    with its source to become a catalog candidate (real music in docs/benchmarks.md, "Catalog dedupe")."""
+    transposed: each shares enough triplet pair keys with its source to become a catalog candidate, where a
+    resampled copy keeps almost none of the landmark pair keys (real music: docs/benchmarks.md, "Catalog
+    dedupe")."""
     kind, value = edit.split()
     factor = float(value)
     if kind == "speed":

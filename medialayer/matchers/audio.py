@@ -136,9 +136,10 @@ class AudioFingerprint:
 
 def index_keys(fp: AudioFingerprint) -> list[int]:
     """Two families of keys, in separate ranges of the integers. Two landmark hashes of one anchor peak side
-    by side (40 bits): specific, and a copy at the original speed and pitch keeps many of its anchors' first
-    landmarks. Two triplet hashes of one first peak side by side (the triplet and the next of that peak, by
-    its last peak's time): unchanged by speed, tempo and pitch edits, which move every landmark hash.
+    by side (40 bits), made within each half of the frequency range apart: specific, and a copy at the
+    original speed and pitch keeps many of its anchors' first landmarks, in the half a voice leaves alone too.
+    Two triplet hashes of one first peak side by side (the triplet and the next of that peak, by its last
+    peak's time): unchanged by speed, tempo and pitch edits, which move every landmark hash.
     Audio that can never match (silence, a steady tone, stationary noise) has none."""
     if fp.low_information:
         return []
@@ -146,14 +147,20 @@ def index_keys(fp: AudioFingerprint) -> list[int]:
 
 
 TRIPLET_KEY_RANGE = 1 << 40  # above every landmark pair key (two 20-bit hashes)
+# the middle of the peaks' frequency range (755 Hz; a log-frequency in 1/FREQ_SCALE steps), between the halves
+KEY_SPLIT = FREQ_SCALE * LOG_STEPS_PER_OCTAVE * np.log2(np.sqrt(LOW_HZ * HIGH_HZ) / LOG_BASE_HZ)
 
 
 def _landmark_pair_keys(fp: AudioFingerprint) -> np.ndarray:
-    hashes, anchors, ends = _landmarks(fp, 1.0)
-    order = np.lexsort((ends, anchors))
-    hashes, anchors = hashes[order].astype(np.int64), anchors[order]
-    same_anchor = anchors[1:] == anchors[:-1]
-    return (hashes[:-1][same_anchor] << 20) | hashes[1:][same_anchor]
+    keys = []
+    for half in (fp.log_freqs < KEY_SPLIT, fp.log_freqs >= KEY_SPLIT):
+        peaks = dataclasses.replace(fp, frames=fp.frames[half], log_freqs=fp.log_freqs[half], ranks=fp.ranks[half])
+        hashes, anchors, ends = _landmarks(peaks, 1.0)
+        order = np.lexsort((ends, anchors))
+        hashes, anchors = hashes[order].astype(np.int64), anchors[order]
+        same_anchor = anchors[1:] == anchors[:-1]
+        keys.append((hashes[:-1][same_anchor] << 20) | hashes[1:][same_anchor])
+    return np.concatenate(keys)
 
 
 def _triplet_pair_keys(fp: AudioFingerprint) -> np.ndarray:
