@@ -25,7 +25,7 @@ import math
 import av
 import cv2
 import numpy as np
-from av.video.reformatter import VideoReformatter
+from av.video.reformatter import ColorRange, VideoReformatter
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
@@ -51,6 +51,7 @@ MIN_CONTENT = 0.25  # borders never leave less than this fraction of the width o
 MIN_STD = 10.0  # grey-level standard deviation under which a frame is flat (black, fades, plain cards)
 MAX_ONE_TONE = 0.7  # share of pixels of one grey level above which a frame is a title card or near-empty
 TRUNCATED = 0.5  # decoding less than this share of the announced duration means a broken file
+NO_DEBLOCK_SIZE = 2  # frames at least this many times the keypoints' picture are decoded without deblocking
 STILL_DIFFERENCE = 1.5  # mean absolute grey difference under which two consecutive samples are one still
 
 # Natural images lose energy about as 1/frequency: weighting by frequency whitens the descriptor, so
@@ -119,13 +120,17 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
 
     The sample is the first frame at or after each step. Frames no other frame refers to (most B-frames)
     are not decoded unless they are such a frame, so the samples are the frames and pixels a full decode
-    gives, at a fraction of its cost. Only sampled frames are converted, as OpenCV's capture converts them
-    (to BGR by FFmpeg, then grey and area-reduced by OpenCV): the fingerprint is the one decoding every
-    frame gives, bit for bit (FFmpeg's own grey and area scaling move keypoints enough to lose matches).
-    Timestamps come from the stream, so the sampling is the same at any frame rate. Returns the duration
-    (generator return value): up to the end of the last packet."""
+    gives, at a fraction of its cost. Only sampled frames are turned grey (see _grey) and area-reduced by
+    OpenCV (FFmpeg's own area scaling moves keypoints enough to lose matches). Timestamps come from the
+    stream, so the sampling is the same at any frame rate. Returns the duration (generator return value): up
+    to the end of the last packet."""
     stream = container.streams.video[0]
     stream.thread_count = 1  # one core per video: the pipeline's workers already fill the machine
+    codec = stream.codec_context
+    if min(codec.width, codec.height) >= NO_DEBLOCK_SIZE * min(local_size((codec.height, codec.width))):
+        # The deblocking filter smooths block edges that reducing to the keypoints' and descriptors' sizes
+        # averages away anyway; at 720p it is a sixth of the decoding time.
+        codec.options = {"skip_loop_filter": "all"}
     rate = float(stream.average_rate or 0)
     frame_seconds = 1.0 / rate if 0 < rate < 1000 else 0.04
     time_base = float(stream.time_base or 0)
@@ -159,15 +164,36 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
                 continue
             next_sample = (np.floor(t / SAMPLE_STEP + 1e-3) + 1) * SAMPLE_STEP
             size = size or (_thumbnail_size((frame.height, frame.width)), local_size((frame.height, frame.width)))
-            grey = cv2.cvtColor(to_bgr.reformat(frame, format="bgr24", threads=1).to_ndarray(), cv2.COLOR_BGR2GRAY)
+            grey, levels = _grey(frame, to_bgr)
             local = None
             if t + 1e-3 >= next_local:
                 next_local = (np.floor(t / LOCAL_STEP + 1e-3) + 1) * LOCAL_STEP
-                local = cv2.resize(grey, size[1], interpolation=cv2.INTER_AREA)
-            yield t, cv2.resize(grey, size[0], interpolation=cv2.INTER_AREA), local
+                local = cv2.LUT(cv2.resize(grey, size[1], interpolation=cv2.INTER_AREA), levels)
+            yield t, cv2.LUT(cv2.resize(grey, size[0], interpolation=cv2.INTER_AREA), levels), local
     if size is None:  # nothing decoded
         raise MediaError(ErrorCode.DECODE_FAILED, "no decodable video frame")
     return max(last + frame_seconds, end - first)
+
+
+# 8-bit YUV formats whose first plane is the luma: grey without converting the colour planes; video
+# range (16-235) is stretched to 0-255 like a conversion to RGB does, so grey-level thresholds hold.
+_LUMA_FIRST = {"yuv420p", "yuv422p", "yuv444p", "yuv410p", "yuv411p", "yuv440p", "nv12", "nv21"}
+_FULL_RANGE_LUMA = {"yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p"}
+_IDENTITY = np.arange(256, dtype=np.uint8)
+_STRETCH = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
+
+
+def _grey(frame: av.VideoFrame, to_bgr: VideoReformatter) -> tuple[np.ndarray, np.ndarray]:
+    """(grey picture at full size, the grey-level table that maps it to 0-255 once reduced). The luma plane
+    of a YUV frame is read in place (converting 720p to BGR and back to grey cost more than the rest of a
+    sample's description); other formats go through BGR."""
+    name = frame.format.name
+    if name in _LUMA_FIRST or name in _FULL_RANGE_LUMA:
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width]
+        full_range = name in _FULL_RANGE_LUMA or frame.color_range == ColorRange.JPEG
+        return luma, _IDENTITY if full_range else _STRETCH
+    return cv2.cvtColor(to_bgr.reformat(frame, format="bgr24", threads=1).to_ndarray(), cv2.COLOR_BGR2GRAY), _IDENTITY
 
 
 def _first_after_step(t: float, frame_seconds: float) -> bool:
@@ -246,18 +272,24 @@ def describe(thumbnail: np.ndarray, box: tuple[int, int, int, int]):
     picture = thumbnail[top:bottom, left:right]
     h, w = picture.shape
     dy, dx = int(round(h * CENTER_MARGIN)), int(round(w * CENTER_MARGIN))
-    whole = _dct_descriptor(picture)
-    center = _dct_descriptor(picture[dy:h - dy, dx:w - dx])
-    parts = [_dct_descriptor(picture[int(round(y0 * h)):max(int(round(y0 * h)) + 1, int(round(y1 * h))),
-                                     int(round(x0 * w)):max(int(round(x0 * w)) + 1, int(round(x1 * w)))])
+    parts = [picture[int(round(y0 * h)):max(int(round(y0 * h)) + 1, int(round(y1 * h))),
+                     int(round(x0 * w)):max(int(round(x0 * w)) + 1, int(round(x1 * w)))]
              for x0, x1, y0, y1 in PARTS.values()]
-    return whole, center, parts, _informative(picture)
+    descriptors = _dct_descriptors([picture, picture[dy:h - dy, dx:w - dx], *parts])
+    return descriptors[0], descriptors[1], descriptors[2:], _informative(picture)
 
 
-def _dct_descriptor(picture: np.ndarray) -> np.ndarray:
-    grid = cv2.resize(picture, (GRID, GRID), interpolation=cv2.INTER_AREA).astype(np.float32)
-    coefficients = cv2.dct(grid)[:BAND, :BAND].ravel()[1:] * _WHITEN
-    return coefficients / (np.linalg.norm(coefficients) + 1e-6)
+# The first BAND rows of the orthonormal DCT-II matrix of size GRID (cv2.dct's): the low band of all of a
+# sample's pictures in two batched products instead of one full transform each.
+_DCT = (np.sqrt(np.where(np.arange(BAND) == 0, 1.0, 2.0) / GRID)[:, None] *
+        np.cos(np.pi * np.arange(BAND)[:, None] * (2 * np.arange(GRID) + 1) / (2 * GRID))).astype(np.float32)
+
+
+def _dct_descriptors(pictures: list[np.ndarray]) -> np.ndarray:
+    """Unit, whitened low-frequency DCT descriptors (n x 63) of pictures, each area-reduced to GRID x GRID."""
+    grids = np.stack([cv2.resize(p, (GRID, GRID), interpolation=cv2.INTER_AREA) for p in pictures]).astype(np.float32)
+    coefficients = (_DCT @ grids @ _DCT.T).reshape(len(pictures), -1)[:, 1:] * _WHITEN
+    return coefficients / (np.linalg.norm(coefficients, axis=1, keepdims=True) + 1e-6)
 
 
 def _informative(picture: np.ndarray) -> bool:

@@ -104,29 +104,23 @@ def keypoints(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     h, w = grey.shape
     row_cell, column_cell = np.arange(h) * CELLS // h, np.arange(w) * CELLS // w
 
-    def cells(found) -> list[int]:
-        return [row_cell[min(h - 1, int(k.pt[1]))] * CELLS + column_cell[min(w - 1, int(k.pt[0]))] for k in found]
+    def strongest_first(found) -> tuple[list, np.ndarray]:
+        """The keypoints, strongest first, and the grid cell of each."""
+        found = sorted(found, key=lambda k: -k.response)
+        points = np.asarray(cv2.KeyPoint_convert(found), np.float32).reshape(-1, 2).astype(int)
+        return found, row_cell[np.minimum(h - 1, points[:, 1])] * CELLS + column_cell[np.minimum(w - 1, points[:, 0])]
 
-    found = sorted(_orb().detect(grey, None), key=lambda k: -k.response)
+    found, cell = strongest_first(_orb().detect(grey, None))
     per_cell = KEYPOINTS // (CELLS * CELLS)
-    taken, rest, counts = [], [], np.zeros(CELLS * CELLS, int)
-    for index, c in enumerate(cells(found)):  # the strongest of each cell first, then the strongest of the rest
-        if counts[c] < per_cell:
-            counts[c] += 1
-            taken.append(index)
-        else:
-            rest.append(index)
-    chosen = [found[i] for i in (taken + rest)[:KEYPOINTS]]
+    taken = _rank_in_cell(cell) < per_cell  # the strongest of each cell first, then the strongest of the rest
+    chosen = [found[i] for i in np.concatenate([np.flatnonzero(taken), np.flatnonzero(~taken)])[:KEYPOINTS]]
+    counts = np.bincount(cell[taken], minlength=CELLS * CELLS)
     short = counts < per_cell  # every corner of such a cell is already chosen
     if short.any():
         mask = short.reshape(CELLS, CELLS)[row_cell[:, None], column_cell[None, :]].astype(np.uint8)
         known = {(k.pt, k.octave) for k in found}
-        weak = [k for k in sorted(_orb(WEAK_FAST).detect(grey, mask), key=lambda k: -k.response)
-                if (k.pt, k.octave) not in known]
-        for k, c in zip(weak, cells(weak)):
-            if counts[c] < per_cell:
-                counts[c] += 1
-                chosen.append(k)
+        weak, cell = strongest_first([k for k in _orb(WEAK_FAST).detect(grey, mask) if (k.pt, k.octave) not in known])
+        chosen += [weak[i] for i in np.flatnonzero(_rank_in_cell(cell) < per_cell - counts[cell])]
     if not chosen:
         return nothing
     chosen, descriptors = _orb().compute(grey, chosen)
@@ -142,6 +136,14 @@ def keypoints(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     both = np.array([k.class_id for k in flipped])
     points = np.float32([k.pt for k in chosen])
     return points[both], descriptors[both], mirrored
+
+
+def _rank_in_cell(cell: np.ndarray) -> np.ndarray:
+    """For each keypoint (strongest first), how many stronger ones its cell holds."""
+    order = np.argsort(cell, kind="stable")
+    rank = np.empty(len(cell), int)
+    rank[order] = np.arange(len(cell)) - np.searchsorted(cell[order], cell[order])
+    return rank
 
 
 def build(times: list[float], points: list[np.ndarray], descriptors: list[np.ndarray], mirrored: list[np.ndarray],
