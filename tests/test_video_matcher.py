@@ -6,16 +6,13 @@ import functools
 import os
 import pickle
 
-import av
-import cv2
 import numpy as np
 import pytest
-from av.video.reformatter import VideoReformatter
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
-from medialayer.matchers.video import _grey, open_video
+from medialayer.matchers.video import open_video
 from medialayer.matchers.video_local import KEYPOINTS, LOCAL_STEP
 from medialayer.media import Blob
 from medialayer.synthetic import video as synth
@@ -191,18 +188,3 @@ def test_over_long_video_is_refused_from_its_metadata(tmp_path):
             refuse()
         assert error.value.code == ErrorCode.DURATION_EXCEEDED
     assert MATCHER.fingerprint(Blob(path=path), Limits(max_video_seconds=5)).duration == pytest.approx(4.0)
-
-
-@pytest.mark.parametrize("pixel_format", ["yuv420p", "yuvj420p", "rgb24"])
-def test_grey_from_the_luma_plane_is_the_grey_of_the_colour_picture(pixel_format):
-    """The fingerprint reads a YUV frame's luma plane (stretched from video range) instead of converting to
-    colour and back: the same grey levels, within rounding, as the conversion gives (other formats take it)."""
-    rng = np.random.default_rng(3)  # a texture with a soft tint: colours a camera gives, none clipped
-    texture = cv2.GaussianBlur(rng.integers(0, 256, (96, 128), dtype=np.uint8), (0, 0), 3).astype(int)
-    tint = cv2.GaussianBlur(rng.integers(-40, 40, (96, 128, 3)).astype(np.float32), (0, 0), 8)
-    colour = np.clip(texture[:, :, None] + tint, 0, 255).astype(np.uint8)
-    frame = av.VideoFrame.from_ndarray(colour, format="rgb24").reformat(format=pixel_format)
-    expected = cv2.cvtColor(frame.to_ndarray(format="bgr24"), cv2.COLOR_BGR2GRAY).astype(int)
-    grey, levels = _grey(frame, VideoReformatter())
-    difference = np.abs(cv2.LUT(np.ascontiguousarray(grey), levels).astype(int) - expected)
-    assert difference.max() <= 2 and difference.mean() < 1.0  # FFmpeg's fixed-point conversion rounds

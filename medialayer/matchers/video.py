@@ -25,7 +25,7 @@ import math
 import av
 import cv2
 import numpy as np
-from av.video.reformatter import ColorRange, VideoReformatter
+from av.video.reformatter import VideoReformatter
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
@@ -120,10 +120,11 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
 
     The sample is the first frame at or after each step. Frames no other frame refers to (most B-frames)
     are not decoded unless they are such a frame, so the samples are the frames and pixels a full decode
-    gives, at a fraction of its cost. Only sampled frames are turned grey (see _grey) and area-reduced by
-    OpenCV (FFmpeg's own area scaling moves keypoints enough to lose matches). Timestamps come from the
-    stream, so the sampling is the same at any frame rate. Returns the duration (generator return value): up
-    to the end of the last packet."""
+    gives, at a fraction of its cost. Only sampled frames are converted, as OpenCV's capture converts them
+    (to BGR by FFmpeg, then grey and area-reduced by OpenCV): reading the luma plane instead, or FFmpeg's own
+    grey and area scaling, moves keypoints by rounding enough to lose a picture-in-picture match at the edge
+    of verification. Timestamps come from the stream, so the sampling is the same at any frame rate. Returns
+    the duration (generator return value): up to the end of the last packet."""
     stream = container.streams.video[0]
     stream.thread_count = 1  # one core per video: the pipeline's workers already fill the machine
     codec = stream.codec_context
@@ -164,36 +165,15 @@ def sample_frames(container: av.container.InputContainer, limits: Limits):
                 continue
             next_sample = (np.floor(t / SAMPLE_STEP + 1e-3) + 1) * SAMPLE_STEP
             size = size or (_thumbnail_size((frame.height, frame.width)), local_size((frame.height, frame.width)))
-            grey, levels = _grey(frame, to_bgr)
+            grey = cv2.cvtColor(to_bgr.reformat(frame, format="bgr24", threads=1).to_ndarray(), cv2.COLOR_BGR2GRAY)
             local = None
             if t + 1e-3 >= next_local:
                 next_local = (np.floor(t / LOCAL_STEP + 1e-3) + 1) * LOCAL_STEP
-                local = cv2.LUT(cv2.resize(grey, size[1], interpolation=cv2.INTER_AREA), levels)
-            yield t, cv2.LUT(cv2.resize(grey, size[0], interpolation=cv2.INTER_AREA), levels), local
+                local = cv2.resize(grey, size[1], interpolation=cv2.INTER_AREA)
+            yield t, cv2.resize(grey, size[0], interpolation=cv2.INTER_AREA), local
     if size is None:  # nothing decoded
         raise MediaError(ErrorCode.DECODE_FAILED, "no decodable video frame")
     return max(last + frame_seconds, end - first)
-
-
-# 8-bit YUV formats whose first plane is the luma: grey without converting the colour planes; video
-# range (16-235) is stretched to 0-255 like a conversion to RGB does, so grey-level thresholds hold.
-_LUMA_FIRST = {"yuv420p", "yuv422p", "yuv444p", "yuv410p", "yuv411p", "yuv440p", "nv12", "nv21"}
-_FULL_RANGE_LUMA = {"yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p"}
-_IDENTITY = np.arange(256, dtype=np.uint8)
-_STRETCH = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
-
-
-def _grey(frame: av.VideoFrame, to_bgr: VideoReformatter) -> tuple[np.ndarray, np.ndarray]:
-    """(grey picture at full size, the grey-level table that maps it to 0-255 once reduced). The luma plane
-    of a YUV frame is read in place (converting 720p to BGR and back to grey cost more than the rest of a
-    sample's description); other formats go through BGR."""
-    name = frame.format.name
-    if name in _LUMA_FIRST or name in _FULL_RANGE_LUMA:
-        plane = frame.planes[0]
-        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width]
-        full_range = name in _FULL_RANGE_LUMA or frame.color_range == ColorRange.JPEG
-        return luma, _IDENTITY if full_range else _STRETCH
-    return cv2.cvtColor(to_bgr.reformat(frame, format="bgr24", threads=1).to_ndarray(), cv2.COLOR_BGR2GRAY), _IDENTITY
 
 
 def _first_after_step(t: float, frame_seconds: float) -> bool:
