@@ -30,7 +30,9 @@ PDQ (``pdqhash``) and, on a fixed sample of the image-inside-image rows and of e
 false-positive rate per kind of negative and precision/recall/F1 with each method's own decision.
 
 ``--fit`` skips the pipeline and fits the matcher's logistic score calibration (``HASH_LOGIT`` and
-``VERIFY_LOGIT`` in ``medialayer/matchers/image.py``) on the tune split by maximum likelihood.
+``VERIFY_LOGIT`` in ``medialayer/matchers/image.py``) on the tune split by maximum likelihood, then prints the
+tables above for the fitted score on those same pairs (in-sample, without the baselines): how to judge a change
+of the matcher on the tune split without looking at the report split.
 """
 from __future__ import annotations
 
@@ -469,6 +471,8 @@ def evaluate(rows, scores: dict[str, dict], decisions: dict[str, dict]) -> None:
           f"{len(random)} random pairs (threshold chosen per method on the negatives; 'no-flat': the "
           f"{len(hard) - len(textured)} flat/gradient/two-tone negatives left out)")
     print_table(header, table)
+    print("thresholds (pHash, PDQ, crop-resistant: minus the distance; a pair above it matches): "
+          + ", ".join(f"{m} {t:.4f}" for m, t in thresholds.items()))
     print("\nFalse-positive rate per kind of negative, at each method's R@FPR threshold / with its own decision")
     fp_rows = []
     for kind in sorted({r["kind"] for r in rows if r["label"] is False}):
@@ -494,7 +498,9 @@ def evaluate(rows, scores: dict[str, dict], decisions: dict[str, dict]) -> None:
 
 def fit_calibration(rows) -> None:
     """Fit the logistic score calibration of the matcher on these pairs, outside the pipeline, and print the
-    score threshold that would meet the false-positive budgets on them."""
+    score threshold that would meet the false-positive budgets on them and the tables of ``evaluate`` for the
+    fitted score on them (in-sample: what a change of the matcher gains on the tune split, never a figure to
+    report)."""
     from medialayer.limits import Limits
     from medialayer.matchers import image as matcher
     from medialayer.media import Blob
@@ -511,13 +517,17 @@ def fit_calibration(rows) -> None:
     matcher.HASH_LOGIT = logistic_fit([matcher.hash_features(e) for e, _ in unverified], [y for _, y in unverified])
     verified = [(e, y) for e, y in evidence if e.verified]
     matcher.VERIFY_LOGIT = logistic_fit([matcher.verify_features(e) for e, _ in verified], [y for _, y in verified])
-    scores = [matcher.MATCHER.compare(a, b).similarity_score for a, b, _ in pairs]
+    comparisons = [matcher.MATCHER.compare(a, b) for a, b, _ in pairs]
+    scores = [c.similarity_score for c in comparisons]
     at = threshold([s for s, r in zip(scores, rows) if r["kind"].startswith("hard:")],
                    [s for s, r in zip(scores, rows) if r["kind"] == "random"])
     print("HASH_LOGIT =", matcher.HASH_LOGIT)
     print("VERIFY_LOGIT =", matcher.VERIFY_LOGIT)
     print(f"({len(unverified)} pairs for the hash, {len(verified)} verified pairs; the false-positive budgets "
           f"hold on these pairs above a score of {at:.4f})")
+    print("\nIn-sample, on the pairs the calibration was just fitted on:")
+    evaluate(rows, {"ours": {r["pair_id"]: s for r, s in zip(rows, scores)}},
+             {"ours": {r["pair_id"]: c.match for r, c in zip(rows, comparisons)}})
 
 
 def logistic_fit(features, labels, iterations=50) -> tuple[float, ...]:
