@@ -8,7 +8,7 @@ from scipy.signal import resample_poly
 
 from medialayer.matchers import audio, get_matcher
 from medialayer.matchers.audio import FRAME_SECONDS, MATCHER, PEAKS_PER_SECOND, fingerprint_samples
-from medialayer.matchers.audio_triplets import MAX_LOG2_SCALE, MAX_SHIFT, SCALE_BIN, Triplets, edit_cells
+from medialayer.matchers.audio_triplets import MAX_LOG2_SCALE, MAX_SHIFT, SCALE_BIN, Triplets, edit_cells, hash_join
 from medialayer.synthetic import audio as synth
 
 SR = 44100
@@ -228,6 +228,29 @@ def test_only_triplet_cells_that_stand_out_are_examined():
     assert len(cells) == 1
     shift, scale, mask = cells[0]
     assert abs(shift - 5) <= 1 and abs(np.log2(scale / 1.1)) <= SCALE_BIN and mask[-edit:].all()
+
+
+def test_hash_join_finds_every_shared_hash_but_overly_repeated_ones():
+    rng = np.random.default_rng(1)
+    for size_a, size_b, values in ((0, 5, 9), (40, 0, 9), (300, 200, 40), (300, 200, 2000)):
+        hashes_a, hashes_b = np.sort(rng.integers(0, values, size_a)), rng.integers(0, values, size_b)
+        rows_a, rows_b = hash_join(hashes_a, hashes_b, 6)
+        expected = {(i, j) for i, h in enumerate(hashes_a) for j, g in enumerate(hashes_b)
+                    if h == g and np.count_nonzero(hashes_a == h) <= 6}
+        assert set(zip(rows_a.tolist(), rows_b.tolist())) == expected and len(rows_a) == len(expected)
+
+
+def test_densest_window_of_offsets():
+    """Per row, the most offsets within 9 consecutive values and the centre of the first such window, as a
+    window slid over every position from the row's least offset finds them."""
+    rng = np.random.default_rng(2)
+    for spread in (10, 60, 3000):
+        offsets = rng.integers(-spread, spread, (5, 200))
+        offsets[1, :80] = 7  # a pile at one offset
+        votes, centres = audio._densest(offsets)
+        for row, v, centre in zip(offsets, votes, centres):
+            counts = [np.count_nonzero(np.abs(row - c) <= 4) for c in range(row.min(), row.max() + 1)]
+            assert v == max(counts) and centre == row.min() + int(np.argmax(counts))
 
 
 @pytest.mark.parametrize("edit", ["tempo 1.07", "pitch -2"])

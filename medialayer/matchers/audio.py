@@ -90,6 +90,7 @@ MIN_ANCHORS = 6  # an offset mode with fewer votes than this is not examined
 SLOT_FRAMES = 8  # evidence counts 0.256 s slots holding aligned landmarks, so a burst counts once
 MIN_SLOTS = 4
 MIN_RUN_SIGNIFICANCE = 4.0  # a run of aligned landmarks weaker than this even against the global chance is noise
+SPAN_TOLERANCE = 0.02  # seconds at the ends of the files a segment spanning both may leave out
 NEIGHBOUR_FRAMES = 250  # offsets this far beside an alignment measure the chance level
 MAX_REACH = 204  # frames an offset mode reaches at most (residual speed over the longest overlap)
 MATCH_SIGNIFICANCE = 12.0  # -log10 of the chance probability at which a segment counts as a match
@@ -285,11 +286,7 @@ def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> tup
     scales: the middle of the best-voted range is taken, then refined by a least-squares line through the
     hits on it (if they span MIN_FIT_FRAMES, and the fit stays within that range)."""
     trials = scale * 2.0 ** np.arange(-1.5 * SCALE_BIN, 1.5 * SCALE_BIN + 1e-9, FINE_SCALE_STEP)
-    best_votes, modes = np.zeros(len(trials)), np.zeros(len(trials), np.int64)
-    for k, trial in enumerate(trials):
-        offset = np.rint(anchor_b / trial - anchor_a).astype(np.int64)
-        votes = np.convolve(np.bincount(offset - offset.min()), np.ones(9), "same")
-        best_votes[k], modes[k] = votes.max(), int(np.argmax(votes)) + offset.min()
+    best_votes, modes = _densest(np.rint(anchor_b[None, :] / trials[:, None] - anchor_a).astype(np.int64))
     plateau = np.nonzero(best_votes == best_votes.max())[0]
     row = int(plateau[len(plateau) // 2])
     on_line = np.abs(np.rint(anchor_b / trials[row] - anchor_a) - modes[row]) <= 4
@@ -298,6 +295,21 @@ def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> tup
         if abs(np.log2(fitted / trials[row])) <= FINE_SCALE_STEP * len(plateau):
             return fitted, on_line
     return float(trials[row]), on_line
+
+
+def _densest(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of integer offsets: the most of them within 9 consecutive values, and the first such window's
+    centre (not below the row's least offset). The first densest window ends on an offset (else it would
+    start one earlier), so windows ending on each offset are counted: on the rows sorted and laid end to
+    end (each row's values raised clear of the previous row's), one search for all."""
+    rows, n = offsets.shape
+    ordered = np.sort(offsets, axis=1)
+    lowest = ordered[:, :1]
+    laid = (ordered - lowest + np.arange(rows)[:, None] * (int(np.ptp(ordered, axis=1).max()) + 9)).ravel()
+    counts = (np.arange(rows * n) - np.searchsorted(laid, laid - 8)).reshape(rows, n) + 1
+    best = counts.argmax(axis=1)  # the first, lowest window's end
+    ends = ordered[np.arange(rows), best]
+    return counts[np.arange(rows), best], np.maximum(ends - 4, lowest[:, 0])
 
 
 def _top(found: list) -> float:
@@ -528,26 +540,33 @@ def _align_pairs(anchor_a, end_a, anchor_b, a: AudioFingerprint, b: AudioFingerp
     reach = int(4 + min(MAX_SLOPE * overlap, MAX_REACH - 4))  # how far a residual speed drifts the offset
     if around is not None:
         votes[np.abs(np.arange(len(votes)) + lowest - around) > EDIT_REACH] = 0
+    slots = int(np.ptp(anchor_a) // SLOT_FRAMES) + 1
     found: list[_Found] = []
     for _ in range(MAX_MODES):
         mode = int(np.argmax(votes))
         if votes[mode] < MIN_ANCHORS:
             break
         votes[max(0, mode - reach):mode + reach + 1] = 0
-        near = np.abs(offset - (mode + lowest)) <= reach
+        # the pairs a mode's segments can use or measure their chance level on (their centres lie within reach
+        # of the mode, the chance level up to NEIGHBOUR_FRAMES beyond): a fraction of all when there are many
+        local = np.nonzero(np.abs(offset - (mode + lowest)) <= 2 * reach + NEIGHBOUR_FRAMES + 1)[0]
+        mode_a, mode_end_a, mode_b, mode_offset = (column[local] for column in (anchor_a, end_a, anchor_b, offset))
+        near = np.abs(mode_offset - (mode + lowest)) <= reach
         if not near.any():  # the smoothed votes reach half a frame further than ``reach``
             continue
-        inliers = _fit_line(anchor_a[near], offset[near])
+        inliers = _fit_line(mode_a[near], mode_offset[near])
         rows = np.nonzero(near)[0][inliers]
-        chance = _occupancy(anchor_a, offset - (mode + lowest), reach, int(np.ptp(anchor_a) // SLOT_FRAMES) + 1)
-        runs = [_segment(rows[run], anchor_a, end_a, anchor_b, offset, speed, a, b, reach, chance)
-                for run in _runs(anchor_a[rows], bridge) if len(run) >= MIN_SLOTS]
+        chance = _occupancy(mode_a, mode_offset - (mode + lowest), reach, slots)
+        runs = [_segment(rows[run], mode_a, mode_end_a, mode_b, mode_offset, speed, a, b, reach, chance)
+                for run in _runs(mode_a[rows], bridge) if len(run) >= MIN_SLOTS]
         runs = sorted((r for r in runs if r), key=lambda r: -r.landmarks)
         if runs and speed == 1.0:  # the alignment's energy evidence, counted once: for its best-supported run
-            slope, intercept = _line(rows, anchor_a, anchor_b, speed)
-            middle = np.median(anchor_a[rows])
+            slope, intercept = _line(rows, mode_a, mode_b, speed)
+            middle = np.median(mode_a[rows])
             runs[0] = dataclasses.replace(runs[0], lag=float(middle - (intercept + slope * middle)))
         found += [r for r in runs if not any(_same_alignment(r.segment, kept.segment) for kept in found)]
+        if any(_spans_both(kept.segment, a, b) for kept in found):
+            break  # whatever a further mode found would be the same alignment as that one: none is added
     return sorted(found, key=lambda s: -s.significance)
 
 
@@ -558,13 +577,16 @@ def _fit_line(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     slopes = np.linspace(-MAX_SLOPE, MAX_SLOPE, 2 * steps + 1) if steps else np.zeros(1)
     voters = slice(None, None, max(1, len(x) // 4000))  # a strong alignment is found as well from a sample
     # in single precision and in place: the costliest step of comparing a copy (frames to well under a bin)
-    residual = y[None, voters] - slopes[:, None].astype(np.float32) * x[None, voters]
+    residual = slopes[:, None].astype(np.float32) * x[None, voters]
+    np.subtract(y[None, voters], residual, out=residual)
     low = np.floor(residual.min())
     residual -= low
-    bins = np.rint(residual, out=residual).astype(np.int64)
-    width = int(bins.max()) + 3
-    bins += np.arange(len(slopes))[:, None] * width  # one histogram row per slope
-    votes = np.bincount(bins.ravel(), minlength=len(slopes) * width)
+    np.rint(residual, out=residual)
+    width = int(residual.max()) + 3
+    # one histogram row per slope; whole numbers stay exact in single precision (rows x width << 2 ** 24: the
+    # offsets of one mode, give or take MAX_SLOPE over the longest file)
+    residual += (np.arange(len(slopes)) * width).astype(np.float32)[:, None]
+    votes = np.bincount(residual.astype(np.int64).ravel(), minlength=len(slopes) * width)
     votes = votes.reshape(len(slopes), width)
     votes = votes[:, :-2] + votes[:, 1:-1] + votes[:, 2:]  # a bin and its two neighbours
     row, column = np.unravel_index(np.argmax(votes), votes.shape)
@@ -770,6 +792,13 @@ def _slots(frames: np.ndarray) -> np.ndarray:
 
 def _seconds(frame: float) -> float:
     return float(frame * FRAME_SECONDS + N_FFT / 2 / SAMPLE_RATE)
+
+
+def _spans_both(segment: Segment, a: AudioFingerprint, b: AudioFingerprint) -> bool:
+    """Whether a segment spans both files but for SPAN_TOLERANCE at their ends: every other segment (if longer
+    than 4 x SPAN_TOLERANCE on both files, as a run of MIN_SLOTS slots is) is then the same alignment."""
+    return (segment.source_start <= SPAN_TOLERANCE and segment.source_end >= a.duration - SPAN_TOLERANCE
+            and segment.target_start <= SPAN_TOLERANCE and segment.target_end >= b.duration - SPAN_TOLERANCE)
 
 
 def _same_alignment(x: Segment, y: Segment) -> bool:

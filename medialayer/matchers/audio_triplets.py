@@ -76,9 +76,12 @@ def triplets(frames: np.ndarray, log_freqs: np.ndarray, ranks: np.ndarray, freq_
 def hash_join(hashes_a: np.ndarray, hashes_b: np.ndarray, max_repeats: int) -> tuple[np.ndarray, np.ndarray]:
     """Row indices into ``hashes_a`` (sorted) and ``hashes_b`` of every hash the two share, leaving out hashes
     A holds more than ``max_repeats`` times (too repetitive to say anything about alignment)."""
-    lo = np.searchsorted(hashes_a, hashes_b, "left")
-    count = np.searchsorted(hashes_a, hashes_b, "right") - lo
-    count[count > max_repeats] = 0
+    starts = np.flatnonzero(np.diff(hashes_a, prepend=hashes_a[:1] - 1, append=hashes_a[-1:] + 1))  # runs of A
+    if len(starts) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    run = np.minimum(np.searchsorted(hashes_a[starts[:-1]], hashes_b), len(starts) - 2)  # one search of A's values
+    lo, count = starts[run], np.diff(starts)[run]
+    count[(hashes_a[lo] != hashes_b) | (count > max_repeats)] = 0
     rows_b = np.repeat(np.arange(len(hashes_b)), count)
     # the k-th hit of a B row is A row lo + k: its place among all hits less the hits of earlier B rows
     return np.arange(len(rows_b)) + np.repeat(lo - (np.cumsum(count) - count), count), rows_b
@@ -99,7 +102,8 @@ def edit_cells(a: Triplets, b: Triplets, rows_a: np.ndarray, rows_b: np.ndarray,
     i = np.rint(shift).astype(np.int64) + MAX_SHIFT
     j = np.rint(log_scale / SCALE_BIN).astype(np.int64) + scale_bins // 2
     inside = (i >= 0) & (i < shift_bins) & (j >= 0) & (j < scale_bins)
-    votes = np.bincount(i[inside] * scale_bins + j[inside], minlength=shift_bins * scale_bins).astype(np.float32)
+    cell = np.where(inside, i * scale_bins + j, shift_bins * scale_bins)  # outside: one past the last cell
+    votes = np.bincount(cell[inside], minlength=shift_bins * scale_bins).astype(np.float32)
     votes = votes.reshape(shift_bins, scale_bins)
     votes = ndimage.uniform_filter(votes, size=(3, 3), mode="constant") * 9
     floor = max(MIN_PROMINENCE * float(votes.mean()), 1e-9)
@@ -109,6 +113,8 @@ def edit_cells(a: Triplets, b: Triplets, rows_a: np.ndarray, rows_b: np.ndarray,
         if votes[ci, cj] < floor:
             break
         votes[max(0, ci - 2):ci + 3, max(0, cj - 2):cj + 3] = 0
-        mask = inside & (np.abs(i - ci) <= 1) & (np.abs(j - cj) <= 1)
+        neighbours = np.zeros((shift_bins, scale_bins), bool)
+        neighbours[max(0, ci - 1):ci + 2, max(0, cj - 1):cj + 2] = True
+        mask = np.append(neighbours.ravel(), False)[cell]  # the hits in the cell and its eight neighbours
         cells.append((int(ci) - MAX_SHIFT, 2.0 ** ((int(cj) - scale_bins // 2) * SCALE_BIN), mask))
     return cells, shift_bins * scale_bins
