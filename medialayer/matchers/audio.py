@@ -136,9 +136,11 @@ class AudioFingerprint:
 
 
 def index_keys(fp: AudioFingerprint) -> list[int]:
-    """Two families of keys, in separate ranges of the integers. Two landmark hashes of one anchor peak side
-    by side (40 bits), made within each half of the frequency range apart: specific, and a copy at the
-    original speed and pitch keeps many of its anchors' first landmarks, in the half a voice leaves alone too.
+    """Two families of keys, in separate ranges of the integers. Two landmark hashes of one anchor peak
+    (40 bits), the anchor's landmarks in order of their end paired with the next and the one after: specific,
+    and a copy at the original speed and pitch keeps many of them. They are made within each of the four
+    bands the peak quota is shared over apart, so a voice in some bands leaves the others' landmarks as they
+    were; and as a voice's peaks slip in among the music's, a landmark still meets the one it followed.
     Two triplet hashes of one first peak side by side (the triplet and the next of that peak, by its last
     peak's time): unchanged by speed, tempo and pitch edits, which move every landmark hash.
     Audio that can never match (silence, a steady tone, stationary noise) has none."""
@@ -148,19 +150,26 @@ def index_keys(fp: AudioFingerprint) -> list[int]:
 
 
 TRIPLET_KEY_RANGE = 1 << 40  # above every landmark pair key (two 20-bit hashes)
-# the middle of the peaks' frequency range (755 Hz; a log-frequency in 1/FREQ_SCALE steps), between the halves
-KEY_SPLIT = FREQ_SCALE * LOG_STEPS_PER_OCTAVE * np.log2(np.sqrt(LOW_HZ * HIGH_HZ) / LOG_BASE_HZ)
+# the inner edges of the four log-spaced bands of the peaks' range (337, 755 and 1693 Hz; log-frequencies in
+# 1/FREQ_SCALE steps), as the peak quota's: landmark pair keys are made within each band
+KEY_BAND_EDGES = FREQ_SCALE * LOG_STEPS_PER_OCTAVE * np.log2(
+    np.geomspace(LOW_HZ, HIGH_HZ, QUOTA_BANDS + 1)[1:-1] / LOG_BASE_HZ)
+KEY_PAIR_REACH = 2  # each landmark of an anchor is paired with this many of its next ones
 
 
 def _landmark_pair_keys(fp: AudioFingerprint) -> np.ndarray:
     keys = []
-    for half in (fp.log_freqs < KEY_SPLIT, fp.log_freqs >= KEY_SPLIT):
-        peaks = dataclasses.replace(fp, frames=fp.frames[half], log_freqs=fp.log_freqs[half], ranks=fp.ranks[half])
+    band = np.searchsorted(KEY_BAND_EDGES, fp.log_freqs, side="right")
+    for within in range(len(KEY_BAND_EDGES) + 1):
+        inside = band == within
+        peaks = dataclasses.replace(fp, frames=fp.frames[inside], log_freqs=fp.log_freqs[inside],
+                                    ranks=fp.ranks[inside])
         hashes, anchors, ends = _landmarks(peaks, 1.0)
         order = np.lexsort((ends, anchors))
         hashes, anchors = hashes[order].astype(np.int64), anchors[order]
-        same_anchor = anchors[1:] == anchors[:-1]
-        keys.append((hashes[:-1][same_anchor] << 20) | hashes[1:][same_anchor])
+        for step in range(1, KEY_PAIR_REACH + 1):
+            same_anchor = anchors[step:] == anchors[:-step]
+            keys.append((hashes[:-step][same_anchor] << 20) | hashes[step:][same_anchor])
     return np.concatenate(keys)
 
 
