@@ -138,9 +138,10 @@ class AudioFingerprint:
 def index_keys(fp: AudioFingerprint) -> list[int]:
     """Two families of keys, in separate ranges of the integers. Two landmark hashes of one anchor peak
     (40 bits), the anchor's landmarks in order of their end paired with the next and the one after: specific,
-    and a copy at the original speed and pitch keeps many of them. They are made within each of the four
-    bands the peak quota is shared over apart, so a voice in some bands leaves the others' landmarks as they
-    were; and as a voice's peaks slip in among the music's, a landmark still meets the one it followed.
+    and a copy at the original speed and pitch keeps many of them. Each of four log-spaced frequency bands
+    (like the peak quota's) makes its own from its own peaks, so a voice loud in some bands leaves the others'
+    keys as they were; and where a voice's peak slips in among the music's, a landmark still meets the one it
+    followed.
     Two triplet hashes of one first peak side by side (the triplet and the next of that peak, by its last
     peak's time): unchanged by speed, tempo and pitch edits, which move every landmark hash.
     Audio that can never match (silence, a steady tone, stationary noise) has none."""
@@ -150,8 +151,8 @@ def index_keys(fp: AudioFingerprint) -> list[int]:
 
 
 TRIPLET_KEY_RANGE = 1 << 40  # above every landmark pair key (two 20-bit hashes)
-# the inner edges of the four log-spaced bands of the peaks' range (337, 755 and 1693 Hz; log-frequencies in
-# 1/FREQ_SCALE steps), as the peak quota's: landmark pair keys are made within each band
+# the inner edges of four log-spaced bands of the peaks' range, like the peak quota's (337, 755 and 1693 Hz;
+# log-frequencies in 1/FREQ_SCALE steps): landmark pair keys are made within each band
 KEY_BAND_EDGES = FREQ_SCALE * LOG_STEPS_PER_OCTAVE * np.log2(
     np.geomspace(LOW_HZ, HIGH_HZ, QUOTA_BANDS + 1)[1:-1] / LOG_BASE_HZ)
 KEY_PAIR_REACH = 2  # each landmark of an anchor is paired with this many of its next ones
