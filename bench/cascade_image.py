@@ -164,6 +164,14 @@ def report(results: list[dict], fps: dict) -> None:
     cascade_rate = compares_per_second(random_pairs)
     print(f"\ncompare on cached fingerprints, {len(random_pairs)} random pairs, one thread, CPU time: "
           f"full path {full_rate:.0f} pairs/s, cascade {cascade_rate:.0f} pairs/s")
+    # Where the cascade's time goes: the pairs the words stop, and the others (keypoint verification).
+    for name, stage in (("rejected by the words", True), ("verified (passed by the words, or close hashes)", False)):
+        subset = [(fps[r["source_url"]], fps[r["target_url"]]) for r in done
+                  if r["kind"] == "random" and not r["flat"] and r["rejected"] == stage]
+        if subset:
+            rate = compares_per_second(subset)
+            print(f"  {name}: {len(subset)} pairs at {rate:.0f} pairs/s, "
+                  f"{1000 * len(subset) / rate / len(random_pairs):.3f} CPU-ms of the mean random pair's")
 
 
 def fit_rejected_score(results: list[dict], fps: dict) -> None:

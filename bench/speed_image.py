@@ -3,7 +3,7 @@
     python bench/speed_image.py --media-dir ../shared/media-dev [--pairs 40]
 
 Each pair is two distinct JPEG files, both decoded and fingerprinted, then compared, in this one
-process (so the figures are per core). Rows:
+process (so the figures are per core; no file recurs, so a pair costs two fingerprints and a compare). Rows:
   * <= 2 MP, decided at the global stage: a photo against its JPEG q50 re-encode;
   * <= 2 MP, worst case: a photo against a 25% crop of it rotated 4 degrees (keypoint verification);
   * 12 MP: a photo upscaled to 4000x3000 against its q50 re-encode;
@@ -11,16 +11,18 @@ process (so the figures are per core). Rows:
     unrelated photos (each against the next photo of another series), the last also without the
     cascade (``CASCADE = False``: every pair verified and scored in full, the code before it).
 pHash (imagehash) and PDQ (pdqhash, on the image scaled to 512 px as PDQ's reference hashers do) hash the
-same files in the same run.
+same files in the same run. Then the steps of our fingerprint, profiled on the <= 2 MP files.
 CPU seconds (``time.process_time``) are the primary figure because the machine is shared; wall seconds
 are printed too. Derived files go under ``--workdir``, never into the repo.
 """
 from __future__ import annotations
 
 import argparse
+import cProfile
 import io
 import os
 import pickle
+import pstats
 import sys
 import time
 
@@ -90,6 +92,31 @@ def time_ours(pairs):
     return time.process_time() - cpu, time.perf_counter() - wall, matches, fingerprints
 
 
+# Steps of ImageMatcher.fingerprint, by the function that does each (module file, function name).
+FINGERPRINT_STEPS = {"decode (Pillow, draft)": ("image.py", "decode_image"),
+                     "trim borders, scale to the working image": ("image.py", "working_image"),
+                     "DCT hashes (whole, centre)": ("image.py", "_dihedral_hashes"),
+                     "ORB keypoints and descriptors": ("image.py", "_keypoints"),
+                     "visual words": ("image_sketch.py", "visual_words")}
+
+
+def fingerprint_steps(pairs) -> tuple[list[list], float]:
+    """(CPU ms per fingerprint of each of FINGERPRINT_STEPS, ms of the whole fingerprint), by cProfile over
+    fingerprinting both files of every pair (cumulative times: the profiler's own overhead is in them)."""
+    blobs = [_read(path) for pair in pairs for path in pair]
+    limits = Limits()
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    for data in blobs:
+        MATCHER.fingerprint(Blob(data=data), limits)
+    profile.disable()
+    cumulative = {}
+    for (file, _, name), (_, _, _, seconds, _) in pstats.Stats(profile).stats.items():
+        cumulative[(os.path.basename(file), name)] = cumulative.get((os.path.basename(file), name), 0.0) + seconds
+    per_image = {step: 1000 * cumulative.get(where, 0.0) / len(blobs) for step, where in FINGERPRINT_STEPS.items()}
+    return [[step, ms] for step, ms in per_image.items()], 1000 * cumulative[("image.py", "fingerprint")] / len(blobs)
+
+
 def time_phash(pairs):
     import imagehash
     blobs = [(_read(a), _read(b)) for a, b in pairs]
@@ -156,6 +183,10 @@ def main(argv=None) -> None:
     print("Pairs per second, decode + 2 fingerprints (hashes) + compare, one process")
     print_table(["pairs", "n", "verified", "target/s", "ours CPU/s", "ours wall/s", "ours match",
                  "pHash CPU/s", "pHash match", "PDQ CPU/s", "PDQ match"], table)
+    steps, whole = fingerprint_steps(pairs["global"])
+    print(f"\nWhere a fingerprint's time goes (the 'global' pairs' {2 * len(pairs['global'])} files, cProfile, CPU): "
+          f"{whole:.1f} ms a fingerprint, profiler included")
+    print_table(["step", "CPU ms"], steps + [["other", whole - sum(ms for _, ms in steps)]])
 
     originals = [a for a, _ in cached["global"]]
     partners = [next((originals[(i + k) % len(originals)] for k in range(1, len(originals))

@@ -8,7 +8,8 @@ import pytest
 
 from medialayer.limits import Limits
 from medialayer.matchers import image as matcher
-from medialayer.matchers.image_sketch import COARSE, FINE, MIN_WORD_MATCHES, rejected_score
+from medialayer.matchers.image_sketch import (COARSE, FINE, MIN_WORD_MATCHES, VOCABULARY_PATH, rejected_score,
+                                              visual_words)
 from medialayer.media import Blob
 from medialayer.synthetic import image as synthetic
 
@@ -61,6 +62,18 @@ def test_words_are_one_per_descriptor_and_deterministic(scenes, originals):
     assert len(words) * 32 == len(originals[0].descriptors + originals[0].mirrored)
     assert words.max() < COARSE * FINE
     assert fingerprint(scenes[0]).descriptor_words == originals[0].descriptor_words
+
+
+def test_words_are_the_nearest_fine_word_under_the_nearest_coarse_word(originals):
+    vocabulary = np.load(VOCABULARY_PATH)
+    descriptors = np.frombuffer(originals[0].descriptors + originals[0].mirrored, np.uint8).reshape(-1, 32)
+
+    def nearest(centroids):  # per descriptor: the first of the centroids at the least Hamming distance
+        return np.bitwise_count(descriptors[:, None, :] ^ centroids).sum(axis=2, dtype=np.int64).argmin(axis=1)
+
+    coarse = nearest(vocabulary[None, :COARSE])
+    fine = nearest(vocabulary[COARSE:].reshape(COARSE, FINE, 32)[coarse])
+    assert np.array_equal(visual_words(descriptors), coarse * FINE + fine)
 
 
 def test_a_picture_has_a_word_match_for_every_descriptor_with_itself(originals):

@@ -24,39 +24,40 @@ COARSE = FINE = 128  # words per level: 16,384 in all (4,096 left unrelated phot
 WORD_MATCH_DISTANCE = 56  # bits (of 256) within which two descriptors of one word count as a word match
 MIN_WORD_MATCHES = 3  # fewer word matches than this (in either orientation): no keypoint verification is attempted
 VOCABULARY_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "image_vocabulary.npy")
-_INDEXES = []  # [coarse index, fine index per coarse word], loaded once per process
+_INDEX = []  # [coarse index, the vocabulary as an inverted index over it], built once per process
 
 
-def _indexes() -> list:
-    if not _INDEXES:
+def _index():
+    """The vocabulary as a FAISS binary IVF index: the coarse words are its lists, each holding its fine words
+    (ids ``coarse * FINE + fine``), so a search probing one list is the two-level lookup in one call."""
+    if not _INDEX:
         centroids = np.load(VOCABULARY_PATH)  # (COARSE + COARSE * FINE) x 32 packed bits
         if centroids.shape != (COARSE + COARSE * FINE, 32) or centroids.dtype != np.uint8:
             raise ValueError(f"{VOCABULARY_PATH}: not a {COARSE}x{FINE} binary vocabulary")
-        for start in range(0, len(centroids), FINE):
-            index = faiss.IndexBinaryFlat(256)
-            index.add(np.ascontiguousarray(centroids[start:start + FINE]))
-            _INDEXES.append(index)
-    return _INDEXES
-
-
-def _nearest(index, descriptors: np.ndarray) -> np.ndarray:
-    return index.search(descriptors, 1)[1].ravel()
+        coarse = faiss.IndexBinaryFlat(256)
+        coarse.add(np.ascontiguousarray(centroids[:COARSE]))
+        index = faiss.IndexBinaryIVF(coarse, 256, COARSE)
+        index.is_trained, index.nprobe = True, 1
+        for cell in range(COARSE):
+            ids = np.arange(cell * FINE, (cell + 1) * FINE, dtype=np.int64)
+            fine = np.ascontiguousarray(centroids[COARSE + cell * FINE:COARSE + (cell + 1) * FINE])
+            index.invlists.add_entries(cell, FINE, faiss.swig_ptr(ids), faiss.swig_ptr(fine))  # copies both
+        index.ntotal = COARSE * FINE
+        _INDEX.extend([coarse, index])  # the IVF index only points at its coarse index: keep that alive too
+    return _INDEX[1]
 
 
 def visual_words(descriptors: np.ndarray) -> np.ndarray:
-    """The visual word (uint16) of each of ``descriptors`` (N x 32 packed ORB bits), in their order; exact
-    search on one thread, so a descriptor gets the same word every time."""
+    """The visual word (uint16) of each of ``descriptors`` (N x 32 packed ORB bits), in their order: the
+    nearest coarse word, then the nearest of its fine words; exact search on one thread, so a descriptor
+    gets the same word every time."""
     if len(descriptors) == 0:
         return np.zeros(0, np.uint16)
-    coarse_index, *fine_indexes = _indexes()
+    index = _index()
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
-        coarse = _nearest(coarse_index, descriptors)
-        words = np.empty(len(descriptors), np.int64)
-        for cell in np.unique(coarse):
-            members = coarse == cell
-            words[members] = cell * FINE + _nearest(fine_indexes[cell], np.ascontiguousarray(descriptors[members]))
+        words = index.search(np.ascontiguousarray(descriptors), 1)[1].ravel()
     finally:
         faiss.omp_set_num_threads(threads)
     return words.astype(np.uint16)
