@@ -2,7 +2,8 @@
 
     fingerprint_url(url, declared_types, fetcher) -> MediaResult   once per unique URL
     for_declared_type(result, declared_type)      -> MediaResult   per reference to that URL
-    compare_pair(row, source, target)             -> record        once per input row
+    compare_pair(row, source, target[, recent])   -> record        once per input row (a row repeating a
+                                                                   pair reuses its comparison from ``recent``)
 
 ``processing_time_ms`` of a record is the work done for its row: its share of fetching and
 fingerprinting each of its URLs (a URL's work divided among the rows referencing it) plus its compare;
@@ -82,8 +83,25 @@ def for_declared_type(result: MediaResult, declared_type: str | None) -> MediaRe
     return result
 
 
-def compare_pair(row: dict, source: MediaResult | None, target: MediaResult | None) -> dict:
-    """The output record for one input row, given the results for its two URLs."""
+class RecentComparisons(dict):
+    """The last ``size`` comparisons by (source URL, target URL, media type): a pairs file that lists one pair
+    many times (the normal case when rows come from catalog or review queues) costs one compare per pair, as
+    it costs one fingerprint per URL. Bounded, so a cell of millions of distinct pairs holds only ``size``."""
+
+    def __init__(self, size: int = 10_000):
+        super().__init__()
+        self.size = size
+
+    def remember(self, key, comparison):
+        if len(self) >= self.size:
+            del self[next(iter(self))]  # the oldest: dicts keep insertion order
+        self[key] = comparison
+
+
+def compare_pair(row: dict, source: MediaResult | None, target: MediaResult | None,
+                 recent: RecentComparisons | None = None) -> dict:
+    """The output record for one input row, given the results for its two URLs; with ``recent``, a pair
+    compared before is not compared again (the record is the same but for the row's own fields and time)."""
     if row.get("error"):
         return error_record(row, row["error"])
     elapsed = source.share_ms + target.share_ms
@@ -95,10 +113,15 @@ def compare_pair(row: dict, source: MediaResult | None, target: MediaResult | No
                            f"source is {source.media_type} but target is {target.media_type}", redact(target.url))
         return error_record(row, error, None, elapsed)
     timer = WorkTimer()
-    try:
-        comparison = get_matcher(source.media_type).compare(source.fingerprint, target.fingerprint)
-    except Exception as e:  # a matcher bug must cost one record, not the run
-        log.exception("unexpected failure comparing pair %s", row["pair_id"])
-        error = MediaError(ErrorCode.INTERNAL_ERROR, f"compare failed: {type(e).__name__}: {e}")
-        return error_record(row, error, source.media_type, elapsed + timer.ms)
+    key = (source.url, target.url, source.media_type)
+    comparison = recent.get(key) if recent is not None else None
+    if comparison is None:
+        try:
+            comparison = get_matcher(source.media_type).compare(source.fingerprint, target.fingerprint)
+        except Exception as e:  # a matcher bug must cost one record, not the run
+            log.exception("unexpected failure comparing pair %s", row["pair_id"])
+            error = MediaError(ErrorCode.INTERNAL_ERROR, f"compare failed: {type(e).__name__}: {e}")
+            return error_record(row, error, source.media_type, elapsed + timer.ms)
+        if recent is not None:
+            recent.remember(key, comparison)
     return result_record(row, source.media_type, comparison, elapsed + timer.ms)

@@ -13,6 +13,7 @@ import run_local
 from medialayer import match
 from medialayer.pipelines.match_pairs import pipeline_options
 from medialayer.record import RESULT_SCHEMA, make_row
+from medialayer.stages import RecentComparisons
 from medialayer.synthetic.image import textured_scene
 
 
@@ -176,3 +177,31 @@ def test_local_runner_sends_stage_inputs_by_size_not_by_timer():
     while not sent or not sent[-1].is_last:
         sent.append(channel._to_send.get(timeout=5))  # what the runner's gRPC stream would send, in order
     assert b"".join(element.data for element in sent) == b"".join(chunks)
+
+
+def test_rows_repeating_a_pair_are_compared_once(tmp_path, media, monkeypatch):
+    from medialayer.matchers.image import ImageMatcher
+
+    compared = []
+    real_compare = ImageMatcher.compare
+    monkeypatch.setattr(ImageMatcher, "compare", lambda self, a, b: compared.append(1) or real_compare(self, a, b))
+    rows = [{"pair_id": f"copy-{i}", "source_url": media["a"], "target_url": media["a_jpeg"]} for i in range(3)]
+    rows += [{"pair_id": "other-way", "source_url": media["a_jpeg"], "target_url": media["a"]},
+             {"pair_id": "different", "source_url": media["a"], "target_url": media["b"]}]
+    source = tmp_path / "pairs.jsonl"
+    _write_input(rows, source, "jsonl")
+    summary = run_local.run(["--input", str(source), "--output", str(tmp_path / "results"), "--formats", "jsonl",
+                             "--direct_running_mode", "in_memory"])
+    records = {r["pair_id"]: r for p in glob.glob(str(tmp_path / "results-*.jsonl")) for r in map(json.loads, open(p))}
+    assert summary["records_out"] == len(records) == 6  # the rows above and the broken line _write_input adds
+    assert len(compared) == 3  # the repeated pair once, the other way round and the different pair once each
+    same = lambda r: {k: v for k, v in r.items() if k not in ("pair_id", "processing_time_ms")}  # noqa: E731
+    assert same(records["copy-0"]) == same(records["copy-1"]) == same(records["copy-2"])
+    assert records["copy-0"]["match"] is True and records["different"]["match"] is False
+
+
+def test_recent_comparisons_are_bounded():
+    recent = RecentComparisons(size=2)
+    for key in "abc":
+        recent.remember(key, key.upper())
+    assert list(recent) == ["b", "c"]

@@ -34,7 +34,7 @@ from medialayer.io.fetch import Fetcher, redact
 from medialayer.limits import Limits
 from medialayer.previews import preview_record
 from medialayer.progress import Progress
-from medialayer.stages import MediaResult, compare_pair, fingerprint_url, for_declared_type
+from medialayer.stages import MediaResult, RecentComparisons, compare_pair, fingerprint_url, for_declared_type
 
 NAMESPACE = "medialayer"
 DEFAULT_BLOCKS = 8  # join blocks on distributed runners
@@ -141,7 +141,8 @@ class ComparePairs(beam.DoFn):
     """(cell, [("media", (url, result)) ..., ("row", row) ...]) -> one record per row of the cell.
 
     Two passes over the grouped values (a re-iterable): the cell's fingerprints are collected first, then
-    its rows stream past them, so this DoFn holds only fingerprints; on runners that page large groups in
+    its rows stream past them, so this DoFn holds only fingerprints (and its recent comparisons: rows that
+    repeat a pair land in one cell and are compared once); on runners that page large groups in
     (Dataflow, Flink, Spark) a cell's rows are never all in memory. Beam's local runner hands the group
     over as a list.
     """
@@ -160,6 +161,7 @@ class ComparePairs(beam.DoFn):
         media = {url: result for kind, (url, result) in (value for value in values if value[0] == "media")}
         if isinstance(values, (list, tuple)):  # the size is known without reading a lazy iterable
             self.progress.start_unit(len(values) - len(media))
+        recent = RecentComparisons()
         for kind, row in values:
             if kind != "row":
                 continue
@@ -167,7 +169,7 @@ class ComparePairs(beam.DoFn):
                 record = compare_pair(row, None, None)
             else:
                 sides = (media.get(url) or missing_result(url) for url in (row["source_url"], row["target_url"]))
-                record = compare_pair(row, *(for_declared_type(side, row["media_type"]) for side in sides))
+                record = compare_pair(row, *(for_declared_type(side, row["media_type"]) for side in sides), recent)
             self.records_out.inc()
             if record["error"] is not None:
                 Metrics.counter(NAMESPACE, f"errors_{record['error']['code']}").inc()
