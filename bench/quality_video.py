@@ -708,7 +708,7 @@ def dark_pip(args) -> None:
             if shown == src:
                 found += c.match
                 print(f"{os.path.basename(copy)}: match {c.match}, score {c.similarity_score:.3f}, speed ratio "
-                      f"{c.speed_ratio and round(c.speed_ratio, 3)} (true {1 / speed:.3f})")
+                      f"{c.speed_ratio and round(c.speed_ratio, 3)} (true {speed:.3f})")
             elif background != src:
                 negatives.append(c)
     print(f"dark picture-in-picture: {found} of {len(copies)} found; negatives: {sum(c.match for c in negatives)} "
