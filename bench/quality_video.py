@@ -1,7 +1,7 @@
 """Video quality benchmark: variants derived from real videos, hard negatives, our matcher beside baselines.
 
     python bench/quality.py --media-type video --media-dir ../shared/media-dev [--split held-out|tune|all]
-                            [--engine pipeline] [--speed]
+                            [--engine pipeline] [--speed] [--dark-pip]
 
 Split (fixed): the source videos are split by their group (a same-style pair stays together) on
 sha1(SPLIT_SALT + group) parity: held-out = v05/v06 (pair B), v09, v10, v11; tune = v01, v03/v04 (A),
@@ -20,6 +20,7 @@ and 5-8 s clips placed inside composed videos >= 10x longer.
 Negatives: every pair of files derived from different sources (the same-style pairs A/B/C included),
 plus generated black, still-photo and title-card videos. Baselines on the same pairs: per-frame pHash at
 1 fps with best-offset alignment (threshold set at 1% FPR on the negatives), and videohash if installed.
+--dark-pip scores tune-side analogues of a dark video's picture-in-picture at another speed (dark_pip).
 --speed prints fingerprint speed (CPU time, one thread) beside plain decoding (every frame, and only the
 frames others refer to) and vPDQ's, fingerprint size and the compare time of two 10-minute fingerprints.
 """
@@ -623,9 +624,13 @@ def main(argv=None) -> None:
     parser.add_argument("--no-classic", action="store_true",
                         help="leave out the earlier variants (re-encode ... flip, PAL speed, clip): encoding time")
     parser.add_argument("--speed", action="store_true", help="print speed, memory and size figures instead")
+    parser.add_argument("--dark-pip", action="store_true",
+                        help="score the tune side's dark picture-in-picture analogues instead (see dark_pip)")
     args = parser.parse_args(argv)
     if args.speed:
         return speed(args)
+    if args.dark_pip:
+        return dark_pip(args)
     files, positives = build_dataset(args.media_dir, args.work_dir, args.limit, args.split, not args.no_classic)
     negatives = make_negative_pairs(files)
     pairs = [(a, b) for a, b, _, _ in positives] + negatives
@@ -663,6 +668,51 @@ def main(argv=None) -> None:
                   f"negatives)")
             baselines["vPDQ"] = [(score > cut, None) for score in scores]
     report(positives, negatives, results, baselines)
+
+
+DARK = 0.25  # the dark analogues' brightness (and contrast): a quarter
+# (area, speed, x, y) of each source's dark picture-in-picture copies: tune grid areas and speeds, corners and an edge
+DARK_PIPS = [(0.3, 1.5, 1, 0), (0.5, 0.8, 0, 1), (0.25, 1.0, 0, 0), (0.3, 0.8, 0.5, 1)]
+
+
+def dark_pip(args) -> None:
+    """Tune-side analogues of a dark video's picture-in-picture at another speed (what v05 on the held-out side
+    is): each tune source darkened to a quarter, and its first 20 s darkened, at DARK_PIPS' areas, places and
+    speeds over the next tune source. Prints, for each copy, our result against its dark source; and the dark
+    sources against every copy neither showing them nor their bright picture (negatives)."""
+    rows = manifest_rows(args.media_dir, "video")
+    tune = [os.path.join(args.media_dir, r["path"]) for r in rows if side_of(_group(r)) == "tune"]
+    work = os.path.join(args.work_dir, "dark")
+    os.makedirs(work, exist_ok=True)
+    dark = lambda image: (image.astype(np.float32) * DARK).astype(np.uint8)  # noqa: E731
+    sources, copies = {}, {}
+    for k, src in enumerate(tune):
+        name = os.path.splitext(os.path.basename(src))[0]
+        _, fps, _, _ = _probe(src)
+        sources[src] = os.path.join(work, f"{name}__dark.mp4")
+        if not os.path.exists(sources[src]):
+            _encode(sources[src], [(src, 0, None)], fps=fps, transform=dark, size=(640, 360), preset="ultrafast")
+        background = tune[(k + 1) % len(tune)]
+        for j, (area, speed, x, y) in enumerate(DARK_PIPS):
+            dst = os.path.join(work, f"{name}__darkpip{j}_{area}_{speed}.mp4")
+            if not os.path.exists(dst):
+                shown = lambda image, o=_OtherVideo(background, (640, 360)), a=area, x=x, y=y: _pip(  # noqa: E731
+                    dark(cv2.resize(image, (640, 360), interpolation=cv2.INTER_AREA)), o, a, x, y)
+                _encode(dst, [(src, 0, EDIT_SECONDS)], fps=fps, transform=shown, speed=speed, preset="ultrafast")
+            copies[dst] = (src, background, speed)
+    fingerprints = fingerprints_in_process(work, [*sources.values(), *copies])
+    found, negatives = 0, []
+    for src, dark_source in sources.items():
+        for copy, (shown, background, speed) in copies.items():
+            c = MATCHER.compare(fingerprints[dark_source], fingerprints[copy])
+            if shown == src:
+                found += c.match
+                print(f"{os.path.basename(copy)}: match {c.match}, score {c.similarity_score:.3f}, speed ratio "
+                      f"{c.speed_ratio and round(c.speed_ratio, 3)} (true {speed:.3f})")
+            elif background != src:
+                negatives.append(c)
+    print(f"dark picture-in-picture: {found} of {len(copies)} found; negatives: {sum(c.match for c in negatives)} "
+          f"of {len(negatives)} matched, highest score {max(c.similarity_score for c in negatives):.3f}")
 
 
 def report(positives, negative_pairs, results, baselines) -> None:

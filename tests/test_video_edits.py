@@ -155,6 +155,14 @@ def test_a_dark_picture_inside_a_bright_frame_keeps_its_keypoints():
     assert (near & alike).any(axis=1).sum() >= 32
 
 
+def test_a_dark_video_keeps_its_keypoint_frames(make):
+    # A quarter of the brightness: every sample is under MIN_STD, so none votes with its descriptors, but the
+    # keypoints of every described frame are kept (a picture-in-picture copy of it is found by them alone).
+    source = make("big_dark", lambda t: (BIG(t) * 0.25).astype(np.uint8), 12)
+    assert not source.weight.any()
+    assert len(source.local.times) == 12 and len(source.local.frame) >= 12 * 100
+
+
 def test_picture_in_picture_of_an_excerpt_inside_a_longer_video(make):
     # 8 s of BIG, small in a corner, after 10 s of something else.
     pip = lambda t: synth.picture_in_picture(BIG(t - 6.0), BIG_OTHERS[1](t), area=0.35, x=0.1, y=0.9)
