@@ -601,18 +601,18 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     if forward is None:
         return float(agree.mean()), 0.0
     # A block whose colours did not change at all is no recolour, whatever a mapping fitted to a few colours says.
-    changed = ~_unchanged(colour_a, colour_b, colour_valid)
     # A brightened copy's highlights stop at the top of the range: no mapping from them gives the original back, so
     # the direction starting there does not judge them (the other direction still does).
-    forward &= changed & ~_clipped(colour_a, colour_b)
-    backward &= changed & ~_clipped(colour_b, colour_a)
+    changed = ~_unchanged(colour_a, colour_b, colour_valid)
+    judged_from_a, judged_from_b = changed & ~_clipped(colour_a, colour_b), changed & ~_clipped(colour_b, colour_a)
+    forward, backward = forward & judged_from_a, backward & judged_from_b
     local = [differs for differs, start in ((forward, colour_a), (backward, colour_b))
              if not _colourless(start[colour_valid]) and differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR]
     colour_differs = (np.logical_or.reduce(local) if local else forward & backward) | _hue_moved(colour_a, colour_b)
     # The luminance too, either way: recolouring part of a nearly colourless picture moves its brightness there
     # (a grayscale copy keeps the luminance, so the colourless direction the colour check skips still tells).
-    for start, end in ((colour_a, colour_b), (colour_b, colour_a)):
-        moved = _luminance_moved(start, end, colour_valid) & changed & ~_clipped(start, end)
+    for start, end, judged in ((colour_a, colour_b, judged_from_a), (colour_b, colour_a, judged_from_b)):
+        moved = _luminance_moved(start, end, colour_valid) & judged
         if moved[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
             colour_differs |= moved
     recoloured = np.zeros(valid_blocks.shape, np.uint8)
