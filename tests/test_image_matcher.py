@@ -196,6 +196,28 @@ def test_recolour_of_a_dull_part_is_not_a_copy_either_way_but_grayscale_is(scene
     assert MATCHER.compare(dull, grey).match and MATCHER.compare(grey, dull).match
 
 
+def test_recolour_of_part_of_a_grey_picture_is_not_a_copy_either_way(scenes):
+    # From the grey picture no colour mapping can be fitted (the colour check skips that direction, as it must for
+    # a grayscale copy); the recoloured part's luminance moved, which a grayscale copy's never does.
+    grey_image = synthetic.tone(scenes[1], "grayscale")
+    grey = fingerprint(grey_image)
+    recoloured = fingerprint(synthetic.recolour_region(grey_image, seed=4, area=0.3))
+    for a, b in ((grey, recoloured), (recoloured, grey)):
+        assert verify(a, b, *hash_match(a, b)).recoloured > 0.1
+        assert not MATCHER.compare(a, b).match
+    assert verify(fingerprint(scenes[1]), grey, *hash_match(fingerprint(scenes[1]), grey)).recoloured == 0.0
+
+
+def test_reencoded_design_of_few_colours_shows_nothing_recoloured():
+    """Colours that did not change are no recolour, even where the mapping fitted to a design's few colours
+    misses them."""
+    logo = synthetic.flat_artwork(8, "logo")
+    original = fingerprint(logo, "PNG")
+    for copy in (fingerprint(logo, "JPEG", 90), fingerprint(logo, "JPEG", 60)):
+        assert verify(original, copy, *hash_match(original, copy)).recoloured == 0.0
+        assert MATCHER.compare(original, copy).match
+
+
 def test_dark_picture_reencoded_or_padded_is_not_a_local_recolour(scenes):
     """A night-dark picture has almost no colour spread: JPEG's colour noise must not pass for a recoloured part
     (the tolerance is relative to the spread, floored at MIN_COLOUR_SPREAD), while a real recolour still shows."""

@@ -37,10 +37,13 @@ colour a global colour mapping (a filter, grading, grayscale, sepia, hue rotatio
 direction does not explain, the largest connected region of them counted (a local recolour, which is not
 a copy; a copy's stray blocks at misaligned edges are scattered, and a colour within a pixel of the
 mapped one counts as explained; for a design of few colours the mapping is fitted to its palette, each
-colour once, so a logo's background does not outweigh the logo). Also weighed: how many of the
-correspondences inside the overlap fit the transform (tight for a copy, loose for another viewpoint) and
-whether the correspondences the transform leaves over fit a second motion close to it (parallax: a near
-layer moving against a far one in another capture of the scene; a copy's leftovers are chance).
+colour once, so a logo's background does not outweigh the logo; a block whose colours did not change at all is
+never counted, whatever the mapping says), or whose mean luminance moved unlike one global map of the other's
+colours (a recolour of part of a nearly colourless picture, whose colour direction the check cannot fit).
+Also weighed: how many of the correspondences inside the overlap fit the transform (tight for a copy, loose
+for another viewpoint) and whether the correspondences the transform leaves over fit a second motion close to
+it (parallax: a near layer moving against a far one in another capture of the scene; a copy's leftovers are
+chance).
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
@@ -84,6 +87,8 @@ COLOUR_TOLERANCE = 0.25  # a block's colour residual (in units of the overlap's 
 # JPEG's colour noise (no picture of the tuning split is that dull: their least spread is 0.18).
 MIN_COLOUR_SPREAD = 0.16
 MAX_LOCAL_RECOLOUR = 0.5  # per-channel colour maps leaving more blocks than this unexplained: a global edit
+CLIPPED_LEVEL = 250  # a channel this high may have been clipped by the edit: its colour tells nothing
+LUMINANCE_TOLERANCE = 0.04  # a block's mean luminance (0-1) this far from the globally mapped one has moved
 MIN_PALETTE_SHARE = 0.02  # a design's colour covering less than this of the overlap is an anti-aliased edge
 FEW_COLOURS = 8  # a picture this many colours cover is a flat design for the colour check
 
@@ -122,7 +127,7 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 # given as (w..., b).
 HASH_LOGIT = (-14.689, -0.461, 4.653)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (10.464, -4.139, 5.952, 3.473, -15.649, -7.264, -11.939)  # x = verify_features()
+VERIFY_LOGIT = (9.621, -4.392, 7.142, 4.802, -27.128, -6.962, -12.952)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -178,7 +183,8 @@ class Evidence:
     coverage: float = 0.0  # fraction of grid cells with keypoints in the overlap that hold an inlier
     containment: float = 0.0  # overlap area / area of the image it covers most of (1: one holds all of the other)
     inlier_ratio: float = 0.0  # inliers / correspondences inside the overlap: tight for a copy, loose for another view
-    recoloured: float = 0.0  # largest connected region of same-structure overlap blocks a global colour mapping misses
+    recoloured: float = 0.0  # largest connected region of same-structure overlap blocks whose colour or luminance
+    # a global colour mapping misses
     parallax: float = 0.0  # second_layer() inliers / inliers: another motion layer, as in another capture of the scene
     mirrored: bool = False  # the keypoint transform was found between one image and the other's mirror
     region: tuple = ()  # (left, top, right, bottom) of a's frame mapped into b, as fractions of b's size
@@ -594,9 +600,21 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
                          _colour_differs(colour_b, colour_a, colour_valid))
     if forward is None:
         return float(agree.mean()), 0.0
+    # A block whose colours did not change at all is no recolour, whatever a mapping fitted to a few colours says.
+    # A brightened copy's highlights stop at the top of the range: no mapping from them gives the original back, so
+    # the direction starting there does not judge them (the other direction still does).
+    changed = ~_unchanged(colour_a, colour_b, colour_valid)
+    judged_from_a, judged_from_b = changed & ~_clipped(colour_a, colour_b), changed & ~_clipped(colour_b, colour_a)
+    forward, backward = forward & judged_from_a, backward & judged_from_b
     local = [differs for differs, start in ((forward, colour_a), (backward, colour_b))
              if not _colourless(start[colour_valid]) and differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR]
     colour_differs = (np.logical_or.reduce(local) if local else forward & backward) | _hue_moved(colour_a, colour_b)
+    # The luminance too, either way: recolouring part of a nearly colourless picture moves its brightness there
+    # (a grayscale copy keeps the luminance, so the colourless direction the colour check skips still tells).
+    for start, end, judged in ((colour_a, colour_b, judged_from_a), (colour_b, colour_a, judged_from_b)):
+        moved = _luminance_moved(start, end, colour_valid) & judged
+        if moved[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
+            colour_differs |= moved
     recoloured = np.zeros(valid_blocks.shape, np.uint8)
     recoloured[valid_blocks] = same_structure & colour_differs[valid_blocks]
     # One recoloured part is one connected region; a copy's stray blocks (edges, compression) are scattered.
@@ -631,22 +649,60 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
     if valid_blocks.sum() < 4:
         return None
     x, target = colour_a[valid] / 255.0, colour_b[valid] / 255.0
-    spread = max(float(np.sqrt(((target - target.mean(axis=0)) ** 2).sum(axis=1).mean())), MIN_COLOUR_SPREAD)
+    spread = _colour_spread(target)
     for per_channel in ((True, False) if _few_colours(colour_a[valid]) else (False,)):
         if per_channel:
             fitted = _palette_lines(x, target)
         else:
-            keep = np.ones(len(x), bool)
-            design = np.hstack([x, np.ones((len(x), 1))])
-            for _ in range(2):
-                fitted = design @ np.linalg.lstsq(design[keep], target[keep], rcond=None)[0]
-                error = np.linalg.norm(fitted - target, axis=1)
-                keep = error <= _quantile(error, 0.67)
+            fitted = _affine_map(x, target)
         differs = _blocks(_shifted_residual(fitted, colour_b / 255.0, valid), COLOUR_BLOCK).mean(axis=2) \
             > COLOUR_TOLERANCE * spread
         if differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
             break
     return differs
+
+
+def _affine_map(x: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``x`` (colours, 0-1) mapped by the affine map fitted to ``target`` by least squares, refitted without the
+    worst-fitting third (an overlay or a recoloured part does not skew it)."""
+    keep = np.ones(len(x), bool)
+    design = np.hstack([x, np.ones((len(x), 1))])
+    for _ in range(2):
+        fitted = design @ np.linalg.lstsq(design[keep], target[keep], rcond=None)[0]
+        error = np.linalg.norm(fitted - target, axis=1)
+        keep = error <= _quantile(error, 0.67)
+    return fitted
+
+
+def _colour_spread(colours: np.ndarray) -> float:
+    """RMS distance of the colours (0-1) from their mean, at least MIN_COLOUR_SPREAD: the colour check's unit."""
+    return max(float(np.sqrt(((colours - colours.mean(axis=0)) ** 2).sum(axis=1).mean())), MIN_COLOUR_SPREAD)
+
+
+def _unchanged(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per COLOUR_BLOCK block: are a's colours b's, without any mapping (within the colour check's tolerance)?"""
+    residual = _shifted_residual(colour_a[valid] / 255.0, colour_b / 255.0, valid)
+    return _blocks(residual, COLOUR_BLOCK).mean(axis=2) <= COLOUR_TOLERANCE * _colour_spread(colour_b[valid] / 255.0)
+
+
+def _clipped(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Per COLOUR_BLOCK block: has at least half of it a channel at the top of the range in ``start`` but not in
+    ``end``?"""
+    top = (start >= CLIPPED_LEVEL).any(axis=2) & ~(end >= CLIPPED_LEVEL).any(axis=2)
+    return _blocks(top, COLOUR_BLOCK).mean(axis=2) >= 0.5
+
+
+def _luminance_moved(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per COLOUR_BLOCK block: is b's mean luminance further than LUMINANCE_TOLERANCE from that of a's colours
+    under one global colour map (affine, least squares refitted without the worst-fitting third, clipped to the
+    range as pixels are)? A filter, grading, grayscale, sepia or hue rotation maps every colour alike; a local
+    recolour moves one part's luminance. Block means, not pixels: a block's texture may be off by a pixel, its
+    mean hardly moves."""
+    target = colour_b[valid] / 255.0
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    moved = np.zeros(valid.shape, np.float32)
+    moved[valid] = np.clip(_affine_map(colour_a[valid] / 255.0, target), 0.0, 1.0) @ weights - target @ weights
+    return np.abs(_blocks(moved, COLOUR_BLOCK).mean(axis=2)) > LUMINANCE_TOLERANCE
 
 
 def _palette_lines(x: np.ndarray, target: np.ndarray) -> np.ndarray:
