@@ -85,8 +85,8 @@ def for_declared_type(result: MediaResult, declared_type: str | None) -> MediaRe
 
 class RecentComparisons(dict):
     """The last ``size`` comparisons by (source URL, target URL, media type): a pairs file that lists one pair
-    many times (the normal case when rows come from catalog or review queues) costs one compare per pair, as
-    it costs one fingerprint per URL. Bounded, so a cell of millions of distinct pairs holds only ``size``."""
+    many times costs one compare per pair, as it costs one fingerprint per URL. Bounded, so a cell of millions
+    of distinct pairs holds only ``size``."""
 
     def __init__(self, size: int = 10_000):
         super().__init__()
