@@ -84,17 +84,24 @@ def for_declared_type(result: MediaResult, declared_type: str | None) -> MediaRe
 
 
 class RecentComparisons(dict):
-    """The last ``size`` comparisons by (source URL, target URL, media type): a pairs file that lists one pair
-    many times costs one compare per pair, as it costs one fingerprint per URL. Bounded, so a cell of millions
-    of distinct pairs holds only ``size``."""
+    """The ``size`` most recently used comparisons by (source URL, target URL, media type): a pairs file that
+    lists one pair many times costs one compare per pair, as it costs one fingerprint per URL. Bounded (an entry
+    holds about 0.6 KB: 100,000 are some 60 MB), so a cell of millions of distinct pairs holds only ``size``;
+    a pair that keeps coming back stays however many others pass between its rows."""
 
-    def __init__(self, size: int = 10_000):
+    def __init__(self, size: int = 100_000):
         super().__init__()
         self.size = size
 
+    def recall(self, key):
+        comparison = self.pop(key, None)
+        if comparison is not None:
+            self[key] = comparison  # now the most recent: dicts keep insertion order
+        return comparison
+
     def remember(self, key, comparison):
         if len(self) >= self.size:
-            del self[next(iter(self))]  # the oldest: dicts keep insertion order
+            del self[next(iter(self))]  # the least recently used
         self[key] = comparison
 
 
@@ -114,7 +121,7 @@ def compare_pair(row: dict, source: MediaResult | None, target: MediaResult | No
         return error_record(row, error, None, elapsed)
     timer = WorkTimer()
     key = (source.url, target.url, source.media_type)
-    comparison = recent.get(key) if recent is not None else None
+    comparison = recent.recall(key) if recent is not None else None
     if comparison is None:
         try:
             comparison = get_matcher(source.media_type).compare(source.fingerprint, target.fingerprint)

@@ -200,8 +200,10 @@ def test_rows_repeating_a_pair_are_compared_once(tmp_path, media, monkeypatch):
     assert records["copy-0"]["match"] is True and records["different"]["match"] is False
 
 
-def test_recent_comparisons_are_bounded():
+def test_recent_comparisons_are_bounded_and_keep_what_is_used():
     recent = RecentComparisons(size=2)
-    for key in "abc":
-        recent.remember(key, key.upper())
-    assert list(recent) == ["b", "c"]
+    recent.remember("a", "A")
+    recent.remember("b", "B")
+    assert recent.recall("a") == "A"  # now more recent than "b"
+    recent.remember("c", "C")
+    assert list(recent) == ["a", "c"] and recent.recall("b") is None
