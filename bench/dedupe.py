@@ -2,7 +2,7 @@
 and group quality, per media type; for images beside PDQ hashes in a FAISS binary index (Meta's HMA).
 
     python bench/dedupe.py --media-dir ../shared/media-dev [--media-type image] [--copies 3] [--seed 1]
-    python bench/dedupe.py --media-dir ../shared/media-dev --media-type audio [--seed 7] [--max-sources 12] [--first-source 6]
+    python bench/dedupe.py --media-dir ../shared/media-dev --media-type audio [--seed 7] [--max-sources 12] [--first-source 6] [--crowd 9]
     python bench/dedupe.py --media-dir ../shared/media-dev --media-type video [--split held-out]
 
 The image catalog: every image of media-dev, plus ``--copies`` transformed copies of each (parameters drawn
@@ -17,7 +17,10 @@ distractors. bench/quality_video.py: every video of the split and the variants o
 flips, crops, speed, captions, colour, picture-in-picture, split screens, excerpts, composed longer videos,
 and the hard negatives: halves of one recording, branded intros, same-style slideshows. Truth: two files are
 duplicates when they share content (the quality benches know which source each file holds); groups are
-compared with the connected components of that.
+compared with the connected components of that. With ``--crowd N`` (audio) the files of N other tracks
+join the candidate step only: the catalog's matches then compete for each file's candidate limit with files
+sharing keys by chance, as in a bigger catalog (the crowd's own matches are not computed: recall and groups
+are the catalog's).
 
 Measured on the same fingerprints the pipeline computes (``MATCHER.fingerprint``):
   * all pairs verified with ``compare`` (the exhaustive answer, which dedupe can at best reproduce);
@@ -36,6 +39,7 @@ import io
 import itertools
 import os
 import pickle
+import random
 import sys
 import time
 
@@ -45,8 +49,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
 from bench.common import manifest_rows, print_table  # noqa: E402
-from medialayer.candidates import (DEFAULT_MAX_BUCKET, DEFAULT_MAX_CANDIDATES, is_candidate,  # noqa: E402
-                                   limit_per_asset, shared_key_counts)
+from medialayer.candidates import (DEFAULT_MAX_BUCKET, is_candidate, limit_per_asset,  # noqa: E402
+                                   max_candidates, shared_key_counts)
 from medialayer.grouping import connected_groups  # noqa: E402
 from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers import get_matcher  # noqa: E402
@@ -137,6 +141,15 @@ def audio_catalog(media_dir: str, seed: int, max_sources: int | None, first_sour
     return catalog
 
 
+CROWD_FIRST_SOURCE = 3  # the spread of --crowd tracks (3, 7, 11, ... for 9) meets neither catalog's (0, 12, 24; 6, 18, 30)
+
+
+def audio_crowd(media_dir: str, seed: int, tracks: int, catalog: list[Item]) -> list[Item]:
+    """The files of ``tracks`` other tracks (their originals and variants), without the catalog's own files."""
+    taken = {item.media for item in catalog}
+    return [item for item in audio_catalog(media_dir, seed, tracks, CROWD_FIRST_SOURCE) if item.media not in taken]
+
+
 def video_catalog(media_dir: str, split: str) -> list[Item]:
     from bench import quality_video
 
@@ -220,9 +233,16 @@ def main(argv=None) -> None:
     parser.add_argument("--max-sources", type=int, help="audio: at most this many tracks (spread over the list)")
     parser.add_argument("--first-source", type=int, default=0,
                         help="audio: the spread of --max-sources tracks starts at this one (0: where the keys were tuned)")
+    parser.add_argument("--crowd", type=int, default=0,
+                        help="audio: add the files of this many other tracks (every n-th from track %d: in neither "
+                             "catalog), not compared: the catalog's matches must then win their place among more "
+                             "candidates" % CROWD_FIRST_SOURCE)
+    parser.add_argument("--time-compares", type=int, default=0, metavar="N",
+                        help="time compare on N of the candidates (a fixed sample), in CPU time of this process")
     parser.add_argument("--split", default="held-out", choices=("all", "held-out", "tune"), help="video: the sources")
     parser.add_argument("--max-bucket", type=int, default=DEFAULT_MAX_BUCKET)
-    parser.add_argument("--max-candidates", type=int, default=DEFAULT_MAX_CANDIDATES)
+    parser.add_argument("--max-candidates", type=int,
+                        help="candidates verified per asset (default: the pipeline's for the media type)")
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = 7 if args.media_type == "audio" else 1
@@ -248,16 +268,38 @@ def main(argv=None) -> None:
         pair for pair in all_pairs if matcher.compare(fingerprints[pair[0]], fingerprints[pair[1]]).match})
     print(f"all pairs: {len(all_pairs):,} compared, {len(matched):,} match ({time.process_time() - started:.1f} CPU-s)")
 
+    crowd = []
+    if args.crowd and kind == "audio":  # indexed after the catalog, so the catalog's pairs keep their numbers
+        crowd_items = audio_crowd(args.media_dir, args.seed, args.crowd, catalog)
+        crowd = cached(f"dedupe-fingerprints-audio-{args.seed}-crowd{args.crowd}.pkl",
+                       lambda: [fingerprint(matcher, item) for item in crowd_items])
+        print(f"crowd: {len(crowd)} files of {args.crowd} other tracks, not compared (their pairs count as "
+              f"candidates per asset, never as matches)")
+    indexed = fingerprints + crowd
+
     started = time.process_time()
-    candidates, capped, keys = candidate_pairs(matcher, fingerprints, args.max_bucket, args.max_candidates)
+    limit = max_candidates(kind, args.max_candidates)
+    candidates, capped, keys = candidate_pairs(matcher, indexed, args.max_bucket, limit)
     verified = {pair for pair in candidates if pair in matched}  # compare is deterministic: same answer
-    per_asset = np.bincount(np.array(list(candidates), int).ravel(), minlength=len(catalog)) if candidates else [0]
-    print(f"candidates: {len(candidates):,} pairs (per asset: mean {np.mean(per_asset):.1f}, p99 "
-          f"{np.percentile(per_asset, 99):.0f}) from {keys:,} keys, {capped:,} capped "
-          f"({time.process_time() - started:.1f} CPU-s); {len(candidates - truth):,} of the "
-          f"{len(all_pairs) - len(truth):,} pairs sharing no content")
-    keys_per_asset = [len(matcher.index_keys(fp)) for fp in fingerprints]
-    minutes = sum(getattr(fp, "duration", 0.0) for fp in fingerprints) / 60
+    per_asset = np.bincount(np.array(list(candidates), int).ravel(), minlength=len(indexed)) if candidates else [0]
+    in_catalog = {(i, j) for i, j in candidates if j < len(catalog)}  # i < j
+    print(f"candidates (at most {limit} per asset): {len(candidates):,} pairs (per asset: mean "
+          f"{np.mean(per_asset):.1f}, p99 {np.percentile(per_asset, 99):.0f}) from {keys:,} keys, {capped:,} capped "
+          f"({time.process_time() - started:.1f} CPU-s); {len(in_catalog - truth):,} of the catalog's "
+          f"{len(all_pairs) - len(truth):,} pairs sharing no content"
+          + (f", {len(candidates - in_catalog):,} with the crowd" if crowd else ""))
+    if args.time_compares:
+        sample = random.Random(1).sample(sorted(in_catalog), min(args.time_compares, len(in_catalog)))
+        cpu_ms = []
+        for i, j in sample:
+            started = time.process_time()
+            matcher.compare(fingerprints[i], fingerprints[j])
+            cpu_ms.append(1000 * (time.process_time() - started))
+        print(f"compare on {len(sample)} of the catalog's candidates: mean {np.mean(cpu_ms):.1f}, p99 "
+              f"{np.percentile(cpu_ms, 99):.0f} CPU-ms; at the mean, the candidates cost "
+              f"{np.mean(cpu_ms) * np.mean(per_asset) / 2000:.1f} CPU-s per asset")
+    keys_per_asset = [len(matcher.index_keys(fp)) for fp in indexed]
+    minutes = sum(getattr(fp, "duration", 0.0) for fp in indexed) / 60
     print(f"keys per asset: mean {np.mean(keys_per_asset):,.0f}, max {max(keys_per_asset):,}"
           + (f", {sum(keys_per_asset) / minutes:,.0f} per minute of media" if minutes else ""))
 

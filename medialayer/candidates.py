@@ -9,8 +9,8 @@ copies: its members share most of their keys, so the same neighbours meet in buc
 ``min_shared_keys``, while assets that share only a common key meet different neighbours in each. A pair
 becomes a candidate when it shares at least the matcher's ``min_shared_keys`` keys.
 
-Each asset is verified against at most ``max_candidates`` others: its candidates with the most shared keys
-(a pair stays when either side keeps it). Without that bound a catalog of look-alike media (generated
+Each asset is verified against at most ``max_candidates`` others (by media type): its candidates with the most
+shared keys (a pair stays when either side keeps it). Without that bound a catalog of look-alike media (generated
 patterns, product shots on one white background) makes every pair a candidate and the work quadratic; how many
 pairs the bound dropped is counted.
 
@@ -30,6 +30,10 @@ import itertools
 DEFAULT_MAX_BUCKET = 32
 CAPPED_NEIGHBOURS = 3  # pairs per member of a capped bucket
 DEFAULT_MAX_CANDIDATES = 50  # candidates verified per asset (a group's members need only a few links to meet)
+# Media types that need more: a track's short clips and edits share few keys with each other, fewer than each
+# shares by chance with long unrelated tracks (200 found 0.999 of the audio tune catalog's matches where 50
+# found 0.863, at ~0.16 CPU-s per compare: docs/benchmarks.md, "Catalog dedupe", Audio).
+MAX_CANDIDATES_BY_TYPE = {"audio": 200}
 KEY_SHARDS = 128  # enough to spread the work and bound a shard's memory; few enough that an asset sends few elements
 
 
@@ -79,6 +83,11 @@ def shared_key_counts(members, max_bucket: int = DEFAULT_MAX_BUCKET):
 
 def is_candidate(shared_keys: int, min_shared_keys: int) -> bool:
     return shared_keys >= min_shared_keys
+
+
+def max_candidates(media_type: str, chosen: int | None = None) -> int:
+    """Candidates verified per asset of a media type: ``chosen`` (``--max-candidates``) or the type's default."""
+    return chosen if chosen is not None else MAX_CANDIDATES_BY_TYPE.get(media_type, DEFAULT_MAX_CANDIDATES)
 
 
 def strongest_partners(partners, max_candidates: int = DEFAULT_MAX_CANDIDATES) -> list:

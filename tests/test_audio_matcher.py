@@ -310,13 +310,19 @@ def test_a_copy_through_a_speed_tempo_or_pitch_edit_keeps_triplet_pair_keys(song
     assert shared <= set(MATCHER.index_keys(song_fp)) & set(MATCHER.index_keys(copy_fp))
 
 
+def of_all_peaks(keys) -> set:
+    """The triplet pair keys made of all the peaks (number 0), not within a band."""
+    return {key for key in keys.tolist() if key >> 32 == audio.TRIPLET_KEY_RANGE >> 32}
+
+
 def test_triplet_pair_keys_survive_an_exact_change_of_clock_and_pitch(song_fp):
-    """The song's peaks 25% slower and 4 semitones higher, moved exactly: most triplet pair keys stay (the
-    others have a timing rounded across a level of their time ratio), the landmark pair keys are lost."""
+    """The song's peaks 25% slower and 4 semitones higher, moved exactly: most triplet pair keys of all the
+    peaks stay (the others have a timing rounded across a level of their time ratio), the landmark pair keys
+    are lost."""
     moved = dataclasses.replace(song_fp, frames=np.rint(song_fp.frames * 1.25).astype(np.uint32),
                                 log_freqs=(song_fp.log_freqs + 12 * audio.FREQ_SCALE).astype(np.uint16))
-    kept = set(audio._triplet_pair_keys(moved).tolist())
-    assert len(kept & set(audio._triplet_pair_keys(song_fp).tolist())) > 0.5 * len(kept)
+    kept = of_all_peaks(audio._triplet_pair_keys(moved))
+    assert len(kept & of_all_peaks(audio._triplet_pair_keys(song_fp))) > 0.5 * len(kept)
     landmarks = set(audio._landmark_pair_keys(moved).tolist())
     assert len(landmarks & set(audio._landmark_pair_keys(song_fp).tolist())) <= 0.05 * len(landmarks)
 
@@ -359,3 +365,23 @@ def test_a_landmark_pair_key_survives_a_foreign_peak_slipped_in_between():
     assert first_two in source
     assert first_two in keys(*music, (14, 74))
     assert keys(*music, (14, 50)) == source  # 283 Hz, in the band below
+
+
+def test_triplet_pair_keys_within_a_band_ignore_a_voice_in_another_band():
+    """Music's peaks in one key band (755-1693 Hz) and a voice's, denser, in the lowest (below 337 Hz), too
+    far below to join a triplet with them: the voice's peaks fill the triplets' lookahead and change the keys
+    of all the peaks; the band's own keys are those of the music alone."""
+    rng = np.random.default_rng(5)
+    music = [(frame, int(step)) for frame, step in zip(range(0, 600, 5), rng.integers(108, 140, 120))]
+    voice = [(frame, int(step)) for frame, step in zip(range(1, 600, 2), rng.integers(20, 60, 300))]
+
+    def keys(peaks):
+        frames, steps = zip(*sorted(peaks))
+        fp = audio.AudioFingerprint(np.array(frames, np.uint32), (np.array(steps) * audio.FREQ_SCALE).astype(np.uint16),
+                                    np.zeros(len(frames), np.uint8), np.zeros(0, np.uint32), np.zeros(0, bool), 20.0,
+                                    None)
+        return set(audio._triplet_pair_keys(fp).tolist())
+    alone, under_voice = keys(music), keys(music + voice)
+    in_music_band = {key for key in alone if key >> 32 == (audio.TRIPLET_KEY_RANGE >> 32) | 3}
+    assert in_music_band and in_music_band <= under_voice
+    assert not of_all_peaks(np.array(sorted(alone))) <= under_voice

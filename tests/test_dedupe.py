@@ -17,6 +17,7 @@ from medialayer.matchers import get_matcher
 from medialayer.media import Blob
 from medialayer.pipelines import dedupe
 from medialayer.synthetic import audio, image, video
+from medialayer.transforms.dedupe import StrongestCandidates
 
 DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
 EXPECTED_GROUPS = [{"a", "a_small", "a_flip"}, {"b", "b_crop"}, {"song", "song_excerpt"}, {"clip", "clip_copy"}]
@@ -170,6 +171,17 @@ def test_each_asset_keeps_its_strongest_candidates():
     kept = limit_per_asset(shared, max_candidates=1)
     assert kept == {("hub", "s5"): 5, ("s1", "s2"): 9, ("hub", "s3"): 3, ("hub", "s4"): 4}
     assert limit_per_asset(shared, max_candidates=10) == shared
+
+
+@pytest.mark.parametrize("media_type, chosen, kept", [("image", None, 50), ("video", None, 50), ("audio", None, 120),
+                                                      ("audio", 10, 10), ("image", 80, 80)])
+def test_the_candidate_limit_is_the_media_types_unless_chosen(media_type, chosen, kept):
+    """An asset with 120 candidates keeps its media type's default number of them (audio's 200 holds them all),
+    or the number --max-candidates chose, its strongest first."""
+    partners = [(media_type, f"other{n:03d}", n) for n in range(120)]
+    out = list(StrongestCandidates(chosen).process(("url", partners)))
+    assert len(out) == kept
+    assert min(shared for _, shared in out) == 120 - kept
 
 
 @pytest.mark.parametrize("layout", ["side by side", "stacked", "grid"])

@@ -143,7 +143,8 @@ def index_keys(fp: AudioFingerprint) -> list[int]:
     keys as they were; and where a voice's peak slips in among the music's, a landmark still meets the one it
     followed.
     Two triplet hashes of one first peak side by side (the triplet and the next of that peak, by its last
-    peak's time): unchanged by speed, tempo and pitch edits, which move every landmark hash.
+    peak's time): unchanged by speed, tempo and pitch edits, which move every landmark hash; made of all the
+    peaks and, like the landmark pair keys, within each band of its own peaks.
     Audio that can never match (silence, a steady tone, stationary noise) has none."""
     if fp.low_information:
         return []
@@ -152,19 +153,22 @@ def index_keys(fp: AudioFingerprint) -> list[int]:
 
 TRIPLET_KEY_RANGE = 1 << 40  # above every landmark pair key (two 20-bit hashes)
 # the inner edges of four log-spaced bands of the peaks' range, like the peak quota's (337, 755 and 1693 Hz;
-# log-frequencies in 1/FREQ_SCALE steps): landmark pair keys are made within each band
+# log-frequencies in 1/FREQ_SCALE steps): both families of keys are made within each band
 KEY_BAND_EDGES = FREQ_SCALE * LOG_STEPS_PER_OCTAVE * np.log2(
     np.geomspace(LOW_HZ, HIGH_HZ, QUOTA_BANDS + 1)[1:-1] / LOG_BASE_HZ)
 KEY_PAIR_REACH = 2  # each landmark of an anchor is paired with this many of its next ones
 
 
+def _key_bands(fp: AudioFingerprint) -> list[AudioFingerprint]:
+    """The fingerprint's peaks in each key band, as a fingerprint of their own."""
+    band = np.searchsorted(KEY_BAND_EDGES, fp.log_freqs, side="right")
+    return [dataclasses.replace(fp, frames=fp.frames[band == within], log_freqs=fp.log_freqs[band == within],
+                                ranks=fp.ranks[band == within]) for within in range(len(KEY_BAND_EDGES) + 1)]
+
+
 def _landmark_pair_keys(fp: AudioFingerprint) -> np.ndarray:
     keys = []
-    band = np.searchsorted(KEY_BAND_EDGES, fp.log_freqs, side="right")
-    for within in range(len(KEY_BAND_EDGES) + 1):
-        inside = band == within
-        peaks = dataclasses.replace(fp, frames=fp.frames[inside], log_freqs=fp.log_freqs[inside],
-                                    ranks=fp.ranks[inside])
+    for peaks in _key_bands(fp):
         hashes, anchors, ends = _landmarks(peaks, 1.0)
         order = np.lexsort((ends, anchors))
         hashes, anchors = hashes[order].astype(np.int64), anchors[order]
@@ -175,11 +179,19 @@ def _landmark_pair_keys(fp: AudioFingerprint) -> np.ndarray:
 
 
 def _triplet_pair_keys(fp: AudioFingerprint) -> np.ndarray:
-    found = triplets(fp.frames, fp.log_freqs, fp.ranks, FREQ_SCALE)
-    order = np.lexsort((found.hashes, found.ends, found.starts))  # an edit scales every time: the order stays
-    hashes, starts = found.hashes[order].astype(np.int64), found.starts[order]
-    same_first = starts[1:] == starts[:-1]
-    return TRIPLET_KEY_RANGE | (hashes[:-1][same_first] << 16) | hashes[1:][same_first]  # hashes < 2**15
+    """A triplet of salient peaks next to the one of the same first peak whose last peak comes next: of all
+    the peaks (numbered 0 in bits 32-34 of the key), which a pitch edit moves across the bands, and within
+    each band (numbered 1-4) of its own peaks only, so that a voice's peaks in other bands never come between
+    the music's."""
+    keys = []
+    for number, peaks in enumerate([fp, *_key_bands(fp)]):
+        found = triplets(peaks.frames, peaks.log_freqs, peaks.ranks, FREQ_SCALE)
+        order = np.lexsort((found.hashes, found.ends, found.starts))  # an edit scales every time: the order stays
+        hashes, starts = found.hashes[order].astype(np.int64), found.starts[order]
+        same_first = starts[1:] == starts[:-1]
+        keys.append(TRIPLET_KEY_RANGE | (number << 32) | (hashes[:-1][same_first] << 16)
+                    | hashes[1:][same_first])  # hashes < 2**15
+    return np.concatenate(keys)
 
 
 class AudioMatcher:

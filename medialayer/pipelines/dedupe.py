@@ -1,6 +1,6 @@
 """Catalog dedupe: a list of assets in, duplicate groups out, with no pairs given.
 
-    medialayer dedupe --input 'catalog/*.jsonl' --output out/dedupe [--max-bucket 32] [--max-candidates 50]
+    medialayer dedupe --input 'catalog/*.jsonl' --output out/dedupe [--max-bucket 32] [--max-candidates N]
         [limit options]
         [Beam pipeline options: --runner, --direct_num_workers, ...]
 
@@ -21,7 +21,7 @@ import time
 import apache_beam as beam
 
 from medialayer import console
-from medialayer.candidates import DEFAULT_MAX_BUCKET, DEFAULT_MAX_CANDIDATES
+from medialayer.candidates import DEFAULT_MAX_BUCKET, DEFAULT_MAX_CANDIDATES, MAX_CANDIDATES_BY_TYPE
 from medialayer.io.catalog import ReadCatalog
 from medialayer.io.results import WriteResults, clear_outputs, output_paths, publish_outputs
 from medialayer.io.rows import FORMATS
@@ -52,8 +52,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                         help="assets sharing one index key beyond which the key is capped: it pairs each of them only "
                              "with its next few in one fixed order of all assets (default: %(default)s)")
     parser.add_argument("--max-candidates", "--max_candidates", dest="max_candidates", type=int,
-                        default=DEFAULT_MAX_CANDIDATES, help="candidates verified per asset: those sharing the most "
-                                                             "keys with it (default: %(default)s)")
+                        help="candidates verified per asset: those sharing the most keys with it (default: "
+                             f"{DEFAULT_MAX_CANDIDATES}, audio {MAX_CANDIDATES_BY_TYPE['audio']})")
     parser.add_argument("--join_blocks", "--join-blocks", dest="join_blocks", type=int)
     parser.add_argument("--fetch_concurrency", "--fetch-concurrency", dest="fetch_concurrency", type=int,
                         default=DEFAULT_FETCH_CONCURRENCY)

@@ -74,16 +74,17 @@ def by_asset(element):
 
 class StrongestCandidates(beam.DoFn):
     """(url, [(media type, other, shared), ...]) -> ((media type, url, other) smaller URL first, shared) for
-    the url's ``max_candidates`` candidates sharing the most keys."""
+    the url's ``max_candidates`` candidates sharing the most keys (None: its media type's default)."""
 
-    def __init__(self, max_candidates: int):
+    def __init__(self, max_candidates: int | None):
         self.max_candidates = max_candidates
 
     def process(self, element):
         url, partners = element
         partners = list(partners)
         media_type = partners[0][0]
-        for other, shared in candidates.strongest_partners([(o, n) for _, o, n in partners], self.max_candidates):
+        limit = candidates.max_candidates(media_type, self.max_candidates)
+        for other, shared in candidates.strongest_partners([(o, n) for _, o, n in partners], limit):
             yield (media_type, min(url, other), max(url, other)), shared
 
 
