@@ -92,7 +92,7 @@ CLIPPED_LEVEL = 250  # a channel this high may have been clipped by the edit: it
 LUMINANCE_TOLERANCE = 0.04  # a block's mean luminance (0-1) this far from the globally mapped one has moved
 MIN_PALETTE_SHARE = 0.02  # a design's colour covering less than this of the overlap is an anti-aliased edge
 FEW_COLOURS = 8  # a picture this many colours cover is a flat design for the colour check
-TONED = 0.055  # colours off their principal axis by less than this of their spread: one tone (sepia, a duotone)
+TONED = 0.07  # colours off their principal axis by less than this of their spread: one tone (sepia, a duotone)
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
 TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
@@ -129,7 +129,7 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 # given as (w..., b).
 HASH_LOGIT = (-14.689, -0.461, 4.653)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (9.401, -4.385, 7.029, 4.503, -29.677, -7.23, -12.344)  # x = verify_features()
+VERIFY_LOGIT = (9.395, -4.382, 7.027, 4.497, -29.688, -7.229, -12.335)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
