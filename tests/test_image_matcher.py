@@ -218,6 +218,43 @@ def test_reencoded_design_of_few_colours_shows_nothing_recoloured():
         assert MATCHER.compare(original, copy).match
 
 
+@pytest.mark.parametrize("seed", (2, 5))
+def test_design_with_its_contrast_or_gamma_changed_shows_nothing_recoloured(seed):
+    """The luminance check judges under the colour mapping the colour check fitted (for a design, a line per
+    channel through its palette), not under a map fitted to the pixels, which follows the background and misses
+    the emblem; a recoloured emblem is still no copy."""
+    logo = synthetic.flat_artwork(seed, "logo")
+    original = fingerprint(logo, "PNG")
+    for edited in (synthetic.adjust(logo, contrast=0.65), synthetic.adjust(logo, gamma=1.3)):
+        copy = fingerprint(edited, "JPEG", 85)
+        assert verify(original, copy, *hash_match(original, copy)).recoloured == 0.0
+        assert MATCHER.compare(original, copy).match
+    recoloured = fingerprint(synthetic.flat_artwork(seed, "logo", recolour=(200, 40, 40)), "PNG")
+    assert not MATCHER.compare(original, recoloured).match
+
+
+def _under_a_blue_sky(scene: Image.Image) -> Image.Image:
+    """The scene dulled, its top third turned sky blue at the same luminance: colour no map of brightness gives."""
+    dull = np.asarray(ImageEnhance.Color(scene).enhance(0.2), np.float32)
+    luminance = dull @ np.float32([0.299, 0.587, 0.114])
+    blue = np.stack([0.6 * luminance, 0.95 * luminance, np.minimum(1.6 * luminance, 255)], axis=2)
+    sky = (np.arange(dull.shape[0]) < dull.shape[0] // 3)[:, None, None]
+    return Image.fromarray(np.clip(np.where(sky, blue, dull), 0, 255).astype(np.uint8))
+
+
+def test_sepia_copy_is_no_local_recolour_either_way(scenes):
+    """Sepia leaves one tone: no colour mapping from it gives the blue sky back, so the check from that side would
+    take the sky for a recoloured part. A picture of one tone is no start for the colour check, as a grey one is
+    not; a recolour of part of the picture still shows."""
+    picture = _under_a_blue_sky(scenes[2])
+    original, sepia = fingerprint(picture), fingerprint(synthetic.tone(picture, "sepia"), "JPEG", 85)
+    for a, b in ((original, sepia), (sepia, original)):
+        assert verify(a, b, *hash_match(a, b)).recoloured == 0.0
+        assert MATCHER.compare(a, b).match
+    recoloured = fingerprint(synthetic.recolour_region(picture, seed=4, area=0.3))
+    assert not MATCHER.compare(original, recoloured).match
+
+
 def test_dark_picture_reencoded_or_padded_is_not_a_local_recolour(scenes):
     """A night-dark picture has almost no colour spread: JPEG's colour noise must not pass for a recoloured part
     (the tolerance is relative to the spread, floored at MIN_COLOUR_SPREAD), while a real recolour still shows."""

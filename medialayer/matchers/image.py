@@ -38,8 +38,9 @@ direction does not explain, the largest connected region of them counted (a loca
 a copy; a copy's stray blocks at misaligned edges are scattered, and a colour within a pixel of the
 mapped one counts as explained; for a design of few colours the mapping is fitted to its palette, each
 colour once, so a logo's background does not outweigh the logo; a block whose colours did not change at all is
-never counted, whatever the mapping says), or whose mean luminance moved unlike one global map of the other's
-colours (a recolour of part of a nearly colourless picture, whose colour direction the check cannot fit).
+never counted, whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not
+judged), or whose mean luminance moved unlike that of the other's colours under the same mapping (a recolour of
+part of a nearly colourless picture, whose colour direction the check cannot fit).
 Also weighed: how many of the correspondences inside the overlap fit the transform (tight for a copy, loose
 for another viewpoint) and whether the correspondences the transform leaves over fit a second motion close to
 it (parallax: a near layer moving against a far one in another capture of the scene; a copy's leftovers are
@@ -91,6 +92,7 @@ CLIPPED_LEVEL = 250  # a channel this high may have been clipped by the edit: it
 LUMINANCE_TOLERANCE = 0.04  # a block's mean luminance (0-1) this far from the globally mapped one has moved
 MIN_PALETTE_SHARE = 0.02  # a design's colour covering less than this of the overlap is an anti-aliased edge
 FEW_COLOURS = 8  # a picture this many colours cover is a flat design for the colour check
+TONED = 0.07  # colours off their principal axis by less than this of their spread: one tone (sepia, a duotone)
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
 TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
@@ -127,7 +129,7 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 # given as (w..., b).
 HASH_LOGIT = (-14.689, -0.461, 4.653)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (9.621, -4.392, 7.142, 4.802, -27.128, -6.962, -12.952)  # x = verify_features()
+VERIFY_LOGIT = (9.395, -4.382, 7.027, 4.497, -29.688, -7.229, -12.335)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -593,13 +595,13 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     colour_b = _colour(b)
     # Either picture may be the edited one. A direction tells a local recolour when its colour mapping explains
-    # all but a part of the picture; not when it starts from a picture without colours (grayscale: no mapping
-    # gives the colours back), nor when it misses most of the picture (sepia, a duotone). (Both directions at once
+    # all but a part of the picture; not when it starts from a picture of one tone (grayscale, sepia: no mapping
+    # gives the colours back), nor when it misses most of the picture. (Both directions at once
     # would miss a recolour of a greyish part: the mapping back from the new colour to grey may erase it alone.)
-    forward, backward = (_colour_differs(colour_a, colour_b, colour_valid),
-                         _colour_differs(colour_b, colour_a, colour_valid))
-    if forward is None:
+    fits = _colour_differs(colour_a, colour_b, colour_valid), _colour_differs(colour_b, colour_a, colour_valid)
+    if fits[0] is None:
         return float(agree.mean()), 0.0
+    (forward, mapped_a), (backward, mapped_b) = fits
     # A block whose colours did not change at all is no recolour, whatever a mapping fitted to a few colours says.
     # A brightened copy's highlights stop at the top of the range: no mapping from them gives the original back, so
     # the direction starting there does not judge them (the other direction still does).
@@ -607,12 +609,13 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     judged_from_a, judged_from_b = changed & ~_clipped(colour_a, colour_b), changed & ~_clipped(colour_b, colour_a)
     forward, backward = forward & judged_from_a, backward & judged_from_b
     local = [differs for differs, start in ((forward, colour_a), (backward, colour_b))
-             if not _colourless(start[colour_valid]) and differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR]
+             if not _monochrome(start[colour_valid]) and differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR]
     colour_differs = (np.logical_or.reduce(local) if local else forward & backward) | _hue_moved(colour_a, colour_b)
-    # The luminance too, either way: recolouring part of a nearly colourless picture moves its brightness there
-    # (a grayscale copy keeps the luminance, so the colourless direction the colour check skips still tells).
-    for start, end, judged in ((colour_a, colour_b, judged_from_a), (colour_b, colour_a, judged_from_b)):
-        moved = _luminance_moved(start, end, colour_valid) & judged
+    # The luminance too, either way, under the same colour mapping: recolouring part of a nearly colourless picture
+    # moves its brightness there (a grayscale copy keeps the luminance, so the direction from one tone that the
+    # colour check skips still tells).
+    for mapped, end, judged in ((mapped_a, colour_b, judged_from_a), (mapped_b, colour_a, judged_from_b)):
+        moved = _luminance_moved(mapped, end, colour_valid) & judged
         if moved[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
             colour_differs |= moved
     recoloured = np.zeros(valid_blocks.shape, np.uint8)
@@ -634,11 +637,15 @@ def _colour_layout(fingerprint: ImageFingerprint) -> np.ndarray:
 def colour_change(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray) -> float:
     """Of the colour blocks both images cover, the fraction whose colours differ beyond one global colour mapping."""
     forward, backward = _colour_differs(colour_a, colour_b, valid), _colour_differs(colour_b, colour_a, valid)
-    return 0.0 if forward is None else float((forward & backward)[_blocks(valid, COLOUR_BLOCK).all(axis=2)].mean())
+    if forward is None:
+        return 0.0
+    return float((forward[0] & backward[0])[_blocks(valid, COLOUR_BLOCK).all(axis=2)].mean())
 
 
-def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
-    """Per COLOUR_BLOCK block: do the colours differ beyond one global colour mapping (None: too little overlap)?
+def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray,
+                    valid: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per COLOUR_BLOCK block: do the colours differ beyond one global colour mapping? And a's valid pixels under
+    that mapping (0-1), which the luminance check reuses. (None: too little overlap.)
 
     An affine map of (r, g, b) explains a filter, grading, grayscale, sepia or a hue rotation of a photo. A
     design of a few colours could have any recolour of one of them fitted so: there a gain and offset per
@@ -659,7 +666,7 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
             > COLOUR_TOLERANCE * spread
         if differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
             break
-    return differs
+    return differs, fitted
 
 
 def _affine_map(x: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -692,16 +699,15 @@ def _clipped(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     return _blocks(top, COLOUR_BLOCK).mean(axis=2) >= 0.5
 
 
-def _luminance_moved(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Per COLOUR_BLOCK block: is b's mean luminance further than LUMINANCE_TOLERANCE from that of a's colours
-    under one global colour map (affine, least squares refitted without the worst-fitting third, clipped to the
-    range as pixels are)? A filter, grading, grayscale, sepia or hue rotation maps every colour alike; a local
-    recolour moves one part's luminance. Block means, not pixels: a block's texture may be off by a pixel, its
-    mean hardly moves."""
-    target = colour_b[valid] / 255.0
+def _luminance_moved(mapped: np.ndarray, colour_b: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per COLOUR_BLOCK block: is b's mean luminance further than LUMINANCE_TOLERANCE from that of ``mapped`` (the
+    other picture's colours under the global colour mapping the colour check fitted, 0-1, clipped to the range as
+    pixels are)? A filter, grading, grayscale, sepia or hue rotation maps every colour alike; a local recolour
+    moves one part's luminance. Block means, not pixels: a block's texture may be off by a pixel, its mean hardly
+    moves."""
     weights = np.array([0.299, 0.587, 0.114], np.float32)
     moved = np.zeros(valid.shape, np.float32)
-    moved[valid] = np.clip(_affine_map(colour_a[valid] / 255.0, target), 0.0, 1.0) @ weights - target @ weights
+    moved[valid] = np.clip(mapped, 0.0, 1.0) @ weights - colour_b[valid] / 255.0 @ weights
     return np.abs(_blocks(moved, COLOUR_BLOCK).mean(axis=2)) > LUMINANCE_TOLERANCE
 
 
@@ -761,11 +767,18 @@ def _few_colours(pixels: np.ndarray) -> bool:
     return counts[:FEW_COLOURS].sum() >= 0.95 * len(pixels)
 
 
-def _colourless(pixels: np.ndarray) -> bool:
-    """Hardly any pixel has a colour (grayscale): nothing a colour mapping can start from."""
+def _monochrome(pixels: np.ndarray) -> bool:
+    """Hardly any pixel has a colour (grayscale), or the colours lie along one line in RGB (sepia, a duotone: their
+    unclipped pixels' RMS distance from their principal axis under TONED of their spread): nothing a colour mapping
+    can start from."""
     chroma = pixels.max(axis=1) - pixels.min(axis=1)
-    coloured = pixels[chroma > MIN_CHROMA * 255.0]
-    return len(coloured) < 0.05 * len(pixels)
+    if (chroma > MIN_CHROMA * 255.0).sum() < 0.05 * len(pixels):
+        return True
+    unclipped = pixels[(pixels < CLIPPED_LEVEL).all(axis=1)]
+    if len(unclipped) < 0.05 * len(pixels):
+        return False
+    variances = np.linalg.eigvalsh(np.cov(unclipped, rowvar=False))  # ascending
+    return variances[:2].sum() < TONED ** 2 * variances.sum()
 
 
 def _hue_moved(colour_a: np.ndarray, colour_b: np.ndarray) -> np.ndarray:
