@@ -673,8 +673,8 @@ def main(argv=None) -> None:
 # Looks of the dark analogues: (name, the picture's transform, (area, speed, x, y) of each copy over the next tune
 # source). "dark": a quarter of the brightness and contrast at the tune grid's areas and speeds, corners and an edge.
 # Then, at settings off that grid: "darker", a sixth; "stars", only the picture's small bright details (a grey
-# top-hat over STAR_DETAIL pixels, above STAR_LEVEL) on black: like a star field, 1-6% of the pixels lit, every
-# frame one-tone.
+# top-hat over STAR_DETAIL pixels, above STAR_LEVEL) on black: like a star field, about 1-6% of the pixels lit,
+# most frames one-tone.
 STAR_DETAIL, STAR_LEVEL = 5, 20
 
 
