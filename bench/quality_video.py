@@ -670,49 +670,77 @@ def main(argv=None) -> None:
     report(positives, negatives, results, baselines)
 
 
-DARK = 0.25  # the dark analogues' brightness (and contrast): a quarter
-# (area, speed, x, y) of each source's dark picture-in-picture copies: tune grid areas and speeds, corners and an edge
-DARK_PIPS = [(0.3, 1.5, 1, 0), (0.5, 0.8, 0, 1), (0.25, 1.0, 0, 0), (0.3, 0.8, 0.5, 1)]
+# Looks of the dark analogues: (name, the picture's transform, (area, speed, x, y) of each copy over the next tune
+# source). "dark": a quarter of the brightness and contrast at the tune grid's areas and speeds, corners and an edge.
+# Then, at settings off that grid: "darker", a sixth; "stars", only the picture's small bright details (a grey
+# top-hat over STAR_DETAIL pixels, above STAR_LEVEL) on black: like a star field, about 1-6% of the pixels lit,
+# most frames one-tone.
+STAR_DETAIL, STAR_LEVEL = 5, 20
+
+
+def _darkened(level: float):
+    return lambda image: (image.astype(np.float32) * level).astype(np.uint8)
+
+
+def _stars(image):
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    detail = cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (STAR_DETAIL,) * 2))
+    lit = np.where(detail > STAR_LEVEL, np.minimum(255, detail.astype(np.int32) * 4), 0).astype(np.uint8)
+    return cv2.cvtColor(lit, cv2.COLOR_GRAY2BGR)
+
+
+DARK_LOOKS = [("dark", _darkened(0.25), [(0.3, 1.5, 1, 0), (0.5, 0.8, 0, 1), (0.25, 1.0, 0, 0), (0.3, 0.8, 0.5, 1)]),
+              ("darker", _darkened(1 / 6), [(0.36, 1.22, 1, 0.5), (0.42, 0.69, 0.5, 0)]),
+              ("stars", _stars, [(0.36, 1.22, 1, 0.5), (0.42, 0.69, 0.5, 0)])]
 
 
 def dark_pip(args) -> None:
     """Tune-side analogues of a dark video's picture-in-picture at another speed (what v05 on the held-out side
-    is): each tune source darkened to a quarter, and its first 20 s darkened, at DARK_PIPS' areas, places and
-    speeds over the next tune source. Prints, for each copy, our result against its dark source; and the dark
-    sources against every copy neither showing them nor their bright picture (negatives)."""
+    is): each tune source in each of DARK_LOOKS, and its first 20 s in that look at the look's areas, places and
+    speeds over the next tune source. Prints, for each copy, our result against its source in that look; and
+    each look's sources against every copy of the look neither showing them nor their bright picture
+    (negatives)."""
     rows = manifest_rows(args.media_dir, "video")
     tune = [os.path.join(args.media_dir, r["path"]) for r in rows if side_of(_group(r)) == "tune"]
     work = os.path.join(args.work_dir, "dark")
     os.makedirs(work, exist_ok=True)
-    dark = lambda image: (image.astype(np.float32) * DARK).astype(np.uint8)  # noqa: E731
-    sources, copies = {}, {}
-    for k, src in enumerate(tune):
-        name = os.path.splitext(os.path.basename(src))[0]
-        _, fps, _, _ = _probe(src)
-        sources[src] = os.path.join(work, f"{name}__dark.mp4")
-        if not os.path.exists(sources[src]):
-            _encode(sources[src], [(src, 0, None)], fps=fps, transform=dark, size=(640, 360), preset="ultrafast")
-        background = tune[(k + 1) % len(tune)]
-        for j, (area, speed, x, y) in enumerate(DARK_PIPS):
-            dst = os.path.join(work, f"{name}__darkpip{j}_{area}_{speed}.mp4")
-            if not os.path.exists(dst):
-                shown = lambda image, o=_OtherVideo(background, (640, 360)), a=area, x=x, y=y: _pip(  # noqa: E731
-                    dark(cv2.resize(image, (640, 360), interpolation=cv2.INTER_AREA)), o, a, x, y)
-                _encode(dst, [(src, 0, EDIT_SECONDS)], fps=fps, transform=shown, speed=speed, preset="ultrafast")
-            copies[dst] = (src, background, speed)
+    sources, copies = {}, {}  # (look, source) -> its file; copy -> (look, source, background, speed)
+    for look, transform, settings in DARK_LOOKS:
+        prefix = "" if look == "dark" else look + "_"
+        for k, src in enumerate(tune):
+            name = os.path.splitext(os.path.basename(src))[0]
+            _, fps, _, _ = _probe(src)
+            sources[look, src] = os.path.join(work, f"{name}__{prefix}dark.mp4")
+            if not os.path.exists(sources[look, src]):
+                _encode(sources[look, src], [(src, 0, None)], fps=fps, transform=transform, size=(640, 360),
+                        preset="ultrafast")
+            background = tune[(k + 1) % len(tune)]
+            for j, (area, speed, x, y) in enumerate(settings):
+                dst = os.path.join(work, f"{name}__{prefix}darkpip{j}_{area}_{speed}.mp4")
+                if not os.path.exists(dst):
+                    def shown(image, other=_OtherVideo(background, (640, 360)), area=area, x=x, y=y, made=transform):
+                        picture = made(cv2.resize(image, (640, 360), interpolation=cv2.INTER_AREA))
+                        return _pip(picture, other, area, x, y)
+                    _encode(dst, [(src, 0, EDIT_SECONDS)], fps=fps, transform=shown, speed=speed, preset="ultrafast")
+                copies[dst] = (look, src, background, speed)
     fingerprints = fingerprints_in_process(work, [*sources.values(), *copies])
-    found, negatives = 0, []
-    for src, dark_source in sources.items():
-        for copy, (shown, background, speed) in copies.items():
-            c = MATCHER.compare(fingerprints[dark_source], fingerprints[copy])
-            if shown == src:
-                found += c.match
-                print(f"{os.path.basename(copy)}: match {c.match}, score {c.similarity_score:.3f}, speed ratio "
-                      f"{c.speed_ratio and round(c.speed_ratio, 3)} (true {speed:.3f})")
-            elif background != src:
-                negatives.append(c)
-    print(f"dark picture-in-picture: {found} of {len(copies)} found; negatives: {sum(c.match for c in negatives)} "
-          f"of {len(negatives)} matched, highest score {max(c.similarity_score for c in negatives):.3f}")
+    for look, _, _ in DARK_LOOKS:
+        found, shown_copies, negatives = 0, 0, []
+        for (source_look, src), dark_source in sources.items():
+            for copy, (copy_look, shown, background, speed) in copies.items():
+                if look != source_look or look != copy_look:
+                    continue
+                c = MATCHER.compare(fingerprints[dark_source], fingerprints[copy])
+                if shown == src:
+                    found += c.match
+                    shown_copies += 1
+                    print(f"{os.path.basename(copy)}: match {c.match}, score {c.similarity_score:.3f}, speed ratio "
+                          f"{c.speed_ratio and round(c.speed_ratio, 3)} (true {speed:.3f})")
+                elif background != src:
+                    negatives.append(c)
+        print(f"{look} picture-in-picture: {found} of {shown_copies} found; negatives: "
+              f"{sum(c.match for c in negatives)} of {len(negatives)} matched, highest score "
+              f"{max(c.similarity_score for c in negatives):.3f}")
 
 
 def report(positives, negative_pairs, results, baselines) -> None:

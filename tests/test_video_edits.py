@@ -13,7 +13,8 @@ import pytest
 
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
-from medialayer.matchers.video_local import MATCH_DISTANCE, LocalFeatures, _bridge, _one_place, keypoints
+from medialayer.matchers.video_local import (MATCH_DISTANCE, MIN_INLIERS, WEAK_INLIERS, LocalFeatures, _bridge,
+                                             _one_place, compare_local, keypoints)
 from medialayer.media import Blob
 from medialayer.synthetic import video as synth
 
@@ -163,6 +164,27 @@ def test_a_dark_video_keeps_its_keypoint_frames(make):
     assert len(source.local.times) == 12 and len(source.local.frame) >= 12 * 100
 
 
+def _star_field(t: float) -> np.ndarray:
+    """300 points of light on black, the view panning 8 pixels a second."""
+    rng = np.random.default_rng(3)
+    stars, light, size = rng.uniform(0, 640, (300, 2)), rng.integers(120, 256, 300), rng.integers(0, 3, 300)
+    frame = np.zeros((240, 320, 3), np.uint8)
+    for (x, y), v, r in zip((stars - [8 * t, 4 * t]) % [320, 240], light, size):
+        cv2.circle(frame, (int(x), int(y)), int(r), (int(v),) * 3, -1, cv2.LINE_AA)
+    return frame
+
+
+def test_a_star_field_keeps_its_keypoints_and_a_title_card_does_not(make):
+    # Both are one tone nearly everywhere, so neither votes with its descriptors; a star field's other tones are
+    # spread over the frame (it is the picture), a title card's gather in its text. (The card is dark grey, not
+    # black: black would be cut off as borders around the text.)
+    stars = make("star_field", _star_field, 12)
+    card = np.maximum(synth.title_card("Welcome back\nto the channel", 320, 240), 40)
+    card = make("grey_title_card", synth.still_scene(card), 12)
+    assert not stars.weight.any() and not card.weight.any()
+    assert len(stars.local.times) == 12 and len(card.local.times) == 0
+
+
 def test_picture_in_picture_of_an_excerpt_inside_a_longer_video(make):
     # 8 s of BIG, small in a corner, after 10 s of something else.
     pip = lambda t: synth.picture_in_picture(BIG(t - 6.0), BIG_OTHERS[1](t), area=0.35, x=0.1, y=0.9)
@@ -218,6 +240,39 @@ def test_the_copy_is_placed_where_most_frames_put_it():
     # Chance agreements (a fixed camera's figures) land anywhere: no place holds more than one frame.
     scattered = np.random.default_rng(0).uniform([-0.5, -0.5, -0.3, -0.3], [0.5, 0.5, 0.3, 0.3], (8, 4))
     assert _one_place(scattered, np.ones(8, bool), np.arange(8)).sum() == 1
+
+
+def _shown_small(strong_frames: int, frames: int = 8, seed: int = 0):
+    """Keypoints of a video and of a copy of it at half size in a corner: per frame, MIN_INLIERS of the video's
+    keypoints found again in the first strong_frames frames of the copy, WEAK_INLIERS in the others, and one more
+    found at a wrong place; each among as many unrelated keypoints."""
+    rng = np.random.default_rng(seed)
+    size, per_frame = (480, 270), 40
+    points = rng.uniform([20, 20], [460, 250], (frames, per_frame, 2))
+    descriptors = rng.integers(0, 256, (frames, per_frame, 32), dtype=np.uint8)
+    shown = [(MIN_INLIERS if i < strong_frames else WEAK_INLIERS) + 1 for i in range(frames)]
+    copy_points = [np.concatenate([points[i, :n - 1] * 0.5 + [240, 10], rng.uniform([0, 0], size, (n + 1, 2))])
+                   for i, n in enumerate(shown)]
+    copy_descriptors = [np.concatenate([descriptors[i, :n], rng.integers(0, 256, (n, 32), dtype=np.uint8)])
+                        for i, n in enumerate(shown)]
+
+    def features(points, descriptors):
+        return LocalFeatures(times=np.arange(frames, dtype=np.float32),
+                             frame=np.repeat(np.arange(frames), [len(p) for p in points]).astype(np.uint16),
+                             points=np.concatenate(points).astype(np.float16), descriptors=np.concatenate(descriptors),
+                             mirrored=np.concatenate(descriptors), size=size)
+    return features(list(points), list(descriptors)), features(copy_points, copy_descriptors)
+
+
+def test_frames_with_fewer_inliers_count_on_a_line_at_a_place_that_a_verified_frame_confirms():
+    # A dark picture shown small keeps few keypoints that survive in the copy: one frame pair verifies on its
+    # own, the others agree with it on fewer keypoints, at its place and on one time line.
+    video, copy = _shown_small(strong_frames=1)
+    found = compare_local(video, copy, 8.0, 8.0)
+    assert found.frames == 8 and found.coverage == 1.0 and found.ratio == 1.0, found
+    assert np.allclose(found.region, (0.5, 0.037, 1.0, 0.537), atol=0.01), found.region
+    # Without a frame pair of MIN_INLIERS, weak agreements alone are no match.
+    assert compare_local(*_shown_small(strong_frames=0), 8.0, 8.0).frames == 0
 
 
 def test_a_segment_reaches_the_end_over_black_that_neither_video_describes(make):

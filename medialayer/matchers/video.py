@@ -32,7 +32,7 @@ from medialayer.limits import Limits
 from medialayer.matchers.av_packets import decoded_packets
 from medialayer.matchers.base import Comparison
 from medialayer.matchers.video_align import compare_fingerprints
-from medialayer.matchers.video_local import LOCAL_STEP, LocalFeatures, build, keypoints, local_size
+from medialayer.matchers.video_local import CELLS, LOCAL_STEP, LocalFeatures, build, keypoints, local_size
 from medialayer.matchers.video_orientation import BAND, orient
 from medialayer.matchers.video_parts import PANE_SHOWS, PARTS
 from medialayer.media import Blob
@@ -50,6 +50,9 @@ EVEN_BORDERS = 0.06  # ... on both sides, the two bands equal to within this fra
 MIN_CONTENT = 0.25  # borders never leave less than this fraction of the width or height
 MIN_STD = 10.0  # grey-level standard deviation under which a frame is flat (black, fades, plain cards)
 MAX_ONE_TONE = 0.7  # share of pixels of one grey level above which a frame is a title card or near-empty
+SPREAD_CELLS = 12  # ... its keypoints are kept when its other tones lie in this many of the CELLS x CELLS cells (a
+# star field; the tune side's title cards, credits, intro cards and logo frames: at most 10)
+LIT_CELL = 0.01  # share of a cell's pixels off the main tone that counts the cell
 TRUNCATED = 0.5  # decoding less than this share of the announced duration means a broken file
 NO_DEBLOCK_SIZE = 2  # frames at least this many times the keypoints' picture are decoded without deblocking
 STILL_DIFFERENCE = 1.5  # mean absolute grey difference under which two consecutive samples are one still
@@ -246,8 +249,8 @@ def find_content_box(thumbnails: list[np.ndarray]) -> tuple[int, int, int, int]:
 
 
 def describe(thumbnail: np.ndarray, box: tuple[int, int, int, int]):
-    """(whole descriptor, central descriptor, descriptors of PARTS, informative?, one tone?) of one sample inside
-    the content box."""
+    """(whole descriptor, central descriptor, descriptors of PARTS, informative?, keypoints kept?) of one sample
+    inside the content box."""
     top, bottom, left, right = box
     picture = thumbnail[top:bottom, left:right]
     h, w = picture.shape
@@ -257,7 +260,8 @@ def describe(thumbnail: np.ndarray, box: tuple[int, int, int, int]):
              for x0, x1, y0, y1 in PARTS.values()]
     descriptors = _dct_descriptors([picture, picture[dy:h - dy, dx:w - dx], *parts])
     one_tone = _one_tone(picture)
-    return descriptors[0], descriptors[1], descriptors[2:], picture.std() >= MIN_STD and not one_tone, one_tone
+    return (descriptors[0], descriptors[1], descriptors[2:], picture.std() >= MIN_STD and not one_tone,
+            not one_tone or _spread(thumbnail))
 
 
 # The first BAND rows of the orthonormal DCT-II matrix of size GRID (cv2.dct's): the low band of all of a
@@ -273,13 +277,28 @@ def _dct_descriptors(pictures: list[np.ndarray]) -> np.ndarray:
     return coefficients / (np.linalg.norm(coefficients, axis=1, keepdims=True) + 1e-6)
 
 
-def _one_tone(picture: np.ndarray) -> bool:
-    """True for black or mostly one-tone frames (title cards, near-empty): their descriptors and keypoints match
-    anything of their kind. (Dark or faded frames, under MIN_STD, are left out of the descriptors' votes too, not
-    out of the keypoints; flat but many-coloured pictures, animation, are kept.)"""
+def _main_tone(picture: np.ndarray) -> tuple[int, float]:
+    """The band of 4 grey levels at the middle of the most pixels' level +-6, and the share of those pixels."""
     levels = np.bincount(picture.ravel() // 4, minlength=64)
-    dominant = np.convolve(levels, np.ones(3), mode="same").max() / picture.size  # one grey level +-6
-    return dominant > MAX_ONE_TONE
+    near = np.convolve(levels, np.ones(3), mode="same")
+    tone = int(np.argmax(near))
+    return tone, near[tone] / picture.size
+
+
+def _one_tone(picture: np.ndarray) -> bool:
+    """True for black or mostly one-tone frames (title cards, near-empty): their descriptors match anything of their
+    kind. (Dark or faded frames, under MIN_STD, are left out of the descriptors' votes too; flat but many-coloured
+    pictures, animation, are kept.)"""
+    return _main_tone(picture)[1] > MAX_ONE_TONE
+
+
+def _spread(frame: np.ndarray) -> bool:
+    """Whether the tones other than the frame's main one lie in at least SPREAD_CELLS of its CELLS x CELLS cells:
+    sparse detail all over, a star field, is the picture; a title card's text or a logo gathers in a few. The
+    whole frame, not the content box: around a title card's text, the borders found are the card itself."""
+    tone, _ = _main_tone(frame)
+    off = (np.abs(frame.astype(np.int16) // 4 - tone) > 1).astype(np.float32)
+    return int((cv2.resize(off, (CELLS, CELLS), interpolation=cv2.INTER_AREA) >= LIT_CELL).sum()) >= SPREAD_CELLS
 
 
 def fingerprint_path(path: str, limits: Limits) -> VideoFingerprint:
@@ -288,14 +307,14 @@ def fingerprint_path(path: str, limits: Limits) -> VideoFingerprint:
 
 
 def _fingerprint(container: av.container.InputContainer, limits: Limits) -> VideoFingerprint:
-    times, wholes, centers, parts, informative, one_tone, still = [], [], [], [], [], [], []
+    times, wholes, centers, parts, informative, with_keypoints, still = [], [], [], [], [], [], []
     pending: list[tuple[float, np.ndarray]] = []  # samples waiting for the border box
     described: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []  # (time, positions, descriptors, mirrored)
     box = previous = local_size_seen = None
 
     def add(t: float, thumbnail: np.ndarray) -> None:
         nonlocal previous
-        whole, center, pane_parts, useful, of_one_tone = describe(thumbnail, box)
+        whole, center, pane_parts, useful, keeps_keypoints = describe(thumbnail, box)
         picture = thumbnail[box[0]:box[1], box[2]:box[3]].astype(np.int16)
         still.append(previous is not None and np.abs(picture - previous).mean() < STILL_DIFFERENCE)
         previous = picture
@@ -304,7 +323,7 @@ def _fingerprint(container: av.container.InputContainer, limits: Limits) -> Vide
         centers.append(_quantise(center))
         parts.append(_quantise(np.asarray(pane_parts)))
         informative.append(useful)
-        one_tone.append(of_one_tone)
+        with_keypoints.append(keeps_keypoints)
 
     def describe_pending() -> None:
         nonlocal box
@@ -330,9 +349,9 @@ def _fingerprint(container: av.container.InputContainer, limits: Limits) -> Vide
     _check_complete(container, duration)
     h, w = thumbnail.shape
     # Keypoints of black or title-card frames match anything of their kind: dropped like their votes. Those of
-    # dark or low-contrast frames are kept: a dark video's picture-in-picture copy is found by them alone (on the
-    # tune side's dark copies, `bench/quality.py --media-type video --dark-pip`: 17 of 20 found, 14 without).
-    kept = dict(zip(times, ~np.asarray(one_tone)))
+    # dark or low-contrast frames are kept, and of one-tone frames with detail all over (a star field): a dark
+    # video's picture-in-picture copy is found by them alone (`bench/quality.py --media-type video --dark-pip`).
+    kept = dict(zip(times, with_keypoints))
     described = [item for item in described if kept[item[0]] and len(item[2])]
     columns = [list(column) for column in zip(*described)] or [[], [], [], []]
     local = build(*columns, tuple(local_size_seen))

@@ -10,7 +10,9 @@ background, a channel logo or a permanent frame says nothing about *when* two vi
 
 Compare: every descriptor of a is looked up among b's (multi-index hashing, bounded cost); the matches
 vote for frame pairs; the best-voted pairs are verified by a RANSAC similarity transform (rotation and
-scale free, so the copy may sit anywhere in the frame at any size). The pairs that put the copy at the
+scale free, so the copy may sit anywhere in the frame at any size): MIN_INLIERS keypoints agreeing verify a pair
+on its own; WEAK_INLIERS count only at a place and on a line that a pair verified on its own shares (a dark or
+sparse picture shown small keeps few keypoints its copy shows). The pairs that put the copy at the
 place where the most frames put it (one copy keeps its place and size; chance agreements and frames a
 second off along a zoom land elsewhere) give time lines (through every two of them, speed ratio 0.5 to 2);
 the best-supported line must be a clear peak over the lines a few seconds away, and runs of its frames make
@@ -42,6 +44,9 @@ NEIGHBOURS = 3  # frames of b a descriptor of a votes for (its nearest descripto
 MIN_VOTES = 6  # matched keypoints a frame pair needs before it is verified
 MAX_VERIFIED = 400  # frame pairs verified at most, most voted first: bounded compare time
 MIN_INLIERS = 8  # keypoints agreeing with one similarity transform for a verified frame pair
+WEAK_INLIERS = 5  # ... or this many, counted only at a place and on a line that a pair of MIN_INLIERS shares, ...
+PLACE_MARGIN = 3.0  # ... where the line's inliers outweigh those of the pairs at its place off it this much (tune
+# side: the lines weak pairs made of dark copies 7.8 and more; a fixed camera's background, at every moment, 1.35)
 REPROJECTION = 0.02  # RANSAC inlier distance, as a fraction of the target frame's long side
 LINE_TOLERANCE = 1.0  # seconds between a verified pair's target time and the line through it
 MIN_FRAMES = 5  # verified frames a line needs (5 s of picture at LOCAL_STEP)
@@ -201,6 +206,7 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         return LocalMatch(0.0, 0, ())
     ta, tb = a.times[pairs[:, 0]].astype(np.float64), b.times[pairs[:, 1]].astype(np.float64)
     inliers = pairs[:, 2].astype(np.float64)
+    strong = inliers >= MIN_INLIERS
     segments, frames_used, covered_a, covered_b = [], 0, set(), set()
     best_line = region = None  # (ratio, offset) of the first line with a segment, and where it puts the copy
     remaining = np.ones(len(pairs), bool)
@@ -217,16 +223,19 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         on = placed & (np.abs(tb - (ratio * ta + offset)) <= LINE_TOLERANCE)
         ratio, offset = _refit(ta[on], tb[on], ratio, offset)
         near = remaining & (np.abs(tb - (ratio * ta + offset)) <= LINE_TOLERANCE)
+        elsewhere = inliers[placed & ~near].sum()  # the line's place at other moments (static content is there)
         placed &= near
         remaining &= ~near
         rows = np.unique(pairs[placed, 0])
-        if len(rows) < MIN_FRAMES:
+        if len(rows) < MIN_FRAMES or not strong[placed].any() or (
+                len(np.unique(pairs[placed & strong, 0])) < MIN_FRAMES and
+                inliers[placed].sum() < PLACE_MARGIN * elsewhere):
             continue
         transform = _typical(placement[placed])
         # Frames that did not verify on their own (too few votes, RANSAC's luck) but show the copy where the
         # line's frames put it: segments are not cut where verification merely failed.
         followed = np.union1d(rows, np.flatnonzero(_guided(a, b, ratio, offset, transform)))
-        off_line = np.abs(tb - (ratio * ta + offset)) > LINE_TOLERANCE
+        off_line = strong & (np.abs(tb - (ratio * ta + offset)) > LINE_TOLERANCE)
         runs = [followed[run] for run in _runs(a.times[followed].astype(np.float64))]
         for run in _bridge(runs, a.times.astype(np.float64), ta[off_line], tb[off_line], ratio, offset):
             if np.isin(run, rows).sum() < MIN_FRAMES:
@@ -251,8 +260,8 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
 
 
 def _verified_pairs(a: LocalFeatures, b: LocalFeatures) -> tuple[np.ndarray, np.ndarray]:
-    """Frame pairs whose matched keypoints agree with one similarity transform (rotation, scale, shift):
-    (frame of a, frame of b, inliers) as ints (n, 3), and the transform as (log scale, angle, x shift,
+    """Frame pairs whose matched keypoints (at least WEAK_INLIERS) agree with one similarity transform (rotation,
+    scale, shift): (frame of a, frame of b, inliers) as ints (n, 3), and the transform as (log scale, angle, x shift,
     y shift), shifts in units of b's long side (n, 4)."""
     nothing = np.zeros((0, 3), int), np.zeros((0, 4))
     if len(a.descriptors) < MIN_INLIERS or len(b.descriptors) < MIN_INLIERS:
@@ -279,7 +288,7 @@ def _verified_pairs(a: LocalFeatures, b: LocalFeatures) -> tuple[np.ndarray, np.
         # One keypoint of a may have voted with several neighbours: count each source point once.
         count = len(np.unique(query[span][mask.ravel() > 0]))
         scale = np.hypot(*transform[0, :2])
-        if count >= MIN_INLIERS and 0.2 <= scale <= 5.0:
+        if count >= WEAK_INLIERS and 0.2 <= scale <= 5.0:
             verified.append((keys[c] // len(b.times), keys[c] % len(b.times), count))
             placement.append((np.log(scale), np.arctan2(transform[1, 0], transform[0, 0]),
                               transform[0, 2] / max(b.size), transform[1, 2] / max(b.size)))
