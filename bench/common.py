@@ -65,3 +65,18 @@ def print_table(header: list[str], rows: list[list]) -> None:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
         if i == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+def print_confidence_bands(labels, decisions, confidences) -> None:
+    """How often each decision is wrong at each confidence it was given (copies labelled True): does
+    ``confidence`` tell a reviewer how sure the decision is? A pair without a decision (an error) is a row of
+    its own, wrong when it was a copy."""
+    rows = []
+    for decision, band in [(d, b) for d in (True, False) for b in ("high", "medium", "low")] + [(None, None)]:
+        picked = [label for label, d, c in zip(labels, decisions, confidences) if (d, c) == (decision, band)]
+        if picked:
+            wrong = sum(label != decision for label in picked) if decision is not None else sum(picked)
+            rows.append(["error" if decision is None else "match" if decision else "no match", band or "-",
+                         len(picked), wrong, wrong / len(picked)])
+    print("\nConfidence: how often each decision is wrong at each confidence (errors: wrong when a copy)")
+    print_table(["decision", "confidence", "pairs", "wrong", "share wrong"], rows)

@@ -50,7 +50,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
-from bench.common import manifest_rows, precision_recall_f1, print_table, run_pipeline, threshold_at_fpr  # noqa: E402
+from bench.common import (manifest_rows, precision_recall_f1, print_confidence_bands, print_table,  # noqa: E402
+                          run_pipeline, threshold_at_fpr)
 
 from medialayer.synthetic import image as synthetic  # noqa: E402
 
@@ -604,6 +605,10 @@ def main(argv=None) -> None:
                                        for i in [r["pair_id"]]}
     evaluate(rows, scores, decisions)
 
+    ids = [r["pair_id"] for r in rows]
+    print_confidence_bands([labels[i] for i in ids],
+                           [None if records[i]["error"] else records[i]["match"] for i in ids],
+                           [records[i]["confidence"] for i in ids])
     confidences = {}
     for r in records.values():
         if not r["error"]:

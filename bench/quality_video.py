@@ -43,7 +43,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
-from bench.common import manifest_rows, print_table, run_pipeline, threshold_at_fpr  # noqa: E402
+from bench.common import (manifest_rows, print_confidence_bands, print_table, run_pipeline,  # noqa: E402
+                          threshold_at_fpr)
 from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers.video import MATCHER, fingerprint_path  # noqa: E402
 from medialayer.matchers.video_local import LocalFeatures  # noqa: E402
@@ -780,8 +781,9 @@ def report(positives, negative_pairs, results, baselines) -> None:
         if base_errors:
             print(f"pHash 1fps boundary error: median {np.median(base_errors):.3f} s, "
                   f"p95 {np.percentile(base_errors, 95):.3f} s")
-    confidences = {c: sum(r["confidence"] == c for r in results) for c in ("high", "medium", "low")}
-    print(f"confidence bands over all pairs: {confidences}")
+    print_confidence_bands([True] * n + [False] * len(negatives),
+                           [None if r["confidence"] is None else r["match"] for r in results],
+                           [r["confidence"] for r in results])
     misses = [(os.path.basename(p[1]), r["score"]) for p, r in zip(positives, results) if not r["match"]]
     print(f"missed positives: {misses}")
     false_positives = [(os.path.basename(a), os.path.basename(b), r["score"])
