@@ -49,7 +49,7 @@ from scipy.signal import fftconvolve, resample_poly
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
-from bench.common import manifest_rows, print_table, run_pipeline  # noqa: E402
+from bench.common import manifest_rows, print_confidence_bands, print_table, run_pipeline  # noqa: E402
 from bench.shared_signal import shared_signal  # noqa: E402
 from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers.audio import (FRAME_SECONDS, MATCHER, AudioFingerprint, _energy_agreement,  # noqa: E402
@@ -384,12 +384,12 @@ def compare_pipeline(pairs: list[dict], workdir: str) -> list:
         if record["error"]:
             print("error:", pairs[i]["query"], record["error"], file=sys.stderr)
         results.append(record)
-    return [_Result(bool(r["match"]), r["matched_segments"] or []) for r in results]
+    return [_Result(bool(r["match"]), r["matched_segments"] or [], r["confidence"]) for r in results]
 
 
 class _Result:
-    def __init__(self, match, segments):
-        self.match = match
+    def __init__(self, match, segments, confidence):
+        self.match, self.confidence = match, confidence  # confidence None: an error, no decision
         self.segments = [_Seg(**s) for s in segments]
 
 
@@ -524,6 +524,8 @@ def report(positives, negatives, ours, baselines: dict[str, list | None]) -> Non
         rows.append([case, len(idx), f"{np.mean([ours[i].match for i in idx]):.4f}",
                      *[_rate(found, idx, 4) for found in baselines.values()]])
     print_table(["negatives", "pairs", "false-positive rate (ours)", *[f"FPR ({name})" for name in baselines]], rows)
+    print_confidence_bands([True] * len(positives) + [False] * len(negatives),
+                           [None if r.confidence is None else r.match for r in ours], [r.confidence for r in ours])
 
 
 def speed_report(sources: list[dict]) -> None:
