@@ -218,6 +218,23 @@ def test_reencoded_design_of_few_colours_shows_nothing_recoloured():
         assert MATCHER.compare(original, copy).match
 
 
+@pytest.mark.parametrize("seed", (0, 2, 4))
+def test_turned_or_captioned_app_screen_shows_nothing_recoloured(seed):
+    """An app screen's lines of text are thinner than two pixels of the colour thumbnail: turned half round or
+    framed by caption bars, a line lands dark on one pixel instead of pale on two, though its share of the block's
+    colour is the same. Its colours did not change, so nothing is recoloured; a recoloured part still is no copy."""
+    screen = synthetic.flat_artwork(seed, "ui")
+    original = fingerprint(screen, "PNG")
+    for edited in (synthetic.rotate90(screen, 2), synthetic.vflip(screen),
+                   synthetic.caption_bars(screen, "when the", "meme")):
+        copy = fingerprint(edited, "PNG")
+        assert verify(original, copy, *hash_match(original, copy)).recoloured == 0.0
+        assert MATCHER.compare(original, copy).match
+    recoloured = fingerprint(synthetic.recolour_region(screen, seed, 0.15), "PNG")
+    assert verify(original, recoloured, *hash_match(original, recoloured)).recoloured > 0.1
+    assert not MATCHER.compare(original, recoloured).match
+
+
 @pytest.mark.parametrize("seed", (2, 5))
 def test_design_with_its_contrast_or_gamma_changed_shows_nothing_recoloured(seed):
     """The luminance check judges under the colour mapping the colour check fitted (for a design, a line per
@@ -231,6 +248,20 @@ def test_design_with_its_contrast_or_gamma_changed_shows_nothing_recoloured(seed
         assert MATCHER.compare(original, copy).match
     recoloured = fingerprint(synthetic.flat_artwork(seed, "logo", recolour=(200, 40, 40)), "PNG")
     assert not MATCHER.compare(original, recoloured).match
+
+
+def test_hue_rotated_or_brightened_picture_shows_nothing_recoloured(scenes, originals):
+    """A hue rotation is no affine map of RGB: the saturated green square, turned as every other hue turned and as
+    saturated and bright as before, is not recoloured though the map fitted to the rest misses it. A brightened
+    copy's channels stop at the top of the range, where the mapped colours stop too. A recolour of a part still
+    shows."""
+    for edited in (synthetic.tone(scenes[1], "hue", 0.2), synthetic.adjust(scenes[1], brightness=1.3)):
+        copy = fingerprint(edited, "JPEG", 85)
+        assert verify(originals[1], copy, *hash_match(originals[1], copy)).recoloured < 0.05
+        assert MATCHER.compare(originals[1], copy).confidence == "high"
+    recoloured = fingerprint(synthetic.recolour_region(scenes[1], seed=4, area=0.35))
+    assert verify(originals[1], recoloured, *hash_match(originals[1], recoloured)).recoloured > 0.2
+    assert not MATCHER.compare(originals[1], recoloured).match
 
 
 def _under_a_blue_sky(scene: Image.Image) -> Image.Image:

@@ -37,10 +37,13 @@ colour a global colour mapping (a filter, grading, grayscale, sepia, hue rotatio
 direction does not explain, the largest connected region of them counted (a local recolour, which is not
 a copy; a copy's stray blocks at misaligned edges are scattered, and a colour within a pixel of the
 mapped one counts as explained; for a design of few colours the mapping is fitted to its palette, each
-colour once, so a logo's background does not outweigh the logo; a block whose colours did not change at all is
-never counted, whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not
-judged), or whose mean luminance moved unlike that of the other's colours under the same mapping (a recolour of
-part of a nearly colourless picture, whose colour direction the check cannot fit).
+colour once, so a logo's background does not outweigh the logo; a block whose colours did not change at all (pixel
+by pixel, or both smoothed: a thin line falls dark on one thumbnail pixel or pale on two) is never counted,
+whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
+whose mean luminance moved unlike that of the other's colours under the same mapping (a recolour of part of a
+nearly colourless picture, whose colour direction the check cannot fit). Neither counts where the whole
+picture's hues turned and the block's turned with them, its saturation and brightness kept (a hue rotation is no
+affine map of RGB), and mapped colours stop at the ends of the range as pixels do (a brightened copy clips).
 Also weighed: how many of the correspondences inside the overlap fit the transform (tight for a copy, loose
 for another viewpoint) and whether the correspondences the transform leaves over fit a second motion close to
 it (parallax: a near layer moving against a far one in another capture of the scene; a copy's leftovers are
@@ -83,6 +86,8 @@ COLOUR_SIDE = 32  # colour thumbnail for the colour check
 MIN_HUE_SATURATION = 0.25  # blocks this saturated (HSV, both images) take part in the hue check
 MIN_CHROMA = 0.1  # max - min of a pixel's channels (of 1) below which it has no colour to speak of
 MAX_HUE_DEVIATION = 45.0  # degrees a block's hue may turn unlike the others' under a global edit
+HUE_TURN_TOLERANCE = 15.0  # degrees: a turn of all hues beyond this, and a block's hue within this of it, turned alike
+HUE_TURN_KEPT = 0.1  # saturation and brightness (HSV, 0-1) a block turned with the others keeps within this
 COLOUR_TOLERANCE = 0.25  # a block's colour residual (in units of the overlap's colour spread) above which it differs
 # Floor of that spread (RGB distance, colours 0-1): below it the tolerance of a dark or dull picture sinks under
 # JPEG's colour noise (no picture of the tuning split is that dull: their least spread is 0.18).
@@ -127,9 +132,9 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
-HASH_LOGIT = (-14.689, -0.461, 4.653)  # x = hash_features(), fitted where the keypoints could not verify
+HASH_LOGIT = (-14.31, -4.365, 4.831)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (9.395, -4.382, 7.027, 4.497, -29.688, -7.229, -12.335)  # x = verify_features()
+VERIFY_LOGIT = (8.601, -4.626, 6.652, 5.661, -38.809, -6.825, -12.012)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -610,7 +615,8 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     forward, backward = forward & judged_from_a, backward & judged_from_b
     local = [differs for differs, start in ((forward, colour_a), (backward, colour_b))
              if not _monochrome(start[colour_valid]) and differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR]
-    colour_differs = (np.logical_or.reduce(local) if local else forward & backward) | _hue_moved(colour_a, colour_b)
+    hue_moved, hue_turned = _hue_turns(colour_a, colour_b)
+    colour_differs = (np.logical_or.reduce(local) if local else forward & backward) | hue_moved
     # The luminance too, either way, under the same colour mapping: recolouring part of a nearly colourless picture
     # moves its brightness there (a grayscale copy keeps the luminance, so the direction from one tone that the
     # colour check skips still tells).
@@ -618,6 +624,7 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
         moved = _luminance_moved(mapped, end, colour_valid) & judged
         if moved[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
             colour_differs |= moved
+    colour_differs &= ~hue_turned
     recoloured = np.zeros(valid_blocks.shape, np.uint8)
     recoloured[valid_blocks] = same_structure & colour_differs[valid_blocks]
     # One recoloured part is one connected region; a copy's stray blocks (edges, compression) are scattered.
@@ -662,8 +669,9 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray,
             fitted = _palette_lines(x, target)
         else:
             fitted = _affine_map(x, target)
-        differs = _blocks(_shifted_residual(fitted, colour_b / 255.0, valid), COLOUR_BLOCK).mean(axis=2) \
-            > COLOUR_TOLERANCE * spread
+        # (clipped to the range as pixels are: a brightened channel stops at the top, where the mapped one must too)
+        residual = _shifted_residual(np.clip(fitted, 0.0, 1.0), colour_b / 255.0, valid)
+        differs = _blocks(residual, COLOUR_BLOCK).mean(axis=2) > COLOUR_TOLERANCE * spread
         if differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
             break
     return differs, fitted
@@ -687,9 +695,20 @@ def _colour_spread(colours: np.ndarray) -> float:
 
 
 def _unchanged(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Per COLOUR_BLOCK block: are a's colours b's, without any mapping (within the colour check's tolerance)?"""
-    residual = _shifted_residual(colour_a[valid] / 255.0, colour_b / 255.0, valid)
-    return _blocks(residual, COLOUR_BLOCK).mean(axis=2) <= COLOUR_TOLERANCE * _colour_spread(colour_b[valid] / 255.0)
+    """Per COLOUR_BLOCK block: are a's colours b's, without any mapping (within the colour check's tolerance)? As
+    they are, or both smoothed over 3 x 3 pixels: a line thinner than two thumbnail pixels comes out dark on one
+    pixel or pale on two, as the thumbnails' grids fall, and smoothed alike either way."""
+    tolerance = COLOUR_TOLERANCE * _colour_spread(colour_b[valid] / 255.0)
+    unchanged = None
+    for smooth in (False, True):
+        if smooth:  # (a's mean over its valid pixels only: outside them it is black)
+            weight = cv2.blur(valid.astype(np.float32), (3, 3))
+            colour_a = cv2.blur(colour_a * valid[..., None], (3, 3)) / np.maximum(weight, 1e-6)[..., None]
+            colour_b = cv2.blur(colour_b, (3, 3))
+        residual = _shifted_residual(colour_a[valid] / 255.0, colour_b / 255.0, valid)
+        within = _blocks(residual, COLOUR_BLOCK).mean(axis=2) <= tolerance
+        unchanged = within if unchanged is None else unchanged | within
+    return unchanged
 
 
 def _clipped(start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -781,24 +800,31 @@ def _monochrome(pixels: np.ndarray) -> bool:
     return variances[:2].sum() < TONED ** 2 * variances.sum()
 
 
-def _hue_moved(colour_a: np.ndarray, colour_b: np.ndarray) -> np.ndarray:
-    """Per COLOUR_BLOCK block: did its hue move unlike the others'? A global edit keeps the hue differences
-    between colours (a hue rotation turns them all alike) or takes the hue away (grayscale, sepia); recolouring
-    one element of a design with few colours turns that one alone, which a global colour mapping can explain."""
+def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per COLOUR_BLOCK block: (did its hue move unlike the others'?, did the whole picture's hues turn and this
+    block's with them, its saturation and brightness kept?). A global edit keeps the hue differences between colours
+    (a hue rotation turns them all alike) or takes the hue away (grayscale, sepia); recolouring one element of a
+    design with few colours turns that one alone, which a global colour mapping can explain. A hue rotation is no
+    affine map of RGB: a saturated part whose colour it turned as it turned the rest is not recoloured, though no
+    map fitted to the rest explains it."""
     means = _blocks(colour_a, COLOUR_BLOCK).mean(axis=2), _blocks(colour_b, COLOUR_BLOCK).mean(axis=2)
     hsv_a, hsv_b = (cv2.cvtColor((m / 255.0).astype(np.float32), cv2.COLOR_RGB2HSV) for m in means)
     chromatic = (hsv_a[..., 1] > MIN_HUE_SATURATION) & (hsv_b[..., 1] > MIN_HUE_SATURATION) \
         & (hsv_a[..., 2] > 0.15) & (hsv_b[..., 2] > 0.15)
-    moved = np.zeros(chromatic.shape, bool)
+    moved, alike = np.zeros(chromatic.shape, bool), np.zeros(chromatic.shape, bool)
     if chromatic.sum() < 4:
-        return moved
+        return moved, alike
     angle_a, angle_b = np.radians(hsv_a[..., 0][chromatic]), np.radians(hsv_b[..., 0][chromatic])
     if max(np.abs(np.exp(1j * angle_a).mean()), np.abs(np.exp(1j * angle_b).mean())) > 0.95:
-        return moved  # one hue only, on either side: a toning such as sepia
+        return moved, alike  # one hue only, on either side: a toning such as sepia
     shift = np.exp(1j * (angle_b - angle_a))
-    deviation = np.abs(np.angle(shift / np.exp(1j * np.angle(shift.mean()))))
+    turn = np.angle(shift.mean())
+    deviation = np.abs(np.angle(shift / np.exp(1j * turn)))
     moved[chromatic] = deviation > np.radians(MAX_HUE_DEVIATION)
-    return moved
+    if abs(turn) > np.radians(HUE_TURN_TOLERANCE):
+        kept = (np.abs(hsv_a - hsv_b)[..., 1:] <= HUE_TURN_KEPT).all(axis=2)
+        alike[chromatic] = (deviation <= np.radians(HUE_TURN_TOLERANCE)) & kept[chromatic]
+    return moved, alike
 
 
 def _inlier_coverage(inverse: np.ndarray, points_b, inliers_b, a, b) -> float:
