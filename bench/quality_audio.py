@@ -524,8 +524,15 @@ def report(positives, negatives, ours, baselines: dict[str, list | None]) -> Non
         rows.append([case, len(idx), f"{np.mean([ours[i].match for i in idx]):.4f}",
                      *[_rate(found, idx, 4) for found in baselines.values()]])
     print_table(["negatives", "pairs", "false-positive rate (ours)", *[f"FPR ({name})" for name in baselines]], rows)
-    print_confidence_bands([True] * len(positives) + [False] * len(negatives),
+    # two mixes over one backing track match by product decision (README): here their pairs count as copies
+    print_confidence_bands([True] * len(positives) + [_shared(n) for n in negatives],
                            [None if r.confidence is None else r.match for r in ours], [r.confidence for r in ours])
+    print("(\"shared recording\" pairs counted as copies: a match is right there, no match wrong)")
+
+
+def _shared(negative: dict) -> bool:
+    """Whether a negative pair is of two sources sharing a recording (a match by product decision)."""
+    return negative["case"].startswith("same group, shared recording")
 
 
 def speed_report(sources: list[dict]) -> None:
