@@ -43,8 +43,10 @@ aligned as at the nominal edit, within 3.2 s of the offset those hits agree on, 
 edits tried; under a voice or noise they find far more evidence than the triplets that pointed to the edit. Segments map source time to target time through the fitted scale, and
 its inverse is the speed ratio reported. The energy bits are added last, if nothing is unambiguous by then:
 at the nominal edit, and on their own near each cell's edit (B's bits put on A's clock at time scales within
-4% of the cell's, its bands moved by the cell's pitch shift): under a voice, noise or reverb the cells' few hits
-give the edit only roughly and their landmark pairs do not line up, but the bits at the true edit agree.
+4% of the cell's, its bands moved by the cell's pitch shift), and near the two edits the cell's pitch shift
+implies whatever its time scale (a speed change, a pitch shift with the tempo kept): under a voice, noise or
+reverb the cells' few hits give the edit only roughly (the shift far more finely than the scale) and their
+landmark pairs do not line up, but the bits at the true edit agree.
 The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
 says how far from it we are.
 """
