@@ -25,7 +25,8 @@ DIR && git -C DIR checkout cb03ba9``; its dependencies docopt and joblib are in 
 every source of the pairs is indexed in one of its hash tables and every query matched against it, so its
 column covers the same pairs as ours and Chromaprint's.
 Same-group sources that are largely one recording (``shared_recordings``: two mixes over one backing track)
-match by product decision: their pairs are reported in rows of their own, not as false positives.
+match by product decision: their pairs are reported in rows of their own, not as false positives, and the
+confidence table counts them as copies.
 --speed (or --speed-only) prints fingerprint speed on one core, compare time of two 5-minute fingerprints (different
 music, a shifted copy, a copy played 20% faster against the original and the other way round: median and least of
 7 repeats, CPU time, with the load average), size per minute, and the time and memory of the energy-bit
