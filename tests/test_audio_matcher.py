@@ -385,3 +385,37 @@ def test_triplet_pair_keys_within_a_band_ignore_a_voice_in_another_band():
     in_music_band = {key for key in alone if key >> 32 == (audio.TRIPLET_KEY_RANGE >> 32) | 3}
     assert in_music_band and in_music_band <= under_voice
     assert not of_all_peaks(np.array(sorted(alone))) <= under_voice
+
+
+def test_energy_bits_at_the_edits_a_cells_pitch_shift_implies_find_music_whose_cell_scale_is_far_off(song_fp):
+    """12 s of the song pitch-shifted 2 semitones down (tempo kept) under a voice 5 dB louder, given a cell that
+    has the shift right (as under a voice it mostly does) but the time scale 10% off, beyond the energy bits'
+    reach around it. Read as a pitch shift with the tempo kept (or a speed change), the shift alone puts the
+    bits on the true edit; the cell alone does not. A different song finds nothing either way."""
+    start = 20.0
+
+    def excerpt(seed):
+        return synth.melody(60, seed=seed, tempo_bpm=150, transpose=-2)[int(start * SR):int((start + 12) * SR)]
+    voice = synth.speech_like(12, seed=8)
+    mixed = fp(synth.mix(excerpt(3), voice, -5))
+    proposed = [(1.10, -6.0, -500.0)]  # speed, shift in log-frequency steps, offset
+    implied = [(2.0 ** (-6.0 / audio.LOG_STEPS_PER_OCTAVE), None), (1.0, -6.0)]  # as _invariant reads the shift
+    assert all(f.significance < audio.MATCH_SIGNIFICANCE for f in audio._energy_under_edits(song_fp, mixed, proposed))
+    found = audio._energy_under_edits(song_fp, mixed, proposed, implied)
+    assert found and found[0].significance >= audio.MATCH_SIGNIFICANCE
+    assert found[0].speed_ratio == pytest.approx(1.0, abs=0.005)
+    segment = found[0].segment
+    assert abs(segment.source_start - start) < 0.5 and abs(segment.target_start) < 0.5
+    assert abs(segment.source_end - (start + 12)) < 0.5 and abs(segment.target_end - 12) < 0.5
+    other = fp(synth.mix(excerpt(7), voice, -5))
+    assert all(f.significance < audio.MATCH_SIGNIFICANCE / 2
+               for f in audio._energy_under_edits(song_fp, other, proposed, implied))
+
+
+def test_a_cells_pitch_shift_implies_a_speed_change_and_a_pitch_shift_whatever_its_time_scale(song, song_fp):
+    """Every cell with a pitch shift proposes, for the energy bits, the speed change that shift means and the
+    pitch shift with the tempo kept."""
+    shifted = synth.melody(60, seed=3, tempo_bpm=150, transpose=-2)[20 * SR:32 * SR]
+    _, _, implied = audio._invariant(song_fp, fp(shifted))
+    assert any(speed == 1.0 and shift == pytest.approx(-6.0, abs=0.5) for speed, shift in implied)
+    assert any(shift is None and speed == pytest.approx(2 ** (-2 / 12), rel=0.01) for speed, shift in implied)

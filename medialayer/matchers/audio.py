@@ -43,8 +43,10 @@ aligned as at the nominal edit, within 3.2 s of the offset those hits agree on, 
 edits tried; under a voice or noise they find far more evidence than the triplets that pointed to the edit. Segments map source time to target time through the fitted scale, and
 its inverse is the speed ratio reported. The energy bits are added last, if nothing is unambiguous by then:
 at the nominal edit, and on their own near each cell's edit (B's bits put on A's clock at time scales within
-4% of the cell's, its bands moved by the cell's pitch shift): under a voice, noise or reverb the cells' few hits
-give the edit only roughly and their landmark pairs do not line up, but the bits at the true edit agree.
+4% of the cell's, its bands moved by the cell's pitch shift), and near the two edits the cell's pitch shift
+implies whatever its time scale (a speed change, a pitch shift with the tempo kept): under a voice, noise or
+reverb the cells' few hits give the edit only roughly (the shift far more finely than the scale) and their
+landmark pairs do not line up, but the bits at the true edit agree.
 The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
 says how far from it we are.
 """
@@ -110,6 +112,7 @@ EDIT_REACH = 100  # frames (3.2 s) from the offset of a cell's triplets within w
 # scale can be a whole cell off under a voice), bands moved by the cell's pitch shift
 ENERGY_SCALE_STEP = 0.008
 ENERGY_SCALE_REACH = 0.06
+IMPLIED_SCALE_REACH = 0.016  # around the edits a cell's pitch shift implies (a shift is measured to ~0.3 steps)
 BAND_STEPS = LOG_STEPS_PER_OCTAVE * np.log2(HIGH_HZ / LOW_HZ) / ENERGY_BANDS  # log-frequency steps per energy band
 
 # low-information guard
@@ -210,14 +213,15 @@ class AudioMatcher:
         landmarks_a = _sorted(_landmarks(a, 1.0))
         nominal = best = _align(landmarks_a, a, b, 1.0)
         if _top(best) < 2 * MATCH_SIGNIFICANCE:  # not unambiguous from the landmarks alone
-            best, edits = _invariant(a, b)
+            best, edits, implied = _invariant(a, b)
             for edit in edits:  # the landmark pairs under each edit the triplets found, most voted first
                 found = _align(landmarks_a, a, b, *edit, tried=len(edits))
                 best = max(best, found, key=_top)
                 if _top(best) >= 2 * MATCH_SIGNIFICANCE:
                     break
             if _top(best) < 2 * MATCH_SIGNIFICANCE:  # the energy bits, at the nominal edit and near the cells'
-                best = max(_with_energy(nominal, a, b), _energy_under_edits(a, b, edits), best, key=_top)
+                best = max(_with_energy(nominal, a, b), _energy_under_edits(a, b, edits, implied), best,
+                           key=_top)
         segments = best
         significance = _top(segments)
         matched = significance >= MATCH_SIGNIFICANCE
@@ -249,20 +253,24 @@ def _with_energy(segments: list, a: AudioFingerprint, b: AudioFingerprint) -> li
     return sorted(segments, key=lambda s: -s.significance)
 
 
-def _energy_under_edits(a: AudioFingerprint, b: AudioFingerprint, edits: list) -> list[_Found]:
+def _energy_under_edits(a: AudioFingerprint, b: AudioFingerprint, edits: list, implied: list = ()) -> list[_Found]:
     """The energy bits' best alignment on their own near the edits the triplet cells found (speed, pitch shift
     in log-frequency steps or None for resampling's own, offset): B's bits at the time scales of the lattice
     within ENERGY_SCALE_REACH of each edit's, its bands moved by the whole bands nearest the edit's shift
     (both neighbours when it lies between them). Under a voice, noise or reverb the cells' hits are too few
     to give the edit precisely, but the bits at the right edit agree clearly (the masked case of the nominal
-    edit). The best alignment pays for the number of edits tried (the nominal one is tried on its own)."""
+    edit). The ``implied`` edits (speed, pitch shift or None) are the cells' shifts read as a speed change or
+    as a pitch shift with the tempo kept, known more precisely: tried within IMPLIED_SCALE_REACH. The best
+    alignment pays for the number of edits tried (the nominal one is tried on its own)."""
     trials = set()
-    reach = int(np.ceil(ENERGY_SCALE_REACH / ENERGY_SCALE_STEP))
-    for speed, shift, _ in edits:
-        bands = (LOG_STEPS_PER_OCTAVE * np.log2(speed) if shift is None else shift) / BAND_STEPS
-        near = {round(bands)} | ({int(np.floor(bands)), int(np.ceil(bands))} if 0.3 <= bands % 1 <= 0.7 else set())
-        centre = round(-np.log2(speed) / ENERGY_SCALE_STEP)
-        trials |= {(k, band) for k in range(centre - reach, centre + reach + 1) for band in near}
+    for edit_list, scale_reach in ((edits, ENERGY_SCALE_REACH), (implied, IMPLIED_SCALE_REACH)):
+        reach = int(np.ceil(scale_reach / ENERGY_SCALE_STEP - 1e-9))
+        for speed, shift, *_ in edit_list:
+            bands = (LOG_STEPS_PER_OCTAVE * np.log2(speed) if shift is None else shift) / BAND_STEPS
+            near = {round(bands)} | ({int(np.floor(bands)), int(np.ceil(bands))} if 0.3 <= bands % 1 <= 0.7
+                                     else set())
+            centre = round(-np.log2(speed) / ENERGY_SCALE_STEP)
+            trials |= {(k, band) for k in range(centre - reach, centre + reach + 1) for band in near}
     trials.discard((0, 0))
     if not trials:
         return []
@@ -273,15 +281,18 @@ def _energy_under_edits(a: AudioFingerprint, b: AudioFingerprint, edits: list) -
     return [max((f for f in found if f), key=lambda f: f.significance)] if any(found) else []
 
 
-def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], list[tuple[float, float, float]]]:
+def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], list[tuple[float, float, float]],
+                                                                  list[tuple[float, float | None]]]:
     """Segments from triplet hashes, for B sped up, slowed down, time-stretched or pitch-shifted: the hits of
     the most-voted (pitch shift, time scale) cells aligned at the time scale that lines the most of them up.
     Also each cell's edit, as (speed, pitch shift in log-frequency steps, offset of its best-aligned hits in
-    A's frames) for the landmark pairs to try (the nominal edit left out: it has been tried)."""
+    A's frames) for the landmark pairs to try (the nominal edit left out: it has been tried), and the edits
+    each cell's pitch shift implies whatever its time scale, as (speed, shift or None for resampling's own):
+    a speed change and a pitch shift with the tempo kept, for the energy bits."""
     ta, tb = (triplets(fp.frames, fp.log_freqs, fp.ranks, FREQ_SCALE) for fp in (a, b))
     rows_a, rows_b = hits(ta, tb)
     cells, n_cells = edit_cells(ta, tb, rows_a, rows_b, TRIPLET_CELLS)
-    found, edits = [], []
+    found, edits, implied = [], [], []
     for _, cell_scale, mask in cells:
         anchor_a, end_a, anchor_b = ta.starts[rows_a[mask]], ta.ends[rows_a[mask]], tb.starts[rows_b[mask]]
         if len(anchor_a) < MIN_ANCHORS:
@@ -294,12 +305,14 @@ def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], 
         # a speed change (resampling) moves pitch and tempo together: the shift, measured more finely than the
         # time scale when few hits line up, then gives the speed too, if the cell's time scale allows it
         resampled = 2.0 ** (shift / LOG_STEPS_PER_OCTAVE)
+        if abs(shift) > NOMINAL_SHIFT:  # under a voice few hits line up: the shift is right, the scale is not
+            implied += [(resampled, None), (1.0, shift)]
         if (abs(shift) > NOMINAL_SHIFT and abs(np.log2(resampled * scale)) > NOMINAL_LOG2_SCALE
                 and abs(np.log2(resampled * cell_scale)) <= 1.5 * SCALE_BIN):
             edits.append((resampled, None, float(np.median(anchor_b[on_line] * resampled - anchor_a[on_line]))))
         # the cell was picked as the best of n_cells: its chance is that many times higher
         found += [dataclasses.replace(f, landmarks=f.landmarks - np.log10(n_cells)) for f in aligned]
-    return sorted(found, key=lambda s: -s.significance), edits
+    return sorted(found, key=lambda s: -s.significance), edits, implied
 
 
 def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
