@@ -592,7 +592,8 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     """Warp a's luminance and colour thumbnails onto b's with ``transform``; of the overlapping blocks,
     (the fraction that agree: correlated detail where either block has detail, equal brightness where both
     are flat; the fraction whose structure agrees but whose colour a global colour mapping does not explain:
-    recoloured, as opposed to covered by an overlay). ``within``: only the blocks in that box of b (_warp)."""
+    recoloured, as opposed to covered by an overlay). ``within``: the agreement of the blocks in that box of b alone
+    (_warp), without the colour check."""
     size = (LUMA_SIDE, LUMA_SIDE)
     luma_a = np.frombuffer(a.luma, np.uint8).reshape(size).astype(np.float32)
     luma_b = np.frombuffer(b.luma, np.uint8).reshape(size).astype(np.float32)
@@ -610,6 +611,8 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     same_level = np.abs(mean_a - mean_b) < BLOCK_LEVEL_TOLERANCE
     same_structure = np.where(detailed, correlation > BLOCK_CORRELATION, True)
     agree = same_structure & same_level
+    if within is not None:  # the luminance check alone: the colour check keeps to the whole overlap
+        return float(agree.mean()), 0.0
     colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     colour_b = _colour(b)
     # Either picture may be the edited one. A direction tells a local recolour when its colour mapping explains
@@ -923,7 +926,8 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         # Compared in the frame of the image shown smaller, where both thumbnails have detail.
         frame, other, to_frame = (b, a, transform) if scale <= 1.0 else (a, b, inverse)
         agreement, recoloured = _aligned_agreement(to_frame, other, frame)
-        matched_b = np.isin(np.arange(len(points_b)), pairs[:, 1])  # b's keypoints with any correspondence
+        matched_b = np.zeros(len(points_b), bool)  # b's keypoints with any correspondence
+        matched_b[pairs[:, 1]] = True
         within = _matched_box(inverse, points_b, target[inliers], matched_b, of_b * b.width * b.height, a, b, frame)
         if within is not None:  # the luminance agrees or not inside the match; the colour check keeps to the overlap
             agreement = _aligned_agreement(to_frame, other, frame, within)[0]
