@@ -156,7 +156,8 @@ def test_other_captures_of_a_scene_stay_apart(seed):
     """Bursts and stereo pairs share most of the scene, as a collage cell does, but the rest of the overlap holds
     correspondences that do not fit (parallax): the luminance check keeps to the whole overlap."""
     scene = synthetic.textured_scene(seed, 640, 480)
-    for a, b in (synthetic.burst_pair(scene, seed=seed, shift=0.3), synthetic.stereo_pair(scene, seed=seed, baseline=0.06)):
+    for a, b in (synthetic.burst_pair(scene, seed=seed, shift=0.3),
+                 synthetic.stereo_pair(scene, seed=seed, baseline=0.06)):
         assert not MATCHER.compare(fingerprint(a), fingerprint(b)).match
 
 
