@@ -32,7 +32,9 @@ a collage or a meme covers all of itself and only part of the other, so the evid
 region, not the whole of the bigger picture, and ``Evidence.region`` says where it sits. Aligned
 checks then warp the thumbnails with the transform: the fraction of 8x8 blocks whose luminance agrees
 (a copy agrees almost everywhere it overlaps, an overlay spoils a few blocks, another capture of the
-scene disagrees where its parallax moved things), and the fraction whose structure agrees but whose
+scene disagrees where its parallax moved things; where another picture surrounds the match inside the
+overlap, as the next cell of a collage does around a cover-cropped cell, only the blocks of the inliers'
+bounding box are judged: ``_matched_box``), and the fraction whose structure agrees but whose
 colour a global colour mapping (a filter, grading, grayscale, sepia, hue rotation) fitted in either
 direction does not explain, the largest connected region of them counted (a local recolour, which is not
 a copy; a copy's stray blocks at misaligned edges are scattered, and a colour within a pixel of the
@@ -121,6 +123,14 @@ MIN_INLIERS = 10
 MIN_INLIER_CELLS = 4  # of a 4x4 grid over the matched region, in both images
 COVERAGE_GRID = 6  # cells per side of the inlier-coverage grid
 MIN_CONTAINMENT = 0.3  # the overlap must cover at least this much of one of the two images
+# Another picture around the match (a collage's other cells, a meme's other panel): b's keypoints in the overlap but
+# beyond the inliers' bounding box, at least this many, at least FOREIGN_DENSITY times as dense as inside the box,
+# and almost none (under FOREIGN_MATCHED) with any correspondence in a.
+MIN_FOREIGN_KEYPOINTS = 10
+FOREIGN_DENSITY = 0.5
+FOREIGN_MATCHED = 0.15
+MIN_REGION_BLOCKS = 6  # aligned-check blocks the inliers' box must span for the luminance check to keep to it
+MIN_BOX_SHARE = 0.15  # and the share of a it must cover: an element two designs of one series share is smaller
 MAX_PARALLAX = 0.1  # a second motion layer moves points at most this far (of WORK_SIDE) from the first's
 MAX_PERSPECTIVE = 0.5  # largest perspective term of a homography (times WORK_SIDE) taken as a view of one plane
 LUMA_SIDE = 64  # aligned-check thumbnail
@@ -134,7 +144,7 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 # given as (w..., b).
 HASH_LOGIT = (-14.31, -4.365, 4.831)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (8.601, -4.626, 6.652, 5.661, -38.809, -6.825, -12.012)  # x = verify_features()
+VERIFY_LOGIT = (9.082, -4.873, 7.04, 5.602, -38.803, -7.004, -12.585)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -559,11 +569,18 @@ def _thumb_transform(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerp
     return to_thumb(b) @ transform @ np.linalg.inv(to_thumb(a))
 
 
-def _warp(image: np.ndarray, transform: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
-    """(image warped onto a side x side grid, mask of the pixels it fully covers)."""
+def _warp(image: np.ndarray, transform: np.ndarray, side: int,
+          within: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(image warped onto a side x side grid, mask of the pixels it fully covers, and with ``within`` only those of
+    the aligned-check blocks whose centre lies in that box: (left, top, right, bottom) as fractions of the grid)."""
     warped = cv2.warpPerspective(image, transform, (side, side), flags=cv2.INTER_LINEAR)
     valid = cv2.warpPerspective(np.ones((side, side), np.float32), transform, (side, side),
                                 flags=cv2.INTER_LINEAR) > 0.99
+    if within is not None:
+        left, top, right, bottom = within
+        block = side * LUMA_BLOCK // LUMA_SIDE
+        centre = (np.arange(side) // block * block + block / 2) / side  # of each pixel's block
+        valid &= ((centre >= top) & (centre <= bottom))[:, None] & ((centre >= left) & (centre <= right))[None, :]
     return warped, valid
 
 
@@ -575,15 +592,17 @@ def _blocks(image: np.ndarray, block: int) -> np.ndarray:
                                                                                       *image.shape[2:])
 
 
-def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float]:
+def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+                       within: tuple | None = None) -> tuple[float, float]:
     """Warp a's luminance and colour thumbnails onto b's with ``transform``; of the overlapping blocks,
     (the fraction that agree: correlated detail where either block has detail, equal brightness where both
     are flat; the fraction whose structure agrees but whose colour a global colour mapping does not explain:
-    recoloured, as opposed to covered by an overlay)."""
+    recoloured, as opposed to covered by an overlay). ``within``: the agreement of the blocks in that box of b alone
+    (_warp), without the colour check."""
     size = (LUMA_SIDE, LUMA_SIDE)
     luma_a = np.frombuffer(a.luma, np.uint8).reshape(size).astype(np.float32)
     luma_b = np.frombuffer(b.luma, np.uint8).reshape(size).astype(np.float32)
-    warped, valid = _warp(luma_a, _thumb_transform(transform, a, b, LUMA_SIDE), LUMA_SIDE)
+    warped, valid = _warp(luma_a, _thumb_transform(transform, a, b, LUMA_SIDE), LUMA_SIDE, within)
     valid_blocks = _blocks(valid, LUMA_BLOCK).all(axis=2)
     if valid_blocks.sum() < 4:
         return 0.0, 0.0
@@ -597,6 +616,8 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     same_level = np.abs(mean_a - mean_b) < BLOCK_LEVEL_TOLERANCE
     same_structure = np.where(detailed, correlation > BLOCK_CORRELATION, True)
     agree = same_structure & same_level
+    if within is not None:  # the luminance check alone: the colour check keeps to the whole overlap
+        return float(agree.mean()), 0.0
     colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     colour_b = _colour(b)
     # Either picture may be the edited one. A direction tells a local recolour when its colour mapping explains
@@ -827,6 +848,37 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray) -> tuple[np.ndarray, 
     return moved, alike
 
 
+def _matched_box(inverse: np.ndarray, points_b: np.ndarray, inliers_b: np.ndarray, matched_b: np.ndarray,
+                 overlap_area: float, a: ImageFingerprint, b: ImageFingerprint,
+                 frame: ImageFingerprint) -> tuple[float, float, float, float] | None:
+    """The inliers' bounding box in ``frame`` (a or b; as fractions of its size) when another picture surrounds the
+    match inside the overlap, else None. A collage cell or a meme panel is cover-cropped: a's frame reaches beyond
+    it into the next cell, whose blocks disagree and skew the levels the luminance check fits. There b has
+    keypoints beyond the inliers' box (in the overlap) about as densely as inside it, and (almost) none of them
+    has a correspondence in a. A recolour, a parallax or an overlay leaves correspondences or no texture there;
+    the inliers of a copy reach the overlap's edges. (Designs of one series that share an element, a bar or an
+    emblem, look the same around it: the box must cover MIN_BOX_SHARE of a.)"""
+    in_a = _project(inverse, points_b)
+    inside = (in_a[:, 0] >= 0) & (in_a[:, 0] < a.width) & (in_a[:, 1] >= 0) & (in_a[:, 1] < a.height)
+    low, high = inliers_b.min(axis=0), inliers_b.max(axis=0)
+    in_box = inside & (points_b >= low).all(axis=1) & (points_b <= high).all(axis=1)
+    beyond = inside & ~in_box
+    box_area = max(float(np.prod(high - low)), 1.0)
+    beyond_area = max(overlap_area - box_area, 1.0)
+    if (beyond.sum() < MIN_FOREIGN_KEYPOINTS or beyond.sum() / beyond_area < FOREIGN_DENSITY * in_box.sum() / box_area
+            or matched_b[beyond].mean() >= FOREIGN_MATCHED):
+        return None
+    in_a = _project(inverse, inliers_b)
+    low_a, high_a = np.clip(in_a.min(axis=0), 0, None), np.clip(in_a.max(axis=0), None, [a.width, a.height])
+    if np.prod(high_a - low_a) < MIN_BOX_SHARE * a.width * a.height:
+        return None
+    corners = inliers_b if frame is b else in_a
+    low, high = corners.min(axis=0) / [frame.width, frame.height], corners.max(axis=0) / [frame.width, frame.height]
+    centres = (np.arange(LUMA_SIDE // LUMA_BLOCK) + 0.5) / (LUMA_SIDE // LUMA_BLOCK)  # of the blocks, as fractions
+    spans = [np.sum((low[k] <= centres) & (centres <= high[k])) for k in (0, 1)]
+    return (*low, *high) if spans[0] * spans[1] >= MIN_REGION_BLOCKS else None
+
+
 def _inlier_coverage(inverse: np.ndarray, points_b, inliers_b, a, b) -> float:
     """Of the cells of a COVERAGE_GRID over b that hold keypoints inside the overlap, the fraction holding an
     inlier: a copy has inliers all over (but under an overlay), a shared template only where it is shared."""
@@ -898,8 +950,13 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         in_a = _project(inverse, target)
         in_overlap = (in_a[:, 0] >= 0) & (in_a[:, 0] < a.width) & (in_a[:, 1] >= 0) & (in_a[:, 1] < a.height)
         # Compared in the frame of the image shown smaller, where both thumbnails have detail.
-        agreement, recoloured = (_aligned_agreement(transform, a, b) if scale <= 1.0
-                                 else _aligned_agreement(inverse, b, a))
+        frame, other, to_frame = (b, a, transform) if scale <= 1.0 else (a, b, inverse)
+        agreement, recoloured = _aligned_agreement(to_frame, other, frame)
+        matched_b = np.zeros(len(points_b), bool)  # b's keypoints with any correspondence
+        matched_b[pairs[:, 1]] = True
+        within = _matched_box(inverse, points_b, target[inliers], matched_b, of_b * b.width * b.height, a, b, frame)
+        if within is not None:  # the luminance agrees or not inside the match; the colour check keeps to the overlap
+            agreement = _aligned_agreement(to_frame, other, frame, within)[0]
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement,
             parallax=float(_second_layer(transform, source, target, in_overlap & ~inliers) / inliers.sum()),
