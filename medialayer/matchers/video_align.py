@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -85,7 +86,7 @@ class _Side:
     weight: np.ndarray
     duration: float
 
-    @property
+    @functools.cached_property  # every walk along every line asks
     def step(self) -> float:
         """Typical seconds between samples (they sit on decoded frames: a frame or two off the grid)."""
         return float(np.median(np.diff(self.times))) if len(self.times) > 1 else 0.2
