@@ -256,7 +256,7 @@ def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offs
     after = np.searchsorted(b.times, expected)
     steps = int(np.ceil(reach / b.step))
     near = np.clip(after[:, None] + np.arange(-steps, steps)[None, :], 0, len(b.times) - 1)
-    similarity = np.einsum("id,ikd->ik", fa, fb[near])
+    similarity = np.einsum("id,ikd->ik", fa, np.take(fb, near, axis=0))  # np.take: a faster copy than fb[near]
     similarity[np.abs(b.times[near] - expected[:, None]) > reach] = -1.0
     pick = np.argmax(similarity, axis=1)
     rows = np.arange(len(expected))

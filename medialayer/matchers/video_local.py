@@ -312,7 +312,9 @@ def _close_descriptors(a: np.ndarray, b: np.ndarray, b_frames: np.ndarray) -> tu
         rank = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)  # place inside the bucket
         query = np.repeat(np.arange(len(a), dtype=np.int64), count)
         train = order[np.repeat(low, count) + rank]
-        distance = np.bitwise_count(a.view(np.uint64)[query] ^ b.view(np.uint64)[train]).sum(axis=1, dtype=np.int64)
+        # np.repeat and np.take copy rows several times faster than fancy indexing does.
+        ones = np.bitwise_count(np.repeat(a.view(np.uint64), count, axis=0) ^ np.take(b.view(np.uint64), train, axis=0))
+        distance = (ones[:, 0] + ones[:, 1]).astype(np.int64) + (ones[:, 2] + ones[:, 3])  # uint8: 128 at most a half
         close = distance <= MATCH_DISTANCE
         found.append((distance[close] << 48) | (query[close] << 24) | train[close])
     # Nearest first; per descriptor of a, the nearest in each frame of b, and only the NEIGHBOURS nearest of
