@@ -213,7 +213,8 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tupl
     for start in range(0, len(cols), CHUNK):
         block = cols[start:start + CHUNK]
         similarity = fa[rows] @ fb[block].T
-        i, j = np.nonzero(similarity > VOTE_SIMILARITY)
+        # np.nonzero on a 2-d array is several times slower than on the flat one
+        i, j = np.divmod(np.flatnonzero(similarity > VOTE_SIMILARITY), similarity.shape[1])
         crowded = np.flatnonzero(np.bincount(i, minlength=len(rows)) > VOTES_PER_SAMPLE)
         if len(crowded):  # only each sample's closest partners vote: a still shot, a slow pan or a fixed
             # camera would otherwise cast a vote for every offset along it (sorting only the rows that need it)
