@@ -312,8 +312,11 @@ def _close_descriptors(a: np.ndarray, b: np.ndarray, b_frames: np.ndarray) -> tu
         rank = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)  # place inside the bucket
         query = np.repeat(np.arange(len(a), dtype=np.int64), count)
         train = order[np.repeat(low, count) + rank]
-        # np.repeat and np.take copy rows several times faster than fancy indexing does.
-        ones = np.bitwise_count(np.repeat(a.view(np.uint64), count, axis=0) ^ np.take(b.view(np.uint64), train, axis=0))
+        # np.repeat and np.take copy rows several times faster than fancy indexing does; xor in place: one
+        # big temporary less to fault in.
+        differ = np.repeat(a.view(np.uint64), count, axis=0)
+        differ ^= np.take(b.view(np.uint64), train, axis=0)
+        ones = np.bitwise_count(differ)
         distance = (ones[:, 0] + ones[:, 1]).astype(np.int64) + (ones[:, 2] + ones[:, 3])  # uint8: 128 at most a half
         close = distance <= MATCH_DISTANCE
         found.append((distance[close] << 48) | (query[close] << 24) | train[close])
