@@ -13,7 +13,6 @@ from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
 from medialayer.matchers.video import open_video
-from medialayer.matchers.video_align import _peaks
 from medialayer.matchers.video_local import KEYPOINTS, LOCAL_STEP
 from medialayer.media import Blob
 from medialayer.synthetic import video as synth
@@ -189,34 +188,3 @@ def test_over_long_video_is_refused_from_its_metadata(tmp_path):
             refuse()
         assert error.value.code == ErrorCode.DURATION_EXCEEDED
     assert MATCHER.fingerprint(Blob(path=path), Limits(max_video_seconds=5)).duration == pytest.approx(4.0)
-
-
-def _peaks_one_by_one(histogram: np.ndarray, wanted: int) -> list[tuple[int, int]]:
-    """The vote's peaks by their definition: the highest cell (the first on ties), then the highest once the 7 x 7
-    cells around it are zeroed, while positive."""
-    histogram, peaks = histogram.copy(), []
-    for _ in range(wanted):
-        r, peak = np.unravel_index(int(np.argmax(histogram)), histogram.shape)
-        if histogram[r, peak] <= 0:
-            break
-        peaks.append((int(r), int(peak)))
-        histogram[max(0, r - 3):r + 4, max(0, peak - 3):peak + 4] = 0
-    return peaks
-
-
-def test_vote_peaks_are_those_taken_one_by_one():
-    ridge = np.zeros((8, 20))
-    ridge[2, :], ridge[5, 10] = 1.0, 2.0  # equal cells on a row: the first free one each time
-    assert _peaks(ridge, 6) == [(5, 10), (2, 0), (2, 4), (2, 14), (2, 18)]
-    assert _peaks(ridge, 3) == [(5, 10), (2, 0), (2, 4)]
-    rng = np.random.default_rng(0)
-    for trial in range(300):  # small grids and grids larger than the cells sorted (49 per peak wanted)
-        shape = (int(rng.integers(1, 80)), int(rng.integers(1, 400)))
-        histogram = rng.random(shape)
-        if trial % 3 == 1:
-            histogram = np.round(histogram * 3) / 3  # many ties
-        elif trial % 3 == 2:
-            histogram = np.where(rng.random(shape) < 0.02, histogram, 0.0)  # fewer peaks than wanted
-        histogram[:, 1:-1] += 0.5 * (histogram[:, :-2] + histogram[:, 2:])
-        wanted = int(rng.integers(6, 31))
-        assert _peaks(histogram, wanted) == _peaks_one_by_one(histogram, wanted)
