@@ -239,32 +239,14 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tupl
     histogram[:, 1:-1] += 0.5 * (histogram[:, :-2] + histogram[:, 2:])  # an offset between two bins
     shorter = min(a.duration, b.duration)
     wanted = int(np.clip(shorter / SECONDS_PER_CANDIDATE, CANDIDATES, MAX_CANDIDATES))
-    return [(float(RATIOS[r]), float((peak + low) * VOTE_BIN)) for r, peak in _peaks(histogram, wanted)], float(
-        histogram.max())
-
-
-def _peaks(histogram: np.ndarray, wanted: int) -> list[tuple[int, int]]:
-    """(row, column) of up to ``wanted`` positive cells, highest first (the first cell on ties): each the highest
-    outside the 7 x 7 cells around those taken before it (neighbouring lines are the same line). The cells are
-    visited highest first; one taken rules out at most 49, so the peaks are among the 49 * wanted highest, and
-    only those are sorted (an argmax over the whole grid per peak cost more than the rest of the vote's peaks)."""
-    flat = histogram.ravel()
-    most = 49 * wanted
-    if len(flat) > most:
-        cells = np.flatnonzero(flat >= np.partition(flat, len(flat) - most)[len(flat) - most])  # ties kept
-    else:
-        cells = np.arange(len(flat))
-    cells = cells[np.argsort(-flat[cells], kind="stable")]
-    ruled_out = np.zeros(histogram.shape, bool)
-    peaks = []
-    for cell in cells.tolist():
-        r, peak = divmod(cell, histogram.shape[1])
-        if len(peaks) == wanted or flat[cell] <= 0:
+    candidates, strongest = [], float(histogram.max())
+    for _ in range(wanted):
+        r, peak = np.unravel_index(int(np.argmax(histogram)), histogram.shape)
+        if histogram[r, peak] <= 0:
             break
-        if not ruled_out[r, peak]:
-            peaks.append((r, peak))
-            ruled_out[max(0, r - 3):r + 4, max(0, peak - 3):peak + 4] = True
-    return peaks
+        candidates.append((float(RATIOS[r]), float((peak + low) * VOTE_BIN)))
+        histogram[max(0, r - 3):r + 4, max(0, peak - 3):peak + 4] = 0  # neighbouring lines are the same line
+    return candidates, strongest
 
 
 def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offset: float, reach: float):
