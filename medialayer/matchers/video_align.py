@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -85,7 +86,7 @@ class _Side:
     weight: np.ndarray
     duration: float
 
-    @property
+    @functools.cached_property  # every walk along every line asks
     def step(self) -> float:
         """Typical seconds between samples (they sit on decoded frames: a frame or two off the grid)."""
         return float(np.median(np.diff(self.times))) if len(self.times) > 1 else 0.2
@@ -212,7 +213,8 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tupl
     for start in range(0, len(cols), CHUNK):
         block = cols[start:start + CHUNK]
         similarity = fa[rows] @ fb[block].T
-        i, j = np.nonzero(similarity > VOTE_SIMILARITY)
+        # np.nonzero on a 2-d array is several times slower than on the flat one
+        i, j = np.divmod(np.flatnonzero(similarity > VOTE_SIMILARITY), similarity.shape[1])
         crowded = np.flatnonzero(np.bincount(i, minlength=len(rows)) > VOTES_PER_SAMPLE)
         if len(crowded):  # only each sample's closest partners vote: a still shot, a slow pan or a fixed
             # camera would otherwise cast a vote for every offset along it (sorting only the rows that need it)
@@ -255,7 +257,7 @@ def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offs
     after = np.searchsorted(b.times, expected)
     steps = int(np.ceil(reach / b.step))
     near = np.clip(after[:, None] + np.arange(-steps, steps)[None, :], 0, len(b.times) - 1)
-    similarity = np.einsum("id,ikd->ik", fa, fb[near])
+    similarity = np.einsum("id,ikd->ik", fa, np.take(fb, near, axis=0))  # np.take: a faster copy than fb[near]
     similarity[np.abs(b.times[near] - expected[:, None]) > reach] = -1.0
     pick = np.argmax(similarity, axis=1)
     rows = np.arange(len(expected))
