@@ -776,11 +776,23 @@ def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray)
     the inside of a recoloured part does."""
     predicted = np.full(target.shape, np.inf, np.float32)
     predicted[valid] = fitted
-    padded = np.pad(predicted, ((1, 1), (1, 1), (0, 0)), mode="edge")
     height, width = valid.shape
-    nearest = np.min([np.linalg.norm(padded[dy:dy + height, dx:dx + width] - target, axis=2)
-                      for dy in range(3) for dx in range(3)], axis=0)
-    return np.where(valid, np.nan_to_num(nearest, posinf=0.0), 0.0).astype(np.float32)
+    # Channel planes with the edge repeated around them, so each neighbour is a slice; the squared distances summed
+    # channel by channel in the order norm() sums them, and one square root after the minimum (it is monotonic):
+    # the same values as a norm per neighbour, in about half the time.
+    rows, columns = (np.clip(np.arange(-1, n + 1), 0, n - 1) for n in (height, width))
+    padded = predicted.transpose(2, 0, 1)[:, rows][:, :, columns]
+    target = np.ascontiguousarray(target.transpose(2, 0, 1))
+    nearest = None
+    for dy in range(3):
+        for dx in range(3):
+            difference = padded[:, dy:dy + height, dx:dx + width] - target
+            difference *= difference
+            squared = difference[0] + difference[1]
+            squared += difference[2]
+            nearest = squared if nearest is None else np.minimum(nearest, squared, out=nearest)
+    nearest = np.sqrt(nearest)
+    return np.where(valid & np.isfinite(nearest), nearest, 0.0).astype(np.float32)
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
