@@ -642,7 +642,7 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     judged_from_a, judged_from_b = changed & ~_clipped(colour_a, colour_b), changed & ~_clipped(colour_b, colour_a)
     forward, backward = forward & judged_from_a, backward & judged_from_b
     local = [differs for differs, start in ((forward, colour_a), (backward, colour_b))
-             if not _monochrome(start[colour_valid]) and differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR]
+             if not _monochrome(start[colour_valid]) and _mean(differs[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR]
     hue_moved, hue_turned = _hue_turns(colour_a, colour_b)
     colour_differs = (np.logical_or.reduce(local) if local else forward & backward) | hue_moved
     # The luminance too, either way, under the same colour mapping: recolouring part of a nearly colourless picture
@@ -650,7 +650,7 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     # colour check skips still tells).
     for mapped, end, judged in ((mapped_a, colour_b, judged_from_a), (mapped_b, colour_a, judged_from_b)):
         moved = _luminance_moved(mapped, end, colour_valid) & judged
-        if moved[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
+        if _mean(moved[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR:
             colour_differs |= moved
     colour_differs &= ~hue_turned
     recoloured = np.zeros(valid_blocks.shape, np.uint8)
@@ -700,7 +700,7 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray,
         # (clipped to the range as pixels are: a brightened channel stops at the top, where the mapped one must too)
         residual = _shifted_residual(np.clip(fitted, 0.0, 1.0), colour_b / 255.0, valid)
         differs = _mean(_blocks(residual, COLOUR_BLOCK), 2) > COLOUR_TOLERANCE * spread
-        if differs[valid_blocks].mean() <= MAX_LOCAL_RECOLOUR:
+        if _mean(differs[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR:
             break
     return differs, fitted
 
@@ -719,7 +719,7 @@ def _affine_map(x: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 def _colour_spread(colours: np.ndarray) -> float:
     """RMS distance of the colours (0-1) from their mean, at least MIN_COLOUR_SPREAD: the colour check's unit."""
-    return max(float(np.sqrt(((colours - colours.mean(axis=0)) ** 2).sum(axis=1).mean())), MIN_COLOUR_SPREAD)
+    return max(float(np.sqrt(_mean(((colours - _mean(colours, 0)) ** 2).sum(axis=1), 0))), MIN_COLOUR_SPREAD)
 
 
 def _unchanged(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -921,11 +921,12 @@ def _matched_levels(luma_a: np.ndarray, luma_b: np.ndarray, valid: np.ndarray) -
     for _ in range(2):
         xk, yk = x[keep], y[keep]
         variance = xk.var()
-        gain = max(float(((xk - xk.mean()) * (yk - yk.mean())).mean() / variance), 0.1) if variance > 1.0 else 1.0
-        offset = yk.mean() - gain * xk.mean()  # (a gain near 0 or below would fit an inverted picture: no edit)
+        mean_x, mean_y = _mean(xk, 0), _mean(yk, 0)
+        gain = max(float(_mean((xk - mean_x) * (yk - mean_y), 0) / variance), 0.1) if variance > 1.0 else 1.0
+        offset = mean_y - gain * mean_x  # (a gain near 0 or below would fit an inverted picture: no edit)
         error = np.abs(gain * x + offset - y)
         keep = error <= _quantile(error, 0.67)
-    centre, spread = y[keep].mean(), max(y.std(), 4.0)
+    centre, spread = _mean(y[keep], 0), max(y.std(), 4.0)
     return (gain * luma_a + offset - centre) / spread, (luma_b - centre) / spread
 
 
