@@ -12,6 +12,7 @@ from PIL import Image, ImageEnhance
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
+from medialayer.matchers import image as image_matcher
 from medialayer.matchers.image import MATCHER, hash_match, trim_borders, verify
 from medialayer.media import Blob
 from medialayer.synthetic import image as synthetic
@@ -487,3 +488,30 @@ def test_too_many_pixels_is_refused_from_the_header():
     with pytest.raises(MediaError) as error:
         fingerprint_bytes(data[:200], Limits(max_image_pixels=5_000_000))  # the header alone is enough
     assert error.value.code == ErrorCode.TOO_LARGE
+
+
+def test_shifted_residual_is_the_distance_to_the_nearest_neighbouring_fitted_colour():
+    """The colour checks' residual, bit for bit what a norm per neighbour gives (the edge repeated, pixels outside
+    the mask never a neighbour and never judged): verify()'s scores must not move with how it is computed."""
+    rng = np.random.default_rng(3)
+    valid = rng.random((32, 32)) > 0.2
+    valid[:4] = False
+    fitted = rng.random((int(valid.sum()), 3))
+    target = rng.random((32, 32, 3)).astype(np.float32)
+    predicted = np.full(target.shape, np.inf, np.float32)
+    predicted[valid] = fitted
+    padded = np.pad(predicted, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    nearest = np.min([np.linalg.norm(padded[dy:dy + 32, dx:dx + 32] - target, axis=2)
+                      for dy in range(3) for dx in range(3)], axis=0)
+    expected = np.where(valid, nearest, 0.0).astype(np.float32)
+    residual = image_matcher._shifted_residual(fitted, target, valid)
+    assert residual.dtype == np.float32 and np.array_equal(residual, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, bool])
+def test_mean_gives_the_bits_of_np_mean(dtype):
+    rng = np.random.default_rng(4)
+    values = (rng.random((8, 8, 16, 3)) * 255).astype(dtype) if dtype is not bool else rng.random((8, 8, 16, 3)) > 0.5
+    for axis in (0, 2, 3):
+        assert np.array_equal(image_matcher._mean(values, axis), values.mean(axis=axis))
+        assert image_matcher._mean(values, axis).dtype == values.mean(axis=axis).dtype
