@@ -3,6 +3,7 @@ and the single-pair match() agreeing with the pipeline record for record."""
 import csv
 import glob
 import json
+import tempfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -11,6 +12,7 @@ from PIL import Image, ImageDraw
 
 import run_local
 from medialayer import match
+from medialayer.pipelines import dedupe
 from medialayer.pipelines.match_pairs import pipeline_options
 from medialayer.record import RESULT_SCHEMA, make_row
 from medialayer.stages import RecentComparisons
@@ -138,9 +140,15 @@ def test_match_without_pair_id_derives_the_pipeline_id(media):
     assert 0.0 <= record["similarity_score"] <= 1.0 and record["matched_segments"] == []
 
 
-def test_missing_input_fails_before_the_run(tmp_path):
+def test_missing_input_fails_before_the_run_and_leaves_no_temp_folder(tmp_path, monkeypatch):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where Beam makes each pipeline's local folder
     with pytest.raises(FileNotFoundError, match="no input files match"):
         run_local.run(["--input", str(tmp_path / "nothing-*.jsonl"), "--output", str(tmp_path / "out")])
+    with pytest.raises(FileNotFoundError, match="no input files match"):
+        dedupe.run(["--input", str(tmp_path / "nothing-*.jsonl"), "--output", str(tmp_path / "dedupe")])
+    assert list(temp.iterdir()) == []
 
 
 def test_invalid_row_in_match_is_a_record():

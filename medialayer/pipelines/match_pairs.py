@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import itertools
 import logging
 import os
+import shutil
 import sys
 import time
 
@@ -198,15 +200,26 @@ def metric_counters(result) -> collections.Counter:
     return counters
 
 
+@contextlib.contextmanager
+def removed_if_unbuilt(pipeline: beam.Pipeline):
+    """Beam makes a local temp folder with every Pipeline and removes it when the pipeline runs: a graph that
+    fails to build (a missing input, a bad option) must remove it here, or every refused job leaves one behind."""
+    try:
+        yield pipeline
+    except BaseException:
+        shutil.rmtree(pipeline.local_tempdir, ignore_errors=True)
+        raise
+
+
 def prepare(argv=None, prog: str | None = None) -> tuple[beam.Pipeline, argparse.Namespace]:
     """Parse the options and build the graph; unusable input files or options raise here, before any work
     (FileNotFoundError, ValueError)."""
     args, pipeline_args = build_parser(prog).parse_known_args(argv)
     options = pipeline_options(pipeline_args)
-    pipeline = beam.Pipeline(options=options)
-    build(pipeline, args)
-    for prefix in (args.output, previews_prefix(args.output)):  # what earlier runs left never mixes with this run's
-        clear_outputs(prefix)
+    with removed_if_unbuilt(beam.Pipeline(options=options)) as pipeline:
+        build(pipeline, args)
+        for prefix in (args.output, previews_prefix(args.output)):  # earlier runs' files never mix with this run's
+            clear_outputs(prefix)
     return pipeline, args
 
 
