@@ -131,7 +131,9 @@ def test_an_interrupted_run_leaves_no_output_that_looks_complete_and_a_rerun_com
         hanging_pairs = tmp_path / "hanging.jsonl"
         hanging_pairs.write_text(json.dumps({"source_url": str(image), "target_url":
                                              f"http://127.0.0.1:{silent.getsockname()[1]}/b.png"}) + "\n")
+        # Killed, the run cannot remove its temp folders: they go under tmp_path, not the machine's /tmp.
         run = subprocess.Popen(command + ["--input", str(hanging_pairs), "--allow-private-networks"], cwd=repo,
+                               env={**os.environ, "TMPDIR": str(tmp_path)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             assert wait_for(lambda: not glob.glob(prefix + "-*"), 60)  # the earlier run's files are cleared first
