@@ -2,7 +2,7 @@
 
     python bench/throughput.py unique   --pairs 100000 --images 2000     # work per unique URL vs a naive baseline
     python bench/throughput.py scale    --pairs 1000000 --images 20000   # wall time, pairs/s, peak RSS, overhead
-    python bench/throughput.py volume   --pairs 20000 --images 2000     # 20,000 pairs vs 1,000 over the same images
+    python bench/throughput.py volume   --pairs 20000 --images 2000 --repeat 3  # 20,000 pairs vs 1,000, 3 rounds
     python bench/throughput.py parallel --images 2000 --size 512         # fingerprint rate by running mode/workers
     python bench/throughput.py network  --images 400 --latency-ms 50     # fetch concurrency over loopback HTTP
 
@@ -18,6 +18,7 @@ import http.server
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import threading
@@ -221,25 +222,32 @@ def cmd_scale(args) -> None:
 
 def cmd_volume(args) -> None:
     """Pair volume over the same unique images: ``images / 2`` pairs that use each image once against ``--pairs``
-    pairs (the same ones first, then half duplicates, half random), one run after the other. Both compute every
-    fingerprint once; the difference is the extra pairs' compare and record work."""
+    pairs (the same ones first, then half duplicates, half random), one run after the other, ``--repeat`` times in
+    turn so that a drift of the machine's speed moves both sizes alike. Both compute every fingerprint once; the
+    difference is the extra pairs' compare and record work."""
     urls = generate_images(os.path.join(args.workdir, f"images{args.size}"), args.images, args.size)
     first = covering_pairs(len(urls))
     print(f"{len(first):,} vs {args.pairs:,} pairs over the same {len(urls):,} images ({args.size}px JPEG); "
           f"{args.mode}, {args.workers} workers; before: {load()}", flush=True)
-    jobs = []
-    for count in (len(first), args.pairs):
-        pairs = os.path.join(args.workdir, f"pairs-volume-{count}-{len(urls)}.jsonl")
-        generate_pairs(pairs, urls, count, first=first)
-        job = run_job(pairs, os.path.join(args.workdir, f"out-volume-{count}", "results"), pipeline_args(args),
-                      os.path.join(args.workdir, f"volume-{count}.log"))
-        print_job(f"{count:,} pairs", job, count)
-        jobs.append(job)
-    few, many = jobs
-    extra = args.pairs - len(first)
-    print(f"{args.pairs:,} pairs / {len(first):,} pairs: wall {many['process_wall_s'] / few['process_wall_s']:.2f}x, "
-          f"CPU {many['cpu_s'] / few['cpu_s']:.2f}x (target <= 1.5x); the {extra:,} extra pairs cost "
-          f"{(many['cpu_s'] - few['cpu_s']) / extra * 1000:.2f} CPU-ms each; after: {load()}")
+    extra, ratios = args.pairs - len(first), []
+    for round_ in range(1, args.repeat + 1):
+        jobs = []
+        for count in (len(first), args.pairs):
+            pairs = os.path.join(args.workdir, f"pairs-volume-{count}-{len(urls)}.jsonl")
+            generate_pairs(pairs, urls, count, first=first)
+            job = run_job(pairs, os.path.join(args.workdir, f"out-volume-{count}", "results"), pipeline_args(args),
+                          os.path.join(args.workdir, f"volume-{count}.log"))
+            print_job(f"round {round_}, {count:,} pairs", job, count)
+            jobs.append(job)
+        few, many = jobs
+        ratios.append(many["cpu_s"] / few["cpu_s"])
+        print(f"round {round_}: {args.pairs:,} pairs / {len(first):,} pairs: wall "
+              f"{many['process_wall_s'] / few['process_wall_s']:.2f}x, CPU {ratios[-1]:.2f}x (target <= 1.5x); the "
+              f"{extra:,} extra pairs cost {(many['cpu_s'] - few['cpu_s']) / extra * 1000:.2f} CPU-ms each; after: "
+              f"{load()}", flush=True)
+    if args.repeat > 1:
+        print(f"CPU ratio over {args.repeat} rounds: median {statistics.median(ratios):.2f}x "
+              f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
 
 
 def cmd_parallel(args) -> None:
@@ -328,6 +336,7 @@ def main(argv=None) -> None:
                         help="pairs whose fingerprinting and comparing are timed alone")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--repeat", type=int, default=1, help="volume: rounds of the two runs, in turn")
     args = parser.parse_args(argv)
     args.extra = extra
     {"unique": cmd_unique, "scale": cmd_scale, "volume": cmd_volume, "parallel": cmd_parallel,
