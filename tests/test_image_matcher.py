@@ -13,7 +13,7 @@ from PIL import Image, ImageEnhance
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers import image as image_matcher
-from medialayer.matchers.image import MATCHER, hash_match, trim_borders, verify
+from medialayer.matchers.image import MATCHER, Evidence, hash_match, parallax_feature, trim_borders, verify
 from medialayer.media import Blob
 from medialayer.synthetic import image as synthetic
 
@@ -160,6 +160,36 @@ def test_other_captures_of_a_scene_stay_apart(seed):
     for a, b in (synthetic.burst_pair(scene, seed=seed, shift=0.3),
                  synthetic.stereo_pair(scene, seed=seed, baseline=0.06)):
         assert not MATCHER.compare(fingerprint(a), fingerprint(b)).match
+
+
+@pytest.mark.parametrize("seed", (0, 1, 2))
+def test_a_second_motion_weighs_as_parallax_but_a_copys_leftovers_fit_none(seed):
+    """Another capture of the scene leaves a second motion layer (its near layer's correspondences); an overlaid
+    copy's leftover correspondences fit no common motion. The layer's size is weighed as well as its share of the
+    first layer's inliers, which a richly textured first layer dwarfs (a stereo pair of a volcano on the tune split:
+    9 points against 149)."""
+    scene = synthetic.textured_scene(seed, 640, 480)
+    a, b = (fingerprint(view) for view in synthetic.stereo_pair(scene, seed=seed, baseline=0.06))
+    stereo = verify(a, b, *hash_match(a, b))
+    assert stereo.second_layer >= 20 and parallax_feature(stereo) >= 0.4, stereo
+    original = fingerprint(scene)
+    for edited in (synthetic.sticker(scene, 0.08, (0.7, 0.3), seed=2),
+                   synthetic.overlay_logo(scene, 0.1, (0.9, 0.1), seed=3)):
+        copy = fingerprint(edited, "JPEG", 85)
+        assert parallax_feature(verify(original, copy, *hash_match(original, copy))) < 0.1
+    rich = Evidence(0, inliers=149, parallax=9 / 149, second_layer=9)
+    assert parallax_feature(rich) == pytest.approx(9 / image_matcher.PARALLAX_POINTS)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_overlaid_copy_still_matches_with_high_confidence(scenes, originals, seed):
+    """A sticker, a logo or a caption on a copy is still a copy, said surely; a recolour of part of the photo is
+    not (test_local_recolour_is_not_a_copy_but_a_global_one_is)."""
+    for copy in (synthetic.sticker(scenes[seed], 0.08, (0.7, 0.3), seed=2),
+                 synthetic.overlay_logo(scenes[seed], 0.1, (0.9, 0.1), seed=3),
+                 synthetic.overlay_text(scenes[seed], "copyright news", 0.15, (0.3, 0.8))):
+        comparison = MATCHER.compare(originals[seed], fingerprint(copy, "JPEG", 85))
+        assert comparison.match and comparison.confidence == "high", comparison
 
 
 @pytest.mark.parametrize("seed", (0, 1, 3))

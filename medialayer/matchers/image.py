@@ -51,6 +51,11 @@ for another viewpoint) and whether the correspondences the transform leaves over
 it (parallax: a near layer moving against a far one in another capture of the scene; a copy's leftovers are
 chance).
 
+Parallax weighed by its own size too (``parallax_feature``): the second layer's share of the first layer's inliers
+understates it when the first layer is richly textured (a stereo pair of a volcano: 9 points against 149, a share of
+0.06 that the score hardly weighs, while a copy's leftovers almost never agree on a motion of that many points), so
+the score weighs the larger of that share and the second layer's size against ``PARALLAX_POINTS``.
+
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
 for), fitted by maximum likelihood on the tuning split of the quality benchmark (``bench/quality_image.py
@@ -132,6 +137,11 @@ FOREIGN_MATCHED = 0.15
 MIN_REGION_BLOCKS = 6  # aligned-check blocks the inliers' box must span for the luminance check to keep to it
 MIN_BOX_SHARE = 0.15  # and the share of a it must cover: an element two designs of one series share is smaller
 MAX_PARALLAX = 0.1  # a second motion layer moves points at most this far (of WORK_SIDE) from the first's
+# A second motion layer of this many points is parallax whatever the first layer's size (parallax_feature). Chosen on
+# the tune split from 20-60: 40 kept the recall at the 1%-FP threshold best, the own decision matching 61 hard
+# negatives there instead of 69 (of its verified pairs, every stereo pair has a second layer of 8 points or more; of
+# each copy row, at most 7%).
+PARALLAX_POINTS = 40
 MAX_PERSPECTIVE = 0.5  # largest perspective term of a homography (times WORK_SIDE) taken as a view of one plane
 LUMA_SIDE = 64  # aligned-check thumbnail
 LUMA_BLOCK = 8  # aligned-check block side (in thumbnail pixels)
@@ -144,7 +154,7 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 # given as (w..., b).
 HASH_LOGIT = (-14.31, -4.365, 4.831)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (9.082, -4.873, 7.04, 5.602, -38.803, -7.004, -12.585)  # x = verify_features()
+VERIFY_LOGIT = (9.007, -4.739, 7.055, 5.605, -39.557, -5.316, -12.516)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -203,6 +213,7 @@ class Evidence:
     recoloured: float = 0.0  # largest connected region of same-structure overlap blocks whose colour or luminance
     # a global colour mapping misses
     parallax: float = 0.0  # second_layer() inliers / inliers: another motion layer, as in another capture of the scene
+    second_layer: int = 0  # second_layer() inliers: that layer's own size
     mirrored: bool = False  # the keypoint transform was found between one image and the other's mirror
     region: tuple = ()  # (left, top, right, bottom) of a's frame mapped into b, as fractions of b's size
 
@@ -977,9 +988,10 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         within = _matched_box(inverse, points_b, target[inliers], matched_b, of_b * b.width * b.height, a, b, frame)
         if within is not None:  # the luminance agrees or not inside the match; the colour check keeps to the overlap
             agreement = _aligned_agreement(to_frame, other, frame, within)[0]
+        second = _second_layer(transform, source, target, in_overlap & ~inliers)
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement,
-            parallax=float(_second_layer(transform, source, target, in_overlap & ~inliers) / inliers.sum()),
+            parallax=float(second / inliers.sum()), second_layer=second,
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
             region=tuple(round(float(v), 3) for v in (*region.min(axis=0) / [b.width, b.height],
@@ -1018,7 +1030,13 @@ def verify_features(evidence: Evidence) -> tuple[float, ...]:
     layer. (Not the hash: the pairs it finds close are copies or recolours alike, those it finds far are crops
     or insets.)"""
     return (evidence.agreement, evidence.coverage, evidence.containment, evidence.inlier_ratio,
-            evidence.recoloured, evidence.parallax)
+            evidence.recoloured, parallax_feature(evidence))
+
+
+def parallax_feature(evidence: Evidence) -> float:
+    """The second motion layer's weight: its share of the first layer's inliers, or its size against
+    PARALLAX_POINTS when that is larger (a richly textured first layer dwarfs a near layer's few points)."""
+    return max(evidence.parallax, min(1.0, evidence.second_layer / PARALLAX_POINTS))
 
 
 def score(evidence: Evidence, trusted_hashes: bool = True) -> float:
