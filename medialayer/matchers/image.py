@@ -441,9 +441,10 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
 
 # --- local verification ---------------------------------------------------------------------------
 
-def _correspondences(query: np.ndarray, train: np.ndarray) -> np.ndarray:
-    """(query index, train index) pairs that pass the ratio test. FAISS's exact binary search finds the two
-    nearest descriptors about five times faster than OpenCV's brute-force matcher; on one OpenMP thread,
+def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None) -> np.ndarray:
+    """(query index, train index) pairs that pass the ratio test, each train descriptor in at most one of them
+    (per set of queries: those before ``upright`` and the others; _one_to_one). FAISS's exact binary search finds
+    the two nearest descriptors about five times faster than OpenCV's brute-force matcher; on one OpenMP thread,
     since a search this small only waits for the others (and Beam's workers already fill the cores)."""
     if len(query) < 1 or len(train) < 2:
         return np.zeros((0, 2), np.int64)
@@ -456,7 +457,23 @@ def _correspondences(query: np.ndarray, train: np.ndarray) -> np.ndarray:
     finally:
         faiss.omp_set_num_threads(threads)
     passed = (distances[:, 0] < RATIO * distances[:, 1]) & (distances[:, 0] <= MAX_DESCRIPTOR_DISTANCE)
-    return np.stack([np.flatnonzero(passed), nearest[passed, 0]], axis=1).astype(np.int64)
+    pairs = np.stack([np.flatnonzero(passed), nearest[passed, 0]], axis=1).astype(np.int64)
+    return _one_to_one(pairs, distances[passed, 0], len(query) if upright is None else upright)
+
+
+def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.ndarray:
+    """Of the pairs sharing a train descriptor (within the upright queries, or within the mirrored ones), only the
+    closest (the first on a tie), in query order. A flat design's descriptors of nearly uniform patches (a weak
+    corner on a flat area, an anti-aliased edge) are each other's nearest neighbours: one such descriptor of b can
+    be the nearest of dozens of a's and pass their ratio tests, and RANSAC then fits a transform that collapses
+    them all onto that one point (scale 0) instead of the copy's true one."""
+    if len(pairs) < 2:
+        return pairs
+    group = (pairs[:, 0] >= upright).astype(np.int64)
+    order = np.lexsort((pairs[:, 0], distances, pairs[:, 1], group))  # by target, closest first
+    key = pairs[order, 1] * 2 + group[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    return pairs[np.sort(order[first])]
 
 
 def _homogeneous(matrix: np.ndarray) -> np.ndarray:
@@ -945,7 +962,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
     flipped_points_a = points_a[:len(mirrored_a)] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
     mirror = np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     best = Evidence(distance)
-    pairs = _correspondences(np.vstack([descriptors_a, mirrored_a]), descriptors_b)
+    pairs = _correspondences(np.vstack([descriptors_a, mirrored_a]), descriptors_b, len(descriptors_a))
     upright = pairs[:, 0] < len(descriptors_a)
     for is_mirrored, query_points, pairs in ((False, points_a, pairs[upright]),
                                              (True, flipped_points_a, pairs[~upright] - [len(descriptors_a), 0])):
