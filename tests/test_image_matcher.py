@@ -515,3 +515,17 @@ def test_mean_gives_the_bits_of_np_mean(dtype):
     for axis in (0, 2, 3):
         assert np.array_equal(image_matcher._mean(values, axis), values.mean(axis=axis))
         assert image_matcher._mean(values, axis).dtype == values.mean(axis=axis).dtype
+
+
+def test_a_descriptor_of_b_is_in_one_correspondence_per_set_of_a():
+    """Descriptors of nearly uniform patches (a flat design's) are each other's nearest neighbours: six of a's
+    within a few bits of one of b's all pass the ratio test to it, and RANSAC would collapse them onto that point.
+    Only the closest of each set (a's upright descriptors, then its mirrored ones) keeps it."""
+    rng = np.random.default_rng(5)
+    train = rng.integers(0, 256, (3, 32), dtype=np.uint8)
+    query = np.repeat(train[:1], 6, axis=0)
+    for row, flipped in enumerate((3, 1, 5, 4, 2, 6)):  # bits of byte 0 flipped: the distances 3, 1, 5 | 4, 2, 6
+        query[row, 0] ^= (1 << flipped) - 1
+    pairs = image_matcher._correspondences(query, train, upright=3)
+    assert pairs.tolist() == [[1, 0], [4, 0]]
+    assert image_matcher._correspondences(query, train).tolist() == [[1, 0]]

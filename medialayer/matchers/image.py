@@ -112,6 +112,7 @@ TRIM_EDGE = 3  # lines (of the TRIM_SIDE copy) cut past a band: its resampled an
 
 KEYPOINTS = 320  # ORB keypoints kept per image
 MIRRORED_KEYPOINTS = 160  # of which this many also get a descriptor of the mirrored image
+COARSE_KEYPOINTS, COARSE_LEVEL = 64, 3  # and this many more from ORB's pyramid levels from this one up (_with_coarse_keypoints)
 ORB_DETECT = 3000  # candidates detected before the grid selection
 FAST_THRESHOLD, FAST_THRESHOLD_LOW = 16, 1  # FAST corner thresholds on the contrast-stretched image
 GRID = 6  # cells per side of the keypoint selection grid
@@ -142,9 +143,9 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
-HASH_LOGIT = (-14.31, -4.365, 4.831)  # x = hash_features(), fitted where the keypoints could not verify
+HASH_LOGIT = (-13.331, -4.332, 4.525)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (9.082, -4.873, 7.04, 5.602, -38.803, -7.004, -12.585)  # x = verify_features()
+VERIFY_LOGIT = (8.071, -4.222, 6.661, 7.217, -38.829, -11.756, -13.371)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -390,6 +391,18 @@ def _spread_keypoints(keypoints, width: int, height: int, count: int):
     return [keypoints[i] for i in chosen]
 
 
+def _with_coarse_keypoints(keypoints, width: int, height: int):
+    """The KEYPOINTS strongest spread over the grid (_spread_keypoints), then COARSE_KEYPOINTS more of those left
+    from pyramid level COARSE_LEVEL up, spread alike. A corner is sharper (its response higher) at the finest
+    levels, so a sharp picture's strongest keypoints, a flat design's most, are nearly all from them, and a copy
+    shown at a half to a quarter of the size (a design inside a post, a thumbnail) has its corners where the
+    original kept almost none."""
+    chosen = _spread_keypoints(keypoints, width, height, KEYPOINTS)
+    taken = {id(k) for k in chosen}
+    coarse = [k for k in keypoints if k.octave >= COARSE_LEVEL and id(k) not in taken]
+    return chosen + _spread_keypoints(coarse, width, height, COARSE_KEYPOINTS)
+
+
 def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(points N x 2, descriptors N x 32, mirrored descriptors M x 32, corners found at the normal threshold)."""
     height, width = gray.shape
@@ -404,7 +417,7 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
         keypoints = _orb(FAST_THRESHOLD_LOW).detect(gray, None)
     if not keypoints:
         return empty[:3] + (strong,)
-    keypoints, descriptors = _orb().compute(gray, _spread_keypoints(keypoints, width, height, KEYPOINTS))
+    keypoints, descriptors = _orb().compute(gray, _with_coarse_keypoints(keypoints, width, height))
     if descriptors is None:
         return empty[:3] + (strong,)
     points = cv2.KeyPoint_convert(keypoints).reshape(-1, 2)
