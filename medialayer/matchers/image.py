@@ -6,17 +6,18 @@ animation is decoded), trim uniform borders (padding, letterbox; repeated so pad
 own flat margin goes too, but never below TRIM_MIN_KEPT of a side), scale the greyscale to 512 px on
 the long side (small images are enlarged, so a 128-px thumbnail gets keypoints where its original has them).
 
-Fingerprint (``ImageFingerprint``; about 25.4 KB pickled with 320 keypoints, less for plain images):
+Fingerprint (``ImageFingerprint``; about 28 KB pickled with 384 keypoints, less for plain images):
   * PDQ-style 256-bit DCT hashes of the whole image and of its central 60% x 60%, each in the 8
     dihedral orientations (derived from the DCT coefficients, so flips and 90-degree turns cost nothing): 512 B;
   * a PDQ-style quality score, and a low-information flag (no trustworthy hash and hardly any corners);
   * up to 320 ORB keypoints (uint16 coordinates, 1/8 px: 1.3 KB) spread over a grid so no textured
     corner or overlaid text takes them all, with their descriptors (10 KB), plus descriptors of the
-    mirrored image at the 160 strongest (5 KB) for flipped-and-edited copies;
+    mirrored image at the 160 strongest (5 KB) for flipped-and-edited copies; and up to 64 more from ORB's coarse
+    pyramid levels (2.4 KB), where a copy shown at a half to a quarter of the size has its corners;
   * a 64x64 luminance thumbnail (4 KB) and a 32x32 colour thumbnail (3 KB) for the aligned checks;
   * the part of the decoded image that trimming kept, so a match can say where the source sits in the
     whole target (``Comparison.region``, from the verified transform);
-  * the visual word of each descriptor, upright and mirrored (``image_sketch``: at most 480 uint16, under 1 KB).
+  * the visual word of each descriptor, upright and mirrored (``image_sketch``: at most 544 uint16, about 1 KB).
 
 Compare is a cascade, cheapest evidence first: the hashes; then, when they are too far apart to accept
 (beyond ``ACCEPT_DISTANCE``), the word matches (descriptors of one visual word within a few bits of each
@@ -24,7 +25,8 @@ other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint veri
 scored from the hash distance alone (``rejected_score``), as is a far pair the keypoints then verify nothing
 for; that spares most unrelated pairs the descriptor search and RANSAC, and all of them the colour check.
 Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors, found
-by FAISS's exact binary search for a's upright and mirrored descriptors at once); a similarity transform is
+by FAISS's exact binary search for a's upright and mirrored descriptors at once; each of b's descriptors in one
+correspondence at most, so a flat patch's descriptor many of a's find nearest cannot collapse the fit); a similarity transform is
 fitted with RANSAC and refined to a homography when that explains as many correspondences (keystone,
 a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
 and an overlap covering at least MIN_CONTAINMENT of one of the images: a picture pasted into a post,
