@@ -138,9 +138,9 @@ def test_image_in_a_collage_matches(scenes, originals):
     assert MATCHER.compare(originals[2], fingerprint(collage)).match
 
 
-# Two cases (the picture on the left) lost with the coarse keypoints (round imageq9-flat): the collage's keypoints beyond the matched cell are
-# a hair under FOREIGN_DENSITY times as dense as inside it (seed 6: 0.00127 against 0.00131 per px^2), so the
-# luminance check judges the whole overlap. Kept here as known failures, not re-tuned on this test.
+# Two cases (the picture on the left) lost with the coarse keypoints (round imageq9-flat): the collage's keypoints
+# beyond the matched cell are a hair under FOREIGN_DENSITY times as dense as inside it (seed 6: 0.00127 against
+# 0.00131 per px^2), so the luminance check judges the whole overlap. Kept as known failures, not re-tuned on this test.
 _COLLAGE_LOST = pytest.mark.xfail(strict=True, reason="lost in round imageq9-flat (coarse keypoints)")
 
 

@@ -26,9 +26,9 @@ scored from the hash distance alone (``rejected_score``), as is a far pair the k
 for; that spares most unrelated pairs the descriptor search and RANSAC, and all of them the colour check.
 Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors, found
 by FAISS's exact binary search for a's upright and mirrored descriptors at once; each of b's descriptors in one
-correspondence at most, so a flat patch's descriptor many of a's find nearest cannot collapse the fit); a similarity transform is
-fitted with RANSAC and refined to a homography when that explains as many correspondences (keystone,
-a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
+correspondence at most, so a flat patch's descriptor many of a's find nearest cannot collapse the fit); a
+similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
+(keystone, a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
 and an overlap covering at least MIN_CONTAINMENT of one of the images: a picture pasted into a post,
 a collage or a meme covers all of itself and only part of the other, so the evidence is about the
 region, not the whole of the bigger picture, and ``Evidence.region`` says where it sits. Aligned
@@ -114,7 +114,7 @@ TRIM_EDGE = 3  # lines (of the TRIM_SIDE copy) cut past a band: its resampled an
 
 KEYPOINTS = 320  # ORB keypoints kept per image
 MIRRORED_KEYPOINTS = 160  # of which this many also get a descriptor of the mirrored image
-COARSE_KEYPOINTS, COARSE_LEVEL = 64, 3  # and this many more from ORB's pyramid levels from this one up (_with_coarse_keypoints)
+COARSE_KEYPOINTS, COARSE_LEVEL = 64, 3  # and this many more from ORB's pyramid levels from this one up
 ORB_DETECT = 3000  # candidates detected before the grid selection
 FAST_THRESHOLD, FAST_THRESHOLD_LOW = 16, 1  # FAST corner thresholds on the contrast-stretched image
 GRID = 6  # cells per side of the keypoint selection grid
