@@ -6,17 +6,18 @@ animation is decoded), trim uniform borders (padding, letterbox; repeated so pad
 own flat margin goes too, but never below TRIM_MIN_KEPT of a side), scale the greyscale to 512 px on
 the long side (small images are enlarged, so a 128-px thumbnail gets keypoints where its original has them).
 
-Fingerprint (``ImageFingerprint``; about 25.4 KB pickled with 320 keypoints, less for plain images):
+Fingerprint (``ImageFingerprint``; about 28 KB pickled with 384 keypoints, less for plain images):
   * PDQ-style 256-bit DCT hashes of the whole image and of its central 60% x 60%, each in the 8
     dihedral orientations (derived from the DCT coefficients, so flips and 90-degree turns cost nothing): 512 B;
   * a PDQ-style quality score, and a low-information flag (no trustworthy hash and hardly any corners);
   * up to 320 ORB keypoints (uint16 coordinates, 1/8 px: 1.3 KB) spread over a grid so no textured
     corner or overlaid text takes them all, with their descriptors (10 KB), plus descriptors of the
-    mirrored image at the 160 strongest (5 KB) for flipped-and-edited copies;
+    mirrored image at the 160 strongest (5 KB) for flipped-and-edited copies; and up to 64 more from ORB's coarse
+    pyramid levels (2.4 KB), where a copy shown at a half to a quarter of the size has its corners;
   * a 64x64 luminance thumbnail (4 KB) and a 32x32 colour thumbnail (3 KB) for the aligned checks;
   * the part of the decoded image that trimming kept, so a match can say where the source sits in the
     whole target (``Comparison.region``, from the verified transform);
-  * the visual word of each descriptor, upright and mirrored (``image_sketch``: at most 480 uint16, under 1 KB).
+  * the visual word of each descriptor, upright and mirrored (``image_sketch``: at most 544 uint16, about 1 KB).
 
 Compare is a cascade, cheapest evidence first: the hashes; then, when they are too far apart to accept
 (beyond ``ACCEPT_DISTANCE``), the word matches (descriptors of one visual word within a few bits of each
@@ -24,9 +25,10 @@ other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint veri
 scored from the hash distance alone (``rejected_score``), as is a far pair the keypoints then verify nothing
 for; that spares most unrelated pairs the descriptor search and RANSAC, and all of them the colour check.
 Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors, found
-by FAISS's exact binary search for a's upright and mirrored descriptors at once); a similarity transform is
-fitted with RANSAC and refined to a homography when that explains as many correspondences (keystone,
-a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
+by FAISS's exact binary search for a's upright and mirrored descriptors at once; each of b's descriptors in one
+correspondence at most, so a flat patch's descriptor many of a's find nearest cannot collapse the fit); a
+similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
+(keystone, a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
 and an overlap covering at least MIN_CONTAINMENT of one of the images: a picture pasted into a post,
 a collage or a meme covers all of itself and only part of the other, so the evidence is about the
 region, not the whole of the bigger picture, and ``Evidence.region`` says where it sits. Aligned
@@ -117,6 +119,7 @@ TRIM_EDGE = 3  # lines (of the TRIM_SIDE copy) cut past a band: its resampled an
 
 KEYPOINTS = 320  # ORB keypoints kept per image
 MIRRORED_KEYPOINTS = 160  # of which this many also get a descriptor of the mirrored image
+COARSE_KEYPOINTS, COARSE_LEVEL = 64, 3  # and this many more from ORB's pyramid levels from this one up
 ORB_DETECT = 3000  # candidates detected before the grid selection
 FAST_THRESHOLD, FAST_THRESHOLD_LOW = 16, 1  # FAST corner thresholds on the contrast-stretched image
 GRID = 6  # cells per side of the keypoint selection grid
@@ -152,9 +155,9 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
-HASH_LOGIT = (-14.31, -4.365, 4.831)  # x = hash_features(), fitted where the keypoints could not verify
+HASH_LOGIT = (-13.331, -4.332, 4.525)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (9.007, -4.739, 7.055, 5.605, -39.557, -5.316, -12.516)  # x = verify_features()
+VERIFY_LOGIT = (8.071, -4.222, 6.661, 7.217, -38.829, -11.756, -13.371)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -401,6 +404,18 @@ def _spread_keypoints(keypoints, width: int, height: int, count: int):
     return [keypoints[i] for i in chosen]
 
 
+def _with_coarse_keypoints(keypoints, width: int, height: int):
+    """The KEYPOINTS strongest spread over the grid (_spread_keypoints), then COARSE_KEYPOINTS more of those left
+    from pyramid level COARSE_LEVEL up, spread alike. A corner is sharper (its response higher) at the finest
+    levels, so a sharp picture's strongest keypoints, a flat design's most, are nearly all from them, and a copy
+    shown at a half to a quarter of the size (a design inside a post, a thumbnail) has its corners where the
+    original kept almost none."""
+    chosen = _spread_keypoints(keypoints, width, height, KEYPOINTS)
+    taken = {id(k) for k in chosen}
+    coarse = [k for k in keypoints if k.octave >= COARSE_LEVEL and id(k) not in taken]
+    return chosen + _spread_keypoints(coarse, width, height, COARSE_KEYPOINTS)
+
+
 def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(points N x 2, descriptors N x 32, mirrored descriptors M x 32, corners found at the normal threshold)."""
     height, width = gray.shape
@@ -415,7 +430,7 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
         keypoints = _orb(FAST_THRESHOLD_LOW).detect(gray, None)
     if not keypoints:
         return empty[:3] + (strong,)
-    keypoints, descriptors = _orb().compute(gray, _spread_keypoints(keypoints, width, height, KEYPOINTS))
+    keypoints, descriptors = _orb().compute(gray, _with_coarse_keypoints(keypoints, width, height))
     if descriptors is None:
         return empty[:3] + (strong,)
     points = cv2.KeyPoint_convert(keypoints).reshape(-1, 2)
@@ -452,9 +467,10 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
 
 # --- local verification ---------------------------------------------------------------------------
 
-def _correspondences(query: np.ndarray, train: np.ndarray) -> np.ndarray:
-    """(query index, train index) pairs that pass the ratio test. FAISS's exact binary search finds the two
-    nearest descriptors about five times faster than OpenCV's brute-force matcher; on one OpenMP thread,
+def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None) -> np.ndarray:
+    """(query index, train index) pairs that pass the ratio test, each train descriptor in at most one of them
+    (per set of queries: those before ``upright`` and the others; _one_to_one). FAISS's exact binary search finds
+    the two nearest descriptors about five times faster than OpenCV's brute-force matcher; on one OpenMP thread,
     since a search this small only waits for the others (and Beam's workers already fill the cores)."""
     if len(query) < 1 or len(train) < 2:
         return np.zeros((0, 2), np.int64)
@@ -467,7 +483,23 @@ def _correspondences(query: np.ndarray, train: np.ndarray) -> np.ndarray:
     finally:
         faiss.omp_set_num_threads(threads)
     passed = (distances[:, 0] < RATIO * distances[:, 1]) & (distances[:, 0] <= MAX_DESCRIPTOR_DISTANCE)
-    return np.stack([np.flatnonzero(passed), nearest[passed, 0]], axis=1).astype(np.int64)
+    pairs = np.stack([np.flatnonzero(passed), nearest[passed, 0]], axis=1).astype(np.int64)
+    return _one_to_one(pairs, distances[passed, 0], len(query) if upright is None else upright)
+
+
+def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.ndarray:
+    """Of the pairs sharing a train descriptor (within the upright queries, or within the mirrored ones), only the
+    closest (the first on a tie), in query order. A flat design's descriptors of nearly uniform patches (a weak
+    corner on a flat area, an anti-aliased edge) are each other's nearest neighbours: one such descriptor of b can
+    be the nearest of dozens of a's and pass their ratio tests, and RANSAC then fits a transform that collapses
+    them all onto that one point (scale 0) instead of the copy's true one."""
+    if len(pairs) < 2:
+        return pairs
+    group = (pairs[:, 0] >= upright).astype(np.int64)
+    order = np.lexsort((pairs[:, 0], distances, pairs[:, 1], group))  # by target, closest first
+    key = pairs[order, 1] * 2 + group[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    return pairs[np.sort(order[first])]
 
 
 def _homogeneous(matrix: np.ndarray) -> np.ndarray:
@@ -956,7 +988,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
     flipped_points_a = points_a[:len(mirrored_a)] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
     mirror = np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     best = Evidence(distance)
-    pairs = _correspondences(np.vstack([descriptors_a, mirrored_a]), descriptors_b)
+    pairs = _correspondences(np.vstack([descriptors_a, mirrored_a]), descriptors_b, len(descriptors_a))
     upright = pairs[:, 0] < len(descriptors_a)
     for is_mirrored, query_points, pairs in ((False, points_a, pairs[upright]),
                                              (True, flipped_points_a, pairs[~upright] - [len(descriptors_a), 0])):
