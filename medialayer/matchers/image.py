@@ -157,7 +157,7 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 # given as (w..., b).
 HASH_LOGIT = (-13.331, -4.332, 4.525)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (8.071, -4.222, 6.661, 7.217, -38.829, -11.756, -13.371)  # x = verify_features()
+VERIFY_LOGIT = (7.897, -3.947, 6.514, 7.157, -38.998, -8.647, -13.179)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
