@@ -428,7 +428,7 @@ def test_a_tempo_change_under_a_louder_voice_is_found_by_the_coarse_sweep_of_the
     cell's pitch shift implies a tempo change, and here no cell's time scale is near it. The coarse sweep of the
     energy bits proposes the tempo, and the full bits then match at the right offset and speed; without the
     sweep the pair does not match. Unrelated tunes at that tempo under the same voice get no proposal and no
-    match."""
+    match. Two files longer than TEMPO_SWEEP_SECONDS are not swept."""
     start = 20.0
 
     def excerpt(seed):
@@ -446,5 +446,7 @@ def test_a_tempo_change_under_a_louder_voice_is_found_by_the_coarse_sweep_of_the
     for seed in (4, 7):
         other = fp(synth.mix(excerpt(seed), voice, -5))
         assert audio._tempo_proposals(song_fp, other) == [] and not MATCHER.compare(song_fp, other).match
+    longer = dataclasses.replace(song_fp, duration=audio.TEMPO_SWEEP_SECONDS + 1)  # the sweep is for excerpts
+    assert audio._tempo_proposals(longer, dataclasses.replace(mixed, duration=audio.TEMPO_SWEEP_SECONDS + 1)) == []
     monkeypatch.setattr(audio, "_tempo_proposals", lambda a, b: [])
     assert not MATCHER.compare(song_fp, mixed).match

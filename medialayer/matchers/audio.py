@@ -49,8 +49,8 @@ reverb the cells' few hits give the edit only roughly (the shift far more finely
 landmark pairs do not line up, but the bits at the true edit agree. A tempo change keeps the pitch, so no shift
 implies it, and under a voice no cell's scale need be near it: the bits propose it themselves, by a coarse sweep
 of the time scale (each bit's signs summed over 128 ms blocks, 25 scales 1.4% apart over tempo 0.85-1.18, cheap
-beside the full bits), and where the best scale's agreement stands out the full bits are tried around it, paying
-for every edit of the lattice the sweep covered.
+beside the full bits; when one file is an excerpt of at most a minute), and where the best scale's agreement
+stands out the full bits are tried around it, paying for every edit of the lattice the sweep covered.
 The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
 says how far from it we are.
 """
@@ -125,6 +125,9 @@ COARSE_FRAMES = 4
 COARSE_SCALE_STEP = 0.02
 TEMPO_LOG2_REACH = 0.24  # tempo 0.85 to 1.18
 COARSE_Z = 7.0
+# the sweep only when the shorter file is an excerpt this long at most: a cost bound (two 5-minute files would
+# pay more for it than the rest of their compare), not tuned; every bench edit is an 8-20 s excerpt
+TEMPO_SWEEP_SECONDS = 60.0
 BAND_STEPS = LOG_STEPS_PER_OCTAVE * np.log2(HIGH_HZ / LOW_HZ) / ENERGY_BANDS  # log-frequency steps per energy band
 
 # low-information guard
@@ -308,8 +311,10 @@ def _tempo_proposals(a: AudioFingerprint, b: AudioFingerprint) -> list[tuple[flo
     COARSE_FRAMES frames (a block tolerates a time scale COARSE_SCALE_STEP / 2 off over a 20 s excerpt), the
     blocks' agreement at every lag a z-score as in _energy_agreement. Under a voice the true scale's agreement
     stands out far above the chance scales' (docs/benchmarks.md, "Audio"); the full bits then decide, paying for
-    the whole sweep. Empty when no scale's best agreement reaches COARSE_Z."""
-    if min(np.count_nonzero(a.active), np.count_nonzero(b.active)) < MIN_ENERGY_FRAMES:
+    the whole sweep. Empty when no scale's best agreement reaches COARSE_Z, and when neither file is an excerpt
+    of at most TEMPO_SWEEP_SECONDS (longer tempo-changed copies under a voice are left to the triplet cells)."""
+    if (min(a.duration, b.duration) > TEMPO_SWEEP_SECONDS
+            or min(np.count_nonzero(a.active), np.count_nonzero(b.active)) < MIN_ENERGY_FRAMES):
         return []
     steps = int(round(TEMPO_LOG2_REACH / COARSE_SCALE_STEP))
     scales = 2.0 ** (COARSE_SCALE_STEP * np.arange(-steps, steps + 1))
