@@ -126,7 +126,7 @@ COARSE_SCALE_STEP = 0.02
 TEMPO_LOG2_REACH = 0.24  # tempo 0.85 to 1.18
 COARSE_Z = 7.0
 # the sweep only when the shorter file is an excerpt this long at most: a cost bound (two 5-minute files would
-# pay more for it than the rest of their compare), not tuned; every bench edit is an 8-20 s excerpt
+# pay more for it than the rest of their compare), not tuned; every bench edit's file lasts 8-28 s
 TEMPO_SWEEP_SECONDS = 60.0
 BAND_STEPS = LOG_STEPS_PER_OCTAVE * np.log2(HIGH_HZ / LOW_HZ) / ENERGY_BANDS  # log-frequency steps per energy band
 
