@@ -30,12 +30,14 @@ confidence table counts them as copies.
 --speed (or --speed-only) prints fingerprint speed on one core, compare time of two 5-minute fingerprints (different
 music, a shifted copy, a copy played 20% faster against the original and the other way round: median and least of
 7 repeats, CPU time, with the load average), size per minute, and the time and memory of the energy-bit
-cross-correlation at the duration cap.
+cross-correlation at the duration cap; and the cost of the coarse tempo sweep of the energy bits alone on
+pairs that reach it (a 20 s and a 60 s excerpt of other music against 5 minutes; a 60 s excerpt at the cap).
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import os
 import pickle
 import subprocess
@@ -53,8 +55,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 from bench.common import manifest_rows, print_confidence_bands, print_table, run_pipeline  # noqa: E402
 from bench.shared_signal import shared_signal  # noqa: E402
 from medialayer.limits import Limits  # noqa: E402
-from medialayer.matchers.audio import (FRAME_SECONDS, MATCHER, AudioFingerprint, _energy_agreement,  # noqa: E402
-                                      fingerprint_samples)
+from medialayer.matchers.audio import (FRAME_SECONDS, MATCHER, TEMPO_SWEEP_SECONDS, AudioFingerprint,  # noqa: E402
+                                      _energy_agreement, _tempo_proposals, fingerprint_samples)
 from medialayer.matchers.audio_decode import decode  # noqa: E402
 from medialayer.media import Blob  # noqa: E402
 from medialayer.synthetic import audio as synth  # noqa: E402
@@ -570,6 +572,19 @@ def speed_report(sources: list[dict]) -> None:
                 times.append(time.process_time() - start)
             print(f"compare two 5-minute fingerprints, {label}: median {np.median(times) * 1000:.1f} ms CPU "
                   f"(least {min(times) * 1000:.1f}; load average {os.getloadavg()[0]:.1f})")
+        # the coarse tempo sweep runs on every pair with an excerpt of at most TEMPO_SWEEP_SECONDS that reaches
+        # the energy bits unresolved (unrelated music among them): its own cost on such pairs
+        for label, (p, q) in (("a 20 s excerpt of other music against a 5-minute fingerprint",
+                               (fa, fingerprint_samples(y[60 * 8000:80 * 8000]))),
+                              ("a 60 s excerpt of other music against a 5-minute fingerprint",
+                               (fa, fingerprint_samples(y[60 * 8000:120 * 8000])))):
+            times = []
+            for _ in range(7):
+                start = time.process_time()
+                _tempo_proposals(p, q)
+                times.append(time.process_time() - start)
+            print(f"coarse tempo sweep alone, {label}: median {np.median(times) * 1000:.1f} ms CPU "
+                  f"(least {min(times) * 1000:.1f}; load average {os.getloadavg()[0]:.1f})")
     energy_at_the_cap()
 
 
@@ -588,6 +603,18 @@ def energy_at_the_cap() -> None:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(f"energy cross-correlation of two {Limits().max_audio_seconds / 3600:.0f}-hour files: {seconds:.2f} s CPU, "
+          f"peak {peak / 2 ** 20:.0f} MiB allocated")
+    excerpt = dataclasses.replace(b, energy_bits=b.energy_bits[:int(TEMPO_SWEEP_SECONDS / FRAME_SECONDS)],
+                                  active=b.active[:int(TEMPO_SWEEP_SECONDS / FRAME_SECONDS)],
+                                  duration=TEMPO_SWEEP_SECONDS)
+    tracemalloc.start()
+    start = time.process_time()
+    _tempo_proposals(a, excerpt)
+    seconds = time.process_time() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"coarse tempo sweep of the energy bits, a {TEMPO_SWEEP_SECONDS:.0f} s excerpt against a "
+          f"{Limits().max_audio_seconds / 3600:.0f}-hour file (the longest it runs on): {seconds:.2f} s CPU, "
           f"peak {peak / 2 ** 20:.0f} MiB allocated")
 
 

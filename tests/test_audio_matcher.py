@@ -419,3 +419,34 @@ def test_a_cells_pitch_shift_implies_a_speed_change_and_a_pitch_shift_whatever_i
     _, _, implied = audio._invariant(song_fp, fp(shifted))
     assert any(speed == 1.0 and shift == pytest.approx(-6.0, abs=0.5) for speed, shift in implied)
     assert any(shift is None and speed == pytest.approx(2 ** (-2 / 12), rel=0.01) for speed, shift in implied)
+
+
+@pytest.mark.parametrize("factor", [1.08, 1.15])
+def test_a_tempo_change_under_a_louder_voice_is_found_by_the_coarse_sweep_of_the_energy_bits(song_fp, factor,
+                                                                                          monkeypatch):
+    """12 s of the song played faster with its pitch kept, under a voice 5 dB louder than the music: no triplet
+    cell's pitch shift implies a tempo change, and here no cell's time scale is near it. The coarse sweep of the
+    energy bits proposes the tempo, and the full bits then match at the right offset and speed; without the
+    sweep the pair does not match. Unrelated tunes at that tempo under the same voice get no proposal and no
+    match. Two files longer than TEMPO_SWEEP_SECONDS are not swept."""
+    start = 20.0
+
+    def excerpt(seed):
+        music = synth.melody(60 / factor, seed=seed, tempo_bpm=150 * factor)
+        return music[int(start / factor * SR):int((start + 12) / factor * SR)]
+    voice = synth.speech_like(12 / factor, seed=8)
+    mixed = fp(synth.mix(excerpt(3), voice, -5))
+    (proposed, shift), = audio._tempo_proposals(song_fp, mixed)
+    assert abs(np.log2(proposed / factor)) <= audio.COARSE_SCALE_STEP and shift == 0.0
+    result = MATCHER.compare(song_fp, mixed)
+    assert result.match and result.speed_ratio == pytest.approx(factor, rel=0.005)
+    (segment,) = result.segments
+    assert abs(segment.source_start - start) < 0.5 and abs(segment.target_start) < 0.5
+    assert abs(segment.source_end - (start + 12)) < 0.5 and abs(segment.target_end - 12 / factor) < 0.5
+    for seed in (4, 7):
+        other = fp(synth.mix(excerpt(seed), voice, -5))
+        assert audio._tempo_proposals(song_fp, other) == [] and not MATCHER.compare(song_fp, other).match
+    longer = dataclasses.replace(song_fp, duration=audio.TEMPO_SWEEP_SECONDS + 1)  # the sweep is for excerpts
+    assert audio._tempo_proposals(longer, dataclasses.replace(mixed, duration=audio.TEMPO_SWEEP_SECONDS + 1)) == []
+    monkeypatch.setattr(audio, "_tempo_proposals", lambda a, b: [])
+    assert not MATCHER.compare(song_fp, mixed).match

@@ -46,7 +46,11 @@ at the nominal edit, and on their own near each cell's edit (B's bits put on A's
 4% of the cell's, its bands moved by the cell's pitch shift), and near the two edits the cell's pitch shift
 implies whatever its time scale (a speed change, a pitch shift with the tempo kept): under a voice, noise or
 reverb the cells' few hits give the edit only roughly (the shift far more finely than the scale) and their
-landmark pairs do not line up, but the bits at the true edit agree.
+landmark pairs do not line up, but the bits at the true edit agree. A tempo change keeps the pitch, so no shift
+implies it, and under a voice no cell's scale need be near it: the bits propose it themselves, by a coarse sweep
+of the time scale (each bit's signs summed over 128 ms blocks, 25 scales 1.4% apart over tempo 0.85-1.18, cheap
+beside the full bits; when one file is an excerpt of at most a minute), and where the best scale's agreement
+stands out the full bits are tried around it, paying for every edit of the lattice the sweep covered.
 The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
 says how far from it we are.
 """
@@ -113,6 +117,17 @@ EDIT_REACH = 100  # frames (3.2 s) from the offset of a cell's triplets within w
 ENERGY_SCALE_STEP = 0.008
 ENERGY_SCALE_REACH = 0.06
 IMPLIED_SCALE_REACH = 0.016  # around the edits a cell's pitch shift implies (a shift is measured to ~0.3 steps)
+# a tempo change keeps the pitch, so no cell's shift implies it, and under a voice no cell's scale need be near
+# it: the energy bits propose it themselves, swept coarsely (sums of each bit's signs over blocks of COARSE_FRAMES
+# frames, time scales COARSE_SCALE_STEP apart within TEMPO_LOG2_REACH either way), and where the best coarse
+# scale's agreement stands out (COARSE_Z) the full bits are tried around it
+COARSE_FRAMES = 4
+COARSE_SCALE_STEP = 0.02
+TEMPO_LOG2_REACH = 0.24  # tempo 0.85 to 1.18
+COARSE_Z = 7.0
+# the sweep only when the shorter file is an excerpt this long at most: a cost bound (two 5-minute files would
+# pay more for it than the rest of their compare), not tuned; every bench edit's file lasts 8-28 s
+TEMPO_SWEEP_SECONDS = 60.0
 BAND_STEPS = LOG_STEPS_PER_OCTAVE * np.log2(HIGH_HZ / LOW_HZ) / ENERGY_BANDS  # log-frequency steps per energy band
 
 # low-information guard
@@ -220,8 +235,8 @@ class AudioMatcher:
                 if _top(best) >= 2 * MATCH_SIGNIFICANCE:
                     break
             if _top(best) < 2 * MATCH_SIGNIFICANCE:  # the energy bits, at the nominal edit and near the cells'
-                best = max(_with_energy(nominal, a, b), _energy_under_edits(a, b, edits, implied), best,
-                           key=_top)
+                best = max(_with_energy(nominal, a, b),
+                           _energy_under_edits(a, b, edits, implied, _tempo_proposals(a, b)), best, key=_top)
         segments = best
         significance = _top(segments)
         matched = significance >= MATCH_SIGNIFICANCE
@@ -253,17 +268,25 @@ def _with_energy(segments: list, a: AudioFingerprint, b: AudioFingerprint) -> li
     return sorted(segments, key=lambda s: -s.significance)
 
 
-def _energy_under_edits(a: AudioFingerprint, b: AudioFingerprint, edits: list, implied: list = ()) -> list[_Found]:
+def _energy_under_edits(a: AudioFingerprint, b: AudioFingerprint, edits: list, implied: list = (),
+                        tempo: list = ()) -> list[_Found]:
     """The energy bits' best alignment on their own near the edits the triplet cells found (speed, pitch shift
     in log-frequency steps or None for resampling's own, offset): B's bits at the time scales of the lattice
     within ENERGY_SCALE_REACH of each edit's, its bands moved by the whole bands nearest the edit's shift
     (both neighbours when it lies between them). Under a voice, noise or reverb the cells' hits are too few
     to give the edit precisely, but the bits at the right edit agree clearly (the masked case of the nominal
     edit). The ``implied`` edits (speed, pitch shift or None) are the cells' shifts read as a speed change or
-    as a pitch shift with the tempo kept, known more precisely: tried within IMPLIED_SCALE_REACH. The best
-    alignment pays for the number of edits tried (the nominal one is tried on its own)."""
-    trials = set()
-    for edit_list, scale_reach in ((edits, ENERGY_SCALE_REACH), (implied, IMPLIED_SCALE_REACH)):
+    as a pitch shift with the tempo kept, known more precisely: tried within IMPLIED_SCALE_REACH. The ``tempo``
+    edits (speed, 0.0) are the coarse sweep's (_tempo_proposals), tried within its step (the best coarse scale
+    can be the neighbour of the one nearest the truth). The best alignment pays for the number of edits tried
+    (the nominal one is tried on its own), and when the sweep proposed an edit, for every edit of the lattice
+    within its reach as well (it picked from them)."""
+    trials, swept = set(), set()
+    if tempo:
+        reach = int(np.ceil(TEMPO_LOG2_REACH / ENERGY_SCALE_STEP))
+        swept = {(k, 0) for k in range(-reach, reach + 1)}
+    for edit_list, scale_reach in ((edits, ENERGY_SCALE_REACH), (implied, IMPLIED_SCALE_REACH),
+                                   (tempo, COARSE_SCALE_STEP)):
         reach = int(np.ceil(scale_reach / ENERGY_SCALE_STEP - 1e-9))
         for speed, shift, *_ in edit_list:
             bands = (LOG_STEPS_PER_OCTAVE * np.log2(speed) if shift is None else shift) / BAND_STEPS
@@ -276,9 +299,59 @@ def _energy_under_edits(a: AudioFingerprint, b: AudioFingerprint, edits: list, i
         return []
     longest = int(len(b.active) / 2.0 ** (min(trials)[0] * ENERGY_SCALE_STEP)) + 1
     spectra_a = _bit_spectra(a, scipy.fft.next_fast_len(len(a.active) + longest))  # A's FFTs, once for every trial
-    found = [_energy_only(a, b, scale=2.0 ** (k * ENERGY_SCALE_STEP), band_shift=band, tried=len(trials),
+    paid = len((trials | swept) - {(0, 0)})
+    found = [_energy_only(a, b, scale=2.0 ** (k * ENERGY_SCALE_STEP), band_shift=band, tried=paid,
                           spectra_a=spectra_a) for k, band in sorted(trials)]
     return [max((f for f in found if f), key=lambda f: f.significance)] if any(found) else []
+
+
+def _tempo_proposals(a: AudioFingerprint, b: AudioFingerprint) -> list[tuple[float, float]]:
+    """The tempo change (speed, 0.0: the pitch kept) at which the energy bits agree best, if they stand out
+    there: a coarse sweep of B's time scale within TEMPO_LOG2_REACH, each bit's signs summed over blocks of
+    COARSE_FRAMES frames (a block tolerates a time scale COARSE_SCALE_STEP / 2 off over a 20 s excerpt), the
+    blocks' agreement at every lag a z-score as in _energy_agreement. Under a voice the true scale's agreement
+    stands out far above the chance scales' (docs/benchmarks.md, "Audio"); the full bits then decide, paying for
+    the whole sweep. Empty when no scale's best agreement reaches COARSE_Z, and when neither file is an excerpt
+    of at most TEMPO_SWEEP_SECONDS (longer tempo-changed copies under a voice are left to the triplet cells)."""
+    if (min(a.duration, b.duration) > TEMPO_SWEEP_SECONDS
+            or min(np.count_nonzero(a.active), np.count_nonzero(b.active)) < MIN_ENERGY_FRAMES):
+        return []
+    steps = int(round(TEMPO_LOG2_REACH / COARSE_SCALE_STEP))
+    scales = 2.0 ** (COARSE_SCALE_STEP * np.arange(-steps, steps + 1))
+    sums_a, counts_a = _block_sums(_cumulative_signs(a), 1.0)
+    cumulative_b = _cumulative_signs(b)
+    size = scipy.fft.next_fast_len(len(counts_a) + int(len(b.active) / scales[0] / COARSE_FRAMES) + 1)
+    spectra_a = scipy.fft.rfft(sums_a, size, axis=1), scipy.fft.rfft(counts_a, size)
+    best, best_scale = COARSE_Z, None
+    for scale in scales:
+        sums_b, counts_b = _block_sums(cumulative_b, scale)
+        agreement = scipy.fft.irfft((spectra_a[0] * np.conj(scipy.fft.rfft(sums_b, size, axis=1))).sum(axis=0), size)
+        pairs = scipy.fft.irfft(spectra_a[1] * np.conj(scipy.fft.rfft(counts_b, size)), size)
+        valid = pairs >= MIN_ENERGY_FRAMES * COARSE_FRAMES  # co-active frames times the block's length, roughly
+        if np.count_nonzero(valid) < 2 * MIN_BACKGROUND:
+            continue
+        normalised = agreement[valid] / np.sqrt(pairs[valid] * len(sums_a))
+        centre = np.median(normalised)
+        z = (normalised.max() - centre) / max(1.4826 * np.median(np.abs(normalised - centre)), 1e-9)
+        if z > best:
+            best, best_scale = z, scale
+    return [] if best_scale is None else [(1 / best_scale, 0.0)]
+
+
+def _cumulative_signs(fp: AudioFingerprint) -> tuple[np.ndarray, np.ndarray]:
+    """Running sums of the bits' signs (bits x frames + 1, 0 on inactive frames) and of the active frames."""
+    signs = np.zeros((ENERGY_BANDS - 1, len(fp.active) + 1), np.float32)  # whole numbers, exact below 2 ** 24
+    np.cumsum(_signs(_bit_rows(fp), fp.active), axis=1, out=signs[:, 1:])
+    return signs, np.concatenate([[0], np.cumsum(fp.active)]).astype(np.float32)
+
+
+def _block_sums(cumulative: tuple[np.ndarray, np.ndarray], scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per block of COARSE_FRAMES frames on A's clock, B's (``cumulative``: _cumulative_signs) sums of signs
+    and active frames over the frames it covers at ``scale`` (B frames per A frame)."""
+    signs, active = cumulative
+    edges = np.rint(np.arange(int((len(active) - 1) / scale / COARSE_FRAMES) + 1) * (COARSE_FRAMES * scale))
+    edges = np.minimum(edges.astype(np.int64), len(active) - 1)
+    return signs[:, edges[1:]] - signs[:, edges[:-1]], active[edges[1:]] - active[edges[:-1]]
 
 
 def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], list[tuple[float, float, float]],
