@@ -120,6 +120,11 @@ MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than th
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 RANSAC_SEED = 12345  # any fixed value: compare() must give the same answer every time
 MIN_INLIERS = 10
+# Guided matching (``_guided_pairs``): after a first transform, a keypoint of a pairs with the nearest descriptor of b
+# within GUIDED_RADIUS_PX of where the transform puts it, if that descriptor is within GUIDED_DISTANCE bits.
+GUIDED_RADIUS_PX = REPROJECTION_PX
+GUIDED_DISTANCE = 64
+GUIDED = True
 MIN_INLIER_CELLS = 4  # of a 4x4 grid over the matched region, in both images
 COVERAGE_GRID = 6  # cells per side of the inlier-coverage grid
 MIN_CONTAINMENT = 0.3  # the overlap must cover at least this much of one of the two images
@@ -461,6 +466,37 @@ def _correspondences(query: np.ndarray, train: np.ndarray) -> np.ndarray:
 
 def _homogeneous(matrix: np.ndarray) -> np.ndarray:
     return np.vstack([matrix, [0.0, 0.0, 1.0]])
+
+
+def _guided_pairs(transform: np.ndarray, points_a: np.ndarray, descriptors_a: np.ndarray, points_b: np.ndarray,
+                  descriptors_b: np.ndarray) -> np.ndarray:
+    """(a index, b index) pairs found by matching guided by a first transform: each keypoint of a with the b
+    keypoint nearest in descriptor among those within GUIDED_RADIUS_PX of where the transform puts it, when that
+    descriptor is within GUIDED_DISTANCE bits; each b keypoint kept for its closest a keypoint only.
+
+    Why: a collage cell, a meme panel or a photographed screen holds a fraction of the target's keypoints and of
+    the source's, so the ratio test over all of each (a cell's texture repeats across the source, and the other
+    cells offer near misses) keeps few of its true pairs: the inliers then cover a corner of the cell, and the
+    evidence (coverage, the inliers' box) is about that corner. Where the transform already says where to look,
+    one nearby descriptor that close is the same corner; the other cells' content is far in descriptor."""
+    projected = _project(transform, points_a)
+    near = (np.abs(projected[:, None, 0] - points_b[None, :, 0]) <= GUIDED_RADIUS_PX) \
+        & (np.abs(projected[:, None, 1] - points_b[None, :, 1]) <= GUIDED_RADIUS_PX)
+    near &= ((projected[:, None, :] - points_b[None, :, :]) ** 2).sum(axis=2) <= GUIDED_RADIUS_PX ** 2
+    query, train = np.nonzero(near)
+    distance = np.bitwise_count(descriptors_a[query].view(np.uint64) ^ descriptors_b[train].view(np.uint64)).sum(axis=1)
+    keep = distance <= GUIDED_DISTANCE
+    query, train, distance = query[keep], train[keep], distance[keep]
+    if len(query) == 0:
+        return np.zeros((0, 2), np.int64)
+    order = np.lexsort((distance, query))  # per a keypoint, its closest candidate first
+    query, train, distance = query[order], train[order], distance[order]
+    first = np.r_[True, query[1:] != query[:-1]]
+    query, train, distance = query[first], train[first], distance[first]
+    order = np.lexsort((distance, train))  # per b keypoint, its closest a keypoint
+    query, train = query[order], train[order]
+    first = np.r_[True, train[1:] != train[:-1]]
+    return np.stack([query[first], train[first]], axis=1).astype(np.int64)
 
 
 def _frame(width: int, height: int) -> np.ndarray:
@@ -955,6 +991,14 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         transform, inliers = _fit_transform(source, target)
         if transform is None or inliers.sum() < MIN_INLIERS:
             continue
+        if GUIDED:  # the pairs the first transform finds near where it puts a's keypoints, fitted again with the rest
+            query_descriptors = mirrored_a if is_mirrored else descriptors_a
+            guided = _guided_pairs(transform, query_points, query_descriptors, points_b, descriptors_b)
+            pairs = np.unique(np.vstack([pairs, guided]), axis=0)
+            source, target = query_points[pairs[:, 0]], points_b[pairs[:, 1]]
+            transform, inliers = _fit_transform(source, target)
+            if transform is None or inliers.sum() < MIN_INLIERS:
+                continue
         scale = math.sqrt(abs(np.linalg.det(transform[:2, :2])))
         if not 0.2 <= scale <= 5.0:
             continue
