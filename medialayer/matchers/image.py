@@ -486,14 +486,20 @@ def _guided_pairs(transform: np.ndarray, points_a: np.ndarray, descriptors_a: np
     cells offer near misses) keeps few of its true pairs. Where the transform already says where to look, one
     nearby descriptor that close is the same corner; the other cells' content is far in descriptor."""
     projected = _project(transform, points_a)
-    squared = ((projected[:, None, :] - points_b[None, :, :]) ** 2).sum(axis=2)
-    query, train = np.nonzero(squared <= GUIDED_RADIUS_PX ** 2)
+    # b's keypoints within GUIDED_RADIUS_PX in x of each projection (b sorted by x), then by distance
+    by_x = np.argsort(points_b[:, 0], kind="stable")
+    first = np.searchsorted(points_b[by_x, 0], projected[:, 0] - GUIDED_RADIUS_PX, "left")
+    counts = np.searchsorted(points_b[by_x, 0], projected[:, 0] + GUIDED_RADIUS_PX, "right") - first
+    query = np.repeat(np.arange(len(projected)), counts)
+    train = by_x[np.repeat(first, counts) + np.arange(len(query)) - np.repeat(np.cumsum(counts) - counts, counts)]
+    near = ((projected[query] - points_b[train]) ** 2).sum(axis=1) <= GUIDED_RADIUS_PX ** 2
+    query, train = query[near], train[near]
     distance = np.bitwise_count(descriptors_a[query].view(np.uint64) ^ descriptors_b[train].view(np.uint64)).sum(axis=1)
     keep = distance <= GUIDED_DISTANCE
     query, train, distance = query[keep], train[keep], distance[keep]
     if len(query) == 0:
         return np.zeros((0, 2), np.int64)
-    order = np.lexsort((distance, query))  # per a keypoint, its closest candidate first
+    order = np.lexsort((train, distance, query))  # per a keypoint, its closest candidate first (ties: lowest index)
     query, train, distance = query[order], train[order], distance[order]
     first = np.r_[True, query[1:] != query[:-1]]
     query, train, distance = query[first], train[first], distance[first]
