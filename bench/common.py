@@ -1,6 +1,7 @@
 """Helpers shared by the benches: run pair rows through the real pipeline, and score the results."""
 from __future__ import annotations
 
+import collections
 import csv
 import glob
 import json
@@ -67,10 +68,11 @@ def print_table(header: list[str], rows: list[list]) -> None:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
 
 
-def print_confidence_bands(labels, decisions, confidences) -> None:
+def print_confidence_bands(labels, decisions, confidences, kinds=None) -> None:
     """How often each decision is wrong at each confidence it was given (copies labelled True): does
     ``confidence`` tell a reviewer how sure the decision is? A pair without a decision (an error) is a row of
-    its own, wrong when it was a copy."""
+    its own, wrong when it was a copy. With ``kinds`` (each pair's kind), the decisions wrong with ``high``
+    confidence are also counted by kind: where a reviewer's trust is most misplaced."""
     rows = []
     for decision, band in [(d, b) for d in (True, False) for b in ("high", "medium", "low")] + [(None, None)]:
         picked = [label for label, d, c in zip(labels, decisions, confidences) if (d, c) == (decision, band)]
@@ -80,3 +82,9 @@ def print_confidence_bands(labels, decisions, confidences) -> None:
                          len(picked), wrong, wrong / len(picked)])
     print("\nConfidence: how often each decision is wrong at each confidence (errors: wrong when a copy)")
     print_table(["decision", "confidence", "pairs", "wrong", "share wrong"], rows)
+    if kinds is not None:
+        for decision in (True, False):
+            wrong = collections.Counter(kind for label, d, c, kind in zip(labels, decisions, confidences, kinds)
+                                        if (d, c) == (decision, "high") and label != decision)
+            print(f"{'match' if decision else 'no match'} / high, wrong, by kind: "
+                  + (", ".join(f"{kind} {n}" for kind, n in wrong.most_common()) or "none"))

@@ -583,6 +583,7 @@ def main(argv=None) -> None:
                                      for r in rows], os.path.join(args.workdir, "run"), pipeline_args)
     errors = [r for r in records.values() if r["error"]]
     labels = {r["pair_id"]: r["label"] for r in rows}
+    kinds = {r["pair_id"]: r["kind"] for r in rows}
     # An error is a miss on a positive and a false positive on a negative, never a correct rejection.
     ours = {i: r["similarity_score"] if not r["error"] else float(not labels[i]) for i, r in records.items()}
     our_decisions = {i: bool(r["match"]) if not r["error"] else not labels[i] for i, r in records.items()}
@@ -608,7 +609,7 @@ def main(argv=None) -> None:
     ids = [r["pair_id"] for r in rows]
     print_confidence_bands([labels[i] for i in ids],
                            [None if records[i]["error"] else records[i]["match"] for i in ids],
-                           [records[i]["confidence"] for i in ids])
+                           [records[i]["confidence"] for i in ids], [kinds[i] for i in ids])
     confidences = {}
     for r in records.values():
         if not r["error"]:
