@@ -588,6 +588,17 @@ def speed_report(sources: list[dict]) -> None:
     energy_at_the_cap()
 
 
+def cost_of(function, *args) -> tuple[float, int]:
+    """(CPU seconds, peak bytes allocated) of one call."""
+    tracemalloc.start()
+    start = time.process_time()
+    function(*args)
+    seconds = time.process_time() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return seconds, peak
+
+
 def energy_at_the_cap() -> None:
     """Time and peak memory of the energy-bit cross-correlation for two files at the duration cap
     (random bits: its cost depends only on the lengths)."""
@@ -596,23 +607,13 @@ def energy_at_the_cap() -> None:
     a, b = (AudioFingerprint(np.zeros(0, np.uint32), np.zeros(0, np.uint16), np.zeros(0, np.uint8),
                              rng.integers(0, 1 << 32, frames, dtype=np.uint64).astype(np.uint32),
                              np.ones(frames, bool), Limits().max_audio_seconds, None) for _ in range(2))
-    tracemalloc.start()
-    start = time.process_time()
-    _energy_agreement(a, b)
-    seconds = time.process_time() - start
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    seconds, peak = cost_of(_energy_agreement, a, b)
     print(f"energy cross-correlation of two {Limits().max_audio_seconds / 3600:.0f}-hour files: {seconds:.2f} s CPU, "
           f"peak {peak / 2 ** 20:.0f} MiB allocated")
     excerpt = dataclasses.replace(b, energy_bits=b.energy_bits[:int(TEMPO_SWEEP_SECONDS / FRAME_SECONDS)],
                                   active=b.active[:int(TEMPO_SWEEP_SECONDS / FRAME_SECONDS)],
                                   duration=TEMPO_SWEEP_SECONDS)
-    tracemalloc.start()
-    start = time.process_time()
-    _tempo_proposals(a, excerpt)
-    seconds = time.process_time() - start
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    seconds, peak = cost_of(_tempo_proposals, a, excerpt)
     print(f"coarse tempo sweep of the energy bits, a {TEMPO_SWEEP_SECONDS:.0f} s excerpt against a "
           f"{Limits().max_audio_seconds / 3600:.0f}-hour file (the longest it runs on): {seconds:.2f} s CPU, "
           f"peak {peak / 2 ** 20:.0f} MiB allocated")
