@@ -16,7 +16,7 @@ Fingerprint (``ImageFingerprint``; about 28 KB pickled with 384 keypoints, less 
     pyramid levels (2.4 KB), where a copy shown at a half to a quarter of the size has its corners;
   * a 64x64 luminance thumbnail (4 KB) and a 32x32 colour thumbnail (3 KB) for the aligned checks;
   * the part of the decoded image that trimming kept, so a match can say where the source sits in the
-    whole target (``Comparison.region``, from the verified transform);
+    whole target (``Comparison.region``, from the verified transform), and the colour of each band it cut (12 B);
   * the visual word of each descriptor, upright and mirrored (``image_sketch``: at most 544 uint16, about 1 KB).
 
 Compare is a cascade, cheapest evidence first: the hashes; then, when they are too far apart to accept
@@ -57,6 +57,13 @@ Parallax weighed by its own size too (``parallax_feature``): the second layer's 
 understates it when the first layer is richly textured (a stereo pair of a volcano: 9 points against 149, a share of
 0.06 that the score hardly weighs, while a copy's leftovers almost never agree on a motion of that many points), so
 the score weighs the larger of that share and the second layer's size against ``PARALLAX_POINTS``.
+
+Recolours the thumbnails hardly show (``band_colours``, ``_band_ring``, ``_same_shapes``): a design's ground or top
+bar is a uniform band along an edge, which trimming cuts away, so the fingerprint keeps the colour of each cut band
+and the colour check judges the bands both pictures have on sides the transform puts together as a ring of blocks
+around the thumbnails, each weighing its part of the band's area (the mappings fitted to the picture alone). And a
+recolour may turn an element's contrast with its surroundings round (a grey emblem on white turned dark blue): its
+edges' luminance details then anticorrelate, still the same shapes, where an overlay's new edges do not correlate.
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
@@ -696,9 +703,10 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     colour_b = _colour(b)
     structure = np.zeros(valid_blocks.shape, bool)  # where a recolour could be: the same shapes, in any colours
     structure[valid_blocks] = _same_shapes(correlation, detailed)
-    weights = valid_blocks.astype(np.float32)  # of each block in the recoloured area: its share of the picture's
+    weights = valid_blocks.astype(np.float32)  # each block's area (in blocks) in a recoloured region
     # The bands trimming cut, where both pictures have one on sides the transform puts together: a ring of blocks
-    # around the thumbnails, each weighing its part of the band's area; a band is flat, its structure agrees.
+    # around the thumbnails, each weighing its part of the band's area; a band is flat, its structure agrees. The
+    # recoloured share stays one of the picture's blocks: a band's area counts only where it is recoloured.
     picture, fitted_from = valid_blocks.sum(), None
     colour_a, colour_b, colour_valid, ring = _band_ring(transform, a, b, colour_a, colour_b, colour_valid)
     if ring is not None:  # (the colour mappings fitted to the picture's pixels alone: a band is judged by them)
