@@ -478,7 +478,8 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
 
 def fingerprint_image(image: Image.Image) -> ImageFingerprint:
     """The fingerprint of an RGB image."""
-    gray, colour, frame = working_image(np.asarray(image))
+    rgb = np.asarray(image)  # (a copy of the decoded pixels: made once)
+    gray, colour, frame = working_image(rgb)
     height, width = gray.shape
     hashes, luma, coefficients = _dihedral_hashes(gray)
     centre = gray[height // 5:height - height // 5, width // 5:width - width // 5]  # central 60% x 60%
@@ -492,7 +493,7 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
         width=width, height=height, points=np.round(points * 8).astype(np.uint16).tobytes(),
         descriptors=descriptors.tobytes(), mirrored=mirrored.tobytes(),
         low_information=quality < MIN_QUALITY and strong_corners < MIN_KEYPOINTS,
-        frame=tuple(round(v, 4) for v in frame), bands=band_colours(np.asarray(image), frame),
+        frame=tuple(round(v, 4) for v in frame), bands=band_colours(rgb, frame),
         descriptor_words=visual_words(np.vstack([descriptors, mirrored])).tobytes())
 
 
