@@ -275,6 +275,49 @@ def test_recolour_of_part_of_a_grey_picture_is_not_a_copy_either_way(scenes):
     assert verify(fingerprint(scenes[1]), grey, *hash_match(fingerprint(scenes[1]), grey)).recoloured == 0.0
 
 
+@pytest.mark.parametrize("seed", (0, 5))
+def test_recolour_of_a_band_that_trimming_cuts_is_not_a_copy(seed):
+    """An illustration whose ground, a uniform band along the bottom, trimming cuts away: its colour is in the
+    fingerprint (``bands``), so a variant with the ground in another colour is no copy, while a re-encoded copy and one
+    with a sticker of about the same size as the band's part inside the picture still are."""
+    art = synthetic.flat_artwork(seed, "illustration")
+    original = fingerprint(art, "PNG")
+    recoloured = fingerprint(synthetic.flat_artwork(seed, "illustration", recolour=(200, 40, 160)), "PNG")
+    assert original.frame[3] < 1.0 and recoloured.frame == original.frame  # the recoloured ground is cut in both
+    assert not MATCHER.compare(original, recoloured).match
+    for copy in (art, synthetic.sticker(art, 0.08, (0.7, 0.3), seed=2)):
+        assert MATCHER.compare(original, fingerprint(copy, "JPEG", 85)).match
+
+
+def test_band_colours_are_those_beyond_the_kept_picture():
+    """A picture padded with two colours: the band colour of each side is the one next to the picture, and a side
+    that trimming did not cut has none."""
+    picture = np.asarray(synthetic.textured_scene(1, 320, 240))
+    padded = np.pad(picture, ((40, 0), (0, 30), (0, 0)))
+    padded[:20], padded[20:40] = (250, 0, 0), (0, 0, 250)  # red outside, blue next to the picture on the top
+    padded[:, -30:] = (0, 200, 0)
+    fp = fingerprint(Image.fromarray(padded), "PNG")
+    bands = np.frombuffer(fp.bands, np.uint8).reshape(4, 3)
+    assert fp.frame[1] > 0 and fp.frame[2] < 1 and fp.frame[0] == 0 and fp.frame[3] == 1
+    assert np.abs(bands[1].astype(int) - (0, 0, 250)).max() <= 8 and np.abs(bands[2].astype(int) - (0, 200, 0)).max() <= 8
+    assert not bands[0].any() and not bands[3].any()
+
+
+@pytest.mark.parametrize("seed", (1, 3))
+def test_logo_whose_emblem_turned_pale_is_not_a_copy(seed):
+    """The emblem of a logo repainted pale yellow: where it was darker than the white around it, it is now lighter,
+    so its edges' luminance details anticorrelate; the blocks are still the same shapes in another colour
+    (``_same_shapes``), a recolour, not an overlay. The logo with a sticker or a caption still matches."""
+    logo = synthetic.flat_artwork(seed, "logo")
+    original = fingerprint(logo, "PNG")
+    recoloured = fingerprint(synthetic.flat_artwork(seed, "logo", recolour=(230, 230, 120)), "PNG")
+    assert verify(original, recoloured, *hash_match(original, recoloured)).recoloured > 0.1
+    assert not MATCHER.compare(original, recoloured).match
+    for copy in (synthetic.sticker(logo, 0.08, (0.7, 0.3), seed=2),
+                 synthetic.overlay_text(logo, "copyright news", 0.1, (0.3, 0.8))):
+        assert MATCHER.compare(original, fingerprint(copy, "JPEG", 85)).match
+
+
 def test_reencoded_design_of_few_colours_shows_nothing_recoloured():
     """Colours that did not change are no recolour, even where the mapping fitted to a design's few colours
     misses them."""
