@@ -94,8 +94,8 @@ def compare_generated(workdir: str, count: int, old) -> None:
     for kind, pairs in kinds.items():
         differing = sum(not same(new.MATCHER.compare(a, b), old.MATCHER.compare(a, b)) for a, b in pairs)
         old_ms, new_ms = time_calls(pairs, old, lambda module, a, b: module.MATCHER.compare(a, b))
-        print(f"generated {kind}: {len(pairs)} pairs, compare() differing: {differing}; compare, CPU-ms a pair (x 2, one "
-              f"thread): old {old_ms:.3f}, new {new_ms:.3f}, ratio new/old {new_ms / old_ms:.3f}")
+        print(f"generated {kind}: {len(pairs)} pairs, compare() differing: {differing}; compare, CPU-ms a pair "
+              f"(x 2, one thread): old {old_ms:.3f}, new {new_ms:.3f}, ratio new/old {new_ms / old_ms:.3f}")
 
 
 def main(argv=None) -> None:
@@ -106,8 +106,8 @@ def main(argv=None) -> None:
     parser.add_argument("--split", choices=(*quality_image.SPLITS, "none"), default="tune",
                         help="none: only the --generated pairs")
     parser.add_argument("--every", type=int, default=2, help="time every n-th verifiable pair")
-    parser.add_argument("--generated", type=int, default=0, help="also the pair-volume bench's kinds of pairs, this many "
-                        "of each")
+    parser.add_argument("--generated", type=int, default=0,
+                        help="also the pair-volume bench's kinds of pairs, this many of each")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     old = import_other_copy(os.path.abspath(args.old))

@@ -600,7 +600,8 @@ def test_the_consensus_bound_never_skips_a_transform_ransac_would_find():
         angle, scale = rng.uniform(-np.pi, np.pi), rng.uniform(0.25, 4.0)
         rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         direction = rng.uniform(0, 2 * np.pi, planted)
-        radius = image_matcher.REPROJECTION_PX * rng.choice([0.1, 0.3, 0.98, 0.999, 1.001], planted, p=[.4, .3, .1, .1, .1])
+        radius = image_matcher.REPROJECTION_PX * rng.choice([0.1, 0.3, 0.98, 0.999, 1.001], planted,
+                                                            p=[0.4, 0.3, 0.1, 0.1, 0.1])
         moved = source[:planted] @ rotation.T + rng.uniform(-200, 200, 2) + radius[:, None] * np.stack(
             [np.cos(direction), np.sin(direction)], axis=1)
         target[:planted] = np.round(moved * 8) / 8
