@@ -554,6 +554,8 @@ def _may_reach_inliers(source: np.ndarray, target: np.ndarray) -> bool:
     REPROJECTION_PX by far more than this rounding and OpenCV's (float32 errors of the model's terms), so a
     borderline inlier there counts here too: a bound, never a decision."""
     count = len(source)
+    if count < MIN_INLIERS:
+        return False
     if count > CONSENSUS_CHECK_MAX:
         return True  # RANSAC is the cheaper test
     z = np.ascontiguousarray(source, np.float32).view(np.complex64).ravel()
