@@ -2,6 +2,7 @@
 
     mkdir -p /tmp/image-old && git archive COMMIT medialayer | tar -x -C /tmp/image-old
     python bench/verify_ab.py --media-dir ../shared/media-dev --old /tmp/image-old [--split tune] [--every 2]
+    python bench/verify_ab.py --media-dir ../shared/media-dev --old /tmp/image-old --split none --generated 500
 
 The quality bench's pairs of ``--split`` (``bench/cascade_image.py:split_rows``, its 2,000 random pairs included)
 are fingerprinted once by this code (``cascade_image.fingerprints``, cached). The other copy's
@@ -10,6 +11,10 @@ are fingerprinted once by this code (``cascade_image.fingerprints``, cached). Th
 (``verify(a, b, *hash_match(a, b))``, as ``bench/quality_image.py --fit`` does) and every field of the evidence
 compared exactly. Then each ``--every``-th such pair's ``verify`` is timed alone (``time.process_time``, one
 thread), old and new in turn, the order swapped every pair, twice over: the CPU-ms a pair of each and the ratio.
+With ``--generated N``, also the pair-volume bench's images (``bench/throughput.py``: 128-px low-frequency patterns and
+a resized, recompressed copy of each, the pairs it adds to 1,000 being half such copies and half random): N pairs of
+an image and its copy and N random pairs of unrelated images, fingerprinted once, compare() by both checked exactly
+and timed the same way (compare, not verify: the random ones are decided by the cascade's later stages).
 """
 from __future__ import annotations
 
@@ -26,7 +31,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 from bench import quality_image  # noqa: E402
 from bench.cascade_image import fingerprints, split_rows  # noqa: E402
+from bench.throughput import generate_images  # noqa: E402
+from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers import image as new  # noqa: E402
+from medialayer.media import Blob  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -59,16 +67,54 @@ def same(x, y) -> bool:
     return x == y
 
 
+def time_calls(pairs, old, call) -> tuple[float, float]:
+    """(old, new) CPU-ms a pair of ``call(module, a, b)``, in turn pair by pair, the order swapped every pair, twice."""
+    seconds = {"old": 0.0, "new": 0.0}
+    for _ in range(2):
+        for i, (a, b) in enumerate(pairs):
+            for name, module in (("new", new), ("old", old)) if i % 2 else (("old", old), ("new", new)):
+                started = time.process_time()
+                call(module, a, b)
+                seconds[name] += time.process_time() - started
+    return 1000 * seconds["old"] / (2 * len(pairs)), 1000 * seconds["new"] / (2 * len(pairs))
+
+
+def compare_generated(workdir: str, count: int, old) -> None:
+    """The pair-volume bench's kinds of pairs (an image and its copy; two unrelated images): compare() by both copies,
+    exact equality and CPU-ms a pair."""
+    paths = generate_images(os.path.join(workdir, "throughput", "images128"), 2 * count, 128)
+    fps = []
+    for path in paths:
+        with open(path, "rb") as f:
+            fps.append(new.MATCHER.fingerprint(Blob(data=f.read()), Limits()))
+    rng = np.random.default_rng(11)
+    kinds = {"copies": [(fps[i], fps[i + 1]) for i in range(0, 2 * count, 2)],
+             "unrelated": [(fps[i], fps[j]) for i, j in rng.integers(0, 2 * count, (3 * count, 2)) if i // 2 != j // 2]}
+    kinds["unrelated"] = kinds["unrelated"][:count]
+    for kind, pairs in kinds.items():
+        differing = sum(not same(new.MATCHER.compare(a, b), old.MATCHER.compare(a, b)) for a, b in pairs)
+        old_ms, new_ms = time_calls(pairs, old, lambda module, a, b: module.MATCHER.compare(a, b))
+        print(f"generated {kind}: {len(pairs)} pairs, compare() differing: {differing}; compare, CPU-ms a pair "
+              f"(x 2, one thread): old {old_ms:.3f}, new {new_ms:.3f}, ratio new/old {new_ms / old_ms:.3f}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--media-dir", required=True)
     parser.add_argument("--old", required=True, help="a folder holding the other copy's medialayer/")
     parser.add_argument("--workdir", default=os.path.join(REPO, "bench", "work"))
-    parser.add_argument("--split", choices=quality_image.SPLITS, default="tune")
+    parser.add_argument("--split", choices=(*quality_image.SPLITS, "none"), default="tune",
+                        help="none: only the --generated pairs")
     parser.add_argument("--every", type=int, default=2, help="time every n-th verifiable pair")
+    parser.add_argument("--generated", type=int, default=0,
+                        help="also the pair-volume bench's kinds of pairs, this many of each")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     old = import_other_copy(os.path.abspath(args.old))
+    if args.generated:
+        compare_generated(args.workdir, args.generated, old)
+    if args.split == "none":
+        return
     rows = split_rows(args.media_dir, args.workdir, args.split, 2000)
     fps = fingerprints(rows, args.workdir, args.split)
     pairs = [(fps[r["source_url"]], fps[r["target_url"]]) for r in rows
@@ -82,18 +128,10 @@ def main(argv=None) -> None:
     print(f"split {args.split}: {len(pairs)} pairs, compare() differing: {compares_differing}; verify() evidence "
           f"differing: {evidence_differing} of {len(verifiable)} ({verified} verified)")
 
-    seconds = {"old": 0.0, "new": 0.0}
     timed = verifiable[::args.every]
-    for _ in range(2):
-        for i, (a, b) in enumerate(timed):
-            order = (("new", new), ("old", old)) if i % 2 else (("old", old), ("new", new))
-            for name, module in order:
-                started = time.process_time()
-                module.verify(a, b, *module.hash_match(a, b))
-                seconds[name] += time.process_time() - started
-    count = 2 * len(timed)
-    print(f"verify, CPU-ms a pair ({len(timed)} pairs x 2, one thread): old {1000 * seconds['old'] / count:.2f}, "
-          f"new {1000 * seconds['new'] / count:.2f}, ratio new/old {seconds['new'] / seconds['old']:.3f}")
+    old_ms, new_ms = time_calls(timed, old, lambda module, a, b: module.verify(a, b, *module.hash_match(a, b)))
+    print(f"verify, CPU-ms a pair ({len(timed)} pairs x 2, one thread): old {old_ms:.2f}, new {new_ms:.2f}, "
+          f"ratio new/old {new_ms / old_ms:.3f}")
 
 
 if __name__ == "__main__":

@@ -627,3 +627,32 @@ def test_flat_illustration_inside_a_post_is_found_and_another_design_of_its_temp
     assert comparison.match and comparison.region is not None, comparison
     other = synthetic.flat_artwork(seed, "illustration", text="other words here", palette_seed=seed + 100)
     assert not MATCHER.compare(original, fingerprint(synthetic.screenshot(other, 0.3, seed=seed), "JPEG", 85)).match
+
+
+def test_the_consensus_bound_never_skips_a_transform_ransac_would_find():
+    """verify() skips RANSAC only where _may_reach_inliers proves it could not find MIN_INLIERS inliers. Chance
+    correspondences (keypoints on the 1/8-px grid, float32 or float64 as verify() has them) with 8-19 more on one
+    similarity, each moved by up to REPROJECTION_PX (some just inside it, some just beyond): wherever _fit_transform
+    finds MIN_INLIERS inliers the bound lets it run, and chance alone it rules out."""
+    rng = np.random.default_rng(6)
+    ruled_out = found_any = 0
+    for trial in range(150):
+        count = int(rng.integers(image_matcher.MIN_INLIERS, image_matcher.CONSENSUS_CHECK_MAX + 1))
+        planted = min(count, int(rng.integers(8, 20))) if trial % 3 else 0
+        source, target = (rng.integers(0, 512 * 8, (count, 2)) / 8 for _ in range(2))
+        angle, scale = rng.uniform(-np.pi, np.pi), rng.uniform(0.25, 4.0)
+        rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        direction = rng.uniform(0, 2 * np.pi, planted)
+        radius = image_matcher.REPROJECTION_PX * rng.choice([0.1, 0.3, 0.98, 0.999, 1.001], planted,
+                                                            p=[0.4, 0.3, 0.1, 0.1, 0.1])
+        moved = source[:planted] @ rotation.T + rng.uniform(-200, 200, 2) + radius[:, None] * np.stack(
+            [np.cos(direction), np.sin(direction)], axis=1)
+        target[:planted] = np.round(moved * 8) / 8
+        source = source.astype(np.float32 if trial % 2 else np.float64)
+        transform, inliers = image_matcher._fit_transform(source, target.astype(np.float32))
+        found = transform is not None and inliers.sum() >= image_matcher.MIN_INLIERS
+        may = image_matcher._may_reach_inliers(source, target.astype(np.float32))
+        assert may or not found, (trial, count, planted)
+        assert planted or not may, trial
+        ruled_out, found_any = ruled_out + (not may), found_any + found
+    assert ruled_out >= 50 and found_any >= 50

@@ -134,6 +134,7 @@ GRID = 6  # cells per side of the keypoint selection grid
 RATIO = 0.8  # Lowe's ratio test
 MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than this is no correspondence
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
+CONSENSUS_CHECK_MAX = 48  # correspondences up to which _may_reach_inliers tries every similarity (cheaper than RANSAC)
 RANSAC_SEED = 12345  # any fixed value: compare() must give the same answer every time
 MIN_INLIERS = 10
 MIN_INLIER_CELLS = 4  # of a 4x4 grid over the matched region, in both images
@@ -177,6 +178,7 @@ _ORIENTATION_TRANSPOSE = {  # EXIF orientation tag -> the transpose that shows t
     5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90}
 _ORB = {}  # FAST threshold -> detector, created lazily once per process (cv2 objects do not pickle)
+_PAIRS = {}  # n -> the index pairs (i < j) of n correspondences (np.triu_indices), for _may_reach_inliers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -571,6 +573,37 @@ def _fit_transform(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray |
             break
         transform, inliers = homography, refined
     return transform, inliers
+
+
+def _may_reach_inliers(source: np.ndarray, target: np.ndarray) -> bool:
+    """Could _fit_transform's RANSAC find MIN_INLIERS inliers among these correspondences? False only when it
+    cannot: OpenCV's RANSAC takes its inliers from a similarity through two of the correspondences (the refinement
+    after it keeps that mask), so no more than the most any such similarity explains within REPROJECTION_PX. Up to
+    CONSENSUS_CHECK_MAX correspondences every such similarity is tried here, in less time than RANSAC takes to give
+    up: unrelated look-alike pictures (smooth textures, one template) pass the word stage with a few dozen chance
+    correspondences that no motion explains, and cost two full RANSAC runs (upright, mirrored) for nothing.
+    Arithmetic in float32 complex numbers (the points are multiples of 1/8 px, exact); the tolerance exceeds
+    REPROJECTION_PX by far more than this rounding and OpenCV's (float32 errors of the model's terms), so a
+    borderline inlier there counts here too: a bound, never a decision."""
+    count = len(source)
+    if count < MIN_INLIERS:
+        return False
+    if count > CONSENSUS_CHECK_MAX:
+        return True  # RANSAC is the cheaper test
+    z = np.ascontiguousarray(source, np.float32).view(np.complex64).ravel()
+    w = np.ascontiguousarray(target, np.float32).view(np.complex64).ravel()
+    if count not in _PAIRS:
+        _PAIRS[count] = np.triu_indices(count, 1)
+    first, second = _PAIRS[count]
+    with np.errstate(all="ignore"):  # two keypoints at one place: OpenCV's model is NaN (no inliers), here too
+        gain = (w[second] - w[first]) / (z[second] - z[first])  # z -> gain * z + shift through both
+        shift = w[first] - gain * z[first]
+        residual = gain[:, None] * z
+        residual += shift[:, None]
+        residual -= w
+        extent = max(float(np.abs(source).max()), float(np.abs(target).max()), 1.0)
+        tolerance = REPROJECTION_PX + 1e-4 * (np.abs(gain) * extent + np.abs(shift) + extent)
+        return int((np.abs(residual) <= tolerance[:, None]).sum(axis=1).max()) >= MIN_INLIERS
 
 
 def _overlap(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float, np.ndarray]:
@@ -1100,6 +1133,8 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         if len(pairs) < MIN_INLIERS:
             continue
         source, target = query_points[pairs[:, 0]], points_b[pairs[:, 1]]
+        if not _may_reach_inliers(source, target):
+            continue  # no similarity explains MIN_INLIERS of them: RANSAC would find none (chance correspondences)
         transform, inliers = _fit_transform(source, target)
         if transform is None or inliers.sum() < MIN_INLIERS:
             continue
