@@ -317,6 +317,37 @@ def test_design_with_its_contrast_or_gamma_changed_shows_nothing_recoloured(seed
     assert not MATCHER.compare(original, recoloured).match
 
 
+@pytest.mark.parametrize("seed, kind", ((9, "wallpaper"), (10, "illustration")))
+def test_design_under_a_tone_curve_matches_and_another_of_its_template_does_not(seed, kind):
+    """Gamma bends every channel by one curve that no gain and offset per channel follows: a wallpaper's gradient
+    and an illustration's colours then looked recoloured in parts. The curve shared by the three channels
+    (_tone_curve) explains them; another design of the template (other colours and text) is still no copy."""
+    art = synthetic.flat_artwork(seed, kind)
+    original = fingerprint(art, "PNG")
+    for edited in (synthetic.adjust(art, gamma=0.6), synthetic.adjust(art, gamma=1.6)):
+        copy = fingerprint(edited, "JPEG", 85)
+        assert verify(original, copy, *hash_match(original, copy)).recoloured == 0.0
+        assert MATCHER.compare(original, copy).match
+    other = fingerprint(synthetic.flat_artwork(seed, kind, text="other words here", palette_seed=seed + 100), "PNG")
+    assert not MATCHER.compare(original, other).match
+
+
+def test_tone_curve_explains_a_global_tone_change_and_not_a_recolour():
+    """One curve, offset + gain * x ** gamma, for all three channels: a gamma and brightness change of a palette
+    (clipped at the top) is explained to within a level; one colour of the palette recoloured is not."""
+    rng = np.random.default_rng(3)
+    palette = rng.integers(20, 236, (5, 3)) / 255.0
+    x = np.repeat(palette, 200, axis=0)
+    edited = np.clip(1.3 * x ** 0.6, 0.0, 1.0)
+    fitted = np.clip(image_matcher._tone_curve(x, edited), 0.0, 1.0)
+    assert np.abs(fitted - edited).max() < 2 / 255
+    recoloured = x.copy()
+    recoloured[:200] = palette[0][::-1]  # one colour's channels swapped: its hue turned, the others kept
+    fitted = np.clip(image_matcher._tone_curve(x, recoloured), 0.0, 1.0)
+    assert np.abs(fitted - recoloured)[200:].max() < 2 / 255
+    assert np.linalg.norm(fitted - recoloured, axis=1)[:200].min() > 0.1
+
+
 def test_hue_rotated_or_brightened_picture_shows_nothing_recoloured(scenes, originals):
     """A hue rotation is no affine map of RGB: the saturated green square, turned as every other hue turned and as
     saturated and bright as before, is not recoloured though the map fitted to the rest misses it. A brightened

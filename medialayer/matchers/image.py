@@ -41,8 +41,11 @@ colour a global colour mapping (a filter, grading, grayscale, sepia, hue rotatio
 direction does not explain, the largest connected region of them counted (a local recolour, which is not
 a copy; a copy's stray blocks at misaligned edges are scattered, and a colour within a pixel of the
 mapped one counts as explained; for a design of few colours the mapping is fitted to its palette, each
-colour once, so a logo's background does not outweigh the logo; a block whose colours did not change at all (pixel
-by pixel, or both smoothed: a thin line falls dark on one thumbnail pixel or pale on two) is never counted,
+colour once, so a logo's background does not outweigh the logo; one tone curve for all three channels,
+offset + gain x^gamma, is fitted too and kept where it explains more: brightness, contrast and gamma edits bend
+every channel alike, clipped, which neither a gain and offset per channel nor an affine map follows, ``_tone_curve``;
+a block whose colours did not change at all (pixel by pixel, or both smoothed: a thin line falls dark on one
+thumbnail pixel or pale on two) is never counted,
 whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
 whose mean luminance moved unlike that of the other's colours under the same mapping (a recolour of part of a
 nearly colourless picture, whose colour direction the check cannot fit). Neither counts where the whole
@@ -106,6 +109,7 @@ CLIPPED_LEVEL = 250  # a channel this high may have been clipped by the edit: it
 LUMINANCE_TOLERANCE = 0.04  # a block's mean luminance (0-1) this far from the globally mapped one has moved
 MIN_PALETTE_SHARE = 0.02  # a design's colour covering less than this of the overlap is an anti-aliased edge
 FEW_COLOURS = 8  # a picture this many colours cover is a flat design for the colour check
+TONE_GAMMAS = np.exp(np.linspace(np.log(0.4), np.log(2.5), 25))  # exponents the shared tone curve tries (_tone_curve)
 TONED = 0.07  # colours off their principal axis by less than this of their spread: one tone (sepia, a duotone)
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
@@ -155,9 +159,9 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
-HASH_LOGIT = (-13.331, -4.332, 4.525)  # x = hash_features(), fitted where the keypoints could not verify
+HASH_LOGIT = (-11.928, -9.958, 4.354)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (7.897, -3.947, 6.514, 7.157, -38.998, -8.647, -13.179)  # x = verify_features()
+VERIFY_LOGIT = (7.425, -3.527, 6.345, 7.009, -40.061, -8.717, -12.748)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -735,16 +739,23 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray,
         return None
     x, target = colour_a[valid] / 255.0, colour_b[valid] / 255.0
     spread = _colour_spread(target)
-    for per_channel in ((True, False) if _few_colours(colour_a[valid]) else (False,)):
-        if per_channel:
-            fitted = _palette_lines(x, target)
-        else:
-            fitted = _affine_map(x, target)
+
+    def unexplained(fitted: np.ndarray) -> np.ndarray:
         # (clipped to the range as pixels are: a brightened channel stops at the top, where the mapped one must too)
         residual = _shifted_residual(np.clip(fitted, 0.0, 1.0), colour_b / 255.0, valid)
-        differs = _mean(_blocks(residual, COLOUR_BLOCK), 2) > COLOUR_TOLERANCE * spread
+        return _mean(_blocks(residual, COLOUR_BLOCK), 2) > COLOUR_TOLERANCE * spread
+
+    for per_channel in ((True, False) if _few_colours(colour_a[valid]) else (False,)):
+        fitted = _palette_lines(x, target) if per_channel else _affine_map(x, target)
+        differs = unexplained(fitted)
         if _mean(differs[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR:
             break
+    # A brightness, contrast or gamma change bends all three channels by one curve, which neither map can follow
+    # where it clips or bends (_tone_curve); of the two, the mapping that leaves less unexplained.
+    tone = _tone_curve(x, target)
+    tone_differs = unexplained(tone)
+    if _mean(tone_differs[valid_blocks], 0) < _mean(differs[valid_blocks], 0):
+        return tone_differs, tone
     return differs, fitted
 
 
@@ -806,11 +817,7 @@ def _palette_lines(x: np.ndarray, target: np.ndarray) -> np.ndarray:
     colours of its palette entries (8 levels per channel, those covering at least MIN_PALETTE_SHARE), refitted
     without the worst-fitting third of them. Each colour counts once whatever its area: a fit to the pixels
     would follow the background alone and miss every other colour of a re-encoded logo."""
-    codes = (x * 255.0 // 32).astype(np.int32) @ np.array([64, 8, 1])
-    _, entry, counts = np.unique(codes, return_inverse=True, return_counts=True)
-    mean_x, mean_target = (np.stack([np.bincount(entry, v[:, c]) / counts for c in range(3)], axis=1)
-                           for v in (x, target))
-    major = counts >= MIN_PALETTE_SHARE * len(x)
+    mean_x, mean_target, major = _palette(x, target)
     keep = major
     for _ in range(2):
         lines = [_line_through(mean_x[keep, c], mean_target[keep, c]) for c in range(3)]
@@ -818,6 +825,47 @@ def _palette_lines(x: np.ndarray, target: np.ndarray) -> np.ndarray:
                                axis=1)
         keep = major & (error <= _quantile(error[major], 0.67))
     return np.stack([line(x[:, c]) for c, line in enumerate(lines)], axis=1)
+
+
+def _palette(x: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The palette entries of ``x`` (colours 0-1; 8 levels per channel): their mean colour in ``x`` and in ``target``,
+    and whether they cover at least MIN_PALETTE_SHARE (a smaller one is an anti-aliased edge)."""
+    codes = (x * 255.0 // 32).astype(np.int32) @ np.array([64, 8, 1])
+    _, entry, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    mean_x, mean_target = (np.stack([np.bincount(entry, v[:, c]) / counts for c in range(3)], axis=1)
+                           for v in (x, target))
+    return mean_x, mean_target, counts >= MIN_PALETTE_SHARE * len(x)
+
+
+def _tone_curve(x: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``x`` (colours 0-1) mapped by one tone curve for all three channels, offset + gain * x ** gamma (gamma from
+    TONE_GAMMAS), fitted to the palette entries (_palette: each colour once, as _palette_lines does) by least squares
+    where the target is not clipped, refitted without the worst-fitting third of them, the gamma fitting best kept.
+    Brightness, contrast and gamma edits are such a curve, clipped at the ends of the range, as is any chain of them
+    to within a few levels; three numbers for all channels cannot recolour one element of a design unlike the others,
+    where a gain and offset per channel (_palette_lines) explain brightness and contrast only until they clip, and
+    gamma not at all."""
+    mean_x, mean_target, major = _palette(x, target)
+    if major.sum() < 2:  # a picture of many colours, none covering MIN_PALETTE_SHARE: all of them
+        major = np.ones(len(major), bool)
+    powered = mean_x[None] ** TONE_GAMMAS[:, None, None]  # gamma, entry, channel
+    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0)
+    keep = np.broadcast_to(major, (len(TONE_GAMMAS), len(major)))
+    for _ in range(2):
+        weight = (keep[..., None] & unclipped).astype(np.float64)  # gamma, entry, channel
+        total = np.maximum(weight.sum(axis=(1, 2)), 1.0)
+        mean_u, mean_y = (weight * powered).sum(axis=(1, 2)) / total, (weight * mean_target).sum(axis=(1, 2)) / total
+        centred = powered - mean_u[:, None, None]
+        variance = (weight * centred ** 2).sum(axis=(1, 2))
+        covariance = (weight * centred * (mean_target - mean_y[:, None, None])).sum(axis=(1, 2))
+        # (a gain near 0 or below would fit a flat or inverted picture: no edit)
+        gain = np.where(variance > 1e-6, np.maximum(covariance / np.maximum(variance, 1e-6), 0.1), 1.0)
+        offset = mean_y - gain * mean_u
+        fitted = np.clip(offset[:, None, None] + gain[:, None, None] * powered, 0.0, 1.0)
+        error = np.linalg.norm(fitted - mean_target, axis=2)  # gamma, entry
+        keep = major & (error <= np.array([_quantile(e[major], 0.67) for e in error])[:, None])
+    best = int(np.argmin([e[k].mean() if k.any() else np.inf for e, k in zip(error, keep)]))
+    return offset[best] + gain[best] * x ** TONE_GAMMAS[best]
 
 
 def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.ndarray:
