@@ -603,6 +603,35 @@ def test_a_descriptor_of_b_is_in_one_correspondence_per_set_of_a():
     assert image_matcher._correspondences(query, train).tolist() == [[1, 0]]
 
 
+def test_descriptors_of_one_place_are_no_rivals_in_the_ratio_test():
+    """ORB finds a flat design's corner at several pyramid levels with nearly one descriptor: with the train points,
+    the ratio test weighs the nearest against the nearest elsewhere, so such a pair is no ambiguity; a near-equal
+    descriptor at another place still is."""
+    rng = np.random.default_rng(7)
+    train = rng.integers(0, 256, (4, 32), dtype=np.uint8)
+    train[1] = train[0]
+    train[1, 0] ^= 0b1  # a bit from descriptor 0
+    query = train[:1].copy()
+    query[0, 1] ^= 0b11111  # five bits from descriptor 0, six from descriptor 1: 5 > 0.8 x 6
+    same_place = np.array([[100.0, 100.0], [101.0, 100.5], [300.0, 50.0], [20.0, 400.0]], np.float32)
+    assert image_matcher._correspondences(query, train).tolist() == []
+    assert image_matcher._correspondences(query, train, train_points=same_place).tolist() == [[0, 0]]
+    elsewhere = same_place.copy()
+    elsewhere[1] = (250.0, 300.0)
+    assert image_matcher._correspondences(query, train, train_points=elsewhere).tolist() == []
+
+
+def test_design_under_a_tiled_watermark_matches():
+    """A tiled semi-transparent watermark puts the same word's corners all over the copy; the design's own corners
+    keep their descriptors at one place over several pyramid levels, which the ratio test no longer takes for rivals."""
+    art = synthetic.flat_artwork(9, "wallpaper")
+    original = fingerprint(art, "PNG")
+    copy = fingerprint(synthetic.tiled_watermark(art, "news sale", 0.45, -30), "JPEG", 85)
+    assert MATCHER.compare(original, copy).match
+    other = fingerprint(synthetic.flat_artwork(9, "wallpaper", text="other words here", palette_seed=109), "PNG")
+    assert not MATCHER.compare(original, other).match
+
+
 @pytest.mark.parametrize("seed", (34, 35))
 def test_flat_illustration_inside_a_post_is_found_and_another_design_of_its_template_is_not(seed):
     """A flat illustration shown at about half its size inside a post: its strongest corners are at the finest

@@ -24,8 +24,9 @@ Compare is a cascade, cheapest evidence first: the hashes; then, when they are t
 other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint verification and stops there,
 scored from the hash distance alone (``rejected_score``), as is a far pair the keypoints then verify nothing
 for; that spares most unrelated pairs the descriptor search and RANSAC, and all of them the colour check.
-Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors, found
-by FAISS's exact binary search for a's upright and mirrored descriptors at once; each of b's descriptors in one
+Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors at two places
+of b, found by FAISS's exact binary search for a's upright and mirrored descriptors at once: a flat design's corner
+found at several pyramid levels has one descriptor over and over, no rival to itself; each of b's descriptors in one
 correspondence at most, so a flat patch's descriptor many of a's find nearest cannot collapse the fit); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
 (keystone, a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
@@ -128,6 +129,7 @@ ORB_DETECT = 3000  # candidates detected before the grid selection
 FAST_THRESHOLD, FAST_THRESHOLD_LOW = 16, 1  # FAST corner thresholds on the contrast-stretched image
 GRID = 6  # cells per side of the keypoint selection grid
 RATIO = 0.8  # Lowe's ratio test
+RIVALS, SAME_PLACE_PX = 4, 3.0  # nearest descriptors searched; within this (working px) of the nearest: no rival
 MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than this is no correspondence
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 RANSAC_SEED = 12345  # any fixed value: compare() must give the same answer every time
@@ -159,9 +161,9 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
-HASH_LOGIT = (-11.928, -9.958, 4.354)  # x = hash_features(), fitted where the keypoints could not verify
+HASH_LOGIT = (-13.383, -10.474, 4.21)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (7.425, -3.527, 6.345, 7.009, -40.061, -8.717, -12.748)  # x = verify_features()
+VERIFY_LOGIT = (6.851, -3.784, 6.865, 8.064, -42.129, -8.449, -13.263)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -471,11 +473,16 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
 
 # --- local verification ---------------------------------------------------------------------------
 
-def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None) -> np.ndarray:
+def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None,
+                     train_points: np.ndarray | None = None) -> np.ndarray:
     """(query index, train index) pairs that pass the ratio test, each train descriptor in at most one of them
     (per set of queries: those before ``upright`` and the others; _one_to_one). FAISS's exact binary search finds
-    the two nearest descriptors about five times faster than OpenCV's brute-force matcher; on one OpenMP thread,
-    since a search this small only waits for the others (and Beam's workers already fill the cores)."""
+    the nearest descriptors about five times faster than OpenCV's brute-force matcher; on one OpenMP thread,
+    since a search this small only waits for the others (and Beam's workers already fill the cores).
+
+    With ``train_points`` the ratio test weighs the nearest descriptor against the nearest one elsewhere
+    (_second_elsewhere): ORB finds a flat design's sharp corner at several pyramid levels, with nearly the same
+    descriptor at one place, and those are no rival to each other."""
     if len(query) < 1 or len(train) < 2:
         return np.zeros((0, 2), np.int64)
     index = faiss.IndexBinaryFlat(256)
@@ -483,12 +490,21 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
-        distances, nearest = index.search(query, 2)
+        distances, nearest = index.search(query, 2 if train_points is None else min(RIVALS, len(train)))
     finally:
         faiss.omp_set_num_threads(threads)
-    passed = (distances[:, 0] < RATIO * distances[:, 1]) & (distances[:, 0] <= MAX_DESCRIPTOR_DISTANCE)
+    second = distances[:, 1] if train_points is None else _second_elsewhere(distances, nearest, train_points)
+    passed = (distances[:, 0] < RATIO * second) & (distances[:, 0] <= MAX_DESCRIPTOR_DISTANCE)
     pairs = np.stack([np.flatnonzero(passed), nearest[passed, 0]], axis=1).astype(np.int64)
     return _one_to_one(pairs, distances[passed, 0], len(query) if upright is None else upright)
+
+
+def _second_elsewhere(distances: np.ndarray, nearest: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Per query: the distance of its nearest neighbour (of the RIVALS found, in order) lying further than
+    SAME_PLACE_PX from its nearest one; the last one found's when all lie there (a lower bound)."""
+    shift = np.linalg.norm(points[nearest[:, 1:]] - points[nearest[:, :1]], axis=2)
+    elsewhere = np.argmax(np.c_[shift > SAME_PLACE_PX, np.ones(len(shift), bool)], axis=1)
+    return distances[np.arange(len(distances)), np.minimum(elsewhere + 1, distances.shape[1] - 1)]
 
 
 def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.ndarray:
@@ -1036,7 +1052,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
     flipped_points_a = points_a[:len(mirrored_a)] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
     mirror = np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     best = Evidence(distance)
-    pairs = _correspondences(np.vstack([descriptors_a, mirrored_a]), descriptors_b, len(descriptors_a))
+    pairs = _correspondences(np.vstack([descriptors_a, mirrored_a]), descriptors_b, len(descriptors_a), points_b)
     upright = pairs[:, 0] < len(descriptors_a)
     for is_mirrored, query_points, pairs in ((False, points_a, pairs[upright]),
                                              (True, flipped_points_a, pairs[~upright] - [len(descriptors_a), 0])):
