@@ -332,6 +332,16 @@ def test_design_under_a_tone_curve_matches_and_another_of_its_template_does_not(
     assert not MATCHER.compare(original, other).match
 
 
+def test_grayscale_design_shows_nothing_recoloured():
+    """A grayscale copy of a logo is one tone curve of its luminance; a gain and offset per channel (the palette
+    fit of a design) cannot mix the channels and left the emblem's colours unexplained."""
+    logo = synthetic.flat_artwork(4, "logo")
+    original = fingerprint(logo, "PNG")
+    copy = fingerprint(synthetic.tone(logo, "grayscale"), "JPEG", 85)
+    assert verify(original, copy, *hash_match(original, copy)).recoloured == 0.0
+    assert MATCHER.compare(original, copy).match
+
+
 def test_tone_curve_explains_a_global_tone_change_and_not_a_recolour():
     """One curve, offset + gain * x ** gamma, for all three channels: a gamma and brightness change of a palette
     (clipped at the top) is explained to within a level; one colour of the palette recoloured is not."""

@@ -44,7 +44,8 @@ a copy; a copy's stray blocks at misaligned edges are scattered, and a colour wi
 mapped one counts as explained; for a design of few colours the mapping is fitted to its palette, each
 colour once, so a logo's background does not outweigh the logo; one tone curve for all three channels,
 offset + gain x^gamma, is fitted too and kept where it explains more: brightness, contrast and gamma edits bend
-every channel alike, clipped, which neither a gain and offset per channel nor an affine map follows, ``_tone_curve``;
+every channel alike, clipped, which neither a gain and offset per channel nor an affine map follows, ``_tone_curve``,
+and towards a grayscale picture one such curve of the luminance;
 a block whose colours did not change at all (pixel by pixel, or both smoothed: a thin line falls dark on one
 thumbnail pixel or pale on two) is never counted,
 whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
@@ -111,6 +112,7 @@ LUMINANCE_TOLERANCE = 0.04  # a block's mean luminance (0-1) this far from the g
 MIN_PALETTE_SHARE = 0.02  # a design's colour covering less than this of the overlap is an anti-aliased edge
 FEW_COLOURS = 8  # a picture this many colours cover is a flat design for the colour check
 TONE_GAMMAS = np.exp(np.linspace(np.log(0.4), np.log(2.5), 25))  # exponents the shared tone curve tries (_tone_curve)
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # luminance of RGB (ITU-R 601, as PIL's grayscale)
 TONED = 0.07  # colours off their principal axis by less than this of their spread: one tone (sepia, a duotone)
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
@@ -163,7 +165,7 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 # given as (w..., b).
 HASH_LOGIT = (-13.383, -10.474, 4.21)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (6.851, -3.784, 6.865, 8.064, -42.129, -8.449, -13.263)  # x = verify_features()
+VERIFY_LOGIT = (6.825, -3.766, 6.857, 8.037, -42.223, -8.433, -13.224)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
@@ -767,11 +769,15 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray,
         if _mean(differs[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR:
             break
     # A brightness, contrast or gamma change bends all three channels by one curve, which neither map can follow
-    # where it clips or bends (_tone_curve); of the two, the mapping that leaves less unexplained.
-    tone = _tone_curve(x, target)
-    tone_differs = unexplained(tone)
-    if _mean(tone_differs[valid_blocks], 0) < _mean(differs[valid_blocks], 0):
-        return tone_differs, tone
+    # where it clips or bends (_tone_curve), and a grayscale copy is one curve of the luminance (a palette line per
+    # channel cannot mix them); of the mappings, the one that leaves least unexplained.
+    tones = [_tone_curve(x, target)]
+    if _colourless(colour_b[valid]):
+        tones.append(_tone_curve(np.repeat(x @ LUMA_WEIGHTS[:, None], 3, axis=1), target))
+    for tone in tones:
+        tone_differs = unexplained(tone)
+        if _mean(tone_differs[valid_blocks], 0) < _mean(differs[valid_blocks], 0):
+            differs, fitted = tone_differs, tone
     return differs, fitted
 
 
@@ -822,9 +828,8 @@ def _luminance_moved(mapped: np.ndarray, colour_b: np.ndarray, valid: np.ndarray
     pixels are)? A filter, grading, grayscale, sepia or hue rotation maps every colour alike; a local recolour
     moves one part's luminance. Block means, not pixels: a block's texture may be off by a pixel, its mean hardly
     moves."""
-    weights = np.array([0.299, 0.587, 0.114], np.float32)
     moved = np.zeros(valid.shape, np.float32)
-    moved[valid] = np.clip(mapped, 0.0, 1.0) @ weights - colour_b[valid] / 255.0 @ weights
+    moved[valid] = np.clip(mapped, 0.0, 1.0) @ LUMA_WEIGHTS - colour_b[valid] / 255.0 @ LUMA_WEIGHTS
     return np.abs(_mean(_blocks(moved, COLOUR_BLOCK), 2)) > LUMINANCE_TOLERANCE
 
 
@@ -937,14 +942,19 @@ def _monochrome(pixels: np.ndarray) -> bool:
     """Hardly any pixel has a colour (grayscale), or the colours lie along one line in RGB (sepia, a duotone: their
     unclipped pixels' RMS distance from their principal axis under TONED of their spread): nothing a colour mapping
     can start from."""
-    chroma = pixels.max(axis=1) - pixels.min(axis=1)
-    if (chroma > MIN_CHROMA * 255.0).sum() < 0.05 * len(pixels):
+    if _colourless(pixels):
         return True
     unclipped = pixels[(pixels < CLIPPED_LEVEL).all(axis=1)]
     if len(unclipped) < 0.05 * len(pixels):
         return False
     variances = np.linalg.eigvalsh(np.cov(unclipped, rowvar=False))  # ascending
     return variances[:2].sum() < TONED ** 2 * variances.sum()
+
+
+def _colourless(pixels: np.ndarray) -> bool:
+    """Hardly any of the pixels (0-255) has a colour: a grayscale picture."""
+    chroma = pixels.max(axis=1) - pixels.min(axis=1)
+    return (chroma > MIN_CHROMA * 255.0).sum() < 0.05 * len(pixels)
 
 
 def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
