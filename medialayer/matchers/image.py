@@ -771,10 +771,13 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray,
     # A brightness, contrast or gamma change bends all three channels by one curve, which neither map can follow
     # where it clips or bends (_tone_curve), and a grayscale copy is one curve of the luminance (a palette line per
     # channel cannot mix them); of the mappings, the one that leaves least unexplained.
-    tones = [_tone_curve(x, target)]
+    tones = [lambda: _tone_curve(x, target)]
     if _colourless(colour_b[valid]):
-        tones.append(_tone_curve(np.repeat(x @ LUMA_WEIGHTS[:, None], 3, axis=1), target))
-    for tone in tones:
+        tones.append(lambda: _tone_curve(np.repeat(x @ LUMA_WEIGHTS[:, None], 3, axis=1), target))
+    for tone_curve in tones:
+        if not differs[valid_blocks].any():
+            break  # nothing left to explain
+        tone = tone_curve()
         tone_differs = unexplained(tone)
         if _mean(tone_differs[valid_blocks], 0) < _mean(differs[valid_blocks], 0):
             differs, fitted = tone_differs, tone
@@ -884,7 +887,7 @@ def _tone_curve(x: np.ndarray, target: np.ndarray) -> np.ndarray:
         offset = mean_y - gain * mean_u
         fitted = np.clip(offset[:, None, None] + gain[:, None, None] * powered, 0.0, 1.0)
         error = np.linalg.norm(fitted - mean_target, axis=2)  # gamma, entry
-        keep = major & (error <= np.array([_quantile(e[major], 0.67) for e in error])[:, None])
+        keep = major & (error <= _quantile(error[:, major], 0.67)[:, None])
     best = int(np.argmin([e[k].mean() if k.any() else np.inf for e, k in zip(error, keep)]))
     return offset[best] + gain[best] * x ** TONE_GAMMAS[best]
 
@@ -914,13 +917,13 @@ def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray)
     return np.where(valid & np.isfinite(nearest), nearest, 0.0).astype(np.float32)
 
 
-def _quantile(values: np.ndarray, q: float) -> float:
-    """np.quantile(values, q) (linear interpolation) from one partial sort, without its overhead."""
-    position = q * (len(values) - 1)
+def _quantile(values: np.ndarray, q: float):
+    """np.quantile(values, q, axis=-1) (linear interpolation) from one partial sort, without its overhead."""
+    position = q * (values.shape[-1] - 1)
     low = int(position)
-    high = min(low + 1, len(values) - 1)
-    part = np.partition(values, (low, high))
-    return part[low] + (part[high] - part[low]) * (position - low)
+    high = min(low + 1, values.shape[-1] - 1)
+    part = np.partition(values, (low, high), axis=-1)
+    return (part[..., low] + (part[..., high] - part[..., low]) * (position - low))[()]  # (a scalar for a vector)
 
 
 def _line_through(x: np.ndarray, y: np.ndarray):
