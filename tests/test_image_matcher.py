@@ -360,6 +360,47 @@ def test_design_with_its_contrast_or_gamma_changed_shows_nothing_recoloured(seed
     assert not MATCHER.compare(original, recoloured).match
 
 
+@pytest.mark.parametrize("seed, kind", ((9, "wallpaper"), (10, "illustration")))
+def test_design_under_a_tone_curve_matches_and_another_of_its_template_does_not(seed, kind):
+    """Gamma bends every channel by one curve that no gain and offset per channel follows: a wallpaper's gradient
+    and an illustration's colours then looked recoloured in parts. The curve shared by the three channels
+    (_tone_curve) explains them; another design of the template (other colours and text) is still no copy."""
+    art = synthetic.flat_artwork(seed, kind)
+    original = fingerprint(art, "PNG")
+    for edited in (synthetic.adjust(art, gamma=0.6), synthetic.adjust(art, gamma=1.6)):
+        copy = fingerprint(edited, "JPEG", 85)
+        assert verify(original, copy, *hash_match(original, copy)).recoloured == 0.0
+        assert MATCHER.compare(original, copy).match
+    other = fingerprint(synthetic.flat_artwork(seed, kind, text="other words here", palette_seed=seed + 100), "PNG")
+    assert not MATCHER.compare(original, other).match
+
+
+def test_grayscale_design_shows_nothing_recoloured():
+    """A grayscale copy of a logo is one tone curve of its luminance; a gain and offset per channel (the palette
+    fit of a design) cannot mix the channels and left the emblem's colours unexplained."""
+    logo = synthetic.flat_artwork(4, "logo")
+    original = fingerprint(logo, "PNG")
+    copy = fingerprint(synthetic.tone(logo, "grayscale"), "JPEG", 85)
+    assert verify(original, copy, *hash_match(original, copy)).recoloured == 0.0
+    assert MATCHER.compare(original, copy).match
+
+
+def test_tone_curve_explains_a_global_tone_change_and_not_a_recolour():
+    """One curve, offset + gain * x ** gamma, for all three channels: a gamma and brightness change of a palette
+    (clipped at the top) is explained to within a level; one colour of the palette recoloured is not."""
+    rng = np.random.default_rng(3)
+    palette = rng.integers(20, 236, (5, 3)) / 255.0
+    x = np.repeat(palette, 200, axis=0)
+    edited = np.clip(1.3 * x ** 0.6, 0.0, 1.0)
+    fitted = np.clip(image_matcher._tone_curve(x, edited)(x), 0.0, 1.0)
+    assert np.abs(fitted - edited).max() < 2 / 255
+    recoloured = x.copy()
+    recoloured[:200] = palette[0][::-1]  # one colour's channels swapped: its hue turned, the others kept
+    fitted = np.clip(image_matcher._tone_curve(x, recoloured)(x), 0.0, 1.0)
+    assert np.abs(fitted - recoloured)[200:].max() < 2 / 255
+    assert np.linalg.norm(fitted - recoloured, axis=1)[:200].min() > 0.1
+
+
 def test_hue_rotated_or_brightened_picture_shows_nothing_recoloured(scenes, originals):
     """A hue rotation is no affine map of RGB: the saturated green square, turned as every other hue turned and as
     saturated and bright as before, is not recoloured though the map fitted to the rest misses it. A brightened
@@ -613,6 +654,35 @@ def test_a_descriptor_of_b_is_in_one_correspondence_per_set_of_a():
     pairs = image_matcher._correspondences(query, train, upright=3)
     assert pairs.tolist() == [[1, 0], [4, 0]]
     assert image_matcher._correspondences(query, train).tolist() == [[1, 0]]
+
+
+def test_descriptors_of_one_place_are_no_rivals_in_the_ratio_test():
+    """ORB finds a flat design's corner at several pyramid levels with nearly one descriptor: with the train points,
+    the ratio test weighs the nearest against the nearest elsewhere, so such a pair is no ambiguity; a near-equal
+    descriptor at another place still is."""
+    rng = np.random.default_rng(7)
+    train = rng.integers(0, 256, (4, 32), dtype=np.uint8)
+    train[1] = train[0]
+    train[1, 0] ^= 0b1  # a bit from descriptor 0
+    query = train[:1].copy()
+    query[0, 1] ^= 0b11111  # five bits from descriptor 0, six from descriptor 1: 5 > 0.8 x 6
+    same_place = np.array([[100.0, 100.0], [101.0, 100.5], [300.0, 50.0], [20.0, 400.0]], np.float32)
+    assert image_matcher._correspondences(query, train).tolist() == []
+    assert image_matcher._correspondences(query, train, train_points=same_place).tolist() == [[0, 0]]
+    elsewhere = same_place.copy()
+    elsewhere[1] = (250.0, 300.0)
+    assert image_matcher._correspondences(query, train, train_points=elsewhere).tolist() == []
+
+
+def test_design_under_a_tiled_watermark_matches():
+    """A tiled semi-transparent watermark puts the same word's corners all over the copy; the design's own corners
+    keep their descriptors at one place over several pyramid levels, which the ratio test no longer takes for rivals."""
+    art = synthetic.flat_artwork(9, "wallpaper")
+    original = fingerprint(art, "PNG")
+    copy = fingerprint(synthetic.tiled_watermark(art, "news sale", 0.45, -30), "JPEG", 85)
+    assert MATCHER.compare(original, copy).match
+    other = fingerprint(synthetic.flat_artwork(9, "wallpaper", text="other words here", palette_seed=109), "PNG")
+    assert not MATCHER.compare(original, other).match
 
 
 @pytest.mark.parametrize("seed", (34, 35))

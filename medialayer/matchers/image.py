@@ -24,8 +24,9 @@ Compare is a cascade, cheapest evidence first: the hashes; then, when they are t
 other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint verification and stops there,
 scored from the hash distance alone (``rejected_score``), as is a far pair the keypoints then verify nothing
 for; that spares most unrelated pairs the descriptor search and RANSAC, and all of them the colour check.
-Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors, found
-by FAISS's exact binary search for a's upright and mirrored descriptors at once; each of b's descriptors in one
+Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors at two places
+of b, found by FAISS's exact binary search for a's upright and mirrored descriptors at once: a flat design's corner
+found at several pyramid levels has one descriptor over and over, no rival to itself; each of b's descriptors in one
 correspondence at most, so a flat patch's descriptor many of a's find nearest cannot collapse the fit); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
 (keystone, a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
@@ -41,8 +42,12 @@ colour a global colour mapping (a filter, grading, grayscale, sepia, hue rotatio
 direction does not explain, the largest connected region of them counted (a local recolour, which is not
 a copy; a copy's stray blocks at misaligned edges are scattered, and a colour within a pixel of the
 mapped one counts as explained; for a design of few colours the mapping is fitted to its palette, each
-colour once, so a logo's background does not outweigh the logo; a block whose colours did not change at all (pixel
-by pixel, or both smoothed: a thin line falls dark on one thumbnail pixel or pale on two) is never counted,
+colour once, so a logo's background does not outweigh the logo; one tone curve for all three channels,
+offset + gain x^gamma, is fitted too and kept where it explains more: brightness, contrast and gamma edits bend
+every channel alike, clipped, which neither a gain and offset per channel nor an affine map follows, ``_tone_curve``,
+and towards a grayscale picture one such curve of the luminance;
+a block whose colours did not change at all (pixel by pixel, or both smoothed: a thin line falls dark on one
+thumbnail pixel or pale on two) is never counted,
 whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
 whose mean luminance moved unlike that of the other's colours under the same mapping (a recolour of part of a
 nearly colourless picture, whose colour direction the check cannot fit). Neither counts where the whole
@@ -114,6 +119,8 @@ LUMINANCE_TOLERANCE = 0.04  # a block's mean luminance (0-1) this far from the g
 MIN_PALETTE_SHARE = 0.02  # a design's colour covering less than this of the overlap is an anti-aliased edge
 FEW_COLOURS = 8  # a picture this many colours cover is a flat design for the colour check
 BAND_ALIGNMENT = 0.03  # a side's ends within this (of the other picture's size) of the other's side's: one side
+TONE_GAMMAS = np.exp(np.linspace(np.log(0.4), np.log(2.5), 25))  # exponents the shared tone curve tries (_tone_curve)
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # luminance of RGB (ITU-R 601, as PIL's grayscale)
 TONED = 0.07  # colours off their principal axis by less than this of their spread: one tone (sepia, a duotone)
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
@@ -132,6 +139,7 @@ ORB_DETECT = 3000  # candidates detected before the grid selection
 FAST_THRESHOLD, FAST_THRESHOLD_LOW = 16, 1  # FAST corner thresholds on the contrast-stretched image
 GRID = 6  # cells per side of the keypoint selection grid
 RATIO = 0.8  # Lowe's ratio test
+RIVALS, SAME_PLACE_PX = 4, 3.0  # nearest descriptors searched; within this (working px) of the nearest: no rival
 MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than this is no correspondence
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 CONSENSUS_CHECK_MAX = 48  # correspondences up to which _may_reach_inliers tries every similarity (cheaper than RANSAC)
@@ -501,11 +509,16 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
 
 # --- local verification ---------------------------------------------------------------------------
 
-def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None) -> np.ndarray:
+def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None,
+                     train_points: np.ndarray | None = None) -> np.ndarray:
     """(query index, train index) pairs that pass the ratio test, each train descriptor in at most one of them
     (per set of queries: those before ``upright`` and the others; _one_to_one). FAISS's exact binary search finds
-    the two nearest descriptors about five times faster than OpenCV's brute-force matcher; on one OpenMP thread,
-    since a search this small only waits for the others (and Beam's workers already fill the cores)."""
+    the nearest descriptors about five times faster than OpenCV's brute-force matcher; on one OpenMP thread,
+    since a search this small only waits for the others (and Beam's workers already fill the cores).
+
+    With ``train_points`` the ratio test weighs the nearest descriptor against the nearest one elsewhere
+    (_second_elsewhere): ORB finds a flat design's sharp corner at several pyramid levels, with nearly the same
+    descriptor at one place, and those are no rival to each other."""
     if len(query) < 1 or len(train) < 2:
         return np.zeros((0, 2), np.int64)
     index = faiss.IndexBinaryFlat(256)
@@ -513,12 +526,21 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
-        distances, nearest = index.search(query, 2)
+        distances, nearest = index.search(query, 2 if train_points is None else min(RIVALS, len(train)))
     finally:
         faiss.omp_set_num_threads(threads)
-    passed = (distances[:, 0] < RATIO * distances[:, 1]) & (distances[:, 0] <= MAX_DESCRIPTOR_DISTANCE)
+    second = distances[:, 1] if train_points is None else _second_elsewhere(distances, nearest, train_points)
+    passed = (distances[:, 0] < RATIO * second) & (distances[:, 0] <= MAX_DESCRIPTOR_DISTANCE)
     pairs = np.stack([np.flatnonzero(passed), nearest[passed, 0]], axis=1).astype(np.int64)
     return _one_to_one(pairs, distances[passed, 0], len(query) if upright is None else upright)
+
+
+def _second_elsewhere(distances: np.ndarray, nearest: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Per query: the distance of its nearest neighbour (of the RIVALS found, in order) lying further than
+    SAME_PLACE_PX from its nearest one; the last one found's when all lie there (a lower bound)."""
+    shift = np.linalg.norm(points[nearest[:, 1:]] - points[nearest[:, :1]], axis=2)
+    elsewhere = np.argmax(np.c_[shift > SAME_PLACE_PX, np.ones(len(shift), bool)], axis=1)
+    return distances[np.arange(len(distances)), np.minimum(elsewhere + 1, distances.shape[1] - 1)]
 
 
 def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.ndarray:
@@ -872,13 +894,31 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
     x, target = colour_a[valid] / 255.0, colour_b[valid] / 255.0
     fit = slice(None) if fitted_from is None else fitted_from[valid]
     spread = _colour_spread(target[fit])
-    for per_channel in ((True, False) if _few_colours(colour_a[valid][fit]) else (False,)):
-        fitted = (_palette_lines if per_channel else _affine_map)(x[fit], target[fit])(x)
+
+    def unexplained(fitted: np.ndarray) -> np.ndarray:
         # (clipped to the range as pixels are: a brightened channel stops at the top, where the mapped one must too)
         residual = _shifted_residual(np.clip(fitted, 0.0, 1.0), colour_b / 255.0, valid)
-        differs = _mean(_blocks(residual, COLOUR_BLOCK), 2) > COLOUR_TOLERANCE * spread
+        return _mean(_blocks(residual, COLOUR_BLOCK), 2) > COLOUR_TOLERANCE * spread
+
+    for per_channel in ((True, False) if _few_colours(colour_a[valid][fit]) else (False,)):
+        fitted = (_palette_lines if per_channel else _affine_map)(x[fit], target[fit])(x)
+        differs = unexplained(fitted)
         if _mean(differs[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR:
             break
+    # A brightness, contrast or gamma change bends all three channels by one curve, which neither map can follow
+    # where it clips or bends (_tone_curve), and a grayscale copy is one curve of the luminance (a palette line per
+    # channel cannot mix them); of the mappings, the one that leaves least unexplained.
+    tones = [lambda: _tone_curve(x[fit], target[fit])(x)]
+    if _colourless(colour_b[valid][fit]):
+        luma = np.repeat(x @ LUMA_WEIGHTS[:, None], 3, axis=1)
+        tones.append(lambda: _tone_curve(luma[fit], target[fit])(luma))
+    for tone_curve in tones:
+        if not differs[valid_blocks].any():
+            break  # nothing left to explain
+        tone = tone_curve()
+        tone_differs = unexplained(tone)
+        if _mean(tone_differs[valid_blocks], 0) < _mean(differs[valid_blocks], 0):
+            differs, fitted = tone_differs, tone
     return differs, fitted
 
 
@@ -931,22 +971,17 @@ def _luminance_moved(mapped: np.ndarray, colour_b: np.ndarray, valid: np.ndarray
     pixels are)? A filter, grading, grayscale, sepia or hue rotation maps every colour alike; a local recolour
     moves one part's luminance. Block means, not pixels: a block's texture may be off by a pixel, its mean hardly
     moves."""
-    weights = np.array([0.299, 0.587, 0.114], np.float32)
     moved = np.zeros(valid.shape, np.float32)
-    moved[valid] = np.clip(mapped, 0.0, 1.0) @ weights - colour_b[valid] / 255.0 @ weights
+    moved[valid] = np.clip(mapped, 0.0, 1.0) @ LUMA_WEIGHTS - colour_b[valid] / 255.0 @ LUMA_WEIGHTS
     return np.abs(_mean(_blocks(moved, COLOUR_BLOCK), 2)) > LUMINANCE_TOLERANCE
 
 
 def _palette_lines(x: np.ndarray, target: np.ndarray):
     """The map of colours (0-1) taking ``x`` (pixels of a design of few colours) to ``target`` by a gain and offset
-    per channel (a function of colours), fitted to the mean colours of its palette entries (8 levels per channel, those covering at least MIN_PALETTE_SHARE), refitted
+    per channel (a function of colours), fitted to the mean colours of its palette entries (_palette), refitted
     without the worst-fitting third of them. Each colour counts once whatever its area: a fit to the pixels
     would follow the background alone and miss every other colour of a re-encoded logo."""
-    codes = (x * 255.0 // 32).astype(np.int32) @ np.array([64, 8, 1])
-    _, entry, counts = np.unique(codes, return_inverse=True, return_counts=True)
-    mean_x, mean_target = (np.stack([np.bincount(entry, v[:, c]) / counts for c in range(3)], axis=1)
-                           for v in (x, target))
-    major = counts >= MIN_PALETTE_SHARE * len(x)
+    mean_x, mean_target, major = _palette(x, target)
     keep = major
     for _ in range(2):
         lines = [_line_through(mean_x[keep, c], mean_target[keep, c]) for c in range(3)]
@@ -954,6 +989,47 @@ def _palette_lines(x: np.ndarray, target: np.ndarray):
                                axis=1)
         keep = major & (error <= _quantile(error[major], 0.67))
     return lambda colours: np.stack([line(colours[:, c]) for c, line in enumerate(lines)], axis=1)
+
+
+def _palette(x: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The palette entries of ``x`` (colours 0-1; 8 levels per channel): their mean colour in ``x`` and in ``target``,
+    and whether they cover at least MIN_PALETTE_SHARE (a smaller one is an anti-aliased edge)."""
+    codes = (x * 255.0 // 32).astype(np.int32) @ np.array([64, 8, 1])
+    _, entry, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    mean_x, mean_target = (np.stack([np.bincount(entry, v[:, c]) / counts for c in range(3)], axis=1)
+                           for v in (x, target))
+    return mean_x, mean_target, counts >= MIN_PALETTE_SHARE * len(x)
+
+
+def _tone_curve(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) taking ``x`` to ``target`` by one tone curve for all three channels, offset + gain *
+    x ** gamma (gamma from TONE_GAMMAS; a function of colours), fitted to the palette entries (_palette: each colour
+    once, as _palette_lines does) by least squares where the target is not clipped, refitted without the
+    worst-fitting third of them, the gamma fitting best kept. Brightness, contrast and gamma edits are such a curve,
+    clipped at the ends of the range, as is any chain of them to within a few levels; three numbers for all channels cannot recolour one element of a design unlike the others,
+    where a gain and offset per channel (_palette_lines) explain brightness and contrast only until they clip, and
+    gamma not at all."""
+    mean_x, mean_target, major = _palette(x, target)
+    if major.sum() < 2:  # a picture of many colours, none covering MIN_PALETTE_SHARE: all of them
+        major = np.ones(len(major), bool)
+    powered = mean_x[None] ** TONE_GAMMAS[:, None, None]  # gamma, entry, channel
+    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0)
+    keep = np.broadcast_to(major, (len(TONE_GAMMAS), len(major)))
+    for _ in range(2):
+        weight = (keep[..., None] & unclipped).astype(np.float64)  # gamma, entry, channel
+        total = np.maximum(weight.sum(axis=(1, 2)), 1.0)
+        mean_u, mean_y = (weight * powered).sum(axis=(1, 2)) / total, (weight * mean_target).sum(axis=(1, 2)) / total
+        centred = powered - mean_u[:, None, None]
+        variance = (weight * centred ** 2).sum(axis=(1, 2))
+        covariance = (weight * centred * (mean_target - mean_y[:, None, None])).sum(axis=(1, 2))
+        # (a gain near 0 or below would fit a flat or inverted picture: no edit)
+        gain = np.where(variance > 1e-6, np.maximum(covariance / np.maximum(variance, 1e-6), 0.1), 1.0)
+        offset = mean_y - gain * mean_u
+        fitted = np.clip(offset[:, None, None] + gain[:, None, None] * powered, 0.0, 1.0)
+        error = np.linalg.norm(fitted - mean_target, axis=2)  # gamma, entry
+        keep = major & (error <= _quantile(error[:, major], 0.67)[:, None])
+    best = int(np.argmin([e[k].mean() if k.any() else np.inf for e, k in zip(error, keep)]))
+    return lambda colours: offset[best] + gain[best] * colours ** TONE_GAMMAS[best]
 
 
 def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -981,13 +1057,13 @@ def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray)
     return np.where(valid & np.isfinite(nearest), nearest, 0.0).astype(np.float32)
 
 
-def _quantile(values: np.ndarray, q: float) -> float:
-    """np.quantile(values, q) (linear interpolation) from one partial sort, without its overhead."""
-    position = q * (len(values) - 1)
+def _quantile(values: np.ndarray, q: float):
+    """np.quantile(values, q, axis=-1) (linear interpolation) from one partial sort, without its overhead."""
+    position = q * (values.shape[-1] - 1)
     low = int(position)
-    high = min(low + 1, len(values) - 1)
-    part = np.partition(values, (low, high))
-    return part[low] + (part[high] - part[low]) * (position - low)
+    high = min(low + 1, values.shape[-1] - 1)
+    part = np.partition(values, (low, high), axis=-1)
+    return (part[..., low] + (part[..., high] - part[..., low]) * (position - low))[()]  # (a scalar for a vector)
 
 
 def _line_through(x: np.ndarray, y: np.ndarray):
@@ -1011,14 +1087,19 @@ def _monochrome(pixels: np.ndarray) -> bool:
     """Hardly any pixel has a colour (grayscale), or the colours lie along one line in RGB (sepia, a duotone: their
     unclipped pixels' RMS distance from their principal axis under TONED of their spread): nothing a colour mapping
     can start from."""
-    chroma = pixels.max(axis=1) - pixels.min(axis=1)
-    if (chroma > MIN_CHROMA * 255.0).sum() < 0.05 * len(pixels):
+    if _colourless(pixels):
         return True
     unclipped = pixels[(pixels < CLIPPED_LEVEL).all(axis=1)]
     if len(unclipped) < 0.05 * len(pixels):
         return False
     variances = np.linalg.eigvalsh(np.cov(unclipped, rowvar=False))  # ascending
     return variances[:2].sum() < TONED ** 2 * variances.sum()
+
+
+def _colourless(pixels: np.ndarray) -> bool:
+    """Hardly any of the pixels (0-255) has a colour: a grayscale picture."""
+    chroma = pixels.max(axis=1) - pixels.min(axis=1)
+    return (chroma > MIN_CHROMA * 255.0).sum() < 0.05 * len(pixels)
 
 
 def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1126,7 +1207,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
     flipped_points_a = points_a[:len(mirrored_a)] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
     mirror = np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     best = Evidence(distance)
-    pairs = _correspondences(np.vstack([descriptors_a, mirrored_a]), descriptors_b, len(descriptors_a))
+    pairs = _correspondences(np.vstack([descriptors_a, mirrored_a]), descriptors_b, len(descriptors_a), points_b)
     upright = pairs[:, 0] < len(descriptors_a)
     for is_mirrored, query_points, pairs in ((False, points_a, pairs[upright]),
                                              (True, flipped_points_a, pairs[~upright] - [len(descriptors_a), 0])):
