@@ -1004,11 +1004,11 @@ def _palette(x: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 def _tone_curve(x: np.ndarray, target: np.ndarray):
     """The map of colours (0-1) taking ``x`` to ``target`` by one tone curve for all three channels, offset + gain *
     x ** gamma (gamma from TONE_GAMMAS; a function of colours), fitted to the palette entries (_palette: each colour
-    once, as _palette_lines does) by least squares where the target is not clipped, refitted without the
-    worst-fitting third of them, the gamma fitting best kept. Brightness, contrast and gamma edits are such a curve,
-    clipped at the ends of the range, as is any chain of them to within a few levels; three numbers for all channels cannot recolour one element of a design unlike the others,
-    where a gain and offset per channel (_palette_lines) explain brightness and contrast only until they clip, and
-    gamma not at all."""
+    once, as _palette_lines does) by least squares where the target is not clipped, refitted without the worst-
+    fitting third of them, the gamma fitting best kept. Brightness, contrast and gamma edits are such a curve,
+    clipped at the ends of the range, as is any chain of them to within a few levels; three numbers for all channels
+    cannot recolour one element of a design unlike the others, where a gain and offset per channel (_palette_lines)
+    explain brightness and contrast only until they clip, and gamma not at all."""
     mean_x, mean_target, major = _palette(x, target)
     if major.sum() < 2:  # a picture of many colours, none covering MIN_PALETTE_SHARE: all of them
         major = np.ones(len(major), bool)
