@@ -35,9 +35,9 @@ a collage or a meme covers all of itself and only part of the other, so the evid
 region, not the whole of the bigger picture, and ``Evidence.region`` says where it sits. Aligned
 checks then warp the thumbnails with the transform: the fraction of 8x8 blocks whose luminance agrees
 (a copy agrees almost everywhere it overlaps, an overlay spoils a few blocks, another capture of the
-scene disagrees where its parallax moved things; where another picture surrounds the match inside the
-overlap, as the next cell of a collage does around a cover-cropped cell, only the blocks of the inliers'
-bounding box are judged: ``_matched_box``), and the fraction whose structure agrees but whose
+scene disagrees where its parallax moved things; where another picture borders the match inside the
+overlap, as the next cell of a collage does around a cover-cropped cell, both checks keep to the cell: ``_cell``,
+below), and the fraction whose structure agrees but whose
 colour a global colour mapping (a filter, grading, grayscale, sepia, hue rotation) fitted in either
 direction does not explain, the largest connected region of them counted (a local recolour, which is not
 a copy; a copy's stray blocks at misaligned edges are scattered, and a colour within a pixel of the
@@ -69,6 +69,15 @@ and the colour check judges the bands both pictures have on sides the transform 
 around the thumbnails, each weighing its part of the band's area (the mappings fitted to the picture alone). And a
 recolour may turn an element's contrast with its surroundings round (a grey emblem on white turned dark blue): its
 edges' luminance details then anticorrelate, still the same shapes, where an overlay's new edges do not correlate.
+
+The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's picture between its caption bars, is bordered
+by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is placed, on each
+side of the inliers' box, where the aligned luminance stops agreeing line by line (block columns or rows); beyond it
+must lie b's keypoints with no correspondence in a and blocks of another structure (a recolour keeps the structure,
+another capture of the scene keeps correspondences). Then the luminance and colour checks, levels and colour mapping
+fitted there too, judge the cell alone: the next cell's pixels neither skew the fits nor count as disagreeing or
+recoloured. It is looked for on b's grid, where a collage cell spans whole blocks, then on a's when a is the frame
+the checks are judged in, where b's band along a's edge fills whole blocks of a.
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
@@ -148,13 +157,15 @@ MIN_INLIERS = 10
 MIN_INLIER_CELLS = 4  # of a 4x4 grid over the matched region, in both images
 COVERAGE_GRID = 6  # cells per side of the inlier-coverage grid
 MIN_CONTAINMENT = 0.3  # the overlap must cover at least this much of one of the two images
-# Another picture around the match (a collage's other cells, a meme's other panel): b's keypoints in the overlap but
-# beyond the inliers' bounding box, at least this many, at least FOREIGN_DENSITY times as dense as inside the box,
-# and almost none (under FOREIGN_MATCHED) with any correspondence in a.
+# Another picture around the match (a collage's other cells, a meme's caption bars), beyond a seam (_cell): the block
+# lines there agree under SEAM_AGREEMENT on average; they hold b's keypoints in the overlap, at least this many, almost
+# none (under FOREIGN_MATCHED) with any correspondence in a, and under FOREIGN_STRUCTURE of their blocks keep a's
+# structure. (The two halves are not tuned: a line mostly agreeing or mostly not.)
 MIN_FOREIGN_KEYPOINTS = 10
-FOREIGN_DENSITY = 0.5
 FOREIGN_MATCHED = 0.15
-MIN_REGION_BLOCKS = 6  # aligned-check blocks the inliers' box must span for the luminance check to keep to it
+SEAM_AGREEMENT = 0.5
+FOREIGN_STRUCTURE = 0.5
+MIN_REGION_BLOCKS = 6  # aligned-check blocks the cell must hold for the checks to keep to it
 MIN_BOX_SHARE = 0.15  # and the share of a it must cover: an element two designs of one series share is smaller
 MAX_PARALLAX = 0.1  # a second motion layer moves points at most this far (of WORK_SIDE) from the first's
 # A second motion layer of this many points is parallax whatever the first layer's size (parallax_feature). Chosen on
@@ -700,17 +711,15 @@ def _thumb_transform(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerp
 
 
 def _warp(image: np.ndarray, transform: np.ndarray, side: int,
-          within: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(image warped onto a side x side grid, mask of the pixels it fully covers, and with ``within`` only those of
-    the aligned-check blocks whose centre lies in that box: (left, top, right, bottom) as fractions of the grid)."""
+          cell: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(image warped onto a side x side grid, mask of the pixels it fully covers, and with ``cell`` only those of
+    the aligned-check blocks it holds: a boolean mask of the LUMA_SIDE // LUMA_BLOCK blocks a side)."""
     warped = cv2.warpPerspective(image, transform, (side, side), flags=cv2.INTER_LINEAR)
     valid = cv2.warpPerspective(np.ones((side, side), np.float32), transform, (side, side),
                                 flags=cv2.INTER_LINEAR) > 0.99
-    if within is not None:
-        left, top, right, bottom = within
+    if cell is not None:
         block = side * LUMA_BLOCK // LUMA_SIDE
-        centre = (np.arange(side) // block * block + block / 2) / side  # of each pixel's block
-        valid &= ((centre >= top) & (centre <= bottom))[:, None] & ((centre >= left) & (centre <= right))[None, :]
+        valid &= np.kron(cell, np.ones((block, block), bool))
     return warped, valid
 
 
@@ -730,35 +739,18 @@ def _mean(values: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-                       within: tuple | None = None) -> tuple[float, float]:
+                       cell: np.ndarray | None = None) -> tuple[float, float]:
     """Warp a's luminance and colour thumbnails onto b's with ``transform``; of the overlapping blocks,
     (the fraction that agree: correlated detail where either block has detail, equal brightness where both
     are flat; the fraction whose structure agrees but whose colour a global colour mapping does not explain:
-    recoloured, as opposed to covered by an overlay). ``within``: the agreement of the blocks in that box of b alone
-    (_warp), without the colour check."""
-    size = (LUMA_SIDE, LUMA_SIDE)
-    luma_a = np.frombuffer(a.luma, np.uint8).reshape(size).astype(np.float32)
-    luma_b = np.frombuffer(b.luma, np.uint8).reshape(size).astype(np.float32)
-    warped, valid = _warp(luma_a, _thumb_transform(transform, a, b, LUMA_SIDE), LUMA_SIDE, within)
-    valid_blocks = _blocks(valid, LUMA_BLOCK).all(axis=2)
+    recoloured, as opposed to covered by an overlay). ``cell``: both checks keep to those blocks of b (_cell)."""
+    agree, _, shapes, valid_blocks = _block_agreement(transform, a, b, cell)
     if valid_blocks.sum() < 4:
         return 0.0, 0.0
-    z_a, z_b = _matched_levels(warped, luma_b, valid)
-    z_a, z_b = _blocks(z_a, LUMA_BLOCK)[valid_blocks], _blocks(z_b, LUMA_BLOCK)[valid_blocks]
-    mean_a, mean_b = _mean(z_a, 1), _mean(z_b, 1)
-    detail_a, detail_b = z_a - mean_a[:, None], z_b - mean_b[:, None]
-    spread_a, spread_b = np.sqrt(_mean(detail_a ** 2, 1)), np.sqrt(_mean(detail_b ** 2, 1))
-    correlation = _mean(detail_a * detail_b, 1) / np.maximum(spread_a * spread_b, 1e-6)
-    detailed = np.maximum(spread_a, spread_b) > BLOCK_DETAIL
-    same_level = np.abs(mean_a - mean_b) < BLOCK_LEVEL_TOLERANCE
-    same_structure = np.where(detailed, correlation > BLOCK_CORRELATION, True)
-    agree = same_structure & same_level
-    if within is not None:  # the luminance check alone: the colour check keeps to the whole overlap
-        return float(agree.mean()), 0.0
-    colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
+    colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE, cell)
     colour_b = _colour(b)
     structure = np.zeros(valid_blocks.shape, bool)  # where a recolour could be: the same shapes, in any colours
-    structure[valid_blocks] = _same_shapes(correlation, detailed)
+    structure[valid_blocks] = shapes
     weights = valid_blocks.astype(np.float32)  # each block's area (in blocks) in a recoloured region
     # The bands trimming cut, where both pictures have one on sides the transform puts together: a ring of blocks
     # around the thumbnails, each weighing its part of the band's area; a band is flat, its structure agrees. The
@@ -858,6 +850,30 @@ def _band_shares(frame: tuple) -> tuple[float, float, float, float]:
     picture's along the same axis (0: nothing cut)."""
     left, top, right, bottom = frame
     return left / (right - left), top / (bottom - top), (1 - right) / (right - left), (1 - bottom) / (bottom - top)
+
+
+def _block_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+                     cell: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """a's luminance thumbnail warped onto b's with ``transform``: (per overlapping block, whether it agrees, whether
+    its structure agrees, whether it has the same shapes in any contrast (_same_shapes); the mask of the overlapping
+    blocks on b's block grid), within ``cell`` if given (_warp)."""
+    size = (LUMA_SIDE, LUMA_SIDE)
+    luma_a = np.frombuffer(a.luma, np.uint8).reshape(size).astype(np.float32)
+    luma_b = np.frombuffer(b.luma, np.uint8).reshape(size).astype(np.float32)
+    warped, valid = _warp(luma_a, _thumb_transform(transform, a, b, LUMA_SIDE), LUMA_SIDE, cell)
+    valid_blocks = _blocks(valid, LUMA_BLOCK).all(axis=2)
+    if valid_blocks.sum() < 4:
+        return np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, bool), valid_blocks
+    z_a, z_b = _matched_levels(warped, luma_b, valid)
+    z_a, z_b = _blocks(z_a, LUMA_BLOCK)[valid_blocks], _blocks(z_b, LUMA_BLOCK)[valid_blocks]
+    mean_a, mean_b = _mean(z_a, 1), _mean(z_b, 1)
+    detail_a, detail_b = z_a - mean_a[:, None], z_b - mean_b[:, None]
+    spread_a, spread_b = np.sqrt(_mean(detail_a ** 2, 1)), np.sqrt(_mean(detail_b ** 2, 1))
+    correlation = _mean(detail_a * detail_b, 1) / np.maximum(spread_a * spread_b, 1e-6)
+    detailed = np.maximum(spread_a, spread_b) > BLOCK_DETAIL
+    same_level = np.abs(mean_a - mean_b) < BLOCK_LEVEL_TOLERANCE
+    same_structure = np.where(detailed, correlation > BLOCK_CORRELATION, True)
+    return same_structure & same_level, same_structure, _same_shapes(correlation, detailed), valid_blocks
 
 
 def _colour(fingerprint: ImageFingerprint) -> np.ndarray:
@@ -1129,35 +1145,67 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray) -> tuple[np.ndarray, 
     return moved, alike
 
 
-def _matched_box(inverse: np.ndarray, points_b: np.ndarray, inliers_b: np.ndarray, matched_b: np.ndarray,
-                 overlap_area: float, a: ImageFingerprint, b: ImageFingerprint,
-                 frame: ImageFingerprint) -> tuple[float, float, float, float] | None:
-    """The inliers' bounding box in ``frame`` (a or b; as fractions of its size) when another picture surrounds the
-    match inside the overlap, else None. A collage cell or a meme panel is cover-cropped: a's frame reaches beyond
-    it into the next cell, whose blocks disagree and skew the levels the luminance check fits. There b has
-    keypoints beyond the inliers' box (in the overlap) about as densely as inside it, and (almost) none of them
-    has a correspondence in a. A recolour, a parallax or an overlay leaves correspondences or no texture there;
-    the inliers of a copy reach the overlap's edges. (Designs of one series that share an element, a bar or an
-    emblem, look the same around it: the box must cover MIN_BOX_SHARE of a.)"""
+def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inliers_b: np.ndarray,
+          matched_b: np.ndarray, a: ImageFingerprint, b: ImageFingerprint, frame: ImageFingerprint) -> np.ndarray | None:
+    """The blocks of ``frame``'s aligned-check grid (a or b; a boolean mask) that a's picture fills in b, when another
+    picture lies beyond them inside the overlap across a straight seam, else None.
+
+    A collage cell is cover-cropped, and a meme's caption bars and keystone fill border the picture: a's frame reaches
+    beyond the part of b that shows it, across a seam along the rows or columns. On each side of the inliers' box the
+    seam is placed where the aligned luminance stops agreeing: of the block lines (columns, rows) from the box outward,
+    the run kept is the one whose agreeing share, minus SEAM_AGREEMENT, sums the most. What lies beyond is another
+    picture only when it holds at least MIN_FOREIGN_KEYPOINTS of b's keypoints, almost none of them (under
+    FOREIGN_MATCHED) with any correspondence in a, and under FOREIGN_STRUCTURE of its blocks keep a's structure: a
+    recolour keeps the structure, a parallax or a shared scene leaves correspondences. The inliers may sit in a small
+    part of the cell (a texture-poor cell, corners ORB found at another scale): the seam, not the inliers, bounds what
+    is judged. (Designs of one series sharing an element look the same around it: the cell must cover MIN_BOX_SHARE
+    of a.)"""
     in_a = _project(inverse, points_b)
     inside = (in_a[:, 0] >= 0) & (in_a[:, 0] < a.width) & (in_a[:, 1] >= 0) & (in_a[:, 1] < a.height)
-    low, high = inliers_b.min(axis=0), inliers_b.max(axis=0)
-    in_box = inside & (points_b >= low).all(axis=1) & (points_b <= high).all(axis=1)
-    beyond = inside & ~in_box
-    box_area = max(float(np.prod(high - low)), 1.0)
-    beyond_area = max(overlap_area - box_area, 1.0)
-    if (beyond.sum() < MIN_FOREIGN_KEYPOINTS or beyond.sum() / beyond_area < FOREIGN_DENSITY * in_box.sum() / box_area
-            or matched_b[beyond].mean() >= FOREIGN_MATCHED):
+    if frame is b:
+        to_frame, other, points, inliers = transform, a, points_b, inliers_b
+    else:
+        to_frame, other, points, inliers = inverse, b, in_a, _project(inverse, inliers_b)
+    agree, same_structure, _, valid = _block_agreement(to_frame, other, frame)
+    if valid.sum() < 4:
         return None
-    in_a = _project(inverse, inliers_b)
-    low_a, high_a = np.clip(in_a.min(axis=0), 0, None), np.clip(in_a.max(axis=0), None, [a.width, a.height])
-    if np.prod(high_a - low_a) < MIN_BOX_SHARE * a.width * a.height:
+    n = LUMA_SIDE // LUMA_BLOCK
+    agreeing, structured = np.zeros((n, n)), np.zeros((n, n))
+    agreeing[valid], structured[valid] = agree, same_structure
+    size = np.array([frame.width, frame.height], float) / n  # a block, in working-image pixels
+    first = np.clip(np.floor(inliers.min(axis=0) / size).astype(int), 0, n - 1)
+    last = np.clip(np.floor(inliers.max(axis=0) / size).astype(int), 0, n - 1)
+    block_of = np.clip((points / size).astype(int), 0, n - 1)
+    low, high = np.zeros(2, int), np.full(2, n)  # the cell's block range: columns (axis 0), rows (axis 1)
+    for axis in (0, 1):
+        line_blocks = valid.sum(axis=axis)  # of each block column (axis 0) or row (axis 1)
+        share = agreeing.sum(axis=axis) / np.maximum(line_blocks, 1)
+        for outward in (np.arange(first[axis] - 1, -1, -1), np.arange(last[axis] + 1, n)):
+            outward = outward[line_blocks[outward] > 0]
+            gains = np.r_[0.0, np.cumsum(share[outward] - SEAM_AGREEMENT)]
+            kept = len(gains) - 1 - int(np.argmax(gains[::-1]))  # the longest run of the best sum
+            if kept == len(outward):
+                continue
+            lines = outward[kept:]
+            beyond = inside & np.isin(block_of[:, axis], lines)
+            kept_structure = structured.sum(axis=axis)[lines].sum() / line_blocks[lines].sum()
+            if (beyond.sum() < MIN_FOREIGN_KEYPOINTS or matched_b[beyond].mean() >= FOREIGN_MATCHED
+                    or kept_structure >= FOREIGN_STRUCTURE):
+                continue
+            if lines[0] < first[axis]:
+                low[axis] = lines[0] + 1
+            else:
+                high[axis] = lines[0]
+    if (low == 0).all() and (high == n).all():
         return None
-    corners = inliers_b if frame is b else in_a
-    low, high = corners.min(axis=0) / [frame.width, frame.height], corners.max(axis=0) / [frame.width, frame.height]
-    centres = (np.arange(LUMA_SIDE // LUMA_BLOCK) + 0.5) / (LUMA_SIDE // LUMA_BLOCK)  # of the blocks, as fractions
-    spans = [np.sum((low[k] <= centres) & (centres <= high[k])) for k in (0, 1)]
-    return (*low, *high) if spans[0] * spans[1] >= MIN_REGION_BLOCKS else None
+    corners = np.array([[low[0], low[1]], [high[0], low[1]], [high[0], high[1]], [low[0], high[1]]]) * size
+    corners_a = np.clip(corners if frame is a else _project(inverse, corners), 0, [a.width, a.height])
+    if np.prod(corners_a.max(axis=0) - corners_a.min(axis=0)) < MIN_BOX_SHARE * a.width * a.height:
+        return None
+    cell = np.zeros((n, n), bool)
+    cell[low[1]:high[1], low[0]:high[0]] = True
+    cell &= valid
+    return cell if cell.sum() >= MIN_REGION_BLOCKS else None
 
 
 def _inlier_coverage(inverse: np.ndarray, points_b, inliers_b, a, b) -> float:
@@ -1238,9 +1286,15 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         agreement, recoloured = _aligned_agreement(to_frame, other, frame)
         matched_b = np.zeros(len(points_b), bool)  # b's keypoints with any correspondence
         matched_b[pairs[:, 1]] = True
-        within = _matched_box(inverse, points_b, target[inliers], matched_b, of_b * b.width * b.height, a, b, frame)
-        if within is not None:  # the luminance agrees or not inside the match; the colour check keeps to the overlap
-            agreement = _aligned_agreement(to_frame, other, frame, within)[0]
+        # Where another picture borders the match, both checks keep to the cell, found on b's grid (a collage cell
+        # spans whole blocks of b, while a's blocks straddle its seam), else on the frame's (where b's band along
+        # a's edge, the next cell or a caption bar, fills whole blocks of a).
+        cell_grid, cell = b, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b)
+        if cell is None and frame is a:
+            cell_grid, cell = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, a)
+        if cell is not None:
+            agreement, recoloured = (_aligned_agreement(transform, a, b, cell) if cell_grid is b
+                                     else _aligned_agreement(inverse, b, a, cell))
         second = _second_layer(transform, source, target, in_overlap & ~inliers)
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement,
