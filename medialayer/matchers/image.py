@@ -111,7 +111,7 @@ WORK_SIDE = 512  # long side of the working image (keypoints, thumbnails)
 MIN_QUALITY = 50  # PDQ quality below this: flat or two-tone image, the hash is not trustworthy
 MIN_BAND_RMS = 4.0  # RMS (0-255 scale) of the hashed DCT coefficients below which the hash is noise
 MIN_KEYPOINTS = 40  # fewer corners (at FAST_THRESHOLD) than this and no trustworthy hash: low information
-THUMB_TOLERANCE = 12.0  # mean absolute difference (0-255) of 4x4 colour layouts under which two flat images are the same
+THUMB_TOLERANCE = 12.0  # mean absolute difference (0-255) of 4x4 colour layouts under which flat images are the same
 COLOUR_SIDE = 32  # colour thumbnail for the colour check
 MIN_HUE_SATURATION = 0.25  # blocks this saturated (HSV, both images) take part in the hue check
 MIN_CHROMA = 0.1  # max - min of a pixel's channels (of 1) below which it has no colour to speak of
@@ -214,8 +214,8 @@ class ImageFingerprint:
     mirrored: bytes  # M x 32 descriptors of the mirrored image at the first M keypoints (mirrored)
     low_information: bool  # no trustworthy hash and hardly any real corners: flat, gradient, two-tone
     frame: tuple = (0.0, 0.0, 1.0, 1.0)  # (left, top, right, bottom) of the decoded image that trimming kept
-    # 4 x RGB: the colour of the band trimming cut beyond the left, top, right and bottom side (band_colours; zeros where
-    # nothing was cut, empty: not computed)
+    # 4 x RGB: the colour of the band trimming cut beyond the left, top, right and bottom side (band_colours; zeros
+    # where nothing was cut, empty: not computed)
     bands: bytes = b""
     # uint16 visual word of each descriptor, then of each mirrored one (image_sketch; None: not computed)
     descriptor_words: bytes | None = None
@@ -961,7 +961,8 @@ def _unchanged(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
     they are, or both smoothed over 3 x 3 pixels: a line thinner than two thumbnail pixels comes out dark on one
     pixel or pale on two, as the thumbnails' grids fall, and smoothed alike either way. (``fitted_from``: the pixels
     the tolerance's colour spread is measured on, as for _colour_differs.)"""
-    tolerance = COLOUR_TOLERANCE * _colour_spread(colour_b[valid if fitted_from is None else valid & fitted_from] / 255.0)
+    measured = valid if fitted_from is None else valid & fitted_from
+    tolerance = COLOUR_TOLERANCE * _colour_spread(colour_b[measured] / 255.0)
     unchanged = None
     for smooth in (False, True):
         if smooth:  # (a's mean over its valid pixels only: outside them it is black)
@@ -1146,7 +1147,8 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inliers_b: np.ndarray,
-          matched_b: np.ndarray, a: ImageFingerprint, b: ImageFingerprint, frame: ImageFingerprint) -> np.ndarray | None:
+          matched_b: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+          frame: ImageFingerprint) -> np.ndarray | None:
     """The blocks of ``frame``'s aligned-check grid (a or b; a boolean mask) that a's picture fills in b, when another
     picture lies beyond them inside the overlap across a straight seam, else None.
 
