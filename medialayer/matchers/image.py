@@ -1285,7 +1285,6 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         in_overlap = (in_a[:, 0] >= 0) & (in_a[:, 0] < a.width) & (in_a[:, 1] >= 0) & (in_a[:, 1] < a.height)
         # Compared in the frame of the image shown smaller, where both thumbnails have detail.
         frame, other, to_frame = (b, a, transform) if scale <= 1.0 else (a, b, inverse)
-        agreement, recoloured = _aligned_agreement(to_frame, other, frame)
         matched_b = np.zeros(len(points_b), bool)  # b's keypoints with any correspondence
         matched_b[pairs[:, 1]] = True
         # Where another picture borders the match, both checks keep to the cell, found on b's grid (a collage cell
@@ -1294,7 +1293,9 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         cell_grid, cell = b, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b)
         if cell is None and frame is a:
             cell_grid, cell = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, a)
-        if cell is not None:
+        if cell is None:
+            agreement, recoloured = _aligned_agreement(to_frame, other, frame)
+        else:
             agreement, recoloured = (_aligned_agreement(transform, a, b, cell) if cell_grid is b
                                      else _aligned_agreement(inverse, b, a, cell))
         second = _second_layer(transform, source, target, in_overlap & ~inliers)
