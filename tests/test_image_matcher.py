@@ -164,6 +164,23 @@ def test_other_captures_of_a_scene_stay_apart(seed):
         assert not MATCHER.compare(fingerprint(a), fingerprint(b)).match
 
 
+@pytest.mark.parametrize("seed", (1, 2))
+@pytest.mark.parametrize("baseline", (0.02, 0.1))
+def test_near_layer_moving_less_than_the_ransac_tolerance_or_far_is_parallax_and_a_crop_is_a_copy(seed, baseline):
+    """A scene of a near and a far layer shot twice: with a narrow baseline the near layer moves by less than the
+    RANSAC tolerance and joins the first layer's inliers, with a wide one by a tenth of the picture; either way it is a
+    second motion layer and the two shots do not match. A crop of one shot, keystoned, fits one motion: a copy."""
+    scene = synthetic.textured_scene(seed, 640, 480)
+    left, right = synthetic.stereo_pair(scene, seed=seed, baseline=baseline)
+    a, b = fingerprint(left), fingerprint(right)
+    stereo = verify(a, b, *hash_match(a, b))
+    assert stereo.second_layer >= 20, stereo
+    assert not MATCHER.compare(a, b).match
+    copy = fingerprint(synthetic.perspective(synthetic.crop(left, 0.3, (0.3, 0.6)), 0.06), "JPEG", 85)
+    assert parallax_feature(verify(a, copy, *hash_match(a, copy))) < 0.1
+    assert MATCHER.compare(a, copy).match
+
+
 @pytest.mark.parametrize("seed", (0, 1, 2))
 def test_a_second_motion_weighs_as_parallax_but_a_copys_leftovers_fit_none(seed):
     """Another capture of the scene leaves a second motion layer (its near layer's correspondences); an overlaid

@@ -54,9 +54,9 @@ nearly colourless picture, whose colour direction the check cannot fit). Neither
 picture's hues turned and the block's turned with them, its saturation and brightness kept (a hue rotation is no
 affine map of RGB), and mapped colours stop at the ends of the range as pixels do (a brightened copy clips).
 Also weighed: how many of the correspondences inside the overlap fit the transform (tight for a copy, loose
-for another viewpoint) and whether the correspondences the transform leaves over fit a second motion close to
-it (parallax: a near layer moving against a far one in another capture of the scene; a copy's leftovers are
-chance).
+for another viewpoint) and whether the correspondences the transform leaves over or fits only loosely (beyond
+PARALLAX_TOLERANCE) fit a second motion close to it (parallax: a near layer moving against a far one in another
+capture of the scene, by less than the RANSAC tolerance too; a copy's leftovers are chance).
 
 Parallax weighed by its own size too (``parallax_feature``): the second layer's share of the first layer's inliers
 understates it when the first layer is richly textured (a stereo pair of a volcano: 9 points against 149, a share of
@@ -167,7 +167,13 @@ SEAM_AGREEMENT = 0.5
 FOREIGN_STRUCTURE = 0.5
 MIN_REGION_BLOCKS = 6  # aligned-check blocks the cell must hold for the checks to keep to it
 MIN_BOX_SHARE = 0.15  # and the share of a it must cover: an element two designs of one series share is smaller
-MAX_PARALLAX = 0.1  # a second motion layer moves points at most this far (of WORK_SIDE) from the first's
+# A second motion layer moves points at most MAX_PARALLAX (of WORK_SIDE) from where the first takes them, and at least
+# PARALLAX_TOLERANCE working pixels, within which its points fit their own motion: a near layer whose parallax is under
+# REPROJECTION_PX is among the first layer's inliers (a stereo pair of a narrow baseline), and one shifted by a tenth of
+# the picture (a wide baseline) is still parallax. (Round imageq11-bursts, chosen on the tune split with extra bursts and
+# stereo pairs of its photos: 0.1 -> 0.15 from 0.1-1.0, the tolerance 4 from 2-6; REPROJECTION_PX before.)
+MAX_PARALLAX = 0.15
+PARALLAX_TOLERANCE = 4.0
 # A second motion layer of this many points is parallax whatever the first layer's size (parallax_feature). Chosen on
 # the tune split from 20-60: 40 kept the recall at the 1%-FP threshold best, the own decision matching 61 hard
 # negatives there instead of 69 (of its verified pairs, every stereo pair has a second layer of 8 points or more; of
@@ -676,22 +682,24 @@ def _polygon_area(polygon: np.ndarray) -> float:
     return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
-def _second_layer(transform: np.ndarray, source: np.ndarray, target: np.ndarray, leftover: np.ndarray) -> int:
-    """Inliers of a second similarity fitted to the ``leftover`` correspondences (those inside the overlap that
-    ``transform`` does not explain), when it moves points nearly as ``transform`` does: a near layer's parallax
-    in another capture of the scene. A copy's leftover correspondences are chance and agree on no such motion."""
+def _second_layer(transform: np.ndarray, source: np.ndarray, target: np.ndarray, in_overlap: np.ndarray) -> int:
+    """Inliers of a second similarity fitted to the correspondences inside the overlap that ``transform`` takes further
+    than PARALLAX_TOLERANCE from their target (its loosest inliers too), when it moves points nearly as ``transform``
+    does: a near layer's parallax in another capture of the scene. A copy's inliers fit within resampling's pixel or
+    two and its leftover correspondences are chance: they agree on no such motion."""
+    residual = np.linalg.norm(_project(transform, source) - target, axis=1)
+    leftover = in_overlap & (residual > PARALLAX_TOLERANCE)
     if leftover.sum() < 3:
         return 0
     cv2.setRNGSeed(RANSAC_SEED)
     similarity, mask = cv2.estimateAffinePartial2D(
-        source[leftover], target[leftover], method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX,
+        source[leftover], target[leftover], method=cv2.RANSAC, ransacReprojThreshold=PARALLAX_TOLERANCE,
         maxIters=500, confidence=0.99, refineIters=5)
     if similarity is None:
         return 0
     inliers = mask.ravel().astype(bool)
     # Where the second layer's points are, the first motion takes them close to where the second does.
-    shift = np.linalg.norm(_project(transform, source[leftover][inliers]) - target[leftover][inliers], axis=1)
-    return int(inliers.sum()) if np.median(shift) <= MAX_PARALLAX * WORK_SIDE else 0
+    return int(inliers.sum()) if np.median(residual[leftover][inliers]) <= MAX_PARALLAX * WORK_SIDE else 0
 
 
 def _occupied_cells(points: np.ndarray) -> int:
@@ -1274,6 +1282,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
             continue
         if min(_occupied_cells(source[inliers]), _occupied_cells(target[inliers])) < MIN_INLIER_CELLS:
             continue
+        fitted = transform  # of source (a's mirrored points when mirrored) to target
         if is_mirrored:  # express the transform on a's upright frame: x -> mirror(x) -> transform
             transform = transform @ mirror
         of_b, of_a, region = _overlap(transform, a, b)
@@ -1298,7 +1307,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         else:
             agreement, recoloured = (_aligned_agreement(transform, a, b, cell) if cell_grid is b
                                      else _aligned_agreement(inverse, b, a, cell))
-        second = _second_layer(transform, source, target, in_overlap & ~inliers)
+        second = _second_layer(fitted, source, target, in_overlap)
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement,
             parallax=float(second / inliers.sum()), second_layer=second,
