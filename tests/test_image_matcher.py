@@ -164,12 +164,14 @@ def test_other_captures_of_a_scene_stay_apart(seed):
         assert not MATCHER.compare(fingerprint(a), fingerprint(b)).match
 
 
-@pytest.mark.parametrize("seed", (1, 2))
+@pytest.mark.parametrize("seed", (3, 4))
 @pytest.mark.parametrize("baseline", (0.02, 0.1))
 def test_near_layer_moving_less_than_the_ransac_tolerance_or_far_is_parallax_and_a_crop_is_a_copy(seed, baseline):
-    """A scene of a near and a far layer shot twice: with a narrow baseline the near layer moves by less than the
-    RANSAC tolerance and joins the first layer's inliers, with a wide one by a tenth of the picture; either way it is a
-    second motion layer and the two shots do not match. A crop of one shot, keystoned, fits one motion: a copy."""
+    """A scene of a near and a far layer shot twice: with a narrow baseline much of the near layer moves by less than
+    the RANSAC tolerance and is among the first layer's inliers, with a wide one it moves by a tenth of the picture;
+    either way it is a second motion layer and the two shots do not match (before round imageq11-bursts, three of
+    these four pairs showed no layer or too small a one, and two matched). A crop of one shot, keystoned, fits one
+    motion: a copy. (Narrower baselines are caught less often: at 1.5% of the width, 1 of 6 generated scenes.)"""
     scene = synthetic.textured_scene(seed, 640, 480)
     left, right = synthetic.stereo_pair(scene, seed=seed, baseline=baseline)
     a, b = fingerprint(left), fingerprint(right)

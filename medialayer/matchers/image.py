@@ -169,9 +169,10 @@ MIN_REGION_BLOCKS = 6  # aligned-check blocks the cell must hold for the checks 
 MIN_BOX_SHARE = 0.15  # and the share of a it must cover: an element two designs of one series share is smaller
 # A second motion layer moves points at most MAX_PARALLAX (of WORK_SIDE) from where the first takes them, and at least
 # PARALLAX_TOLERANCE working pixels, within which its points fit their own motion: a near layer whose parallax is under
-# REPROJECTION_PX is among the first layer's inliers (a stereo pair of a narrow baseline), and one shifted by a tenth of
-# the picture (a wide baseline) is still parallax. (Round imageq11-bursts, chosen on the tune split with extra bursts and
-# stereo pairs of its photos: 0.1 -> 0.15 from 0.1-1.0, the tolerance 4 from 2-6; REPROJECTION_PX before.)
+# REPROJECTION_PX is among the first layer's inliers (a stereo pair of a narrow baseline), and one shifted by a tenth
+# of the picture (a wide baseline) is still parallax. (Round imageq11-bursts, chosen on the tune split with extra
+# bursts and stereo pairs of its photos: 0.1 -> 0.15 from 0.1-1.0, the tolerance 4 from 2, 3 and 4; REPROJECTION_PX
+# before.)
 MAX_PARALLAX = 0.15
 PARALLAX_TOLERANCE = 4.0
 # A second motion layer of this many points is parallax whatever the first layer's size (parallax_feature). Chosen on
