@@ -410,6 +410,23 @@ def test_hue_rotated_or_brightened_picture_shows_nothing_recoloured(scenes, orig
     assert not MATCHER.compare(originals[1], recoloured).match
 
 
+@pytest.mark.parametrize("seed", (35, 36))
+def test_hue_rotated_design_matches_and_one_recoloured_element_does_not(seed):
+    """A logo's hues all turned, half round or by -54 degrees: the block means of its anti-aliased edges and of
+    its text (two colours in one block) turn unlike its flat parts, so the turn is judged pixel by pixel, each
+    pixel's hue turned, its saturation and brightness kept (_hue_turns). One element in another colour is no
+    global turn and still no copy."""
+    logo = synthetic.flat_artwork(seed, "logo")
+    original = fingerprint(logo, "PNG")
+    for amount in (0.5, 0.85):
+        copy = fingerprint(synthetic.tone(logo, "hue", amount), "JPEG", 85)
+        assert verify(original, copy, *hash_match(original, copy)).recoloured == 0.0
+        assert MATCHER.compare(original, copy).match
+    recoloured = fingerprint(synthetic.flat_artwork(seed, "logo", recolour=(200, 40, 40)), "PNG")
+    assert verify(original, recoloured, *hash_match(original, recoloured)).recoloured > 0.1
+    assert not MATCHER.compare(original, recoloured).match
+
+
 def _under_a_blue_sky(scene: Image.Image) -> Image.Image:
     """The scene dulled, its top third turned sky blue at the same luminance: colour no map of brightness gives."""
     dull = np.asarray(ImageEnhance.Color(scene).enhance(0.2), np.float32)
