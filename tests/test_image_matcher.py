@@ -380,6 +380,19 @@ def test_grayscale_design_shows_nothing_recoloured():
     assert MATCHER.compare(original, copy).match
 
 
+def test_grayscale_app_screen_shows_nothing_recoloured_either_way():
+    """From the grey copy no colour is judged, only the luminance under the mapping: a tone curve fitted to colours
+    took each grey to the mean of the screen's channels (a blue bar's is not its luminance) and the bar's luminance
+    looked moved; from a grey picture the lines are kept. A recoloured part of the screen is still no copy."""
+    screen = synthetic.flat_artwork(31, "ui")
+    original, grey = fingerprint(screen, "PNG"), fingerprint(synthetic.tone(screen, "grayscale"), "JPEG", 85)
+    for a, b in ((original, grey), (grey, original)):
+        assert verify(a, b, *hash_match(a, b)).recoloured == 0.0
+        assert MATCHER.compare(a, b).match
+    recoloured = fingerprint(synthetic.recolour_region(screen, 31, 0.15), "PNG")
+    assert not MATCHER.compare(original, recoloured).match
+
+
 def test_tone_curve_explains_a_global_tone_change_and_not_a_recolour():
     """One curve, offset + gain * x ** gamma, for all three channels: a gamma and brightness change of a palette
     (clipped at the top) is explained to within a level; one colour of the palette recoloured is not."""

@@ -922,9 +922,12 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
             break
     # A brightness, contrast or gamma change bends all three channels by one curve, which neither map can follow
     # where it clips or bends (_tone_curve), and a grayscale copy is one curve of the luminance (a palette line per
-    # channel cannot mix them); of the mappings, the one that leaves least unexplained.
-    tones = [lambda: _tone_curve(x[fit], target[fit])(x)]
-    if _colourless(colour_b[valid][fit]):
+    # channel cannot mix them); of the mappings, the one that leaves least unexplained. Not from a grey picture: the
+    # colour check judges nothing from it, and the curve, fitted to colours, takes each grey to the mean of the
+    # other's channels there, not to its luminance, which the luminance check then finds moved in every block of a
+    # colour whose channels' mean and luminance differ (blue, yellow).
+    tones = [] if _colourless(colour_a[valid][fit]) else [lambda: _tone_curve(x[fit], target[fit])(x)]
+    if tones and _colourless(colour_b[valid][fit]):
         luma = np.repeat(x @ LUMA_WEIGHTS[:, None], 3, axis=1)
         tones.append(lambda: _tone_curve(luma[fit], target[fit])(luma))
     for tone_curve in tones:
