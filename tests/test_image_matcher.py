@@ -225,6 +225,18 @@ def test_turned_symmetric_logo_keeps_the_fit_that_leaves_nothing_recoloured():
     assert MATCHER.compare(original, turned).match
 
 
+@pytest.mark.parametrize("turns", (1, 3))
+def test_mirrored_and_turned_logo_keeps_the_fit_with_more_inliers(turns):
+    """A logo turned a quarter and mirrored: a fit without the mirror places its round emblem on itself and half of
+    the rest somewhere, and the flat blocks agree under it as under the true one, with nothing recoloured either way;
+    of two fits that tie there, the one more correspondences fit is kept."""
+    logo = synthetic.flat_artwork(32, "logo")
+    original, turned = fingerprint(logo, "PNG"), fingerprint(synthetic.rotate90(logo, turns, mirror=True), "PNG")
+    evidence = verify(original, turned, *hash_match(original, turned))
+    assert evidence.mirrored and evidence.containment > 0.95 and evidence.inliers >= 100, evidence
+    assert MATCHER.compare(original, turned).similarity_score > 0.95
+
+
 def test_weak_hash_of_a_flat_design_still_finds_its_copy():
     """A flat illustration whose hash is weak (quality under 50, not 0) and whose keypoints verify nothing:
     the hashes within a few bits of each other are a copy, said with medium confidence. (The keypoints of this

@@ -1262,7 +1262,8 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
            colour_check: bool = True) -> Evidence:
     """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept (on a tie, the
     one leaving less recoloured: a symmetric design, turned, also fits a mirror that misplaces its inner parts, or
-    the other way round). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
+    the other way round; then the one with more inliers: a flat design's blocks agree under a fit that misplaces
+    half of it as under its own). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
     evidence carries the whole-image colour change in that orientation too (the hash score weighs it; a verified
     score does not), unless ``colour_check`` is off (a pair whose hashes are too far apart to accept is scored
     without it)."""
@@ -1322,7 +1323,8 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
             region=tuple(round(float(v), 3) for v in (*region.min(axis=0) / [b.width, b.height],
                                                       *region.max(axis=0) / [b.width, b.height])))
-        if not best.verified or (candidate.agreement, -candidate.recoloured) > (best.agreement, -best.recoloured):
+        if not best.verified or ((candidate.agreement, -candidate.recoloured, candidate.inliers)
+                                 > (best.agreement, -best.recoloured, best.inliers)):
             best = candidate
     if best.verified or not colour_check:
         return best
