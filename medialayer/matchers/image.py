@@ -45,7 +45,7 @@ mapped one counts as explained; for a design of few colours the mapping is fitte
 colour once, so a logo's background does not outweigh the logo; one tone curve for all three channels,
 offset + gain x^gamma, is fitted too and kept where it explains more: brightness, contrast and gamma edits bend
 every channel alike, clipped, which neither a gain and offset per channel nor an affine map follows, ``_tone_curve``,
-and towards a grayscale picture one such curve of the luminance;
+and towards a grayscale picture one such curve of the luminance (from a grey one neither: the lines are kept);
 a block whose colours did not change at all (pixel by pixel, or both smoothed: a thin line falls dark on one
 thumbnail pixel or pale on two) is never counted,
 whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
