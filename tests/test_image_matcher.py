@@ -437,7 +437,7 @@ def test_hue_rotated_or_brightened_picture_shows_nothing_recoloured(scenes, orig
 
 @pytest.mark.parametrize("seed", (35, 36))
 def test_hue_rotated_design_matches_and_one_recoloured_element_does_not(seed):
-    """A logo's hues all turned, half round or by -54 degrees: the block means of its anti-aliased edges and of
+    """A logo's hues all turned, by 90 or 153 degrees: the block means of its anti-aliased edges and of
     its text (two colours in one block) turn unlike its flat parts, so the turn is judged pixel by pixel, each
     pixel's hue turned, its saturation and brightness kept (_hue_turns). One element in another colour is no
     global turn and still no copy."""
