@@ -184,7 +184,7 @@ BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's 
 # given as (w..., b).
 HASH_LOGIT = (-13.383, -10.474, 4.21)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (5.999, -2.687, 6.539, 7.161, -38.091, -8.873, -11.798)  # x = verify_features()
+VERIFY_LOGIT = (11.449, -3.644, 9.315, 7.111, -44.645, -9.514, -18.672)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
