@@ -244,6 +244,18 @@ def test_turned_symmetric_logo_keeps_the_fit_that_leaves_nothing_recoloured():
     assert MATCHER.compare(original, turned).match
 
 
+@pytest.mark.parametrize("turns", (1, 3))
+def test_mirrored_and_turned_logo_keeps_the_fit_with_more_inliers(turns):
+    """A logo turned a quarter and mirrored: a fit without the mirror places its round emblem on itself and half of
+    the rest somewhere, and the flat blocks agree under it as under the true one, with nothing recoloured either way;
+    of two fits that tie there, the one more correspondences fit is kept."""
+    logo = synthetic.flat_artwork(32, "logo")
+    original, turned = fingerprint(logo, "PNG"), fingerprint(synthetic.rotate90(logo, turns, mirror=True), "PNG")
+    evidence = verify(original, turned, *hash_match(original, turned))
+    assert evidence.mirrored and evidence.containment > 0.95 and evidence.inliers >= 100, evidence
+    assert MATCHER.compare(original, turned).similarity_score > 0.95
+
+
 def test_weak_hash_of_a_flat_design_still_finds_its_copy():
     """A flat illustration whose hash is weak (quality under 50, not 0) and whose keypoints verify nothing:
     the hashes within a few bits of each other are a copy, said with medium confidence. (The keypoints of this
@@ -399,6 +411,19 @@ def test_grayscale_design_shows_nothing_recoloured():
     assert MATCHER.compare(original, copy).match
 
 
+def test_grayscale_app_screen_shows_nothing_recoloured_either_way():
+    """From the grey copy no colour is judged, only the luminance under the mapping: a tone curve fitted to colours
+    took each grey to the mean of the screen's channels (a blue bar's is not its luminance) and the bar's luminance
+    looked moved; from a grey picture the lines are kept. A recoloured part of the screen is still no copy."""
+    screen = synthetic.flat_artwork(31, "ui")
+    original, grey = fingerprint(screen, "PNG"), fingerprint(synthetic.tone(screen, "grayscale"), "JPEG", 85)
+    for a, b in ((original, grey), (grey, original)):
+        assert verify(a, b, *hash_match(a, b)).recoloured == 0.0
+        assert MATCHER.compare(a, b).match
+    recoloured = fingerprint(synthetic.recolour_region(screen, 31, 0.15), "PNG")
+    assert not MATCHER.compare(original, recoloured).match
+
+
 def test_tone_curve_explains_a_global_tone_change_and_not_a_recolour():
     """One curve, offset + gain * x ** gamma, for all three channels: a gamma and brightness change of a palette
     (clipped at the top) is explained to within a level; one colour of the palette recoloured is not."""
@@ -427,6 +452,23 @@ def test_hue_rotated_or_brightened_picture_shows_nothing_recoloured(scenes, orig
     recoloured = fingerprint(synthetic.recolour_region(scenes[1], seed=4, area=0.35))
     assert verify(originals[1], recoloured, *hash_match(originals[1], recoloured)).recoloured > 0.2
     assert not MATCHER.compare(originals[1], recoloured).match
+
+
+@pytest.mark.parametrize("seed", (35, 36))
+def test_hue_rotated_design_matches_and_one_recoloured_element_does_not(seed):
+    """A logo's hues all turned, by 90 or 153 degrees: the block means of its anti-aliased edges and of
+    its text (two colours in one block) turn unlike its flat parts, so the turn is judged pixel by pixel, each
+    pixel's hue turned, its saturation and brightness kept (_hue_turns). One element in another colour is no
+    global turn and still no copy."""
+    logo = synthetic.flat_artwork(seed, "logo")
+    original = fingerprint(logo, "PNG")
+    for amount in (0.5, 0.85):
+        copy = fingerprint(synthetic.tone(logo, "hue", amount), "JPEG", 85)
+        assert verify(original, copy, *hash_match(original, copy)).recoloured == 0.0
+        assert MATCHER.compare(original, copy).match
+    recoloured = fingerprint(synthetic.flat_artwork(seed, "logo", recolour=(200, 40, 40)), "PNG")
+    assert verify(original, recoloured, *hash_match(original, recoloured)).recoloured > 0.1
+    assert not MATCHER.compare(original, recoloured).match
 
 
 def _under_a_blue_sky(scene: Image.Image) -> Image.Image:

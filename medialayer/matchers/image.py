@@ -45,14 +45,14 @@ mapped one counts as explained; for a design of few colours the mapping is fitte
 colour once, so a logo's background does not outweigh the logo; one tone curve for all three channels,
 offset + gain x^gamma, is fitted too and kept where it explains more: brightness, contrast and gamma edits bend
 every channel alike, clipped, which neither a gain and offset per channel nor an affine map follows, ``_tone_curve``,
-and towards a grayscale picture one such curve of the luminance;
+and towards a grayscale picture one such curve of the luminance (from a grey one neither: the lines are kept);
 a block whose colours did not change at all (pixel by pixel, or both smoothed: a thin line falls dark on one
 thumbnail pixel or pale on two) is never counted,
 whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
 whose mean luminance moved unlike that of the other's colours under the same mapping (a recolour of part of a
 nearly colourless picture, whose colour direction the check cannot fit). Neither counts where the whole
-picture's hues turned and the block's turned with them, its saturation and brightness kept (a hue rotation is no
-affine map of RGB), and mapped colours stop at the ends of the range as pixels do (a brightened copy clips).
+picture's hues turned and the block's pixels turned with them, their saturation and brightness kept (a hue rotation
+is no affine map of RGB), and mapped colours stop at the ends of the range as pixels do (a brightened copy clips).
 Also weighed: how many of the correspondences inside the overlap fit the transform (tight for a copy, loose
 for another viewpoint) and whether the correspondences the transform leaves over or fits only loosely (beyond
 PARALLAX_TOLERANCE) fit a second motion close to it (parallax: a near layer moving against a far one in another
@@ -117,7 +117,6 @@ MIN_HUE_SATURATION = 0.25  # blocks this saturated (HSV, both images) take part 
 MIN_CHROMA = 0.1  # max - min of a pixel's channels (of 1) below which it has no colour to speak of
 MAX_HUE_DEVIATION = 45.0  # degrees a block's hue may turn unlike the others' under a global edit
 HUE_TURN_TOLERANCE = 15.0  # degrees: a turn of all hues beyond this, and a block's hue within this of it, turned alike
-HUE_TURN_KEPT = 0.1  # saturation and brightness (HSV, 0-1) a block turned with the others keeps within this
 COLOUR_TOLERANCE = 0.25  # a block's colour residual (in units of the overlap's colour spread) above which it differs
 # Floor of that spread (RGB distance, colours 0-1): below it the tolerance of a dark or dull picture sinks under
 # JPEG's colour noise (no picture of the tuning split is that dull: their least spread is 0.18).
@@ -787,7 +786,7 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     forward, backward = forward & judged_from_a, backward & judged_from_b
     local = [differs for differs, start in ((forward, colour_a), (backward, colour_b))
              if not _monochrome(start[colour_valid]) and _mean(differs[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR]
-    hue_moved, hue_turned = _hue_turns(colour_a, colour_b)
+    hue_moved, hue_turned = _hue_turns(colour_a, colour_b, colour_valid, fitted_from)
     colour_differs = (np.logical_or.reduce(local) if local else forward & backward) | hue_moved
     # The luminance too, either way, under the same colour mapping: recolouring part of a nearly colourless picture
     # moves its brightness there (a grayscale copy keeps the luminance, so the direction from one tone that the
@@ -932,9 +931,12 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
             break
     # A brightness, contrast or gamma change bends all three channels by one curve, which neither map can follow
     # where it clips or bends (_tone_curve), and a grayscale copy is one curve of the luminance (a palette line per
-    # channel cannot mix them); of the mappings, the one that leaves least unexplained.
-    tones = [lambda: _tone_curve(x[fit], target[fit])(x)]
-    if _colourless(colour_b[valid][fit]):
+    # channel cannot mix them); of the mappings, the one that leaves least unexplained. Not from a grey picture: the
+    # colour check judges nothing from it, and the curve, fitted to colours, takes each grey to the mean of the
+    # other's channels there, not to its luminance, which the luminance check then finds moved in every block of a
+    # colour whose channels' mean and luminance differ (blue, yellow).
+    tones = [] if _colourless(colour_a[valid][fit]) else [lambda: _tone_curve(x[fit], target[fit])(x)]
+    if tones and _colourless(colour_b[valid][fit]):
         luma = np.repeat(x @ LUMA_WEIGHTS[:, None], 3, axis=1)
         tones.append(lambda: _tone_curve(luma[fit], target[fit])(luma))
     for tone_curve in tones:
@@ -1128,13 +1130,16 @@ def _colourless(pixels: np.ndarray) -> bool:
     return (chroma > MIN_CHROMA * 255.0).sum() < 0.05 * len(pixels)
 
 
-def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
+               fitted_from: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per COLOUR_BLOCK block: (did its hue move unlike the others'?, did the whole picture's hues turn and this
-    block's with them, its saturation and brightness kept?). A global edit keeps the hue differences between colours
-    (a hue rotation turns them all alike) or takes the hue away (grayscale, sepia); recolouring one element of a
-    design with few colours turns that one alone, which a global colour mapping can explain. A hue rotation is no
-    affine map of RGB: a saturated part whose colour it turned as it turned the rest is not recoloured, though no
-    map fitted to the rest explains it."""
+    block's with them?). A global edit keeps the hue differences between colours (a hue rotation turns them all
+    alike) or takes the hue away (grayscale, sepia); recolouring one element of a design with few colours turns that
+    one alone, which a global colour mapping can explain. A hue rotation is no affine map of RGB: where a's pixels,
+    their hues turned by the whole picture's turn and their saturation and brightness kept (_turn_hues), give b's
+    colours within the colour check's tolerance and its mean luminance within LUMINANCE_TOLERANCE, the block turned
+    with the others, though no map fitted to the rest explains it. Pixel by pixel: a block holding two colours, or a
+    pale one, is judged as its pixels are. (``valid``, ``fitted_from``: as for _unchanged.)"""
     means = _mean(_blocks(colour_a, COLOUR_BLOCK), 2), _mean(_blocks(colour_b, COLOUR_BLOCK), 2)
     hsv_a, hsv_b = (cv2.cvtColor((m / 255.0).astype(np.float32), cv2.COLOR_RGB2HSV) for m in means)
     chromatic = (hsv_a[..., 1] > MIN_HUE_SATURATION) & (hsv_b[..., 1] > MIN_HUE_SATURATION) \
@@ -1143,16 +1148,27 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray) -> tuple[np.ndarray, 
     if chromatic.sum() < 4:
         return moved, alike
     angle_a, angle_b = np.radians(hsv_a[..., 0][chromatic]), np.radians(hsv_b[..., 0][chromatic])
-    if max(np.abs(np.exp(1j * angle_a).mean()), np.abs(np.exp(1j * angle_b).mean())) > 0.95:
-        return moved, alike  # one hue only, on either side: a toning such as sepia
     shift = np.exp(1j * (angle_b - angle_a))
     turn = np.angle(shift.mean())
     deviation = np.abs(np.angle(shift / np.exp(1j * turn)))
-    moved[chromatic] = deviation > np.radians(MAX_HUE_DEVIATION)
-    if abs(turn) > np.radians(HUE_TURN_TOLERANCE):
-        kept = (np.abs(hsv_a - hsv_b)[..., 1:] <= HUE_TURN_KEPT).all(axis=2)
-        alike[chromatic] = (deviation <= np.radians(HUE_TURN_TOLERANCE)) & kept[chromatic]
+    turned_with = deviation <= np.radians(HUE_TURN_TOLERANCE)
+    if abs(turn) > np.radians(HUE_TURN_TOLERANCE) and turned_with.any():
+        turn = np.angle(shift[turned_with].mean())  # (a block of two colours turns its mean's hue otherwise)
+        measured = valid if fitted_from is None else valid & fitted_from
+        tolerance = COLOUR_TOLERANCE * _colour_spread(colour_b[measured] / 255.0)
+        turned = _turn_hues(colour_a[valid], math.degrees(turn)) / 255.0
+        residual = _shifted_residual(turned, colour_b / 255.0, valid)
+        alike = (_mean(_blocks(residual, COLOUR_BLOCK), 2) <= tolerance) & ~_luminance_moved(turned, colour_b, valid)
+    if max(np.abs(np.exp(1j * angle_a).mean()), np.abs(np.exp(1j * angle_b).mean())) <= 0.95:
+        moved[chromatic] = deviation > np.radians(MAX_HUE_DEVIATION)  # (one hue only, on either side: a toning)
     return moved, alike
+
+
+def _turn_hues(colours: np.ndarray, degrees: float) -> np.ndarray:
+    """``colours`` (N x 3, 0-255) with their HSV hue turned by ``degrees``, saturation and value kept."""
+    hsv = cv2.cvtColor((colours / 255.0).astype(np.float32)[None], cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = (hsv[..., 0] + degrees) % 360.0
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0] * 255.0
 
 
 def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inliers_b: np.ndarray,
@@ -1255,7 +1271,8 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
            colour_check: bool = True) -> Evidence:
     """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept (on a tie, the
     one leaving less recoloured: a symmetric design, turned, also fits a mirror that misplaces its inner parts, or
-    the other way round). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
+    the other way round; then the one with more inliers: a flat design's blocks agree under a fit that misplaces
+    half of it as under its own). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
     evidence carries the whole-image colour change in that orientation too (the hash score weighs it; a verified
     score does not), unless ``colour_check`` is off (a pair whose hashes are too far apart to accept is scored
     without it)."""
@@ -1316,7 +1333,8 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
             region=tuple(round(float(v), 3) for v in (*region.min(axis=0) / [b.width, b.height],
                                                       *region.max(axis=0) / [b.width, b.height])))
-        if not best.verified or (candidate.agreement, -candidate.recoloured) > (best.agreement, -best.recoloured):
+        if not best.verified or ((candidate.agreement, -candidate.recoloured, candidate.inliers)
+                                 > (best.agreement, -best.recoloured, best.inliers)):
             best = candidate
     if best.verified or not colour_check:
         return best
