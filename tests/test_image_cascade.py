@@ -95,3 +95,33 @@ def test_far_pairs_the_keypoints_do_not_verify_are_scored_from_the_hash_distance
     assert not comparison.match and comparison.similarity_score == round(rejected_score(distance), 4)
     monkeypatch.setattr(matcher, "CASCADE", False)  # verified and scored in full: the same decision
     assert not matcher.MATCHER.compare(a, b).match
+
+
+def test_unrelated_pictures_whose_word_matches_agree_on_no_transform_stop_there():
+    a, b = (fingerprint(synthetic.textured_scene(seed, 640, 480)) for seed in (13, 14))
+    in_a, in_b = matcher._word_matches(a, b)
+    assert matcher.word_match_count(a, b) >= MIN_WORD_MATCHES  # enough word matches: the count passes them
+    assert not matcher.word_matches_agree(a, b, in_a, in_b) and not matcher.may_verify(a, b)
+    distance = matcher.hash_distance(a, b)
+    assert matcher.MATCHER.compare(a, b).similarity_score == round(rejected_score(distance), 4)
+    assert not matcher.verify(a, b, distance, matcher.hash_match(a, b)[1]).verified  # nor would verify() find one
+
+
+def test_word_matches_that_turn_or_scale_against_the_line_between_them_do_not_agree(originals):
+    a = originals[0]
+    in_a, in_b = matcher._word_matches(a, a)
+    same = in_a == in_b  # each keypoint with itself: the identity, every match unturned at its own level
+    in_a, in_b = in_a[same], in_b[same]
+    assert matcher.word_matches_agree(a, a, in_a, in_b)
+    geometry = np.frombuffer(a.keypoint_geometry, np.uint8).reshape(-1, 2)
+    for turned, levels in ((128, 0), (0, matcher.LEVEL_TOLERANCE + 1)):  # half a turn; more levels than the line says
+        other = dataclasses.replace(a, keypoint_geometry=(geometry + np.uint8([turned, levels])).tobytes())
+        assert not matcher.word_matches_agree(a, other, in_a, in_b)
+    assert matcher.may_verify(a, dataclasses.replace(a, keypoint_geometry=None))  # fingerprints without the angles
+
+
+def test_keypoint_geometry_is_each_keypoints_angle_and_level(originals):
+    geometry = np.frombuffer(originals[0].keypoint_geometry, np.uint8).reshape(-1, 2)
+    assert len(geometry) == len(originals[0].keypoints)
+    assert geometry[:, 1].max() >= matcher.COARSE_LEVEL  # the coarse keypoints' levels
+    assert len(np.unique(geometry[:, 0])) > 64  # angles all round the turn

@@ -17,13 +17,16 @@ Fingerprint (``ImageFingerprint``; about 28 KB pickled with 384 keypoints, less 
   * a 64x64 luminance thumbnail (4 KB) and a 32x32 colour thumbnail (3 KB) for the aligned checks;
   * the part of the decoded image that trimming kept, so a match can say where the source sits in the
     whole target (``Comparison.region``, from the verified transform), and the colour of each band it cut (12 B);
-  * the visual word of each descriptor, upright and mirrored (``image_sketch``: at most 544 uint16, about 1 KB).
+  * the visual word of each descriptor, upright and mirrored (``image_sketch``: at most 544 uint16, about 1 KB),
+    and each keypoint's ORB angle and pyramid level (768 B), for the cascade's word stage.
 
 Compare is a cascade, cheapest evidence first: the hashes; then, when they are too far apart to accept
 (beyond ``ACCEPT_DISTANCE``), the word matches (descriptors of one visual word within a few bits of each
-other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint verification and stops there,
-scored from the hash distance alone (``rejected_score``), as is a far pair the keypoints then verify nothing
-for; that spares most unrelated pairs the descriptor search and RANSAC, and all of them the colour check.
+other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint verification and stops there, and so
+does one no two of whose word matches agree on a transform (turned and scaled as each match's keypoints say and as
+the line between them says: ``word_matches_agree``), scored from the hash distance alone (``rejected_score``), as is
+a far pair the keypoints then verify nothing for; that spares most unrelated pairs the descriptor search and
+RANSAC, and all of them the colour check.
 Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors at two places
 of b, found by FAISS's exact binary search for a's upright and mirrored descriptors at once: a flat design's corner
 found at several pyramid levels has one descriptor over and over, no rival to itself; each of b's descriptors in one
@@ -150,6 +153,11 @@ RATIO = 0.8  # Lowe's ratio test
 RIVALS, SAME_PLACE_PX = 4, 3.0  # nearest descriptors searched; within this (working px) of the nearest: no rival
 MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than this is no correspondence
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
+MIN_SCALE, MAX_SCALE = 0.2, 5.0  # the verified transform's scale (a to b)
+ORB_LEVEL_SCALE = 1.2  # scale between two of ORB's pyramid levels (cv2.ORB_create's default scaleFactor)
+# Two word matches agree on a transform (word_matches_agree) within these: degrees of turn, pyramid levels of scale
+TURN_TOLERANCE, LEVEL_TOLERANCE = 45.0, 3.0
+AGREEMENT_CHECK_MAX = 48  # word matches up to which that is tried (pairs of them grow as the square: beyond, verify)
 CONSENSUS_CHECK_MAX = 48  # correspondences up to which _may_reach_inliers tries every similarity (cheaper than RANSAC)
 RANSAC_SEED = 12345  # any fixed value: compare() must give the same answer every time
 MIN_INLIERS = 10
@@ -203,7 +211,7 @@ _ORIENTATION_TRANSPOSE = {  # EXIF orientation tag -> the transpose that shows t
     5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90}
 _ORB = {}  # FAST threshold -> detector, created lazily once per process (cv2 objects do not pickle)
-_PAIRS = {}  # n -> the index pairs (i < j) of n correspondences (np.triu_indices), for _may_reach_inliers
+_PAIRS = {}  # n -> the index pairs (i < j) of n (np.triu_indices): for _may_reach_inliers, word_matches_agree
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,6 +233,8 @@ class ImageFingerprint:
     bands: bytes = b""
     # uint16 visual word of each descriptor, then of each mirrored one (image_sketch; None: not computed)
     descriptor_words: bytes | None = None
+    # N x 2 uint8: each keypoint's ORB angle (in 256ths of a turn) and pyramid level (None: not computed)
+    keypoint_geometry: bytes | None = None
 
     @property
     def hash_words(self) -> np.ndarray:
@@ -474,10 +484,12 @@ def _with_coarse_keypoints(keypoints, width: int, height: int):
     return chosen + _spread_keypoints(coarse, width, height, COARSE_KEYPOINTS)
 
 
-def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(points N x 2, descriptors N x 32, mirrored descriptors M x 32, corners found at the normal threshold)."""
+def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+    """(points N x 2, descriptors N x 32, mirrored descriptors M x 32, corners found at the normal threshold,
+    geometry N x 2 uint8: angle in 256ths of a turn and pyramid level)."""
     height, width = gray.shape
-    empty = np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8), 0
+    empty = (np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8), 0,
+             np.zeros((0, 2), np.uint8))
     cumulative = np.cumsum(np.bincount(gray.ravel(), minlength=256)) / gray.size
     low, high = np.searchsorted(cumulative, (0.01, 0.99))  # 1st and 99th percentiles, cheaply
     # Stretched contrast: the corner threshold then means the same on dark, hazy and contrasty photos.
@@ -487,10 +499,10 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
     if strong < KEYPOINTS:  # smooth image: take weaker corners too
         keypoints = _orb(FAST_THRESHOLD_LOW).detect(gray, None)
     if not keypoints:
-        return empty[:3] + (strong,)
+        return empty[:3] + (strong,) + empty[4:]
     keypoints, descriptors = _orb().compute(gray, _with_coarse_keypoints(keypoints, width, height))
     if descriptors is None:
-        return empty[:3] + (strong,)
+        return empty[:3] + (strong,) + empty[4:]
     points = cv2.KeyPoint_convert(keypoints).reshape(-1, 2)
     # The mirror image's descriptors at the mirrored keypoints: ORB keeps the given angle, mirrored too.
     mirrored_keypoints = [cv2.KeyPoint(width - 1 - k.pt[0], k.pt[1], k.size, (180.0 - k.angle) % 360.0, k.response,
@@ -498,7 +510,8 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
     kept, mirrored = _orb().compute(cv2.flip(gray, 1), mirrored_keypoints)
     if mirrored is None or len(kept) != len(mirrored_keypoints):
         mirrored = np.zeros((0, 32), np.uint8)
-    return points, descriptors, mirrored, strong
+    geometry = np.array([(round(k.angle * 256 / 360) % 256, k.octave) for k in keypoints], np.uint8).reshape(-1, 2)
+    return points, descriptors, mirrored, strong, geometry
 
 
 # --- fingerprint ----------------------------------------------------------------------------------
@@ -511,7 +524,7 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
     hashes, luma, coefficients = _dihedral_hashes(gray)
     centre = gray[height // 5:height - height // 5, width // 5:width - width // 5]  # central 60% x 60%
     centre_hashes = _dihedral_hashes(centre if centre.size else gray)[0]
-    points, descriptors, mirrored, strong_corners = _keypoints(gray)
+    points, descriptors, mirrored, strong_corners, geometry = _keypoints(gray)
     quality = _quality(luma, coefficients)
     return ImageFingerprint(
         hashes=hashes, centre_hashes=centre_hashes, quality=quality,
@@ -521,7 +534,8 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
         descriptors=descriptors.tobytes(), mirrored=mirrored.tobytes(),
         low_information=quality < MIN_QUALITY and strong_corners < MIN_KEYPOINTS,
         frame=tuple(round(v, 4) for v in frame), bands=band_colours(rgb, frame),
-        descriptor_words=visual_words(np.vstack([descriptors, mirrored])).tobytes())
+        descriptor_words=visual_words(np.vstack([descriptors, mirrored])).tobytes(),
+        keypoint_geometry=geometry.tobytes())
 
 
 # --- local verification ---------------------------------------------------------------------------
@@ -555,9 +569,10 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
 def _second_elsewhere(distances: np.ndarray, nearest: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Per query: the distance of its nearest neighbour (of the RIVALS found, in order) lying further than
     SAME_PLACE_PX from its nearest one; the last one found's when all lie there (a lower bound)."""
-    shift = np.linalg.norm(points[nearest[:, 1:]] - points[nearest[:, :1]], axis=2)
-    elsewhere = np.argmax(np.c_[shift > SAME_PLACE_PX, np.ones(len(shift), bool)], axis=1)
-    return distances[np.arange(len(distances)), np.minimum(elsewhere + 1, distances.shape[1] - 1)]
+    offsets = points[nearest[:, 1:]] - points[nearest[:, :1]]
+    elsewhere = np.einsum("ijk,ijk->ij", offsets, offsets) > SAME_PLACE_PX ** 2  # (multiples of 1/64 px^2: exact)
+    rival = np.where(elsewhere.any(axis=1), elsewhere.argmax(axis=1) + 1, distances.shape[1] - 1)
+    return distances[np.arange(len(distances)), rival]
 
 
 def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.ndarray:
@@ -1296,7 +1311,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         if transform is None or inliers.sum() < MIN_INLIERS:
             continue
         scale = math.sqrt(abs(np.linalg.det(transform[:2, :2])))
-        if not 0.2 <= scale <= 5.0:
+        if not MIN_SCALE <= scale <= MAX_SCALE:
             continue
         if min(_occupied_cells(source[inliers]), _occupied_cells(target[inliers])) < MIN_INLIER_CELLS:
             continue
@@ -1426,21 +1441,82 @@ def index_keys(fp: ImageFingerprint) -> list[int]:
     return sorted(keys)
 
 
-def word_match_count(a: ImageFingerprint, b: ImageFingerprint) -> int:
-    """How many of a's descriptors, upright or (the other count) mirrored, have a word match in b's upright
-    ones (image_sketch.word_matches), the larger count: verify() pairs exactly these sets of descriptors."""
+def _word_matches(a: ImageFingerprint, b: ImageFingerprint) -> tuple[np.ndarray, np.ndarray]:
+    """image_sketch.word_matches of a's descriptors, upright then mirrored, in b's upright ones."""
     descriptors_a = np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32)
     descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
     words_b = np.frombuffer(b.descriptor_words, np.uint16)[:len(descriptors_b)]
-    matched = word_matches(np.frombuffer(a.descriptor_words, np.uint16), descriptors_a, words_b, descriptors_b)
+    return word_matches(np.frombuffer(a.descriptor_words, np.uint16), descriptors_a, words_b, descriptors_b)
+
+
+def _matched_count(in_a: np.ndarray, upright: int) -> int:
+    """How many of a's descriptors, upright or (the other count) mirrored, are among ``in_a`` (sorted), the larger
+    count: verify() pairs exactly these sets of descriptors."""
+    split = int(np.searchsorted(in_a, upright))
+    return max(_distinct(in_a[:split]), _distinct(in_a[split:]))
+
+
+def _distinct(ordered: np.ndarray) -> int:
+    return int(len(ordered) > 0) + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
+
+
+def word_match_count(a: ImageFingerprint, b: ImageFingerprint) -> int:
+    """How many of a's descriptors, upright or (the other count) mirrored, have a word match in b's upright ones
+    (image_sketch.word_matches), the larger count."""
+    return _matched_count(_word_matches(a, b)[0], len(a.descriptors) // 32)
+
+
+def word_matches_agree(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarray, in_b: np.ndarray) -> bool:
+    """Do two of the word matches (``in_a``, ``in_b``: image_sketch.word_matches) agree on a similarity transform,
+    both upright or both mirrored? Each keypoint has its ORB angle and pyramid level, so each match says how far the
+    picture turned and (roughly) was scaled, and the line between two matches says it too: a copy's true matches
+    agree, where two photos' chance matches point every way (Lowe 2004's Hough vote, for pairs). Two distinct
+    keypoints on each side, at least REPROJECTION_PX apart (closer, the line between them has no direction), scaled
+    as verify() accepts, turned like each match within TURN_TOLERANCE and scaled like each within LEVEL_TOLERANCE
+    pyramid levels. Both tolerances are several times what every keypoint-verified copy of the tuning split needs
+    (docs/benchmarks.md, round speed11)."""
+    if len(in_a) < 2:
+        return False
     upright = len(a.descriptors) // 32
-    return int(max(matched[:upright].sum(), matched[upright:].sum()))
+    mirrored = in_a >= upright
+    index_a = in_a - upright * mirrored
+    geometry_a = np.frombuffer(a.keypoint_geometry, np.uint8).reshape(-1, 2)[index_a].astype(np.int64)
+    geometry_b = np.frombuffer(b.keypoint_geometry, np.uint8).reshape(-1, 2)[in_b].astype(np.int64)
+    points_a, points_b = a.keypoints[index_a].astype(np.float64), b.keypoints[in_b].astype(np.float64)
+    points_a[:, 0] = np.where(mirrored, a.width - 1.0 - points_a[:, 0], points_a[:, 0])  # verify()'s mirror
+    angle_a = np.where(mirrored, (128 - geometry_a[:, 0]) % 256, geometry_a[:, 0])  # _keypoints' mirrored angle
+    turn = np.exp(2j * np.pi * (geometry_b[:, 0] - angle_a) / 256)
+    level = geometry_b[:, 1] - geometry_a[:, 1]
+    z, w = points_a @ (1, 1j), points_b @ (1, 1j)
+    if len(in_a) not in _PAIRS:
+        _PAIRS[len(in_a)] = np.triu_indices(len(in_a), 1)
+    i, j = _PAIRS[len(in_a)]
+    dz, dw = z[j] - z[i], w[j] - w[i]
+    candidate = ((mirrored[i] == mirrored[j]) & (index_a[i] != index_a[j]) & (in_b[i] != in_b[j])
+                 & (np.minimum(np.abs(dz), np.abs(dw)) >= REPROJECTION_PX))
+    i, j, dz, dw = i[candidate], j[candidate], dz[candidate], dw[candidate]
+    gain = dw / dz  # z -> gain * z + shift through both matches
+    scale = np.abs(gain)
+    levels = np.log(scale) / math.log(ORB_LEVEL_SCALE)
+    cos_tolerance = math.cos(math.radians(TURN_TOLERANCE))
+    agree = ((scale >= MIN_SCALE) & (scale <= MAX_SCALE)
+             & ((gain * turn[i].conj()).real >= scale * cos_tolerance)
+             & ((gain * turn[j].conj()).real >= scale * cos_tolerance)
+             & (np.abs(levels - level[i]) <= LEVEL_TOLERANCE) & (np.abs(levels - level[j]) <= LEVEL_TOLERANCE))
+    return bool(agree.any())
 
 
 def may_verify(a: ImageFingerprint, b: ImageFingerprint) -> bool:
-    """The cascade's cheap stage: do the two images have enough word matches for keypoint verification to find
-    anything? (Fingerprints made before the words existed are always verified.)"""
-    return a.descriptor_words is None or b.descriptor_words is None or word_match_count(a, b) >= MIN_WORD_MATCHES
+    """The cascade's cheap stages: do the two images have enough word matches for keypoint verification to find
+    anything, and do two of them agree on a transform? (Fingerprints made before the words or the keypoints'
+    angles existed are verified without that stage.)"""
+    if a.descriptor_words is None or b.descriptor_words is None:
+        return True
+    in_a, in_b = _word_matches(a, b)
+    if _matched_count(in_a, len(a.descriptors) // 32) < MIN_WORD_MATCHES:
+        return False
+    return (a.keypoint_geometry is None or b.keypoint_geometry is None or len(in_a) > AGREEMENT_CHECK_MAX
+            or word_matches_agree(a, b, in_a, in_b))
 
 
 CASCADE = True  # False: every pair verified and scored in full (the code before the cascade, for the benchmarks)

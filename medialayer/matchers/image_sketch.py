@@ -64,18 +64,24 @@ def visual_words(descriptors: np.ndarray) -> np.ndarray:
 
 
 def word_matches(words_a: np.ndarray, descriptors_a: np.ndarray, words_b: np.ndarray,
-                 descriptors_b: np.ndarray) -> np.ndarray:
-    """Per descriptor of a: does b have a descriptor of the same visual word within WORD_MATCH_DISTANCE bits?"""
+                 descriptors_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The word matches, (indices in a, indices in b) ordered by a's: every pair of a descriptor of a and one of b
+    of the same visual word within WORD_MATCH_DISTANCE bits. Only a's descriptors whose word b has at all (a few
+    dozen of hundreds, found through a table of b's words) are joined with b's descriptors of that word."""
+    in_b = np.zeros(COARSE * FINE, bool)
+    in_b[words_b] = True
+    query = np.flatnonzero(in_b[words_a])
     order = np.argsort(words_b, kind="stable")
-    first = np.searchsorted(words_b[order], words_a, "left")
-    counts = np.searchsorted(words_b[order], words_a, "right") - first
-    query = np.repeat(np.arange(len(words_a)), counts)  # every (a, b) pair of descriptors sharing a word
-    within = np.arange(len(query)) - np.repeat(np.cumsum(counts) - counts, counts)
-    candidate = order[np.repeat(first, counts) + within]
+    sorted_b, shared = words_b[order], words_a[query]
+    first = np.searchsorted(sorted_b, shared, "left")
+    counts = np.searchsorted(sorted_b, shared, "right") - first
+    if counts.max(initial=0) > 1:  # a word b has several descriptors of: one (a, b) pair per descriptor of b
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        query, first = np.repeat(query, counts), np.repeat(first, counts) + within
+    candidate = order[first]
     distances = np.bitwise_count(descriptors_a[query].view(np.uint64) ^ descriptors_b[candidate].view(np.uint64))
-    matched = np.zeros(len(words_a), bool)
-    matched[query[distances.sum(axis=1) <= WORD_MATCH_DISTANCE]] = True
-    return matched
+    close = distances.sum(axis=1) <= WORD_MATCH_DISTANCE
+    return query[close], candidate[close]
 
 
 # Score of a pair the cascade rejects (hash distance beyond ACCEPT_DISTANCE, and too few word matches or no
