@@ -40,7 +40,8 @@ overlap, as the next cell of a collage does around a cover-cropped cell, both ch
 below), and the fraction whose structure agrees but whose
 colour a global colour mapping (a filter, grading, grayscale, sepia, hue rotation) fitted in either
 direction does not explain, the largest connected region of them counted (a local recolour, which is not
-a copy; a copy's stray blocks at misaligned edges are scattered, and a colour within a pixel of the
+a copy; a copy's stray blocks at misaligned edges are scattered, and a lone one on the edge of a photo shown small
+is not counted, and a colour within a pixel of the
 mapped one counts as explained; for a design of few colours the mapping is fitted to its palette, each
 colour once, so a logo's background does not outweigh the logo; one tone curve for all three channels,
 offset + gain x^gamma, is fitted too and kept where it explains more: brightness, contrast and gamma edits bend
@@ -124,6 +125,7 @@ COLOUR_TOLERANCE = 0.25  # a block's colour residual (in units of the overlap's 
 MIN_COLOUR_SPREAD = 0.16
 MAX_LOCAL_RECOLOUR = 0.5  # per-channel colour maps leaving more blocks than this unexplained: a global edit
 CLIPPED_LEVEL = 250  # a channel this high may have been clipped by the edit: its colour tells nothing
+SMALL_PICTURE = 0.5  # an overlap judged on under this share of the aligned-check grid's blocks: shown small
 LUMINANCE_TOLERANCE = 0.04  # a block's mean luminance (0-1) this far from the globally mapped one has moved
 MIN_PALETTE_SHARE = 0.02  # a design's colour covering less than this of the overlap is an anti-aliased edge
 FEW_COLOURS = 8  # a picture this many colours cover is a flat design for the colour check
@@ -792,6 +794,15 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     # One recoloured part is one connected region; a copy's stray blocks (edges, compression) are scattered.
     count, labels = cv2.connectedComponents(recoloured, connectivity=4)
     areas = np.bincount(labels.ravel(), weights.ravel(), minlength=count)[1:]
+    # A photo shown small (a collage cell: 12-16 blocks) has its edge blocks straddle what borders it (the gap, the
+    # next cell), and one stray block there would weigh as 6-8% of it: a lone block on the edge of so small a
+    # picture is not counted. (A design of few colours keeps crisp colours to its edge: there it still counts.)
+    if picture < SMALL_PICTURE * (LUMA_SIDE // LUMA_BLOCK) ** 2 and not (
+            _few_colours(colour_a[colour_valid]) or _few_colours(colour_b[colour_valid])):
+        inner = cv2.erode(valid_blocks.astype(np.uint8), np.ones((3, 3), np.uint8), borderValue=0).astype(bool)
+        lone = np.bincount(labels.ravel(), minlength=count)[1:] < 2
+        on_edge = np.bincount(labels[valid_blocks & ~inner], minlength=count)[1:] > 0
+        areas[lone & on_edge] = 0.0
     return float(agree.mean()), min(1.0, float(areas.max(initial=0) / picture))
 
 
