@@ -40,8 +40,8 @@ overlap, as the next cell of a collage does around a cover-cropped cell, both ch
 below), and the fraction whose structure agrees but whose
 colour a global colour mapping (a filter, grading, grayscale, sepia, hue rotation) fitted in either
 direction does not explain, the largest connected region of them counted (a local recolour, which is not
-a copy; a copy's stray blocks at misaligned edges are scattered, and a lone one on the edge of a photo shown small
-is not counted, and a colour within a pixel of the
+a copy; a copy's stray blocks at misaligned edges are scattered, and a lone one along the seam of a photo shown small
+inside another is not counted, and a colour within a pixel of the
 mapped one counts as explained; for a design of few colours the mapping is fitted to its palette, each
 colour once, so a logo's background does not outweigh the logo; one tone curve for all three channels,
 offset + gain x^gamma, is fitted too and kept where it explains more: brightness, contrast and gamma edits bend
@@ -794,14 +794,15 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     # One recoloured part is one connected region; a copy's stray blocks (edges, compression) are scattered.
     count, labels = cv2.connectedComponents(recoloured, connectivity=4)
     areas = np.bincount(labels.ravel(), weights.ravel(), minlength=count)[1:]
-    # A photo shown small (a collage cell: 12-16 blocks) has its edge blocks straddle what borders it (the gap, the
-    # next cell), and one stray block there would weigh as 6-8% of it: a lone block on the edge of so small a
-    # picture is not counted. (A design of few colours keeps crisp colours to its edge: there it still counts.)
+    # A photo shown small inside another picture (a collage cell: 12-16 blocks) has the blocks along its seam straddle
+    # what borders it there (the gap, the next cell), and one stray block would weigh as 6-8% of it: a lone block
+    # next to a block of the grid outside the overlap is not counted in so small a picture. (A design of few colours
+    # keeps crisp colours up to its edge: there it still counts.)
     if picture < SMALL_PICTURE * (LUMA_SIDE // LUMA_BLOCK) ** 2 and not (
             _few_colours(colour_a[colour_valid]) or _few_colours(colour_b[colour_valid])):
-        inner = cv2.erode(valid_blocks.astype(np.uint8), np.ones((3, 3), np.uint8), borderValue=0).astype(bool)
+        inner = cv2.erode(valid_blocks.astype(np.uint8), np.ones((3, 3), np.uint8), borderValue=1).astype(bool)
         lone = np.bincount(labels.ravel(), minlength=count)[1:] < 2
-        on_edge = np.bincount(labels[valid_blocks & ~inner], minlength=count)[1:] > 0
+        on_edge = np.bincount(labels[valid_blocks & ~inner], minlength=count)[1:] > 0  # (not the grid's own edge)
         areas[lone & on_edge] = 0.0
     return float(agree.mean()), min(1.0, float(areas.max(initial=0) / picture))
 
