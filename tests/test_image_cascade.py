@@ -5,6 +5,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from medialayer.limits import Limits
 from medialayer.matchers import image as matcher
@@ -125,3 +126,35 @@ def test_keypoint_geometry_is_each_keypoints_angle_and_level(originals):
     assert len(geometry) == len(originals[0].keypoints)
     assert geometry[:, 1].max() >= matcher.COARSE_LEVEL  # the coarse keypoints' levels
     assert len(np.unique(geometry[:, 0])) > 64  # angles all round the turn
+
+
+def look_alike(seed, side=128):
+    """An enlarged random grid of 16 x 16 colours: unrelated ones share hundreds of word matches (the same corners)."""
+    colours = np.random.default_rng(seed).integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
+    return Image.fromarray(colours).resize((side, side), Image.Resampling.BICUBIC)
+
+
+def test_unrelated_look_alikes_with_many_word_matches_vote_for_no_transform():
+    a, b = fingerprint(look_alike(21)), fingerprint(look_alike(22))
+    in_a, in_b = matcher._word_matches(a, b)
+    assert len(in_a) > matcher.AGREEMENT_CHECK_MAX  # too many to try every two: the vote decides
+    assert not matcher.word_matches_vote(a, b, in_a, in_b) and not matcher.may_verify(a, b)
+    distance, orientation = matcher.hash_match(a, b)
+    assert not matcher.verify(a, b, distance, orientation).verified  # nor would verify() find one
+
+
+def test_a_turned_copy_with_many_word_matches_wins_the_vote():
+    original = look_alike(21, 512)
+    a, b = fingerprint(original), fingerprint(synthetic.rotate(synthetic.resize(original, 0.7), 20), quality=60)
+    in_a, in_b = matcher._word_matches(a, b)
+    assert len(in_a) > matcher.AGREEMENT_CHECK_MAX and matcher.hash_distance(a, b) > matcher.ACCEPT_DISTANCE
+    assert matcher.word_matches_vote(a, b, in_a, in_b) and matcher.may_verify(a, b)
+    assert matcher.MATCHER.compare(a, b).match
+
+
+def test_word_matches_to_keypoints_anywhere_do_not_pile_up(originals):
+    a = originals[0]
+    in_a, in_b = (matches[::6] for matches in matcher._word_matches(a, a))  # (hundreds: some bin has a few by chance)
+    assert len(in_a) > matcher.AGREEMENT_CHECK_MAX and matcher.word_matches_vote(a, a, in_a, in_b)
+    anywhere = np.random.default_rng(5).permutation(in_b)  # each match to another of the keypoints: no one transform
+    assert not matcher.word_matches_vote(a, a, in_a, anywhere)

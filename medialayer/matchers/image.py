@@ -157,7 +157,12 @@ MIN_SCALE, MAX_SCALE = 0.2, 5.0  # the verified transform's scale (a to b)
 ORB_LEVEL_SCALE = 1.2  # scale between two of ORB's pyramid levels (cv2.ORB_create's default scaleFactor)
 # Two word matches agree on a transform (word_matches_agree) within these: degrees of turn, pyramid levels of scale
 TURN_TOLERANCE, LEVEL_TOLERANCE = 45.0, 3.0
-AGREEMENT_CHECK_MAX = 48  # word matches up to which that is tried (pairs of them grow as the square: beyond, verify)
+AGREEMENT_CHECK_MAX = 48  # word matches up to which that is tried (pairs of them grow as the square: beyond, a vote)
+# Beyond, the word matches vote (word_matches_vote) in bins of these: degrees of turn, pyramid levels, working pixels
+# of shift; a bin must hold VOTE_MIN distinct keypoints on each side (docs/benchmarks.md, round speed12: every
+# keypoint-verified copy of the tuning split with more word matches has a bin of 14 or more).
+VOTE_TURN_BIN, VOTE_LEVEL_BIN, VOTE_SHIFT_BIN = 30.0, 2.0, 48.0
+VOTE_MIN = 7
 CONSENSUS_CHECK_MAX = 48  # correspondences up to which _may_reach_inliers tries every similarity (cheaper than RANSAC)
 RANSAC_SEED = 12345  # any fixed value: compare() must give the same answer every time
 MIN_INLIERS = 10
@@ -1466,6 +1471,23 @@ def word_match_count(a: ImageFingerprint, b: ImageFingerprint) -> int:
     return _matched_count(_word_matches(a, b)[0], len(a.descriptors) // 32)
 
 
+def _match_geometry(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarray, in_b: np.ndarray) -> tuple:
+    """Of each word match (``in_a``, ``in_b``: image_sketch.word_matches): is a's descriptor mirrored, a's keypoint,
+    the turn from a's keypoint to b's (256ths of a turn, 0-255) and the pyramid levels between them, and both
+    keypoints as complex numbers (a's mirrored as verify() mirrors it)."""
+    upright = len(a.descriptors) // 32
+    mirrored = in_a >= upright
+    index_a = in_a - upright * mirrored
+    geometry_a = np.frombuffer(a.keypoint_geometry, np.uint8).reshape(-1, 2)[index_a].astype(np.int64)
+    geometry_b = np.frombuffer(b.keypoint_geometry, np.uint8).reshape(-1, 2)[in_b].astype(np.int64)
+    points_a, points_b = a.keypoints[index_a].astype(np.float64), b.keypoints[in_b].astype(np.float64)
+    points_a[:, 0] = np.where(mirrored, a.width - 1.0 - points_a[:, 0], points_a[:, 0])  # verify()'s mirror
+    angle_a = np.where(mirrored, (128 - geometry_a[:, 0]) % 256, geometry_a[:, 0])  # _keypoints' mirrored angle
+    turn = (geometry_b[:, 0] - angle_a) % 256
+    level = geometry_b[:, 1] - geometry_a[:, 1]
+    return mirrored, index_a, turn, level, points_a @ (1, 1j), points_b @ (1, 1j)
+
+
 def word_matches_agree(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarray, in_b: np.ndarray) -> bool:
     """Do two of the word matches (``in_a``, ``in_b``: image_sketch.word_matches) agree on a similarity transform,
     both upright or both mirrored? Each keypoint has its ORB angle and pyramid level, so each match says how far the
@@ -1477,17 +1499,8 @@ def word_matches_agree(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarra
     (docs/benchmarks.md, round speed11)."""
     if len(in_a) < 2:
         return False
-    upright = len(a.descriptors) // 32
-    mirrored = in_a >= upright
-    index_a = in_a - upright * mirrored
-    geometry_a = np.frombuffer(a.keypoint_geometry, np.uint8).reshape(-1, 2)[index_a].astype(np.int64)
-    geometry_b = np.frombuffer(b.keypoint_geometry, np.uint8).reshape(-1, 2)[in_b].astype(np.int64)
-    points_a, points_b = a.keypoints[index_a].astype(np.float64), b.keypoints[in_b].astype(np.float64)
-    points_a[:, 0] = np.where(mirrored, a.width - 1.0 - points_a[:, 0], points_a[:, 0])  # verify()'s mirror
-    angle_a = np.where(mirrored, (128 - geometry_a[:, 0]) % 256, geometry_a[:, 0])  # _keypoints' mirrored angle
-    turn = np.exp(2j * np.pi * (geometry_b[:, 0] - angle_a) / 256)
-    level = geometry_b[:, 1] - geometry_a[:, 1]
-    z, w = points_a @ (1, 1j), points_b @ (1, 1j)
+    mirrored, index_a, turn, level, z, w = _match_geometry(a, b, in_a, in_b)
+    turn = np.exp(2j * np.pi * turn / 256)
     if len(in_a) not in _PAIRS:
         _PAIRS[len(in_a)] = np.triu_indices(len(in_a), 1)
     i, j = _PAIRS[len(in_a)]
@@ -1506,6 +1519,42 @@ def word_matches_agree(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarra
     return bool(agree.any())
 
 
+def word_matches_vote(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarray, in_b: np.ndarray) -> bool:
+    """Do enough word matches (``in_a``, ``in_b``: image_sketch.word_matches) vote for one similarity transform, for
+    pairs with too many matches to try every two (word_matches_agree)? Lowe 2004's Hough vote: each match says a
+    turn and a scale (its keypoints' ORB angles and pyramid levels), and so where a's centre lands in b; it votes in
+    the two nearest bins of each of turn, level, and the two coordinates of that shift (the neighbours: no loss at a
+    bin's edge), upright and mirrored apart. Some bin must hold VOTE_MIN distinct keypoints on each side (a copy's
+    true matches pile up; chance matches, however many, spread)."""
+    mirrored, index_a, turn, level, z, w = _match_geometry(a, b, in_a, in_b)
+    scale = ORB_LEVEL_SCALE ** level
+    shift = (w - b.width / 2 - 1j * b.height / 2) - scale * np.exp(2j * np.pi * turn / 256) * (
+        z - a.width / 2 - 1j * a.height / 2)
+    coordinates = [turn * 360 / 256 / VOTE_TURN_BIN, level / VOTE_LEVEL_BIN, shift.real / VOTE_SHIFT_BIN,
+                   shift.imag / VOTE_SHIFT_BIN]
+    nearest = [np.floor(c - 0.5).astype(np.int64) + [[0], [1]] for c in coordinates]  # each dimension: 2 x matches
+    nearest[0] %= round(360 / VOTE_TURN_BIN)
+    # a bin's key: 13 bits for each of level, and the shift's x and y (a few dozen bins at most, kept positive), turn
+    # above them, mirrored below; each match's 16 bins (2 x 2 x 2 x 2 x matches)
+    bins = ((nearest[0] << 40)[:, None, None, None] + ((nearest[1] + 4096) << 27)[None, :, None, None]
+            + ((nearest[2] + 4096) << 14)[None, None, :, None] + ((nearest[3] + 4096) << 1)[None, None, None, :]
+            + mirrored).reshape(-1)
+    ordered = np.sort(bins)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    full = ordered[starts[_run_lengths(ordered) >= VOTE_MIN]]  # bins of enough votes, before counting keypoints once
+    if not len(full):
+        return False
+    voted = np.flatnonzero(full[np.minimum(np.searchsorted(full, bins), len(full) - 1)] == bins)
+    distinct = [_run_lengths(np.unique(bins[voted] << 16 | index[voted % len(in_a)]) >> 16)
+                for index in (index_a, in_b)]  # the same bins, in order, on both sides
+    return bool((np.minimum(*distinct) >= VOTE_MIN).any())
+
+
+def _run_lengths(ordered: np.ndarray) -> np.ndarray:
+    """The lengths of the runs of equal values of a sorted array."""
+    return np.diff(np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True]))
+
+
 def may_verify(a: ImageFingerprint, b: ImageFingerprint) -> bool:
     """The cascade's cheap stages: do the two images have enough word matches for keypoint verification to find
     anything, and do two of them agree on a transform? (Fingerprints made before the words or the keypoints'
@@ -1515,8 +1564,11 @@ def may_verify(a: ImageFingerprint, b: ImageFingerprint) -> bool:
     in_a, in_b = _word_matches(a, b)
     if _matched_count(in_a, len(a.descriptors) // 32) < MIN_WORD_MATCHES:
         return False
-    return (a.keypoint_geometry is None or b.keypoint_geometry is None or len(in_a) > AGREEMENT_CHECK_MAX
-            or word_matches_agree(a, b, in_a, in_b))
+    if a.keypoint_geometry is None or b.keypoint_geometry is None:
+        return True
+    if len(in_a) > AGREEMENT_CHECK_MAX:
+        return word_matches_vote(a, b, in_a, in_b)
+    return word_matches_agree(a, b, in_a, in_b)
 
 
 CASCADE = True  # False: every pair verified and scored in full (the code before the cascade, for the benchmarks)
