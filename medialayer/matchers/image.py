@@ -24,9 +24,10 @@ Compare is a cascade, cheapest evidence first: the hashes; then, when they are t
 (beyond ``ACCEPT_DISTANCE``), the word matches (descriptors of one visual word within a few bits of each
 other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint verification and stops there, and so
 does one no two of whose word matches agree on a transform (turned and scaled as each match's keypoints say and as
-the line between them says: ``word_matches_agree``), scored from the hash distance alone (``rejected_score``), as is
-a far pair the keypoints then verify nothing for; that spares most unrelated pairs the descriptor search and
-RANSAC, and all of them the colour check.
+the line between them says: ``word_matches_agree``; with more than ``AGREEMENT_CHECK_MAX`` word matches, where some
+two agree by chance, too few of them vote for one turn, scale and shift: ``word_matches_vote``), scored from the hash
+distance alone (``rejected_score``), as is a far pair the keypoints then verify nothing for; that spares most
+unrelated pairs the descriptor search and RANSAC, and all of them the colour check.
 Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors at two places
 of b, found by FAISS's exact binary search for a's upright and mirrored descriptors at once: a flat design's corner
 found at several pyramid levels has one descriptor over and over, no rival to itself; each of b's descriptors in one
