@@ -70,8 +70,8 @@ def local(pairs, tmp_path_factory):
 
 def test_dask_runner_on_a_local_cluster(pairs, local, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  local_directory=str(tmp_path / "dask")) as cluster:  # not the shared temp folder
         prefix = str(tmp_path / "results")
         try:
             summary = run(["--input", pairs[0], "--output", prefix, "--runner", DASK_RUNNER,
@@ -88,7 +88,8 @@ def test_dask_runner_on_a_local_cluster(pairs, local, tmp_path):
 def test_portable_runner_against_the_python_job_service(pairs, local, tmp_path):
     port = free_port()
     service = subprocess.Popen([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
-                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                "--port", str(port), "--staging_dir", str(tmp_path / "staging")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while True:
