@@ -932,12 +932,12 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
         return None
     x, target = colour_a[valid] / 255.0, colour_b[valid] / 255.0
     fit = slice(None) if fitted_from is None else fitted_from[valid]
-    spread = _colour_spread(target[fit])
+    tolerance = _colour_tolerance(colour_b, valid, fitted_from)
 
     def unexplained(fitted: np.ndarray) -> np.ndarray:
         # (clipped to the range as pixels are: a brightened channel stops at the top, where the mapped one must too)
         residual = _shifted_residual(np.clip(fitted, 0.0, 1.0), colour_b / 255.0, valid)
-        return _mean(_blocks(residual, COLOUR_BLOCK), 2) > COLOUR_TOLERANCE * spread
+        return _mean(_blocks(residual, COLOUR_BLOCK), 2) > tolerance
 
     for per_channel in ((True, False) if _few_colours(colour_a[valid][fit]) else (False,)):
         fitted = (_palette_lines if per_channel else _affine_map)(x[fit], target[fit])(x)
@@ -981,14 +981,20 @@ def _colour_spread(colours: np.ndarray) -> float:
     return max(float(np.sqrt(_mean(((colours - _mean(colours, 0)) ** 2).sum(axis=1), 0))), MIN_COLOUR_SPREAD)
 
 
+def _colour_tolerance(colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None) -> float:
+    """The colour residual (0-1) a block may keep and count as explained: COLOUR_TOLERANCE of b's colour spread
+    over the valid pixels (those the mapping was fitted from, when given)."""
+    measured = valid if fitted_from is None else valid & fitted_from
+    return COLOUR_TOLERANCE * _colour_spread(colour_b[measured] / 255.0)
+
+
 def _unchanged(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
                fitted_from: np.ndarray | None = None) -> np.ndarray:
     """Per COLOUR_BLOCK block: are a's colours b's, without any mapping (within the colour check's tolerance)? As
     they are, or both smoothed over 3 x 3 pixels: a line thinner than two thumbnail pixels comes out dark on one
     pixel or pale on two, as the thumbnails' grids fall, and smoothed alike either way. (``fitted_from``: the pixels
     the tolerance's colour spread is measured on, as for _colour_differs.)"""
-    measured = valid if fitted_from is None else valid & fitted_from
-    tolerance = COLOUR_TOLERANCE * _colour_spread(colour_b[measured] / 255.0)
+    tolerance = _colour_tolerance(colour_b, valid, fitted_from)
     unchanged = None
     for smooth in (False, True):
         if smooth:  # (a's mean over its valid pixels only: outside them it is black)
@@ -1169,8 +1175,7 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
     turned_with = deviation <= np.radians(HUE_TURN_TOLERANCE)
     if abs(turn) > np.radians(HUE_TURN_TOLERANCE) and turned_with.any():
         turn = np.angle(shift[turned_with].mean())  # (a block of two colours turns its mean's hue otherwise)
-        measured = valid if fitted_from is None else valid & fitted_from
-        tolerance = COLOUR_TOLERANCE * _colour_spread(colour_b[measured] / 255.0)
+        tolerance = _colour_tolerance(colour_b, valid, fitted_from)
         turned = _turn_hues(colour_a[valid], math.degrees(turn)) / 255.0
         residual = _shifted_residual(turned, colour_b / 255.0, valid)
         alike = (_mean(_blocks(residual, COLOUR_BLOCK), 2) <= tolerance) & ~_luminance_moved(turned, colour_b, valid)
