@@ -118,10 +118,12 @@ def test_a_capped_hot_key_costs_no_true_group(catalog, tmp_path):
     assert sorted(member_names(outputs(tmp_path)), key=sorted) == sorted(EXPECTED_GROUPS, key=sorted)
 
 
-def test_the_same_results_on_the_dask_runner(catalog, local, tmp_path):
+def test_the_same_results_on_the_dask_runner(catalog, local, tmp_path, tmp_path_factory):
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+    dask_config = pytest.importorskip("dask").config
+    scratch = str(tmp_path_factory.mktemp("dask"))  # the cluster's and the client's, not the shared temp folder's
+    with dask_config.set({"temporary-directory": scratch}), distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         try:
             dedupe.run(["--input", catalog[0], "--output", str(tmp_path), "--runner", DASK_RUNNER,
                         "--dask_client_address", cluster.scheduler_address])

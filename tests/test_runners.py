@@ -70,8 +70,10 @@ def local(pairs, tmp_path_factory):
 
 def test_dask_runner_on_a_local_cluster(pairs, local, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  local_directory=str(tmp_path / "dask")) as cluster:  # not the shared temp folder
+    dask_config = pytest.importorskip("dask").config
+    scratch = str(tmp_path / "dask")  # the cluster's and the client's, not the shared temp folder's
+    with dask_config.set({"temporary-directory": scratch}), distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         prefix = str(tmp_path / "results")
         try:
             summary = run(["--input", pairs[0], "--output", prefix, "--runner", DASK_RUNNER,
