@@ -4,9 +4,11 @@ environment). Each must write the same records as the local runner, and the run'
 records written to each format) must hold on all of them."""
 import glob
 import json
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -15,6 +17,7 @@ import pytest
 from httpserver import free_port
 from PIL import Image
 
+from medialayer.media import scratch_dir
 from medialayer.pipelines.match_pairs import run, verify_counts
 from medialayer.progress import Progress
 
@@ -87,11 +90,15 @@ def test_dask_runner_on_a_local_cluster(pairs, local, tmp_path):
         {k: local[1][k] for k in ("rows_in", "records_out", "matches", "errors", "errors_by_code")}
 
 
-def test_portable_runner_against_the_python_job_service(pairs, local, tmp_path):
+def test_portable_runner_against_the_python_job_service(pairs, local, tmp_path, monkeypatch):
+    scratch = scratch_dir()  # made before the temp folder moves: it outlives this test
+    temp = tmp_path / "temp"  # the temp folder of this process and the job service: the run leaves nothing in it
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     port = free_port()
     service = subprocess.Popen([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
                                 "--port", str(port), "--staging_dir", str(tmp_path / "staging")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TMPDIR": str(temp)})
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -110,6 +117,7 @@ def test_portable_runner_against_the_python_job_service(pairs, local, tmp_path):
     assert _records(prefix) == local[0]
     assert {k: summary[k] for k in ("rows_in", "records_out", "fetches", "fingerprints", "fingerprint_reuses")} == \
         {k: local[1][k] for k in ("rows_in", "records_out", "fetches", "fingerprints", "fingerprint_reuses")}
+    assert list(temp.iterdir()) == [] and glob.glob(os.path.join(scratch, "submission-*")) == []
 
 
 def test_fetches_and_fingerprints_once_per_unique_url(pairs, local):

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import time
 
 import apache_beam as beam
@@ -25,6 +26,7 @@ from medialayer import console
 from medialayer.io.results import (DEFAULT_SHARDS, OUTPUT_FORMATS, WriteResults, clear_outputs, output_paths,
                                    publish_outputs, read_records)
 from medialayer.limits import add_limit_arguments, limits_from_namespace
+from medialayer.media import scratch_dir
 from medialayer.progress import close_bars
 from medialayer.record import PREVIEW_SCHEMA
 from medialayer.transforms.matching import (DEFAULT_BLOCKS, DEFAULT_FETCH_BATCHES, DEFAULT_FETCH_CONCURRENCY,
@@ -183,12 +185,22 @@ def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:
 
 
 def run_to_completion(pipeline: beam.Pipeline):
-    """Run the pipeline and wait for it; the progress bars end either way."""
+    """Run the pipeline and wait for it; the progress bars end either way. Beam's submission makes temp folders
+    it never removes (``environments.python_sdk_dependencies``: one per environment on the portable runners), so
+    it makes them in a folder of this process's scratch folder, removed when the run ends; the scratch folder
+    itself is made first, outside it, since it outlives the run."""
+    submission_temp = tempfile.mkdtemp(prefix="submission-", dir=scratch_dir())
+    default_temp = tempfile.tempdir
     try:
-        result = pipeline.run()
+        tempfile.tempdir = submission_temp
+        try:
+            result = pipeline.run()
+        finally:
+            tempfile.tempdir = default_temp
         result.wait_until_finish()
     finally:
         close_bars()
+        shutil.rmtree(submission_temp, ignore_errors=True)
     return result
 
 
