@@ -98,7 +98,8 @@ def test_portable_runner_against_the_python_job_service(pairs, local, tmp_path, 
     port = free_port()
     service = subprocess.Popen([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
                                 "--port", str(port), "--staging_dir", str(tmp_path / "staging")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TMPDIR": str(temp)})
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "TMPDIR": str(temp)})
     try:
         deadline = time.monotonic() + 60
         while True:
