@@ -152,6 +152,8 @@ GRID = 6  # cells per side of the keypoint selection grid
 RATIO = 0.8  # Lowe's ratio test
 RIVALS, SAME_PLACE_PX = 4, 3.0  # nearest descriptors searched; within this (working px) of the nearest: no rival
 MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than this is no correspondence
+# Where the ratio test leaves nothing to verify: mutual nearest descriptors this close (of 256 bits) correspond too
+MUTUAL_DISTANCE = 64
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 MIN_SCALE, MAX_SCALE = 0.2, 5.0  # the verified transform's scale (a to b)
 ORB_LEVEL_SCALE = 1.2  # scale between two of ORB's pyramid levels (cv2.ORB_create's default scaleFactor)
@@ -541,7 +543,7 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
 # --- local verification ---------------------------------------------------------------------------
 
 def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None,
-                     train_points: np.ndarray | None = None) -> np.ndarray:
+                     train_points: np.ndarray | None = None, mutual: bool = False) -> np.ndarray:
     """(query index, train index) pairs that pass the ratio test, each train descriptor in at most one of them
     (per set of queries: those before ``upright`` and the others; _one_to_one). FAISS's exact binary search finds
     the nearest descriptors about five times faster than OpenCV's brute-force matcher; on one OpenMP thread,
@@ -549,7 +551,12 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
 
     With ``train_points`` the ratio test weighs the nearest descriptor against the nearest one elsewhere
     (_second_elsewhere): ORB finds a flat design's sharp corner at several pyramid levels, with nearly the same
-    descriptor at one place, and those are no rival to each other."""
+    descriptor at one place, and those are no rival to each other.
+
+    With ``mutual``, a pair whose descriptors are each other's nearest (a's within its set) within MUTUAL_DISTANCE
+    bits is kept too, whatever its rival: a tiled watermark repeats one word's corners all over a design, and a
+    thumbnail enlarged from 100 px blurs its corners alike, so a's corner has look-alikes in b close to its true
+    one and fails the ratio test while still being b's nearest to it and it to b's."""
     if len(query) < 1 or len(train) < 2:
         return np.zeros((0, 2), np.int64)
     index = faiss.IndexBinaryFlat(256)
@@ -558,12 +565,28 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
     faiss.omp_set_num_threads(1)
     try:
         distances, nearest = index.search(query, 2 if train_points is None else min(RIVALS, len(train)))
+        second = distances[:, 1] if train_points is None else _second_elsewhere(distances, nearest, train_points)
+        passed = (distances[:, 0] < RATIO * second) & (distances[:, 0] <= MAX_DESCRIPTOR_DISTANCE)
+        if mutual:
+            passed |= (distances[:, 0] <= MUTUAL_DISTANCE) & _mutual_nearest(query, train, nearest[:, 0], upright)
     finally:
         faiss.omp_set_num_threads(threads)
-    second = distances[:, 1] if train_points is None else _second_elsewhere(distances, nearest, train_points)
-    passed = (distances[:, 0] < RATIO * second) & (distances[:, 0] <= MAX_DESCRIPTOR_DISTANCE)
     pairs = np.stack([np.flatnonzero(passed), nearest[passed, 0]], axis=1).astype(np.int64)
     return _one_to_one(pairs, distances[passed, 0], len(query) if upright is None else upright)
+
+
+def _mutual_nearest(query: np.ndarray, train: np.ndarray, nearest: np.ndarray, upright: int | None) -> np.ndarray:
+    """Per query: is it, of its set (the queries before ``upright`` or the others), the nearest to its nearest train
+    descriptor ``nearest``?"""
+    mutual = np.zeros(len(query), bool)
+    bounds = [0, len(query)] if upright is None else [0, upright, len(query)]
+    for start, end in zip(bounds, bounds[1:]):
+        if end > start:
+            index = faiss.IndexBinaryFlat(256)
+            index.add(query[start:end])
+            back = index.search(train, 1)[1][:, 0]
+            mutual[start:end] = back[nearest[start:end]] == np.arange(end - start)
+    return mutual
 
 
 def _second_elsewhere(distances: np.ndarray, nearest: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -1287,26 +1310,17 @@ def _matched_levels(luma_a: np.ndarray, luma_b: np.ndarray, valid: np.ndarray) -
     return (gain * luma_a + offset - centre) / spread, (luma_b - centre) / spread
 
 
-def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int,
-           colour_check: bool = True) -> Evidence:
-    """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept (on a tie, the
-    one leaving less recoloured: a symmetric design, turned, also fits a mirror that misplaces its inner parts, or
-    the other way round; then the one with more inliers: a flat design's blocks agree under a fit that misplaces
-    half of it as under its own). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
-    evidence carries the whole-image colour change in that orientation too (the hash score weighs it; a verified
-    score does not), unless ``colour_check`` is off (a pair whose hashes are too far apart to accept is scored
-    without it)."""
+def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np.ndarray) -> Evidence:
+    """verify()'s fits of these correspondences (a's upright and mirrored descriptors, stacked, to b's), upright
+    and with a mirror, the better kept."""
     points_a, points_b = a.keypoints, b.keypoints
-    descriptors_a = np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32)
-    descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
-    mirrored_a = np.frombuffer(a.mirrored, np.uint8).reshape(-1, 32)
-    flipped_points_a = points_a[:len(mirrored_a)] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
+    upright_count = len(a.descriptors) // 32
+    flipped_points_a = points_a[:len(a.mirrored) // 32] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
     mirror = np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     best = Evidence(distance)
-    pairs = _correspondences(np.vstack([descriptors_a, mirrored_a]), descriptors_b, len(descriptors_a), points_b)
-    upright = pairs[:, 0] < len(descriptors_a)
+    upright = pairs[:, 0] < upright_count
     for is_mirrored, query_points, pairs in ((False, points_a, pairs[upright]),
-                                             (True, flipped_points_a, pairs[~upright] - [len(descriptors_a), 0])):
+                                             (True, flipped_points_a, pairs[~upright] - [upright_count, 0])):
         if len(pairs) < MIN_INLIERS:
             continue
         source, target = query_points[pairs[:, 0]], points_b[pairs[:, 1]]
@@ -1356,6 +1370,29 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         if not best.verified or ((candidate.agreement, -candidate.recoloured, candidate.inliers)
                                  > (best.agreement, -best.recoloured, best.inliers)):
             best = candidate
+    return best
+
+
+def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int,
+           colour_check: bool = True) -> Evidence:
+    """Keypoint verification (correspondences by the ratio test; where those verify nothing, mutual nearest
+    descriptors too: _correspondences), upright and with a mirror; the better-agreeing transform is kept (on a tie, the
+    one leaving less recoloured: a symmetric design, turned, also fits a mirror that misplaces its inner parts, or
+    the other way round; then the one with more inliers: a flat design's blocks agree under a fit that misplaces
+    half of it as under its own). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
+    evidence carries the whole-image colour change in that orientation too (the hash score weighs it; a verified
+    score does not), unless ``colour_check`` is off (a pair whose hashes are too far apart to accept is scored
+    without it)."""
+    descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
+    queries = np.vstack([np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32),
+                         np.frombuffer(a.mirrored, np.uint8).reshape(-1, 32)])
+    upright = len(a.descriptors) // 32
+    ratio_pairs = _correspondences(queries, descriptors_b, upright, b.keypoints)
+    best = _best_fit(a, b, distance, ratio_pairs)
+    if not best.verified:  # the ratio test left too little: with the mutual nearest descriptors too
+        pairs = _correspondences(queries, descriptors_b, upright, b.keypoints, mutual=True)
+        if len(pairs) > len(ratio_pairs):
+            best = _best_fit(a, b, distance, pairs)
     if best.verified or not colour_check:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
