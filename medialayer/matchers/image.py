@@ -95,6 +95,7 @@ under ``MIN_QUALITY``, as flat designs have) gives at most ``medium`` confidence
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import math
 import warnings
@@ -107,7 +108,8 @@ from PIL import Image, UnidentifiedImageError
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers.base import Comparison
-from medialayer.matchers.image_sketch import MIN_WORD_MATCHES, rejected_score, visual_words, word_matches
+from medialayer.matchers.image_sketch import (MIN_WORD_MATCHES, rejected_score, visual_words, word_matches,
+                                              word_order)
 from medialayer.media import Blob
 
 WORK_SIDE = 512  # long side of the working image (keypoints, thumbnails)
@@ -203,6 +205,7 @@ VERIFY_LOGIT = (11.278, -3.86, 9.434, 7.583, -44.741, -7.777, -18.844)  # x = ve
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
+HASH_BYTES = 32  # one 256-bit hash
 _DCT = np.sqrt(2.0 / _GRID64) * np.cos(
     np.pi / (2 * _GRID64) * np.outer(np.arange(1, 17), 2 * np.arange(_GRID64) + 1))  # rows 1..16: skip DC
 _ODD = (-1.0) ** np.arange(1, 17)  # sign pattern a mirror applies to DCT coefficients
@@ -245,9 +248,48 @@ class ImageFingerprint:
     def centre_hash_words(self) -> np.ndarray:
         return np.frombuffer(self.centre_hashes, dtype=np.uint64).reshape(8, 4)
 
-    @property
+    # What compare() derives from the fields is kept on the object (functools.cached_property, read-only arrays):
+    # a fingerprint meets many others in a join cell of the pipeline, in a catalog's candidates, in a benchmark. It
+    # is never pickled (__getstate__), so a fingerprint's bytes are the fields' alone.
+
+    def __getstate__(self) -> dict:
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+
+    @functools.cached_property
     def keypoints(self) -> np.ndarray:
-        return np.frombuffer(self.points, dtype=np.uint16).reshape(-1, 2).astype(np.float32) / 8.0
+        return _read_only(np.frombuffer(self.points, dtype=np.uint16).reshape(-1, 2).astype(np.float32) / 8.0)
+
+    @functools.cached_property
+    def hash_integers(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The 8 whole-image hashes and the 8 central ones as 256-bit integers (hash_match)."""
+        return tuple(tuple(int.from_bytes(packed[start:start + HASH_BYTES], "little")
+                           for start in range(0, len(packed), HASH_BYTES))
+                     for packed in (self.hashes, self.centre_hashes))
+
+    @functools.cached_property
+    def word_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the upright descriptors in the order of their visual words, stably; those words): the side of a word
+        join (image_sketch.word_matches) looked up in."""
+        order, words = word_order(np.frombuffer(self.descriptor_words, np.uint16)[:len(self.descriptors) // 32])
+        return _read_only(order), _read_only(words)
+
+    @functools.cached_property
+    def match_geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Of each descriptor, upright then mirrored: (its keypoint as x + iy, float64, a mirrored one where verify()
+        mirrors it; its ORB angle in 256ths of a turn, a mirrored one's as _keypoints computes it; its pyramid level),
+        for word_matches_agree."""
+        geometry = np.frombuffer(self.keypoint_geometry, np.uint8).reshape(-1, 2).astype(np.int16)
+        points = np.frombuffer(self.points, np.uint16).reshape(-1, 2) / 8.0  # the values of keypoints, in float64
+        count = len(self.mirrored) // 32
+        mirrored = np.stack([self.width - 1.0 - points[:count, 0], points[:count, 1]], axis=1)
+        return (_read_only(np.concatenate([points, mirrored]) @ (1, 1j)),
+                _read_only(np.concatenate([geometry[:, 0], (128 - geometry[:count, 0]) % 256])),
+                _read_only(np.concatenate([geometry[:, 1], geometry[:count, 1]])))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 @dataclasses.dataclass(frozen=True)
@@ -428,11 +470,14 @@ def _quality(luma: np.ndarray, coefficients: np.ndarray) -> int:
 
 def hash_match(a: ImageFingerprint, b: ImageFingerprint) -> tuple[int, int]:
     """(smallest Hamming distance between a's upright hash and b's in any orientation, whole image or centre;
-    that orientation: a looks like _orient(b, orientation))."""
-    distances = np.minimum(np.bitwise_count(a.hash_words[0] ^ b.hash_words).sum(axis=1),
-                           np.bitwise_count(a.centre_hash_words[0] ^ b.centre_hash_words).sum(axis=1))
-    orientation = int(np.argmin(distances))
-    return int(distances[orientation]), orientation
+    that orientation: a looks like _orient(b, orientation)). On Python's integers: sixteen 256-bit popcounts cost
+    less than the numpy calls that would do them."""
+    wholes, centres = a.hash_integers
+    whole, centre = wholes[0], centres[0]
+    distances = [min((whole ^ other_whole).bit_count(), (centre ^ other_centre).bit_count())
+                 for other_whole, other_centre in zip(*b.hash_integers)]
+    distance = min(distances)
+    return distance, distances.index(distance)
 
 
 def hash_distance(a: ImageFingerprint, b: ImageFingerprint) -> int:
@@ -560,9 +605,15 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
         distances, nearest = index.search(query, 2 if train_points is None else min(RIVALS, len(train)))
     finally:
         faiss.omp_set_num_threads(threads)
+    # The rival is one of the neighbours found, the last the furthest: a query failing the ratio test against that
+    # one fails it against its rival too (most of an unrelated pair's), and needs no rival looked for.
+    nearest_distance = distances[:, 0]
+    candidates = ((nearest_distance < RATIO * distances[:, -1])
+                  & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)).nonzero()[0]
+    distances, nearest = distances[candidates], nearest[candidates]
     second = distances[:, 1] if train_points is None else _second_elsewhere(distances, nearest, train_points)
-    passed = (distances[:, 0] < RATIO * second) & (distances[:, 0] <= MAX_DESCRIPTOR_DISTANCE)
-    pairs = np.stack([np.flatnonzero(passed), nearest[passed, 0]], axis=1).astype(np.int64)
+    passed = distances[:, 0] < RATIO * second
+    pairs = np.stack([candidates[passed], nearest[passed, 0]], axis=1)
     return _one_to_one(pairs, distances[passed, 0], len(query) if upright is None else upright)
 
 
@@ -586,7 +637,7 @@ def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.nd
     group = (pairs[:, 0] >= upright).astype(np.int64)
     order = np.lexsort((pairs[:, 0], distances, pairs[:, 1], group))  # by target, closest first
     key = pairs[order, 1] * 2 + group[order]
-    first = np.r_[True, key[1:] != key[:-1]]
+    first = np.concatenate([[True], key[1:] != key[:-1]])
     return pairs[np.sort(order[first])]
 
 
@@ -1303,7 +1354,8 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
     flipped_points_a = points_a[:len(mirrored_a)] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
     mirror = np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     best = Evidence(distance)
-    pairs = _correspondences(np.vstack([descriptors_a, mirrored_a]), descriptors_b, len(descriptors_a), points_b)
+    pairs = _correspondences(np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32), descriptors_b,
+                             len(descriptors_a), points_b)
     upright = pairs[:, 0] < len(descriptors_a)
     for is_mirrored, query_points, pairs in ((False, points_a, pairs[upright]),
                                              (True, flipped_points_a, pairs[~upright] - [len(descriptors_a), 0])):
@@ -1450,8 +1502,7 @@ def _word_matches(a: ImageFingerprint, b: ImageFingerprint) -> tuple[np.ndarray,
     """image_sketch.word_matches of a's descriptors, upright then mirrored, in b's upright ones."""
     descriptors_a = np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32)
     descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
-    words_b = np.frombuffer(b.descriptor_words, np.uint16)[:len(descriptors_b)]
-    return word_matches(np.frombuffer(a.descriptor_words, np.uint16), descriptors_a, words_b, descriptors_b)
+    return word_matches(np.frombuffer(a.descriptor_words, np.uint16), descriptors_a, *b.word_order, descriptors_b)
 
 
 def _matched_count(in_a: np.ndarray, upright: int) -> int:
@@ -1485,14 +1536,10 @@ def word_matches_agree(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarra
     upright = len(a.descriptors) // 32
     mirrored = in_a >= upright
     index_a = in_a - upright * mirrored
-    geometry_a = np.frombuffer(a.keypoint_geometry, np.uint8).reshape(-1, 2)[index_a].astype(np.int64)
-    geometry_b = np.frombuffer(b.keypoint_geometry, np.uint8).reshape(-1, 2)[in_b].astype(np.int64)
-    points_a, points_b = a.keypoints[index_a].astype(np.float64), b.keypoints[in_b].astype(np.float64)
-    points_a[:, 0] = np.where(mirrored, a.width - 1.0 - points_a[:, 0], points_a[:, 0])  # verify()'s mirror
-    angle_a = np.where(mirrored, (128 - geometry_a[:, 0]) % 256, geometry_a[:, 0])  # _keypoints' mirrored angle
-    turn = np.exp(2j * np.pi * (geometry_b[:, 0] - angle_a) / 256)
-    level = geometry_b[:, 1] - geometry_a[:, 1]
-    z, w = points_a @ (1, 1j), points_b @ (1, 1j)
+    (z, angle_a, level_a), (w, angle_b, level_b) = a.match_geometry, b.match_geometry
+    z, w = z[in_a], w[in_b]
+    turn = np.exp(2j * np.pi * (angle_b[in_b] - angle_a[in_a]) / 256)
+    level = level_b[in_b] - level_a[in_a]
     if len(in_a) not in _PAIRS:
         _PAIRS[len(in_a)] = np.triu_indices(len(in_a), 1)
     i, j = _PAIRS[len(in_a)]
@@ -1518,8 +1565,8 @@ def may_verify(a: ImageFingerprint, b: ImageFingerprint) -> bool:
     if a.descriptor_words is None or b.descriptor_words is None:
         return True
     in_a, in_b = _word_matches(a, b)
-    if _matched_count(in_a, len(a.descriptors) // 32) < MIN_WORD_MATCHES:
-        return False
+    if len(in_a) < MIN_WORD_MATCHES or _matched_count(in_a, len(a.descriptors) // 32) < MIN_WORD_MATCHES:
+        return False  # (fewer word matches than that: fewer distinct descriptors among them too)
     return (a.keypoint_geometry is None or b.keypoint_geometry is None or len(in_a) > AGREEMENT_CHECK_MAX
             or word_matches_agree(a, b, in_a, in_b))
 

@@ -63,24 +63,31 @@ def visual_words(descriptors: np.ndarray) -> np.ndarray:
     return words.astype(np.uint16)
 
 
-def word_matches(words_a: np.ndarray, descriptors_a: np.ndarray, words_b: np.ndarray,
+def word_order(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the descriptors in the order of their ``words``, stably; those words): b's side of word_matches."""
+    order = words.argsort(kind="stable")
+    return order, words[order]
+
+
+def word_matches(words_a: np.ndarray, descriptors_a: np.ndarray, order: np.ndarray, sorted_b: np.ndarray,
                  descriptors_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The word matches, (indices in a, indices in b) ordered by a's: every pair of a descriptor of a and one of b
-    of the same visual word within WORD_MATCH_DISTANCE bits. Only a's descriptors whose word b has at all (a few
-    dozen of hundreds, found through a table of b's words) are joined with b's descriptors of that word."""
+    of the same visual word within WORD_MATCH_DISTANCE bits; b's words given as word_order() of them. Only a's
+    descriptors whose word b has at all (a few dozen of hundreds, found through a table of b's words) are joined
+    with b's descriptors of that word."""
+    # (ndarray methods rather than numpy's functions: on arrays this small their dispatch costs more than the work)
     in_b = np.zeros(COARSE * FINE, bool)
-    in_b[words_b] = True
-    query = np.flatnonzero(in_b[words_a])
-    order = np.argsort(words_b, kind="stable")
-    sorted_b, shared = words_b[order], words_a[query]
-    first = np.searchsorted(sorted_b, shared, "left")
-    counts = np.searchsorted(sorted_b, shared, "right") - first
-    if counts.max(initial=0) > 1:  # a word b has several descriptors of: one (a, b) pair per descriptor of b
-        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    in_b[sorted_b] = True
+    query = in_b[words_a].nonzero()[0]
+    shared = words_a[query]
+    first = sorted_b.searchsorted(shared, "left")
+    counts = sorted_b.searchsorted(shared, "right") - first
+    if len(counts) and counts.max() > 1:  # a word b has several descriptors of: one (a, b) pair per descriptor of b
+        within = np.arange(counts.sum()) - np.repeat(counts.cumsum() - counts, counts)
         query, first = np.repeat(query, counts), np.repeat(first, counts) + within
     candidate = order[first]
-    distances = np.bitwise_count(descriptors_a[query].view(np.uint64) ^ descriptors_b[candidate].view(np.uint64))
-    close = distances.sum(axis=1) <= WORD_MATCH_DISTANCE
+    distances = np.bitwise_count(descriptors_a.view(np.uint64)[query] ^ descriptors_b.view(np.uint64)[candidate])
+    close = np.add.reduce(distances, axis=1) <= WORD_MATCH_DISTANCE
     return query[close], candidate[close]
 
 

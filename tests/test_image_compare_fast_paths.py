@@ -1,0 +1,121 @@
+"""The image compare's fast paths (round speed13) give exactly what their plain formulations give: the hash distance,
+the word matches, the ratio test, the word matches' geometry; and the data a compare derives and keeps on a
+fingerprint is never pickled with it."""
+from __future__ import annotations
+
+import pickle
+
+import faiss
+import numpy as np
+import pytest
+
+from medialayer.limits import Limits
+from medialayer.matchers import image as matcher
+from medialayer.matchers.image_sketch import WORD_MATCH_DISTANCE, word_matches, word_order
+from medialayer.media import Blob
+from medialayer.synthetic import image as synthetic
+
+
+def fingerprint(image, fmt="JPEG", quality=90):
+    return matcher.MATCHER.fingerprint(Blob(data=synthetic.encode(image, fmt, quality)), Limits())
+
+
+@pytest.fixture(scope="module")
+def fingerprints():
+    scene = synthetic.textured_scene(21, 640, 480)
+    return [fingerprint(scene), fingerprint(synthetic.rotate(synthetic.crop(scene, 0.5, (0.3, 0.4)), 90)),
+            fingerprint(synthetic.hflip(scene), quality=60), fingerprint(synthetic.textured_scene(22, 480, 640))]
+
+
+def test_hash_match_is_the_smallest_popcount_over_orientations(fingerprints):
+    for a in fingerprints:
+        for b in fingerprints:
+            whole = np.bitwise_count(a.hash_words[0] ^ b.hash_words).sum(axis=1)
+            centre = np.bitwise_count(a.centre_hash_words[0] ^ b.centre_hash_words).sum(axis=1)
+            distances = np.minimum(whole, centre)
+            assert matcher.hash_match(a, b) == (distances.min(), int(np.argmin(distances)))
+
+
+def brute_force_word_matches(words_a, descriptors_a, words_b, descriptors_b):
+    bits = np.unpackbits(descriptors_a, axis=1)[:, None, :] != np.unpackbits(descriptors_b, axis=1)[None, :, :]
+    return ((words_a[:, None] == words_b[None, :]) & (bits.sum(axis=2) <= WORD_MATCH_DISTANCE)).nonzero()
+
+
+def test_word_matches_are_every_same_word_pair_within_the_distance(fingerprints):
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, (40, 32), dtype=np.uint8)
+    noisy = base[rng.integers(0, 40, 300)] ^ (rng.random((300, 32)) < 0.1).astype(np.uint8)  # some within 56 bits
+    cases = [(rng.integers(0, 6, 120).astype(np.uint16), noisy[:120],  # few words: most shared, many times over
+              rng.integers(0, 6, 180).astype(np.uint16), noisy[120:])]
+    first, turned, flipped, other = fingerprints
+    for a, b in ((first, turned), (flipped, first), (other, other)):
+        cases.append((np.frombuffer(a.descriptor_words, np.uint16),
+                      np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32),
+                      np.frombuffer(b.descriptor_words, np.uint16)[:len(b.descriptors) // 32],
+                      np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)))
+    for words_a, descriptors_a, words_b, descriptors_b in cases:
+        expected = brute_force_word_matches(words_a, descriptors_a, words_b, descriptors_b)
+        found = word_matches(words_a, descriptors_a, *word_order(words_b), descriptors_b)
+        assert len(expected[0]) > 0
+        assert np.array_equal(found[0], expected[0]) and np.array_equal(found[1], expected[1])
+
+
+def ratio_test_on_every_query(query, train, upright, train_points):
+    """_correspondences as it was before round speed13: the rival looked for on every query."""
+    index = faiss.IndexBinaryFlat(256)
+    index.add(train)
+    distances, nearest = index.search(query, min(matcher.RIVALS, len(train)))
+    second = matcher._second_elsewhere(distances, nearest, train_points)
+    passed = (distances[:, 0] < matcher.RATIO * second) & (distances[:, 0] <= matcher.MAX_DESCRIPTOR_DISTANCE)
+    pairs = np.stack([np.flatnonzero(passed), nearest[passed, 0]], axis=1).astype(np.int64)
+    return matcher._one_to_one(pairs, distances[passed, 0], upright)
+
+
+def test_the_ratio_test_skips_only_queries_that_fail_it(fingerprints):
+    """Queries are looked at only when their nearest descriptor beats the furthest of the RIVALS found: the same
+    correspondences as looking for every query's rival, on real descriptors and on generated ones whose nearest
+    neighbours crowd at one place."""
+    rng = np.random.default_rng(9)
+    train = rng.integers(0, 256, (60, 32), dtype=np.uint8)
+    train[1::3] = train[::3][:len(train[1::3])] ^ (rng.random((20, 32)) < 0.02).astype(np.uint8)
+    query = train[rng.integers(0, 60, 90)] ^ (rng.random((90, 32)) < 0.15).astype(np.uint8)
+    points = rng.integers(0, 4000, (60, 2)).astype(np.float32) / 8
+    points[1::3] = points[::3][:len(points[1::3])] + 1.0  # the near-copies at one place with their originals
+    cases = [(query, train, 50, points)]
+    first, turned, flipped, other = fingerprints
+    for a, b in ((first, turned), (flipped, first), (first, other)):
+        cases.append((np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32),
+                      np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32), len(a.descriptors) // 32, b.keypoints))
+    for query, train, upright, train_points in cases:
+        expected = ratio_test_on_every_query(query, train, upright, train_points)
+        assert len(expected) > 0
+        assert np.array_equal(matcher._correspondences(query, train, upright, train_points), expected)
+
+
+def test_match_geometry_is_each_descriptors_keypoint_angle_and_level(fingerprints):
+    for fp in fingerprints:
+        upright, mirrored = len(fp.descriptors) // 32, len(fp.mirrored) // 32
+        position, angle, level = fp.match_geometry
+        geometry = np.frombuffer(fp.keypoint_geometry, np.uint8).reshape(-1, 2)
+        points = fp.keypoints.astype(np.float64)
+        flipped = points[:mirrored] * [-1.0, 1.0] + [fp.width - 1.0, 0.0]  # verify()'s mirror
+        assert np.array_equal(position, np.concatenate([points, flipped]) @ (1, 1j))
+        assert np.array_equal(angle, np.concatenate([geometry[:, 0], (128 - geometry[:mirrored, 0].astype(int)) % 256]))
+        assert np.array_equal(level, np.concatenate([geometry[:, 1], geometry[:mirrored, 1]]))
+        assert len(position) == upright + mirrored
+
+
+def test_what_a_compare_derives_is_read_only_and_never_pickled(fingerprints):
+    a, b = fingerprints[0], fingerprints[3]
+    fresh = pickle.dumps(a)
+    for other in fingerprints:
+        matcher.MATCHER.compare(a, other)
+        matcher.MATCHER.compare(other, a)
+    assert {"keypoints", "hash_integers", "word_order", "match_geometry"} <= set(vars(a))
+    assert pickle.dumps(a) == fresh
+    restored = pickle.loads(fresh)
+    assert restored == a and set(vars(restored)) == {field for field in a.__dataclass_fields__}
+    assert matcher.MATCHER.compare(restored, b) == matcher.MATCHER.compare(a, b)
+    for array in (a.keypoints, *a.word_order, *a.match_geometry):
+        with pytest.raises(ValueError):
+            array[0] = 0
