@@ -589,32 +589,42 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
                      train_points: np.ndarray | None = None) -> np.ndarray:
     """(query index, train index) pairs that pass the ratio test, each train descriptor in at most one of them
     (per set of queries: those before ``upright`` and the others; _one_to_one). FAISS's exact binary search finds
-    the nearest descriptors about five times faster than OpenCV's brute-force matcher; on one OpenMP thread,
-    since a search this small only waits for the others (and Beam's workers already fill the cores).
+    the nearest descriptors about five times faster than OpenCV's brute-force matcher.
 
     With ``train_points`` the ratio test weighs the nearest descriptor against the nearest one elsewhere
     (_second_elsewhere): ORB finds a flat design's sharp corner at several pyramid levels, with nearly the same
-    descriptor at one place, and those are no rival to each other."""
+    descriptor at one place, and those are no rival to each other. The two nearest are searched for every query,
+    the RIVALS nearest again only for a query whose two nearest lie at one place (a tenth of a photo's, a fifth of
+    a design's: the search for 4 costs half as much again as the search for 2). FAISS orders neighbours by distance,
+    then id, so the two are the first two of the four."""
     if len(query) < 1 or len(train) < 2:
         return np.zeros((0, 2), np.int64)
     index = faiss.IndexBinaryFlat(256)
     index.add(train)
+    distances, nearest = _search(index, query, 2)
+    nearest_distance, second = distances[:, 0], distances[:, 1]
+    if train_points is not None and len(train) > 2:
+        offsets = train_points[nearest[:, 1]] - train_points[nearest[:, 0]]
+        at_one_place = np.einsum("ij,ij->i", offsets, offsets) <= SAME_PLACE_PX ** 2  # (as _second_elsewhere's)
+        rivalled = (at_one_place & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)).nonzero()[0]
+        if len(rivalled):
+            second = second.copy()
+            second[rivalled] = _second_elsewhere(*_search(index, query[rivalled], min(RIVALS, len(train))),
+                                                 train_points)
+    passed = (nearest_distance < RATIO * second) & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)
+    pairs = np.stack([passed.nonzero()[0], nearest[passed, 0]], axis=1)
+    return _one_to_one(pairs, nearest_distance[passed], len(query) if upright is None else upright)
+
+
+def _search(index, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(distances, ids) of the ``count`` nearest of each query in ``index``, on one OpenMP thread: a search this
+    small only waits for the others (and Beam's workers already fill the cores)."""
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
-        distances, nearest = index.search(query, 2 if train_points is None else min(RIVALS, len(train)))
+        return index.search(query, count)
     finally:
         faiss.omp_set_num_threads(threads)
-    # The rival is one of the neighbours found, the last the furthest: a query failing the ratio test against that
-    # one fails it against its rival too (most of an unrelated pair's), and needs no rival looked for.
-    nearest_distance = distances[:, 0]
-    candidates = ((nearest_distance < RATIO * distances[:, -1])
-                  & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)).nonzero()[0]
-    distances, nearest = distances[candidates], nearest[candidates]
-    second = distances[:, 1] if train_points is None else _second_elsewhere(distances, nearest, train_points)
-    passed = distances[:, 0] < RATIO * second
-    pairs = np.stack([candidates[passed], nearest[passed, 0]], axis=1)
-    return _one_to_one(pairs, distances[passed, 0], len(query) if upright is None else upright)
 
 
 def _second_elsewhere(distances: np.ndarray, nearest: np.ndarray, points: np.ndarray) -> np.ndarray:
