@@ -74,8 +74,8 @@ def ratio_test_on_every_query(query, train, upright, train_points):
 
 def test_the_rivals_searched_only_where_the_two_nearest_lie_at_one_place_give_the_same_correspondences(
         fingerprints):
-    """The RIVALS nearest are searched only for queries whose two nearest lie at one place: the same correspondences
-    as searching them for every query, on photos, on a flat design (many descriptors at equal distances: FAISS's
+    """The RIVALS nearest are searched only for queries whose two nearest lie at one place and which the second
+    nearest alone would fail: the same correspondences as searching them for every query, on photos, on a flat design (many descriptors at equal distances: FAISS's
     order by distance then id makes the two nearest the first two of the four) and on generated descriptors whose
     nearest neighbours crowd at one place."""
     rng = np.random.default_rng(9)

@@ -594,9 +594,9 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
     With ``train_points`` the ratio test weighs the nearest descriptor against the nearest one elsewhere
     (_second_elsewhere): ORB finds a flat design's sharp corner at several pyramid levels, with nearly the same
     descriptor at one place, and those are no rival to each other. The two nearest are searched for every query,
-    the RIVALS nearest again only for a query whose two nearest lie at one place (a tenth of a photo's, a fifth of
-    a design's: the search for 4 costs half as much again as the search for 2). FAISS orders neighbours by distance,
-    then id, so the two are the first two of the four."""
+    the RIVALS nearest again only for a query whose two nearest lie at one place and which the second nearest alone
+    would fail (a tenth of a photo's queries: the search for 4 costs half as much again as the search for 2). FAISS
+    orders neighbours by distance, then id, so the two are the first two of the four."""
     if len(query) < 1 or len(train) < 2:
         return np.zeros((0, 2), np.int64)
     index = faiss.IndexBinaryFlat(256)
@@ -606,7 +606,9 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
     if train_points is not None and len(train) > 2:
         offsets = train_points[nearest[:, 1]] - train_points[nearest[:, 0]]
         at_one_place = np.einsum("ij,ij->i", offsets, offsets) <= SAME_PLACE_PX ** 2  # (as _second_elsewhere's)
-        rivalled = (at_one_place & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)).nonzero()[0]
+        # (One that passes the test against the second nearest passes it against its rival, which is no nearer.)
+        rivalled = (at_one_place & (nearest_distance >= RATIO * second)
+                    & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)).nonzero()[0]
         if len(rivalled):
             second = second.copy()
             second[rivalled] = _second_elsewhere(*_search(index, query[rivalled], min(RIVALS, len(train))),
