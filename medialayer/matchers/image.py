@@ -241,7 +241,8 @@ class ImageFingerprint:
 
     @property
     def hash_words(self) -> np.ndarray:
-        """The 8 whole-image hashes as 8 x 4 64-bit words (Hamming distances by popcount)."""
+        """The 8 whole-image hashes as 8 x 4 64-bit words (Hamming distances by popcount; hash_match uses
+        hash_integers, these stay for code reading fingerprints this way, such as an older copy of this module)."""
         return np.frombuffer(self.hashes, dtype=np.uint64).reshape(8, 4)
 
     @property
