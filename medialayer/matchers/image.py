@@ -6,18 +6,20 @@ animation is decoded), trim uniform borders (padding, letterbox; repeated so pad
 own flat margin goes too, but never below TRIM_MIN_KEPT of a side), scale the greyscale to 512 px on
 the long side (small images are enlarged, so a 128-px thumbnail gets keypoints where its original has them).
 
-Fingerprint (``ImageFingerprint``; about 28 KB pickled with 384 keypoints, less for plain images):
+Fingerprint (``ImageFingerprint``; about 28-30 KB pickled with 384-448 keypoints, less for plain images):
   * PDQ-style 256-bit DCT hashes of the whole image and of its central 60% x 60%, each in the 8
     dihedral orientations (derived from the DCT coefficients, so flips and 90-degree turns cost nothing): 512 B;
   * a PDQ-style quality score, and a low-information flag (no trustworthy hash and hardly any corners);
   * up to 320 ORB keypoints (uint16 coordinates, 1/8 px: 1.3 KB) spread over a grid so no textured
     corner or overlaid text takes them all, with their descriptors (10 KB), plus descriptors of the
     mirrored image at the 160 strongest (5 KB) for flipped-and-edited copies; and up to 64 more from ORB's coarse
-    pyramid levels (2.4 KB), where a copy shown at a half to a quarter of the size has its corners;
+    pyramid levels (2.4 KB), where a copy shown at a half to a quarter of the size has its corners; and up to 64
+    more (2.4 KB) in the grid cells where ORB's cap on corners over the whole image left almost none: a dark, smooth
+    picture in a collage cell or a meme keeps corners there, as it has alone;
   * a 64x64 luminance thumbnail (4 KB) and a 32x32 colour thumbnail (3 KB) for the aligned checks;
   * the part of the decoded image that trimming kept, so a match can say where the source sits in the
     whole target (``Comparison.region``, from the verified transform), and the colour of each band it cut (12 B);
-  * the visual word of each descriptor, upright and mirrored (``image_sketch``: at most 544 uint16, about 1 KB),
+  * the visual word of each descriptor, upright and mirrored (``image_sketch``: at most 608 uint16, about 1 KB),
     and each keypoint's ORB angle and pyramid level (768 B), for the cascade's word stage.
 
 Compare is a cascade, cheapest evidence first: the hashes; then, when they are too far apart to accept
@@ -148,6 +150,7 @@ TRIM_EDGE = 3  # lines (of the TRIM_SIDE copy) cut past a band: its resampled an
 KEYPOINTS = 320  # ORB keypoints kept per image
 MIRRORED_KEYPOINTS = 160  # of which this many also get a descriptor of the mirrored image
 COARSE_KEYPOINTS, COARSE_LEVEL = 64, 3  # and this many more from ORB's pyramid levels from this one up
+STARVED_CELL, STARVED_KEYPOINTS = 3, 64  # grid cells left under this many corners: this many more found there alone
 ORB_DETECT = 3000  # candidates detected before the grid selection
 FAST_THRESHOLD, FAST_THRESHOLD_LOW = 16, 1  # FAST corner thresholds on the contrast-stretched image
 GRID = 6  # cells per side of the keypoint selection grid
@@ -502,12 +505,18 @@ def _orb(fast_threshold: int = FAST_THRESHOLD):
     return _ORB[fast_threshold]
 
 
+def _grid_cells(keypoints, width: int, height: int) -> np.ndarray:
+    """The cell of the GRID x GRID selection grid (row-major) each keypoint lies in."""
+    xy = cv2.KeyPoint_convert(keypoints).reshape(-1, 2)
+    return (np.minimum(xy[:, 1] * GRID // height, GRID - 1) * GRID
+            + np.minimum(xy[:, 0] * GRID // width, GRID - 1)).astype(np.int64)
+
+
 def _spread_keypoints(keypoints, width: int, height: int, count: int):
     """The ``count`` strongest keypoints taken round-robin over a GRID x GRID grid of cells."""
     if len(keypoints) <= count:
         return sorted(keypoints, key=lambda k: -k.response)
-    xy = cv2.KeyPoint_convert(keypoints)
-    cell = (np.minimum(xy[:, 1] * GRID // height, GRID - 1) * GRID + np.minimum(xy[:, 0] * GRID // width, GRID - 1))
+    cell = _grid_cells(keypoints, width, height)
     response = np.array([k.response for k in keypoints])
     order = np.lexsort((-response, cell))  # by cell, strongest first within a cell
     rank = np.empty(len(keypoints), dtype=np.int64)
@@ -530,6 +539,22 @@ def _with_coarse_keypoints(keypoints, width: int, height: int):
     return chosen + _spread_keypoints(coarse, width, height, COARSE_KEYPOINTS)
 
 
+def _starved_cell_keypoints(gray: np.ndarray, keypoints) -> list:
+    """Up to STARVED_KEYPOINTS corners (at FAST_THRESHOLD, spread over the grid) of the grid cells where the detection
+    kept fewer than STARVED_CELL, found again in those cells alone. ORB keeps its ORB_DETECT strongest corners over
+    the whole image: a dark, smooth picture in a collage cell or a meme beside richly textured ones loses all its
+    corners to theirs, though alone it has plenty at the same threshold (round imageq12-cells)."""
+    height, width = gray.shape
+    starved = np.bincount(_grid_cells(keypoints, width, height), minlength=GRID * GRID) < STARVED_CELL
+    if not starved.any():
+        return []
+    mask = cv2.resize(starved.reshape(GRID, GRID).astype(np.uint8) * 255, (width, height),
+                      interpolation=cv2.INTER_NEAREST)
+    kept = {(k.pt, k.octave) for k in keypoints}
+    found = [k for k in _orb().detect(gray, mask) if (k.pt, k.octave) not in kept]
+    return _spread_keypoints(found, width, height, STARVED_KEYPOINTS)
+
+
 def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
     """(points N x 2, descriptors N x 32, mirrored descriptors M x 32, corners found at the normal threshold,
     geometry N x 2 uint8: angle in 256ths of a turn and pyramid level)."""
@@ -542,11 +567,14 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
     gray = cv2.convertScaleAbs(gray, alpha=255.0 / max(high - low, 16.0), beta=-low * 255.0 / max(high - low, 16.0))
     keypoints = _orb().detect(gray, None)
     strong = len(keypoints)
+    starved = []  # kept after the usual selection, which they leave as it was
     if strong < KEYPOINTS:  # smooth image: take weaker corners too
         keypoints = _orb(FAST_THRESHOLD_LOW).detect(gray, None)
+    else:
+        starved = _starved_cell_keypoints(gray, keypoints)
     if not keypoints:
         return empty[:3] + (strong,) + empty[4:]
-    keypoints, descriptors = _orb().compute(gray, _with_coarse_keypoints(keypoints, width, height))
+    keypoints, descriptors = _orb().compute(gray, _with_coarse_keypoints(keypoints, width, height) + starved)
     if descriptors is None:
         return empty[:3] + (strong,) + empty[4:]
     points = cv2.KeyPoint_convert(keypoints).reshape(-1, 2)

@@ -3,7 +3,7 @@
 Every descriptor (upright and mirrored) is quantised to the nearest of 16,384 visual words of a fixed
 two-level vocabulary (128 coarse words, 128 fine words under each), trained offline by k-means on the
 tuning split's descriptors (``bench/cascade_image.py --train-vocabulary``) and shipped as
-``image_vocabulary.npy``. A fingerprint keeps each descriptor's word (at most 544 uint16, about 1 KB). Two
+``image_vocabulary.npy``. A fingerprint keeps each descriptor's word (at most 608 uint16, about 1 KB). Two
 descriptors that keypoint verification pairs are close, and mostly fall in the same word; two photos that
 merely share common words (sky, foliage, text) have few descriptors close within them. So compare counts the
 word matches, a's descriptors with a descriptor of b in the same word within ``WORD_MATCH_DISTANCE`` bits,
