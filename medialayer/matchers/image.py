@@ -40,9 +40,11 @@ a collage or a meme covers all of itself and only part of the other, so the evid
 region, not the whole of the bigger picture, and ``Evidence.region`` says where it sits. Aligned
 checks then warp the thumbnails with the transform: the fraction of 8x8 blocks whose luminance agrees
 (a copy agrees almost everywhere it overlaps, an overlay spoils a few blocks, another capture of the
-scene disagrees where its parallax moved things; where another picture borders the match inside the
-overlap, as the next cell of a collage does around a cover-cropped cell, both checks keep to the cell: ``_cell``,
-below), and the fraction whose structure agrees but whose
+scene disagrees where its parallax moved things; the blocks an overlay covers, a caption, a sticker, a logo,
+agree with nothing within MOVED_SEARCH pixels of the thumbnail and are left out, up to MAX_COVERED of the
+overlap, where those a parallax moved agree there and still count: ``uncovered_agreement``; where another picture
+borders the match inside the overlap, as the next cell of a collage does around a cover-cropped cell, both checks
+keep to the cell: ``_cell``, below), and the fraction whose structure agrees but whose
 colour a global colour mapping (a filter, grading, grayscale, sepia, hue rotation) fitted in either
 direction does not explain, the largest connected region of them counted (a local recolour, which is not
 a copy; a copy's stray blocks at misaligned edges are scattered, and a colour within a pixel of the
@@ -199,6 +201,13 @@ COLOUR_BLOCK = COLOUR_SIDE * LUMA_BLOCK // LUMA_SIDE  # colour-check block: the 
 BLOCK_DETAIL = 0.25  # a block's own standard deviation (in units of the overlap's) above which it has detail
 BLOCK_CORRELATION = 0.5  # detailed blocks agree when their details correlate above this
 BLOCK_LEVEL_TOLERANCE = 0.5  # and their mean levels (in units of the overlap's standard deviation) differ less
+# A block that disagrees in place but agrees with a's picture up to MOVED_SEARCH thumbnail pixels away (a sixteenth of
+# its side) shows the scene moved, as another capture's parallax moves it; one that agrees nowhere near is covered (a
+# caption, a sticker, a logo over a copy) and is left out of the agreement, up to MAX_COVERED of the overlap's blocks.
+# (Round imageq12-covered, on the tune split with more draws of its photos: other captures' disagreeing blocks are
+# 89-100% moved (medians), overlays' and stickers' 12-33%; copies' covered share reaches 0.19 at the 97th percentile.)
+MOVED_SEARCH = 4
+MAX_COVERED = 0.2
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
@@ -304,6 +313,7 @@ class Evidence:
     hash_colour_change: float = 0.0  # colour_change() of the whole images in that orientation (if unverified)
     inliers: int = 0  # RANSAC inliers of the best keypoint transform (0: not verified)
     agreement: float = 0.0  # aligned check: fraction of overlapping blocks that agree
+    covered: float = 0.0  # fraction of them an overlay covers, at most MAX_COVERED (_covered_share)
     coverage: float = 0.0  # fraction of grid cells with keypoints in the overlap that hold an inlier
     containment: float = 0.0  # overlap area / area of the image it covers most of (1: one holds all of the other)
     inlier_ratio: float = 0.0  # inliers / correspondences inside the overlap: tight for a copy, loose for another view
@@ -854,14 +864,16 @@ def _mean(values: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-                       cell: np.ndarray | None = None) -> tuple[float, float]:
+                       cell: np.ndarray | None = None) -> tuple[float, float, float]:
     """Warp a's luminance and colour thumbnails onto b's with ``transform``; of the overlapping blocks,
     (the fraction that agree: correlated detail where either block has detail, equal brightness where both
-    are flat; the fraction whose structure agrees but whose colour a global colour mapping does not explain:
-    recoloured, as opposed to covered by an overlay). ``cell``: both checks keep to those blocks of b (_cell)."""
-    agree, _, shapes, valid_blocks = _block_agreement(transform, a, b, cell)
+    are flat; the fraction covered by an overlay (_covered_share); the fraction whose structure agrees but whose
+    colour a global colour mapping does not explain: recoloured, as opposed to covered by an overlay).
+    ``cell``: both checks keep to those blocks of b (_cell)."""
+    agree, _, shapes, valid_blocks, moved = _block_agreement(transform, a, b, cell, moved=True)
     if valid_blocks.sum() < 4:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
+    agreement, covered = float(agree.mean()), _covered_share(agree, moved)
     colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE, cell)
     colour_b = _colour(b)
     structure = np.zeros(valid_blocks.shape, bool)  # where a recolour could be: the same shapes, in any colours
@@ -883,7 +895,7 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     fits = (_colour_differs(colour_a, colour_b, colour_valid, fitted_from),
             _colour_differs(colour_b, colour_a, colour_valid, fitted_from))
     if fits[0] is None:
-        return float(agree.mean()), 0.0
+        return agreement, covered, 0.0
     (forward, mapped_a), (backward, mapped_b) = fits
     # A block whose colours did not change at all is no recolour, whatever a mapping fitted to a few colours says.
     # A brightened copy's highlights stop at the top of the range: no mapping from them gives the original back, so
@@ -907,7 +919,7 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     # One recoloured part is one connected region; a copy's stray blocks (edges, compression) are scattered.
     count, labels = cv2.connectedComponents(recoloured, connectivity=4)
     areas = np.bincount(labels.ravel(), weights.ravel(), minlength=count)[1:]
-    return float(agree.mean()), min(1.0, float(areas.max(initial=0) / picture))
+    return agreement, covered, min(1.0, float(areas.max(initial=0) / picture))
 
 
 def _same_shapes(correlation: np.ndarray, detailed: np.ndarray) -> np.ndarray:
@@ -968,27 +980,67 @@ def _band_shares(frame: tuple) -> tuple[float, float, float, float]:
 
 
 def _block_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-                     cell: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                     cell: np.ndarray | None = None, moved: bool = False) -> tuple[np.ndarray, ...]:
     """a's luminance thumbnail warped onto b's with ``transform``: (per overlapping block, whether it agrees, whether
     its structure agrees, whether it has the same shapes in any contrast (_same_shapes); the mask of the overlapping
-    blocks on b's block grid), within ``cell`` if given (_warp)."""
+    blocks on b's block grid; with ``moved``, per overlapping block, whether it disagrees in place but agrees with a's
+    picture a few pixels away (_moved_blocks), else None), within ``cell`` if given (_warp)."""
     size = (LUMA_SIDE, LUMA_SIDE)
     luma_a = np.frombuffer(a.luma, np.uint8).reshape(size).astype(np.float32)
     luma_b = np.frombuffer(b.luma, np.uint8).reshape(size).astype(np.float32)
     warped, valid = _warp(luma_a, _thumb_transform(transform, a, b, LUMA_SIDE), LUMA_SIDE, cell)
     valid_blocks = _blocks(valid, LUMA_BLOCK).all(axis=2)
     if valid_blocks.sum() < 4:
-        return np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, bool), valid_blocks
+        none = np.zeros(0, bool)
+        return none, none, none, valid_blocks, none if moved else None
     z_a, z_b = _matched_levels(warped, luma_b, valid)
-    z_a, z_b = _blocks(z_a, LUMA_BLOCK)[valid_blocks], _blocks(z_b, LUMA_BLOCK)[valid_blocks]
-    mean_a, mean_b = _mean(z_a, 1), _mean(z_b, 1)
-    detail_a, detail_b = z_a - mean_a[:, None], z_b - mean_b[:, None]
-    spread_a, spread_b = np.sqrt(_mean(detail_a ** 2, 1)), np.sqrt(_mean(detail_b ** 2, 1))
-    correlation = _mean(detail_a * detail_b, 1) / np.maximum(spread_a * spread_b, 1e-6)
+    blocks_b = _blocks(z_b, LUMA_BLOCK)[valid_blocks]
+    agree, same_structure, correlation, detailed = _blocks_agree(_blocks(z_a, LUMA_BLOCK)[valid_blocks], blocks_b)
+    shifted = _moved_blocks(z_a, valid, valid_blocks, blocks_b, ~agree) if moved else None
+    return agree, same_structure, _same_shapes(correlation, detailed), valid_blocks, shifted
+
+
+def _blocks_agree(z_a: np.ndarray, z_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair of blocks (pixels along the last axis, levels matched: _matched_levels): (whether they agree, whether
+    their structure agrees, the correlation of their details, whether either has detail)."""
+    mean_a, mean_b = _mean(z_a, -1), _mean(z_b, -1)
+    detail_a, detail_b = z_a - mean_a[..., None], z_b - mean_b[..., None]
+    spread_a, spread_b = np.sqrt(_mean(detail_a ** 2, -1)), np.sqrt(_mean(detail_b ** 2, -1))
+    correlation = _mean(detail_a * detail_b, -1) / np.maximum(spread_a * spread_b, 1e-6)
     detailed = np.maximum(spread_a, spread_b) > BLOCK_DETAIL
     same_level = np.abs(mean_a - mean_b) < BLOCK_LEVEL_TOLERANCE
     same_structure = np.where(detailed, correlation > BLOCK_CORRELATION, True)
-    return same_structure & same_level, same_structure, _same_shapes(correlation, detailed), valid_blocks
+    return same_structure & same_level, same_structure, correlation, detailed
+
+
+def _moved_blocks(z_a: np.ndarray, valid: np.ndarray, valid_blocks: np.ndarray, blocks_b: np.ndarray,
+                  disagreeing: np.ndarray) -> np.ndarray:
+    """Per overlapping block (``blocks_b``, b's pixels of those of ``valid_blocks``): whether it is among the
+    ``disagreeing`` and agrees with a's picture (``z_a``, warped onto b's grid, ``valid`` where it is) at some shift of
+    up to MOVED_SEARCH pixels along each axis, wholly inside a's picture there: the scene moved (parallax), not
+    covered."""
+    moved = np.zeros(len(blocks_b), bool)
+    if not disagreeing.any():
+        return moved
+    rows, columns = (index[disagreeing] * LUMA_BLOCK for index in np.nonzero(valid_blocks))
+    shifts = np.arange(2 * MOVED_SEARCH + 1)  # (the window at shift 0 starts MOVED_SEARCH pixels into the padding)
+    rows, columns = rows[:, None, None] + shifts[None, :, None], columns[:, None, None] + shifts[None, None, :]
+
+    def patches(image: np.ndarray) -> np.ndarray:  # (disagreeing block, shift, pixel)
+        windows = np.lib.stride_tricks.sliding_window_view(np.pad(image, MOVED_SEARCH), (LUMA_BLOCK, LUMA_BLOCK))
+        return windows[rows, columns].reshape(len(rows), -1, LUMA_BLOCK * LUMA_BLOCK)
+
+    agree = _blocks_agree(patches(z_a), blocks_b[disagreeing][:, None, :])[0]
+    moved[disagreeing] = (agree & patches(valid).all(axis=-1)).any(axis=1)
+    return moved
+
+
+def _covered_share(agree: np.ndarray, moved: np.ndarray) -> float:
+    """The share of the overlapping blocks covered: disagreeing in place and not moved (_moved_blocks), a caption, a
+    sticker or a logo over a copy, where another capture of the scene shows the same texture moved by its parallax;
+    at most MAX_COVERED (pictures that share a layout but not their content, a template, a series, differ over much
+    more). The score leaves them out of the agreement (uncovered_agreement)."""
+    return min(MAX_COVERED, np.count_nonzero(~agree & ~moved) / len(agree))
 
 
 def _colour(fingerprint: ImageFingerprint) -> np.ndarray:
@@ -1305,7 +1357,7 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
         to_frame, other, points, inliers = transform, a, points_b, inliers_b
     else:
         to_frame, other, points, inliers = inverse, b, in_a, _project(inverse, inliers_b)
-    agree, same_structure, _, valid = _block_agreement(to_frame, other, frame)
+    agree, same_structure, _, valid, _ = _block_agreement(to_frame, other, frame)
     if valid.sum() < 4:
         return None
     n = LUMA_SIDE // LUMA_BLOCK
@@ -1434,13 +1486,13 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         if cell is None and frame is a:
             cell_grid, cell = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, a)
         if cell is None:
-            agreement, recoloured = _aligned_agreement(to_frame, other, frame)
+            agreement, covered, recoloured = _aligned_agreement(to_frame, other, frame)
         else:
-            agreement, recoloured = (_aligned_agreement(transform, a, b, cell) if cell_grid is b
-                                     else _aligned_agreement(inverse, b, a, cell))
+            agreement, covered, recoloured = (_aligned_agreement(transform, a, b, cell) if cell_grid is b
+                                              else _aligned_agreement(inverse, b, a, cell))
         second = _second_layer(fitted, source, target, in_overlap)
         candidate = Evidence(
-            distance, inliers=int(inliers.sum()), agreement=agreement,
+            distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
@@ -1476,12 +1528,19 @@ def hash_features(evidence: Evidence) -> tuple[float, float]:
 
 
 def verify_features(evidence: Evidence) -> tuple[float, ...]:
-    """The verification evidence the calibrated score weighs: the aligned check, the inliers' coverage, how
-    much of one image the overlap holds, how tight the fit is, the local colour change and a second motion
-    layer. (Not the hash: the pairs it finds close are copies or recolours alike, those it finds far are crops
-    or insets.)"""
-    return (evidence.agreement, evidence.coverage, evidence.containment, evidence.inlier_ratio,
+    """The verification evidence the calibrated score weighs: the aligned check (the blocks an overlay covers left
+    out), the inliers' coverage, how much of one image the overlap holds, how tight the fit is, the local colour
+    change and a second motion layer. (Not the hash: the pairs it finds close are copies or recolours alike, those
+    it finds far are crops or insets.)"""
+    return (uncovered_agreement(evidence), evidence.coverage, evidence.containment, evidence.inlier_ratio,
             evidence.recoloured, parallax_feature(evidence))
+
+
+def uncovered_agreement(evidence: Evidence) -> float:
+    """The aligned check's agreement over the blocks no overlay covers (_covered_share): a caption, a sticker or a
+    logo over a copy does not weigh as another capture of the scene does. (verify() chooses between the upright and
+    the mirrored fit by the agreement itself: leaving blocks out would favour a fit that misplaces the picture.)"""
+    return evidence.agreement / (1.0 - evidence.covered)
 
 
 def parallax_feature(evidence: Evidence) -> float:
