@@ -213,7 +213,7 @@ MAX_COVERED = 0.2
 # given as (w..., b).
 HASH_LOGIT = (-13.383, -10.474, 4.21)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (11.493, -3.588, 9.739, 7.123, -44.181, -8.271, -19.116)  # x = verify_features()
+VERIFY_LOGIT = (12.697, -2.874, 9.12, 7.314, -45.905, -7.361, -20.753)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
