@@ -159,6 +159,8 @@ GRID = 6  # cells per side of the keypoint selection grid
 RATIO = 0.8  # Lowe's ratio test
 RIVALS, SAME_PLACE_PX = 4, 3.0  # nearest descriptors searched; within this (working px) of the nearest: no rival
 MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than this is no correspondence
+# Where the ratio test leaves nothing to verify: mutual nearest descriptors this close (of 256 bits) correspond too
+MUTUAL_DISTANCE = 64
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 MIN_SCALE, MAX_SCALE = 0.2, 5.0  # the verified transform's scale (a to b)
 ORB_LEVEL_SCALE = 1.2  # scale between two of ORB's pyramid levels (cv2.ORB_create's default scaleFactor)
@@ -625,7 +627,7 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
 # --- local verification ---------------------------------------------------------------------------
 
 def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None,
-                     train_points: np.ndarray | None = None) -> np.ndarray:
+                     train_points: np.ndarray | None = None, mutual: bool = False) -> np.ndarray:
     """(query index, train index) pairs that pass the ratio test, each train descriptor in at most one of them
     (per set of queries: those before ``upright`` and the others; _one_to_one). FAISS's exact binary search finds
     the nearest descriptors about five times faster than OpenCV's brute-force matcher.
@@ -635,7 +637,12 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
     descriptor at one place, and those are no rival to each other. The two nearest are searched for every query,
     the RIVALS nearest again only for a query whose two nearest lie at one place and which the second nearest alone
     would fail (a tenth of a photo's queries: the search for 4 costs half as much again as the search for 2). FAISS
-    orders neighbours by distance, then id, so the two are the first two of the four."""
+    orders neighbours by distance, then id, so the two are the first two of the four.
+
+    With ``mutual``, a pair whose descriptors are each other's nearest (a's within its set) within MUTUAL_DISTANCE
+    bits is kept too, whatever its rival: a tiled watermark repeats one word's corners all over a design, and a
+    thumbnail enlarged from 100 px blurs its corners alike, so a's corner has look-alikes in b close to its true
+    one and fails the ratio test while still being b's nearest to it and it to b's."""
     if len(query) < 1 or len(train) < 2:
         return np.zeros((0, 2), np.int64)
     index = faiss.IndexBinaryFlat(256)
@@ -653,6 +660,8 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
             second[rivalled] = _second_elsewhere(*_search(index, query[rivalled], min(RIVALS, len(train))),
                                                  train_points)
     passed = (nearest_distance < RATIO * second) & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)
+    if mutual:
+        passed |= (nearest_distance <= MUTUAL_DISTANCE) & _mutual_nearest(query, train, nearest[:, 0], upright)
     pairs = np.stack([passed.nonzero()[0], nearest[passed, 0]], axis=1)
     return _one_to_one(pairs, nearest_distance[passed], len(query) if upright is None else upright)
 
@@ -666,6 +675,20 @@ def _search(index, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarra
         return index.search(query, count)
     finally:
         faiss.omp_set_num_threads(threads)
+
+
+def _mutual_nearest(query: np.ndarray, train: np.ndarray, nearest: np.ndarray, upright: int | None) -> np.ndarray:
+    """Per query: is it, of its set (the queries before ``upright`` or the others), the nearest to its nearest train
+    descriptor ``nearest``?"""
+    mutual = np.zeros(len(query), bool)
+    bounds = [0, len(query)] if upright is None else [0, upright, len(query)]
+    for start, end in zip(bounds, bounds[1:]):
+        if end > start:
+            index = faiss.IndexBinaryFlat(256)
+            index.add(query[start:end])
+            back = _search(index, train, 1)[1][:, 0]
+            mutual[start:end] = back[nearest[start:end]] == np.arange(end - start)
+    return mutual
 
 
 def _second_elsewhere(distances: np.ndarray, nearest: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -1431,27 +1454,17 @@ def _matched_levels(luma_a: np.ndarray, luma_b: np.ndarray, valid: np.ndarray) -
     return (gain * luma_a + offset - centre) / spread, (luma_b - centre) / spread
 
 
-def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int,
-           colour_check: bool = True) -> Evidence:
-    """Keypoint verification, upright and with a mirrored; the better-agreeing transform is kept (on a tie, the
-    one leaving less recoloured: a symmetric design, turned, also fits a mirror that misplaces its inner parts, or
-    the other way round; then the one with more inliers: a flat design's blocks agree under a fit that misplaces
-    half of it as under its own). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
-    evidence carries the whole-image colour change in that orientation too (the hash score weighs it; a verified
-    score does not), unless ``colour_check`` is off (a pair whose hashes are too far apart to accept is scored
-    without it)."""
+def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np.ndarray) -> Evidence:
+    """verify()'s fits of these correspondences (a's upright and mirrored descriptors, stacked, to b's), upright
+    and with a mirror, the better kept."""
     points_a, points_b = a.keypoints, b.keypoints
-    descriptors_a = np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32)
-    descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
-    mirrored_a = np.frombuffer(a.mirrored, np.uint8).reshape(-1, 32)
-    flipped_points_a = points_a[:len(mirrored_a)] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
+    upright_count = len(a.descriptors) // 32
+    flipped_points_a = points_a[:len(a.mirrored) // 32] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
     mirror = np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     best = Evidence(distance)
-    pairs = _correspondences(np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32), descriptors_b,
-                             len(descriptors_a), points_b)
-    upright = pairs[:, 0] < len(descriptors_a)
+    upright = pairs[:, 0] < upright_count
     for is_mirrored, query_points, pairs in ((False, points_a, pairs[upright]),
-                                             (True, flipped_points_a, pairs[~upright] - [len(descriptors_a), 0])):
+                                             (True, flipped_points_a, pairs[~upright] - [upright_count, 0])):
         if len(pairs) < MIN_INLIERS:
             continue
         source, target = query_points[pairs[:, 0]], points_b[pairs[:, 1]]
@@ -1501,6 +1514,29 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         if not best.verified or ((candidate.agreement, -candidate.recoloured, candidate.inliers)
                                  > (best.agreement, -best.recoloured, best.inliers)):
             best = candidate
+    return best
+
+
+def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int,
+           colour_check: bool = True) -> Evidence:
+    """Keypoint verification (correspondences by the ratio test; where those verify nothing, mutual nearest
+    descriptors too: _correspondences), upright and with a mirror; the better-agreeing transform is kept (on a tie, the
+    one leaving less recoloured: a symmetric design, turned, also fits a mirror that misplaces its inner parts, or
+    the other way round; then the one with more inliers: a flat design's blocks agree under a fit that misplaces
+    half of it as under its own). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
+    evidence carries the whole-image colour change in that orientation too (the hash score weighs it; a verified
+    score does not), unless ``colour_check`` is off (a pair whose hashes are too far apart to accept is scored
+    without it)."""
+    descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
+    queries = np.vstack([np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32),
+                         np.frombuffer(a.mirrored, np.uint8).reshape(-1, 32)])
+    upright = len(a.descriptors) // 32
+    ratio_pairs = _correspondences(queries, descriptors_b, upright, b.keypoints)
+    best = _best_fit(a, b, distance, ratio_pairs)
+    if not best.verified:  # the ratio test left too little: with the mutual nearest descriptors too
+        pairs = _correspondences(queries, descriptors_b, upright, b.keypoints, mutual=True)
+        if len(pairs) > len(ratio_pairs):
+            best = _best_fit(a, b, distance, pairs)
     if best.verified or not colour_check:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
