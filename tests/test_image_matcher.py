@@ -842,6 +842,48 @@ def test_design_under_a_tiled_watermark_matches():
     assert not MATCHER.compare(original, other).match
 
 
+def test_mutual_nearest_descriptors_correspond_where_the_ratio_test_fails(monkeypatch):
+    """With ``mutual``, a pair whose descriptors are each other's nearest within MUTUAL_DISTANCE bits is kept though a
+    look-alike elsewhere fails its ratio test."""
+    rng = np.random.default_rng(11)
+    train = rng.integers(0, 256, (4, 32), dtype=np.uint8)
+    train[1] = train[0]
+    train[1, 0] ^= 0xFF  # a look-alike of descriptor 0: 9 bits from it
+    train[1, 3] ^= 0b1
+    query = train[:1].copy()
+    query[0, 0] ^= 0b11110000  # 7 bits from descriptor 0, 8 from the look-alike: 7 > 0.8 x 8
+    query[0, 2] ^= 0b111
+    assert image_matcher._correspondences(query, train).tolist() == []
+    assert image_matcher._correspondences(query, train, mutual=True).tolist() == [[0, 0]]
+    assert image_matcher._correspondences(query, train, upright=1, mutual=True).tolist() == [[0, 0]]
+    monkeypatch.setattr(image_matcher, "MUTUAL_DISTANCE", 6)
+    assert image_matcher._correspondences(query, train, mutual=True).tolist() == []
+
+
+@pytest.mark.parametrize("seed, edit", ((10, lambda art: synthetic.tiled_watermark(art, "photo share", 0.3, 20.0)),
+                                        (21, lambda art: synthetic.resize(art, 130 / 640))))
+def test_watermarked_or_thumbnailed_design_verifies_with_mutual_nearest_descriptors(seed, edit, monkeypatch):
+    """A tiled watermark repeats one word's corners over the design, a 130-px thumbnail enlarged to the working size
+    blurs its corners alike: the ratio test leaves too few correspondences to verify, the mutual nearest descriptors
+    verify the copy."""
+    art = synthetic.flat_artwork(seed, "illustration")
+    original, copy = fingerprint(art, "PNG"), fingerprint(edit(art), "JPEG", 85)
+    assert MATCHER.compare(original, copy).match
+    monkeypatch.setattr(image_matcher, "MUTUAL_DISTANCE", -1)  # the ratio test alone
+    assert not verify(original, copy, *hash_match(original, copy)).verified
+
+
+def test_watermarked_design_with_an_element_recoloured_is_no_copy():
+    """Under a tiled watermark, a design whose main element was recoloured still shows the recolour."""
+    art = synthetic.flat_artwork(12, "logo")
+    variant = synthetic.tiled_watermark(synthetic.flat_artwork(12, "logo", recolour=(30, 60, 200)), "photo share", 0.3,
+                                        20.0)
+    original, other = fingerprint(art, "PNG"), fingerprint(variant, "JPEG", 85)
+    evidence = verify(original, other, *hash_match(original, other))
+    assert evidence.verified and evidence.recoloured > 0.2, evidence
+    assert not MATCHER.compare(original, other).match
+
+
 @pytest.mark.parametrize("seed", (34, 35))
 def test_flat_illustration_inside_a_post_is_found_and_another_design_of_its_template_is_not(seed):
     """A flat illustration shown at about half its size inside a post: its strongest corners are at the finest
