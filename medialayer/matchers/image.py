@@ -32,7 +32,9 @@ RANSAC, and all of them the colour check.
 Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors at two places
 of b, found by FAISS's exact binary search for a's upright and mirrored descriptors at once: a flat design's corner
 found at several pyramid levels has one descriptor over and over, no rival to itself; each of b's descriptors in one
-correspondence at most, so a flat patch's descriptor many of a's find nearest cannot collapse the fit); a
+correspondence at most, so a flat patch's descriptor many of a's find nearest cannot collapse the fit; where
+those verify nothing, descriptors each other's nearest within MUTUAL_DISTANCE bits are added: a tiled watermark's
+repeated word or a small thumbnail's blur gives a design's corners look-alikes that fail the ratio test); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
 (keystone, a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
 and an overlap covering at least MIN_CONTAINMENT of one of the images: a picture pasted into a post,
