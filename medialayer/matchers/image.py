@@ -219,7 +219,7 @@ MAX_COVERED = 0.2
 # given as (w..., b).
 HASH_LOGIT = (-13.383, -10.474, 4.21)  # x = hash_features(), fitted where the keypoints could not verify
 # (pairs within 2 x ACCEPT_DISTANCE: the hash score only decides pairs within ACCEPT_DISTANCE)
-VERIFY_LOGIT = (12.697, -2.874, 9.12, 7.314, -45.905, -7.361, -20.753)  # x = verify_features()
+VERIFY_LOGIT = (14.211, -2.965, 10.139, 5.709, -44.841, -7.169, -21.712)  # x = verify_features()
 HIGH_MARGIN, MEDIUM_MARGIN = 0.4, 0.2  # |score - 0.5| for high / medium confidence
 
 _GRID64 = 64
