@@ -632,23 +632,33 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
 
 def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None,
                      train_points: np.ndarray | None = None, mutual: bool = False) -> np.ndarray:
-    """(query index, train index) pairs that pass the ratio test, each train descriptor in at most one of them
-    (per set of queries: those before ``upright`` and the others; _one_to_one). FAISS's exact binary search finds
-    the nearest descriptors about five times faster than OpenCV's brute-force matcher.
+    """(query index, train index) pairs that pass the ratio test (_nearest_train), each train descriptor in at most
+    one of them (per set of queries: those before ``upright`` and the others; _one_to_one).
+
+    With ``mutual``, a pair whose descriptors are each other's nearest (a's within its set) within MUTUAL_DISTANCE
+    bits is kept too, whatever its rival: a tiled watermark repeats one word's corners all over a design, and a
+    thumbnail enlarged from 100 px blurs its corners alike, so a's corner has look-alikes in b close to its true
+    one and fails the ratio test while still being b's nearest to it and it to b's."""
+    distance, nearest, passed = _nearest_train(query, train, train_points)
+    if mutual:
+        passed = passed | _mutual_nearest(query, train, distance, nearest, passed, upright)
+    return _ratio_pairs(distance, nearest, passed, len(query) if upright is None else upright)
+
+
+def _nearest_train(query: np.ndarray, train: np.ndarray,
+                   train_points: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per query: (the distance of its nearest train descriptor, that descriptor's index, whether it passes Lowe's
+    ratio test). FAISS's exact binary search finds the nearest descriptors about five times faster than OpenCV's
+    brute-force matcher.
 
     With ``train_points`` the ratio test weighs the nearest descriptor against the nearest one elsewhere
     (_second_elsewhere): ORB finds a flat design's sharp corner at several pyramid levels, with nearly the same
     descriptor at one place, and those are no rival to each other. The two nearest are searched for every query,
     the RIVALS nearest again only for a query whose two nearest lie at one place and which the second nearest alone
     would fail (a tenth of a photo's queries: the search for 4 costs half as much again as the search for 2). FAISS
-    orders neighbours by distance, then id, so the two are the first two of the four.
-
-    With ``mutual``, a pair whose descriptors are each other's nearest (a's within its set) within MUTUAL_DISTANCE
-    bits is kept too, whatever its rival: a tiled watermark repeats one word's corners all over a design, and a
-    thumbnail enlarged from 100 px blurs its corners alike, so a's corner has look-alikes in b close to its true
-    one and fails the ratio test while still being b's nearest to it and it to b's."""
+    orders neighbours by distance, then id, so the two are the first two of the four."""
     if len(query) < 1 or len(train) < 2:
-        return np.zeros((0, 2), np.int64)
+        return np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, bool)
     index = faiss.IndexBinaryFlat(256)
     index.add(train)
     distances, nearest = _search(index, query, 2)
@@ -664,10 +674,13 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
             second[rivalled] = _second_elsewhere(*_search(index, query[rivalled], min(RIVALS, len(train))),
                                                  train_points)
     passed = (nearest_distance < RATIO * second) & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)
-    if mutual:
-        passed |= (nearest_distance <= MUTUAL_DISTANCE) & _mutual_nearest(query, train, nearest[:, 0], upright)
-    pairs = np.stack([passed.nonzero()[0], nearest[passed, 0]], axis=1)
-    return _one_to_one(pairs, nearest_distance[passed], len(query) if upright is None else upright)
+    return nearest_distance, nearest[:, 0], passed
+
+
+def _ratio_pairs(distance: np.ndarray, nearest: np.ndarray, kept: np.ndarray, upright: int) -> np.ndarray:
+    """The (query index, train index) pairs of the ``kept`` queries and their nearest, one to one (_one_to_one)."""
+    pairs = np.stack([kept.nonzero()[0], nearest[kept]], axis=1)
+    return _one_to_one(pairs, distance[kept], upright)
 
 
 def _search(index, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -681,17 +694,20 @@ def _search(index, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarra
         faiss.omp_set_num_threads(threads)
 
 
-def _mutual_nearest(query: np.ndarray, train: np.ndarray, nearest: np.ndarray, upright: int | None) -> np.ndarray:
-    """Per query: is it, of its set (the queries before ``upright`` or the others), the nearest to its nearest train
-    descriptor ``nearest``?"""
-    mutual = np.zeros(len(query), bool)
+def _mutual_nearest(query: np.ndarray, train: np.ndarray, distance: np.ndarray, nearest: np.ndarray,
+                    passed: np.ndarray, upright: int | None) -> np.ndarray:
+    """Per query: not ``passed``, within MUTUAL_DISTANCE of its nearest train descriptor ``nearest``, and, of its
+    set (the queries before ``upright`` or the others), the nearest to that descriptor? (Only those train
+    descriptors are searched back: few of them are that near.)"""
+    mutual = ~passed & (distance <= MUTUAL_DISTANCE)
     bounds = [0, len(query)] if upright is None else [0, upright, len(query)]
     for start, end in zip(bounds, bounds[1:]):
-        if end > start:
+        asked = start + mutual[start:end].nonzero()[0]
+        if len(asked):
             index = faiss.IndexBinaryFlat(256)
             index.add(query[start:end])
-            back = _search(index, train, 1)[1][:, 0]
-            mutual[start:end] = back[nearest[start:end]] == np.arange(end - start)
+            back = _search(index, train[nearest[asked]], 1)[1][:, 0]
+            mutual[asked] = back == asked - start
     return mutual
 
 
@@ -1535,12 +1551,15 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
     queries = np.vstack([np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32),
                          np.frombuffer(a.mirrored, np.uint8).reshape(-1, 32)])
     upright = len(a.descriptors) // 32
-    ratio_pairs = _correspondences(queries, descriptors_b, upright, b.keypoints)
+    nearest = _nearest_train(queries, descriptors_b, b.keypoints)
+    ratio_pairs = _ratio_pairs(*nearest, upright)
     best = _best_fit(a, b, distance, ratio_pairs)
     if not best.verified:  # the ratio test left too little: with the mutual nearest descriptors too
-        pairs = _correspondences(queries, descriptors_b, upright, b.keypoints, mutual=True)
-        if len(pairs) > len(ratio_pairs):
-            best = _best_fit(a, b, distance, pairs)
+        mutual = _mutual_nearest(queries, descriptors_b, *nearest, upright)
+        if mutual.any():
+            pairs = _ratio_pairs(nearest[0], nearest[1], nearest[2] | mutual, upright)
+            if len(pairs) > len(ratio_pairs):
+                best = _best_fit(a, b, distance, pairs)
     if best.verified or not colour_check:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
