@@ -965,6 +965,18 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     return agreement, covered, min(1.0, float(areas.max(initial=0) / picture))
 
 
+def _luminance_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float]:
+    """_aligned_agreement's luminance half alone, on b's grid: (the fraction of the overlapping blocks that agree, the
+    fraction covered). Where b shows a's picture larger, the checks are judged in a's frame, and whatever b holds
+    around a crop of it (caption bars, a keystone's black fill, a border) lands inside a's frame as a band along its
+    edges, filling whole blocks there; on b's grid the same band lies in the blocks a's frame only partly covers,
+    which are not judged. The better of the two frames is weighed; the colour check stays in a's."""
+    agree, _, _, valid_blocks, moved = _block_agreement(transform, a, b, moved=True)
+    if valid_blocks.sum() < 4:
+        return 0.0, 0.0
+    return float(agree.mean()), _covered_share(agree, moved)
+
+
 def _same_shapes(correlation: np.ndarray, detailed: np.ndarray) -> np.ndarray:
     """Per overlapping block: the same shapes in both pictures, whatever their colours? Flat blocks, and detailed ones
     whose luminance details correlate either way (beyond BLOCK_CORRELATION). A recolour keeps the edges of the part
@@ -1520,6 +1532,9 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             cell_grid, cell = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, a)
         if cell is None:
             agreement, covered, recoloured = _aligned_agreement(to_frame, other, frame)
+            if frame is a:  # (b's caption bars or a keystone's fill may band a's edges: b's frame leaves them out)
+                agreement, covered = max((agreement, covered), _luminance_agreement(transform, a, b),
+                                         key=lambda judged: judged[0])
         else:
             agreement, covered, recoloured = (_aligned_agreement(transform, a, b, cell) if cell_grid is b
                                               else _aligned_agreement(inverse, b, a, cell))
