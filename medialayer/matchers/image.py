@@ -86,7 +86,10 @@ must lie b's keypoints with no correspondence in a and blocks of another structu
 another capture of the scene keeps correspondences). Then the luminance and colour checks, levels and colour mapping
 fitted there too, judge the cell alone: the next cell's pixels neither skew the fits nor count as disagreeing or
 recoloured. It is looked for on b's grid, where a collage cell spans whole blocks, then on a's when a is the frame
-the checks are judged in, where b's band along a's edge fills whole blocks of a.
+the checks are judged in, where b's band along a's edge fills whole blocks of a. Where none is found there, the
+luminance agreement is judged on b's grid too and the better kept (``_luminance_agreement``, round imageq14-meme): a
+meme of a crop shows the picture larger, and its caption bars and keystone fill band a's edges in a's frame, while on
+b's grid they lie in blocks a's frame only partly covers, which are not judged.
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
