@@ -590,6 +590,19 @@ def test_hue_rotated_design_matches_and_one_recoloured_element_does_not(seed):
     assert not MATCHER.compare(original, recoloured).match
 
 
+def test_logo_whose_emblem_alone_turned_its_hue_is_no_copy_but_the_whole_logo_turned_is():
+    """A magenta emblem turned crimson (about 27 degrees of hue) around a cyan shape that kept its hue: most chromatic
+    blocks turned alike, but a hue rotation turns every colour, so the emblem is a recolour (MAX_HUE_KEPT), not a
+    turn of the whole picture; the whole logo turned as much still matches."""
+    logo = synthetic.flat_artwork(13, "logo")
+    original = fingerprint(logo, "PNG")
+    recoloured = fingerprint(synthetic.flat_artwork(13, "logo", recolour=(204, 49, 126)), "PNG")
+    assert verify(original, recoloured, *hash_match(original, recoloured)).recoloured > 0.1
+    assert not MATCHER.compare(original, recoloured).match
+    turned = fingerprint(synthetic.tone(logo, "hue", 0.15), "JPEG", 85)
+    assert MATCHER.compare(original, turned).match
+
+
 def _under_a_blue_sky(scene: Image.Image) -> Image.Image:
     """The scene dulled, its top third turned sky blue at the same luminance: colour no map of brightness gives."""
     dull = np.asarray(ImageEnhance.Color(scene).enhance(0.2), np.float32)

@@ -131,6 +131,7 @@ MIN_HUE_SATURATION = 0.25  # blocks this saturated (HSV, both images) take part 
 MIN_CHROMA = 0.1  # max - min of a pixel's channels (of 1) below which it has no colour to speak of
 MAX_HUE_DEVIATION = 45.0  # degrees a block's hue may turn unlike the others' under a global edit
 HUE_TURN_TOLERANCE = 15.0  # degrees: a turn of all hues beyond this, and a block's hue within this of it, turned alike
+MAX_HUE_KEPT = 0.1  # chromatic blocks whose hue stayed (within HUE_TURN_TOLERANCE) while others turned: a local turn
 COLOUR_TOLERANCE = 0.25  # a block's colour residual (in units of the overlap's colour spread) above which it differs
 # Floor of that spread (RGB distance, colours 0-1): below it the tolerance of a dark or dull picture sinks under
 # JPEG's colour noise (no picture of the tuning split is that dull: their least spread is 0.18).
@@ -1362,7 +1363,9 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
     their hues turned by the whole picture's turn and their saturation and brightness kept (_turn_hues), give b's
     colours within the colour check's tolerance and its mean luminance within LUMINANCE_TOLERANCE, the block turned
     with the others, though no map fitted to the rest explains it. Pixel by pixel: a block holding two colours, or a
-    pale one, is judged as its pixels are. (``valid``, ``fitted_from``: as for _unchanged.)"""
+    pale one, is judged as its pixels are. Not where MAX_HUE_KEPT of the chromatic blocks kept their hue: a hue
+    rotation turns every colour, so one element turned (a logo's emblem from magenta to crimson) is a recolour, however
+    alike its pixels turned. (``valid``, ``fitted_from``: as for _unchanged.)"""
     means = _mean(_blocks(colour_a, COLOUR_BLOCK), 2), _mean(_blocks(colour_b, COLOUR_BLOCK), 2)
     hsv_a, hsv_b = (cv2.cvtColor((m / 255.0).astype(np.float32), cv2.COLOR_RGB2HSV) for m in means)
     chromatic = (hsv_a[..., 1] > MIN_HUE_SATURATION) & (hsv_b[..., 1] > MIN_HUE_SATURATION) \
@@ -1375,7 +1378,9 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
     turn = np.angle(shift.mean())
     deviation = np.abs(np.angle(shift / np.exp(1j * turn)))
     turned_with = deviation <= np.radians(HUE_TURN_TOLERANCE)
-    if abs(turn) > np.radians(HUE_TURN_TOLERANCE) and turned_with.any():
+    # A hue rotation turns every colour: where chromatic blocks kept their hue, one part turned alone (a recolour)
+    kept = ~turned_with & (np.abs(np.angle(shift)) <= np.radians(HUE_TURN_TOLERANCE))
+    if abs(turn) > np.radians(HUE_TURN_TOLERANCE) and turned_with.any() and kept.mean() < MAX_HUE_KEPT:
         turn = np.angle(shift[turned_with].mean())  # (a block of two colours turns its mean's hue otherwise)
         tolerance = _colour_tolerance(colour_b, valid, fitted_from)
         turned = _turn_hues(colour_a[valid], math.degrees(turn)) / 255.0
