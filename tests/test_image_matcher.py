@@ -603,6 +603,21 @@ def test_logo_whose_emblem_alone_turned_its_hue_is_no_copy_but_the_whole_logo_tu
     assert MATCHER.compare(original, turned).match
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_product_with_a_part_recoloured_is_no_copy_but_the_whole_product_graded_is(seed):
+    """A product on white (as the quality bench makes them) with a quarter of it in another colour, the white kept:
+    no copy. Its gamma, contrast or hue changed all over: a copy. (A smaller recolour, a tenth to a sixth of the
+    canvas, and a sepia copy of a product are still judged wrongly: docs/benchmarks.md, round imageq14-recolour.)"""
+    product = synthetic.product_on_white(synthetic.textured_scene(seed, 640, 480), seed)
+    original = fingerprint(product, "JPEG", 92)
+    recoloured = synthetic.recolour_region(product, seed=4, area=0.25)
+    variant = Image.composite(product, recoloured, product.convert("L").point(lambda v: 255 * (v >= 245)))
+    assert not MATCHER.compare(original, fingerprint(variant, "JPEG", 92)).match
+    for graded in (synthetic.adjust(product, gamma=0.7), synthetic.adjust(product, contrast=1.3),
+                   synthetic.tone(product, "hue", 0.3)):
+        assert MATCHER.compare(original, fingerprint(graded, "JPEG", 85)).match
+
+
 def _under_a_blue_sky(scene: Image.Image) -> Image.Image:
     """The scene dulled, its top third turned sky blue at the same luminance: colour no map of brightness gives."""
     dull = np.asarray(ImageEnhance.Color(scene).enhance(0.2), np.float32)
