@@ -61,7 +61,8 @@ whatever the mapping says; a direction starting from a picture of one tone, grey
 whose mean luminance moved unlike that of the other's colours under the same mapping (a recolour of part of a
 nearly colourless picture, whose colour direction the check cannot fit). Neither counts where the whole
 picture's hues turned and the block's pixels turned with them, their saturation and brightness kept (a hue rotation
-is no affine map of RGB), and mapped colours stop at the ends of the range as pixels do (a brightened copy clips).
+is no affine map of RGB; not where a part of the chromatic blocks kept its hue: a rotation turns every colour), and
+mapped colours stop at the ends of the range as pixels do (a brightened copy clips).
 Also weighed: how many of the correspondences inside the overlap fit the transform (tight for a copy, loose
 for another viewpoint) and whether the correspondences the transform leaves over or fits only loosely (beyond
 PARALLAX_TOLERANCE) fit a second motion close to it (parallax: a near layer moving against a far one in another
