@@ -96,7 +96,7 @@ def test_the_rivals_searched_only_where_the_two_nearest_lie_at_one_place_give_th
         assert np.array_equal(two[0], four[0][:, :2]) and np.array_equal(two[1], four[1][:, :2])
         expected = ratio_test_on_every_query(query, train, upright, train_points)
         assert len(expected) > 0
-        assert np.array_equal(matcher._correspondences(query, train, upright, train_points), expected)
+        assert np.array_equal(matcher._correspondences(query, train, upright, train_points)[0], expected)
 
 
 def test_match_geometry_is_each_descriptors_keypoint_angle_and_level(fingerprints):

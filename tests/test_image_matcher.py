@@ -856,9 +856,9 @@ def test_a_descriptor_of_b_is_in_one_correspondence_per_set_of_a():
     query = np.repeat(train[:1], 6, axis=0)
     for row, flipped in enumerate((3, 1, 5, 4, 2, 6)):  # bits of byte 0 flipped: the distances 3, 1, 5 | 4, 2, 6
         query[row, 0] ^= (1 << flipped) - 1
-    pairs = image_matcher._correspondences(query, train, upright=3)
+    pairs = image_matcher._correspondences(query, train, upright=3)[0]
     assert pairs.tolist() == [[1, 0], [4, 0]]
-    assert image_matcher._correspondences(query, train).tolist() == [[1, 0]]
+    assert image_matcher._correspondences(query, train)[0].tolist() == [[1, 0]]
 
 
 def test_descriptors_of_one_place_are_no_rivals_in_the_ratio_test():
@@ -872,11 +872,11 @@ def test_descriptors_of_one_place_are_no_rivals_in_the_ratio_test():
     query = train[:1].copy()
     query[0, 1] ^= 0b11111  # five bits from descriptor 0, six from descriptor 1: 5 > 0.8 x 6
     same_place = np.array([[100.0, 100.0], [101.0, 100.5], [300.0, 50.0], [20.0, 400.0]], np.float32)
-    assert image_matcher._correspondences(query, train).tolist() == []
-    assert image_matcher._correspondences(query, train, train_points=same_place).tolist() == [[0, 0]]
+    assert image_matcher._correspondences(query, train)[0].tolist() == []
+    assert image_matcher._correspondences(query, train, train_points=same_place)[0].tolist() == [[0, 0]]
     elsewhere = same_place.copy()
     elsewhere[1] = (250.0, 300.0)
-    assert image_matcher._correspondences(query, train, train_points=elsewhere).tolist() == []
+    assert image_matcher._correspondences(query, train, train_points=elsewhere)[0].tolist() == []
 
 
 def test_design_under_a_tiled_watermark_matches():
@@ -891,8 +891,8 @@ def test_design_under_a_tiled_watermark_matches():
 
 
 def test_mutual_nearest_descriptors_correspond_where_the_ratio_test_fails(monkeypatch):
-    """With ``mutual``, a pair whose descriptors are each other's nearest within MUTUAL_DISTANCE bits is kept though a
-    look-alike elsewhere fails its ratio test."""
+    """With the mutual nearest (_correspondences' second part), a pair whose descriptors are each other's nearest
+    within MUTUAL_DISTANCE bits is kept though a look-alike elsewhere fails its ratio test."""
     rng = np.random.default_rng(11)
     train = rng.integers(0, 256, (4, 32), dtype=np.uint8)
     train[1] = train[0]
@@ -901,11 +901,11 @@ def test_mutual_nearest_descriptors_correspond_where_the_ratio_test_fails(monkey
     query = train[:1].copy()
     query[0, 0] ^= 0b11110000  # 7 bits from descriptor 0, 8 from the look-alike: 7 > 0.8 x 8
     query[0, 2] ^= 0b111
-    assert image_matcher._correspondences(query, train).tolist() == []
-    assert image_matcher._correspondences(query, train, mutual=True).tolist() == [[0, 0]]
-    assert image_matcher._correspondences(query, train, upright=1, mutual=True).tolist() == [[0, 0]]
+    assert image_matcher._correspondences(query, train)[0].tolist() == []
+    assert image_matcher._correspondences(query, train)[1]().tolist() == [[0, 0]]
+    assert image_matcher._correspondences(query, train, upright=1)[1]().tolist() == [[0, 0]]
     monkeypatch.setattr(image_matcher, "MUTUAL_DISTANCE", 6)
-    assert image_matcher._correspondences(query, train, mutual=True).tolist() == []
+    assert image_matcher._correspondences(query, train)[1]().tolist() == []
 
 
 @pytest.mark.parametrize("seed, edit", ((10, lambda art: synthetic.tiled_watermark(art, "photo share", 0.3, 20.0)),

@@ -109,6 +109,7 @@ import functools
 import io
 import math
 import warnings
+from collections.abc import Callable
 
 import cv2
 import faiss
@@ -636,18 +637,24 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
 # --- local verification ---------------------------------------------------------------------------
 
 def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None,
-                     train_points: np.ndarray | None = None, mutual: bool = False) -> np.ndarray:
-    """(query index, train index) pairs that pass the ratio test (_nearest_train), each train descriptor in at most
-    one of them (per set of queries: those before ``upright`` and the others; _one_to_one).
+                     train_points: np.ndarray | None = None) -> tuple[np.ndarray, Callable[[], np.ndarray]]:
+    """((query index, train index) pairs that pass the ratio test (_nearest_train), each train descriptor in at most
+    one of them (per set of queries: those before ``upright`` and the others; _one_to_one); a function giving them
+    with the mutual nearest descriptors too, from the same search).
 
-    With ``mutual``, a pair whose descriptors are each other's nearest (a's within its set) within MUTUAL_DISTANCE
-    bits is kept too, whatever its rival: a tiled watermark repeats one word's corners all over a design, and a
-    thumbnail enlarged from 100 px blurs its corners alike, so a's corner has look-alikes in b close to its true
-    one and fails the ratio test while still being b's nearest to it and it to b's."""
+    The mutual nearest: a pair whose descriptors are each other's nearest (a's within its set) within MUTUAL_DISTANCE
+    bits, whatever its rival. A tiled watermark repeats one word's corners all over a design, and a thumbnail enlarged
+    from 100 px blurs its corners alike, so a's corner has look-alikes in b close to its true one and fails the ratio
+    test while still being b's nearest to it and it to b's. verify() asks for them only where the ratio test's
+    correspondences verify nothing: between unrelated photos they are mostly chance pairs, and fitting them costs."""
     distance, nearest, passed = _nearest_train(query, train, train_points)
-    if mutual:
-        passed = passed | _mutual_nearest(query, train, distance, nearest, passed, upright)
-    return _ratio_pairs(distance, nearest, passed, len(query) if upright is None else upright)
+    upright = len(query) if upright is None else upright
+
+    def with_mutual() -> np.ndarray:
+        return _ratio_pairs(distance, nearest, passed | _mutual_nearest(query, train, distance, nearest, passed,
+                                                                         upright), upright)
+
+    return _ratio_pairs(distance, nearest, passed, upright), with_mutual
 
 
 def _nearest_train(query: np.ndarray, train: np.ndarray,
@@ -700,12 +707,12 @@ def _search(index, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _mutual_nearest(query: np.ndarray, train: np.ndarray, distance: np.ndarray, nearest: np.ndarray,
-                    passed: np.ndarray, upright: int | None) -> np.ndarray:
+                    passed: np.ndarray, upright: int) -> np.ndarray:
     """Per query: not ``passed``, within MUTUAL_DISTANCE of its nearest train descriptor ``nearest``, and, of its
     set (the queries before ``upright`` or the others), the nearest to that descriptor? (Only those train
     descriptors are searched back: few of them are that near.)"""
     mutual = ~passed & (distance <= MUTUAL_DISTANCE)
-    bounds = [0, len(query)] if upright is None else [0, upright, len(query)]
+    bounds = [0, upright, len(query)]
     for start, end in zip(bounds, bounds[1:]):
         asked = start + mutual[start:end].nonzero()[0]
         if len(asked):
@@ -1575,15 +1582,12 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
     queries = np.vstack([np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32),
                          np.frombuffer(a.mirrored, np.uint8).reshape(-1, 32)])
     upright = len(a.descriptors) // 32
-    nearest = _nearest_train(queries, descriptors_b, b.keypoints)
-    ratio_pairs = _ratio_pairs(*nearest, upright)
+    ratio_pairs, with_mutual = _correspondences(queries, descriptors_b, upright, b.keypoints)
     best = _best_fit(a, b, distance, ratio_pairs)
     if not best.verified:  # the ratio test left too little: with the mutual nearest descriptors too
-        mutual = _mutual_nearest(queries, descriptors_b, *nearest, upright)
-        if mutual.any():
-            pairs = _ratio_pairs(nearest[0], nearest[1], nearest[2] | mutual, upright)
-            if len(pairs) > len(ratio_pairs):
-                best = _best_fit(a, b, distance, pairs)
+        pairs = with_mutual()
+        if len(pairs) > len(ratio_pairs):
+            best = _best_fit(a, b, distance, pairs)
     if best.verified or not colour_check:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
