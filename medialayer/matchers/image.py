@@ -192,6 +192,11 @@ FOREIGN_MATCHED = 0.15
 SEAM_AGREEMENT = 0.5
 FOREIGN_STRUCTURE = 0.5
 MIN_REGION_BLOCKS = 6  # aligned-check blocks the cell must hold for the checks to keep to it
+# Where a's own picture changes along b's seam too, the seam is the edge of a part both share (_seam_in_a): a's step
+# there is over SEAM_STEP times its median step near the seam, on lines of SEAM_SAMPLES points, at one of b's
+# SEAM_LINES largest steps. (Round shared15, on composites of tune photos sharing a strip of another: of 2.0 and 2.5
+# with 1-3 lines, 2.0 and 3 lost no collage cell of 62 drawn with another seed and left the fewest strips matched.)
+SEAM_STEP, SEAM_SAMPLES, SEAM_LINES = 2.0, 40, 3
 MIN_BOX_SHARE = 0.15  # and the share of a it must cover: an element two designs of one series share is smaller
 # A second motion layer moves points at most MAX_PARALLAX (of WORK_SIDE) from where the first takes them, and at least
 # PARALLAX_TOLERANCE working pixels, within which its points fit their own motion: a near layer whose parallax is under
@@ -1454,6 +1459,9 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
             if (beyond.sum() < MIN_FOREIGN_KEYPOINTS or matched_b[beyond].mean() >= FOREIGN_MATCHED
                     or kept_structure >= FOREIGN_STRUCTURE):
                 continue
+            seam = (lines[0] + 1 if lines[0] < first[axis] else lines[0]) * size[axis]
+            if _seam_in_a(transform, inverse, a, b, frame, axis, seam, size[axis]):
+                continue  # a changes to another picture there too: a part both share, not a's picture in a cell
             if lines[0] < first[axis]:
                 low[axis] = lines[0] + 1
             else:
@@ -1468,6 +1476,43 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
     cell[low[1]:high[1], low[0]:high[0]] = True
     cell &= valid
     return cell if cell.sum() >= MIN_REGION_BLOCKS else None
+
+
+def _seam_in_a(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+               frame: ImageFingerprint, axis: int, seam: float, block: float) -> bool:
+    """Whether a's own picture changes along b's seam too, the line at ``seam`` (working pixels of ``frame``, a or b,
+    within a block of b's seam) across ``axis`` (0: a column, 1: a row). A collage cell or a meme's picture is a whole
+    picture, or a crop of it, that b's seam cuts: a goes on across it. Two composites sharing a strip of a third
+    picture (one foreground over different skies) both change picture along the strip's edge: a part they share, not
+    one inside the other.
+
+    Both luminance thumbnails are sampled on lines parallel to the seam, a thumbnail pixel of the frame apart, within
+    1.5 blocks of it; a line's step is the mean absolute difference of the lines beside it. b's seam is among its
+    SEAM_LINES largest steps (its own edges near the seam may step more), and a changes there too when its step at one
+    of them, or a line beside it (the seam falls between pixels), is over SEAM_STEP times the median of its steps: one
+    straight edge along the whole seam, where a photo's own edges wander, come and go."""
+    along = 1 - axis
+    extent = (frame.width, frame.height)
+    step = extent[axis] / LUMA_SIDE
+    offsets = np.arange(-1.5 * block, 1.5 * block + step / 2, step)
+    points = np.empty((len(offsets), SEAM_SAMPLES, 2))
+    points[..., axis] = seam + offsets[:, None]
+    points[..., along] = np.linspace(0.05, 0.95, SEAM_SAMPLES) * extent[along]
+    points = points.reshape(-1, 2)
+    profiles, inside = [], np.ones(SEAM_SAMPLES, bool)
+    for picture, to_picture in ((a, inverse), (b, transform)):
+        mapped = points if picture is frame else _project(to_picture, points)
+        thumb = (mapped * [LUMA_SIDE / picture.width, LUMA_SIDE / picture.height] - 0.5).astype(np.float32)
+        inside &= ((thumb >= 0) & (thumb <= LUMA_SIDE - 1)).all(axis=1).reshape(len(offsets), -1).all(axis=0)
+        luma = np.frombuffer(picture.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.float32)
+        profiles.append(cv2.remap(luma, thumb[None, :, 0], thumb[None, :, 1], cv2.INTER_LINEAR).reshape(len(offsets),
+                                                                                                         -1))
+    if inside.sum() < SEAM_SAMPLES // 4:
+        return False  # the seam lies beyond a's picture
+    steps_a, steps_b = (_mean(np.abs(profile[2:, inside] - profile[:-2, inside]), 1) for profile in profiles)
+    near_seam = np.argsort(steps_b)[-SEAM_LINES:]
+    beside = np.clip(near_seam[:, None] + [-1, 0, 1], 0, len(steps_a) - 1)
+    return bool(steps_a[beside].max() > SEAM_STEP * (np.median(steps_a) + 1.0))
 
 
 def _inlier_coverage(inverse: np.ndarray, points_b, inliers_b, a, b) -> float:
