@@ -196,7 +196,7 @@ MIN_REGION_BLOCKS = 6  # aligned-check blocks the cell must hold for the checks 
 # there is over SEAM_STEP times its median step near the seam, on lines of SEAM_SAMPLES points, at one of b's
 # SEAM_LINES largest steps. (Round shared15, on composites of tune photos sharing a strip of another: of 2.0 and 2.5
 # with 1-3 lines, 2.0 and 3 lost no collage cell of 62 drawn with another seed and left the fewest strips matched.)
-SEAM_STEP, SEAM_SAMPLES, SEAM_LINES = 2.0, 40, 3
+SEAM_STEP, SEAM_SAMPLES = 2.5, 40
 MIN_BOX_SHARE = 0.15  # and the share of a it must cover: an element two designs of one series share is smaller
 # A second motion layer moves points at most MAX_PARALLAX (of WORK_SIDE) from where the first takes them, and at least
 # PARALLAX_TOLERANCE working pixels, within which its points fit their own motion: a near layer whose parallax is under
@@ -1459,8 +1459,9 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
             if (beyond.sum() < MIN_FOREIGN_KEYPOINTS or matched_b[beyond].mean() >= FOREIGN_MATCHED
                     or kept_structure >= FOREIGN_STRUCTURE):
                 continue
-            seam = (lines[0] + 1 if lines[0] < first[axis] else lines[0]) * size[axis]
-            if _seam_in_a(transform, inverse, a, b, frame, axis, seam, size[axis]):
+            outward = -1 if lines[0] < first[axis] else 1
+            seam = (lines[0] + 1 if outward < 0 else lines[0]) * size[axis]
+            if _seam_in_a(transform, inverse, a, b, frame, axis, seam, size[axis], outward):
                 continue  # a changes to another picture there too: a part both share, not a's picture in a cell
             if lines[0] < first[axis]:
                 low[axis] = lines[0] + 1
@@ -1479,22 +1480,23 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
 
 
 def _seam_in_a(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-               frame: ImageFingerprint, axis: int, seam: float, block: float) -> bool:
+               frame: ImageFingerprint, axis: int, seam: float, block: float, outward: int) -> bool:
     """Whether a's own picture changes along b's seam too, the line at ``seam`` (working pixels of ``frame``, a or b,
-    within a block of b's seam) across ``axis`` (0: a column, 1: a row). A collage cell or a meme's picture is a whole
-    picture, or a crop of it, that b's seam cuts: a goes on across it. Two composites sharing a strip of a third
-    picture (one foreground over different skies) both change picture along the strip's edge: a part they share, not
-    one inside the other.
+    within a block of b's seam) across ``axis`` (0: a column, 1: a row), the cell on the side away from ``outward``
+    (+1, -1). A collage cell or a meme's picture is a whole picture, or a crop of it, that b's seam cuts: a goes on
+    across it. Two composites sharing a strip of a third picture (one foreground over different skies) both change
+    picture along the strip's edge: a part they share, not one inside the other.
 
     Both luminance thumbnails are sampled on lines parallel to the seam, a thumbnail pixel of the frame apart, within
-    1.5 blocks of it; a line's step is the mean absolute difference of the lines beside it. b's seam is among its
-    SEAM_LINES largest steps (its own edges near the seam may step more), and a changes there too when its step at one
-    of them, or a line beside it (the seam falls between pixels), is over SEAM_STEP times the median of its steps: one
-    straight edge along the whole seam, where a photo's own edges wander, come and go."""
+    1.5 blocks of it. b's seam is the first line, going outward, along which a's and b's luminance no longer
+    correlate (under SEAM_AGREEMENT); a changes there too when its step across that line (the mean absolute
+    difference of the lines beside it, or of the next ones: the seam falls between pixels) is over SEAM_STEP times
+    the median of its steps beyond: one straight edge along the whole seam, where a photo's own edges wander, come
+    and go."""
     along = 1 - axis
     extent = (frame.width, frame.height)
     step = extent[axis] / LUMA_SIDE
-    offsets = np.arange(-1.5 * block, 1.5 * block + step / 2, step)
+    offsets = outward * np.arange(-1.5 * block, 1.5 * block + step / 2, step)
     points = np.empty((len(offsets), SEAM_SAMPLES, 2))
     points[..., axis] = seam + offsets[:, None]
     points[..., along] = np.linspace(0.05, 0.95, SEAM_SAMPLES) * extent[along]
@@ -1509,10 +1511,14 @@ def _seam_in_a(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
                                                                                                          -1))
     if inside.sum() < SEAM_SAMPLES // 4:
         return False  # the seam lies beyond a's picture
-    steps_a, steps_b = (_mean(np.abs(profile[2:, inside] - profile[:-2, inside]), 1) for profile in profiles)
-    near_seam = np.argsort(steps_b)[-SEAM_LINES:]
-    beside = np.clip(near_seam[:, None] + [-1, 0, 1], 0, len(steps_a) - 1)
-    return bool(steps_a[beside].max() > SEAM_STEP * (np.median(steps_a) + 1.0))
+    line_a, line_b = (profile[:, inside] - _mean(profile[:, inside], 1)[:, None] for profile in profiles)
+    correlation = _mean(line_a * line_b, 1) / np.maximum(np.sqrt(_mean(line_a ** 2, 1) * _mean(line_b ** 2, 1)), 1.0)
+    apart = np.flatnonzero(correlation < SEAM_AGREEMENT)
+    if len(apart) == 0 or apart[0] == 0 or apart[0] + 3 >= len(offsets):
+        return False  # no line of the window where b stops showing a, or no lines beyond it
+    steps = np.median(np.abs(profiles[0][2:, inside] - profiles[0][:-2, inside]), axis=1)  # steps[k]: across line k + 1
+    at = apart[0] - 1  # across lines apart[0] - 1 and apart[0]: steps[at - 1], steps[at]
+    return bool(steps[at - 1:at + 1].max() > SEAM_STEP * (np.median(steps[at + 1:]) + 1.0))
 
 
 def _inlier_coverage(inverse: np.ndarray, points_b, inliers_b, a, b) -> float:
