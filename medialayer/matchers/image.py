@@ -192,11 +192,12 @@ FOREIGN_MATCHED = 0.15
 SEAM_AGREEMENT = 0.5
 FOREIGN_STRUCTURE = 0.5
 MIN_REGION_BLOCKS = 6  # aligned-check blocks the cell must hold for the checks to keep to it
-# Where a's own picture changes along b's seam too, the seam is the edge of a part both share (_seam_in_a): a's step
-# there is over SEAM_STEP times its median step near the seam, on lines of SEAM_SAMPLES points, at one of b's
-# SEAM_LINES largest steps. (Round shared15, on composites of tune photos sharing a strip of another: of 2.0 and 2.5
-# with 1-3 lines, 2.0 and 3 lost no collage cell of 62 drawn with another seed and left the fewest strips matched.)
-SEAM_STEP, SEAM_SAMPLES = 2.5, 40
+# Where a's own picture changes along b's seam too, the seam is the edge of a part both share (_seam_in_a): a's median
+# step across one of the SEAM_LAG lines before the first where a's and b's luminance stop correlating is over
+# SEAM_STEP times its median step beyond, on lines of SEAM_SAMPLES points. (Round shared15, on composites of tune
+# photos sharing a strip of another: of 1.5-3.0, 2.5 was the lowest that lost no collage cell of 62 drawn with another
+# seed; lags of 2-4 lines made no difference.)
+SEAM_STEP, SEAM_SAMPLES, SEAM_LAG = 2.5, 40, 3
 MIN_BOX_SHARE = 0.15  # and the share of a it must cover: an element two designs of one series share is smaller
 # A second motion layer moves points at most MAX_PARALLAX (of WORK_SIDE) from where the first takes them, and at least
 # PARALLAX_TOLERANCE working pixels, within which its points fit their own motion: a near layer whose parallax is under
@@ -1488,11 +1489,11 @@ def _seam_in_a(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
     picture along the strip's edge: a part they share, not one inside the other.
 
     Both luminance thumbnails are sampled on lines parallel to the seam, a thumbnail pixel of the frame apart, within
-    1.5 blocks of it. b's seam is the first line, going outward, along which a's and b's luminance no longer
-    correlate (under SEAM_AGREEMENT); a changes there too when its step across that line (the mean absolute
-    difference of the lines beside it, or of the next ones: the seam falls between pixels) is over SEAM_STEP times
-    the median of its steps beyond: one straight edge along the whole seam, where a photo's own edges wander, come
-    and go."""
+    1.5 blocks of it. b leaves a's picture at the first line, going outward, along which their luminance no longer
+    correlates (under SEAM_AGREEMENT); a changes picture there too when its step across one of the SEAM_LAG lines
+    before that one (the median absolute difference of the lines beside it: the seam falls between pixels, and the
+    line past it still mixes both pictures) is over SEAM_STEP times the median of its steps beyond: one straight edge
+    along the whole seam, where a photo's own edges wander, come and go."""
     along = 1 - axis
     extent = (frame.width, frame.height)
     step = extent[axis] / LUMA_SIDE
@@ -1514,11 +1515,11 @@ def _seam_in_a(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
     line_a, line_b = (profile[:, inside] - _mean(profile[:, inside], 1)[:, None] for profile in profiles)
     correlation = _mean(line_a * line_b, 1) / np.maximum(np.sqrt(_mean(line_a ** 2, 1) * _mean(line_b ** 2, 1)), 1.0)
     apart = np.flatnonzero(correlation < SEAM_AGREEMENT)
-    if len(apart) == 0 or apart[0] == 0 or apart[0] + 3 >= len(offsets):
+    if len(apart) == 0 or apart[0] < 2 or apart[0] + 3 >= len(offsets):
         return False  # no line of the window where b stops showing a, or no lines beyond it
     steps = np.median(np.abs(profiles[0][2:, inside] - profiles[0][:-2, inside]), axis=1)  # steps[k]: across line k + 1
-    at = apart[0] - 1  # across lines apart[0] - 1 and apart[0]: steps[at - 1], steps[at]
-    return bool(steps[at - 1:at + 1].max() > SEAM_STEP * (np.median(steps[at + 1:]) + 1.0))
+    first = apart[0]
+    return bool(steps[max(0, first - SEAM_LAG):first].max() > SEAM_STEP * (np.median(steps[first:]) + 1.0))
 
 
 def _inlier_coverage(inverse: np.ndarray, points_b, inliers_b, a, b) -> float:
