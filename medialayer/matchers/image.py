@@ -193,11 +193,13 @@ SEAM_AGREEMENT = 0.5
 FOREIGN_STRUCTURE = 0.5
 MIN_REGION_BLOCKS = 6  # aligned-check blocks the cell must hold for the checks to keep to it
 # Where a's own picture changes along b's seam too, the seam is the edge of a part both share (_seam_in_a): a's median
-# step across one of the SEAM_LAG lines before the first where a's and b's luminance stop correlating is over
-# SEAM_STEP times its median step beyond, on lines of SEAM_SAMPLES points. (Round shared15, on composites of tune
-# photos sharing a strip of another: of 1.5-3.0, 2.5 was the lowest that lost no collage cell of 62 drawn with another
-# seed; lags of 2-4 lines made no difference.)
-SEAM_STEP, SEAM_SAMPLES, SEAM_LAG = 2.5, 40, 3
+# step across one of the SEAM_LAG lines before the first where a's and b's luminance stop correlating is its largest
+# near the seam and over SEAM_STEP times its median step beyond, on lines of SEAM_SAMPLES points. (Round shared15, on
+# composites of tune photos sharing a strip of another and inset variants of the tune photos drawn with another seed:
+# 1.5-2.5 lost no collage cell, meme or photographed screen, and left 13-18 of 72 strips matched, 36 before; without
+# the largest-step condition 2.0 lost a map cropped into a collage cell, the map's coast along the seam and the
+# ocean flat beyond it.)
+SEAM_STEP, SEAM_SAMPLES, SEAM_LAG = 2.0, 40, 3
 MIN_BOX_SHARE = 0.15  # and the share of a it must cover: an element two designs of one series share is smaller
 # A second motion layer moves points at most MAX_PARALLAX (of WORK_SIDE) from where the first takes them, and at least
 # PARALLAX_TOLERANCE working pixels, within which its points fit their own motion: a near layer whose parallax is under
@@ -1492,8 +1494,8 @@ def _seam_in_a(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
     1.5 blocks of it. b leaves a's picture at the first line, going outward, along which their luminance no longer
     correlates (under SEAM_AGREEMENT); a changes picture there too when its step across one of the SEAM_LAG lines
     before that one (the median absolute difference of the lines beside it: the seam falls between pixels, and the
-    line past it still mixes both pictures) is over SEAM_STEP times the median of its steps beyond: one straight edge
-    along the whole seam, where a photo's own edges wander, come and go."""
+    line past it still mixes both pictures) is its largest within the window and over SEAM_STEP times the median of
+    its steps beyond: one straight edge along the whole seam, where a photo's own edges wander, come and go."""
     along = 1 - axis
     extent = (frame.width, frame.height)
     step = extent[axis] / LUMA_SIDE
@@ -1518,8 +1520,10 @@ def _seam_in_a(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
     if len(apart) == 0 or apart[0] < 2 or apart[0] + 3 >= len(offsets):
         return False  # no line of the window where b stops showing a, or no lines beyond it
     steps = np.median(np.abs(profiles[0][2:, inside] - profiles[0][:-2, inside]), axis=1)  # steps[k]: across line k + 1
-    first = apart[0]
-    return bool(steps[max(0, first - SEAM_LAG):first].max() > SEAM_STEP * (np.median(steps[first:]) + 1.0))
+    seam_lines = np.arange(max(0, apart[0] - SEAM_LAG), apart[0])
+    at_seam = steps[seam_lines].max()
+    return bool(at_seam >= np.delete(steps, seam_lines).max()
+                and at_seam > SEAM_STEP * (np.median(steps[apart[0]:]) + 1.0))
 
 
 def _inlier_coverage(inverse: np.ndarray, points_b, inliers_b, a, b) -> float:
