@@ -80,17 +80,20 @@ around the thumbnails, each weighing its part of the band's area (the mappings f
 recolour may turn an element's contrast with its surroundings round (a grey emblem on white turned dark blue): its
 edges' luminance details then anticorrelate, still the same shapes, where an overlay's new edges do not correlate.
 
-The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's picture between its caption bars, is bordered
-by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is placed, on each
-side of the inliers' box, where the aligned luminance stops agreeing line by line (block columns or rows); beyond it
-must lie b's keypoints with no correspondence in a and blocks of another structure (a recolour keeps the structure,
-another capture of the scene keeps correspondences). Then the luminance and colour checks, levels and colour mapping
-fitted there too, judge the cell alone: the next cell's pixels neither skew the fits nor count as disagreeing or
-recoloured. It is looked for on b's grid, where a collage cell spans whole blocks, then on a's when a is the frame
-the checks are judged in, where b's band along a's edge fills whole blocks of a. Where none is found there, the
-luminance agreement is judged on b's grid too and the better kept (``_luminance_agreement``, round imageq14-meme): a
-meme of a crop shows the picture larger, and its caption bars and keystone fill band a's edges in a's frame, while on
-b's grid they lie in blocks a's frame only partly covers, which are not judged.
+The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's picture between its caption bars, is
+bordered by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is
+placed, on each side of the inliers' box, where the aligned luminance stops agreeing line by line (block columns or
+rows); beyond it must lie b's keypoints with no correspondence in a and blocks of another structure (a recolour
+keeps the structure, another capture of the scene keeps correspondences), and a's own picture must go on across it
+(``_seam_in_a``, round shared15): where a changes picture along the same line, the two share a part (one foreground
+strip composited over different skies), neither holds the other, and the whole overlap is judged. Then the luminance
+and colour checks, levels and colour mapping fitted there too, judge the cell alone: the next cell's pixels neither
+skew the fits nor count as disagreeing or recoloured. It is looked for on b's grid, where a collage cell spans whole
+blocks, then on a's when a is the frame the checks are judged in, where b's band along a's edge fills whole blocks
+of a. Where none is found there, the luminance agreement is judged on b's grid too and the better kept
+(``_luminance_agreement``, round imageq14-meme): a meme of a crop shows the picture larger, and its caption bars and
+keystone fill band a's edges in a's frame, while on b's grid they lie in blocks a's frame only partly covers, which
+are not judged.
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
@@ -1420,16 +1423,17 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
     """The blocks of ``frame``'s aligned-check grid (a or b; a boolean mask) that a's picture fills in b, when another
     picture lies beyond them inside the overlap across a straight seam, else None.
 
-    A collage cell is cover-cropped, and a meme's caption bars and keystone fill border the picture: a's frame reaches
-    beyond the part of b that shows it, across a seam along the rows or columns. On each side of the inliers' box the
-    seam is placed where the aligned luminance stops agreeing: of the block lines (columns, rows) from the box outward,
-    the run kept is the one whose agreeing share, minus SEAM_AGREEMENT, sums the most. What lies beyond is another
-    picture only when it holds at least MIN_FOREIGN_KEYPOINTS of b's keypoints, almost none of them (under
-    FOREIGN_MATCHED) with any correspondence in a, and under FOREIGN_STRUCTURE of its blocks keep a's structure: a
-    recolour keeps the structure, a parallax or a shared scene leaves correspondences. The inliers may sit in a small
-    part of the cell (a texture-poor cell, corners ORB found at another scale): the seam, not the inliers, bounds what
-    is judged. (Designs of one series sharing an element look the same around it: the cell must cover MIN_BOX_SHARE
-    of a.)"""
+    A collage cell is cover-cropped, and a meme's caption bars and keystone fill border the picture: a's frame
+    reaches beyond the part of b that shows it, across a seam along the rows or columns. On each side of the
+    inliers' box the seam is placed where the aligned luminance stops agreeing: of the block lines (columns, rows)
+    from the box outward, the run kept is the one whose agreeing share, minus SEAM_AGREEMENT, sums the most. What
+    lies beyond is another picture only when it holds at least MIN_FOREIGN_KEYPOINTS of b's keypoints, almost none
+    of them (under FOREIGN_MATCHED) with any correspondence in a, and under FOREIGN_STRUCTURE of its blocks keep a's
+    structure: a recolour keeps the structure, a parallax or a shared scene leaves correspondences. Nor where a's
+    own picture changes along the seam too (_seam_in_a): a strip both share, not a's picture in a cell. The inliers
+    may sit in a small part of the cell (a texture-poor cell, corners ORB found at another scale): the seam, not the
+    inliers, bounds what is judged. (Designs of one series sharing an element look the same around it: the cell must
+    cover MIN_BOX_SHARE of a.)"""
     in_a = _project(inverse, points_b)
     inside = (in_a[:, 0] >= 0) & (in_a[:, 0] < a.width) & (in_a[:, 1] >= 0) & (in_a[:, 1] < a.height)
     if frame is b:
