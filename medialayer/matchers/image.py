@@ -1133,8 +1133,8 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
                     fitted_from: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Per COLOUR_BLOCK block: do the colours differ beyond one global colour mapping? And a's valid pixels under
     that mapping (0-1; clipped to the range, a channel at its top in a taken as a lower bound), which the luminance
-    check reuses. (None: too little overlap.) ``fitted_from``: the valid
-    pixels the mapping and the colour spread are fitted to (all of them if None; not a band's ring, _band_ring).
+    check reuses. (None: too little overlap.) ``fitted_from``: the valid pixels the mapping and the colour spread are
+    fitted to (all of them if None; not a band's ring, _band_ring).
 
     An affine map of (r, g, b) explains a filter, grading, grayscale, sepia or a hue rotation of a photo. A
     design of a few colours could have any recolour of one of them fitted so: there a gain and offset per
@@ -1178,10 +1178,10 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
         tones.append(lambda: _tone_curve(luma[fit], target[fit])(luma))
 
     def left(differs: np.ndarray, fitted: np.ndarray) -> tuple[float, float]:
-        # The share of blocks whose colour is unexplained, then of those whose colour or luminance is (_luminance_moved)
-        # to choose between mappings equal on colour: the affine map of a brightened product on white, the white held,
-        # matches each block's colour within the tolerance (widened by the white) and misses its brightness, which the
-        # tone curve follows.
+        # The share of blocks whose colour is unexplained; between mappings equal on that, the share whose colour or
+        # luminance is (_luminance_moved): the affine map of a brightened product on white, the white held, matches
+        # each block's colour within the tolerance (widened by the white) and misses its brightness, which the tone
+        # curve follows.
         moved = _luminance_moved(bounded(fitted), colour_b, valid)
         return _mean(differs[valid_blocks], 0), _mean((differs | moved)[valid_blocks], 0)
 
