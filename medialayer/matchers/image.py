@@ -62,7 +62,9 @@ whose mean luminance moved unlike that of the other's colours under the same map
 nearly colourless picture, whose colour direction the check cannot fit). Neither counts where the whole
 picture's hues turned and the block's pixels turned with them, their saturation and brightness kept (a hue rotation
 is no affine map of RGB; not where a part of the chromatic blocks kept its hue: a rotation turns every colour), and
-mapped colours stop at the ends of the range as pixels do (a brightened copy clips).
+mapped colours stop at the ends of the range as pixels do (a brightened copy clips), a channel at the top of the range
+in the picture mapped from being only a lower bound (the original of a clipped highlight was as bright or brighter);
+of mappings equal on colour, the one that also explains more blocks' luminance is kept (a brightened product on white).
 Also weighed: how many of the correspondences inside the overlap fit the transform (tight for a copy, loose
 for another viewpoint) and whether the correspondences the transform leaves over or fits only loosely (beyond
 PARALLAX_TOLERANCE) fit a second motion close to it (parallax: a near layer moving against a far one in another
@@ -1141,8 +1143,9 @@ def colour_change(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray)
 def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
                     fitted_from: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Per COLOUR_BLOCK block: do the colours differ beyond one global colour mapping? And a's valid pixels under
-    that mapping (0-1), which the luminance check reuses. (None: too little overlap.) ``fitted_from``: the valid
-    pixels the mapping and the colour spread are fitted to (all of them if None; not a band's ring, _band_ring).
+    that mapping (0-1; clipped to the range, a channel at its top in a taken as a lower bound), which the luminance
+    check reuses. (None: too little overlap.) ``fitted_from``: the valid pixels the mapping and the colour spread are
+    fitted to (all of them if None; not a band's ring, _band_ring).
 
     An affine map of (r, g, b) explains a filter, grading, grayscale, sepia or a hue rotation of a photo. A
     design of a few colours could have any recolour of one of them fitted so: there a gain and offset per
@@ -1156,9 +1159,17 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
     fit = slice(None) if fitted_from is None else fitted_from[valid]
     tolerance = _colour_tolerance(colour_b, valid, fitted_from)
 
+    top = x >= CLIPPED_LEVEL / 255.0
+
+    def bounded(fitted: np.ndarray) -> np.ndarray:
+        # Clipped to the range as pixels are: a brightened channel stops at the top, where the mapped one must too.
+        # And a channel at the top in a (a brightened copy's highlights, its white) was that high or higher before:
+        # mapped, it is a lower bound, and b's channel anywhere above it is explained.
+        clipped = np.clip(fitted, 0.0, 1.0)
+        return np.where(top, np.maximum(clipped, target), clipped)
+
     def unexplained(fitted: np.ndarray) -> np.ndarray:
-        # (clipped to the range as pixels are: a brightened channel stops at the top, where the mapped one must too)
-        residual = _shifted_residual(np.clip(fitted, 0.0, 1.0), colour_b / 255.0, valid)
+        residual = _shifted_residual(bounded(fitted), colour_b / 255.0, valid)
         return _mean(_blocks(residual, COLOUR_BLOCK), 2) > tolerance
 
     for per_channel in ((True, False) if _few_colours(colour_a[valid][fit]) else (False,)):
@@ -1176,14 +1187,24 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
     if tones and _colourless(colour_b[valid][fit]):
         luma = np.repeat(x @ LUMA_WEIGHTS[:, None], 3, axis=1)
         tones.append(lambda: _tone_curve(luma[fit], target[fit])(luma))
+
+    def left(differs: np.ndarray, fitted: np.ndarray) -> tuple[float, float]:
+        # The share of blocks whose colour is unexplained; between mappings equal on that, the share whose colour or
+        # luminance is (_luminance_moved): the affine map of a brightened product on white, the white held, matches
+        # each block's colour within the tolerance (widened by the white) and misses its brightness, which the tone
+        # curve follows.
+        moved = _luminance_moved(bounded(fitted), colour_b, valid)
+        return _mean(differs[valid_blocks], 0), _mean((differs | moved)[valid_blocks], 0)
+
     for tone_curve in tones:
-        if not differs[valid_blocks].any():
+        unexplained_share = left(differs, fitted)
+        if unexplained_share == (0.0, 0.0):
             break  # nothing left to explain
         tone = tone_curve()
         tone_differs = unexplained(tone)
-        if _mean(tone_differs[valid_blocks], 0) < _mean(differs[valid_blocks], 0):
+        if left(tone_differs, tone) < unexplained_share:
             differs, fitted = tone_differs, tone
-    return differs, fitted
+    return differs, bounded(fitted)
 
 
 def _affine_map(x: np.ndarray, target: np.ndarray):
@@ -1281,10 +1302,12 @@ def _tone_curve(x: np.ndarray, target: np.ndarray):
     cannot recolour one element of a design unlike the others, where a gain and offset per channel (_palette_lines)
     explain brightness and contrast only until they clip, and gamma not at all."""
     mean_x, mean_target, major = _palette(x, target)
-    if major.sum() < 2:  # a picture of many colours, none covering MIN_PALETTE_SHARE: all of them
+    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0)
+    # A picture of many colours, fewer than three of those covering MIN_PALETTE_SHARE left where the target is not
+    # clipped to fit gain, offset and gamma to (a product on white: the white, clipped, and one more colour): all.
+    if (major & unclipped.any(axis=1)).sum() < 3:
         major = np.ones(len(major), bool)
     powered = mean_x[None] ** TONE_GAMMAS[:, None, None]  # gamma, entry, channel
-    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0)
     keep = np.broadcast_to(major, (len(TONE_GAMMAS), len(major)))
     for _ in range(2):
         weight = (keep[..., None] & unclipped).astype(np.float64)  # gamma, entry, channel
