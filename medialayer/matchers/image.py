@@ -839,26 +839,28 @@ def _scale_may_reach(source: np.ndarray, target: np.ndarray, extent: float) -> t
     count = len(source)
     z = np.ascontiguousarray(source, np.float32).view(np.complex64).ravel()
     w = np.ascontiguousarray(target, np.float32).view(np.complex64).ravel()
+    if count not in _PAIRS:
+        _PAIRS[count] = np.triu_indices(count, 1)
+    first, second = _PAIRS[count]
     slack = np.float32(3e-4 * extent)  # > 1e-4 (1 + sqrt(2)) extent
     low_margin, high_margin = np.float32(REPROJECTION_PX) + slack, slack  # tolerance <= low + high margin * s
-    source_span, target_span = np.abs(z[None, :] - z[:, None]), np.abs(w[None, :] - w[:, None])  # [anchor, other]
+    # Per pair: the interval of k about anchor i is that of i about anchor k (the spans are the same)
+    source_span, target_span = np.abs(z[second] - z[first]), np.abs(w[second] - w[first])
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         low = _scale_bin((target_span - low_margin) / (source_span + high_margin))
         # (a span within high_margin bounds no scale from above: a tiny denominator, the top bin)
-        high = _scale_bin((target_span + low_margin) / np.maximum(source_span - high_margin, np.float32(1e-30)))
-        width = _SCALE_BINS + 1  # a column more per anchor for the interval ends past the top bin
-        rows = np.arange(0, count * width, width)[:, None]
-        marks = (np.bincount((rows + low).ravel(), minlength=count * width)
-                 - np.bincount((rows + high + 1).ravel(), minlength=count * width))
-        depth = np.cumsum(marks)  # [anchor * width + bin]: its intervals holding the bin (each row's marks sum to 0)
-        if depth.max() < MIN_INLIERS:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        if count not in _PAIRS:
-            _PAIRS[count] = np.triu_indices(count, 1)
-        first, second = _PAIRS[count]
-        spans = source_span.ravel()[first * count + second]
-        bins = _scale_bin(target_span.ravel()[first * count + second] / spans)  # (inf or NaN at one place)
-    kept = (np.minimum(depth[first * width + bins], depth[second * width + bins]) >= MIN_INLIERS) & (spans > 0)
+        past = _scale_bin((target_span + low_margin) / np.maximum(source_span - high_margin, np.float32(1e-30))) + 1
+        scale = _scale_bin(target_span / source_span)  # the similarity's through the two (inf or NaN at one place)
+    width = _SCALE_BINS + 1  # a column more per anchor for the interval ends past the top bin
+    of_first, of_second = first * width, second * width
+    marks = (np.bincount(np.concatenate([of_first + low, of_second + low]), minlength=count * width)
+             - np.bincount(np.concatenate([of_first + past, of_second + past]), minlength=count * width))
+    others = np.cumsum(marks)  # [anchor * width + bin]: the other correspondences' intervals holding the bin (each
+    # anchor's marks sum to 0); the anchor itself is among the inliers of every similarity through it
+    if others.max() < MIN_INLIERS - 1:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    kept = ((np.minimum(others[of_first + scale], others[of_second + scale]) >= MIN_INLIERS - 1)
+            & (source_span > 0))
     return first[kept], second[kept]
 
 
