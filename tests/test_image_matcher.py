@@ -962,7 +962,7 @@ def test_the_scale_bound_keeps_every_similarity_that_explains_enough_corresponde
     rng = np.random.default_rng(15)
     kept_fewer = 0
     for trial in range(240):
-        count = int(rng.integers(image_matcher.MIN_INLIERS, image_matcher.CONSENSUS_CHECK_MAX + 1))
+        count = int(rng.integers(image_matcher.MIN_INLIERS, image_matcher.FALLBACK_CONSENSUS_CHECK_MAX + 1))
         planted = min(count, int(rng.integers(6, 16))) if trial % 3 else 0
         source, target = (rng.integers(0, 512 * 8, (count, 2)) / 8 for _ in range(2))
         if trial % 4 == 0:  # crowded, and a tenth of the keypoints twice
@@ -983,9 +983,10 @@ def test_the_scale_bound_keeps_every_similarity_that_explains_enough_corresponde
         kept[first, second] = True
         enough = counts >= image_matcher.MIN_INLIERS
         assert kept[np.triu_indices(count, 1)][enough].all(), (trial, count, planted)
-        assert image_matcher._may_reach_inliers(source, target) or not enough.any(), trial
+        most = image_matcher.FALLBACK_CONSENSUS_CHECK_MAX
+        assert image_matcher._may_reach_inliers(source, target, most) or not enough.any(), trial
         kept_fewer += int((counts[kept[np.triu_indices(count, 1)]] < image_matcher.MIN_INLIERS).sum())
-    assert kept_fewer < 0.01 * 240 * image_matcher.CONSENSUS_CHECK_MAX ** 2 / 2  # (a bound, but a tight one)
+    assert kept_fewer < 0.01 * 240 * image_matcher.FALLBACK_CONSENSUS_CHECK_MAX ** 2 / 2  # (a bound, but a tight one)
 
 
 def test_watermarked_design_with_an_element_recoloured_is_no_copy():
@@ -1021,7 +1022,7 @@ def test_the_consensus_bound_never_skips_a_transform_ransac_would_find():
     rng = np.random.default_rng(6)
     ruled_out = found_any = 0
     for trial in range(150):
-        count = int(rng.integers(image_matcher.MIN_INLIERS, image_matcher.CONSENSUS_CHECK_MAX + 1))
+        count = int(rng.integers(image_matcher.MIN_INLIERS, image_matcher.FALLBACK_CONSENSUS_CHECK_MAX + 1))
         planted = min(count, int(rng.integers(8, 20))) if trial % 3 else 0
         source, target = (rng.integers(0, 512 * 8, (count, 2)) / 8 for _ in range(2))
         angle, scale = rng.uniform(-np.pi, np.pi), rng.uniform(0.25, 4.0)
@@ -1035,7 +1036,8 @@ def test_the_consensus_bound_never_skips_a_transform_ransac_would_find():
         source = source.astype(np.float32 if trial % 2 else np.float64)
         transform, inliers = image_matcher._fit_transform(source, target.astype(np.float32))
         found = transform is not None and inliers.sum() >= image_matcher.MIN_INLIERS
-        may = image_matcher._may_reach_inliers(source, target.astype(np.float32))
+        may = image_matcher._may_reach_inliers(source, target.astype(np.float32),
+                                               image_matcher.FALLBACK_CONSENSUS_CHECK_MAX)
         assert may or not found, (trial, count, planted)
         assert planted or not may, trial
         ruled_out, found_any = ruled_out + (not may), found_any + found

@@ -177,7 +177,10 @@ ORB_LEVEL_SCALE = 1.2  # scale between two of ORB's pyramid levels (cv2.ORB_crea
 # Two word matches agree on a transform (word_matches_agree) within these: degrees of turn, pyramid levels of scale
 TURN_TOLERANCE, LEVEL_TOLERANCE = 45.0, 3.0
 AGREEMENT_CHECK_MAX = 48  # word matches up to which that is tried (pairs of them grow as the square: beyond, verify)
-CONSENSUS_CHECK_MAX = 128  # correspondences up to which _may_reach_inliers bounds RANSAC (cheaper than it)
+# Correspondences up to which _may_reach_inliers bounds RANSAC, in less time than RANSAC takes to give up: of the
+# ratio test (beyond, mostly a copy's, which RANSAC fits in a few iterations) and of verify()'s mutual nearest
+# fallback (beyond the ratio test's, mostly chance pairs: 50-120 between unrelated photos)
+CONSENSUS_CHECK_MAX, FALLBACK_CONSENSUS_CHECK_MAX = 48, 128
 CONSENSUS_RESIDUALS = 48 * 47 // 2 * 48  # residuals it computes at most (every similarity of 48 of them)
 SCALE_BIN_SHIFT = 19  # a scale's histogram bin: its float32 bits but the last 19 (16 bins an octave)
 SCALE_RANGE = 2.0 ** 8  # scales beyond this (or under its inverse) share the histogram's end bins
@@ -791,11 +794,11 @@ def _fit_transform(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray |
     return transform, inliers
 
 
-def _may_reach_inliers(source: np.ndarray, target: np.ndarray) -> bool:
+def _may_reach_inliers(source: np.ndarray, target: np.ndarray, most: int = CONSENSUS_CHECK_MAX) -> bool:
     """Could _fit_transform's RANSAC find MIN_INLIERS inliers among these correspondences? False only when it
     cannot: OpenCV's RANSAC takes its inliers from a similarity through two of the correspondences (the refinement
     after it keeps that mask), so no more than the most any such similarity explains within REPROJECTION_PX. Up to
-    CONSENSUS_CHECK_MAX correspondences every such similarity is tried here that its scale alone does not rule out
+    ``most`` correspondences every such similarity is tried here that its scale alone does not rule out
     (_scale_may_reach), in less time than RANSAC takes to give up: unrelated look-alike pictures (smooth textures,
     one template) pass the word stage with a few dozen chance correspondences that no motion explains, and
     unrelated photos that fail the ratio test bring 50-120 mutual nearest descriptors (verify()); each set costs a
@@ -805,7 +808,7 @@ def _may_reach_inliers(source: np.ndarray, target: np.ndarray) -> bool:
     count = len(source)
     if count < MIN_INLIERS:
         return False
-    if count > CONSENSUS_CHECK_MAX:
+    if count > most:
         return True  # RANSAC is the cheaper test
     extent = max(float(np.abs(source).max()), float(np.abs(target).max()), 1.0)
     first, second = _scale_may_reach(source, target, extent)
@@ -1555,9 +1558,11 @@ def _matched_levels(luma_a: np.ndarray, luma_b: np.ndarray, valid: np.ndarray) -
     return (gain * luma_a + offset - centre) / spread, (luma_b - centre) / spread
 
 
-def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np.ndarray) -> Evidence:
+def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np.ndarray,
+              consensus_check_max: int = CONSENSUS_CHECK_MAX) -> Evidence:
     """verify()'s fits of these correspondences (a's upright and mirrored descriptors, stacked, to b's), upright
-    and with a mirror, the better kept."""
+    and with a mirror, the better kept; RANSAC only where _may_reach_inliers (up to ``consensus_check_max``
+    correspondences) does not rule it out."""
     points_a, points_b = a.keypoints, b.keypoints
     upright_count = len(a.descriptors) // 32
     flipped_points_a = points_a[:len(a.mirrored) // 32] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
@@ -1569,7 +1574,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         if len(pairs) < MIN_INLIERS:
             continue
         source, target = query_points[pairs[:, 0]], points_b[pairs[:, 1]]
-        if not _may_reach_inliers(source, target):
+        if not _may_reach_inliers(source, target, consensus_check_max):
             continue  # no similarity explains MIN_INLIERS of them: RANSAC would find none (chance correspondences)
         transform, inliers = _fit_transform(source, target)
         if transform is None or inliers.sum() < MIN_INLIERS:
@@ -1640,7 +1645,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
     if not best.verified:  # the ratio test left too little: with the mutual nearest descriptors too
         pairs = with_mutual()
         if len(pairs) > len(ratio_pairs):
-            best = _best_fit(a, b, distance, pairs)
+            best = _best_fit(a, b, distance, pairs, FALLBACK_CONSENSUS_CHECK_MAX)
     if best.verified or not colour_check:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
