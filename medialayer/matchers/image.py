@@ -36,7 +36,9 @@ correspondence at most, so a flat patch's descriptor many of a's find nearest ca
 those verify nothing, descriptors each other's nearest within MUTUAL_DISTANCE bits are added: a tiled watermark's
 repeated word or a small thumbnail's blur gives a design's corners look-alikes that fail the ratio test); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
-(keystone, a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
+(keystone, a screen photographed at an angle), unless no similarity through two of them could explain MIN_INLIERS
+(``_may_reach_inliers``: exact, cheaper than RANSAC's giving up on chance correspondences). A candidate needs
+enough inliers spread over the matched region
 and an overlap covering at least MIN_CONTAINMENT of one of the images: a picture pasted into a post,
 a collage or a meme covers all of itself and only part of the other, so the evidence is about the
 region, not the whole of the bigger picture, and ``Evidence.region`` says where it sits. Aligned
