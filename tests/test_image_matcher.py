@@ -1017,6 +1017,73 @@ def test_watermarked_or_thumbnailed_design_verifies_with_mutual_nearest_descript
     assert not verify(original, copy, *hash_match(original, copy)).verified
 
 
+def test_unrelated_photos_failing_the_ratio_test_skip_ransac_on_the_mutual_nearest_descriptors(monkeypatch):
+    """Two unrelated photos that pass the word stage verify nothing with the ratio test, and the mutual nearest
+    descriptors then bring more chance correspondences than the exhaustive check took (84 upright here, against
+    48): _may_reach_inliers rules them out by their scales (_scale_may_reach) and RANSAC does not run at all."""
+    fits = []
+    fit_transform = image_matcher._fit_transform
+    monkeypatch.setattr(image_matcher, "_fit_transform", lambda *points: fits.append(1) or fit_transform(*points))
+    a, b = (fingerprint(synthetic.textured_scene(seed, 640, 480)) for seed in (7, 8))
+    queries = np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32)
+    upright = len(a.descriptors) // 32
+    _, with_mutual = image_matcher._correspondences(queries, np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32),
+                                                    upright, b.keypoints)
+    assert (with_mutual()[:, 0] < upright).sum() > 48
+    assert image_matcher.may_verify(a, b) and image_matcher.hash_distance(a, b) > image_matcher.ACCEPT_DISTANCE
+    assert not MATCHER.compare(a, b).match
+    assert fits == []
+
+
+def _most_inliers_of_a_similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per pair (i < j, np.triu_indices' order): how many correspondences the similarity through i and j explains
+    within _may_reach_inliers's tolerance, every one counted (its code before the scale bound)."""
+    z = np.ascontiguousarray(source, np.float32).view(np.complex64).ravel()
+    w = np.ascontiguousarray(target, np.float32).view(np.complex64).ravel()
+    first, second = np.triu_indices(len(z), 1)
+    with np.errstate(all="ignore"):
+        gain = (w[second] - w[first]) / (z[second] - z[first])
+        shift = w[first] - gain * z[first]
+        extent = max(float(np.abs(source).max()), float(np.abs(target).max()), 1.0)
+        tolerance = image_matcher.REPROJECTION_PX + 1e-4 * (np.abs(gain) * extent + np.abs(shift) + extent)
+        return (np.abs(gain[:, None] * z + shift[:, None] - w) <= tolerance[:, None]).sum(axis=1)
+
+
+def test_the_scale_bound_keeps_every_similarity_that_explains_enough_correspondences():
+    """_scale_may_reach drops only similarities explaining fewer than MIN_INLIERS correspondences, so
+    _may_reach_inliers says what trying every similarity says (or lets RANSAC decide): chance correspondences, some
+    crowded in a small area or sharing a keypoint, with 6-15 more on one similarity of any scale (1/20-20) moved by up
+    to just beyond REPROJECTION_PX."""
+    rng = np.random.default_rng(15)
+    kept_fewer = 0
+    for trial in range(240):
+        count = int(rng.integers(image_matcher.MIN_INLIERS, image_matcher.FALLBACK_CONSENSUS_CHECK_MAX + 1))
+        planted = min(count, int(rng.integers(6, 16))) if trial % 3 else 0
+        source, target = (rng.integers(0, 512 * 8, (count, 2)) / 8 for _ in range(2))
+        if trial % 4 == 0:  # crowded, and a tenth of the keypoints twice
+            source = np.clip(np.round(rng.normal(256, 20, (count, 2)) * 8) / 8, 0, 511)
+            source[:count // 10] = source[count // 10:2 * (count // 10)]
+        angle, scale = rng.uniform(-np.pi, np.pi), np.exp(rng.uniform(-3, 3))
+        rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        direction = rng.uniform(0, 2 * np.pi, planted)
+        radius = image_matcher.REPROJECTION_PX * rng.choice([0.1, 0.5, 0.98, 0.999, 1.001], planted)
+        moved = source[:planted] @ rotation.T + rng.uniform(-200, 200, 2) + radius[:, None] * np.stack(
+            [np.cos(direction), np.sin(direction)], axis=1)
+        target[:planted] = np.round(np.clip(moved, 0, 600) * 8) / 8
+        source, target = source.astype(np.float32), target.astype(np.float32)
+        counts = _most_inliers_of_a_similarity(source, target)
+        extent = max(float(np.abs(source).max()), float(np.abs(target).max()), 1.0)
+        first, second = image_matcher._scale_may_reach(source, target, extent)
+        kept = np.zeros((count, count), bool)
+        kept[first, second] = True
+        enough = counts >= image_matcher.MIN_INLIERS
+        assert kept[np.triu_indices(count, 1)][enough].all(), (trial, count, planted)
+        most = image_matcher.FALLBACK_CONSENSUS_CHECK_MAX
+        assert image_matcher._may_reach_inliers(source, target, most) or not enough.any(), trial
+        kept_fewer += int((counts[kept[np.triu_indices(count, 1)]] < image_matcher.MIN_INLIERS).sum())
+    assert kept_fewer < 0.01 * 240 * image_matcher.FALLBACK_CONSENSUS_CHECK_MAX ** 2 / 2  # (a bound, but a tight one)
+
+
 def test_watermarked_design_with_an_element_recoloured_is_no_copy():
     """Under a tiled watermark, a design whose main element was recoloured still shows the recolour."""
     art = synthetic.flat_artwork(12, "logo")
@@ -1050,7 +1117,7 @@ def test_the_consensus_bound_never_skips_a_transform_ransac_would_find():
     rng = np.random.default_rng(6)
     ruled_out = found_any = 0
     for trial in range(150):
-        count = int(rng.integers(image_matcher.MIN_INLIERS, image_matcher.CONSENSUS_CHECK_MAX + 1))
+        count = int(rng.integers(image_matcher.MIN_INLIERS, image_matcher.FALLBACK_CONSENSUS_CHECK_MAX + 1))
         planted = min(count, int(rng.integers(8, 20))) if trial % 3 else 0
         source, target = (rng.integers(0, 512 * 8, (count, 2)) / 8 for _ in range(2))
         angle, scale = rng.uniform(-np.pi, np.pi), rng.uniform(0.25, 4.0)
@@ -1064,7 +1131,8 @@ def test_the_consensus_bound_never_skips_a_transform_ransac_would_find():
         source = source.astype(np.float32 if trial % 2 else np.float64)
         transform, inliers = image_matcher._fit_transform(source, target.astype(np.float32))
         found = transform is not None and inliers.sum() >= image_matcher.MIN_INLIERS
-        may = image_matcher._may_reach_inliers(source, target.astype(np.float32))
+        may = image_matcher._may_reach_inliers(source, target.astype(np.float32),
+                                               image_matcher.FALLBACK_CONSENSUS_CHECK_MAX)
         assert may or not found, (trial, count, planted)
         assert planted or not may, trial
         ruled_out, found_any = ruled_out + (not may), found_any + found

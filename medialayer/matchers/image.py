@@ -36,7 +36,9 @@ correspondence at most, so a flat patch's descriptor many of a's find nearest ca
 those verify nothing, descriptors each other's nearest within MUTUAL_DISTANCE bits are added: a tiled watermark's
 repeated word or a small thumbnail's blur gives a design's corners look-alikes that fail the ratio test); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
-(keystone, a screen photographed at an angle). A candidate needs enough inliers spread over the matched region
+(keystone, a screen photographed at an angle), unless no similarity through two of them could explain MIN_INLIERS
+(``_may_reach_inliers``: exact, cheaper than RANSAC's giving up on chance correspondences). A candidate needs
+enough inliers spread over the matched region
 and an overlap covering at least MIN_CONTAINMENT of one of the images: a picture pasted into a post,
 a collage or a meme covers all of itself and only part of the other, so the evidence is about the
 region, not the whole of the bigger picture, and ``Evidence.region`` says where it sits. Aligned
@@ -182,7 +184,13 @@ ORB_LEVEL_SCALE = 1.2  # scale between two of ORB's pyramid levels (cv2.ORB_crea
 # Two word matches agree on a transform (word_matches_agree) within these: degrees of turn, pyramid levels of scale
 TURN_TOLERANCE, LEVEL_TOLERANCE = 45.0, 3.0
 AGREEMENT_CHECK_MAX = 48  # word matches up to which that is tried (pairs of them grow as the square: beyond, verify)
-CONSENSUS_CHECK_MAX = 48  # correspondences up to which _may_reach_inliers tries every similarity (cheaper than RANSAC)
+# Correspondences up to which _may_reach_inliers bounds RANSAC, in less time than RANSAC takes to give up: of the
+# ratio test (beyond, mostly a copy's, which RANSAC fits in a few iterations) and of verify()'s mutual nearest
+# fallback (beyond the ratio test's, mostly chance pairs: 50-120 between unrelated photos)
+CONSENSUS_CHECK_MAX, FALLBACK_CONSENSUS_CHECK_MAX = 48, 128
+CONSENSUS_RESIDUALS = 48 * 47 // 2 * 48  # residuals it computes at most (every similarity of 48 of them)
+SCALE_BIN_SHIFT = 19  # a scale's histogram bin: its float32 bits but the last 19 (16 bins an octave)
+SCALE_RANGE = 2.0 ** 8  # scales beyond this (or under its inverse) share the histogram's end bins
 RANSAC_SEED = 12345  # any fixed value: compare() must give the same answer every time
 MIN_INLIERS = 10
 MIN_INLIER_CELLS = 4  # of a 4x4 grid over the matched region, in both images
@@ -252,6 +260,8 @@ _ORIENTATION_TRANSPOSE = {  # EXIF orientation tag -> the transpose that shows t
     8: Image.Transpose.ROTATE_90}
 _ORB = {}  # FAST threshold -> detector, created lazily once per process (cv2 objects do not pickle)
 _PAIRS = {}  # n -> the index pairs (i < j) of n (np.triu_indices): for _may_reach_inliers, word_matches_agree
+_LOWEST_SCALE_BIN = int(np.float32(1.0 / SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT
+_SCALE_BINS = (int(np.float32(SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT) - _LOWEST_SCALE_BIN + 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -799,35 +809,83 @@ def _fit_transform(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray |
     return transform, inliers
 
 
-def _may_reach_inliers(source: np.ndarray, target: np.ndarray) -> bool:
+def _may_reach_inliers(source: np.ndarray, target: np.ndarray, most: int = CONSENSUS_CHECK_MAX) -> bool:
     """Could _fit_transform's RANSAC find MIN_INLIERS inliers among these correspondences? False only when it
     cannot: OpenCV's RANSAC takes its inliers from a similarity through two of the correspondences (the refinement
     after it keeps that mask), so no more than the most any such similarity explains within REPROJECTION_PX. Up to
-    CONSENSUS_CHECK_MAX correspondences every such similarity is tried here, in less time than RANSAC takes to give
-    up: unrelated look-alike pictures (smooth textures, one template) pass the word stage with a few dozen chance
-    correspondences that no motion explains, and cost two full RANSAC runs (upright, mirrored) for nothing.
-    Arithmetic in float32 complex numbers (the points are multiples of 1/8 px, exact); the tolerance exceeds
-    REPROJECTION_PX by far more than this rounding and OpenCV's (float32 errors of the model's terms), so a
-    borderline inlier there counts here too: a bound, never a decision."""
+    ``most`` correspondences every such similarity is tried here that its scale alone does not rule out
+    (_scale_may_reach), in less time than RANSAC takes to give up: unrelated look-alike pictures (smooth textures,
+    one template) pass the word stage with a few dozen chance correspondences that no motion explains, and
+    unrelated photos that fail the ratio test bring 50-120 mutual nearest descriptors (verify()); each set costs a
+    full RANSAC run (upright, mirrored) for nothing. Arithmetic in float32 complex numbers (the points are multiples
+    of 1/8 px, exact); the tolerance exceeds REPROJECTION_PX by far more than this rounding and OpenCV's (float32
+    errors of the model's terms), so a borderline inlier there counts here too: a bound, never a decision."""
     count = len(source)
     if count < MIN_INLIERS:
         return False
-    if count > CONSENSUS_CHECK_MAX:
+    if count > most:
         return True  # RANSAC is the cheaper test
+    extent = max(float(np.abs(source).max()), float(np.abs(target).max()), 1.0)
+    first, second = _scale_may_reach(source, target, extent)
+    if len(first) * count > CONSENSUS_RESIDUALS:
+        return True  # many similarities may: RANSAC is the cheaper test (a copy's correspondences)
+    if len(first) == 0:
+        return False
     z = np.ascontiguousarray(source, np.float32).view(np.complex64).ravel()
     w = np.ascontiguousarray(target, np.float32).view(np.complex64).ravel()
-    if count not in _PAIRS:
-        _PAIRS[count] = np.triu_indices(count, 1)
-    first, second = _PAIRS[count]
     with np.errstate(all="ignore"):  # two keypoints at one place: OpenCV's model is NaN (no inliers), here too
         gain = (w[second] - w[first]) / (z[second] - z[first])  # z -> gain * z + shift through both
         shift = w[first] - gain * z[first]
         residual = gain[:, None] * z
         residual += shift[:, None]
         residual -= w
-        extent = max(float(np.abs(source).max()), float(np.abs(target).max()), 1.0)
         tolerance = REPROJECTION_PX + 1e-4 * (np.abs(gain) * extent + np.abs(shift) + extent)
         return int((np.abs(residual) <= tolerance[:, None]).sum(axis=1).max()) >= MIN_INLIERS
+
+
+def _scale_may_reach(source: np.ndarray, target: np.ndarray, extent: float) -> tuple[np.ndarray, np.ndarray]:
+    """The similarities through two correspondences (i < j) whose scale does not rule out MIN_INLIERS inliers.
+    The one through i and j has the scale s = |w_j - w_i| / |z_j - z_i| (z in source, w in target), and k is among
+    its inliers only if its residual, g (z_k - z_i) - (w_k - w_i), is within the tolerance, so (by the triangle
+    inequality) only if | s |z_k - z_i| - |w_k - w_i| | is within it: that holds for s in an interval, about i and
+    likewise about j. _may_reach_inliers's tolerance, REPROJECTION_PX + 1e-4 (s extent + |shift| + extent) with
+    |shift| <= (1 + s) sqrt(2) extent, is under low_margin + high_margin s below (their margin covers the float32
+    rounding of both). Per anchor i the intervals are counted on a histogram of s (_scale_bin, monotone: it only
+    over-counts), and a similarity is kept where both its anchors' counts reach MIN_INLIERS; chance
+    correspondences' scales scatter, so few are. None through two keypoints at one place (its model is NaN, no
+    inliers, in _may_reach_inliers as in OpenCV)."""
+    count = len(source)
+    z = np.ascontiguousarray(source, np.float32).view(np.complex64).ravel()
+    w = np.ascontiguousarray(target, np.float32).view(np.complex64).ravel()
+    if count not in _PAIRS:
+        _PAIRS[count] = np.triu_indices(count, 1)
+    first, second = _PAIRS[count]
+    slack = np.float32(3e-4 * extent)  # > 1e-4 (1 + sqrt(2)) extent
+    low_margin, high_margin = np.float32(REPROJECTION_PX) + slack, slack  # tolerance <= low + high margin * s
+    # Per pair: the interval of k about anchor i is that of i about anchor k (the spans are the same)
+    source_span, target_span = np.abs(z[second] - z[first]), np.abs(w[second] - w[first])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        low = _scale_bin((target_span - low_margin) / (source_span + high_margin))
+        # (a span within high_margin bounds no scale from above: a tiny denominator, the top bin)
+        past = _scale_bin((target_span + low_margin) / np.maximum(source_span - high_margin, np.float32(1e-30))) + 1
+        scale = _scale_bin(target_span / source_span)  # the similarity's through the two (inf or NaN at one place)
+    width = _SCALE_BINS + 1  # a column more per anchor for the interval ends past the top bin
+    of_first, of_second = first * width, second * width
+    marks = (np.bincount(np.concatenate([of_first + low, of_second + low]), minlength=count * width)
+             - np.bincount(np.concatenate([of_first + past, of_second + past]), minlength=count * width))
+    others = np.cumsum(marks)  # [anchor * width + bin]: the other correspondences' intervals holding the bin (each
+    # anchor's marks sum to 0); the anchor itself is among the inliers of every similarity through it
+    if others.max() < MIN_INLIERS - 1:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    kept = ((np.minimum(others[of_first + scale], others[of_second + scale]) >= MIN_INLIERS - 1)
+            & (source_span > 0))
+    return first[kept], second[kept]
+
+
+def _scale_bin(scale: np.ndarray) -> np.ndarray:
+    """The histogram bin of each scale (float32: >= 0 or any negative, inf, NaN), monotone: the float's bits
+    (exponent and first mantissa bits, ordered as the values for non-negative floats), clipped to SCALE_RANGE."""
+    return np.minimum(np.maximum((scale.view(np.int32) >> SCALE_BIN_SHIFT) - _LOWEST_SCALE_BIN, 0), _SCALE_BINS - 1)
 
 
 def _overlap(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float, np.ndarray]:
@@ -1585,9 +1643,11 @@ def _matched_levels(luma_a: np.ndarray, luma_b: np.ndarray, valid: np.ndarray) -
     return (gain * luma_a + offset - centre) / spread, (luma_b - centre) / spread
 
 
-def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np.ndarray) -> Evidence:
+def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np.ndarray,
+              consensus_check_max: int = CONSENSUS_CHECK_MAX) -> Evidence:
     """verify()'s fits of these correspondences (a's upright and mirrored descriptors, stacked, to b's), upright
-    and with a mirror, the better kept."""
+    and with a mirror, the better kept; RANSAC only where _may_reach_inliers (up to ``consensus_check_max``
+    correspondences) does not rule it out."""
     points_a, points_b = a.keypoints, b.keypoints
     upright_count = len(a.descriptors) // 32
     flipped_points_a = points_a[:len(a.mirrored) // 32] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
@@ -1599,7 +1659,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         if len(pairs) < MIN_INLIERS:
             continue
         source, target = query_points[pairs[:, 0]], points_b[pairs[:, 1]]
-        if not _may_reach_inliers(source, target):
+        if not _may_reach_inliers(source, target, consensus_check_max):
             continue  # no similarity explains MIN_INLIERS of them: RANSAC would find none (chance correspondences)
         transform, inliers = _fit_transform(source, target)
         if transform is None or inliers.sum() < MIN_INLIERS:
@@ -1670,7 +1730,7 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
     if not best.verified:  # the ratio test left too little: with the mutual nearest descriptors too
         pairs = with_mutual()
         if len(pairs) > len(ratio_pairs):
-            best = _best_fit(a, b, distance, pairs)
+            best = _best_fit(a, b, distance, pairs, FALLBACK_CONSENSUS_CHECK_MAX)
     if best.verified or not colour_check:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
