@@ -996,10 +996,10 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     are flat; the fraction covered by an overlay (_covered_share); the fraction whose structure agrees but whose
     colour a global colour mapping does not explain: recoloured, as opposed to covered by an overlay).
     ``cell``: both checks keep to those blocks of b (_cell)."""
-    agree, _, shapes, valid_blocks, moved = _block_agreement(transform, a, b, cell, moved=True)
-    if valid_blocks.sum() < 4:
+    luminance = _luminance_blocks(transform, a, b, cell)
+    if luminance is None:
         return 0.0, 0.0, 0.0
-    agreement, covered = float(agree.mean()), _covered_share(agree, moved)
+    agreement, covered, shapes, valid_blocks = luminance
     colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE, cell)
     colour_b = _colour(b)
     structure = np.zeros(valid_blocks.shape, bool)  # where a recolour could be: the same shapes, in any colours
@@ -1054,10 +1054,18 @@ def _luminance_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFin
     around a crop of it (caption bars, a keystone's black fill, a border) lands inside a's frame as a band along its
     edges, filling whole blocks there; on b's grid the same band lies in the blocks a's frame only partly covers,
     which are not judged. The better of the two frames is weighed; the colour check stays in a's."""
-    agree, _, _, valid_blocks, moved = _block_agreement(transform, a, b, moved=True)
+    luminance = _luminance_blocks(transform, a, b)
+    return (0.0, 0.0) if luminance is None else luminance[:2]
+
+
+def _luminance_blocks(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint, cell: np.ndarray | None = None):
+    """The aligned luminance blocks (_block_agreement): (the fraction of the overlapping blocks that agree, the fraction
+    covered (_covered_share), per overlapping block whether it has the same shapes in any contrast, the mask of the
+    overlapping blocks), or None where fewer than 4 blocks overlap."""
+    agree, _, shapes, valid_blocks, moved = _block_agreement(transform, a, b, cell, moved=True)
     if valid_blocks.sum() < 4:
-        return 0.0, 0.0
-    return float(agree.mean()), _covered_share(agree, moved)
+        return None
+    return float(agree.mean()), _covered_share(agree, moved), shapes, valid_blocks
 
 
 def _same_shapes(correlation: np.ndarray, detailed: np.ndarray) -> np.ndarray:
