@@ -1073,7 +1073,8 @@ def test_the_scale_bound_keeps_every_similarity_that_explains_enough_corresponde
         source, target = source.astype(np.float32), target.astype(np.float32)
         counts = _most_inliers_of_a_similarity(source, target)
         extent = max(float(np.abs(source).max()), float(np.abs(target).max()), 1.0)
-        first, second = image_matcher._scale_may_reach(source, target, extent)
+        first, second = image_matcher._scale_may_reach(image_matcher._complex(source), image_matcher._complex(target),
+                                                       extent)
         kept = np.zeros((count, count), bool)
         kept[first, second] = True
         enough = counts >= image_matcher.MIN_INLIERS

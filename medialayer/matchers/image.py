@@ -826,13 +826,12 @@ def _may_reach_inliers(source: np.ndarray, target: np.ndarray, most: int = CONSE
     if count > most:
         return True  # RANSAC is the cheaper test
     extent = max(float(np.abs(source).max()), float(np.abs(target).max()), 1.0)
-    first, second = _scale_may_reach(source, target, extent)
+    z, w = _complex(source), _complex(target)
+    first, second = _scale_may_reach(z, w, extent)
     if len(first) * count > CONSENSUS_RESIDUALS:
         return True  # many similarities may: RANSAC is the cheaper test (a copy's correspondences)
     if len(first) == 0:
         return False
-    z = np.ascontiguousarray(source, np.float32).view(np.complex64).ravel()
-    w = np.ascontiguousarray(target, np.float32).view(np.complex64).ravel()
     with np.errstate(all="ignore"):  # two keypoints at one place: OpenCV's model is NaN (no inliers), here too
         gain = (w[second] - w[first]) / (z[second] - z[first])  # z -> gain * z + shift through both
         shift = w[first] - gain * z[first]
@@ -843,7 +842,12 @@ def _may_reach_inliers(source: np.ndarray, target: np.ndarray, most: int = CONSE
         return int((np.abs(residual) <= tolerance[:, None]).sum(axis=1).max()) >= MIN_INLIERS
 
 
-def _scale_may_reach(source: np.ndarray, target: np.ndarray, extent: float) -> tuple[np.ndarray, np.ndarray]:
+def _complex(points: np.ndarray) -> np.ndarray:
+    """Points (n x 2) as n complex64 numbers x + iy."""
+    return np.ascontiguousarray(points, np.float32).view(np.complex64).ravel()
+
+
+def _scale_may_reach(z: np.ndarray, w: np.ndarray, extent: float) -> tuple[np.ndarray, np.ndarray]:
     """The similarities through two correspondences (i < j) whose scale does not rule out MIN_INLIERS inliers.
     The one through i and j has the scale s = |w_j - w_i| / |z_j - z_i| (z in source, w in target), and k is among
     its inliers only if its residual, g (z_k - z_i) - (w_k - w_i), is within the tolerance, so (by the triangle
@@ -853,10 +857,8 @@ def _scale_may_reach(source: np.ndarray, target: np.ndarray, extent: float) -> t
     rounding of both). Per anchor i the intervals are counted on a histogram of s (_scale_bin, monotone: it only
     over-counts), and a similarity is kept where both its anchors' counts reach MIN_INLIERS; chance
     correspondences' scales scatter, so few are. None through two keypoints at one place (its model is NaN, no
-    inliers, in _may_reach_inliers as in OpenCV)."""
-    count = len(source)
-    z = np.ascontiguousarray(source, np.float32).view(np.complex64).ravel()
-    w = np.ascontiguousarray(target, np.float32).view(np.complex64).ravel()
+    inliers, in _may_reach_inliers as in OpenCV). ``z``, ``w``: the source and target points (_complex)."""
+    count = len(z)
     if count not in _PAIRS:
         _PAIRS[count] = np.triu_indices(count, 1)
     first, second = _PAIRS[count]
@@ -1262,14 +1264,15 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
         moved = _luminance_moved(bounded(fitted), colour_b, valid)
         return _mean(differs[valid_blocks], 0), _mean((differs | moved)[valid_blocks], 0)
 
+    unexplained_share = left(differs, fitted) if tones else None
     for tone_curve in tones:
-        unexplained_share = left(differs, fitted)
         if unexplained_share == (0.0, 0.0):
             break  # nothing left to explain
         tone = tone_curve()
         tone_differs = unexplained(tone)
-        if left(tone_differs, tone) < unexplained_share:
-            differs, fitted = tone_differs, tone
+        tone_share = left(tone_differs, tone)
+        if tone_share < unexplained_share:
+            differs, fitted, unexplained_share = tone_differs, tone, tone_share
     return differs, bounded(fitted)
 
 
