@@ -97,7 +97,10 @@ blocks, then on a's when a is the frame the checks are judged in, where b's band
 of a. Where none is found there, the luminance agreement is judged on b's grid too and the better kept
 (``_luminance_agreement``, round imageq14-meme): a meme of a crop shows the picture larger, and its caption bars and
 keystone fill band a's edges in a's frame, while on b's grid they lie in blocks a's frame only partly covers, which
-are not judged.
+are not judged. And where a's picture lies inside b, judged on b's grid, b's colour thumbnail pixels along a seam mix
+the gutter and the next picture into a's: a region of recoloured blocks one block deep along a side of the overlap,
+where a's frame ends inside b's blocks beyond and b's luminance there does not agree with a's, is the seam's, not a
+recolour (``_seam_regions``, round collage16; not along a seam ``_cell`` placed: a recolour reaching it looks alike).
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
@@ -992,16 +995,18 @@ def _mean(values: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-                       cell: np.ndarray | None = None) -> tuple[float, float, float]:
+                       cell: np.ndarray | None = None, inset: bool = False) -> tuple[float, float, float]:
     """Warp a's luminance and colour thumbnails onto b's with ``transform``; of the overlapping blocks,
     (the fraction that agree: correlated detail where either block has detail, equal brightness where both
     are flat; the fraction covered by an overlay (_covered_share); the fraction whose structure agrees but whose
     colour a global colour mapping does not explain: recoloured, as opposed to covered by an overlay).
-    ``cell``: both checks keep to those blocks of b (_cell)."""
+    ``cell``: both checks keep to those blocks of b (_cell). ``inset``: b holds a's picture (judged on b's grid), so
+    a recoloured region along a seam of b is the seam's (_seam_regions)."""
     luminance = _luminance_blocks(transform, a, b, cell)
     if luminance is None:
         return 0.0, 0.0, 0.0
     agreement, covered, shapes, valid_blocks = luminance
+    overlapping = valid_blocks  # (the band ring may pad valid_blocks below)
     colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE, cell)
     colour_b = _colour(b)
     structure = np.zeros(valid_blocks.shape, bool)  # where a recolour could be: the same shapes, in any colours
@@ -1047,7 +1052,57 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     # One recoloured part is one connected region; a copy's stray blocks (edges, compression) are scattered.
     count, labels = cv2.connectedComponents(recoloured, connectivity=4)
     areas = np.bincount(labels.ravel(), weights.ravel(), minlength=count)[1:]
+    if inset and count > 1:
+        areas[_seam_regions(labels, count, overlapping, transform, a, b)] = 0.0
     return agreement, covered, min(1.0, float(areas.max(initial=0) / picture))
+
+
+def _seam_regions(labels: np.ndarray, count: int, judged: np.ndarray, transform: np.ndarray, a: ImageFingerprint,
+                  b: ImageFingerprint) -> np.ndarray:
+    """Per region of recoloured blocks (``labels`` 1 .. count - 1 on b's aligned-check grid, with a band ring's
+    blocks around it where larger than ``judged``, the blocks the checks judged): whether it lies one block deep along
+    a side of the judged blocks beyond which b shows another picture. A picture inside another (a collage cell, a
+    meme's picture) meets the next one there, often across a gutter, and b's colour thumbnail pixels along the seam
+    mix both: a colour no mapping of a's explains, in a line of blocks along the seam, which is no recolour. b shows
+    another picture beyond a side where a's frame ends inside the blocks beyond it (a cover-cropped cell's frame
+    reaches past the cell, into the gutter and the next picture) and, over the part of them a covers, a's luminance
+    does not agree with b's: at a burst's or a crop's edge b's picture goes on as a's. Not beyond a cell's seam
+    (_cell), whole blocks of a's frame: a recolour reaching the seam looks like another picture there too. (A recolour
+    of a part inside the picture, or one reaching into it, still counts.)"""
+    n = len(judged)
+    ring = (len(labels) - n) // 2
+    sizes = np.bincount(labels.ravel(), minlength=count)
+    labels = labels[ring:ring + n, ring:ring + n]
+    seam = np.zeros(count - 1, bool)
+    levels = None
+    for label in range(1, count):
+        rows, columns = np.nonzero(labels == label)
+        if len(rows) < sizes[label]:
+            continue  # partly in the band ring: a band's colour
+        for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            beyond_rows, beyond_columns = rows + dy, columns + dx
+            if (np.ptp(columns if dx else rows) > 0 or beyond_rows.min() < 0 or beyond_columns.min() < 0
+                    or max(beyond_rows.max(), beyond_columns.max()) >= n or judged[beyond_rows, beyond_columns].any()):
+                continue  # not one line of blocks along that side, or that side is the grid's edge or judged
+            line = np.zeros((n, n), bool)  # the judged blocks of the region's column or row
+            if dx:
+                line[:, columns[0]] = judged[:, columns[0]]
+            else:
+                line[rows[0]] = judged[rows[0]]
+            if levels is None:  # a's luminance over all of a's frame in b, levels matched on the judged blocks
+                luma_a, luma_b = (np.frombuffer(f.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.float32)
+                                  for f in (a, b))
+                warped, covered = _warp(luma_a, _thumb_transform(transform, a, b, LUMA_SIDE), LUMA_SIDE)
+                pixels = np.ones((LUMA_BLOCK, LUMA_BLOCK), bool)
+                levels = (*_matched_levels(warped, luma_b, covered & np.kron(judged, pixels)), covered, pixels,
+                          _blocks(covered, LUMA_BLOCK).all(axis=2))
+            z_a, z_b, covered, pixels, whole = levels
+            beyond = np.roll(line, (dy, dx), axis=(0, 1)) & ~judged & ~whole  # blocks a's frame ends in
+            strip = np.kron(beyond, pixels) & covered
+            if strip.sum() >= LUMA_BLOCK and not _blocks_agree(z_a[strip][None], z_b[strip][None])[0][0]:
+                seam[label - 1] = True
+                break
+    return seam
 
 
 def _luminance_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float]:
@@ -1701,12 +1756,12 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         if cell is None and frame is a:
             cell_grid, cell = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, a)
         if cell is None:
-            agreement, covered, recoloured = _aligned_agreement(to_frame, other, frame)
+            agreement, covered, recoloured = _aligned_agreement(to_frame, other, frame, inset=frame is b)
             if frame is a:  # (b's caption bars or a keystone's fill may band a's edges: b's frame leaves them out)
                 agreement, covered = max((agreement, covered), _luminance_agreement(transform, a, b),
                                          key=lambda judged: judged[0])
         else:
-            agreement, covered, recoloured = (_aligned_agreement(transform, a, b, cell) if cell_grid is b
+            agreement, covered, recoloured = (_aligned_agreement(transform, a, b, cell, inset=True) if cell_grid is b
                                               else _aligned_agreement(inverse, b, a, cell))
         second = _second_layer(fitted, source, target, in_overlap)
         candidate = Evidence(
