@@ -34,7 +34,10 @@ of b, found by FAISS's exact binary search for a's upright and mirrored descript
 found at several pyramid levels has one descriptor over and over, no rival to itself; each of b's descriptors in one
 correspondence at most, so a flat patch's descriptor many of a's find nearest cannot collapse the fit; where
 those verify nothing, descriptors each other's nearest within MUTUAL_DISTANCE bits are added: a tiled watermark's
-repeated word or a small thumbnail's blur gives a design's corners look-alikes that fail the ratio test); a
+repeated word or a small thumbnail's blur gives a design's corners look-alikes that fail the ratio test; and where
+those verify nothing either for a pair whose hashes are too far apart to accept, b may show a's whole picture, decoded
+in one shape and keeping most of its colours, and a's keypoints are looked for at their own places in b,
+``_same_picture_correspondences``: a tiled watermark gives a corner look-alikes all over b, not at its place); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
 (keystone, a screen photographed at an angle), unless no similarity through two of them could explain MIN_INLIERS
 (``_may_reach_inliers``: exact, cheaper than RANSAC's giving up on chance correspondences). A candidate needs
@@ -182,12 +185,12 @@ MUTUAL_DISTANCE = 64
 # (_same_picture_correspondences): both decoded images of one shape (aspect ratios within SAME_PICTURE_ASPECT) and at
 # least SAME_PICTURE_UNCHANGED of the colour blocks of a's picture mapped there keeping their colours; a's keypoints
 # are then looked for at their places in b, within SAME_PICTURE_RADIUS working pixels, the closest descriptor there
-# within SAME_PICTURE_DISTANCE bits. (Round designs16, on the tune split and 1440 extra tune draws: of the designs'
-# watermarked copies 94% keep 0.8 of their blocks' colours, of their thumbnails and JPEG copies all, of designs of one
-# series or template, plain, watermarked or thumbnailed, 0-2%; without that condition logos of one layout in other
-# colours and text verified, their circle and letters' corners where the other's are. Radius 5, 8 and 12 and distance
-# 40-80 tried: 8 and 56 verified the most copies with no negative more above the 1%-FP threshold; 64 and 80 let
-# recoloured thumbnails in.)
+# within SAME_PICTURE_DISTANCE bits. (Round designs16, on the tune split and 1464 extra tune draws, pairs beyond
+# ACCEPT_DISTANCE of one shape: of the designs' watermarked copies 94% keep 0.8 of their blocks' colours, of their
+# thumbnails and JPEG copies all; of designs of one series 1-2%, of one template 0-9% (3 of 35 on tune, at most 0.81),
+# plain, watermarked or thumbnailed. Without that condition logos of one layout in other colours and text verified,
+# their circle and letters' corners where the other's are. Radius 5, 8 and 12 and distance 40-80 tried: 8 and 56
+# verified the most copies with no negative more above the 1%-FP threshold; 64 and 80 let recoloured thumbnails in.)
 SAME_PICTURE_ASPECT, SAME_PICTURE_UNCHANGED, SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 0.03, 0.8, 8.0, 56
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 MIN_SCALE, MAX_SCALE = 0.2, 5.0  # the verified transform's scale (a to b)
@@ -1781,7 +1784,9 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
 def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int,
            colour_check: bool = True) -> Evidence:
     """Keypoint verification (correspondences by the ratio test; where those verify nothing, mutual nearest
-    descriptors too: _correspondences), upright and with a mirror; the better-agreeing transform is kept (on a tie, the
+    descriptors too: _correspondences; where those do not either and the hashes are too far apart to accept, a's
+    keypoints at their places in b if b may show a's whole picture: _same_picture_correspondences), upright and with a
+    mirror; the better-agreeing transform is kept (on a tie, the
     one leaving less recoloured: a symmetric design, turned, also fits a mirror that misplaces its inner parts, or
     the other way round; then the one with more inliers: a flat design's blocks agree under a fit that misplaces
     half of it as under its own). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
