@@ -1104,6 +1104,13 @@ def test_design_whose_descriptors_fail_is_verified_at_its_own_places(kind, seed,
     assert not MATCHER.compare(original, copy).match
 
 
+def _found(a, b) -> np.ndarray:
+    """verify()'s correspondences before the same-picture hypothesis: the ratio test's and the mutual nearest."""
+    queries = np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32)
+    return image_matcher._correspondences(queries, np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32),
+                                          len(a.descriptors) // 32, b.keypoints)[1]()
+
+
 def test_logo_of_one_layout_in_other_colours_is_not_taken_for_the_same_picture(monkeypatch):
     """Another logo of the template (other text, other palette) has its circle's and letters' corners where the
     original has them, and a mapping of its few colours explains the recolour: only the colours it does not keep
@@ -1112,21 +1119,27 @@ def test_logo_of_one_layout_in_other_colours_is_not_taken_for_the_same_picture(m
     original = fingerprint(art, "PNG")
     other = fingerprint(synthetic.flat_artwork(105, "logo", text="other words here", palette_seed=205), "PNG")
     copy = fingerprint(synthetic.tiled_watermark(art, "news", 0.3, -20.0), "JPEG", 85)
-    assert image_matcher._same_picture(original, other) is None
-    assert image_matcher._same_picture(original, copy) is not None
+    assert image_matcher._same_picture(original, other, _found(original, other)) is None
+    assert image_matcher._same_picture(original, copy, _found(original, copy)) is not None
     assert not MATCHER.compare(original, other).match
     monkeypatch.setattr(image_matcher, "SAME_PICTURE_UNCHANGED", 0.0)
+    assert image_matcher._same_picture(original, other, _found(original, other)) is not None
     assert MATCHER.compare(original, other).match
 
 
-def test_same_picture_needs_one_shape():
-    """Decoded pictures of other shapes are no whole-picture copies of each other: no hypothesis, no correspondences."""
+def test_same_picture_needs_one_shape_and_correspondences_already_at_their_places(monkeypatch):
+    """Decoded pictures of other shapes are no whole-picture copies of each other; nor is a pair none of whose
+    correspondences found so far lies where the hypothesis puts it (unrelated pictures' chance correspondences)."""
     art = synthetic.flat_artwork(111, "wallpaper")
     original = fingerprint(art, "PNG")
+    half = fingerprint(synthetic.resize(art, 0.5), "JPEG", 85)
     squeezed = fingerprint(art.resize((640, 400)), "JPEG", 85)
-    assert image_matcher._same_picture(original, fingerprint(synthetic.resize(art, 0.5), "JPEG", 85)) is not None
-    assert image_matcher._same_picture(original, squeezed) is None
-    assert image_matcher._same_picture_correspondences(original, squeezed).shape == (0, 2)
+    assert image_matcher._same_picture(original, half, _found(original, half)) is not None
+    assert image_matcher._same_picture(original, squeezed, _found(original, squeezed)) is None
+    assert image_matcher._same_picture(original, half, np.zeros((0, 2), np.int64)) is None
+    unrelated = fingerprint(synthetic.flat_artwork(112, "wallpaper"), "PNG")
+    monkeypatch.setattr(image_matcher, "SAME_PICTURE_UNCHANGED", 0.0)  # the places alone
+    assert image_matcher._same_picture(original, unrelated, _found(original, unrelated)) is None
 
 
 def test_watermarked_design_with_an_element_recoloured_is_no_copy():
