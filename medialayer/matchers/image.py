@@ -35,9 +35,10 @@ found at several pyramid levels has one descriptor over and over, no rival to it
 correspondence at most, so a flat patch's descriptor many of a's find nearest cannot collapse the fit; where
 those verify nothing, descriptors each other's nearest within MUTUAL_DISTANCE bits are added: a tiled watermark's
 repeated word or a small thumbnail's blur gives a design's corners look-alikes that fail the ratio test; and where
-those verify nothing either for a pair whose hashes are too far apart to accept, b may show a's whole picture, decoded
-in one shape and keeping most of its colours, and a's keypoints are looked for at their own places in b,
-``_same_picture_correspondences``: a tiled watermark gives a corner look-alikes all over b, not at its place); a
+those verify nothing either for a pair whose hashes are too far apart to accept, b may show a's whole picture (decoded
+in one shape, a few of the correspondences found at their places under that, most colours kept: ``_same_picture``),
+and a's keypoints are looked for at their own places in b, ``_same_picture_correspondences``: a tiled watermark
+gives a corner look-alikes all over b, not at its place); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
 (keystone, a screen photographed at an angle), unless no similarity through two of them could explain MIN_INLIERS
 (``_may_reach_inliers``: exact, cheaper than RANSAC's giving up on chance correspondences). A candidate needs
