@@ -1041,7 +1041,8 @@ def test_watermarked_or_thumbnailed_design_verifies_with_mutual_nearest_descript
     art = synthetic.flat_artwork(seed, "illustration")
     original, copy = fingerprint(art, "PNG"), fingerprint(edit(art), "JPEG", 85)
     assert MATCHER.compare(original, copy).match
-    monkeypatch.setattr(image_matcher, "MUTUAL_DISTANCE", -1)  # the ratio test alone
+    monkeypatch.setattr(image_matcher, "MUTUAL_DISTANCE", -1)  # the ratio test alone (nor the keypoints' own places)
+    monkeypatch.setattr(image_matcher, "SAME_PICTURE_DISTANCE", -1)
     assert not verify(original, copy, *hash_match(original, copy)).verified
 
 
@@ -1111,6 +1112,62 @@ def test_the_scale_bound_keeps_every_similarity_that_explains_enough_corresponde
         assert image_matcher._may_reach_inliers(source, target, most) or not enough.any(), trial
         kept_fewer += int((counts[kept[np.triu_indices(count, 1)]] < image_matcher.MIN_INLIERS).sum())
     assert kept_fewer < 0.01 * 240 * image_matcher.FALLBACK_CONSENSUS_CHECK_MAX ** 2 / 2  # (a bound, but a tight one)
+
+
+@pytest.mark.parametrize("kind, seed, edit", (
+    ("wallpaper", 111, lambda art: synthetic.tiled_watermark(art, "news", 0.3, -20.0)),
+    ("logo", 105, lambda art: synthetic.overlay_logo(art, 0.04, (0.02, 0.5), seed=3, opacity=0.9))))
+def test_design_whose_descriptors_fail_is_verified_at_its_own_places(kind, seed, edit, monkeypatch):
+    """A tiled watermark gives the design's corners look-alikes all over the copy, and a badge on a logo's margin
+    keeps that margin from being trimmed (the original's frame is another part of the picture): neither the ratio
+    test nor the mutual nearest descriptors verify them, a's keypoints looked for at their places in b do
+    (_same_picture_correspondences). Another design of the template under the same edit is no copy."""
+    art = synthetic.flat_artwork(seed, kind)
+    original, copy = fingerprint(art, "PNG"), fingerprint(edit(art), "JPEG", 85)
+    other = synthetic.flat_artwork(seed, kind, text="other words here", palette_seed=seed + 100)
+    assert image_matcher.hash_distance(original, copy) > image_matcher.ACCEPT_DISTANCE
+    assert MATCHER.compare(original, copy).match
+    assert not MATCHER.compare(original, fingerprint(edit(other), "JPEG", 85)).match
+    monkeypatch.setattr(image_matcher, "SAME_PICTURE_DISTANCE", -1)
+    assert not MATCHER.compare(original, copy).match
+
+
+def _found(a, b) -> np.ndarray:
+    """verify()'s correspondences before the same-picture hypothesis: the ratio test's and the mutual nearest."""
+    queries = np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32)
+    return image_matcher._correspondences(queries, np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32),
+                                          len(a.descriptors) // 32, b.keypoints)[1]()
+
+
+def test_logo_of_one_layout_in_other_colours_is_not_taken_for_the_same_picture(monkeypatch):
+    """Another logo of the template (other text, other palette) has its circle's and letters' corners where the
+    original has them, and a mapping of its few colours explains the recolour: only the colours it does not keep
+    stop the same-picture hypothesis (_same_picture), which a watermarked copy passes."""
+    art = synthetic.flat_artwork(105, "logo")
+    original = fingerprint(art, "PNG")
+    other = fingerprint(synthetic.flat_artwork(105, "logo", text="other words here", palette_seed=205), "PNG")
+    copy = fingerprint(synthetic.tiled_watermark(art, "news", 0.3, -20.0), "JPEG", 85)
+    assert image_matcher._same_picture(original, other, _found(original, other)) is None
+    assert image_matcher._same_picture(original, copy, _found(original, copy)) is not None
+    assert not MATCHER.compare(original, other).match
+    monkeypatch.setattr(image_matcher, "SAME_PICTURE_UNCHANGED", 0.0)
+    assert image_matcher._same_picture(original, other, _found(original, other)) is not None
+    assert MATCHER.compare(original, other).match
+
+
+def test_same_picture_needs_one_shape_and_correspondences_already_at_their_places(monkeypatch):
+    """Decoded pictures of other shapes are no whole-picture copies of each other; nor is a pair none of whose
+    correspondences found so far lies where the hypothesis puts it (unrelated pictures' chance correspondences)."""
+    art = synthetic.flat_artwork(111, "wallpaper")
+    original = fingerprint(art, "PNG")
+    half = fingerprint(synthetic.resize(art, 0.5), "JPEG", 85)
+    squeezed = fingerprint(art.resize((640, 400)), "JPEG", 85)
+    assert image_matcher._same_picture(original, half, _found(original, half)) is not None
+    assert image_matcher._same_picture(original, squeezed, _found(original, squeezed)) is None
+    assert image_matcher._same_picture(original, half, np.zeros((0, 2), np.int64)) is None
+    unrelated = fingerprint(synthetic.flat_artwork(112, "wallpaper"), "PNG")
+    monkeypatch.setattr(image_matcher, "SAME_PICTURE_UNCHANGED", 0.0)  # the places alone
+    assert image_matcher._same_picture(original, unrelated, _found(original, unrelated)) is None
 
 
 def test_watermarked_design_with_an_element_recoloured_is_no_copy():

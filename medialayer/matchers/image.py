@@ -34,7 +34,11 @@ of b, found by FAISS's exact binary search for a's upright and mirrored descript
 found at several pyramid levels has one descriptor over and over, no rival to itself; each of b's descriptors in one
 correspondence at most, so a flat patch's descriptor many of a's find nearest cannot collapse the fit; where
 those verify nothing, descriptors each other's nearest within MUTUAL_DISTANCE bits are added: a tiled watermark's
-repeated word or a small thumbnail's blur gives a design's corners look-alikes that fail the ratio test); a
+repeated word or a small thumbnail's blur gives a design's corners look-alikes that fail the ratio test; and where
+those verify nothing either for a pair whose hashes are too far apart to accept, b may show a's whole picture (decoded
+in one shape, a few of the correspondences found at their places under that, most colours kept: ``_same_picture``),
+and a's keypoints are looked for at their own places in b, ``_same_picture_correspondences``: a tiled watermark
+gives a corner look-alikes all over b, not at its place); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
 (keystone, a screen photographed at an angle), unless no similarity through two of them could explain MIN_INLIERS
 (``_may_reach_inliers``: exact, cheaper than RANSAC's giving up on chance correspondences). A candidate needs
@@ -181,6 +185,23 @@ MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than th
 # (Round imageq12-designs, on the tune split: 64 of 48, 64 and 80 verified the most watermarked and thumbnailed
 # designs; 80 lets in more chance pairs, which spoil RANSAC's fit.)
 MUTUAL_DISTANCE = 64
+# Where neither verifies a pair whose hashes are too far apart to accept, b may show a's whole picture
+# (_same_picture): both decoded images of one shape (aspect ratios within SAME_PICTURE_ASPECT), at least
+# SAME_PICTURE_SUPPORT of the correspondences found so far at their places under that (within SAME_PICTURE_RADIUS
+# working pixels), and at least SAME_PICTURE_UNCHANGED of the colour blocks of a's picture mapped there keeping their
+# colours; a's keypoints are then looked for at their places in b, within SAME_PICTURE_RADIUS, the closest descriptor
+# there within SAME_PICTURE_DISTANCE bits (_same_picture_correspondences). Round designs16, on the tune split and 1464
+# extra tune draws, of the pairs beyond ACCEPT_DISTANCE of one shape:
+# * 0.8 of the blocks keep their colours in 94% of the designs' watermarked copies and in all thumbnails and JPEG
+#   copies; in 1-2% of the pairs of designs of one series and 0-9% of one template (3 of 35 on tune, at most 0.81),
+#   plain, watermarked or thumbnailed. Without that condition logos of one layout in other colours and text verified:
+#   their circle's and letters' corners lie where the other's do.
+# * Of those reaching verify() unverified, the copies the hypothesis verifies have 6-9 of their correspondences at
+#   their places, 242 of the 306 others none and 12 four or more: the colour check and the search run for few.
+# * Radius 5, 8 and 12 and distance 40-80 tried: 8 and 56 verified the most copies with no negative more above the
+#   1%-FP threshold; 64 and 80 let recoloured thumbnails in.
+SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
+SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 MIN_SCALE, MAX_SCALE = 0.2, 5.0  # the verified transform's scale (a to b)
 ORB_LEVEL_SCALE = 1.2  # scale between two of ORB's pyramid levels (cv2.ORB_create's default scaleFactor)
@@ -771,6 +792,54 @@ def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.nd
     key = pairs[order, 1] * 2 + group[order]
     first = np.concatenate([[True], key[1:] != key[:-1]])
     return pairs[np.sort(order[first])]
+
+
+def _same_picture_correspondences(a: ImageFingerprint, b: ImageFingerprint, transform: np.ndarray) -> np.ndarray:
+    """(a's upright descriptor, b's descriptor) pairs on the hypothesis that b shows a's whole picture (``transform``,
+    from _same_picture: a tiled watermark over it, a thumbnail of it): each of a's keypoints is paired with the closest
+    of b's descriptors within SAME_PICTURE_RADIUS of its place there and SAME_PICTURE_DISTANCE bits, one to one. The
+    place stands in for the ratio test: a watermark's word repeated over a design gives its corners look-alikes all
+    over b, but not at their own places."""
+    offsets = _project(transform, a.keypoints)[:, np.newaxis, :] - b.keypoints[np.newaxis, :, :]
+    query, train = np.nonzero(np.einsum("ijk,ijk->ij", offsets, offsets) <= SAME_PICTURE_RADIUS ** 2)
+    descriptors_a = np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32)
+    descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
+    distances = np.unpackbits(descriptors_a[query] ^ descriptors_b[train], axis=1).sum(axis=1)
+    close = distances <= SAME_PICTURE_DISTANCE
+    query, train, distances = query[close], train[close], distances[close]
+    order = np.lexsort((distances, query))  # per query, the closest descriptor first
+    first = order[np.concatenate([[True], query[order][1:] != query[order][:-1]])] if len(order) else order
+    return _one_to_one(np.stack([query[first], train[first]], axis=1), distances[first], len(descriptors_a))
+
+
+def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -> np.ndarray | None:
+    """The transform of a's working image to b's if b shows a's whole decoded picture (3x3: a scale per axis and a
+    shift, through the parts trimming kept, ``frame``: a logo whose margin one trimmed and the other kept for a badge on
+    it maps alike), or None: the decoded pictures differ in shape; fewer than SAME_PICTURE_SUPPORT of the
+    correspondences ``found`` so far (a's upright and mirrored descriptors to b's, as verify() stacks them) lie at their
+    places under it (the hypothesis is one the search already points to: an unrelated pair's chance correspondences
+    lie anywhere); or under SAME_PICTURE_UNCHANGED of a's colour blocks keep their colours there (_unchanged). Without
+    that, a logo of one layout in other colours and text would pass: its circle and its letters' corners lie where the
+    other's do, and a mapping of its few colours explains the rest. So the hypothesis finds tiled watermarks,
+    thumbnails and JPEG copies, not photometric edits."""
+    (left_a, top_a, right_a, bottom_a), (left_b, top_b, right_b, bottom_b) = a.frame, b.frame
+    width_a, height_a = a.width / (right_a - left_a), a.height / (bottom_a - top_a)  # the decoded pictures' shapes
+    width_b, height_b = b.width / (right_b - left_b), b.height / (bottom_b - top_b)
+    if abs(width_a / height_a * height_b / width_b - 1.0) > SAME_PICTURE_ASPECT:
+        return None
+    transform = np.array([[width_b / width_a, 0.0, (left_a - left_b) * width_b],
+                          [0.0, height_b / height_a, (top_a - top_b) * height_b], [0.0, 0.0, 1.0]])
+    upright = found[found[:, 0] < len(a.descriptors) // 32]
+    if len(upright) < SAME_PICTURE_SUPPORT:
+        return None
+    offsets = _project(transform, a.keypoints[upright[:, 0]]) - b.keypoints[upright[:, 1]]
+    if np.count_nonzero(np.einsum("ij,ij->i", offsets, offsets) <= SAME_PICTURE_RADIUS ** 2) < SAME_PICTURE_SUPPORT:
+        return None
+    colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
+    covered = _mean(_blocks(valid.astype(np.float32), COLOUR_BLOCK), 2) > 0.5
+    if not covered.any() or _mean(_unchanged(colour_a, _colour(b), valid)[covered], 0) < SAME_PICTURE_UNCHANGED:
+        return None
+    return transform
 
 
 def _homogeneous(matrix: np.ndarray) -> np.ndarray:
@@ -1780,7 +1849,9 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
 def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int,
            colour_check: bool = True) -> Evidence:
     """Keypoint verification (correspondences by the ratio test; where those verify nothing, mutual nearest
-    descriptors too: _correspondences), upright and with a mirror; the better-agreeing transform is kept (on a tie, the
+    descriptors too: _correspondences; where those do not either and the hashes are too far apart to accept, a's
+    keypoints at their places in b if b may show a's whole picture: _same_picture_correspondences), upright and with a
+    mirror; the better-agreeing transform is kept (on a tie, the
     one leaving less recoloured: a symmetric design, turned, also fits a mirror that misplaces its inner parts, or
     the other way round; then the one with more inliers: a flat design's blocks agree under a fit that misplaces
     half of it as under its own). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
@@ -1797,6 +1868,10 @@ def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation:
         pairs = with_mutual()
         if len(pairs) > len(ratio_pairs):
             best = _best_fit(a, b, distance, pairs, FALLBACK_CONSENSUS_CHECK_MAX)
+        transform = None if best.verified or distance <= ACCEPT_DISTANCE else _same_picture(a, b, pairs)
+        if transform is not None:  # only keypoints can match this pair, and b may show a's whole picture
+            best = _best_fit(a, b, distance, _same_picture_correspondences(a, b, transform),
+                             FALLBACK_CONSENSUS_CHECK_MAX)
     if best.verified or not colour_check:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
