@@ -1081,25 +1081,23 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
 
     The part: the largest region (_largest_part) of pixels of the ``candidates`` blocks (the same shapes in both
     pictures, not turned with the whole picture's hues: _hue_turns), white in neither, whose hue moved by more than
-    RECOLOUR_SHIFT (_hue_moved) without any mapping, grown by its fringe (moved by more than RECOLOUR_FRINGE,
-    connected to it: a soft edge, pixels partly recoloured). Not judged where either picture is of one tone (nothing
-    to turn from or to), nor where fewer than MIN_KEPT_COLOUR pixels of colour outside it kept their hue (every
-    colour may have turned: a hue rotation of a picture of one colour on white). Then in each direction an affine
-    map of the colours and a tone curve (_affine_map, _tone_curve: the latter follows brightness, contrast and gamma
-    where they clip, which turns a clipped sky's hue) are fitted to the pixels outside it, and the one leaving fewer
-    of its pixels moved kept: where the part's pixels still moved under it, in either direction, and the map
-    explains the rest of the picture (no more pixels moved outside the part than inside), the region they form is
-    the recoloured part."""
-    if _monochrome(colour_a[valid]) or _monochrome(colour_b[valid]):
-        return 0.0
+    RECOLOUR_SHIFT (_hue_plane; _shifted_residual) without any mapping, grown by its fringe (moved by more than
+    RECOLOUR_FRINGE, connected to it: a soft edge, pixels partly recoloured). Not judged where either picture is of
+    one tone (nothing to turn from or to), nor where fewer than MIN_KEPT_COLOUR pixels of colour outside it kept
+    their hue (every colour may have turned: a hue rotation of a picture of one colour on white). Then in each
+    direction an affine map of the colours and a tone curve (_affine_map, _tone_curve: the latter follows
+    brightness, contrast and gamma where they clip, which turns a clipped sky's hue) are fitted to the pixels
+    outside it, and the one leaving fewer of its pixels moved kept: where the part's pixels still moved under it, in
+    either direction, and the map explains the rest of the picture (no more pixels moved outside the part than
+    inside), the region they form is the recoloured part."""
     white_a, white_b = ((colour >= CLIPPED_LEVEL).all(axis=2) for colour in (colour_a, colour_b))
     block = np.ones((COLOUR_BLOCK, COLOUR_BLOCK), bool)
     pixels = valid & np.kron(valid_blocks, block)
-    picture = np.count_nonzero(pixels & ~(white_a & white_b))
     judged = pixels & ~(white_a | white_b) & np.kron(valid_blocks & candidates, block)
-    moved = _hue_moved(colour_a[valid] / 255.0, colour_b, valid)
+    plane_a, plane_b = _hue_plane(colour_a / 255.0), _hue_plane(colour_b / 255.0)
+    moved = _shifted_residual(plane_a[valid], plane_b, valid)
     part = _largest_part((moved > RECOLOUR_SHIFT) & judged)
-    if np.count_nonzero(part) < MIN_RECOLOURED_PIXELS:
+    if np.count_nonzero(part) < MIN_RECOLOURED_PIXELS or _monochrome(colour_a[valid]) or _monochrome(colour_b[valid]):
         return 0.0
     _, labels = cv2.connectedComponents((part | ((moved > RECOLOUR_FRINGE) & pixels)).astype(np.uint8),
                                         connectivity=8)
@@ -1107,25 +1105,26 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
     rest = valid & ~cv2.dilate(part.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     if fitted_from is not None:
         rest &= fitted_from
-    coloured = (_chroma(colour_a) >= RECOLOUR_CHROMA / 2) & (_chroma(colour_b) >= RECOLOUR_CHROMA / 2)
+    coloured = ((plane_a[..., :2] ** 2).sum(axis=2) >= (RECOLOUR_CHROMA / 2) ** 2) \
+        & ((plane_b[..., :2] ** 2).sum(axis=2) >= (RECOLOUR_CHROMA / 2) ** 2)
     if np.count_nonzero(rest & coloured & (moved <= RECOLOUR_SHIFT)) < MIN_KEPT_COLOUR:
         return 0.0
     recoloured, moved_elsewhere = np.zeros(part.shape, bool), 0
-    for start, end in ((colour_a, colour_b), (colour_b, colour_a)):
+    for start, end, end_plane in ((colour_a, colour_b, plane_b), (colour_b, colour_a, plane_a)):
         x, target, top = start[valid] / 255.0, end[valid] / 255.0, start[valid] >= CLIPPED_LEVEL
         fits = []
         for fit in (_affine_map, _tone_curve):
             mapped = np.clip(fit(start[rest] / 255.0, end[rest] / 255.0)(x), 0.0, 1.0)
             # (a channel at the top of the range in the picture mapped from is a lower bound: _colour_differs)
-            fits.append(_hue_moved(np.where(top, np.maximum(mapped, target), mapped), end, valid) > RECOLOUR_SHIFT)
+            mapped = _hue_plane(np.where(top, np.maximum(mapped, target), mapped))
+            fits.append(_shifted_residual(mapped, end_plane, valid) > RECOLOUR_SHIFT)
         still = min(fits, key=lambda shifted: np.count_nonzero(shifted & part))
         recoloured |= still & part & judged
         moved_elsewhere = max(moved_elsewhere, np.count_nonzero(still & judged & ~part))
-    recoloured = _largest_part(recoloured)
-    area = np.count_nonzero(recoloured)
+    area = np.count_nonzero(_largest_part(recoloured))
     if area < MIN_RECOLOURED_PIXELS or moved_elsewhere > area:
         return 0.0
-    return area / max(picture, 1)
+    return area / max(np.count_nonzero(pixels & ~(white_a & white_b)), 1)
 
 
 def _hue_plane(colours: np.ndarray) -> np.ndarray:
@@ -1136,18 +1135,6 @@ def _hue_plane(colours: np.ndarray) -> np.ndarray:
     chroma = np.sqrt((ab ** 2).sum(axis=1, keepdims=True))
     capped = ab * np.minimum(1.0, RECOLOUR_CHROMA / np.maximum(chroma, 1e-6))
     return np.hstack([capped, np.zeros((len(ab), 1), np.float32)]).reshape(colours.shape)
-
-
-def _chroma(colours: np.ndarray) -> np.ndarray:
-    """Per pixel of a thumbnail (0-255): its chroma in _hue_plane (capped at RECOLOUR_CHROMA)."""
-    return np.sqrt((_hue_plane(colours / 255.0)[..., :2] ** 2).sum(axis=-1))
-
-
-def _hue_moved(mapped: np.ndarray, end: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Per pixel of ``end`` (a thumbnail, 0-255; 0 outside ``valid``): how far its colour lies in _hue_plane from the
-    nearest of ``mapped`` (the other picture's valid pixels, 0-1, under some mapping) at it or a neighbour
-    (_shifted_residual: an edge the alignment misses by a pixel moves nothing)."""
-    return _shifted_residual(_hue_plane(mapped), _hue_plane(end / 255.0), valid)
 
 
 def _largest_part(mask: np.ndarray) -> np.ndarray:
