@@ -1112,13 +1112,16 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
     recoloured, moved_elsewhere = np.zeros(part.shape, bool), 0
     for start, end, end_plane in ((colour_a, colour_b, plane_b), (colour_b, colour_a, plane_a)):
         x, target, top = start[valid] / 255.0, end[valid] / 255.0, start[valid] >= CLIPPED_LEVEL
-        fits = []
+        still = None
         for fit in (_affine_map, _tone_curve):
+            if still is not None and not (still & part).any():
+                break  # (the affine map explains the whole part: no map explains more)
             mapped = np.clip(fit(start[rest] / 255.0, end[rest] / 255.0)(x), 0.0, 1.0)
             # (a channel at the top of the range in the picture mapped from is a lower bound: _colour_differs)
             mapped = _hue_plane(np.where(top, np.maximum(mapped, target), mapped))
-            fits.append(_shifted_residual(mapped, end_plane, valid) > RECOLOUR_SHIFT)
-        still = min(fits, key=lambda shifted: np.count_nonzero(shifted & part))
+            shifted = _shifted_residual(mapped, end_plane, valid) > RECOLOUR_SHIFT
+            if still is None or np.count_nonzero(shifted & part) < np.count_nonzero(still & part):
+                still = shifted
         recoloured |= still & part & judged
         moved_elsewhere = max(moved_elsewhere, np.count_nonzero(still & judged & ~part))
     area = np.count_nonzero(_largest_part(recoloured))
