@@ -88,6 +88,16 @@ around the thumbnails, each weighing its part of the band's area (the mappings f
 recolour may turn an element's contrast with its surroundings round (a grey emblem on white turned dark blue): its
 edges' luminance details then anticorrelate, still the same shapes, where an overlay's new edges do not correlate.
 
+A part recoloured judged by its shape too (``_recoloured_part``, round recolour16): the colour check's tolerance is in
+units of the overlap's colour spread, which a white ground raises, and its mappings, fitted with the recoloured part
+in, take up some of the new colour (a product in another colour on white). So the region of pixels whose hue moved
+(CIELAB's a*b* plane, the chroma capped: absolute units, which a white ground does not widen, and which a change of
+saturation or brightness alone does not move) is found without any mapping, a mapping is fitted to the rest of the
+picture without it (an affine map or one tone curve, which follows a clipped sky's turn towards cyan), and where the
+region's hue still moved under it while it explains the rest, and colours outside the region kept their hue (a hue
+rotation turns them all), its share of the picture's own pixels (not those of a white ground) is the recoloured
+share where that is more.
+
 The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's picture between its caption bars, is
 bordered by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is
 placed, on each side of the inliers' box, where the aligned luminance stops agreeing line by line (block columns or
@@ -161,6 +171,12 @@ BAND_ALIGNMENT = 0.03  # a side's ends within this (of the other picture's size)
 TONE_GAMMAS = np.exp(np.linspace(np.log(0.4), np.log(2.5), 25))  # exponents the shared tone curve tries (_tone_curve)
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # luminance of RGB (ITU-R 601, as PIL's grayscale)
 TONED = 0.07  # colours off their principal axis by less than this of their spread: one tone (sepia, a duotone)
+# A part recoloured (_recoloured_part), judged in CIELAB's a*b* plane with the chroma capped (_hue_plane):
+RECOLOUR_CHROMA = 20.0  # chroma (CIELAB) from which a colour's hue counts in full (a grey has none)
+RECOLOUR_SHIFT = 14.0  # a pixel moved this far in that plane: some 40 degrees of hue at full chroma, or grey coloured
+RECOLOUR_FRINGE = 7.0  # pixels moved this far, connected to the part, are its fringe (a soft edge, partly recoloured)
+MIN_RECOLOURED_PIXELS = 8  # of the colour thumbnail: half a COLOUR_BLOCK block
+MIN_KEPT_COLOUR = 16  # pixels of colour outside the part that kept their hue, needed to tell it from a hue rotation
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
 TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
@@ -1121,9 +1137,98 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     # One recoloured part is one connected region; a copy's stray blocks (edges, compression) are scattered.
     count, labels = cv2.connectedComponents(recoloured, connectivity=4)
     areas = np.bincount(labels.ravel(), weights.ravel(), minlength=count)[1:]
+    seam = np.zeros(labels.shape, bool)  # (blocks of regions along a seam: not judged as a part recoloured either)
     if inset and count > 1:
-        areas[_seam_regions(labels, count, overlapping, transform, a, b)] = 0.0
-    return agreement, covered, min(1.0, float(areas.max(initial=0) / picture))
+        along_seam = _seam_regions(labels, count, overlapping, transform, a, b)
+        areas[along_seam] = 0.0
+        seam = np.isin(labels, 1 + np.flatnonzero(along_seam))
+    # A part recoloured, judged by its shape and in absolute units of hue (_recoloured_part): the share of the
+    # picture's own pixels (not those of a white ground) it covers, where that is more.
+    part = _recoloured_part(colour_a, colour_b, colour_valid, fitted_from, valid_blocks,
+                            structure & ~hue_turned & ~seam)
+    return agreement, covered, min(1.0, max(float(areas.max(initial=0) / picture), part))
+
+
+def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
+                     valid_blocks: np.ndarray, candidates: np.ndarray) -> float:
+    """The share of the picture's pixels (those of the ``valid_blocks``, but white in both) that one part recoloured
+    covers, or 0. A global edit (a filter, grading, grayscale, sepia, a hue rotation, brightness, contrast or gamma,
+    clipped) moves every colour by one mapping; a part recoloured (the same product in another colour) is one region
+    whose hue moved while the colours around it kept theirs, and which a mapping fitted to the rest of the picture,
+    without it, does not explain. Judged in CIELAB's a*b* plane with the chroma capped (_hue_plane), so a white
+    ground widens nothing (the colour check's tolerance is in units of the overlap's colour spread, which a white
+    ground raises) and a change of saturation or brightness alone moves nothing.
+
+    The part: the largest region (_largest_part) of pixels of the ``candidates`` blocks (the same shapes in both
+    pictures, not turned with the whole picture's hues: _hue_turns), white in neither, whose hue moved by more than
+    RECOLOUR_SHIFT (_hue_plane; _shifted_residual) without any mapping, grown by its fringe (moved by more than
+    RECOLOUR_FRINGE, connected to it: a soft edge, pixels partly recoloured). Not judged where either picture is of
+    one tone (nothing to turn from or to), nor where fewer than MIN_KEPT_COLOUR pixels of colour outside it kept
+    their hue (every colour may have turned: a hue rotation of a picture of one colour on white). Then in each
+    direction an affine map of the colours and a tone curve (_affine_map, _tone_curve: the latter follows
+    brightness, contrast and gamma where they clip, which turns a clipped sky's hue) are fitted to the pixels
+    outside it, and the one leaving fewer of its pixels moved kept: where the part's pixels still moved under it, in
+    either direction, and the map explains the rest of the picture (no more pixels moved outside the part than
+    inside), the region they form is the recoloured part."""
+    white_a, white_b = ((colour >= CLIPPED_LEVEL).all(axis=2) for colour in (colour_a, colour_b))
+    block = np.ones((COLOUR_BLOCK, COLOUR_BLOCK), bool)
+    pixels = valid & np.kron(valid_blocks, block)
+    judged = pixels & ~(white_a | white_b) & np.kron(valid_blocks & candidates, block)
+    plane_a, plane_b = _hue_plane(colour_a / 255.0), _hue_plane(colour_b / 255.0)
+    moved = _shifted_residual(plane_a[valid], plane_b, valid)
+    part = _largest_part((moved > RECOLOUR_SHIFT) & judged)
+    if np.count_nonzero(part) < MIN_RECOLOURED_PIXELS or _monochrome(colour_a[valid]) or _monochrome(colour_b[valid]):
+        return 0.0
+    _, labels = cv2.connectedComponents((part | ((moved > RECOLOUR_FRINGE) & pixels)).astype(np.uint8),
+                                        connectivity=8)
+    part = np.isin(labels, np.unique(labels[part]))
+    rest = valid & ~cv2.dilate(part.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    if fitted_from is not None:
+        rest &= fitted_from
+    coloured = ((plane_a[..., :2] ** 2).sum(axis=2) >= (RECOLOUR_CHROMA / 2) ** 2) \
+        & ((plane_b[..., :2] ** 2).sum(axis=2) >= (RECOLOUR_CHROMA / 2) ** 2)
+    if np.count_nonzero(rest & coloured & (moved <= RECOLOUR_SHIFT)) < MIN_KEPT_COLOUR:
+        return 0.0
+    recoloured, moved_elsewhere = np.zeros(part.shape, bool), 0
+    for start, end, end_plane in ((colour_a, colour_b, plane_b), (colour_b, colour_a, plane_a)):
+        x, target, top = start[valid] / 255.0, end[valid] / 255.0, start[valid] >= CLIPPED_LEVEL
+        still = None
+        for fit in (_affine_map, _tone_curve):
+            if still is not None and not (still & part).any():
+                break  # (the affine map explains the whole part: no map explains more)
+            mapped = np.clip(fit(start[rest] / 255.0, end[rest] / 255.0)(x), 0.0, 1.0)
+            # (a channel at the top of the range in the picture mapped from is a lower bound: _colour_differs)
+            mapped = _hue_plane(np.where(top, np.maximum(mapped, target), mapped))
+            shifted = _shifted_residual(mapped, end_plane, valid) > RECOLOUR_SHIFT
+            if still is None or np.count_nonzero(shifted & part) < np.count_nonzero(still & part):
+                still = shifted
+        recoloured |= still & part & judged
+        moved_elsewhere = max(moved_elsewhere, np.count_nonzero(still & judged & ~part))
+    area = np.count_nonzero(_largest_part(recoloured))
+    if area < MIN_RECOLOURED_PIXELS or moved_elsewhere > area:
+        return 0.0
+    return area / max(np.count_nonzero(pixels & ~(white_a & white_b)), 1)
+
+
+def _hue_plane(colours: np.ndarray) -> np.ndarray:
+    """Colours (..., 3; 0-1) as points of CIELAB's a*b* plane with their chroma capped at RECOLOUR_CHROMA (and a third
+    coordinate 0, for _shifted_residual): two saturated colours lie as far apart as their hues, a grey and a colour as
+    far as the colour's chroma up to the cap, and a change of saturation among saturated colours moves nothing."""
+    ab = cv2.cvtColor(np.clip(colours.reshape(1, -1, 3), 0.0, 1.0).astype(np.float32), cv2.COLOR_RGB2Lab)[0, :, 1:]
+    chroma = np.sqrt((ab ** 2).sum(axis=1, keepdims=True))
+    capped = ab * np.minimum(1.0, RECOLOUR_CHROMA / np.maximum(chroma, 1e-6))
+    return np.hstack([capped, np.zeros((len(ab), 1), np.float32)]).reshape(colours.shape)
+
+
+def _largest_part(mask: np.ndarray) -> np.ndarray:
+    """The largest region of ``mask``'s pixels, patches a pixel apart taken as one (a recoloured part's texture
+    leaves some of its pixels near their old colour)."""
+    count, labels = cv2.connectedComponents(cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)),
+                                            connectivity=8)
+    labels = np.where(mask, labels, 0)
+    if count < 2 or not mask.any():
+        return np.zeros(mask.shape, bool)
+    return labels == 1 + int(np.argmax(np.bincount(labels.ravel(), minlength=count)[1:]))
 
 
 def _seam_regions(labels: np.ndarray, count: int, judged: np.ndarray, transform: np.ndarray, a: ImageFingerprint,
