@@ -599,6 +599,24 @@ def test_recoloured_part_is_one_region_no_mapping_of_the_rest_explains(edit, rec
     assert (share > 0.2) if recoloured else share == 0.0
 
 
+def test_a_band_ring_in_another_colour_is_no_part_recoloured():
+    """Where both pictures have a band that trimming cut on one side (a letterbox in another colour than the original's
+    own border), the aligned check adds a ring of band blocks around the thumbnails (_band_ring); a band's colour is
+    judged by its area there, and _recoloured_part leaves the ring out: a picture the same inside its border has no part
+    recoloured, a part of it turned still does."""
+    product = _thumbnail_product()
+    ring = image_matcher.COLOUR_BLOCK
+    before, after = (np.pad(product, ((ring, ring), (ring, ring), (0, 0))) for _ in range(2))
+    before[:ring], after[:ring] = (10, 10, 10), (0, 168, 83)  # the top bands: dark in a, green in b
+    picture = np.pad(np.ones((32, 32), bool), ring)
+    valid, blocks = np.ones(picture.shape, bool), np.ones((10, 10), bool)
+    assert image_matcher._recoloured_part(before, after, valid, picture, blocks, blocks) == 0.0
+    hsv = cv2.cvtColor((after / 255.0).astype(np.float32), cv2.COLOR_RGB2HSV)
+    hsv[ring:-ring, ring + 12:ring + 21, 0] = (hsv[ring:-ring, ring + 12:ring + 21, 0] + 120.0) % 360.0
+    turned = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0
+    assert image_matcher._recoloured_part(before, turned, valid, picture, blocks, blocks) > 0.2
+
+
 @pytest.mark.parametrize("seed", (0, 5))
 def test_recolour_of_a_band_that_trimming_cuts_is_not_a_copy(seed):
     """An illustration whose ground, a uniform band along the bottom, trimming cuts away: its colour is in the

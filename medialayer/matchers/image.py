@@ -1172,7 +1172,9 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
     inside), the region they form is the recoloured part."""
     white_a, white_b = ((colour >= CLIPPED_LEVEL).all(axis=2) for colour in (colour_a, colour_b))
     block = np.ones((COLOUR_BLOCK, COLOUR_BLOCK), bool)
-    pixels = valid & np.kron(valid_blocks, block)
+    # (Not a band ring's pixels, ``fitted_from``'s outside: a border padded in another colour is no part recoloured.)
+    picture = valid if fitted_from is None else valid & fitted_from
+    pixels = picture & np.kron(valid_blocks, block)
     judged = pixels & ~(white_a | white_b) & np.kron(valid_blocks & candidates, block)
     plane_a, plane_b = _hue_plane(colour_a / 255.0), _hue_plane(colour_b / 255.0)
     moved = _shifted_residual(plane_a[valid], plane_b, valid)
@@ -1182,9 +1184,7 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
     _, labels = cv2.connectedComponents((part | ((moved > RECOLOUR_FRINGE) & pixels)).astype(np.uint8),
                                         connectivity=8)
     part = np.isin(labels, np.unique(labels[part]))
-    rest = valid & ~cv2.dilate(part.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    if fitted_from is not None:
-        rest &= fitted_from
+    rest = picture & ~cv2.dilate(part.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     coloured = ((plane_a[..., :2] ** 2).sum(axis=2) >= (RECOLOUR_CHROMA / 2) ** 2) \
         & ((plane_b[..., :2] ** 2).sum(axis=2) >= (RECOLOUR_CHROMA / 2) ** 2)
     if np.count_nonzero(rest & coloured & (moved <= RECOLOUR_SHIFT)) < MIN_KEPT_COLOUR:
