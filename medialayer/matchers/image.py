@@ -1151,9 +1151,9 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
 
 def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
                      valid_blocks: np.ndarray, candidates: np.ndarray) -> float:
-    """The share of the picture's pixels (those of the ``valid_blocks``, but white in both) that one part recoloured
-    covers, or 0. A global edit (a filter, grading, grayscale, sepia, a hue rotation, brightness, contrast or gamma,
-    clipped) moves every colour by one mapping; a part recoloured (the same product in another colour) is one region
+    """The share of the picture's pixels (those of the ``valid_blocks`` inside ``fitted_from``, but white in both) that
+    one part recoloured covers, or 0. A global edit (a filter, grading, grayscale, sepia, a hue rotation, brightness,
+    contrast or gamma, clipped) moves every colour by one mapping; a part recoloured (the same product in another colour) is one region
     whose hue moved while the colours around it kept theirs, and which a mapping fitted to the rest of the picture,
     without it, does not explain. Judged in CIELAB's a*b* plane with the chroma capped (_hue_plane), so a white
     ground widens nothing (the colour check's tolerance is in units of the overlap's colour spread, which a white
@@ -1172,7 +1172,7 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
     inside), the region they form is the recoloured part."""
     white_a, white_b = ((colour >= CLIPPED_LEVEL).all(axis=2) for colour in (colour_a, colour_b))
     block = np.ones((COLOUR_BLOCK, COLOUR_BLOCK), bool)
-    # (Not a band ring's pixels, ``fitted_from``'s outside: a border padded in another colour is no part recoloured.)
+    # (Not a band ring's pixels, outside ``fitted_from``: a border padded in another colour is no part recoloured.)
     picture = valid if fitted_from is None else valid & fitted_from
     pixels = picture & np.kron(valid_blocks, block)
     judged = pixels & ~(white_a | white_b) & np.kron(valid_blocks & candidates, block)
