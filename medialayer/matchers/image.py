@@ -818,14 +818,14 @@ def _same_picture_correspondences(a: ImageFingerprint, b: ImageFingerprint, tran
     over b, but not at their own places."""
     offsets = _project(transform, a.keypoints)[:, np.newaxis, :] - b.keypoints[np.newaxis, :, :]
     query, train = np.nonzero(np.einsum("ijk,ijk->ij", offsets, offsets) <= SAME_PICTURE_RADIUS ** 2)
-    descriptors_a = np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32)
-    descriptors_b = np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32)
-    distances = np.unpackbits(descriptors_a[query] ^ descriptors_b[train], axis=1).sum(axis=1)
+    words_a = np.frombuffer(a.descriptors, np.uint64).reshape(-1, 4)  # a descriptor's 256 bits as 4 words
+    words_b = np.frombuffer(b.descriptors, np.uint64).reshape(-1, 4)
+    distances = np.bitwise_count(words_a[query] ^ words_b[train]).sum(axis=1)
     close = distances <= SAME_PICTURE_DISTANCE
     query, train, distances = query[close], train[close], distances[close]
     order = np.lexsort((distances, query))  # per query, the closest descriptor first
     first = order[np.concatenate([[True], query[order][1:] != query[order][:-1]])] if len(order) else order
-    return _one_to_one(np.stack([query[first], train[first]], axis=1), distances[first], len(descriptors_a))
+    return _one_to_one(np.stack([query[first], train[first]], axis=1), distances[first], len(words_a))
 
 
 def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -> np.ndarray | None:
