@@ -385,7 +385,16 @@ def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], 
             edits.append((resampled, None, float(np.median(anchor_b[on_line] * resampled - anchor_a[on_line]))))
         # the cell was picked as the best of n_cells: its chance is that many times higher
         found += [dataclasses.replace(f, landmarks=f.landmarks - np.log10(n_cells)) for f in aligned]
-    return sorted(found, key=lambda s: -s.significance), edits, implied
+    return _strongest_distinct(found), edits, implied
+
+
+def _strongest_distinct(found: list[_Found]) -> list[_Found]:
+    """The segments strongest first, each alignment once: neighbouring cells of one edit find the same one."""
+    kept: list[_Found] = []
+    for f in sorted(found, key=lambda s: -s.significance):
+        if not any(_same_alignment(f.segment, k.segment) for k in kept):
+            kept.append(f)
+    return kept
 
 
 def _best_scale(anchor_a: np.ndarray, anchor_b: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
