@@ -1299,3 +1299,18 @@ def test_the_consensus_bound_never_skips_a_transform_ransac_would_find():
         assert planted or not may, trial
         ruled_out, found_any = ruled_out + (not may), found_any + found
     assert ruled_out >= 50 and found_any >= 50
+
+
+@pytest.mark.parametrize("edit", ["narrowed", "widened and cropped", "sheared"])
+def test_a_picture_resized_to_another_aspect_ratio_or_sheared_matches(scenes, originals, edit):
+    """A similarity fits only a strip of a stretched picture: the affine map verifies it whole (_stretched)."""
+    for seed, scene in scenes.items():
+        width, height = scene.size
+        if edit == "narrowed":
+            changed = scene.resize((int(width * 0.53), height))
+        elif edit == "widened and cropped":
+            changed = scene.crop((40, 30, width - 60, height - 20)).resize((int((width - 100) * 1.7), height - 50))
+        else:
+            changed = scene.transform((width + int(0.35 * height), height), Image.AFFINE, (1, -0.35, 0, 0, 1, 0))
+        result = MATCHER.compare(originals[seed], fingerprint(changed))
+        assert result.match and result.similarity_score > 0.9, (seed, result)

@@ -219,6 +219,11 @@ MUTUAL_DISTANCE = 64
 SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
 SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
+# A picture resized to another aspect ratio or sheared (DISC21's change of aspect ratio and skew): a similarity fits
+# only a strip of it. Where one explains under half the correspondences, an affine map is taken instead when it
+# explains STRETCH_GAIN times as many and stretches one axis at most MAX_STRETCH times the other. (Set by reasoning;
+# on the tune split it changes no pair's score: no copy or negative there is stretched.)
+STRETCH_GAIN, MAX_STRETCH = 1.5, 2.5
 MIN_SCALE, MAX_SCALE = 0.2, 5.0  # the verified transform's scale (a to b)
 ORB_LEVEL_SCALE = 1.2  # scale between two of ORB's pyramid levels (cv2.ORB_create's default scaleFactor)
 # Two word matches agree on a transform (word_matches_agree) within these: degrees of turn, pyramid levels of scale
@@ -871,9 +876,9 @@ def _project(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def _fit_transform(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-    """(3x3 transform source -> target, inlier mask): a similarity found by RANSAC, then a homography fitted
-    to its inliers and kept when it explains at least as many correspondences (perspective, a screen shot
-    at an angle)."""
+    """(3x3 transform source -> target, inlier mask): a similarity found by RANSAC (or a stretch: _stretched),
+    then a homography fitted to its inliers and kept when it explains at least as many correspondences
+    (perspective, a screen shot at an angle)."""
     cv2.setRNGSeed(RANSAC_SEED)  # RANSAC samples from OpenCV's per-thread generator: same pair, same answer
     similarity, mask = cv2.estimateAffinePartial2D(
         source, target, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX, maxIters=1000,
@@ -881,6 +886,8 @@ def _fit_transform(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray |
     if similarity is None:
         return None, np.zeros(len(source), bool)
     transform, inliers = _homogeneous(similarity), mask.ravel().astype(bool)
+    if MIN_INLIERS <= inliers.sum() < 0.5 * len(source):
+        transform, inliers = _stretched(source, target, transform, inliers)
     for _ in range(2):  # refit on the grown inlier set once more
         if inliers.sum() < MIN_INLIERS:
             break
@@ -895,6 +902,22 @@ def _fit_transform(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray |
             break
         transform, inliers = homography, refined
     return transform, inliers
+
+
+def _stretched(source: np.ndarray, target: np.ndarray, similarity: np.ndarray,
+               inliers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An affine map found by RANSAC where it explains STRETCH_GAIN times the similarity's inliers, keeps the
+    picture's handedness and stretches one axis at most MAX_STRETCH times the other; else the similarity."""
+    cv2.setRNGSeed(RANSAC_SEED)
+    affine, mask = cv2.estimateAffine2D(
+        source, target, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX, maxIters=1000,
+        confidence=0.995, refineIters=5)
+    if affine is None or mask.sum() < STRETCH_GAIN * inliers.sum() or np.linalg.det(affine[:, :2]) <= 0:
+        return similarity, inliers
+    longest, shortest = np.linalg.svd(affine[:, :2], compute_uv=False)
+    if longest > MAX_STRETCH * shortest:
+        return similarity, inliers
+    return _homogeneous(affine), mask.ravel().astype(bool)
 
 
 def _may_reach_inliers(source: np.ndarray, target: np.ndarray, most: int = CONSENSUS_CHECK_MAX) -> bool:
