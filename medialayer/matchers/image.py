@@ -115,6 +115,10 @@ are not judged. And where a's picture lies inside b, judged on b's grid, b's col
 the gutter and the next picture into a's: a region of recoloured blocks one block deep along a side of the overlap,
 where a's frame ends inside b's blocks beyond and b's luminance there does not agree with a's, is the seam's, not a
 recolour (``_seam_regions``, round collage16; not along a seam ``_cell`` placed: a recolour reaching it looks alike).
+Where the checks are judged in a's frame (b shows a's picture larger: a collage's wide or 2-picture cell, a meme of a
+crop), the gutter and the next cell, or a caption bar, reach into a's outer line of blocks instead: a line of
+recoloured blocks along a side of the judged blocks is the seam's where, along one of its long sides, b's luminance
+steps across one straight line and a's goes on across it (``_holder_seam_regions``, round collage17).
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
@@ -258,6 +262,10 @@ MIN_REGION_BLOCKS = 6  # aligned-check blocks the cell must hold for the checks 
 # the largest-step condition 2.0 lost a map cropped into a collage cell, the map's coast along the seam and the
 # ocean flat beyond it.)
 SEAM_STEP, SEAM_SAMPLES, SEAM_LAG = 2.0, 40, 3
+# A collage's or a meme's seam in the frame of the picture it holds: a straight step of the holder's luminance over
+# HOLDER_SEAM_STEP times its median step (plus one level) near a line of recoloured blocks, where the picture has
+# none (_straight_step; round collage17: a picture's own edge there, a burst's moved one, stops at about half that).
+HOLDER_SEAM_STEP = 4.0
 MIN_BOX_SHARE = 0.15  # and the share of a it must cover: an element two designs of one series share is smaller
 # A second motion layer moves points at most MAX_PARALLAX (of WORK_SIDE) from where the first takes them, and at least
 # PARALLAX_TOLERANCE working pixels, within which its points fit their own motion: a near layer whose parallax is under
@@ -1109,7 +1117,8 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     are flat; the fraction covered by an overlay (_covered_share); the fraction whose structure agrees but whose
     colour a global colour mapping does not explain: recoloured, as opposed to covered by an overlay).
     ``cell``: both checks keep to those blocks of b (_cell). ``inset``: b holds a's picture (judged on b's grid), so
-    a recoloured region along a seam of b is the seam's (_seam_regions)."""
+    a recoloured region along a seam of b is the seam's (_seam_regions); else a may hold b's (judged in the frame of
+    the picture shown smaller), and one along a straight seam of a is (_holder_seam_regions)."""
     luminance = _luminance_blocks(transform, a, b, cell)
     if luminance is None:
         return 0.0, 0.0, 0.0
@@ -1161,8 +1170,9 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     count, labels = cv2.connectedComponents(recoloured, connectivity=4)
     areas = np.bincount(labels.ravel(), weights.ravel(), minlength=count)[1:]
     seam = np.zeros(labels.shape, bool)  # (blocks of regions along a seam: not judged as a part recoloured either)
-    if inset and count > 1:
-        along_seam = _seam_regions(labels, count, overlapping, transform, a, b)
+    if count > 1:
+        along_seam = (_seam_regions(labels, count, overlapping, transform, a, b) if inset
+                      else _holder_seam_regions(labels, count, overlapping, transform, a, b))
         areas[along_seam] = 0.0
         seam = np.isin(labels, 1 + np.flatnonzero(along_seam))
     # A part recoloured, judged by its shape and in absolute units of hue (_recoloured_part): the share of the
@@ -1300,6 +1310,76 @@ def _seam_regions(labels: np.ndarray, count: int, judged: np.ndarray, transform:
                 seam[label - 1] = True
                 break
     return seam
+
+
+def _holder_seam_regions(labels: np.ndarray, count: int, judged: np.ndarray, transform: np.ndarray,
+                         holder: ImageFingerprint, picture: ImageFingerprint) -> np.ndarray:
+    """Per region of recoloured blocks (``labels`` 1 .. count - 1 on ``picture``'s aligned-check grid, with a band
+    ring's blocks around it where larger than ``judged``, the blocks the checks judged): whether it lies one block deep
+    along a seam of ``holder``, judged in the frame of the ``picture`` it may hold shown larger (``transform``: holder
+    to picture): a collage cell or a meme's picture, cover-cropped. The gutter and the next cell, or a caption bar,
+    reach into the picture's frame there, and the holder's colour thumbnail pixels along the seam mix both sides: a
+    colour no mapping explains, in a line of blocks, which is no recolour. A seam: the region is one line of blocks
+    along a side of the judged blocks (the grid's edge, or no block judged beyond), and along one of its two long
+    sides the holder's luminance steps across one straight line while the picture's goes on (_straight_step). A
+    recolour's edge is an edge of something in both pictures (both step there), or follows its shape (no step along a
+    whole line); at a burst's edge the holder's picture goes on too. (On b's grid, _seam_regions.)"""
+    n = len(judged)
+    ring = (len(labels) - n) // 2
+    sizes = np.bincount(labels.ravel(), minlength=count)
+    labels = labels[ring:ring + n, ring:ring + n]
+    seam = np.zeros(count - 1, bool)
+    thumbs = None
+    for label in range(1, count):
+        rows, columns = np.nonzero(labels == label)
+        if len(rows) < sizes[label]:
+            continue  # partly in the band ring: a band's colour
+        for transposed, across, along in ((False, columns, rows), (True, rows, columns)):
+            if np.ptp(across) > 0 or all(_judged(judged, transposed, along, across + outward).any()
+                                         for outward in (-1, 1)):
+                continue  # not one line of blocks along a side of the judged blocks
+            if thumbs is None:  # the holder's luminance warped onto the picture's thumbnail, the picture's own
+                luma_holder, luma_picture = (np.frombuffer(f.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE)
+                                             .astype(np.float32) for f in (holder, picture))
+                warped, covered = _warp(luma_holder, _thumb_transform(transform, holder, picture, LUMA_SIDE),
+                                        LUMA_SIDE)
+                thumbs = warped, luma_picture, covered
+            images = [image.T if transposed else image for image in thumbs]
+            if any(_straight_step(*images, side * LUMA_BLOCK) for side in (across[0], across[0] + 1)):
+                seam[label - 1] = True
+                break
+    return seam
+
+
+def _judged(judged: np.ndarray, transposed: bool, along: np.ndarray, across: np.ndarray) -> np.ndarray:
+    """Whether each block (``along``, ``across``: its row and column, or with ``transposed`` its column and row) is
+    among the ``judged`` blocks; False off the grid."""
+    inside = (across >= 0) & (across < len(judged))
+    rows, columns = (across, along) if transposed else (along, across)
+    return inside & judged[np.where(inside, rows, 0), np.where(inside, columns, 0)]
+
+
+def _straight_step(holder: np.ndarray, picture: np.ndarray, covered: np.ndarray, line: int) -> bool:
+    """Whether, within half a block of the thumbnail column boundary ``line``, the ``holder``'s luminance (warped onto
+    the ``picture``'s thumbnail, ``covered`` where it is) steps across one straight column while the picture's goes
+    on across it. A column's step: the median, over the rows both cover within 1.5 blocks of the line, of the absolute
+    difference of the columns beside it (a seam falls between pixels and mixes the column on it). The holder's
+    largest step in the window lies there and is over HOLDER_SEAM_STEP times its median step plus one level; the
+    picture's steps within half a block of it stay under SEAM_STEP times its median plus one (as _seam_in_a judges a
+    picture's own step; half a block: another capture's edge moved by its parallax is the same edge)."""
+    reach = 3 * LUMA_BLOCK // 2
+    window = np.arange(max(1, line - reach), min(LUMA_SIDE - 1, line + reach))
+    rows = covered[:, window[0] - 1:window[-1] + 2].all(axis=1)
+    if rows.sum() < LUMA_BLOCK:
+        return False
+    holder_steps, picture_steps = (np.median(np.abs(image[rows][:, window + 1] - image[rows][:, window - 1]), axis=0)
+                                   for image in (holder, picture))
+    at = int(np.argmax(holder_steps))
+    if (abs(window[at] + 0.5 - line) > LUMA_BLOCK / 2
+            or holder_steps[at] <= HOLDER_SEAM_STEP * (np.median(holder_steps) + 1.0)):
+        return False
+    near = np.abs(window - window[at]) <= LUMA_BLOCK // 2
+    return bool(picture_steps[near].max() <= SEAM_STEP * (np.median(picture_steps) + 1.0))
 
 
 def _luminance_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float]:
