@@ -79,7 +79,10 @@ capture of the scene, by less than the RANSAC tolerance too; a copy's leftovers 
 Parallax weighed by its own size too (``parallax_feature``): the second layer's share of the first layer's inliers
 understates it when the first layer is richly textured (a stereo pair of a volcano: 9 points against 149, a share of
 0.06 that the score hardly weighs, while a copy's leftovers almost never agree on a motion of that many points), so
-the score weighs the larger of that share and the second layer's size against ``PARALLAX_POINTS``.
+the score weighs the larger of that share and the second layer's size against ``PARALLAX_POINTS``; or, larger still,
+the inliers' coherent residual against ``COHERENT_PARALLAX`` (``_coherent_residual``, round bursts17): a near layer
+moving within the RANSAC tolerance (a narrow stereo baseline) stays among the first layer's inliers, but neighbouring
+inliers are off the fit alike, where a copy's residuals are resampling's independent noise.
 
 Recolours the thumbnails hardly show (``band_colours``, ``_band_ring``, ``_same_shapes``): a design's ground or top
 bar is a uniform band along an edge, which trimming cuts away, so the fingerprint keeps the colour of each cut band
