@@ -79,7 +79,10 @@ capture of the scene, by less than the RANSAC tolerance too; a copy's leftovers 
 Parallax weighed by its own size too (``parallax_feature``): the second layer's share of the first layer's inliers
 understates it when the first layer is richly textured (a stereo pair of a volcano: 9 points against 149, a share of
 0.06 that the score hardly weighs, while a copy's leftovers almost never agree on a motion of that many points), so
-the score weighs the larger of that share and the second layer's size against ``PARALLAX_POINTS``.
+the score weighs the larger of that share and the second layer's size against ``PARALLAX_POINTS``; or, larger still,
+the inliers' coherent residual against ``COHERENT_PARALLAX`` (``_coherent_residual``, round bursts17): a near layer
+moving within the RANSAC tolerance (a narrow stereo baseline) stays among the first layer's inliers, but neighbouring
+inliers are off the fit alike, where a copy's residuals are resampling's independent noise.
 
 Recolours the thumbnails hardly show (``band_colours``, ``_band_ring``, ``_same_shapes``): a design's ground or top
 bar is a uniform band along an edge, which trimming cuts away, so the fingerprint keeps the colour of each cut band
@@ -280,6 +283,13 @@ PARALLAX_TOLERANCE = 4.0
 # negatives there instead of 69 (of its verified pairs, every stereo pair has a second layer of 8 points or more; of
 # each copy row, at most 7%).
 PARALLAX_POINTS = 40
+# A near layer whose parallax stays within the RANSAC tolerance leaves the inliers' residuals coherent: neighbouring
+# inliers (RESIDUAL_NEIGHBOURS nearest in a) are off their fit alike, where a copy's residuals are resampling's
+# independent noise. The coherent part's size (working pixels, _coherent_residual) weighs as parallax in full from
+# COHERENT_PARALLAX. (Round bursts17, on the tune split with 527 more bursts and stereo pairs of its photos: copies'
+# coherent residual is 0 in the median and at most 2.0 px, a meme's; 2 px let a keystone copy fall, 4 px caught less.)
+RESIDUAL_NEIGHBOURS = 6
+COHERENT_PARALLAX = 3.0
 MAX_PERSPECTIVE = 0.5  # largest perspective term of a homography (times WORK_SIDE) taken as a view of one plane
 LUMA_SIDE = 64  # aligned-check thumbnail
 LUMA_BLOCK = 8  # aligned-check block side (in thumbnail pixels)
@@ -409,6 +419,7 @@ class Evidence:
     # a global colour mapping misses
     parallax: float = 0.0  # second_layer() inliers / inliers: another motion layer, as in another capture of the scene
     second_layer: int = 0  # second_layer() inliers: that layer's own size
+    coherent_residual: float = 0.0  # _coherent_residual() of the inliers, working pixels: a near layer within tolerance
     mirrored: bool = False  # the keypoint transform was found between one image and the other's mirror
     region: tuple = ()  # (left, top, right, bottom) of a's frame mapped into b, as fractions of b's size
 
@@ -1064,6 +1075,23 @@ def _second_layer(transform: np.ndarray, source: np.ndarray, target: np.ndarray,
     inliers = mask.ravel().astype(bool)
     # Where the second layer's points are, the first motion takes them close to where the second does.
     return int(inliers.sum()) if np.median(residual[leftover][inliers]) <= MAX_PARALLAX * WORK_SIDE else 0
+
+
+def _coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.ndarray) -> float:
+    """The part of the inliers' residuals under ``transform`` that their neighbours share (RMS, working pixels): each
+    residual against the mean of its RESIDUAL_NEIGHBOURS nearest inliers' (in a), what that mean explains of the
+    residuals' energy. A copy's residuals are independent noise, which a few neighbours' mean hardly explains; a near
+    layer moving within the RANSAC tolerance in another capture of the scene shifts a whole region's points alike."""
+    residual = _project(transform, source) - target
+    count = min(RESIDUAL_NEIGHBOURS, len(source) - 1)
+    if count < 1:
+        return 0.0
+    distance = np.linalg.norm(source[:, None] - source[None], axis=2)
+    np.fill_diagonal(distance, np.inf)
+    neighbours = np.argpartition(distance, count - 1, axis=1)[:, :count]
+    unexplained = residual - residual[neighbours].mean(axis=1)
+    energy = np.mean(np.sum(residual ** 2, axis=1)) - np.mean(np.sum(unexplained ** 2, axis=1))
+    return round(math.sqrt(max(0.0, float(energy))), 3)
 
 
 def _occupied_cells(points: np.ndarray) -> int:
@@ -2044,6 +2072,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
+            coherent_residual=_coherent_residual(fitted, source[inliers], target[inliers]),
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
             region=tuple(round(float(v), 3) for v in (*region.min(axis=0) / [b.width, b.height],
@@ -2124,8 +2153,11 @@ def uncovered_agreement(evidence: Evidence) -> float:
 
 def parallax_feature(evidence: Evidence) -> float:
     """The second motion layer's weight: its share of the first layer's inliers, or its size against
-    PARALLAX_POINTS when that is larger (a richly textured first layer dwarfs a near layer's few points)."""
-    return max(evidence.parallax, min(1.0, evidence.second_layer / PARALLAX_POINTS))
+    PARALLAX_POINTS when that is larger (a richly textured first layer dwarfs a near layer's few points), or the
+    inliers' coherent residual against COHERENT_PARALLAX when that is larger (a near layer moving within the RANSAC
+    tolerance, among the first layer's inliers)."""
+    return max(evidence.parallax, min(1.0, evidence.second_layer / PARALLAX_POINTS),
+               min(1.0, evidence.coherent_residual / COHERENT_PARALLAX))
 
 
 def score(evidence: Evidence, trusted_hashes: bool = True) -> float:
