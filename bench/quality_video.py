@@ -1,7 +1,7 @@
 """Video quality benchmark: variants derived from real videos, hard negatives, our matcher beside baselines.
 
     python bench/quality.py --media-type video --media-dir ../shared/media-dev [--split held-out|tune|all]
-                            [--engine pipeline] [--speed] [--dark-pip]
+                            [--engine pipeline] [--speed] [--dark-pip] [--small-pip]
 
 Split (fixed): the source videos are split by their group (a same-style pair stays together) on
 sha1(SPLIT_SALT + group) parity: held-out = v05/v06 (pair B), v09, v10, v11; tune = v01, v03/v04 (A),
@@ -21,6 +21,7 @@ Negatives: every pair of files derived from different sources (the same-style pa
 plus generated black, still-photo and title-card videos. Baselines on the same pairs: per-frame pHash at
 1 fps with best-offset alignment (threshold set at 1% FPR on the negatives), and videohash if installed.
 --dark-pip scores tune-side analogues of a dark video's picture-in-picture at another speed (dark_pip).
+--small-pip scores tune-side pictures-in-picture smaller than the bench's (8-22% of the frame, small_pip).
 --speed prints fingerprint speed (CPU time, one thread) beside plain decoding (every frame, and only the
 frames others refer to) and vPDQ's, fingerprint size and the compare time of two 10-minute fingerprints.
 """
@@ -627,11 +628,15 @@ def main(argv=None) -> None:
     parser.add_argument("--speed", action="store_true", help="print speed, memory and size figures instead")
     parser.add_argument("--dark-pip", action="store_true",
                         help="score the tune side's dark picture-in-picture analogues instead (see dark_pip)")
+    parser.add_argument("--small-pip", action="store_true",
+                        help="score the tune side's small picture-in-picture analogues instead (see small_pip)")
     args = parser.parse_args(argv)
     if args.speed:
         return speed(args)
     if args.dark_pip:
         return dark_pip(args)
+    if args.small_pip:
+        return small_pip(args)
     files, positives = build_dataset(args.media_dir, args.work_dir, args.limit, args.split, not args.no_classic)
     negatives = make_negative_pairs(files)
     pairs = [(a, b) for a, b, _, _ in positives] + negatives
@@ -742,6 +747,51 @@ def dark_pip(args) -> None:
         print(f"{look} picture-in-picture: {found} of {shown_copies} found; negatives: "
               f"{sum(c.match for c in negatives)} of {len(negatives)} matched, highest score "
               f"{max(c.similarity_score for c in negatives):.3f}")
+
+
+# The small copies: (area, speed, x, y, border in pixels) of each tune source's first 20 s over the next tune source,
+# below the bench's areas (tune 0.3/0.5, held-out 0.25-0.6) and off its grid: corners, edges, the middle, at speeds
+# 0.9x-1.2x, with a white border or none (a border's corners are the copy's own, not the picture's).
+SMALL_PIP = [(0.08, 1.0, 1, 0, 3), (0.12, 0.9, 0, 1, 0), (0.16, 1.0, 0.5, 0.5, 3), (0.18, 1.2, 1, 1, 0),
+             (0.22, 1.0, 0, 0.5, 3), (0.12, 1.2, 0.3, 0, 3)]
+
+
+def small_pip(args) -> None:
+    """Tune-side pictures-in-picture smaller than the bench's (SMALL_PIP) over the next tune source. Prints, for
+    each copy, our result against its source; per area, the copies found; and each source against every copy
+    neither showing it nor shown over it (negatives)."""
+    rows = manifest_rows(args.media_dir, "video")
+    tune = [os.path.join(args.media_dir, r["path"]) for r in rows if side_of(_group(r)) == "tune"]
+    work = os.path.join(args.work_dir, "small-pip")
+    os.makedirs(work, exist_ok=True)
+    copies = {}  # copy -> (source, background, area, speed)
+    for k, src in enumerate(tune):
+        name = os.path.splitext(os.path.basename(src))[0]
+        _, fps, _, _ = _probe(src)
+        background = tune[(k + 1) % len(tune)]
+        for j, (area, speed, x, y, border) in enumerate(SMALL_PIP):
+            dst = os.path.join(work, f"{name}__smallpip{j}_{area}_{speed}.mp4")
+            if not os.path.exists(dst):
+                def shown(image, other=_OtherVideo(background, (640, 360)), area=area, x=x, y=y, border=border):
+                    return synth.picture_in_picture(image, other(), area, x, y, border=border)
+                _encode(dst, [(src, 0, EDIT_SECONDS)], fps=fps, transform=shown, speed=speed, preset="ultrafast")
+            copies[dst] = (src, background, area, speed)
+    fingerprints = fingerprints_in_process(work, [*tune, *copies])
+    found, negatives = {}, []
+    for src in tune:
+        for copy, (shown, background, area, speed) in copies.items():
+            c = MATCHER.compare(fingerprints[src], fingerprints[copy])
+            if shown == src:
+                found.setdefault(area, []).append(c.match)
+                print(f"{os.path.basename(copy)}: match {c.match}, score {c.similarity_score:.3f}, confidence "
+                      f"{c.confidence}, speed ratio {c.speed_ratio and round(c.speed_ratio, 3)} (true {speed:.3f})")
+            elif background != src:
+                negatives.append(c)
+    for area, matched in sorted(found.items()):
+        print(f"area {area}: {sum(matched)} of {len(matched)} found")
+    print(f"small picture-in-picture: {sum(sum(m) for m in found.values())} of {len(copies)} found; negatives: "
+          f"{sum(c.match for c in negatives)} of {len(negatives)} matched, highest score "
+          f"{max(c.similarity_score for c in negatives):.3f}")
 
 
 def report(positives, negative_pairs, results, baselines) -> None:

@@ -13,7 +13,7 @@ from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
 from medialayer.matchers.video import open_video
-from medialayer.matchers.video_local import KEYPOINTS, LOCAL_STEP
+from medialayer.matchers.video_local import COARSE_KEYPOINTS, KEYPOINTS, LOCAL_STEP
 from medialayer.media import Blob
 from medialayer.synthetic import video as synth
 
@@ -159,7 +159,7 @@ def test_fingerprint_is_picklable_and_compact(original):
     # The dense global samples: 20 descriptors of 63 bytes (whole, centre, 18 split-screen parts), 5 a second.
     assert (original.nbytes - original.local.nbytes) * per_minute < 372 * 1024
     # 68-70 bytes a keypoint: position, frame, descriptor and the mirrored picture's descriptor
-    assert original.local.nbytes * per_minute < 60 / LOCAL_STEP * KEYPOINTS * 72
+    assert original.local.nbytes * per_minute < 60 / LOCAL_STEP * (KEYPOINTS + COARSE_KEYPOINTS) * 72
 
 
 def test_in_memory_blob_is_decoded_through_a_temporary_file(tmp_path):

@@ -5,7 +5,7 @@ with 63-number low-frequency DCT descriptors of the whole picture inside the det
 central region (which drops corner logos and matches crops) and of the parts split screens show
 (each pane of 2-4 pane layouts and the middle of the picture such a pane shows, see video_parts), and
 a weight: 0 for low-information frames (black, flat, title cards), 1/n for each of n samples of a
-static stretch, else 1; and ORB keypoints every LOCAL_STEP seconds (see video_local; about 600 KB per
+static stretch, else 1; and ORB keypoints every LOCAL_STEP seconds (see video_local; about 730 KB per
 minute on the bench's sources).
 
 Compare (see video_align): descriptor similarities between the two videos vote for time offsets and

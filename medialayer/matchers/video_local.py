@@ -2,7 +2,8 @@
 global descriptors cannot see: picture-in-picture, split screens, heavy crops, rotations with crops.
 
 Fingerprint: per sampled frame, up to KEYPOINTS keypoints spread over a CELLS x CELLS grid (so a
-quarter of the frame still has its own), position (float16 pixels), 32-byte descriptor, and the 32-byte
+quarter of the frame still has its own) and COARSE_KEYPOINTS more from ORB's coarse levels (a copy shown at half
+size or less meets those with its finest), position (float16 pixels), 32-byte descriptor, and the 32-byte
 descriptor of the mirrored picture at the mirrored point (ORB is not mirror-invariant; a mirrored copy's
 keypoints are these, so mirrored copies inside other frames or heavily cropped are found too). Keypoints
 found at the same place in most of the frames STATIC_LAGS seconds away are dropped: a fixed camera's
@@ -33,6 +34,8 @@ LOCAL_STEP = 1.0  # seconds of media time between frames described by keypoints
 LOCAL_SIDE = 480  # long side of the grey picture keypoints are found on (scaled up or down)
 KEYPOINTS = 128  # this many per frame (more where WEAK_FAST adds some) ...
 CELLS = 4  # ... at most KEYPOINTS / CELLS**2 of them strongest in each cell of a CELLS x CELLS grid first
+COARSE_KEYPOINTS, COARSE_OCTAVE = 32, 4  # and this many more, spread alike, from ORB's pyramid levels from this one
+# up (at 1 / 1.2**4 = 0.48 of the picture's size and smaller): the corners a copy shown at half size or less has
 WEAK_FAST = 10  # FAST threshold (ORB's: 20) in the cells where ORB's finds fewer corners than their share
 STATIC_LAGS = (3.0, 6.0, 12.0, 24.0, 48.0)  # seconds to the frames a keypoint is looked for again
 STATIC_SHARE = 0.5  # found again (same place, a look-alike) in this share of those frames: static, dropped
@@ -102,9 +105,10 @@ def _orb(fast_threshold: int = 20):
 def keypoints(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(points n x 2 float32, descriptors n x 32, descriptors of the mirrored picture at the mirrored points
     n x 32) of one grey picture, spread over the grid: the strongest KEYPOINTS / CELLS**2 corners of each cell,
-    then the strongest of the rest up to KEYPOINTS; a cell where ORB's corner threshold finds fewer gets weaker
-    corners (WEAK_FAST) on top, up to its share: a dark or low-contrast picture shown inside a bright frame
-    keeps keypoints where its copy has them."""
+    then the strongest of the rest up to KEYPOINTS, then COARSE_KEYPOINTS of the rest found at COARSE_OCTAVE
+    and coarser, spread alike; a cell where ORB's corner threshold finds fewer gets weaker corners (WEAK_FAST)
+    on top, up to its share: a dark or low-contrast picture shown inside a bright frame keeps keypoints where
+    its copy has them."""
     nothing = np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8)
     h, w = grey.shape
     row_cell, column_cell = np.arange(h) * CELLS // h, np.arange(w) * CELLS // w
@@ -117,9 +121,13 @@ def keypoints(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     found, cell = strongest_first(_orb().detect(grey, None))
     per_cell = KEYPOINTS // (CELLS * CELLS)
-    taken = _rank_in_cell(cell) < per_cell  # the strongest of each cell first, then the strongest of the rest
-    chosen = [found[i] for i in np.concatenate([np.flatnonzero(taken), np.flatnonzero(~taken)])[:KEYPOINTS]]
-    counts = np.bincount(cell[taken], minlength=CELLS * CELLS)
+    strongest = _spread(cell, KEYPOINTS)
+    # A corner is sharper (its response higher) at ORB's finest levels, so nearly all of the strongest are from
+    # them; a copy shown at half the size or less (a small picture-in-picture) has its finest corners where the
+    # picture itself has them only at its coarse levels: COARSE_KEYPOINTS more of those.
+    coarse = np.setdiff1d(np.flatnonzero([k.octave >= COARSE_OCTAVE for k in found]), strongest)
+    chosen = [found[i] for i in np.concatenate([strongest, coarse[_spread(cell[coarse], COARSE_KEYPOINTS)]])]
+    counts = np.minimum(np.bincount(cell, minlength=CELLS * CELLS), per_cell)
     short = counts < per_cell  # every corner of such a cell is already chosen
     if short.any():
         mask = short.reshape(CELLS, CELLS)[row_cell[:, None], column_cell[None, :]].astype(np.uint8)
@@ -141,6 +149,13 @@ def keypoints(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     both = np.array([k.class_id for k in flipped])
     points = np.float32([k.pt for k in chosen])
     return points[both], descriptors[both], mirrored
+
+
+def _spread(cell: np.ndarray, count: int) -> np.ndarray:
+    """Positions of at most ``count`` keypoints (strongest first, in grid cells ``cell``): the strongest
+    count / CELLS**2 of each cell first, then the strongest of the rest."""
+    taken = _rank_in_cell(cell) < count // (CELLS * CELLS)
+    return np.concatenate([np.flatnonzero(taken), np.flatnonzero(~taken)])[:count]
 
 
 def _rank_in_cell(cell: np.ndarray) -> np.ndarray:
