@@ -60,7 +60,10 @@ mapped one counts as explained; for a design of few colours the mapping is fitte
 colour once, so a logo's background does not outweigh the logo; one tone curve for all three channels,
 offset + gain x^gamma, is fitted too and kept where it explains more: brightness, contrast and gamma edits bend
 every channel alike, clipped, which neither a gain and offset per channel nor an affine map follows, ``_tone_curve``,
-and towards a grayscale picture one such curve of the luminance (from a grey one neither: the lines are kept);
+and towards a grayscale picture one such curve of the luminance (from a grey one neither: the lines are kept); where
+one such curve fitted to every palette entry, from either picture, explains every block's colour and luminance, only
+blocks whose hue moved count (``_tone_edit``: a design's strong brightness, contrast or gamma edit, which the maps
+refitted without their worst-fitting third miss in one direction; round designs17);
 a block whose colours did not change at all (pixel by pixel, or both smoothed: a thin line falls dark on one
 thumbnail pixel or pale on two) is never counted,
 whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
