@@ -1628,10 +1628,9 @@ def _tone_curve(x: np.ndarray, target: np.ndarray, trimmed: bool = True):
     explain brightness and contrast only until they clip, and gamma not at all. Not ``trimmed``: fitted to all the
     entries (_tone_edit asks whether one curve explains them all)."""
     mean_x, mean_target, major = _palette(x, target)
-    # (a channel at the top of the range in x is a lower bound of its level before the edit, as in _colour_differs:
-    # not fitted, and explained by any mapped level up to the target's)
-    top = mean_x >= CLIPPED_LEVEL / 255.0
-    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) & ~top
+    # (nor where x is at the top: an edit that clipped it there says only that its level was as high or higher)
+    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
+        & (mean_x < CLIPPED_LEVEL / 255.0)
     # A picture of many colours, fewer than three of those covering MIN_PALETTE_SHARE left where the target is not
     # clipped to fit gain, offset and gamma to (a product on white: the white, clipped, and one more colour): all.
     if (major & unclipped.any(axis=1)).sum() < 3:
@@ -1649,7 +1648,7 @@ def _tone_curve(x: np.ndarray, target: np.ndarray, trimmed: bool = True):
         gain = np.where(variance > 1e-6, np.maximum(covariance / np.maximum(variance, 1e-6), 0.1), 1.0)
         offset = mean_y - gain * mean_u
         fitted = np.clip(offset[:, None, None] + gain[:, None, None] * powered, 0.0, 1.0)
-        error = np.linalg.norm(np.where(top, np.maximum(fitted, mean_target), fitted) - mean_target, axis=2)
+        error = np.linalg.norm(fitted - mean_target, axis=2)  # gamma, entry
         keep = major & (error <= _quantile(error[:, major], 0.67 if trimmed else 1.0)[:, None])
     best = int(np.argmin([e[k].mean() if k.any() else np.inf for e, k in zip(error, keep)]))
     return lambda colours: offset[best] + gain[best] * colours ** TONE_GAMMAS[best]
