@@ -825,6 +825,39 @@ def test_tone_curve_explains_a_global_tone_change_and_not_a_recolour():
     assert np.linalg.norm(fitted - recoloured, axis=1)[:200].min() > 0.1
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_tone_curve_fitted_from_a_clipped_copy_leaves_its_clipped_channels_out(seed):
+    """Fitted from a brightened copy back to its original, a channel the edit clipped at the top tells nothing of the
+    original's level there (only that it was bright): the curve is fitted to the other channels and gives the
+    original back exactly where nothing clipped (fitted to the clipped channels too, it was 3-11 levels off)."""
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(20, 150, (6, 3)) / 255.0
+    palette[:2, :2] = 0.9  # two colours whose red and green the brightening clips
+    original = np.repeat(palette, 200, axis=0)
+    brightened = np.clip(1.4 * original, 0.0, 1.0)
+    fitted = np.clip(image_matcher._tone_curve(brightened, original)(brightened), 0.0, 1.0)
+    unclipped = brightened < 1.0
+    assert np.abs(fitted - original)[unclipped].max() < 1 / 255
+
+
+@pytest.mark.parametrize("seed, kind, edit", ((34, "logo", {"contrast": 1.5}), (31, "logo", {"brightness": 1.4})))
+def test_design_under_a_strong_tone_edit_matches_and_its_recolour_or_another_of_its_template_does_not(seed, kind,
+                                                                                                        edit):
+    """A strong contrast or brightness edit clips a design's colours: the colour check's maps, refitted without their
+    worst-fitting third, left an emblem or a ground unexplained in one direction, which counted as recoloured. One
+    tone curve fitted to every palette entry explaining every block, either way, is a global edit (_tone_edit). The
+    design with one colour replaced, and another design of its template, under the same edit, are still no copies."""
+    art = synthetic.flat_artwork(seed, kind)
+    original = fingerprint(art, "PNG")
+    copy = fingerprint(synthetic.adjust(art, **edit), "JPEG", 85)
+    assert verify(original, copy, *hash_match(original, copy)).recoloured < 0.05
+    assert MATCHER.compare(original, copy).match
+    for other in (synthetic.flat_artwork(seed, kind, recolour=(40, 160, 200)),
+                  synthetic.flat_artwork(seed, kind, text="other words here", palette_seed=seed + 100)):
+        edited = fingerprint(synthetic.adjust(other, **edit), "JPEG", 85)
+        assert not MATCHER.compare(original, edited).match
+
+
 def test_hue_rotated_or_brightened_picture_shows_nothing_recoloured(scenes, originals):
     """A hue rotation is no affine map of RGB: the saturated green square, turned as every other hue turned and as
     saturated and bright as before, is not recoloured though the map fitted to the rest misses it. A brightened

@@ -60,7 +60,10 @@ mapped one counts as explained; for a design of few colours the mapping is fitte
 colour once, so a logo's background does not outweigh the logo; one tone curve for all three channels,
 offset + gain x^gamma, is fitted too and kept where it explains more: brightness, contrast and gamma edits bend
 every channel alike, clipped, which neither a gain and offset per channel nor an affine map follows, ``_tone_curve``,
-and towards a grayscale picture one such curve of the luminance (from a grey one neither: the lines are kept);
+and towards a grayscale picture one such curve of the luminance (from a grey one neither: the lines are kept); where
+one such curve fitted to every palette entry, from either picture, explains every block's colour and luminance, only
+blocks whose hue moved count (``_tone_edit``: a design's strong brightness, contrast or gamma edit, which the maps
+refitted without their worst-fitting third miss in one direction; round designs17);
 a block whose colours did not change at all (pixel by pixel, or both smoothed: a thin line falls dark on one
 thumbnail pixel or pale on two) is never counted,
 whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
@@ -1192,6 +1195,10 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
         moved = _luminance_moved(mapped, end, colour_valid) & judged
         if _mean(moved[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR:
             colour_differs |= moved
+    # One tone curve explaining every block, either way, is a brightness, contrast or gamma edit, whatever the
+    # mappings above miss (_tone_edit).
+    if colour_differs.any() and _tone_edit(colour_a, colour_b, colour_valid, fitted_from, valid_blocks):
+        colour_differs = hue_moved
     colour_differs &= ~hue_turned
     recoloured = (valid_blocks & structure & colour_differs).astype(np.uint8)
     # One recoloured part is one connected region; a copy's stray blocks (edges, compression) are scattered.
@@ -1569,7 +1576,8 @@ def colour_change(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray)
 
 
 def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
-                    fitted_from: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+                    fitted_from: np.ndarray | None = None,
+                    tone_only: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     """Per COLOUR_BLOCK block: do the colours differ beyond one global colour mapping? And a's valid pixels under
     that mapping (0-1; clipped to the range, a channel at its top in a taken as a lower bound), which the luminance
     check reuses. (None: too little overlap.) ``fitted_from``: the valid pixels the mapping and the colour spread are
@@ -1579,7 +1587,7 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
     design of a few colours could have any recolour of one of them fitted so: there a gain and offset per
     channel (brightness, contrast, colour balance) come first, and the affine map only when that leaves
     most blocks unexplained. Each is fitted by least squares and refitted without the worst-fitting third;
-    the recoloured part of a colour variant stays unexplained."""
+    the recoloured part of a colour variant stays unexplained. ``tone_only``: the tone curve alone (_tone_edit)."""
     valid_blocks = _blocks(valid, COLOUR_BLOCK).all(axis=2)
     if valid_blocks.sum() < 4:
         return None
@@ -1600,6 +1608,9 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
         residual = _shifted_residual(bounded(fitted), colour_b / 255.0, valid)
         return _mean(_blocks(residual, COLOUR_BLOCK), 2) > tolerance
 
+    if tone_only:
+        tone = _tone_curve(x[fit], target[fit], trimmed=False)(x)
+        return unexplained(tone), bounded(tone)
     for per_channel in ((True, False) if _few_colours(colour_a[valid][fit]) else (False,)):
         fitted = (_palette_lines if per_channel else _affine_map)(x[fit], target[fit])(x)
         differs = unexplained(fitted)
@@ -1634,6 +1645,22 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
         if tone_share < unexplained_share:
             differs, fitted, unexplained_share = tone_differs, tone, tone_share
     return differs, bounded(fitted)
+
+
+def _tone_edit(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
+               valid_blocks: np.ndarray) -> bool:
+    """Does one tone curve (_tone_curve), fitted from either picture, explain the colour
+    and the luminance (_luminance_moved) of every one of the ``valid_blocks``? Brightness, contrast and gamma edits
+    are such a curve, clipped; three numbers for all channels cannot recolour one element of a picture unlike the
+    rest, and any block they leave unexplained keeps the colour check's verdict. Fitted to all the palette entries
+    (not trimmed): the colour check's maps, refitted without their worst-fitting third, can miss some of such an
+    edit, and a miss in either direction counts there (the luminance of a design's dark ground from its gamma-
+    brightened copy: the curve fitted to a few pale colours and the ground drops the ground)."""
+    for start, end in ((colour_a, colour_b), (colour_b, colour_a)):
+        differs, mapped = _colour_differs(start, end, valid, fitted_from, tone_only=True)
+        if not (differs | _luminance_moved(mapped, end, valid))[valid_blocks].any():
+            return True
+    return False
 
 
 def _affine_map(x: np.ndarray, target: np.ndarray):
@@ -1722,16 +1749,19 @@ def _palette(x: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return mean_x, mean_target, counts >= MIN_PALETTE_SHARE * len(x)
 
 
-def _tone_curve(x: np.ndarray, target: np.ndarray):
+def _tone_curve(x: np.ndarray, target: np.ndarray, trimmed: bool = True):
     """The map of colours (0-1) taking ``x`` to ``target`` by one tone curve for all three channels, offset + gain *
     x ** gamma (gamma from TONE_GAMMAS; a function of colours), fitted to the palette entries (_palette: each colour
     once, as _palette_lines does) by least squares where the target is not clipped, refitted without the worst-
     fitting third of them, the gamma fitting best kept. Brightness, contrast and gamma edits are such a curve,
     clipped at the ends of the range, as is any chain of them to within a few levels; three numbers for all channels
     cannot recolour one element of a design unlike the others, where a gain and offset per channel (_palette_lines)
-    explain brightness and contrast only until they clip, and gamma not at all."""
+    explain brightness and contrast only until they clip, and gamma not at all. Not ``trimmed``: fitted to all the
+    entries (_tone_edit asks whether one curve explains them all)."""
     mean_x, mean_target, major = _palette(x, target)
-    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0)
+    # (nor where x is at the top: an edit that clipped it there says only that its level was as high or higher)
+    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
+        & (mean_x < CLIPPED_LEVEL / 255.0)
     # A picture of many colours, fewer than three of those covering MIN_PALETTE_SHARE left where the target is not
     # clipped to fit gain, offset and gamma to (a product on white: the white, clipped, and one more colour): all.
     if (major & unclipped.any(axis=1)).sum() < 3:
@@ -1750,7 +1780,7 @@ def _tone_curve(x: np.ndarray, target: np.ndarray):
         offset = mean_y - gain * mean_u
         fitted = np.clip(offset[:, None, None] + gain[:, None, None] * powered, 0.0, 1.0)
         error = np.linalg.norm(fitted - mean_target, axis=2)  # gamma, entry
-        keep = major & (error <= _quantile(error[:, major], 0.67)[:, None])
+        keep = major & (error <= _quantile(error[:, major], 0.67 if trimmed else 1.0)[:, None])
     best = int(np.argmin([e[k].mean() if k.any() else np.inf for e, k in zip(error, keep)]))
     return lambda colours: offset[best] + gain[best] * colours ** TONE_GAMMAS[best]
 
