@@ -1312,15 +1312,9 @@ def _seam_regions(labels: np.ndarray, count: int, judged: np.ndarray, transform:
     (_cell), whole blocks of a's frame: a recolour reaching the seam looks like another picture there too. (A recolour
     of a part inside the picture, or one reaching into it, still counts.)"""
     n = len(judged)
-    ring = (len(labels) - n) // 2
-    sizes = np.bincount(labels.ravel(), minlength=count)
-    labels = labels[ring:ring + n, ring:ring + n]
     seam = np.zeros(count - 1, bool)
     levels = None
-    for label in range(1, count):
-        rows, columns = np.nonzero(labels == label)
-        if len(rows) < sizes[label]:
-            continue  # partly in the band ring: a band's colour
+    for label, rows, columns in _regions_inside(labels, count, n):
         for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
             beyond_rows, beyond_columns = rows + dy, columns + dx
             if (np.ptp(columns if dx else rows) > 0 or beyond_rows.min() < 0 or beyond_columns.min() < 0
@@ -1347,6 +1341,18 @@ def _seam_regions(labels: np.ndarray, count: int, judged: np.ndarray, transform:
     return seam
 
 
+def _regions_inside(labels: np.ndarray, count: int, n: int):
+    """(label, rows, columns) of each region of ``labels`` (1 .. count - 1, on an n x n grid with a band ring's blocks
+    around it where larger) lying wholly inside the grid: one partly in the band ring is a band's colour."""
+    ring = (len(labels) - n) // 2
+    sizes = np.bincount(labels.ravel(), minlength=count)
+    inner = labels[ring:ring + n, ring:ring + n]
+    for label in range(1, count):
+        rows, columns = np.nonzero(inner == label)
+        if len(rows) == sizes[label]:
+            yield label, rows, columns
+
+
 def _holder_seam_regions(labels: np.ndarray, count: int, judged: np.ndarray, transform: np.ndarray,
                          holder: ImageFingerprint, picture: ImageFingerprint) -> np.ndarray:
     """Per region of recoloured blocks (``labels`` 1 .. count - 1 on ``picture``'s aligned-check grid, with a band
@@ -1359,16 +1365,9 @@ def _holder_seam_regions(labels: np.ndarray, count: int, judged: np.ndarray, tra
     sides the holder's luminance steps across one straight line while the picture's goes on (_straight_step). A
     recolour's edge is an edge of something in both pictures (both step there), or follows its shape (no step along a
     whole line); at a burst's edge the holder's picture goes on too. (On b's grid, _seam_regions.)"""
-    n = len(judged)
-    ring = (len(labels) - n) // 2
-    sizes = np.bincount(labels.ravel(), minlength=count)
-    labels = labels[ring:ring + n, ring:ring + n]
     seam = np.zeros(count - 1, bool)
     thumbs = None
-    for label in range(1, count):
-        rows, columns = np.nonzero(labels == label)
-        if len(rows) < sizes[label]:
-            continue  # partly in the band ring: a band's colour
+    for label, rows, columns in _regions_inside(labels, count, len(judged)):
         for transposed, across, along in ((False, columns, rows), (True, rows, columns)):
             if np.ptp(across) > 0 or all(_judged(judged, transposed, along, across + outward).any()
                                          for outward in (-1, 1)):
