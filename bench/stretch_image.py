@@ -5,24 +5,19 @@ quality bench does not generate: recall at the matcher's own decision, per edit,
 
 Each photo of the split (and each flat design's source image of it) is compared, as a JPEG q85 file, with
 copies of it: narrowed or widened (the other side kept) by each of ASPECTS, sheared by each of SHEARS, and
-the middle 75% cropped then narrowed to 0.65. None of these values is a constant of the matcher
-(``STRETCH_GAIN``, ``MAX_STRETCH``). Run it on a ``git archive`` of another commit for a side by side.
+the middle 75% cropped then narrowed to 0.65, and the split's next image under the same edit (negatives:
+``bench/edits_image.py``). None of these values is a constant of the matcher (``STRETCH_GAIN``,
+``MAX_STRETCH``). Run it on a ``git archive`` of another commit for a side by side.
 """
 from __future__ import annotations
 
-import argparse
-import io
 import os
 import sys
 
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
-from bench.quality_image import load_sources  # noqa: E402
-
-from medialayer.limits import Limits  # noqa: E402
-from medialayer.matchers.image import MATCHER  # noqa: E402
-from medialayer.media import Blob  # noqa: E402
+from bench.edits_image import main  # noqa: E402
 
 ASPECTS = (0.45, 0.55, 0.72, 0.83, 1.2, 1.45, 1.9)  # new width / height over the original's
 SHEARS = (0.12, -0.3, 0.45)  # horizontal shift per row, in pixels per pixel of height
@@ -50,29 +45,5 @@ EDITS = {**{f"aspect {ratio}": (lambda image, r=ratio: _aspect(image, r)) for ra
          **{f"shear {shear}": (lambda image, s=shear: _shear(image, s)) for shear in SHEARS},
          "crop 75% + aspect 0.65": _cropped_and_narrowed}
 
-
-def _fingerprint(image: Image.Image):
-    data = io.BytesIO()
-    image.convert("RGB").save(data, "JPEG", quality=85)
-    return MATCHER.fingerprint(Blob(data=data.getvalue()), Limits())
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--media-dir", required=True)
-    parser.add_argument("--split", default="report", choices=("tune", "report"))
-    args = parser.parse_args(argv)
-    matched = {edit: [] for edit in EDITS}
-    for source in load_sources(args.media_dir, args.split):
-        image = Image.open(source["path"]).convert("RGB")
-        original = _fingerprint(image)
-        for edit, change in EDITS.items():
-            matched[edit].append(MATCHER.compare(original, _fingerprint(change(image))).match)
-    print(f"split {args.split}: {len(matched['aspect 0.45'])} images")
-    print("| edit | matched |\n|---|---|")
-    for edit, found in matched.items():
-        print(f"| {edit} | {sum(found)} of {len(found)} ({sum(found) / len(found):.3f}) |")
-
-
 if __name__ == "__main__":
-    main()
+    main(EDITS, __doc__)

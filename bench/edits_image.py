@@ -1,0 +1,64 @@
+"""Recall and false positives of the image matcher on a family of edits the quality bench does not generate,
+at the matcher's own decision, on one split's images. The family files (``bench/stretch_image.py``, ...) name
+their edits and call ``main``; this module is their shared runner.
+
+Each image of the split is saved as a JPEG q85 file and compared with every edit of it (a copy: counted as
+found or missed). Each edit is also applied to the split's next image (the list's order, the last wraps to the
+first; the awkward neighbours, such as photos of one series, are kept) and that is compared with the image (a
+different picture under the same edit) and with the image's own edit (two different pictures under one edit,
+the negative an overlay makes hardest). Every match of a negative is a false positive. Run a family file on a
+``git archive`` of another commit for a side by side.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from typing import Callable
+
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+from bench.quality_image import load_sources  # noqa: E402
+
+from medialayer.limits import Limits  # noqa: E402
+from medialayer.matchers.image import MATCHER  # noqa: E402
+from medialayer.media import Blob  # noqa: E402
+
+Edit = Callable[[Image.Image], Image.Image]
+
+
+def jpeg_fingerprint(image: Image.Image, quality: int = 85):
+    data = io.BytesIO()
+    image.convert("RGB").save(data, "JPEG", quality=quality)
+    return MATCHER.fingerprint(Blob(data=data.getvalue()), Limits())
+
+
+def _fraction(found: list[bool]) -> str:
+    return f"{sum(found)} of {len(found)} ({sum(found) / len(found):.3f})" if found else "-"
+
+
+def main(edits: dict[str, Edit], doc: str, argv=None) -> None:
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--media-dir", required=True)
+    parser.add_argument("--split", default="report", choices=("tune", "report"))
+    parser.add_argument("--no-negatives", action="store_true", help="copies only (a third of the work)")
+    parser.add_argument("--only", nargs="*", help="the edits to run (names as printed); all by default")
+    args = parser.parse_args(argv)
+    chosen = {name: edit for name, edit in edits.items() if not args.only or name in args.only}
+    sources = load_sources(args.media_dir, args.split)
+    images = [Image.open(source["path"]).convert("RGB") for source in sources]
+    originals = [jpeg_fingerprint(image) for image in images]
+    print(f"split {args.split}: {len(images)} images, {len(chosen)} edits", flush=True)
+    print("| edit | copies matched | another picture edited, matched (false positives) |"
+          " two pictures both edited, matched (false positives) |\n|---|---|---|---|", flush=True)
+    for name, edit in chosen.items():
+        edited = [jpeg_fingerprint(edit(image)) for image in images]
+        copies = [MATCHER.compare(original, copy).match for original, copy in zip(originals, edited)]
+        other, both = [], []
+        if not args.no_negatives and len(images) > 1:
+            shifted = edited[1:] + edited[:1]
+            other = [MATCHER.compare(original, copy).match for original, copy in zip(originals, shifted)]
+            both = [MATCHER.compare(mine, theirs).match for mine, theirs in zip(edited, shifted)]
+        print(f"| {name} | {_fraction(copies)} | {_fraction(other)} | {_fraction(both)} |", flush=True)
