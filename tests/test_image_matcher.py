@@ -380,6 +380,36 @@ def test_coherent_residual_is_what_neighbours_share_not_independent_noise():
     assert image_matcher._coherent_residual(identity, source[:1], noisy[:1]) == 0.0
 
 
+def landscape(seed: int, width: int = 960, height: int = 640) -> Image.Image:
+    """A smooth, photo-like colour field (blurred noise at four scales): texture that goes on across any line."""
+    rng = np.random.default_rng(seed)
+    field = np.zeros((height, width, 3), np.float32)
+    for sigma, weight in ((2, 0.5), (6, 1.0), (20, 1.5), (60, 2.0)):
+        layer = cv2.GaussianBlur(rng.normal(0, 1, (height, width, 3)).astype(np.float32), (0, 0), sigma)
+        field += weight * layer / layer.std()
+    return Image.fromarray(((field - field.min()) / (field.max() - field.min()) * 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("seed", (0, 2, 5))
+def test_two_frames_of_one_scene_show_it_going_on_beyond_each_other_and_a_crop_or_rotation_does_not(seed):
+    """Two shots of one scene panned by 40% of the width, without any near layer (one motion: a crop of each other
+    geometrically): each shows the scene going on beyond the other's frame (_scene_goes_on), which weighs as parallax,
+    and they do not match (they scored 0.74-0.87 without it). A crop of one shot and its rotations (cropped to fit,
+    or on a canvas with black corners) end where the copy does: no scene beyond, in either order, and they match."""
+    scene = landscape(seed)
+    first, second = scene.crop((0, 40, 640, 520)), scene.crop((260, 0, 900, 480))
+    a, b = fingerprint(first), fingerprint(second)
+    burst = verify(a, b, *hash_match(a, b))
+    assert burst.scene_goes_on and parallax_feature(burst) == 1.0, burst
+    assert not MATCHER.compare(a, b).match
+    for edited in (synthetic.crop(first, 0.5, (0.7, 0.4)), synthetic.rotate(first, 8, fill_corners=False),
+                   synthetic.rotate(first, 8, fill_corners=True)):
+        copy = fingerprint(edited, "JPEG", 85)
+        for x, y in ((a, copy), (copy, a)):
+            assert not verify(x, y, *hash_match(x, y)).scene_goes_on
+            assert MATCHER.compare(x, y).match
+
+
 @pytest.mark.parametrize("seed", (0, 1, 2))
 def test_a_second_motion_weighs_as_parallax_but_a_copys_leftovers_fit_none(seed):
     """Another capture of the scene leaves a second motion layer (its near layer's correspondences); an overlaid

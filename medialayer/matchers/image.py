@@ -87,6 +87,12 @@ the inliers' coherent residual against ``COHERENT_PARALLAX`` (``_coherent_residu
 moving within the RANSAC tolerance (a narrow stereo baseline) stays among the first layer's inliers, but neighbouring
 inliers are off the fit alike, where a copy's residuals are resampling's independent noise.
 
+And another capture of the scene weighs as parallax in full where each picture shows the scene going on beyond the
+other's frame (``_scene_goes_on``, round bursts18): a burst's near layer may be flat or within the tolerance, its two
+frames then a crop and keystone of each other, but neither holds the other, and along a side of each frame mapped into
+the other, the other shows the picture up to the side and the same texture going on beyond it, with no seam. A copy
+ends where the copied region does on one side at least: the copy's edge, or bars, a gutter, the next cell, fill or UI.
+
 Recolours the thumbnails hardly show (``band_colours``, ``_band_ring``, ``_same_shapes``): a design's ground or top
 bar is a uniform band along an edge, which trimming cuts away, so the fingerprint keeps the colour of each cut band
 and the colour check judges the bands both pictures have on sides the transform puts together as a ring of blocks
@@ -293,6 +299,19 @@ PARALLAX_POINTS = 40
 # coherent residual is 0 in the median and at most 2.0 px, a meme's; 2 px let a keystone copy fall, 4 px caught less.)
 RESIDUAL_NEIGHBOURS = 6
 COHERENT_PARALLAX = 3.0
+# Another capture of the scene (a burst, another framing) shows the scene going on beyond the other's frame, in both
+# pictures (_scene_goes_on). Along a side of one's frame mapped into the other, on lines SCENE_WINDOW thumbnail pixels
+# either side of it: the other shows the picture's details up to the side (lines just inside correlate in their steps
+# along the line, SEAM_AGREEMENT), has texture on both sides (a median step along a line of SCENE_TEXTURE levels: fill,
+# bars and a flat sky tell nothing), no straight step along the side (over SEAM_STEP times the window's median step
+# plus one level: a seam to bars, a gutter, fill or UI) nor beyond it (over SEAM_STEP times the largest step inside plus
+# one level: a's frame a little past b's picture's edge) and lines across it correlating at least SCENE_CONTINUITY times
+# as well as lines as far apart inside (the same texture going on, not the next picture of a collage). (Round
+# bursts18, on the tune split with 527 more bursts and stereo pairs of its photos and 2,542 more copies: the window
+# and the two constants were set once from a look at the pairs, not tuned.)
+SCENE_WINDOW = 10
+SCENE_TEXTURE = 2.0
+SCENE_CONTINUITY = 0.5
 MAX_PERSPECTIVE = 0.5  # largest perspective term of a homography (times WORK_SIDE) taken as a view of one plane
 LUMA_SIDE = 64  # aligned-check thumbnail
 LUMA_BLOCK = 8  # aligned-check block side (in thumbnail pixels)
@@ -423,6 +442,7 @@ class Evidence:
     parallax: float = 0.0  # second_layer() inliers / inliers: another motion layer, as in another capture of the scene
     second_layer: int = 0  # second_layer() inliers: that layer's own size
     coherent_residual: float = 0.0  # _coherent_residual() of the inliers, working pixels: a near layer within tolerance
+    scene_goes_on: bool = False  # _scene_goes_on(): each picture shows the scene going on beyond the other's frame
     mirrored: bool = False  # the keypoint transform was found between one image and the other's mirror
     region: tuple = ()  # (left, top, right, bottom) of a's frame mapped into b, as fractions of b's size
 
@@ -1095,6 +1115,67 @@ def _coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.nda
     unexplained = residual - residual[neighbours].mean(axis=1)
     energy = np.mean(np.sum(residual ** 2, axis=1)) - np.mean(np.sum(unexplained ** 2, axis=1))
     return round(math.sqrt(max(0.0, float(energy))), 3)
+
+
+def _scene_goes_on(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> bool:
+    """Whether each picture shows the scene going on beyond the other's frame: another capture of it (a burst, another
+    framing), where neither holds the other. A crop, an inset or a keystone's copy shows nothing beyond the copied
+    region on one side at least (the copy ends there, or bars, a gutter, the next cell, fill or UI begin)."""
+    return _goes_on_beyond(transform, inverse, a, b) and _goes_on_beyond(inverse, transform, b, a)
+
+
+def _goes_on_beyond(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> bool:
+    """Whether, along one of a's sides mapped into b (``transform``: a to b), b shows a's picture up to the side and
+    the same textured scene going on beyond it, with no seam along it (SCENE_WINDOW and what follows it)."""
+    corners = _project(transform, _frame(a.width, a.height))
+    offsets = np.arange(-SCENE_WINDOW, SCENE_WINDOW + 1)
+    side_line, inner = SCENE_WINDOW, offsets < -1  # (lines at the side itself and next to it mix both sides)
+    for start, end in _SIDES:
+        p, q = corners[start], corners[end]
+        normal = np.array([q[1] - p[1], p[0] - q[0]]) / max(float(np.linalg.norm(q - p)), 1e-6)
+        if np.dot(normal, (p + q) / 2 - corners.mean(axis=0)) < 0:
+            normal = -normal  # outward
+        pixel = float(np.linalg.norm(normal * [b.width / LUMA_SIDE, b.height / LUMA_SIDE]))  # b's, along the normal
+        along = p + np.linspace(0.05, 0.95, SEAM_SAMPLES)[:, None] * (q - p)
+        points = along[None] + (offsets * pixel)[:, None, None] * normal
+        lines_b, in_b = _luma_lines(b, points)
+        lines_a, in_a = _luma_lines(a, _project(inverse, points[inner].reshape(-1, 2)).reshape(-1, SEAM_SAMPLES, 2))
+        kept = in_b & in_a
+        if kept.sum() < SEAM_SAMPLES // 4:
+            continue  # the side lies (almost) beyond b
+        lines_a, lines_b = lines_a[:, kept], lines_b[:, kept]
+        details_a, details_b = np.diff(lines_a, axis=1), np.diff(lines_b[inner], axis=1)
+        shows_a = _mean(details_a * details_b, 1) / np.maximum(
+            np.sqrt(_mean(details_a ** 2, 1) * _mean(details_b ** 2, 1)), 1.0)
+        texture = [np.median(np.abs(np.diff(lines, axis=1))) for lines in (lines_b[:side_line - 2],
+                                                                           lines_b[side_line + 3:])]
+        steps = np.median(np.abs(lines_b[2:] - lines_b[:-2]), axis=1)  # steps[k]: across line k + 1
+        at_side = np.arange(side_line - 3, side_line + 2)
+        seam_beyond = steps[side_line + 2:].max() > SEAM_STEP * (steps[:side_line - 3].max() + 1.0)
+        across = np.mean([_correlation(lines_b[side_line - g], lines_b[side_line + g]) for g in (1, 2, 3)])
+        inside = np.mean([_correlation(lines_b[side_line - 3 * g - 1], lines_b[side_line - g - 1]) for g in (1, 2, 3)])
+        if (shows_a[-3:].min() >= SEAM_AGREEMENT and min(texture) >= SCENE_TEXTURE
+                and steps[at_side].max() <= SEAM_STEP * (np.median(np.delete(steps, at_side)) + 1.0) and not seam_beyond
+                and across >= SCENE_CONTINUITY * max(inside, 0.2)):
+            return True
+    return False
+
+
+def _luma_lines(fingerprint: ImageFingerprint, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The luminance thumbnail at (lines, samples, 2) working-image points, and which samples lie inside it on every
+    line."""
+    thumb = (points * [LUMA_SIDE / fingerprint.width, LUMA_SIDE / fingerprint.height] - 0.5).astype(np.float32)
+    inside = ((thumb >= 0) & (thumb <= LUMA_SIDE - 1)).all(axis=2).all(axis=0)
+    luma = np.frombuffer(fingerprint.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.float32)
+    flat = thumb.reshape(1, -1, 2)
+    return cv2.remap(luma, flat[..., 0], flat[..., 1], cv2.INTER_LINEAR).reshape(thumb.shape[:2]), inside
+
+
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation of two luminance profiles (their product's scale floored at one level: flat ones do not
+    correlate)."""
+    x, y = x - _mean(x, 0), y - _mean(y, 0)
+    return float(_mean(x * y, 0) / max(math.sqrt(float(_mean(x * x, 0) * _mean(y * y, 0))), 1.0))
 
 
 def _occupied_cells(points: np.ndarray) -> int:
@@ -2102,6 +2183,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
             coherent_residual=_coherent_residual(fitted, source[inliers], target[inliers]),
+            scene_goes_on=_scene_goes_on(transform, inverse, a, b),
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
             region=tuple(round(float(v), 3) for v in (*region.min(axis=0) / [b.width, b.height],
@@ -2184,7 +2266,10 @@ def parallax_feature(evidence: Evidence) -> float:
     """The second motion layer's weight: its share of the first layer's inliers, or its size against
     PARALLAX_POINTS when that is larger (a richly textured first layer dwarfs a near layer's few points), or the
     inliers' coherent residual against COHERENT_PARALLAX when that is larger (a near layer moving within the RANSAC
-    tolerance, among the first layer's inliers)."""
+    tolerance, among the first layer's inliers); in full where each picture shows the scene going on beyond the
+    other's frame (_scene_goes_on: another capture, whatever its layers)."""
+    if evidence.scene_goes_on:
+        return 1.0
     return max(evidence.parallax, min(1.0, evidence.second_layer / PARALLAX_POINTS),
                min(1.0, evidence.coherent_residual / COHERENT_PARALLAX))
 
