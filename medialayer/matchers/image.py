@@ -301,8 +301,8 @@ RESIDUAL_NEIGHBOURS = 6
 COHERENT_PARALLAX = 3.0
 # Another capture of the scene (a burst, another framing) shows the scene going on beyond the other's frame, in both
 # pictures (_scene_goes_on). Along a side of one's frame mapped into the other, on lines SCENE_WINDOW thumbnail pixels
-# either side of it: the other shows the picture's details up to the side (lines just inside correlate in their steps
-# along the line, SEAM_AGREEMENT), has texture on both sides (a median step along a line of SCENE_TEXTURE levels: fill,
+# either side of it: the other shows the picture's details up to the side (lines inside correlate in their steps
+# along the line, SEAM_AGREEMENT in the median), has texture on both sides (a median step along a line of SCENE_TEXTURE levels: fill,
 # bars and a flat sky tell nothing), no straight step along the side (over SEAM_STEP times the window's median step
 # plus one level: a seam to bars, a gutter, fill or UI) nor beyond it (over SEAM_STEP times the largest step inside plus
 # one level: a's frame a little past b's picture's edge) and lines across it correlating at least SCENE_CONTINUITY times
@@ -1154,7 +1154,7 @@ def _goes_on_beyond(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerpr
         seam_beyond = steps[side_line + 2:].max() > SEAM_STEP * (steps[:side_line - 3].max() + 1.0)
         across = np.mean([_correlation(lines_b[side_line - g], lines_b[side_line + g]) for g in (1, 2, 3)])
         inside = np.mean([_correlation(lines_b[side_line - 3 * g - 1], lines_b[side_line - g - 1]) for g in (1, 2, 3)])
-        if (shows_a[-3:].min() >= SEAM_AGREEMENT and min(texture) >= SCENE_TEXTURE
+        if (np.median(shows_a) >= SEAM_AGREEMENT and min(texture) >= SCENE_TEXTURE
                 and steps[at_side].max() <= SEAM_STEP * (np.median(np.delete(steps, at_side)) + 1.0) and not seam_beyond
                 and across >= SCENE_CONTINUITY * max(inside, 0.2)):
             return True
