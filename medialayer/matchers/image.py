@@ -300,15 +300,16 @@ PARALLAX_POINTS = 40
 RESIDUAL_NEIGHBOURS = 6
 COHERENT_PARALLAX = 3.0
 # Another capture of the scene (a burst, another framing) shows the scene going on beyond the other's frame, in both
-# pictures (_scene_goes_on). Along a side of one's frame mapped into the other, on lines SCENE_WINDOW thumbnail pixels
-# either side of it: the other shows the picture's details up to the side (lines inside correlate in their steps
-# along the line, SEAM_AGREEMENT in the median), has texture on both sides (a median step along a line of SCENE_TEXTURE levels: fill,
-# bars and a flat sky tell nothing), no straight step along the side (over SEAM_STEP times the window's median step
-# plus one level: a seam to bars, a gutter, fill or UI) nor beyond it (over SEAM_STEP times the largest step inside plus
-# one level: a's frame a little past b's picture's edge) and lines across it correlating at least SCENE_CONTINUITY times
-# as well as lines as far apart inside (the same texture going on, not the next picture of a collage). (Round
-# bursts18, on the tune split with 527 more bursts and stereo pairs of its photos and 2,542 more copies: the window
-# and the two constants were set once from a look at the pairs, not tuned.)
+# pictures (_scene_goes_on). Along a side of one's frame mapped into the other, on lines SCENE_WINDOW thumbnail
+# pixels either side of it, the other shows: the picture's details up to the side (the inside lines' steps along the
+# line correlate with the picture's, SEAM_AGREEMENT in the median); texture on both sides (a median step along a line
+# of SCENE_TEXTURE levels: fill, bars and a flat sky tell nothing); no straight step along the side (over SEAM_STEP
+# times the window's median step plus one level: a seam to bars, a gutter, fill or UI) nor beyond it (over SEAM_STEP
+# times the largest step inside plus one level: a frame reaching a little past the picture's edge); and lines across
+# it correlating at least SCENE_CONTINUITY times as well as lines as far apart inside (the same texture going on, not
+# the next picture of a collage). (Round bursts18, on the tune split with 527 more bursts and stereo pairs of its
+# photos and 2,542 more copies: set from a look at the pairs; a texture floor of 1 level or a continuity of 0.3 took
+# hardly more bursts off.)
 SCENE_WINDOW = 10
 SCENE_TEXTURE = 2.0
 SCENE_CONTINUITY = 0.5
@@ -1121,29 +1122,44 @@ def _scene_goes_on(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerpri
     """Whether each picture shows the scene going on beyond the other's frame: another capture of it (a burst, another
     framing), where neither holds the other. A crop, an inset or a keystone's copy shows nothing beyond the copied
     region on one side at least (the copy ends there, or bars, a gutter, the next cell, fill or UI begin)."""
-    return _goes_on_beyond(transform, inverse, a, b) and _goes_on_beyond(inverse, transform, b, a)
+    sides_in_b, sides_in_a = _sides_inside(transform, a, b), _sides_inside(inverse, b, a)
+    return bool(sides_in_b and sides_in_a and _goes_on_beyond(sides_in_b, inverse, a, b)
+                and _goes_on_beyond(sides_in_a, transform, b, a))
 
 
-def _goes_on_beyond(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> bool:
-    """Whether, along one of a's sides mapped into b (``transform``: a to b), b shows a's picture up to the side and
-    the same textured scene going on beyond it, with no seam along it (SCENE_WINDOW and what follows it)."""
+def _sides_inside(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> list:
+    """a's sides mapped into b (``transform``: a to b) whose window of lines (SCENE_WINDOW thumbnail pixels of b either
+    side, outward last) lies inside b at SEAM_SAMPLES // 4 of its samples or more: per side the lines' working-image
+    points, their places on b's thumbnail and which samples lie inside. (Most copies' have none in one direction.)"""
     corners = _project(transform, _frame(a.width, a.height))
+    p, q = corners[[start for start, _ in _SIDES]], corners[[end for _, end in _SIDES]]
+    normal = np.stack([q[:, 1] - p[:, 1], p[:, 0] - q[:, 0]], axis=1)
+    normal /= np.maximum(np.linalg.norm(normal, axis=1), 1e-6)[:, None]
+    normal *= np.where(np.sum(normal * ((p + q) / 2 - corners.mean(axis=0)), axis=1) < 0, -1.0, 1.0)[:, None]  # outward
+    pixel = np.linalg.norm(normal * [b.width / LUMA_SIDE, b.height / LUMA_SIDE], axis=1)  # b's, along the normal
+    along = p[:, None] + np.linspace(0.05, 0.95, SEAM_SAMPLES)[None, :, None] * (q - p)[:, None]
     offsets = np.arange(-SCENE_WINDOW, SCENE_WINDOW + 1)
-    side_line, inner = SCENE_WINDOW, offsets < -1  # (lines at the side itself and next to it mix both sides)
-    for start, end in _SIDES:
-        p, q = corners[start], corners[end]
-        normal = np.array([q[1] - p[1], p[0] - q[0]]) / max(float(np.linalg.norm(q - p)), 1e-6)
-        if np.dot(normal, (p + q) / 2 - corners.mean(axis=0)) < 0:
-            normal = -normal  # outward
-        pixel = float(np.linalg.norm(normal * [b.width / LUMA_SIDE, b.height / LUMA_SIDE]))  # b's, along the normal
-        along = p + np.linspace(0.05, 0.95, SEAM_SAMPLES)[:, None] * (q - p)
-        points = along[None] + (offsets * pixel)[:, None, None] * normal
-        lines_b, in_b = _luma_lines(b, points)
-        lines_a, in_a = _luma_lines(a, _project(inverse, points[inner].reshape(-1, 2)).reshape(-1, SEAM_SAMPLES, 2))
+    ends = along[:, None] + (offsets[[0, -1]][None] * pixel[:, None])[..., None, None] * normal[:, None, None]
+    thumb = (ends * [LUMA_SIDE / b.width, LUMA_SIDE / b.height] - 0.5).astype(np.float32)
+    inside = ((thumb >= 0) & (thumb <= LUMA_SIDE - 1)).all(axis=3).all(axis=1)  # both ends inside: the whole line
+    sides = []
+    for k in np.flatnonzero(inside.sum(axis=1) >= SEAM_SAMPLES // 4):
+        points = along[k][None] + (offsets * pixel[k])[:, None, None] * normal[k]
+        sides.append((points, _thumb_points(b, points)[0], inside[k]))
+    return sides
+
+
+def _goes_on_beyond(sides: list, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> bool:
+    """Whether, along one of a's ``sides`` inside b (_sides_inside; ``inverse``: b to a), b shows a's picture up to the
+    side and the same textured scene going on beyond it, with no seam along it (SCENE_WINDOW and what follows it)."""
+    side_line, inner = SCENE_WINDOW, np.arange(-SCENE_WINDOW, SCENE_WINDOW + 1) < -1  # (the side's lines mix both)
+    luma_a, luma_b = (np.frombuffer(f.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.float32) for f in (a, b))
+    for points, thumb_b, in_b in sides:
+        thumb_a, in_a = _thumb_points(a, _project(inverse, points[inner].reshape(-1, 2)).reshape(-1, SEAM_SAMPLES, 2))
         kept = in_b & in_a
         if kept.sum() < SEAM_SAMPLES // 4:
-            continue  # the side lies (almost) beyond b
-        lines_a, lines_b = lines_a[:, kept], lines_b[:, kept]
+            continue
+        lines_a, lines_b = _sample_thumb(luma_a, thumb_a[:, kept]), _sample_thumb(luma_b, thumb_b[:, kept])
         details_a, details_b = np.diff(lines_a, axis=1), np.diff(lines_b[inner], axis=1)
         shows_a = _mean(details_a * details_b, 1) / np.maximum(
             np.sqrt(_mean(details_a ** 2, 1) * _mean(details_b ** 2, 1)), 1.0)
@@ -1161,14 +1177,16 @@ def _goes_on_beyond(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerpr
     return False
 
 
-def _luma_lines(fingerprint: ImageFingerprint, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The luminance thumbnail at (lines, samples, 2) working-image points, and which samples lie inside it on every
-    line."""
+def _thumb_points(fingerprint: ImageFingerprint, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lines, samples, 2) working-image points on the fingerprint's luminance thumbnail, and which samples lie inside
+    it on every line."""
     thumb = (points * [LUMA_SIDE / fingerprint.width, LUMA_SIDE / fingerprint.height] - 0.5).astype(np.float32)
-    inside = ((thumb >= 0) & (thumb <= LUMA_SIDE - 1)).all(axis=2).all(axis=0)
-    luma = np.frombuffer(fingerprint.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.float32)
-    flat = thumb.reshape(1, -1, 2)
-    return cv2.remap(luma, flat[..., 0], flat[..., 1], cv2.INTER_LINEAR).reshape(thumb.shape[:2]), inside
+    return thumb, ((thumb >= 0) & (thumb <= LUMA_SIDE - 1)).all(axis=2).all(axis=0)
+
+
+def _sample_thumb(luma: np.ndarray, thumb: np.ndarray) -> np.ndarray:
+    """The thumbnail ``luma`` at (lines, samples, 2) thumbnail points, bilinear."""
+    return cv2.remap(luma, np.ascontiguousarray(thumb[..., 0]), np.ascontiguousarray(thumb[..., 1]), cv2.INTER_LINEAR)
 
 
 def _correlation(x: np.ndarray, y: np.ndarray) -> float:
