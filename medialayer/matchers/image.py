@@ -313,8 +313,8 @@ MAX_COVERED = 0.2
 # within OVERLAY_TOLERANCE (units of the overlap's standard deviation) of the other picture's are at least
 # MIN_VISIBLE of it and hold detail, and all but MAX_UNEXPLAINED of the rest lie at the overlay's level or between it
 # and the picture under it (an anti-aliased or translucent edge): _overlaid_blocks. (Round overlay18, on the tune
-# split: MIN_VISIBLE 0.4, or blocks flat under the overlay counted too, let logos of one series and photos of one
-# template agree more, threshold 0.6368 -> 0.81-0.83.)
+# split: MIN_VISIBLE 0.4 with blocks flat under the overlay counted too put the threshold at 0.83, logos of one series
+# and photos of one template agreeing more; 0.5 without them 0.65, the logos; flat designs left out 0.6368 as before.)
 OVERLAY_TOLERANCE = 0.3
 MIN_VISIBLE = 0.5
 MAX_UNEXPLAINED = 0.05
