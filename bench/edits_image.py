@@ -6,8 +6,9 @@ Each image of the split is saved as a JPEG q85 file and compared with every edit
 found or missed). Each edit is also applied to the split's next image (the list's order, the last wraps to the
 first; the awkward neighbours, such as photos of one series, are kept) and that is compared with the image (a
 different picture under the same edit) and with the image's own edit (two different pictures under one edit,
-the negative an overlay makes hardest). Every match of a negative is a false positive. Run a family file on a
-``git archive`` of another commit for a side by side.
+the negative an overlay makes hardest). Every match of a negative is a false positive. ``--designs`` adds the
+split's flat designs and products on white, drawn as the quality bench draws them (``make_artwork``) into a
+temporary folder. Run a family file on a ``git archive`` of another commit for a side by side.
 """
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ import argparse
 import io
 import os
 import sys
+import tempfile
 from typing import Callable
 
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
-from bench.quality_image import load_sources  # noqa: E402
+from bench.quality_image import load_sources, make_artwork  # noqa: E402
 
 from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers.image import MATCHER  # noqa: E402
@@ -45,10 +47,13 @@ def main(edits: dict[str, Edit], doc: str, argv=None) -> None:
     parser.add_argument("--split", default="report", choices=("tune", "report"))
     parser.add_argument("--no-negatives", action="store_true", help="copies only (a third of the work)")
     parser.add_argument("--only", nargs="*", help="the edits to run (names as printed); all by default")
+    parser.add_argument("--designs", action="store_true", help="the split's flat designs and products on white too")
     args = parser.parse_args(argv)
     chosen = {name: edit for name, edit in edits.items() if not args.only or name in args.only}
     sources = load_sources(args.media_dir, args.split)
-    images = [Image.open(source["path"]).convert("RGB") for source in sources]
+    with tempfile.TemporaryDirectory() as folder:
+        designs = make_artwork(sources, folder, args.split) if args.designs else []
+        images = [Image.open(source["path"]).convert("RGB") for source in sources + designs]
     originals = [jpeg_fingerprint(image) for image in images]
     print(f"split {args.split}: {len(images)} images, {len(chosen)} edits", flush=True)
     print("| edit | copies matched | another picture edited, matched (false positives) |"

@@ -932,7 +932,7 @@ def test_design_under_a_strong_tone_edit_matches_and_its_recolour_or_another_of_
                                                                                                         edit):
     """A strong contrast or brightness edit clips a design's colours: the colour check's maps, refitted without their
     worst-fitting third, left an emblem or a ground unexplained in one direction, which counted as recoloured. One
-    tone curve fitted to every palette entry explaining every block, either way, is a global edit (_tone_edit). The
+    tone curve fitted to every palette entry explaining every block, either way, is a global edit (_global_edit). The
     design with one colour replaced, and another design of its template, under the same edit, are still no copies."""
     art = synthetic.flat_artwork(seed, kind)
     original = fingerprint(art, "PNG")
@@ -943,6 +943,42 @@ def test_design_under_a_strong_tone_edit_matches_and_its_recolour_or_another_of_
                   synthetic.flat_artwork(seed, kind, text="other words here", palette_seed=seed + 100)):
         edited = fingerprint(synthetic.adjust(other, **edit), "JPEG", 85)
         assert not MATCHER.compare(original, edited).match
+
+
+def test_chroma_gain_follows_a_saturation_and_brightness_edit_but_turns_no_hue():
+    """One line of the luminance and one gain of the chroma (_chroma_gain) fit a design's colours under a colour
+    jitter (saturation, brightness and contrast at once) exactly where nothing clipped; a colour whose hue turned (its
+    channels swapped) stays off the fit, the others on it."""
+    rng = np.random.default_rng(3)
+    palette = rng.integers(40, 200, (6, 3)) / 255.0
+    x = np.repeat(palette, 200, axis=0)
+    grey = (x @ image_matcher.LUMA_WEIGHTS)[:, None]
+    edited = np.clip(0.05 + 0.8 * grey + 1.7 * (x - grey), 0.0, 1.0)
+    fitted = np.clip(image_matcher._chroma_gain(x, edited)(x), 0.0, 1.0)
+    assert np.abs(fitted - edited).max() < 2 / 255
+    recoloured = x.copy()
+    recoloured[:200] = palette[0][::-1]
+    fitted = np.clip(image_matcher._chroma_gain(x, recoloured)(x), 0.0, 1.0)
+    assert np.abs(fitted - recoloured)[200:].max() < 2 / 255
+    assert np.linalg.norm(fitted - recoloured, axis=1)[:200].min() > 0.1
+
+
+@pytest.mark.parametrize("seed, kind, recolour", ((30, "logo", (60, 90, 210)), (34, "illustration", (40, 170, 200)),
+                                                  (32, "ui", (50, 160, 80))))
+def test_design_saturated_or_desaturated_matches_and_its_recolour_does_not(seed, kind, recolour):
+    """A change of saturation mixes the channels, which a gain and offset per channel (a design's first colour map)
+    cannot follow, and clips: the colour check took a desaturated or saturated logo for a recolour (scores 0.00-0.30).
+    One gain of the chroma explaining a block either way is a global edit (_global_edit, _chroma_gain). The design
+    with its main element in another hue (``recolour``, far from the olive, crimson and brown it has), under the
+    same edit, is still no copy."""
+    art = synthetic.flat_artwork(seed, kind)
+    original = fingerprint(art, "PNG")
+    for factor in (0.4, 1.8):
+        copy = fingerprint(ImageEnhance.Color(art).enhance(factor), "JPEG", 85)
+        assert verify(original, copy, *hash_match(original, copy)).recoloured < 0.05
+        assert MATCHER.compare(original, copy).match
+        recoloured = ImageEnhance.Color(synthetic.flat_artwork(seed, kind, recolour=recolour)).enhance(factor)
+        assert not MATCHER.compare(original, fingerprint(recoloured, "JPEG", 85)).match
 
 
 def test_hue_rotated_or_brightened_picture_shows_nothing_recoloured(scenes, originals):

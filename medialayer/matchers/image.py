@@ -64,8 +64,10 @@ offset + gain x^gamma, is fitted too and kept where it explains more: brightness
 every channel alike, clipped, which neither a gain and offset per channel nor an affine map follows, ``_tone_curve``,
 and towards a grayscale picture one such curve of the luminance (from a grey one neither: the lines are kept); where
 one such curve fitted to every palette entry, from either picture, explains every block's colour and luminance, only
-blocks whose hue moved count (``_tone_edit``: a design's strong brightness, contrast or gamma edit, which the maps
-refitted without their worst-fitting third miss in one direction; round designs17);
+blocks whose hue moved count (``_global_edit``: a design's strong brightness, contrast or gamma edit, which the maps
+refitted without their worst-fitting third miss in one direction; round designs17), and so where one line of the
+luminance with one gain of the chroma does (``_chroma_gain``: a saturation edit or a colour jitter, which mixes the
+channels a design's gain and offset per channel keep apart, and clips; round pixel18);
 a block whose colours did not change at all (pixel by pixel, or both smoothed: a thin line falls dark on one
 thumbnail pixel or pale on two) is never counted,
 whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
@@ -1305,9 +1307,9 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
         moved = _luminance_moved(mapped, end, colour_valid) & judged
         if _mean(moved[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR:
             colour_differs |= moved
-    # One tone curve explaining every block, either way, is a brightness, contrast or gamma edit, whatever the
-    # mappings above miss (_tone_edit).
-    if colour_differs.any() and _tone_edit(colour_a, colour_b, colour_valid, fitted_from, valid_blocks):
+    # One tone curve, or one gain of the chroma, explaining every block, either way, is a brightness, contrast, gamma
+    # or saturation edit, whatever the mappings above miss (_global_edit).
+    if colour_differs.any() and _global_edit(colour_a, colour_b, colour_valid, fitted_from, valid_blocks):
         colour_differs = hue_moved
     colour_differs &= ~hue_turned
     recoloured = (valid_blocks & structure & colour_differs).astype(np.uint8)
@@ -1735,7 +1737,7 @@ def colour_change(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray)
 
 def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
                     fitted_from: np.ndarray | None = None,
-                    tone_only: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+                    whole_map: Callable | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Per COLOUR_BLOCK block: do the colours differ beyond one global colour mapping? And a's valid pixels under
     that mapping (0-1; clipped to the range, a channel at its top in a taken as a lower bound), which the luminance
     check reuses. (None: too little overlap.) ``fitted_from``: the valid pixels the mapping and the colour spread are
@@ -1745,7 +1747,8 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
     design of a few colours could have any recolour of one of them fitted so: there a gain and offset per
     channel (brightness, contrast, colour balance) come first, and the affine map only when that leaves
     most blocks unexplained. Each is fitted by least squares and refitted without the worst-fitting third;
-    the recoloured part of a colour variant stays unexplained. ``tone_only``: the tone curve alone (_tone_edit)."""
+    the recoloured part of a colour variant stays unexplained. ``whole_map``: that map alone, fitted to every
+    palette entry (_global_edit)."""
     valid_blocks = _blocks(valid, COLOUR_BLOCK).all(axis=2)
     if valid_blocks.sum() < 4:
         return None
@@ -1766,9 +1769,9 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
         residual = _shifted_residual(bounded(fitted), colour_b / 255.0, valid)
         return _mean(_blocks(residual, COLOUR_BLOCK), 2) > tolerance
 
-    if tone_only:
-        tone = _tone_curve(x[fit], target[fit], trimmed=False)(x)
-        return unexplained(tone), bounded(tone)
+    if whole_map is not None:
+        mapped = whole_map(x[fit], target[fit])(x)
+        return unexplained(mapped), bounded(mapped)
     for per_channel in ((True, False) if _few_colours(colour_a[valid][fit]) else (False,)):
         fitted = (_palette_lines if per_channel else _affine_map)(x[fit], target[fit])(x)
         differs = unexplained(fitted)
@@ -1805,19 +1808,23 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
     return differs, bounded(fitted)
 
 
-def _tone_edit(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
-               valid_blocks: np.ndarray) -> bool:
-    """Does one tone curve (_tone_curve), fitted from either picture, explain the colour
-    and the luminance (_luminance_moved) of every one of the ``valid_blocks``? Brightness, contrast and gamma edits
-    are such a curve, clipped; three numbers for all channels cannot recolour one element of a picture unlike the
-    rest, and any block they leave unexplained keeps the colour check's verdict. Fitted to all the palette entries
-    (not trimmed): the colour check's maps, refitted without their worst-fitting third, can miss some of such an
-    edit, and a miss in either direction counts there (the luminance of a design's dark ground from its gamma-
-    brightened copy: the curve fitted to a few pale colours and the ground drops the ground)."""
-    for start, end in ((colour_a, colour_b), (colour_b, colour_a)):
-        differs, mapped = _colour_differs(start, end, valid, fitted_from, tone_only=True)
-        if not (differs | _luminance_moved(mapped, end, valid))[valid_blocks].any():
-            return True
+def _global_edit(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
+                 valid_blocks: np.ndarray) -> bool:
+    """Does one global edit of three numbers, fitted from either picture, explain the colour and the luminance
+    (_luminance_moved) of every one of the ``valid_blocks``? One tone curve (_tone_curve: brightness, contrast and
+    gamma, clipped; round designs17), fitted to all the palette entries (not trimmed), or one line of the luminance
+    with one gain of the chroma (_chroma_gain: saturation, and brightness and contrast with it, a colour jitter,
+    clipped; round pixel18). Neither can recolour one element of a picture unlike the rest (the chroma gain scales
+    every colour's chroma alike and turns no hue), and any block they leave unexplained keeps the colour check's
+    verdict. The colour check's maps, refitted without their worst-fitting third, can miss some of such an edit, and a
+    miss in either direction counts there (the luminance of a design's dark ground from its gamma-brightened copy:
+    the curve fitted to a few pale colours and the ground drops the ground), and a design's gain and offset per
+    channel cannot follow a change of saturation, which mixes the channels."""
+    for whole_map in (functools.partial(_tone_curve, trimmed=False), _chroma_gain):
+        for start, end in ((colour_a, colour_b), (colour_b, colour_a)):
+            differs, mapped = _colour_differs(start, end, valid, fitted_from, whole_map)
+            if not (differs | _luminance_moved(mapped, end, valid))[valid_blocks].any():
+                return True
     return False
 
 
@@ -1915,7 +1922,7 @@ def _tone_curve(x: np.ndarray, target: np.ndarray, trimmed: bool = True):
     clipped at the ends of the range, as is any chain of them to within a few levels; three numbers for all channels
     cannot recolour one element of a design unlike the others, where a gain and offset per channel (_palette_lines)
     explain brightness and contrast only until they clip, and gamma not at all. Not ``trimmed``: fitted to all the
-    entries (_tone_edit asks whether one curve explains them all)."""
+    entries (_global_edit asks whether one curve explains them all)."""
     mean_x, mean_target, major = _palette(x, target)
     # (nor where x is at the top: an edit that clipped it there says only that its level was as high or higher)
     unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
@@ -1941,6 +1948,38 @@ def _tone_curve(x: np.ndarray, target: np.ndarray, trimmed: bool = True):
         keep = major & (error <= _quantile(error[:, major], 0.67 if trimmed else 1.0)[:, None])
     best = int(np.argmin([e[k].mean() if k.any() else np.inf for e, k in zip(error, keep)]))
     return lambda colours: offset[best] + gain[best] * colours ** TONE_GAMMAS[best]
+
+
+def _chroma_gain(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) taking ``x`` to ``target`` by one line of the luminance and one gain of the chroma
+    (each colour's offset from the grey of its luminance): offset + gain * luma + chroma gain * (colour - luma), a
+    function of colours, fitted to the palette entries (_palette: each colour once) by least squares where neither
+    picture is clipped (as _tone_curve), refitted without the worst-fitting third of them. Saturation, brightness
+    and contrast edits, alone or chained (a colour jitter), are such a map, clipped at the ends of the range; three
+    numbers for all colours scale every colour's chroma alike and turn no hue (the chroma gain is not negative), where
+    a gain and offset per channel (_palette_lines) cannot mix the channels a change of saturation mixes."""
+    mean_x, mean_target, major = _palette(x, target)
+    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
+        & (mean_x < CLIPPED_LEVEL / 255.0)
+    if (major & unclipped.any(axis=1)).sum() < 3:  # (as _tone_curve: too few major colours left, all of them)
+        major = np.ones(len(major), bool)
+    luma = mean_x @ LUMA_WEIGHTS
+    terms = np.stack([np.ones_like(mean_x), np.repeat(luma[:, None], 3, axis=1), mean_x - luma[:, None]], axis=2)
+    keep = major
+    offset, gain, chroma_gain = 0.0, 1.0, 1.0
+    for _ in range(2):
+        fitted = keep[:, None] & unclipped  # entry, channel
+        if fitted.sum() < 3:
+            break
+        offset, gain, chroma_gain = np.linalg.lstsq(terms[fitted], mean_target[fitted], rcond=None)[0]
+        chroma_gain = max(float(chroma_gain), 0.0)
+        error = np.linalg.norm(np.clip(terms @ [offset, gain, chroma_gain], 0.0, 1.0) - mean_target, axis=1)
+        keep = major & (error <= _quantile(error[major], 0.67))
+
+    def mapped(colours: np.ndarray) -> np.ndarray:
+        grey = (colours @ LUMA_WEIGHTS)[:, None]
+        return offset + gain * grey + chroma_gain * (colours - grey)
+    return mapped
 
 
 def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.ndarray:
