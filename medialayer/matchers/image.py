@@ -1166,7 +1166,7 @@ def _goes_on_beyond(sides: list, inverse: np.ndarray, a: ImageFingerprint, b: Im
     """Whether, along one of a's ``sides`` inside b (_sides_inside; ``inverse``: b to a), b shows a's picture up to the
     side and the same textured scene going on beyond it, with no seam along it (SCENE_WINDOW and what follows it)."""
     side_line, inner = SCENE_WINDOW, np.arange(-SCENE_WINDOW, SCENE_WINDOW + 1) < -1  # (the side's lines mix both)
-    luma_a, luma_b = (np.frombuffer(f.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.float32) for f in (a, b))
+    luma_a, luma_b = _luma(a), _luma(b)
     for points, thumb_b, in_b in sides:
         thumb_a, in_a = _thumb_points(a, _project(inverse, points[inner].reshape(-1, 2)).reshape(-1, SEAM_SAMPLES, 2))
         kept = in_b & in_a
@@ -1438,8 +1438,7 @@ def _seam_regions(labels: np.ndarray, count: int, judged: np.ndarray, transform:
             else:
                 line[rows[0]] = judged[rows[0]]
             if levels is None:  # a's luminance over all of a's frame in b, levels matched on the judged blocks
-                luma_a, luma_b = (np.frombuffer(f.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.float32)
-                                  for f in (a, b))
+                luma_a, luma_b = _luma(a), _luma(b)
                 warped, covered = _warp(luma_a, _thumb_transform(transform, a, b, LUMA_SIDE), LUMA_SIDE)
                 pixels = np.ones((LUMA_BLOCK, LUMA_BLOCK), bool)
                 levels = (*_matched_levels(warped, luma_b, covered & np.kron(judged, pixels)), covered, pixels,
@@ -1485,8 +1484,7 @@ def _holder_seam_regions(labels: np.ndarray, count: int, judged: np.ndarray, tra
                                          for outward in (-1, 1)):
                 continue  # not one line of blocks along a side of the judged blocks
             if thumbs is None:  # the holder's luminance warped onto the picture's thumbnail, the picture's own
-                luma_holder, luma_picture = (np.frombuffer(f.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE)
-                                             .astype(np.float32) for f in (holder, picture))
+                luma_holder, luma_picture = _luma(holder), _luma(picture)
                 warped, covered = _warp(luma_holder, _thumb_transform(transform, holder, picture, LUMA_SIDE),
                                         LUMA_SIDE)
                 thumbs = warped, luma_picture, covered
@@ -1612,9 +1610,7 @@ def _block_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerp
     blocks on b's block grid; with ``moved``, per overlapping block, whether it disagrees in place but agrees with a's
     picture a few pixels away (_moved_blocks), else None), within ``cell`` if given (_warp). With ``moved`` too, a
     block a thin overlay crosses agrees where it is not covered (_overlaid_blocks)."""
-    size = (LUMA_SIDE, LUMA_SIDE)
-    luma_a = np.frombuffer(a.luma, np.uint8).reshape(size).astype(np.float32)
-    luma_b = np.frombuffer(b.luma, np.uint8).reshape(size).astype(np.float32)
+    luma_a, luma_b = _luma(a), _luma(b)
     warped, valid = _warp(luma_a, _thumb_transform(transform, a, b, LUMA_SIDE), LUMA_SIDE, cell)
     valid_blocks = _blocks(valid, LUMA_BLOCK).all(axis=2)
     if valid_blocks.sum() < 4:
@@ -1720,6 +1716,10 @@ def _covered_share(agree: np.ndarray, moved: np.ndarray) -> float:
 
 def _colour(fingerprint: ImageFingerprint) -> np.ndarray:
     return np.frombuffer(fingerprint.colour, np.uint8).reshape(COLOUR_SIDE, COLOUR_SIDE, 3).astype(np.float32)
+
+
+def _luma(fingerprint: ImageFingerprint) -> np.ndarray:
+    return np.frombuffer(fingerprint.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.float32)
 
 
 def _colour_layout(fingerprint: ImageFingerprint) -> np.ndarray:
@@ -2186,15 +2186,12 @@ def _seam_in_a(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
     points = np.empty((len(offsets), SEAM_SAMPLES, 2))
     points[..., axis] = seam + offsets[:, None]
     points[..., along] = np.linspace(0.05, 0.95, SEAM_SAMPLES) * extent[along]
-    points = points.reshape(-1, 2)
     profiles, inside = [], np.ones(SEAM_SAMPLES, bool)
     for picture, to_picture in ((a, inverse), (b, transform)):
-        mapped = points if picture is frame else _project(to_picture, points)
-        thumb = (mapped * [LUMA_SIDE / picture.width, LUMA_SIDE / picture.height] - 0.5).astype(np.float32)
-        inside &= ((thumb >= 0) & (thumb <= LUMA_SIDE - 1)).all(axis=1).reshape(len(offsets), -1).all(axis=0)
-        luma = np.frombuffer(picture.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.float32)
-        profiles.append(cv2.remap(luma, thumb[None, :, 0], thumb[None, :, 1], cv2.INTER_LINEAR).reshape(len(offsets),
-                                                                                                         -1))
+        mapped = points if picture is frame else _project(to_picture, points.reshape(-1, 2)).reshape(points.shape)
+        thumb, in_picture = _thumb_points(picture, mapped)
+        inside &= in_picture
+        profiles.append(_sample_thumb(_luma(picture), thumb))
     if inside.sum() < SEAM_SAMPLES // 4:
         return False  # the seam lies beyond a's picture
     line_a, line_b = (profile[:, inside] - _mean(profile[:, inside], 1)[:, None] for profile in profiles)
