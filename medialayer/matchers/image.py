@@ -660,17 +660,23 @@ def _grid_cells(keypoints, width: int, height: int) -> np.ndarray:
 
 def _spread_keypoints(keypoints, width: int, height: int, count: int):
     """The ``count`` strongest keypoints taken round-robin over a GRID x GRID grid of cells."""
-    if len(keypoints) <= count:
-        return sorted(keypoints, key=lambda k: -k.response)
-    cell = _grid_cells(keypoints, width, height)
+    if not keypoints:
+        return []
     response = np.array([k.response for k in keypoints])
+    return [keypoints[i] for i in _spread(_grid_cells(keypoints, width, height), response, count)]
+
+
+def _spread(cell: np.ndarray, response: np.ndarray, count: int) -> np.ndarray:
+    """_spread_keypoints on the keypoints' grid cells and responses: the indices of those it takes, in its order. (On
+    arrays: a keypoint's attributes cost a Python call each, and a detection has thousands.)"""
+    if len(cell) <= count:
+        return np.argsort(-response, kind="stable")  # strongest first (as sorted() orders them)
     order = np.lexsort((-response, cell))  # by cell, strongest first within a cell
-    rank = np.empty(len(keypoints), dtype=np.int64)
+    rank = np.empty(len(cell), dtype=np.int64)
     sorted_cells = cell[order]
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_cells)) + 1]
     rank[order] = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    chosen = np.lexsort((-response, rank))[:count]  # all cells' best, then all cells' second best, ...
-    return [keypoints[i] for i in chosen]
+    return np.lexsort((-response, rank))[:count]  # all cells' best, then all cells' second best, ...
 
 
 def _with_coarse_keypoints(keypoints, width: int, height: int):
@@ -679,10 +685,13 @@ def _with_coarse_keypoints(keypoints, width: int, height: int):
     levels, so a sharp picture's strongest keypoints, a flat design's most, are nearly all from them, and a copy
     shown at a half to a quarter of the size (a design inside a post, a thumbnail) has its corners where the
     original kept almost none."""
-    chosen = _spread_keypoints(keypoints, width, height, KEYPOINTS)
-    taken = {id(k) for k in chosen}
-    coarse = [k for k in keypoints if k.octave >= COARSE_LEVEL and id(k) not in taken]
-    return chosen + _spread_keypoints(coarse, width, height, COARSE_KEYPOINTS)
+    cell, response = _grid_cells(keypoints, width, height), np.array([k.response for k in keypoints])
+    chosen = _spread(cell, response, KEYPOINTS)
+    coarse = np.array([k.octave >= COARSE_LEVEL for k in keypoints], bool)
+    coarse[chosen] = False
+    coarse = np.flatnonzero(coarse)
+    return [keypoints[i] for i in chosen] + [keypoints[i] for i in coarse[_spread(cell[coarse], response[coarse],
+                                                                                   COARSE_KEYPOINTS)]]
 
 
 def _starved_cell_keypoints(gray: np.ndarray, keypoints) -> list:
@@ -696,8 +705,9 @@ def _starved_cell_keypoints(gray: np.ndarray, keypoints) -> list:
         return []
     mask = cv2.resize(starved.reshape(GRID, GRID).astype(np.uint8) * 255, (width, height),
                       interpolation=cv2.INTER_NEAREST)
-    kept = {(k.pt, k.octave) for k in keypoints}
-    found = [k for k in _orb().detect(gray, mask) if (k.pt, k.octave) not in kept]
+    points = cv2.KeyPoint_convert(keypoints).reshape(-1, 2).tolist()  # (k.pt costs more than the detection's rest)
+    kept = {(x, y, k.octave) for (x, y), k in zip(points, keypoints)}
+    found = [k for k in _orb().detect(gray, mask) if (*k.pt, k.octave) not in kept]
     return _spread_keypoints(found, width, height, STARVED_KEYPOINTS)
 
 
@@ -1123,7 +1133,9 @@ def _coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.nda
     count = min(RESIDUAL_NEIGHBOURS, len(source) - 1)
     if count < 1:
         return 0.0
-    distance = np.linalg.norm(source[:, None] - source[None], axis=2)
+    x, y = source[:, 0], source[:, 1]
+    across, down = x[:, None] - x[None], y[:, None] - y[None]
+    distance = np.sqrt(across * across + down * down)  # (np.linalg.norm's values, without its slow short axis)
     np.fill_diagonal(distance, np.inf)
     neighbours = np.argpartition(distance, count - 1, axis=1)[:, :count]
     unexplained = residual - residual[neighbours].mean(axis=1)
