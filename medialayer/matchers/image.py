@@ -421,6 +421,11 @@ class ImageFingerprint:
         return _read_only(order), _read_only(words)
 
     @functools.cached_property
+    def few_colours(self) -> bool:
+        """_few_colours of the colour thumbnail: a flat design (_block_agreement asks of both pictures, every fit)."""
+        return _few_colours(_colour(self).reshape(-1, 3))
+
+    @functools.cached_property
     def match_geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Of each descriptor, upright then mirrored: (its keypoint as x + iy, float64, a mirrored one where verify()
         mirrors it; its ORB angle in 256ths of a turn, a mirrored one's as _keypoints computes it; its pyramid level),
@@ -700,15 +705,20 @@ def _starved_cell_keypoints(gray: np.ndarray, keypoints) -> list:
     the whole image: a dark, smooth picture in a collage cell or a meme beside richly textured ones loses all its
     corners to theirs, though alone it has plenty at the same threshold (round imageq12-cells)."""
     height, width = gray.shape
-    starved = np.bincount(_grid_cells(keypoints, width, height), minlength=GRID * GRID) < STARVED_CELL
+    cells = _grid_cells(keypoints, width, height)
+    starved = np.bincount(cells, minlength=GRID * GRID) < STARVED_CELL
     if not starved.any():
         return []
     mask = cv2.resize(starved.reshape(GRID, GRID).astype(np.uint8) * 255, (width, height),
                       interpolation=cv2.INTER_NEAREST)
-    points = cv2.KeyPoint_convert(keypoints).reshape(-1, 2).tolist()  # (k.pt costs more than the detection's rest)
-    kept = {(x, y, k.octave) for (x, y), k in zip(points, keypoints)}
-    found = [k for k in _orb().detect(gray, mask) if (*k.pt, k.octave) not in kept]
-    return _spread_keypoints(found, width, height, STARVED_KEYPOINTS)
+    found = _orb().detect(gray, mask)
+    if not found:
+        return []
+    # A corner kept already lies where it is found again, in the same cell: only the kept ones in the cells of those
+    # found are compared (a Python call per keypoint's place, and the detection kept thousands elsewhere).
+    near = np.flatnonzero(np.isin(cells, _grid_cells(found, width, height)))
+    kept = {(keypoints[i].pt, keypoints[i].octave) for i in near}
+    return _spread_keypoints([k for k in found if (k.pt, k.octave) not in kept], width, height, STARVED_KEYPOINTS)
 
 
 def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
@@ -963,10 +973,13 @@ def _fit_transform(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray |
         homography = homography / homography[2, 2]
         if np.linalg.det(homography[:2, :2]) <= 0 or np.abs(homography[2, :2]).max() * WORK_SIDE > MAX_PERSPECTIVE:
             break  # a mirror or a wild perspective: not a view of the same plane
-        refined = np.linalg.norm(_project(homography, source) - target, axis=1) < REPROJECTION_PX
+        refined = _norm(_project(homography, source) - target) < REPROJECTION_PX
         if refined.sum() < inliers.sum():
             break
+        grown = not np.array_equal(refined, inliers)
         transform, inliers = homography, refined
+        if not grown:
+            break  # (the same inliers: the refit would be this fit again)
     return transform, inliers
 
 
@@ -1109,7 +1122,7 @@ def _second_layer(transform: np.ndarray, source: np.ndarray, target: np.ndarray,
     than PARALLAX_TOLERANCE from their target (its loosest inliers too), when it moves points nearly as ``transform``
     does: a near layer's parallax in another capture of the scene. A copy's inliers fit within resampling's pixel or
     two and its leftover correspondences are chance: they agree on no such motion."""
-    residual = np.linalg.norm(_project(transform, source) - target, axis=1)
+    residual = _norm(_project(transform, source) - target)
     leftover = in_overlap & (residual > PARALLAX_TOLERANCE)
     if leftover.sum() < 3:
         return 0
@@ -1135,7 +1148,7 @@ def _coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.nda
         return 0.0
     x, y = source[:, 0], source[:, 1]
     across, down = x[:, None] - x[None], y[:, None] - y[None]
-    distance = np.sqrt(across * across + down * down)  # (np.linalg.norm's values, without its slow short axis)
+    distance = np.sqrt(across * across + down * down)  # (_norm's values, from contiguous coordinate planes)
     np.fill_diagonal(distance, np.inf)
     neighbours = np.argpartition(distance, count - 1, axis=1)[:, :count]
     unexplained = residual - residual[neighbours].mean(axis=1)
@@ -1258,6 +1271,15 @@ def _blocks(image: np.ndarray, block: int) -> np.ndarray:
                                                                                       *image.shape[2:])
 
 
+def _norm(vectors: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(vectors, axis=-1)``, the same values (the squares summed left to right, as its reduction sums
+    them), without its overhead and its slow reduction over a short last axis (2 or 3 coordinates)."""
+    squared = vectors[..., 0] * vectors[..., 0]
+    for k in range(1, vectors.shape[-1]):
+        squared = squared + vectors[..., k] * vectors[..., k]
+    return np.sqrt(squared)
+
+
 def _mean(values: np.ndarray, axis: int) -> np.ndarray:
     """``values.mean(axis)`` without np.mean's Python overhead, which costs more than the sum itself on the small
     arrays the aligned checks average (a few dozen a verified pair). The same bits: the same sum, and a float32
@@ -1266,15 +1288,17 @@ def _mean(values: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-                       cell: np.ndarray | None = None, inset: bool = False) -> tuple[float, float, float]:
+                       cell: np.ndarray | None = None, inset: bool = False,
+                       aligned: tuple | None = None) -> tuple[float, float, float]:
     """Warp a's luminance and colour thumbnails onto b's with ``transform``; of the overlapping blocks,
     (the fraction that agree: correlated detail where either block has detail, equal brightness where both
     are flat; the fraction covered by an overlay (_covered_share); the fraction whose structure agrees but whose
     colour a global colour mapping does not explain: recoloured, as opposed to covered by an overlay).
     ``cell``: both checks keep to those blocks of b (_cell). ``inset``: b holds a's picture (judged on b's grid), so
     a recoloured region along a seam of b is the seam's (_seam_regions); else a may hold b's (judged in the frame of
-    the picture shown smaller), and one along a straight seam of a is (_holder_seam_regions)."""
-    luminance = _luminance_blocks(transform, a, b, cell)
+    the picture shown smaller), and one along a straight seam of a is (_holder_seam_regions). (``aligned``: as for
+    _block_agreement.)"""
+    luminance = _luminance_blocks(transform, a, b, cell, aligned)
     if luminance is None:
         return 0.0, 0.0, 0.0
     agreement, covered, shapes, valid_blocks = luminance
@@ -1538,21 +1562,24 @@ def _straight_step(holder: np.ndarray, picture: np.ndarray, covered: np.ndarray,
     return bool(picture_steps[near].max() <= SEAM_STEP * (np.median(picture_steps) + 1.0))
 
 
-def _luminance_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float]:
+def _luminance_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+                         aligned: tuple | None = None) -> tuple[float, float]:
     """_aligned_agreement's luminance half alone, on b's grid: (the fraction of the overlapping blocks that agree, the
     fraction covered). Where b shows a's picture larger, the checks are judged in a's frame, and whatever b holds
     around a crop of it (caption bars, a keystone's black fill, a border) lands inside a's frame as a band along its
     edges, filling whole blocks there; on b's grid the same band lies in the blocks a's frame only partly covers,
-    which are not judged. The better of the two frames is weighed; the colour check stays in a's."""
-    luminance = _luminance_blocks(transform, a, b)
+    which are not judged. The better of the two frames is weighed; the colour check stays in a's. (``aligned``: as
+    for _block_agreement.)"""
+    luminance = _luminance_blocks(transform, a, b, aligned=aligned)
     return (0.0, 0.0) if luminance is None else luminance[:2]
 
 
-def _luminance_blocks(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint, cell: np.ndarray | None = None):
+def _luminance_blocks(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint, cell: np.ndarray | None = None,
+                      aligned: tuple | None = None):
     """The aligned luminance blocks (_block_agreement): (the fraction of the overlapping blocks that agree, the fraction
     covered (_covered_share), per overlapping block whether it has the same shapes in any contrast, the mask of the
-    overlapping blocks), or None where fewer than 4 blocks overlap."""
-    agree, _, shapes, valid_blocks, moved = _block_agreement(transform, a, b, cell, moved=True)
+    overlapping blocks), or None where fewer than 4 blocks overlap. (``aligned``: as for _block_agreement.)"""
+    agree, _, shapes, valid_blocks, moved = _block_agreement(transform, a, b, cell, moved=True, aligned=aligned)
     if valid_blocks.sum() < 4:
         return None
     return float(agree.mean()), _covered_share(agree, moved), shapes, valid_blocks
@@ -1615,26 +1642,42 @@ def _band_shares(frame: tuple) -> tuple[float, float, float, float]:
     return left / (right - left), top / (bottom - top), (1 - right) / (right - left), (1 - bottom) / (bottom - top)
 
 
+def _aligned_blocks(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+                    cell: np.ndarray | None = None) -> tuple:
+    """a's luminance thumbnail warped onto b's with ``transform`` (within ``cell`` if given: _warp), levels matched
+    (_matched_levels), in aligned-check blocks: (the mask of the overlapping blocks on b's block grid; None where
+    fewer than 4 overlap, else a's warped levels, the mask of its pixels, a's and b's pixels of the overlapping
+    blocks and _blocks_agree of them), read-only. _best_fit judges one transform's blocks in up to three checks
+    (_cell, _aligned_agreement, _luminance_agreement) and computes these once for them."""
+    luma_b = _luma(b)
+    warped, valid = _warp(_luma(a), _thumb_transform(transform, a, b, LUMA_SIDE), LUMA_SIDE, cell)
+    valid_blocks = _read_only(_blocks(valid, LUMA_BLOCK).all(axis=2))
+    if valid_blocks.sum() < 4:
+        return valid_blocks, None
+    z_a, z_b = _matched_levels(warped, luma_b, valid)
+    blocks_b = _blocks(z_b, LUMA_BLOCK)[valid_blocks]
+    blocks_a = _blocks(z_a, LUMA_BLOCK)[valid_blocks]
+    return valid_blocks, tuple(_read_only(array) for array in (z_a, valid, blocks_a, blocks_b,
+                                                                *_blocks_agree(blocks_a, blocks_b)))
+
+
 def _block_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-                     cell: np.ndarray | None = None, moved: bool = False) -> tuple[np.ndarray, ...]:
+                     cell: np.ndarray | None = None, moved: bool = False,
+                     aligned: tuple | None = None) -> tuple[np.ndarray, ...]:
     """a's luminance thumbnail warped onto b's with ``transform``: (per overlapping block, whether it agrees, whether
     its structure agrees, whether it has the same shapes in any contrast (_same_shapes); the mask of the overlapping
     blocks on b's block grid; with ``moved``, per overlapping block, whether it disagrees in place but agrees with a's
     picture a few pixels away (_moved_blocks), else None), within ``cell`` if given (_warp). With ``moved`` too, a
-    block a thin overlay crosses agrees where it is not covered (_overlaid_blocks)."""
-    luma_a, luma_b = _luma(a), _luma(b)
-    warped, valid = _warp(luma_a, _thumb_transform(transform, a, b, LUMA_SIDE), LUMA_SIDE, cell)
-    valid_blocks = _blocks(valid, LUMA_BLOCK).all(axis=2)
-    if valid_blocks.sum() < 4:
+    block a thin overlay crosses agrees where it is not covered (_overlaid_blocks). ``aligned``: _aligned_blocks of
+    the same transform, pictures and cell, where computed already."""
+    valid_blocks, blocks = _aligned_blocks(transform, a, b, cell) if aligned is None else aligned
+    if blocks is None:
         none = np.zeros(0, bool)
         return none, none, none, valid_blocks, none if moved else None
-    z_a, z_b = _matched_levels(warped, luma_b, valid)
-    blocks_b = _blocks(z_b, LUMA_BLOCK)[valid_blocks]
-    blocks_a = _blocks(z_a, LUMA_BLOCK)[valid_blocks]
-    agree, same_structure, correlation, detailed = _blocks_agree(blocks_a, blocks_b)
+    z_a, valid, blocks_a, blocks_b, agree, same_structure, correlation, detailed = blocks
     # (Not between flat designs: their parts are flat shapes of one colour each, which is what an overlay looks like
     # where two logos of one series differ.)
-    if moved and not any(_few_colours(_colour(f).reshape(-1, 3)) for f in (a, b)):
+    if moved and not (a.few_colours or b.few_colours):
         agree = agree | _overlaid_blocks(blocks_a, blocks_b, ~agree)
     shifted = _moved_blocks(z_a, valid, valid_blocks, blocks_b, ~agree) if moved else None
     return agree, same_structure, _same_shapes(correlation, detailed), valid_blocks, shifted
@@ -1847,7 +1890,7 @@ def _affine_map(x: np.ndarray, target: np.ndarray):
     design = np.hstack([x, np.ones((len(x), 1))])
     for _ in range(2):
         coefficients = np.linalg.lstsq(design[keep], target[keep], rcond=None)[0]
-        error = np.linalg.norm(design @ coefficients - target, axis=1)
+        error = _norm(design @ coefficients - target)
         keep = error <= _quantile(error, 0.67)
     return lambda colours: np.hstack([colours, np.ones((len(colours), 1))]) @ coefficients
 
@@ -1910,8 +1953,7 @@ def _palette_lines(x: np.ndarray, target: np.ndarray):
     keep = major
     for _ in range(2):
         lines = [_line_through(mean_x[keep, c], mean_target[keep, c]) for c in range(3)]
-        error = np.linalg.norm(np.stack([line(mean_x[:, c]) for c, line in enumerate(lines)], axis=1) - mean_target,
-                               axis=1)
+        error = _norm(np.stack([line(mean_x[:, c]) for c, line in enumerate(lines)], axis=1) - mean_target)
         keep = major & (error <= _quantile(error[major], 0.67))
     return lambda colours: np.stack([line(colours[:, c]) for c, line in enumerate(lines)], axis=1)
 
@@ -1956,7 +1998,7 @@ def _tone_curve(x: np.ndarray, target: np.ndarray, trimmed: bool = True):
         gain = np.where(variance > 1e-6, np.maximum(covariance / np.maximum(variance, 1e-6), 0.1), 1.0)
         offset = mean_y - gain * mean_u
         fitted = np.clip(offset[:, None, None] + gain[:, None, None] * powered, 0.0, 1.0)
-        error = np.linalg.norm(fitted - mean_target, axis=2)  # gamma, entry
+        error = _norm(fitted - mean_target)  # gamma, entry
         keep = major & (error <= _quantile(error[:, major], 0.67 if trimmed else 1.0)[:, None])
     best = int(np.argmin([e[k].mean() if k.any() else np.inf for e, k in zip(error, keep)]))
     return lambda colours: offset[best] + gain[best] * colours ** TONE_GAMMAS[best]
@@ -1985,7 +2027,7 @@ def _chroma_gain(x: np.ndarray, target: np.ndarray):
             break
         offset, gain, chroma_gain = np.linalg.lstsq(terms[fitted], mean_target[fitted], rcond=None)[0]
         chroma_gain = max(float(chroma_gain), 0.0)
-        error = np.linalg.norm(np.clip(terms @ [offset, gain, chroma_gain], 0.0, 1.0) - mean_target, axis=1)
+        error = _norm(np.clip(terms @ [offset, gain, chroma_gain], 0.0, 1.0) - mean_target)
         keep = major & (error <= _quantile(error[major], 0.67))
 
     def mapped(colours: np.ndarray) -> np.ndarray:
@@ -2110,7 +2152,7 @@ def _turn_hues(colours: np.ndarray, degrees: float) -> np.ndarray:
 
 def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inliers_b: np.ndarray,
           matched_b: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-          frame: ImageFingerprint) -> np.ndarray | None:
+          frame: ImageFingerprint, aligned: tuple | None = None) -> np.ndarray | None:
     """The blocks of ``frame``'s aligned-check grid (a or b; a boolean mask) that a's picture fills in b, when another
     picture lies beyond them inside the overlap across a straight seam, else None.
 
@@ -2124,14 +2166,14 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
     own picture changes along the seam too (_seam_in_a): a strip both share, not a's picture in a cell. The inliers
     may sit in a small part of the cell (a texture-poor cell, corners ORB found at another scale): the seam, not the
     inliers, bounds what is judged. (Designs of one series sharing an element look the same around it: the cell must
-    cover MIN_BOX_SHARE of a.)"""
+    cover MIN_BOX_SHARE of a.) (``aligned``: as for _block_agreement, of the frame's grid.)"""
     in_a = _project(inverse, points_b)
     inside = (in_a[:, 0] >= 0) & (in_a[:, 0] < a.width) & (in_a[:, 1] >= 0) & (in_a[:, 1] < a.height)
     if frame is b:
         to_frame, other, points, inliers = transform, a, points_b, inliers_b
     else:
         to_frame, other, points, inliers = inverse, b, in_a, _project(inverse, inliers_b)
-    agree, same_structure, _, valid, _ = _block_agreement(to_frame, other, frame)
+    agree, same_structure, _, valid, _ = _block_agreement(to_frame, other, frame, aligned=aligned)
     if valid.sum() < 4:
         return None
     n = LUMA_SIDE // LUMA_BLOCK
@@ -2293,13 +2335,17 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         # Where another picture borders the match, both checks keep to the cell, found on b's grid (a collage cell
         # spans whole blocks of b, while a's blocks straddle its seam), else on the frame's (where b's band along
         # a's edge, the next cell or a caption bar, fills whole blocks of a).
-        cell_grid, cell = b, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b)
+        # (The blocks of each grid, a's warped onto b's and b's onto a's, computed once for the checks.)
+        on_b, on_a = _aligned_blocks(transform, a, b), None
+        cell_grid, cell = b, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b, on_b)
         if cell is None and frame is a:
-            cell_grid, cell = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, a)
+            on_a = _aligned_blocks(inverse, b, a)
+            cell_grid, cell = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, a, on_a)
         if cell is None:
-            agreement, covered, recoloured = _aligned_agreement(to_frame, other, frame, inset=frame is b)
+            agreement, covered, recoloured = _aligned_agreement(to_frame, other, frame, inset=frame is b,
+                                                                aligned=on_b if frame is b else on_a)
             if frame is a:  # (b's caption bars or a keystone's fill may band a's edges: b's frame leaves them out)
-                agreement, covered = max((agreement, covered), _luminance_agreement(transform, a, b),
+                agreement, covered = max((agreement, covered), _luminance_agreement(transform, a, b, on_b),
                                          key=lambda judged: judged[0])
         else:
             agreement, covered, recoloured = (_aligned_agreement(transform, a, b, cell, inset=True) if cell_grid is b
