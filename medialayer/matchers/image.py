@@ -610,7 +610,8 @@ def _dihedral(coefficients: np.ndarray) -> list[np.ndarray]:
 def _dihedral_hashes(gray: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray]:
     luma = cv2.resize(gray, (_GRID64, _GRID64), interpolation=cv2.INTER_AREA).astype(np.float64)
     coefficients = _dct_coefficients(luma)
-    bits = np.stack([(v > np.median(v)).astype(np.uint8).ravel() for v in _dihedral(coefficients)])
+    variants = np.stack(_dihedral(coefficients)).reshape(8, -1)
+    bits = (variants > np.median(variants, axis=1, keepdims=True)).astype(np.uint8)  # (each row's median: the same)
     return np.packbits(bits, axis=1).tobytes(), luma, coefficients
 
 
@@ -1160,8 +1161,11 @@ def _scene_goes_on(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerpri
     """Whether each picture shows the scene going on beyond the other's frame: another capture of it (a burst, another
     framing), where neither holds the other. A crop, an inset or a keystone's copy shows nothing beyond the copied
     region on one side at least (the copy ends there, or bars, a gutter, the next cell, fill or UI begin)."""
-    sides_in_b, sides_in_a = _sides_inside(transform, a, b), _sides_inside(inverse, b, a)
-    return bool(sides_in_b and sides_in_a and _goes_on_beyond(sides_in_b, inverse, a, b)
+    sides_in_b = _sides_inside(transform, a, b)
+    if not sides_in_b:
+        return False
+    sides_in_a = _sides_inside(inverse, b, a)
+    return bool(sides_in_a and _goes_on_beyond(sides_in_b, inverse, a, b)
                 and _goes_on_beyond(sides_in_a, transform, b, a))
 
 
