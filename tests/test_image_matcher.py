@@ -1539,3 +1539,45 @@ def test_a_picture_resized_to_another_aspect_ratio_or_sheared_matches(scenes, or
             changed = scene.transform((width + int(0.35 * height), height), Image.AFFINE, (1, -0.35, 0, 0, 1, 0))
         result = MATCHER.compare(originals[seed], fingerprint(changed))
         assert result.match and result.similarity_score > 0.9, (seed, result)
+
+
+def test_a_pair_gets_one_answer_whichever_column_holds_which_picture(scenes, originals):
+    """compare(a, b) and compare(b, a) give the same decision, score and confidence (the one-sided rules judge the
+    pair in one order, _judged_in_order), and each says where its own source sits in its target: a crop of the
+    scene's lower right part lies there in the scene, and the scene holds the whole crop. (Main before round symm19:
+    the two orders' scores of a copy, a crop, an inset and a negative all differed, and so could the hash distance.)"""
+    scene = scenes[1]
+    crop = fingerprint(scene.crop((240, 160, 640, 480)))
+    striped = scene.copy()
+    for y in range(0, scene.height, 40):  # black stripes: an overlay's edges in the copy alone
+        striped.paste((0, 0, 0), (0, y, scene.width, y + 8))
+    canvas = synthetic.textured_scene(21, 1200, 900)
+    canvas.paste(scene.resize((720, 540)), (420, 300))
+    pairs = [(originals[1], crop), (originals[1], fingerprint(striped)), (originals[1], fingerprint(canvas)),
+             (originals[1], originals[2]), (crop, fingerprint(synthetic.adjust(scene, contrast=0.7), quality=60))]
+    for a, b in pairs:
+        forward, backward = MATCHER.compare(a, b), MATCHER.compare(b, a)
+        assert (forward.match, forward.similarity_score, forward.confidence) == (
+            backward.match, backward.similarity_score, backward.confidence), (forward, backward)
+        assert hash_match(a, b)[0] == hash_match(b, a)[0]
+    assert MATCHER.compare(crop, originals[1]).region == pytest.approx((0.375, 1 / 3, 1.0, 1.0), abs=0.02)
+    assert MATCHER.compare(originals[1], crop).region == pytest.approx((0.0, 0.0, 1.0, 1.0), abs=0.02)
+    inset = MATCHER.compare(originals[1], fingerprint(canvas)).region
+    assert inset == pytest.approx((0.35, 1 / 3, 0.95, 14 / 15), abs=0.02)
+    assert not MATCHER.compare(originals[1], originals[2]).match
+
+
+def test_verify_gives_one_evidence_for_both_orders_its_regions_swapped(scenes, originals):
+    """verify() of (a, b) and of (b, a): the same evidence, the regions swapped (its orientation argument is
+    hash_match's of the order given: a looks like _orient(b, orientation), whose inverse the other order gets)."""
+    turned = fingerprint(synthetic.rotate90(synthetic.crop(scenes[2], 0.3, (0.2, 0.7)), 1, mirror=True))
+    a, b = originals[2], turned
+    (distance, orientation), (back_distance, back_orientation) = hash_match(a, b), hash_match(b, a)
+    assert distance == back_distance and image_matcher._INVERSE_ORIENTATION[orientation] == back_orientation
+    forward, backward = verify(a, b, distance, orientation), verify(b, a, back_distance, back_orientation)
+    assert forward.verified and forward.mirrored
+    assert forward == dataclasses.replace(backward, region=backward.region_of_b, region_of_b=backward.region)
+    probe = np.arange(12).reshape(3, 4)[:3, :3]
+    for o in range(8):
+        assert np.array_equal(image_matcher._orient(image_matcher._orient(probe, o),
+                                                    image_matcher._INVERSE_ORIENTATION[o]), probe)
