@@ -8,7 +8,9 @@ first; the awkward neighbours, such as photos of one series, are kept) and that 
 different picture under the same edit) and with the image's own edit (two different pictures under one edit,
 the negative an overlay makes hardest). Every match of a negative is a false positive. ``--designs`` adds the
 split's flat designs and products on white, drawn as the quality bench draws them (``make_artwork``) into a
-temporary folder. Run a family file on a ``git archive`` of another commit for a side by side.
+temporary folder. Run a family file on a ``git archive`` of another commit for a side by side. ``--order
+copy-first`` compares each pair the other way round (the edit first, the edited picture of the pair first for the
+negatives; a pairs file may hold either order), ``--order both`` prints a row of each order per edit.
 """
 from __future__ import annotations
 
@@ -29,12 +31,18 @@ from medialayer.matchers.image import MATCHER  # noqa: E402
 from medialayer.media import Blob  # noqa: E402
 
 Edit = Callable[[Image.Image], Image.Image]
+ORDERS = ("original-first", "copy-first")  # which picture of a pair compare() gets first
 
 
 def jpeg_fingerprint(image: Image.Image, quality: int = 85):
     data = io.BytesIO()
     image.convert("RGB").save(data, "JPEG", quality=quality)
     return MATCHER.fingerprint(Blob(data=data.getvalue()), Limits())
+
+
+def _matched(order: str, original, copy) -> bool:
+    """compare()'s decision on the pair, given in ``order``."""
+    return (MATCHER.compare(original, copy) if order == ORDERS[0] else MATCHER.compare(copy, original)).match
 
 
 def _fraction(found: list[bool]) -> str:
@@ -48,6 +56,8 @@ def main(edits: dict[str, Edit], doc: str, argv=None) -> None:
     parser.add_argument("--no-negatives", action="store_true", help="copies only (a third of the work)")
     parser.add_argument("--only", nargs="*", help="the edits to run (names as printed); all by default")
     parser.add_argument("--designs", action="store_true", help="the split's flat designs and products on white too")
+    parser.add_argument("--order", choices=ORDERS + ("both",), default=ORDERS[0],
+                        help="which picture of each pair compare() gets first")
     args = parser.parse_args(argv)
     chosen = {name: edit for name, edit in edits.items() if not args.only or name in args.only}
     sources = load_sources(args.media_dir, args.split)
@@ -55,15 +65,18 @@ def main(edits: dict[str, Edit], doc: str, argv=None) -> None:
         designs = make_artwork(sources, folder, args.split) if args.designs else []
         images = [Image.open(source["path"]).convert("RGB") for source in sources + designs]
     originals = [jpeg_fingerprint(image) for image in images]
-    print(f"split {args.split}: {len(images)} images, {len(chosen)} edits", flush=True)
+    print(f"split {args.split}: {len(images)} images, {len(chosen)} edits, {args.order}", flush=True)
     print("| edit | copies matched | another picture edited, matched (false positives) |"
           " two pictures both edited, matched (false positives) |\n|---|---|---|---|", flush=True)
+    orders = ORDERS if args.order == "both" else (args.order,)
     for name, edit in chosen.items():
         edited = [jpeg_fingerprint(edit(image)) for image in images]
-        copies = [MATCHER.compare(original, copy).match for original, copy in zip(originals, edited)]
-        other, both = [], []
-        if not args.no_negatives and len(images) > 1:
-            shifted = edited[1:] + edited[:1]
-            other = [MATCHER.compare(original, copy).match for original, copy in zip(originals, shifted)]
-            both = [MATCHER.compare(mine, theirs).match for mine, theirs in zip(edited, shifted)]
-        print(f"| {name} | {_fraction(copies)} | {_fraction(other)} | {_fraction(both)} |", flush=True)
+        for order in orders:
+            copies = [_matched(order, original, copy) for original, copy in zip(originals, edited)]
+            other, both = [], []
+            if not args.no_negatives and len(images) > 1:
+                shifted = edited[1:] + edited[:1]
+                other = [_matched(order, original, copy) for original, copy in zip(originals, shifted)]
+                both = [_matched(order, mine, theirs) for mine, theirs in zip(edited, shifted)]
+            label = name if len(orders) == 1 else f"{name}, {order}"
+            print(f"| {label} | {_fraction(copies)} | {_fraction(other)} | {_fraction(both)} |", flush=True)

@@ -34,7 +34,7 @@ def test_hash_match_is_the_smallest_popcount_over_orientations(fingerprints):
             whole = np.bitwise_count(a.hash_words[0] ^ b.hash_words).sum(axis=1)
             centre = np.bitwise_count(a.centre_hash_words[0] ^ b.centre_hash_words).sum(axis=1)
             distances = np.minimum(whole, centre)
-            assert matcher.hash_match(a, b) == (distances.min(), int(np.argmin(distances)))
+            assert matcher._hash_match(a, b) == (distances.min(), int(np.argmin(distances)))  # (a's upright hash)
 
 
 def brute_force_word_matches(words_a, descriptors_a, words_b, descriptors_b):

@@ -136,6 +136,14 @@ crop), the gutter and the next cell, or a caption bar, reach into a's outer line
 recoloured blocks along a side of the judged blocks is the seam's where, along one of its long sides, b's luminance
 steps across one straight line and a's goes on across it (``_holder_seam_regions``, round collage17).
 
+Order (round symm19): a pair gets one answer whichever picture comes first. The rules above are one-sided (a's
+descriptors looked up among b's, b may show a's whole picture, the cell and an overlay's blocks found in b), so
+hash_match(), verify() and may_verify(), and through them compare(), judge a pair in one order: the picture with less
+detail first (``_judged_in_order``: an overlay, a caption, a collage's other cells add edges to a copy, and the
+rules were built and fitted with the original first). The evidence holds a's frame mapped into b and b's into a, so
+compare(a, b) and compare(b, a) give the same decision, score and confidence, and each the region of its own source
+in its own target.
+
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
 for), fitted by maximum likelihood on the tuning split of the quality benchmark (``bench/quality_image.py
@@ -414,6 +422,13 @@ class ImageFingerprint:
                      for packed in (self.hashes, self.centre_hashes))
 
     @functools.cached_property
+    def detail(self) -> float:
+        """The luminance thumbnail's gradient energy (mean absolute difference of neighbouring pixels, 0-255), the
+        order a pair is judged in (_judged_in_order)."""
+        luma = np.frombuffer(self.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.int16)
+        return float(np.abs(np.diff(luma, axis=0)).mean() + np.abs(np.diff(luma, axis=1)).mean())
+
+    @functools.cached_property
     def word_order(self) -> tuple[np.ndarray, np.ndarray]:
         """(the upright descriptors in the order of their visual words, stably; those words): the side of a word
         join (image_sketch.word_matches) looked up in."""
@@ -464,6 +479,7 @@ class Evidence:
     scene_goes_on: bool = False  # _scene_goes_on(): each picture shows the scene going on beyond the other's frame
     mirrored: bool = False  # the keypoint transform was found between one image and the other's mirror
     region: tuple = ()  # (left, top, right, bottom) of a's frame mapped into b, as fractions of b's size
+    region_of_b: tuple = ()  # the same of b's frame mapped into a, as fractions of a's size (verify() judging (b, a))
 
     @property
     def verified(self) -> bool:
@@ -624,10 +640,33 @@ def _quality(luma: np.ndarray, coefficients: np.ndarray) -> int:
     return int(min(100, gradient / 255.0 / 90.0 * 100.0))
 
 
+def _judged_in_order(a: ImageFingerprint, b: ImageFingerprint) -> bool:
+    """Is the pair judged as given, a's picture looked for in b, or as (b, a)? Its answer must not depend on which
+    column of a pairs file holds which picture (round symm19), and many rules are one-sided (a's descriptors searched
+    among b's, b may show a's whole picture, the cell and the caption bars found on b's grid, an overlay's blocks
+    found in b): the picture with less detail (ImageFingerprint.detail) is judged as a. A caption, stripes,
+    stickers, a watermark, the next cells of a collage or a meme's bars all add edges to a copy, and those rules
+    were built and fitted with the original as a (on the tuning split, the copy of an inset into a collage is
+    found from its original as a in 61 of 62 pairs, as b in 42); a copy with less detail (a thumbnail, blur) is
+    found either way. Equal detail: by the fingerprints' bytes, so the order is one for any two fingerprints."""
+    return ((a.detail, a.hashes, a.centre_hashes, a.luma, a.colour, a.points, a.descriptors, a.mirrored)
+            <= (b.detail, b.hashes, b.centre_hashes, b.luma, b.colour, b.points, b.descriptors, b.mirrored))
+
+
 def hash_match(a: ImageFingerprint, b: ImageFingerprint) -> tuple[int, int]:
-    """(smallest Hamming distance between a's upright hash and b's in any orientation, whole image or centre;
-    that orientation: a looks like _orient(b, orientation)). On Python's integers: sixteen 256-bit popcounts cost
-    less than the numpy calls that would do them."""
+    """(smallest Hamming distance between one's upright hash and the other's in any orientation, whole image or
+    centre; that orientation: a looks like _orient(b, orientation)), the upright hash the first's in the order the
+    pair is judged in (_judged_in_order: the 8 orientations' hashes are not exact permutations of each other's bits,
+    each thresholded at its own median, so the distance of (a, b) and of (b, a) may differ by a few bits)."""
+    if _judged_in_order(a, b):
+        return _hash_match(a, b)
+    distance, orientation = _hash_match(b, a)
+    return distance, _INVERSE_ORIENTATION[orientation]
+
+
+def _hash_match(a: ImageFingerprint, b: ImageFingerprint) -> tuple[int, int]:
+    """hash_match() with a's upright hash. On Python's integers: sixteen 256-bit popcounts cost less than the numpy
+    calls that would do them."""
     wholes, centres = a.hash_integers
     whole, centre = wholes[0], centres[0]
     distances = [min((whole ^ other_whole).bit_count(), (centre ^ other_centre).bit_count())
@@ -647,6 +686,13 @@ def _orient(image: np.ndarray, orientation: int) -> np.ndarray:
     if orientation & 2:
         image = image[::-1]
     return image.swapaxes(0, 1) if orientation >= 4 else image
+
+
+_PROBE = np.arange(4).reshape(2, 2)
+# orientation -> its inverse: _orient(_orient(x, o), _INVERSE_ORIENTATION[o]) is x (a flip then a transpose is undone
+# by the transpose, then the flip of the other axis)
+_INVERSE_ORIENTATION = tuple(next(j for j in range(8) if np.array_equal(_orient(_orient(_PROBE, i), j), _PROBE))
+                             for i in range(8))
 
 
 # --- keypoints ------------------------------------------------------------------------------------
@@ -2362,16 +2408,31 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             scene_goes_on=_scene_goes_on(transform, inverse, a, b),
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
-            region=tuple(round(float(v), 3) for v in (*region.min(axis=0) / [b.width, b.height],
-                                                      *region.max(axis=0) / [b.width, b.height])))
+            region=_box(region, b), region_of_b=_box(_project(inverse, _frame(b.width, b.height)), a))
         if not best.verified or ((candidate.agreement, -candidate.recoloured, candidate.inliers)
                                  > (best.agreement, -best.recoloured, best.inliers)):
             best = candidate
     return best
 
 
+def _box(polygon: np.ndarray, fingerprint: ImageFingerprint) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of ``polygon`` (points in ``fingerprint``'s working image), fractions of its size."""
+    size = [fingerprint.width, fingerprint.height]
+    return tuple(round(float(v), 3) for v in (*polygon.min(axis=0) / size, *polygon.max(axis=0) / size))
+
+
 def verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int,
            colour_check: bool = True) -> Evidence:
+    """_verify() of the pair in the order it is judged in (_judged_in_order), the regions as of (a, b): the evidence
+    of (a, b) and of (b, a) is the same but for the regions, swapped."""
+    if _judged_in_order(a, b):
+        return _verify(a, b, distance, orientation, colour_check)
+    evidence = _verify(b, a, distance, _INVERSE_ORIENTATION[orientation], colour_check)
+    return dataclasses.replace(evidence, region=evidence.region_of_b, region_of_b=evidence.region)
+
+
+def _verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation: int,
+            colour_check: bool = True) -> Evidence:
     """Keypoint verification (correspondences by the ratio test; where those verify nothing, mutual nearest
     descriptors too: _correspondences; where those do not either and the hashes are too far apart to accept, a's
     keypoints at their places in b if b may show a's whole picture: _same_picture_correspondences), upright and with a
@@ -2565,6 +2626,8 @@ def may_verify(a: ImageFingerprint, b: ImageFingerprint) -> bool:
     angles existed are verified without that stage.)"""
     if a.descriptor_words is None or b.descriptor_words is None:
         return True
+    if not _judged_in_order(a, b):  # (a's words looked up in b's: the pair's order matters)
+        a, b = b, a
     in_a, in_b = _word_matches(a, b)
     if len(in_a) < MIN_WORD_MATCHES or _matched_count(in_a, len(a.descriptors) // 32) < MIN_WORD_MATCHES:
         return False  # (fewer word matches than that: fewer distinct descriptors among them too)
