@@ -21,9 +21,12 @@ family's, not the track's.
 Each edited file is compared with its own track (a copy: found or missed), with the split's next track (the
 list's order, the last wraps to the first) under the same family's edit ("another track edited": a false positive
 if matched), and both edited files with each other ("both edited": two different tracks under one edit and,
-for the noise families, one noise recording at one place; a match is a false positive: noise never matches,
-README). Per family: copies found, the copies' score quantiles, negatives matched, the confidence of the
-decisions (copies and negatives). Files are cached in ``bench/work/audio-edits/<split>`` (gitignored).
+for the noise families, one noise recording at one place). Under pink noise (and any effect) a match of both
+edited files is a false positive: noise never matches (README). Under babble or a voice the two files share a
+recording of speech, which the README's product decision (two mixes over one shared recording match: they share
+recorded content) makes a match: those are reported, not judged here. Per family: copies found, the copies'
+score quantiles, negatives matched, the confidence of the decisions (copies and negatives). Files are cached in
+``bench/work/audio-edits/<split>`` (gitignored).
 """
 from __future__ import annotations
 

@@ -109,6 +109,7 @@ MATCH_SIGNIFICANCE = 12.0  # -log10 of the chance probability at which a segment
 # 15 dB (its power would be ~30 times the mean, which an exponentially distributed power reaches once in 10^8
 # cells); most of music's peaks do (62-95% of the tune tracks')
 STANDING_DB = 15.0
+NOISY_STANDING = 0.5  # fewer of a file's peaks than this stand: noise lies under it (tune tracks clean: 0.54-0.95)
 SHARED_NOISE_SPEED = 0.01  # log2 speed within which an alignment can be one noise recording under both files
 CHANCE_OFFSETS = (-210, -160, -110, -60, 60, 110, 160, 210)  # frames beside an alignment: chance coincidences
 ENERGY_BANDS = 33  # log-spaced bands whose energy differences give 32 sign bits per frame (Haitsma-Kalker)
@@ -270,18 +271,21 @@ MATCHER = AudioMatcher()
 
 class _SharedNoise:
     """Alignments carried by one noise recording under both files (two different tracks under the same noise
-    or babble at the same place), which are left out: noise never matches. Such an alignment's peaks coincide
-    far beyond chance (MATCH_SIGNIFICANCE) only among peaks standing on neither side (noise peaks, STANDING_DB),
-    while the coincidences with a standing peak on either side stay near chance (under MIN_RUN_SIGNIFICANCE).
-    A copy under noise coincides on its clean side's standing peaks, a noisy file and its copy on the peaks of
-    the music standing above their noise. Only strong alignments within SHARED_NOISE_SPEED of the nominal
-    speed are looked at (a shared recording plays at one speed in both), each offset once per compare."""
+    at the same place), which are left out: noise never matches. Such an alignment's peaks coincide far beyond
+    chance (MATCH_SIGNIFICANCE) among the peaks standing on neither side (noise peaks, STANDING_DB), while each
+    side's standing peaks coincide with the other's peaks no more than by chance (under MIN_RUN_SIGNIFICANCE).
+    A copy under noise or a voice coincides on its clean side's standing peaks, a noisy file and its copy on the
+    peaks of the music standing above their noise. Only when most peaks of both files do not stand (noise loud
+    enough to carry an alignment takes most of a file's peaks; most of a clean recording's stand, and sustained
+    notes under a voice coincide without standing), and only strong alignments within SHARED_NOISE_SPEED of the
+    nominal speed (a shared recording plays at one speed in both), each offset once per compare."""
 
     def __init__(self, a: AudioFingerprint, b: AudioFingerprint):
         self.a, self.b, self.verdicts, self.grids = a, b, {}, None
+        self.noisy = all(np.count_nonzero(fp.standing) < NOISY_STANDING * len(fp.standing) for fp in (a, b))
 
     def without(self, found: list[_Found]) -> list[_Found]:
-        return [f for f in found if not (f.significance >= MATCH_SIGNIFICANCE
+        return [f for f in found if not (self.noisy and f.significance >= MATCH_SIGNIFICANCE
                                          and abs(np.log2(f.speed_ratio)) <= SHARED_NOISE_SPEED
                                          and self._carried_by_noise(f.segment))]
 
@@ -292,24 +296,24 @@ class _SharedNoise:
         if offset not in self.verdicts:
             counts = np.array([self._coincidences(offset + d) for d in (0, *CHANCE_OFFSETS)], float)
             chance = np.maximum(counts[1:].mean(axis=0), 0.5)
-            noise, informative = (-np.log10(max(special.pdtrc(n - 1, mu), 1e-300)) if n > 0 else 0.0
-                                  for n, mu in zip(counts[0], chance))
-            self.verdicts[offset] = noise >= MATCH_SIGNIFICANCE and informative < MIN_RUN_SIGNIFICANCE
+            noise, standing_a, standing_b = (-np.log10(max(special.pdtrc(n - 1, mu), 1e-300)) if n > 0 else 0.0
+                                             for n, mu in zip(counts[0], chance))
+            self.verdicts[offset] = (noise >= MATCH_SIGNIFICANCE
+                                     and max(standing_a, standing_b) < MIN_RUN_SIGNIFICANCE)
         return self.verdicts[offset]
 
-    def _coincidences(self, offset: int) -> tuple[int, int]:
-        """B's peaks with a peak of A (one frame either way, the same log-frequency step) at B frame = A frame +
-        ``offset``: those standing on neither side, and the others."""
-        if self.grids is None:  # A's peaks spread a frame either way; all of them, then the non-standing ones
-            self.grids = [_peak_grid(fp, chosen, spread) for fp, spread in ((self.a, True), (self.b, False))
-                          for chosen in (np.ones(len(fp.frames), bool), ~fp.standing)]
-        every_a, noise_a, every_b, noise_b = self.grids
+    def _coincidences(self, offset: int) -> tuple[int, int, int]:
+        """Peaks of A and B that coincide (one frame either way, the same log-frequency step) at B frame =
+        A frame + ``offset``: standing on neither side, standing in A, standing in B."""
+        if self.grids is None:  # A's peaks spread a frame either way: all, non-standing, standing; then B's
+            self.grids = [_peak_grid(fp, chosen, fp is self.a) for fp in (self.a, self.b)
+                          for chosen in (np.ones(len(fp.frames), bool), ~fp.standing, fp.standing)]
+        every_a, noise_a, standing_a, every_b, noise_b, standing_b = self.grids
         first, last = max(0, -offset), min(len(every_a), len(every_b) - offset)
         if last <= first:
-            return 0, 0
-        every, noise = (int(np.bitwise_count(x[first:last] & y[first + offset:last + offset]).sum())
-                        for x, y in ((every_a, every_b), (noise_a, noise_b)))
-        return noise, every - noise
+            return 0, 0, 0
+        return tuple(int(np.bitwise_count(x[first:last] & y[first + offset:last + offset]).sum())
+                     for x, y in ((noise_a, noise_b), (standing_a, every_b), (every_a, standing_b)))
 
 
 def _peak_grid(fp: AudioFingerprint, chosen: np.ndarray, spread: bool) -> np.ndarray:
