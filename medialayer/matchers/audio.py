@@ -52,9 +52,10 @@ implies it, and under a voice no cell's scale need be near it: the bits propose 
 of the time scale (each bit's signs summed over 128 ms blocks, 25 scales 1.4% apart over tempo 0.85-1.18, cheap
 beside the full bits; when one file is an excerpt of at most a minute), and where the best scale's agreement
 stands out the full bits are tried around it, paying for every edit of the lattice the sweep covered.
-Noise never matches, nor does one noise recording laid under two different recordings (the same pink noise or
-babble at the same place): an alignment at the nominal speed whose peaks coincide beyond chance only among peaks
-standing on neither side is left out (_SharedNoise); a copy under noise coincides on its clean side's standing
+Noise never matches, nor does one noise recording laid under two different recordings (the same pink noise at
+the same place): when most peaks of both files do not stand, an alignment at the nominal speed whose peaks
+coincide beyond chance among the peaks standing on neither side, but whose standing peaks (each side's) coincide
+no more than by chance, is left out (_SharedNoise); a copy under noise coincides on its clean side's standing
 peaks, a noisy file and its copy on those of the music above the noise.
 The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
 says how far from it we are.
