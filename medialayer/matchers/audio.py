@@ -108,7 +108,7 @@ MAX_REACH = 204  # frames an offset mode reaches at most (residual speed over th
 MATCH_SIGNIFICANCE = 12.0  # -log10 of the chance probability at which a segment counts as a match
 # a spectral peak of stationary noise stands about 9 dB above its frequency's mean level (in dB) and hardly ever
 # 15 dB (its power would be ~30 times the mean, which an exponentially distributed power reaches once in 10^8
-# cells); most of music's peaks do (62-95% of the tune tracks')
+# cells); most of music's peaks do (54-95% of the clean tune tracks')
 STANDING_DB = 15.0
 NOISY_STANDING = 0.5  # fewer of a file's peaks than this stand: noise lies under it (tune tracks clean: 0.54-0.95)
 SHARED_NOISE_SPEED = 0.01  # log2 speed within which an alignment can be one noise recording under both files
@@ -154,7 +154,7 @@ class AudioFingerprint:
     frames: np.ndarray  # uint32, peak time in frames of FRAME_SECONDS
     log_freqs: np.ndarray  # uint16, peak log-frequency in 1/FREQ_SCALE steps above LOG_BASE_HZ
     ranks: np.ndarray  # uint8, salience rank of the peak in its quota cell (0: the most salient)
-    standing: np.ndarray  # bool, the peak stands STANDING_DB above its frequency's level: no noise makes it
+    standing: np.ndarray  # bool, the peak stands STANDING_DB above its frequency's level (stationary noise's don't)
     energy_bits: np.ndarray  # uint32 per frame: signs of the band-energy slopes (0 where the frame is silent)
     active: np.ndarray  # bool per frame: above the floor, so its energy bits mean something
     duration: float  # seconds decoded
