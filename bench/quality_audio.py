@@ -14,7 +14,8 @@ Chromaprint: ``fpcalc -raw -length 0`` on the same files, aligned by the lowest 
 offsets with >= 4 s of overlap; a pair matches below BER 0.35 (AcoustID's order of magnitude).
 Speed, tempo and pitch rows (issue 14), on the held-out half of the music only (a fixed split by a CRC-32 of
 the file name; ``--split tune`` makes the same rows on the other half, the one the matcher is tuned on, at the
-tuning grid's ratios TUNE_ROWS; the reported ratios EDIT_ROWS are off that grid): a 20 s excerpt (mono) sped up or slowed down (ffmpeg
+tuning grid's ratios TUNE_ROWS, and keeps the whole-track rows to that half too; the reported ratios EDIT_ROWS
+are off that grid): a 20 s excerpt (mono) sped up or slowed down (ffmpeg
 asetrate + aresample: tempo and pitch together), time-stretched with the pitch kept (ffmpeg's rubberband and
 atempo filters, alternately) or pitch-shifted with the tempo kept (rubberband, or asetrate then atempo back),
 each plain and combined with MP3 64 kbit/s, pink noise at 5 dB SNR, a speech voiceover at +5 dB SNR, a
@@ -318,13 +319,15 @@ def shared_recordings(sources: list[dict]) -> set[tuple[str, str]]:
 def build(media_dir: str, workdir: str, seed: int, max_sources: int | None, edits: bool = True,
           edits_only: bool = False, split: str = "report", first_source: int = 0):
     """The source list, the positive pairs and the negative pairs (each a dict), writing variant files. The
-    speed/tempo/pitch rows are made on the ``split`` half of the music, at the tuning grid's ratios for "tune"
-    (whose negatives then stay within that half too). ``max_sources`` takes every n-th track of the list from
-    ``first_source`` on."""
+    speed/tempo/pitch rows are made on the ``split`` half of the music, at the tuning grid's ratios for "tune";
+    with "tune" every row and negative stays within that half (the whole-track rows too: the other half's
+    figures are held out). ``max_sources`` takes every n-th track of the list from ``first_source`` on."""
     os.makedirs(workdir, exist_ok=True)
     all_sources = load_sources(media_dir)
     sources = (all_sources[first_source::max(1, len(all_sources) // max_sources)][:max_sources] if max_sources
                else all_sources)
+    if split == "tune":
+        sources = [s for s in sources if in_split(s, split)]
     speech = [(s["name"], read_stereo(s["path"])) for s in all_sources if s["speech"]]
     positives = []
     for source in sources:
@@ -605,6 +608,7 @@ def energy_at_the_cap() -> None:
     frames = int(Limits().max_audio_seconds / FRAME_SECONDS)
     rng = np.random.default_rng(0)
     a, b = (AudioFingerprint(np.zeros(0, np.uint32), np.zeros(0, np.uint16), np.zeros(0, np.uint8),
+                             np.zeros(0, bool),
                              rng.integers(0, 1 << 32, frames, dtype=np.uint64).astype(np.uint32),
                              np.ones(frames, bool), Limits().max_audio_seconds, None) for _ in range(2))
     seconds, peak = cost_of(_energy_agreement, a, b)
@@ -634,7 +638,7 @@ def main(argv=None) -> None:
                         "low-information negatives)")
     parser.add_argument("--split", choices=("report", "tune"), default="report",
                         help="make the speed/tempo/pitch rows on the held-out half (report) or, at the tuning "
-                        "grid's ratios, on the half the matcher is tuned on (tune)")
+                        "grid's ratios, on the half the matcher is tuned on (tune: every row on that half only)")
     parser.add_argument("--audfprint-dir", metavar="DIR",
                         help="a checkout of https://github.com/dpwe/audfprint (commit cb03ba9) to compare with")
     parser.add_argument("--speed", action="store_true", help="also print speed and size figures")

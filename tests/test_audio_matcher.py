@@ -136,9 +136,9 @@ def test_speed_change_of_two_percent_matches_with_the_slope(song, song_fp, facto
 
 def test_fingerprint_is_compact_and_picklable(song_fp):
     data = pickle.dumps(song_fp)
-    # one minute of audio: the per-second quota bounds the peaks, 7 bytes each (frame, log-frequency, rank); 4 bytes
-    # of energy bits and an activity flag per frame; plus a little overhead
-    assert len(data) < PEAKS_PER_SECOND * 60 * 7 + 60 / FRAME_SECONDS * 5 + 1024
+    # one minute of audio: the per-second quota bounds the peaks, 8 bytes each (frame, log-frequency, rank, whether
+    # it stands); 4 bytes of energy bits and an activity flag per frame; plus a little overhead
+    assert len(data) < PEAKS_PER_SECOND * 60 * 8 + 60 / FRAME_SECONDS * 5 + 1024
     again = pickle.loads(data)
     assert MATCHER.compare(song_fp, again).match
 
@@ -355,8 +355,8 @@ def test_a_landmark_pair_key_survives_a_foreign_peak_slipped_in_between():
     def keys(*peaks):
         frames, steps = zip(*sorted(peaks))
         peaks = audio.AudioFingerprint(np.array(frames, np.uint32), (np.array(steps) * audio.FREQ_SCALE).astype(np.uint16),
-                                       np.zeros(len(frames), np.uint8), np.zeros(0, np.uint32), np.zeros(0, bool), 1.0,
-                                       None)
+                                       np.zeros(len(frames), np.uint8), np.zeros(len(frames), bool),
+                                       np.zeros(0, np.uint32), np.zeros(0, bool), 1.0, None)
         return set(audio._landmark_pair_keys(peaks).tolist())
 
     def landmark(anchor, target):  # the hash of _landmarks: (f1, f2 - f1, t2 - t1)
@@ -380,8 +380,8 @@ def test_triplet_pair_keys_within_a_band_ignore_a_voice_in_another_band():
     def keys(peaks):
         frames, steps = zip(*sorted(peaks))
         fp = audio.AudioFingerprint(np.array(frames, np.uint32), (np.array(steps) * audio.FREQ_SCALE).astype(np.uint16),
-                                    np.zeros(len(frames), np.uint8), np.zeros(0, np.uint32), np.zeros(0, bool), 20.0,
-                                    None)
+                                    np.zeros(len(frames), np.uint8), np.zeros(len(frames), bool),
+                                    np.zeros(0, np.uint32), np.zeros(0, bool), 20.0, None)
         return set(audio._triplet_pair_keys(fp).tolist())
     alone, under_voice = keys(music), keys(music + voice)
     in_music_band = {key for key in alone if key >> 32 == (audio.TRIPLET_KEY_RANGE >> 32) | 3}
@@ -452,3 +452,27 @@ def test_a_tempo_change_under_a_louder_voice_is_found_by_the_coarse_sweep_of_the
     assert audio._tempo_proposals(longer, dataclasses.replace(mixed, duration=audio.TEMPO_SWEEP_SECONDS + 1)) == []
     monkeypatch.setattr(audio, "_tempo_proposals", lambda a, b: [])
     assert not MATCHER.compare(song_fp, mixed).match
+
+
+def test_noise_peaks_do_not_stand_and_music_peaks_do():
+    """A peak stands STANDING_DB above its frequency's level: stationary noise hardly ever makes one, a tune
+    mostly does."""
+    assert np.mean(fp(synth.noise(20, seed=2, color="pink")).standing) < 0.01
+    assert np.mean(fp(synth.melody(20, seed=11, tempo_bpm=120)).standing) > 0.5
+
+
+def test_two_different_tunes_under_one_noise_recording_do_not_match():
+    """One pink noise recording, 5 dB louder than the music, at the same place under two different tunes (at two
+    tempos: generated tunes at one tempo and in one key share notes on their beats): their noise peaks line up
+    (the nominal landmarks and the energy bits agree there) but noise never matches. Each tune still matches
+    its copy under that noise, and a noisy file matches its own copy."""
+    noise = synth.noise(20, seed=21, color="pink")
+    tunes = [synth.melody(20, seed=seed, tempo_bpm=tempo) for seed, tempo in ((11, 120), (12, 100))]
+    noisy = [fp(synth.mix(tune, noise, -5)) for tune in tunes]
+    landmarks = audio._sorted(audio._landmarks(noisy[0], 1.0))
+    assert audio._top(audio._align(landmarks, noisy[0], noisy[1], 1.0)) >= 2 * audio.MATCH_SIGNIFICANCE
+    result = MATCHER.compare(noisy[0], noisy[1])
+    assert not result.match and not result.segments
+    for tune, noisy_tune in zip(tunes, noisy):
+        assert MATCHER.compare(fp(tune), noisy_tune).match
+    assert MATCHER.compare(noisy[0], fp(synth.mix(tunes[0], noise, -5) * 0.5)).match

@@ -6,7 +6,8 @@ Fingerprint: audio at 8 kHz mono -> log-magnitude STFT (128 ms Hann window, 32 m
 of the 150-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far each stands above its
 frequency's level in the surrounding 30 s, shared out over four bands (so quiet passages keep peaks,
 EQ does not matter and a loud voice in one band cannot take every peak).
-Each peak is kept as (frame, log-frequency, salience rank), 7 bytes. Per frame the same spectrogram also
+Each peak is kept as (frame, log-frequency, salience rank, whether it stands STANDING_DB above its frequency's
+level, which stationary noise's peaks hardly ever do), 8 bytes. Per frame the same spectrogram also
 gives 32 energy bits: whether the level difference of neighbouring bands (33 log-spaced bands) rises or
 falls over 64 ms, 4 bytes plus an activity flag. About 23 KB per minute of music in all (measured in docs/benchmarks.md,
 "Audio"). The fingerprint also carries a low-information verdict (silence, steady tone, stationary
@@ -51,6 +52,11 @@ implies it, and under a voice no cell's scale need be near it: the bits propose 
 of the time scale (each bit's signs summed over 128 ms blocks, 25 scales 1.4% apart over tempo 0.85-1.18, cheap
 beside the full bits; when one file is an excerpt of at most a minute), and where the best scale's agreement
 stands out the full bits are tried around it, paying for every edit of the lattice the sweep covered.
+Noise never matches, nor does one noise recording laid under two different recordings (the same pink noise at
+the same place): when most peaks of both files do not stand, an alignment at the nominal speed whose peaks
+coincide beyond chance among the peaks standing on neither side, but whose standing peaks (each side's) coincide
+no more than by chance, is left out (_SharedNoise); a copy under noise coincides on its clean side's standing
+peaks, a noisy file and its copy on those of the music above the noise.
 The score maps the significance so that 0.5 is the decision threshold (significance 12), and confidence
 says how far from it we are.
 """
@@ -100,6 +106,13 @@ SPAN_TOLERANCE = 0.02  # seconds at the ends of the files a segment spanning bot
 NEIGHBOUR_FRAMES = 250  # offsets this far beside an alignment measure the chance level
 MAX_REACH = 204  # frames an offset mode reaches at most (residual speed over the longest overlap)
 MATCH_SIGNIFICANCE = 12.0  # -log10 of the chance probability at which a segment counts as a match
+# a spectral peak of stationary noise stands about 9 dB above its frequency's mean level (in dB) and hardly ever
+# 15 dB (its power would be ~30 times the mean, which an exponentially distributed power reaches once in 10^8
+# cells); most of music's peaks do (54-95% of the clean tune tracks')
+STANDING_DB = 15.0
+NOISY_STANDING = 0.5  # fewer of a file's peaks than this stand: noise lies under it (tune tracks clean: 0.54-0.95)
+SHARED_NOISE_SPEED = 0.01  # log2 speed within which an alignment can be one noise recording under both files
+CHANCE_OFFSETS = (-210, -160, -110, -60, 60, 110, 160, 210)  # frames beside an alignment: chance coincidences
 ENERGY_BANDS = 33  # log-spaced bands whose energy differences give 32 sign bits per frame (Haitsma-Kalker)
 ENERGY_STEP = 2  # frames between the two spectra whose band-difference slopes a bit compares (64 ms)
 MIN_ENERGY_FRAMES = 64  # an alignment implying less overlap than this (2 s) gets no energy evidence
@@ -141,14 +154,15 @@ class AudioFingerprint:
     frames: np.ndarray  # uint32, peak time in frames of FRAME_SECONDS
     log_freqs: np.ndarray  # uint16, peak log-frequency in 1/FREQ_SCALE steps above LOG_BASE_HZ
     ranks: np.ndarray  # uint8, salience rank of the peak in its quota cell (0: the most salient)
+    standing: np.ndarray  # bool, the peak stands STANDING_DB above its frequency's level (stationary noise's don't)
     energy_bits: np.ndarray  # uint32 per frame: signs of the band-energy slopes (0 where the frame is silent)
     active: np.ndarray  # bool per frame: above the floor, so its energy bits mean something
     duration: float  # seconds decoded
     low_information: str | None  # why this audio can never match (silence, steady tone, stationary noise)
 
     def __post_init__(self):
-        if not len(self.frames) == len(self.log_freqs) == len(self.ranks):
-            raise ValueError("frames, log_freqs and ranks differ in length")
+        if not len(self.frames) == len(self.log_freqs) == len(self.ranks) == len(self.standing):
+            raise ValueError("frames, log_freqs, ranks and standing differ in length")
         if len(self.energy_bits) != len(self.active):
             raise ValueError("energy_bits and active differ in length")
 
@@ -181,7 +195,8 @@ def _key_bands(fp: AudioFingerprint) -> list[AudioFingerprint]:
     """The fingerprint's peaks in each key band, as a fingerprint of their own."""
     band = np.searchsorted(KEY_BAND_EDGES, fp.log_freqs, side="right")
     return [dataclasses.replace(fp, frames=fp.frames[band == within], log_freqs=fp.log_freqs[band == within],
-                                ranks=fp.ranks[band == within]) for within in range(len(KEY_BAND_EDGES) + 1)]
+                                ranks=fp.ranks[band == within], standing=fp.standing[band == within])
+            for within in range(len(KEY_BAND_EDGES) + 1)]
 
 
 def _landmark_pair_keys(fp: AudioFingerprint) -> np.ndarray:
@@ -226,7 +241,8 @@ class AudioMatcher:
         if _cannot_match(a.low_information, b.low_information):
             return Comparison(False, 0.0, "low")
         landmarks_a = _sorted(_landmarks(a, 1.0))
-        nominal = best = _align(landmarks_a, a, b, 1.0)
+        shared_noise = _SharedNoise(a, b)
+        nominal = best = shared_noise.without(_align(landmarks_a, a, b, 1.0))
         if _top(best) < 2 * MATCH_SIGNIFICANCE:  # not unambiguous from the landmarks alone
             best, edits, implied = _invariant(a, b)
             for edit in edits:  # the landmark pairs under each edit the triplets found, most voted first
@@ -237,7 +253,7 @@ class AudioMatcher:
             if _top(best) < 2 * MATCH_SIGNIFICANCE:  # the energy bits, at the nominal edit and near the cells'
                 best = max(_with_energy(nominal, a, b),
                            _energy_under_edits(a, b, edits, implied, _tempo_proposals(a, b)), best, key=_top)
-        segments = best
+        segments = shared_noise.without(best)
         significance = _top(segments)
         matched = significance >= MATCH_SIGNIFICANCE
         score = 1.0 - 0.5 ** (significance / MATCH_SIGNIFICANCE)
@@ -252,6 +268,67 @@ class AudioMatcher:
 
 
 MATCHER = AudioMatcher()
+
+
+class _SharedNoise:
+    """Alignments carried by one noise recording under both files (two different tracks under the same noise
+    at the same place), which are left out: noise never matches. Such an alignment's peaks coincide far beyond
+    chance (MATCH_SIGNIFICANCE) among the peaks standing on neither side (noise peaks, STANDING_DB), while each
+    side's standing peaks coincide with the other's peaks no more than by chance (under MIN_RUN_SIGNIFICANCE).
+    A copy under noise or a voice coincides on its clean side's standing peaks, a noisy file and its copy on the
+    peaks of the music standing above their noise. Only when most peaks of both files do not stand (noise loud
+    enough to carry an alignment takes most of a file's peaks; most of a clean recording's stand, and sustained
+    notes under a voice coincide without standing), and only strong alignments within SHARED_NOISE_SPEED of the
+    nominal speed (a shared recording plays at one speed in both), each offset once per compare."""
+
+    def __init__(self, a: AudioFingerprint, b: AudioFingerprint):
+        self.a, self.b, self.verdicts, self.grids = a, b, {}, None
+        self.noisy = all(np.count_nonzero(fp.standing) < NOISY_STANDING * len(fp.standing) for fp in (a, b))
+
+    def without(self, found: list[_Found]) -> list[_Found]:
+        return [f for f in found if not (self.noisy and f.significance >= MATCH_SIGNIFICANCE
+                                         and abs(np.log2(f.speed_ratio)) <= SHARED_NOISE_SPEED
+                                         and self._carried_by_noise(f.segment))]
+
+    def _carried_by_noise(self, segment: Segment) -> bool:
+        middle = (segment.source_start + segment.source_end) / 2
+        slope = (segment.target_end - segment.target_start) / max(segment.source_end - segment.source_start, 1e-9)
+        offset = int(round((segment.target_start + (middle - segment.source_start) * slope - middle) / FRAME_SECONDS))
+        if offset not in self.verdicts:
+            counts = np.array([self._coincidences(offset + d) for d in (0, *CHANCE_OFFSETS)], float)
+            chance = np.maximum(counts[1:].mean(axis=0), 0.5)
+            noise, standing_a, standing_b = (-np.log10(max(special.pdtrc(n - 1, mu), 1e-300)) if n > 0 else 0.0
+                                             for n, mu in zip(counts[0], chance))
+            self.verdicts[offset] = (noise >= MATCH_SIGNIFICANCE
+                                     and max(standing_a, standing_b) < MIN_RUN_SIGNIFICANCE)
+        return self.verdicts[offset]
+
+    def _coincidences(self, offset: int) -> tuple[int, int, int]:
+        """Peaks of A and B that coincide (one frame either way, the same log-frequency step) at B frame =
+        A frame + ``offset``: standing on neither side, standing in A, standing in B."""
+        if self.grids is None:  # A's peaks spread a frame either way: all, non-standing, standing; then B's
+            self.grids = [_peak_grid(fp, chosen, fp is self.a) for fp in (self.a, self.b)
+                          for chosen in (np.ones(len(fp.frames), bool), ~fp.standing, fp.standing)]
+        every_a, noise_a, standing_a, every_b, noise_b, standing_b = self.grids
+        first, last = max(0, -offset), min(len(every_a), len(every_b) - offset)
+        if last <= first:
+            return 0, 0, 0
+        return tuple(int(np.bitwise_count(x[first:last] & y[first + offset:last + offset]).sum())
+                     for x, y in ((noise_a, noise_b), (standing_a, every_b), (every_a, standing_b)))
+
+
+def _peak_grid(fp: AudioFingerprint, chosen: np.ndarray, spread: bool) -> np.ndarray:
+    """The ``chosen`` peaks as bits, frames x 4 words of 64 log-frequency steps (below 256: 3800 Hz is step 189),
+    each also on the frames either side if ``spread``."""
+    steps = np.rint(fp.log_freqs[chosen] / FREQ_SCALE).astype(np.uint64)
+    grid = np.zeros((int(fp.frames.max(initial=0)) + 2, 4), np.uint64)
+    np.bitwise_or.at(grid, (fp.frames[chosen].astype(np.int64), (steps >> np.uint64(6)).astype(np.int64)),
+                     np.uint64(1) << (steps & np.uint64(63)))
+    if spread:
+        original = grid.copy()
+        grid[1:] |= original[:-1]
+        grid[:-1] |= original[1:]
+    return grid
 
 
 def _with_energy(segments: list, a: AudioFingerprint, b: AudioFingerprint) -> list:
@@ -486,11 +563,12 @@ def fingerprint_chunks(chunks) -> AudioFingerprint:
     frames = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint32)
     log_freqs = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.uint16)
     ranks = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.uint8)
+    standing = np.concatenate([p[5] for p in parts]) if parts else np.zeros(0, bool)
     levels = np.concatenate([p[3] for p in parts]) if parts else np.zeros((0, len(_BANDS) - 1), np.float32)
     energies = np.concatenate([p[4] for p in parts]) if parts else np.zeros((0, ENERGY_BANDS), np.float32)
     order = np.lexsort((log_freqs, frames))
     energy_bits, active = _energy_bits(energies)
-    return AudioFingerprint(frames[order], log_freqs[order], ranks[order], energy_bits, active,
+    return AudioFingerprint(frames[order], log_freqs[order], ranks[order], standing[order], energy_bits, active,
                             total / SAMPLE_RATE, _low_information(log_freqs, levels))
 
 
@@ -514,7 +592,7 @@ def _log_spectrogram(samples: np.ndarray) -> np.ndarray:
 
 def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame: int):
     """Peaks of the frames own_start..own_end of a block: (frames, log-frequencies, salience ranks, band
-    levels, energy bands)."""
+    levels, energy bands, whether each peak stands STANDING_DB above its frequency's level)."""
     salience = spectrum - spectrum.mean(axis=0)  # height above this frequency's level in the block
     is_peak = (spectrum == ndimage.maximum_filter(spectrum, size=PEAK_NEIGHBOURHOOD, mode="nearest"))
     is_peak &= spectrum > FLOOR_DB
@@ -538,7 +616,7 @@ def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame:
     levels = 10 * np.log10(ndimage.uniform_filter1d(bands, 16, axis=0) + 1e-12)  # half-second band energies
     energies = 10 * np.log10(np.add.reduceat(power[:, :_ENERGY_EDGES[-1]], _ENERGY_EDGES[:-1], axis=1) + 1e-12)
     return ((t + first_frame).astype(np.uint32), log_freq.astype(np.uint16), rank.astype(np.uint8),
-            levels.astype(np.float32), energies.astype(np.float32))
+            levels.astype(np.float32), energies.astype(np.float32), salience[t, k] >= STANDING_DB)
 
 
 def _energy_bits(energies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
