@@ -188,3 +188,24 @@ def test_over_long_video_is_refused_from_its_metadata(tmp_path):
             refuse()
         assert error.value.code == ErrorCode.DURATION_EXCEEDED
     assert MATCHER.fingerprint(Blob(path=path), Limits(max_video_seconds=5)).duration == pytest.approx(4.0)
+
+
+SLOW_SCENE = synth.MovingScene(seed=31, shot_seconds=60.0)  # one long shot ...
+
+
+def _slow(t: float):
+    return SLOW_SCENE(0.15 * t)  # ... played slowly: the seconds around a moment look much like it
+
+
+def test_a_clip_of_slow_picture_between_unrelated_content_is_placed_at_its_cuts(make):
+    # 6 s of a slowly changing 24-s video between 7 s and 5 s of another one: the source's moments before and
+    # after the clip look like its first and last moments, but the copy's pictures change at the cuts.
+    source = make("slow_source", _video(_slow, 24))
+    host = make("slow_host", _video(synth.concatenate((OTHER_SCENE, 7.0), (lambda t: _slow(t + 9.0), 6.0),
+                                                      (lambda t: OTHER_SCENE(t + 7.0), 5.0)), 18))
+    result = MATCHER.compare(source, host)
+    _assert_segment(result, (9, 15, 7, 13), tolerance=0.5)
+    assert len(result.segments) == 1 and result.speed_ratio == 1.0
+    # Six seconds of moving picture matched moment by moment are a copy, whatever the videos around them: the
+    # whole picture decides (its segments, to a sample), not the keypoints' one frame a second.
+    assert result.similarity_score > 0.6 and result.confidence in ("high", "medium")

@@ -7,14 +7,16 @@
    descriptors (whole/central, each 90-degree rotation and flip, each split-screen pane against the middle
    of the picture it shows, either way round); the pairings with strong votes are followed.
 2. Follow: each candidate line is snapped to the best-aligned samples near it (a least-squares fit
-   of offset and speed, the speed kept at 1 unless the points say otherwise), then walked sample by
-   sample; matching samples form runs, gaps of up to MAX_GAP seconds bridged (black or flat stretches
+   of offset and speed, the speed kept at 1 unless the points say otherwise), then to the sample pairs near it
+   that are each other's best match (a short clip's look-alike neighbourhood does not tilt it), then walked sample
+   by sample; matching samples form runs, gaps of up to MAX_GAP seconds bridged (black or flat stretches
    never break a run). Run ends are placed between the last matching sample and the next one, or at
    a video's own start or end, whichever both videos allow. A run must fit its line clearly better than
    it fits the other video as a whole (a fixed camera's background matches at every offset), or, where
    every moment looks alike (a test card), change from sample to sample as its partners do.
 3. Runs overlapping a stronger one are dropped; the rest are the segments and give the score: the
-   share of the shorter video covered, times the mean similarity inside the segments (a pane's score
+   share of the shorter video covered (or, for a clip inside longer videos, the share of FULL_COPY_SECONDS
+   matched at EXACT_SIMILARITY), times the mean similarity inside the segments (a pane's score
    counts only from PANE_SCORE up).
 4. Where no pairing matches, the keypoints (video_local) look for the copy inside a part of the other's frame
    (upright, else mirrored);
@@ -53,8 +55,13 @@ SNAP_ROUNDS = 4
 MIN_FIT_POINTS = 5
 PEAK_MARGIN = 0.01  # cosine by which a sample's best match must beat those further away to place the line
 MAX_GAP = 2.0  # seconds of informative, unmatched samples bridged inside one segment
+MUTUAL_REACH = 2.0  # seconds either side of a settled line searched for each sample's best partner, both ways
 MIN_SEGMENT_EVIDENCE = 2.0  # weighted matched samples a segment needs
 MIN_EVIDENCE = 4.0  # weighted matched samples a match needs: about a second of moving picture
+FULL_COPY_SECONDS = 8.0  # seconds of moving picture matched at EXACT_SIMILARITY that score as all of the shorter
+# video (tune side's negatives: at most 1.6 s, two halves of one slideshow)
+EXACT_SIMILARITY = 0.95  # cosine of a sample and its copy's (re-encoded: 0.97 and more; a painting's fixed camera
+# against a slideshow of paintings of its style: up to 0.92)
 MATCH_SCORE = 0.45  # coverage x mean similarity at the decision threshold (calibrated on negatives)
 PANE_SCORE = 0.8  # a split-screen pane counts from this score up: a pane is small, and still backgrounds (a
 # fixed camera, one painting) fill it alike at other moments (those scored up to 0.62 on the tune side); a copy
@@ -99,6 +106,7 @@ class _Run:
     target_start: float
     target_end: float
     evidence: float
+    exact: float  # weighted matched samples at EXACT_SIMILARITY or more: the picture itself
     similarity_sum: float  # weighted similarity of the informative samples inside
     weight_sum: float
     ratio: float  # target seconds per source second along the run
@@ -290,6 +298,7 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
         ratio, offset = fitted
         if settled:
             break
+    ratio, offset = _mutual_line(a, fa, b, fb, ratio, offset)
     partner, similarity, present, _, _ = _walk(a, fa, b, fb, ratio, offset, TOLERANCE)
     informative = present & (a.weight > 0) & (b.weight[partner] > 0)
     # Hysteresis: a run is seeded by samples above MATCH_SIMILARITY and carried on by samples above
@@ -314,10 +323,27 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
         weight = np.minimum(a.weight[inside], b.weight[partner[inside]])
         start = _boundary(a, b, first, partner[first], ratio, offset, at_start=True)
         end = _boundary(a, b, last, partner[last], ratio, offset, at_start=False)
+        exact = float(np.sum(np.minimum(a.weight[run], b.weight[partner[run]])[similarity[run] >= EXACT_SIMILARITY]))
         runs.append(_Run(start, end, float(np.clip(ratio * start + offset, 0, b.duration)),
-                         float(np.clip(ratio * end + offset, 0, b.duration)), evidence,
+                         float(np.clip(ratio * end + offset, 0, b.duration)), evidence, exact,
                          float(np.sum(weight * np.clip(similarity[inside], 0, 1))), float(np.sum(weight)), ratio))
     return runs, (ratio, offset)
+
+
+def _mutual_line(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
+                 offset: float) -> tuple[float, float]:
+    """The line through the sample pairs near a settled line that are each other's most similar partner. Where
+    a copied clip of slow or still-ish picture sits between unrelated content, the source's samples around the
+    clip look like its first and last moments too: the look-alike pairs fill a block longer in the source than
+    in the copy, the votes and the snapped line cross it at a slant (a 6-s clip read as 10 s at 0.6x), and the
+    run spills over the cut by seconds. Each moment's exact partner is the other's best match both ways."""
+    partner, similarity, present, _, _ = _walk(a, fa, b, fb, ratio, offset, MUTUAL_REACH)
+    back, _, back_present, _, _ = _walk(b, fb, a, fa, 1 / ratio, -offset / ratio, MUTUAL_REACH)
+    rows = np.arange(len(a.times))
+    mutual = (present & back_present[partner] & (back[partner] == rows) & (a.weight > 0) & (b.weight[partner] > 0)
+              & (similarity >= MATCH_SIMILARITY))
+    fitted = _fit_line(a.times[mutual], b.times[partner[mutual]], ratio, offset)
+    return fitted if fitted is not None else (ratio, offset)
 
 
 def _distinct(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, rows: np.ndarray, partners: np.ndarray,
@@ -414,7 +440,8 @@ def _overlap(start: float, end: float, other_start: float, other_end: float) -> 
 
 
 def _score(a: _Side, b: _Side, runs: list[_Run]) -> tuple[float, float, float]:
-    """(coverage of the shorter video x mean similarity inside the segments, total evidence, coverage)."""
+    """(share of the shorter video covered, or of FULL_COPY_SECONDS of it, x mean similarity inside the segments,
+    total evidence, share of the shorter video covered)."""
     if not runs:
         return 0.0, 0.0, 0.0
     shorter, use_source = (a, True) if a.duration <= b.duration else (b, False)
@@ -424,9 +451,13 @@ def _score(a: _Side, b: _Side, runs: list[_Run]) -> tuple[float, float, float]:
         covered |= (shorter.times >= start - 1e-6) & (shorter.times <= end + 1e-6)
     total = float(shorter.weight.sum())
     coverage = min(1.0, float(shorter.weight[covered].sum()) / total) if total > 0 else 0.0
+    # A copied clip inside longer videos: FULL_COPY_SECONDS of moving picture matching the picture itself, moment by
+    # moment, prove a copy as well as all of the shorter video (stills count once: a shared intro card or logo
+    # never adds up to it; look-alike footage matches for seconds, below EXACT_SIMILARITY).
+    exact = min(1.0, sum(r.exact for r in runs) / (FULL_COPY_SECONDS / shorter.step))
     weight = sum(r.weight_sum for r in runs)
     similarity = sum(r.similarity_sum for r in runs) / weight if weight > 0 else 0.0
-    return coverage * similarity, sum(r.evidence for r in runs), coverage
+    return max(coverage, exact) * similarity, sum(r.evidence for r in runs), coverage
 
 
 def _calibrated(raw: float, match: bool) -> float:
