@@ -144,6 +144,13 @@ rules were built and fitted with the original first). The evidence holds a's fra
 compare(a, b) and compare(b, a) give the same decision, score and confidence, and each the region of its own source
 in its own target.
 
+A pattern both pictures share (``_shared_pattern``, round noise19): two different pictures under one noise pattern
+(AugLy's noise has one seed), grain or a texture get keypoints from it at the same places, which agree under the
+identity. Where most inliers lie on flat ground of both pictures (the luminance thumbnail, where noise averages out,
+is flat around them), the keypoints attest the pattern, not the pictures: the luminance agreement is then judged only
+over the blocks where either picture has detail (``_content_agreement``: two designs agree on their plain ground, not
+on their content). A copy's inliers lie on its content, where its original has its corners too.
+
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
 for), fitted by maximum likelihood on the tuning split of the quality benchmark (``bench/quality_image.py
@@ -348,6 +355,14 @@ MAX_COVERED = 0.2
 OVERLAY_TOLERANCE = 0.3
 MIN_VISIBLE = 0.5
 MAX_UNEXPLAINED = 0.05
+# A pattern both pictures share on top of different content (one noise seed, grain, a texture: _shared_pattern): at
+# least PATTERN_SHARE of the inliers lie on flat ground of both, where the luminance thumbnail, blurred by one pixel,
+# spans under FLAT_GROUND grey levels within FLAT_WINDOW pixels (a keypoint's patch); noise averages out under it there
+# (Gaussian sigma 30 spans 1-2 levels, 10% salt and pepper 4-6), a design's edges span tens. (Round noise19, on the
+# tune split's photos and designs under bench/pixel_image.py's edits: 6-8 levels and a share of 0.5 flag 31-33 of the
+# 36 pairs of two pictures under one noise that matched, 4 levels 21, a share of 0.7 21-27; and 9-10 of 2,448 copies,
+# mostly an illustration whose keypoints are on its faint text, which the thumbnail does not show.)
+FLAT_GROUND, FLAT_WINDOW, PATTERN_SHARE = 8.0, 2, 0.5
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
@@ -1629,7 +1644,7 @@ def _luminance_blocks(transform: np.ndarray, a: ImageFingerprint, b: ImageFinger
     """The aligned luminance blocks (_block_agreement): (the fraction of the overlapping blocks that agree, the fraction
     covered (_covered_share), per overlapping block whether it has the same shapes in any contrast, the mask of the
     overlapping blocks), or None where fewer than 4 blocks overlap. (``aligned``: as for _block_agreement.)"""
-    agree, _, shapes, valid_blocks, moved = _block_agreement(transform, a, b, cell, moved=True, aligned=aligned)
+    agree, _, shapes, valid_blocks, moved, _ = _block_agreement(transform, a, b, cell, moved=True, aligned=aligned)
     if valid_blocks.sum() < 4:
         return None
     return float(agree.mean()), _covered_share(agree, moved), shapes, valid_blocks
@@ -1717,20 +1732,21 @@ def _block_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerp
     """a's luminance thumbnail warped onto b's with ``transform``: (per overlapping block, whether it agrees, whether
     its structure agrees, whether it has the same shapes in any contrast (_same_shapes); the mask of the overlapping
     blocks on b's block grid; with ``moved``, per overlapping block, whether it disagrees in place but agrees with a's
-    picture a few pixels away (_moved_blocks), else None), within ``cell`` if given (_warp). With ``moved`` too, a
-    block a thin overlay crosses agrees where it is not covered (_overlaid_blocks). ``aligned``: _aligned_blocks of
-    the same transform, pictures and cell, where computed already."""
+    picture a few pixels away (_moved_blocks), else None; per overlapping block, whether either picture has detail
+    there), within ``cell`` if given (_warp). With ``moved`` too, a block a thin overlay crosses agrees where it is
+    not covered (_overlaid_blocks). ``aligned``: _aligned_blocks of the same transform, pictures and cell, where
+    computed already."""
     valid_blocks, blocks = _aligned_blocks(transform, a, b, cell) if aligned is None else aligned
     if blocks is None:
         none = np.zeros(0, bool)
-        return none, none, none, valid_blocks, none if moved else None
+        return none, none, none, valid_blocks, none if moved else None, none
     z_a, valid, blocks_a, blocks_b, agree, same_structure, correlation, detailed = blocks
     # (Not between flat designs: their parts are flat shapes of one colour each, which is what an overlay looks like
     # where two logos of one series differ.)
     if moved and not (a.few_colours or b.few_colours):
         agree = agree | _overlaid_blocks(blocks_a, blocks_b, ~agree)
     shifted = _moved_blocks(z_a, valid, valid_blocks, blocks_b, ~agree) if moved else None
-    return agree, same_structure, _same_shapes(correlation, detailed), valid_blocks, shifted
+    return agree, same_structure, _same_shapes(correlation, detailed), valid_blocks, shifted, detailed
 
 
 def _blocks_agree(z_a: np.ndarray, z_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -2223,7 +2239,7 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
         to_frame, other, points, inliers = transform, a, points_b, inliers_b
     else:
         to_frame, other, points, inliers = inverse, b, in_a, _project(inverse, inliers_b)
-    agree, same_structure, _, valid, _ = _block_agreement(to_frame, other, frame, aligned=aligned)
+    agree, same_structure, _, valid, _, _ = _block_agreement(to_frame, other, frame, aligned=aligned)
     if valid.sum() < 4:
         return None
     n = LUMA_SIDE // LUMA_BLOCK
@@ -2310,6 +2326,35 @@ def _seam_in_a(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
                 and at_seam > SEAM_STEP * (np.median(steps[apart[0]:]) + 1.0))
 
 
+def _shared_pattern(inverse: np.ndarray, inliers_b: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> bool:
+    """Do most inliers (PATTERN_SHARE) lie on flat ground of both pictures (_low_pass_detail under FLAT_GROUND)? The
+    keypoints there are an added pattern's (noise, grain, a texture, a tiled watermark), which two different pictures
+    may share at the same place (AugLy's noise has one seed): they attest the pattern, not the picture beneath. A copy's
+    inliers lie on its content, where the original has its corners too."""
+    flat = ((_low_pass_detail(a, _project(inverse, inliers_b)) < FLAT_GROUND)
+            & (_low_pass_detail(b, inliers_b) < FLAT_GROUND))
+    return bool(flat.mean() >= PATTERN_SHARE)
+
+
+def _low_pass_detail(fingerprint: ImageFingerprint, points: np.ndarray) -> np.ndarray:
+    """At each working-image point, the range (grey levels) of the luminance thumbnail, blurred by one pixel, within
+    FLAT_WINDOW thumbnail pixels: the picture's content at low resolution, where noise and grain average out."""
+    blurred = cv2.GaussianBlur(_luma(fingerprint), (0, 0), 1.0)
+    window = np.ones((2 * FLAT_WINDOW + 1, 2 * FLAT_WINDOW + 1), np.uint8)
+    detail = cv2.dilate(blurred, window) - cv2.erode(blurred, window)
+    return _sample_thumb(detail, _thumb_points(fingerprint, points[None])[0])[0]
+
+
+def _content_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+                       cell: np.ndarray | None = None) -> float:
+    """The aligned luminance agreement (_block_agreement, within ``cell`` if given) over the blocks where either
+    picture has detail: two different designs under one pattern agree on their flat ground, not on their content (1
+    where neither has any)."""
+    blocks = _block_agreement(transform, a, b, cell)
+    agree, detailed = blocks[0], blocks[5]
+    return float(agree[detailed].mean()) if detailed.any() else 1.0
+
+
 def _inlier_coverage(inverse: np.ndarray, points_b, inliers_b, a, b) -> float:
     """Of the cells of a COVERAGE_GRID over b that hold keypoints inside the overlap, the fraction holding an
     inlier: a copy has inliers all over (but under an overlay), a shared template only where it is shared."""
@@ -2392,14 +2437,18 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             on_a = _aligned_blocks(inverse, b, a)
             cell_grid, cell = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, a, on_a)
         if cell is None:
-            agreement, covered, recoloured = _aligned_agreement(to_frame, other, frame, inset=frame is b,
+            checked = to_frame, other, frame, None  # (the frame and cell the luminance agreement is judged in)
+            agreement, covered, recoloured = _aligned_agreement(*checked, inset=frame is b,
                                                                 aligned=on_b if frame is b else on_a)
             if frame is a:  # (b's caption bars or a keystone's fill may band a's edges: b's frame leaves them out)
-                agreement, covered = max((agreement, covered), _luminance_agreement(transform, a, b, on_b),
-                                         key=lambda judged: judged[0])
+                on_b_grid = _luminance_agreement(transform, a, b, on_b)
+                if on_b_grid[0] > agreement:
+                    (agreement, covered), checked = on_b_grid, (transform, a, b, None)
         else:
-            agreement, covered, recoloured = (_aligned_agreement(transform, a, b, cell, inset=True) if cell_grid is b
-                                              else _aligned_agreement(inverse, b, a, cell))
+            checked = (transform, a, b, cell) if cell_grid is b else (inverse, b, a, cell)
+            agreement, covered, recoloured = _aligned_agreement(*checked, inset=cell_grid is b)
+        if _shared_pattern(inverse, target[inliers], a, b):  # the keypoints attest a pattern: the content must agree
+            agreement = min(agreement, _content_agreement(*checked))
         second = _second_layer(fitted, source, target, in_overlap)
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
