@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
 from bench.common import manifest_rows  # noqa: E402
-from bench.quality_video import MATCHER, _group, _probe, fingerprints_in_process, side_of  # noqa: E402
+from bench.quality_video import MATCHER, _group, _probe, _union, fingerprints_in_process, side_of  # noqa: E402
 
 EXCERPT = 20.0  # seconds of each source the whole edits are made of
 SIZE, FPS = (640, 360), 25  # every embedded copy is encoded at this size and frame rate
@@ -94,9 +94,9 @@ def _layout(rng, family: str, duration: float, hosts: list[tuple[str, float]]):
     lengths = rng.uniform(3.0, 12.0, count)
     # Clips of one source do not overlap in the source: each from its own part of it.
     shares = np.linspace(0, duration, count + 1)
-    starts = [float(rng.uniform(low, max(low, high - length))) for low, high, length in
-              zip(shares[:-1], shares[1:], np.minimum(lengths, np.diff(shares) - 0.5))]
     lengths = np.minimum(lengths, np.diff(shares) - 0.5)
+    starts = [float(rng.uniform(low, max(low, high - length)))
+              for low, high, length in zip(shares[:-1], shares[1:], lengths)]
     order = rng.permutation(count)  # two clips may appear in either order
     speed = float(rng.choice([rng.uniform(0.6, 0.88), rng.uniform(1.12, 1.6)])) if edit == "speed" else 1.0
     clips = [(starts[k], float(lengths[k]), speed) for k in order]
@@ -183,11 +183,7 @@ def _overlap(a0, a1, b0, b1) -> float:
 
 
 def _union_seconds(spans) -> float:
-    total, end = 0.0, -np.inf
-    for start, stop in sorted(spans):
-        total += max(0.0, stop - max(start, end))
-        end = max(end, stop)
-    return total
+    return sum(end - start for start, end in _union(sorted(spans)))
 
 
 def _segment_scores(truth, segments):

@@ -451,6 +451,15 @@ class ImageFingerprint:
         return _read_only(order), _read_only(words)
 
     @functools.cached_property
+    def low_pass_detail(self) -> np.ndarray:
+        """Per luminance thumbnail pixel, the range (grey levels) of the thumbnail, blurred by one pixel, within
+        FLAT_WINDOW pixels: the picture's content at low resolution, where noise and grain average out
+        (_shared_pattern asks of both pictures, every fit)."""
+        blurred = cv2.GaussianBlur(_luma(self), (0, 0), 1.0)
+        window = np.ones((2 * FLAT_WINDOW + 1, 2 * FLAT_WINDOW + 1), np.uint8)
+        return _read_only(cv2.dilate(blurred, window) - cv2.erode(blurred, window))
+
+    @functools.cached_property
     def few_colours(self) -> bool:
         """_few_colours of the colour thumbnail: a flat design (_block_agreement asks of both pictures, every fit)."""
         return _few_colours(_colour(self).reshape(-1, 3))
@@ -2034,6 +2043,20 @@ def _palette(x: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return mean_x, mean_target, counts >= MIN_PALETTE_SHARE * len(x)
 
 
+def _unclipped_palette(x: np.ndarray, target: np.ndarray):
+    """_palette's (mean_x, mean_target, major) and, per entry and channel, whether neither picture is clipped there,
+    for the whole-picture maps fitted where nothing clipped (_tone_curve, _chroma_gain). A picture of many colours,
+    fewer than three of those covering MIN_PALETTE_SHARE left where the target is not clipped (a product on white: the
+    white, clipped, and one more colour): every entry counts as major."""
+    mean_x, mean_target, major = _palette(x, target)
+    # (nor where x is at the top: an edit that clipped it there says only that its level was as high or higher)
+    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
+        & (mean_x < CLIPPED_LEVEL / 255.0)
+    if (major & unclipped.any(axis=1)).sum() < 3:
+        major = np.ones(len(major), bool)
+    return mean_x, mean_target, major, unclipped
+
+
 def _tone_curve(x: np.ndarray, target: np.ndarray, trimmed: bool = True):
     """The map of colours (0-1) taking ``x`` to ``target`` by one tone curve for all three channels, offset + gain *
     x ** gamma (gamma from TONE_GAMMAS; a function of colours), fitted to the palette entries (_palette: each colour
@@ -2043,14 +2066,7 @@ def _tone_curve(x: np.ndarray, target: np.ndarray, trimmed: bool = True):
     cannot recolour one element of a design unlike the others, where a gain and offset per channel (_palette_lines)
     explain brightness and contrast only until they clip, and gamma not at all. Not ``trimmed``: fitted to all the
     entries (_global_edit asks whether one curve explains them all)."""
-    mean_x, mean_target, major = _palette(x, target)
-    # (nor where x is at the top: an edit that clipped it there says only that its level was as high or higher)
-    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
-        & (mean_x < CLIPPED_LEVEL / 255.0)
-    # A picture of many colours, fewer than three of those covering MIN_PALETTE_SHARE left where the target is not
-    # clipped to fit gain, offset and gamma to (a product on white: the white, clipped, and one more colour): all.
-    if (major & unclipped.any(axis=1)).sum() < 3:
-        major = np.ones(len(major), bool)
+    mean_x, mean_target, major, unclipped = _unclipped_palette(x, target)
     powered = mean_x[None] ** TONE_GAMMAS[:, None, None]  # gamma, entry, channel
     keep = np.broadcast_to(major, (len(TONE_GAMMAS), len(major)))
     for _ in range(2):
@@ -2078,11 +2094,7 @@ def _chroma_gain(x: np.ndarray, target: np.ndarray):
     and contrast edits, alone or chained (a colour jitter), are such a map, clipped at the ends of the range; three
     numbers for all colours scale every colour's chroma alike and turn no hue (the chroma gain is not negative), where
     a gain and offset per channel (_palette_lines) cannot mix the channels a change of saturation mixes."""
-    mean_x, mean_target, major = _palette(x, target)
-    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
-        & (mean_x < CLIPPED_LEVEL / 255.0)
-    if (major & unclipped.any(axis=1)).sum() < 3:  # (as _tone_curve: too few major colours left, all of them)
-        major = np.ones(len(major), bool)
+    mean_x, mean_target, major, unclipped = _unclipped_palette(x, target)
     luma = mean_x @ LUMA_WEIGHTS
     terms = np.stack([np.ones_like(mean_x), np.repeat(luma[:, None], 3, axis=1), mean_x - luma[:, None]], axis=2)
     keep = major
@@ -2337,12 +2349,8 @@ def _shared_pattern(inverse: np.ndarray, inliers_b: np.ndarray, a: ImageFingerpr
 
 
 def _low_pass_detail(fingerprint: ImageFingerprint, points: np.ndarray) -> np.ndarray:
-    """At each working-image point, the range (grey levels) of the luminance thumbnail, blurred by one pixel, within
-    FLAT_WINDOW thumbnail pixels: the picture's content at low resolution, where noise and grain average out."""
-    blurred = cv2.GaussianBlur(_luma(fingerprint), (0, 0), 1.0)
-    window = np.ones((2 * FLAT_WINDOW + 1, 2 * FLAT_WINDOW + 1), np.uint8)
-    detail = cv2.dilate(blurred, window) - cv2.erode(blurred, window)
-    return _sample_thumb(detail, _thumb_points(fingerprint, points[None])[0])[0]
+    """ImageFingerprint.low_pass_detail at each working-image point."""
+    return _sample_thumb(fingerprint.low_pass_detail, _thumb_points(fingerprint, points[None])[0])[0]
 
 
 def _content_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
