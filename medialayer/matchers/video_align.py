@@ -226,30 +226,37 @@ def _changes(side: _Side, f: np.ndarray) -> np.ndarray:
     return np.where((side.weight[1:] > 0) | (side.weight[:-1] > 0), change, 0.0)
 
 
-def _around(times: np.ndarray, change: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """The change between the two samples (at ``times``) about each time ``t``."""
-    return change[np.clip(np.searchsorted(times, t) - 1, 0, len(change) - 1)]
+def _most_change(times: np.ndarray, change: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The largest change between consecutive samples (at ``times``) within half a LOCAL_STEP of each time ``t``: the
+    keypoints place their line to about that, so a cut both videos show may seem that far apart."""
+    middles = (times[:-1] + times[1:]) / 2
+    low = np.searchsorted(middles, t - LOCAL_STEP / 2)
+    high = np.searchsorted(middles, t + LOCAL_STEP / 2, "right")
+    return np.array([change[lo:hi].max() if hi > lo else 0.0 for lo, hi in zip(low, high)])
 
 
 def _splice(a: _Side, change_a: np.ndarray, b: _Side, change_b: np.ndarray, ratio: float, offset: float,
             estimate: float, inward: float) -> float:
     """Source time of the innermost splice near ``estimate`` on the line target = ratio * source + offset (a cut
-    between two samples of one video, SPLICE_CONTRAST more of a change than the other video's between its samples
-    around the same moment: the shared picture cannot go on across it), else ``estimate``. Looked for from the next
-    described frame (half a LOCAL_STEP and a sample outside) to LINE_TOLERANCE inside the last verified one
-    (``inward``: +1 into the segment from its start, -1 from its end): a frame of a still picture verifies against a
-    moment of b up to LINE_TOLERANCE off the line."""
+    between two samples of one video, SPLICE_CONTRAST more of a change than any of the other video's around the
+    same moment: the shared picture cannot go on across it), else ``estimate``. Looked for from the next described
+    frame (half a LOCAL_STEP and a sample outside) to LINE_TOLERANCE inside the last verified one (``inward``: +1
+    into the segment from its start, -1 from its end): a frame of a still picture verifies against a moment of b up
+    to LINE_TOLERANCE off the line."""
     if len(change_a) == 0 or len(change_b) == 0:
         return estimate
+
+    def near(cuts: np.ndarray) -> np.ndarray:
+        into = (cuts - estimate) * inward  # seconds into the segment
+        return np.flatnonzero((into >= -(LOCAL_STEP / 2 + a.step)) & (into <= LOCAL_STEP / 2 + LINE_TOLERANCE))
     cut_a = (a.times[:-1] + a.times[1:]) / 2  # between consecutive samples, in a's time
     cut_b = ((b.times[:-1] + b.times[1:]) / 2 - offset) / ratio  # ... and b's, in a's time
-    cuts = np.concatenate([cut_a, cut_b])
-    contrast = np.concatenate([change_a - _around(b.times, change_b, ratio * cut_a + offset),
-                               change_b - _around(a.times, change_a, cut_b)])
-    into = (cuts - estimate) * inward  # seconds into the segment
-    splices = np.flatnonzero((into >= -(LOCAL_STEP / 2 + a.step)) & (into <= LOCAL_STEP / 2 + LINE_TOLERANCE)
-                             & (contrast >= SPLICE_CONTRAST))
-    return float(cuts[splices[np.argmax(into[splices])]]) if len(splices) else estimate
+    in_a, in_b = near(cut_a), near(cut_b)
+    cuts = np.concatenate([cut_a[in_a], cut_b[in_b]])
+    contrast = np.concatenate([change_a[in_a] - _most_change(b.times, change_b, ratio * cut_a[in_a] + offset),
+                               change_b[in_b] - _most_change(a.times, change_a, cut_b[in_b])])
+    splices = np.flatnonzero(contrast >= SPLICE_CONTRAST)
+    return float(cuts[splices[np.argmax((cuts[splices] - estimate) * inward)]]) if len(splices) else estimate
 
 
 def _same_alignment(local, run: _Run) -> bool:
