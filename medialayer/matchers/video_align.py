@@ -389,8 +389,7 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
     # A gap breaks the run when it holds more than MAX_GAP seconds of informative, unmatched samples,
     # or leaves the other video; black or flat stretches in between do not break it.
     breaking = np.cumsum((informative & ~matched) + ~present * 1e6)
-    breaks = np.flatnonzero((np.diff(breaking[indices]) * a.step > MAX_GAP) |
-                            _spliced_gaps(indices, partner, _changes(a, fa), _changes(b, fb))) + 1
+    breaks = np.flatnonzero(np.diff(breaking[indices]) * a.step > MAX_GAP) + 1
     runs = []
     for run in np.split(indices, breaks):
         evidence = float(np.sum(np.minimum(a.weight[run], b.weight[partner[run]])[strong[run]]))
@@ -407,22 +406,6 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
                          float(np.clip(ratio * end + offset, 0, b.duration)), evidence, exact,
                          float(np.sum(weight * np.clip(similarity[inside], 0, 1))), float(np.sum(weight)), ratio))
     return runs, (ratio, offset)
-
-
-def _spliced_gaps(indices: np.ndarray, partner: np.ndarray, change_a: np.ndarray, change_b: np.ndarray) -> np.ndarray:
-    """For each two consecutive matched samples of a (``indices``) with unmatched ones between them, whether a splice
-    lies in between: a cut between two samples of one video with SPLICE_CONTRAST more of a change than the other
-    video's between their partners. The copy stopped there (two clips of one source a moment apart in one host
-    fall on nearly one line, and other content between them must not join them)."""
-    spliced = np.zeros(max(0, len(indices) - 1), bool)
-    for k in np.flatnonzero(np.diff(indices) > 1):
-        for i in range(indices[k], indices[k + 1]):  # between a's samples i and i + 1
-            low, high = sorted((partner[i], partner[i + 1]))
-            theirs = change_b[low:high].max() if high > low else 0.0
-            if abs(change_a[i] - theirs) >= SPLICE_CONTRAST:
-                spliced[k] = True
-                break
-    return spliced
 
 
 def _mutual_line(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
