@@ -19,9 +19,11 @@
    matched at EXACT_SIMILARITY), times the mean similarity inside the segments (a pane's score
    counts only from PANE_SCORE up).
 4. Where no pairing matches, the keypoints (video_local) look for the copy inside a part of the other's frame
-   (upright, else mirrored);
+   (upright, else mirrored), judged on the share of the shorter video or of FULL_COPY_SECONDS their segments cover;
    where one matches without settling (below SETTLED_SCORE), their line is taken instead when it differs from
-   the strongest run's and covers at least as much of the shorter video.
+   the strongest run's and covers at least as much of the shorter video. The ends of the keypoints' segments
+   (frames a second apart) move to the splice near them: a cut between two samples of one video that the other
+   does not make at the same moment, where the copy was cut into other content.
 """
 from __future__ import annotations
 
