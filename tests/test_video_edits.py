@@ -326,3 +326,20 @@ def test_split_screen_panes_are_found_without_keypoints(original, make, name, co
     assert np.allclose(_longest(result), (0, 12, 0, 12), atol=0.3)
     assert result.region == pytest.approx(region, abs=0.03)
     assert np.allclose(_longest(MATCHER.compare(split, original)), (0, 12, 0, 12), atol=0.3)
+
+
+def test_a_cropped_clip_inside_a_longer_video_is_judged_on_its_span_and_ends_at_its_cuts(make):
+    # 6.8 s of the source, cropped to 74% a side (only the keypoints see it), cut into 30 s of other videos: a
+    # quarter of the 26-s source, under LOCAL_COVERAGE of it, yet a copy by the span copied; its ends are the
+    # host's cuts into and out of it (found to a sample), not the keypoints' frames a second apart. The host's next
+    # part cuts to its next shot 0.2 s after the clip's end: the innermost cut is the copy's. (Scenes at 0.4x: the
+    # generated ones change far more from one sample to the next than footage does.)
+    calm = [lambda t, scene=scene: scene(0.4 * t) for scene in (BIG, *BIG_OTHERS)]
+    cropped = functools.partial(synth.crop_area, removed=0.45, x=0.3, y=0.6)
+    host = make("crop_host", synth.concatenate((calm[1], 9.5), (lambda t: cropped(calm[0](t + 8.5)), 6.8),
+                                               (lambda t: calm[2](t + 39.8), 13.7)), 30)
+    result = MATCHER.compare(make("calm26", calm[0], 26), host)
+    assert result.match and result.similarity_score > 0.5 and result.speed_ratio == 1.0
+    got = _longest(result)
+    assert np.allclose(got[2:], (9.5, 16.3), atol=0.15), got
+    assert np.allclose(got[:2], (8.5, 15.3), atol=0.35), got  # the keypoints' line: to about a sample or two

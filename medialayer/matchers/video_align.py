@@ -19,9 +19,11 @@
    matched at EXACT_SIMILARITY), times the mean similarity inside the segments (a pane's score
    counts only from PANE_SCORE up).
 4. Where no pairing matches, the keypoints (video_local) look for the copy inside a part of the other's frame
-   (upright, else mirrored);
+   (upright, else mirrored), judged on the share of the shorter video or of FULL_COPY_SECONDS their segments cover;
    where one matches without settling (below SETTLED_SCORE), their line is taken instead when it differs from
-   the strongest run's and covers at least as much of the shorter video.
+   the strongest run's and covers at least as much of the shorter video. The ends of the keypoints' segments
+   (frames a second apart) move to the splice near them: a cut between two samples of one video that the other
+   does not make at the same moment, where the copy was cut into other content.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from medialayer.matchers.base import Comparison, Segment
-from medialayer.matchers.video_local import LINE_TOLERANCE, MIN_FRAMES, compare_local
+from medialayer.matchers.video_local import LINE_TOLERANCE, LOCAL_STEP, MIN_FRAMES, compare_local
 from medialayer.matchers.video_orientation import ORIENTATIONS
 from medialayer.matchers.video_parts import PANE_SHOWS, PARTS
 
@@ -69,7 +71,10 @@ PANE_SCORE = 0.8  # a split-screen pane counts from this score up: a pane is sma
 # place scores in between and is left to the keypoints, which place it exactly
 SETTLED_SCORE = 0.9  # a pairing scoring this stops the search through the other pairings
 FOLLOW_SHARE = 0.3  # pairings whose strongest vote is below this share of the best pairing's are not followed
-LOCAL_COVERAGE = 0.3  # share of the shorter video the keypoint path must cover to match
+LOCAL_COVERAGE = 0.3  # share of the shorter video, or of FULL_COPY_SECONDS of it, the keypoint path must cover
+SPLICE_CONTRAST = 0.5  # 1 - cosine of consecutive samples by which one video changes more than the other at the
+# same moment: where a copy was cut into other content (tune side's embedded clips: 0.66-1.3 at the cut in the
+# host, under 0.05 at the same moment in the source)
 DISTINCT_MARGIN = 0.3  # mean similarity by which a run's samples must fit the line better than b's median sample
 MOTION_AGREEMENT = 0.9  # ... or correlation of its sample-to-sample changes with those of its partners (tune side:
 # fixed-camera and other negative runs reached 0.46; a file against itself is 1)
@@ -152,12 +157,15 @@ def _compare(a, b) -> Comparison:
     # put it on another line and cover at least as much.
     if not match or raw < SETTLED_SCORE:
         local = _compare_keypoints(a, b)
-        if _found(local) and (not match or (
+        local_coverage = _local_coverage(local, a.duration <= b.duration)
+        if (not match and _found(local, local_coverage)) or (match and _found(local, local.coverage) and (
                 local.coverage >= coverage and not _same_alignment(local, max(runs, key=lambda r: r.evidence)))):
-            score = 0.5 + 0.5 * local.coverage
-            confident = local.frames >= 2 * MIN_FRAMES and local.coverage >= 2 * LOCAL_COVERAGE
+            score = 0.5 + 0.5 * local_coverage
+            confident = local.frames >= 2 * MIN_FRAMES and local_coverage >= 2 * LOCAL_COVERAGE
+            whole_a, whole_b = a.descriptors("whole"), b.descriptors("whole")
+            segments = tuple(_at_splices(side_a, whole_a, side_b, whole_b, s) for s in local.segments)
             return Comparison(match=True, similarity_score=round(score, 4),
-                              confidence="high" if confident else "medium", segments=local.segments,
+                              confidence="high" if confident else "medium", segments=segments,
                               region=local.region, speed_ratio=1 / local.ratio)
     if not match:
         return Comparison(match=False, similarity_score=round(_calibrated(raw, match), 4),
@@ -173,12 +181,84 @@ def _compare(a, b) -> Comparison:
 def _compare_keypoints(a, b):
     """The keypoint path's match of a in b, upright or else mirrored (ORB keypoints are not mirror-invariant)."""
     local = compare_local(a.local, b.local, a.duration, b.duration)
-    return local if _found(local) else compare_local(a.local.mirror(), b.local, a.duration, b.duration)
+    shorter_is_a = a.duration <= b.duration
+    return local if _found(local, _local_coverage(local, shorter_is_a)) else compare_local(
+        a.local.mirror(), b.local, a.duration, b.duration)
 
 
-def _found(local) -> bool:
-    """Whether the keypoint path verified enough of the shorter video, on enough frames, to count."""
-    return local.coverage >= LOCAL_COVERAGE and local.frames >= MIN_FRAMES
+def _local_coverage(local, shorter_is_a: bool) -> float:
+    """The share of the shorter video the keypoints' segments cover, or of FULL_COPY_SECONDS of it: a clip copied into
+    a longer video is judged on the span copied, as the descriptors' exact seconds are (each second of it a frame
+    verified on its own or where the line's frames put the copy)."""
+    spans = sorted((s.source_start, s.source_end) if shorter_is_a else (s.target_start, s.target_end)
+                   for s in local.segments)
+    seconds, reached = 0.0, 0.0
+    for start, end in spans:  # the segments' union: segments of two lines may overlap in one video
+        seconds += max(0.0, end - max(start, reached))
+        reached = max(reached, end)
+    return max(local.coverage, min(1.0, seconds / FULL_COPY_SECONDS))
+
+
+def _found(local, coverage: float) -> bool:
+    """Whether the keypoint path verified enough of the shorter video (``coverage``), on enough frames, to count."""
+    return coverage >= LOCAL_COVERAGE and local.frames >= MIN_FRAMES
+
+
+def _at_splices(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, segment: Segment) -> Segment:
+    """A keypoint segment with each end (placed half a LOCAL_STEP beyond the last frame verified) moved to the splice
+    within reach of it, if any: where one video cuts from one picture to another while the other, at the same moment
+    on the segment's line, goes on (a copy cut into other content), found to a sample. Ends at a video's own start
+    or end stay."""
+    ratio = (segment.target_end - segment.target_start) / max(segment.source_end - segment.source_start, 1e-6)
+    offset = segment.target_start - ratio * segment.source_start
+    change_a, change_b = _changes(a, fa), _changes(b, fb)
+    fixed = [not (1e-3 < t < a.duration - 1e-3 and 1e-3 < ratio * t + offset < b.duration - 1e-3)
+             for t in (segment.source_start, segment.source_end)]
+    start, end = (t if at_end else _splice(a, change_a, b, change_b, ratio, offset, t, inward)
+                  for t, at_end, inward in zip((segment.source_start, segment.source_end), fixed, (1.0, -1.0)))
+    if end <= start:
+        return segment
+    return Segment(start, end, float(np.clip(ratio * start + offset, 0, b.duration)),
+                   float(np.clip(ratio * end + offset, 0, b.duration)))
+
+
+def _changes(side: _Side, f: np.ndarray) -> np.ndarray:
+    """1 - cosine of each sample and the next (0 between two uninformative samples: black or flat, no cut)."""
+    change = 1.0 - np.sum(f[1:] * f[:-1], axis=1)
+    return np.where((side.weight[1:] > 0) | (side.weight[:-1] > 0), change, 0.0)
+
+
+def _most_change(times: np.ndarray, change: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The largest change between consecutive samples (at ``times``) within half a LOCAL_STEP of each time ``t``: the
+    keypoints place their line to about that, so a cut both videos show may seem that far apart."""
+    middles = (times[:-1] + times[1:]) / 2
+    low = np.searchsorted(middles, t - LOCAL_STEP / 2)
+    high = np.searchsorted(middles, t + LOCAL_STEP / 2, "right")
+    return np.array([change[lo:hi].max() if hi > lo else 0.0 for lo, hi in zip(low, high)])
+
+
+def _splice(a: _Side, change_a: np.ndarray, b: _Side, change_b: np.ndarray, ratio: float, offset: float,
+            estimate: float, inward: float) -> float:
+    """Source time of the innermost splice near ``estimate`` on the line target = ratio * source + offset (a cut
+    between two samples of one video, SPLICE_CONTRAST more of a change than any of the other video's around the
+    same moment: the shared picture cannot go on across it), else ``estimate``. Looked for from the next described
+    frame (half a LOCAL_STEP and a sample outside) to LINE_TOLERANCE inside the last verified one (``inward``: +1
+    into the segment from its start, -1 from its end): a frame of a still picture verifies against a moment of b up
+    to LINE_TOLERANCE off the line."""
+    if len(change_a) == 0 or len(change_b) == 0:
+        return estimate
+
+    def near(cuts: np.ndarray) -> np.ndarray:
+        into = (cuts - estimate) * inward  # seconds into the segment
+        return np.flatnonzero((into >= -(LOCAL_STEP / 2 + a.step)) & (into <= LOCAL_STEP / 2 + LINE_TOLERANCE))
+    cut_a = (a.times[:-1] + a.times[1:]) / 2  # between consecutive samples, in a's time
+    cut_b = ((b.times[:-1] + b.times[1:]) / 2 - offset) / ratio  # ... and b's, in a's time
+    in_a, in_b = near(cut_a), near(cut_b)
+    cuts = np.concatenate([cut_a[in_a], cut_b[in_b]])
+    contrast = np.concatenate([change_a[in_a] - _most_change(b.times, change_b, ratio * cut_a[in_a] + offset),
+                               change_b[in_b] - _most_change(a.times, change_a, cut_b[in_b])])
+    splices = np.flatnonzero(contrast >= SPLICE_CONTRAST)
+    return float(cuts[splices[np.argmax((cuts[splices] - estimate) * inward)]]) if len(splices) else estimate
 
 
 def _same_alignment(local, run: _Run) -> bool:
