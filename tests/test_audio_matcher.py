@@ -64,9 +64,17 @@ def test_different_songs_do_not_match(song_fp):
         assert result.confidence in ("high", "medium")
 
 
-def test_comparison_is_symmetric_in_its_decision(song, song_fp):
-    excerpt = fp(song[10 * SR:30 * SR])
-    assert MATCHER.compare(song_fp, excerpt).match and MATCHER.compare(excerpt, song_fp).match
+@pytest.mark.parametrize("factor", [1.0, 1.08])
+def test_either_order_gives_one_answer(song, song_fp, factor):
+    """An excerpt, as it is and sped up: compare(a, b) and compare(b, a) give the same decision, score and
+    confidence, the segments mirrored and the speed ratio inverted."""
+    copy = fp(resample_poly(song[10 * SR:30 * SR], 1000, int(round(1000 * factor))))
+    forward, backward = MATCHER.compare(song_fp, copy), MATCHER.compare(copy, song_fp)
+    assert forward.match
+    assert (backward.match, backward.similarity_score, backward.confidence) == (
+        forward.match, forward.similarity_score, forward.confidence)
+    assert backward.segments == forward.swapped().segments
+    assert backward.speed_ratio == pytest.approx(1 / forward.speed_ratio, rel=1e-3)
 
 
 @pytest.mark.parametrize("name, samples, reason", [

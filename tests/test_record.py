@@ -1,4 +1,5 @@
 """The output envelope: plain types whatever a matcher computed with, and a schema both writers share."""
+import dataclasses
 import json
 
 import numpy as np
@@ -6,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from medialayer.errors import ErrorCode, MediaError
-from medialayer.matchers.base import Comparison, Segment
+from medialayer.matchers.base import Comparison, Segment, order_key
 from medialayer.record import RESULT_SCHEMA, error_record, make_row, result_record
 
 
@@ -23,6 +24,26 @@ def test_numpy_values_from_a_matcher_become_plain_python():
 def test_comparison_rejects_values_outside_the_contract(score, confidence):
     with pytest.raises(ValueError):
         Comparison(match=True, similarity_score=score, confidence=confidence)
+
+
+def test_a_comparison_swapped_reads_the_pair_the_other_way_round():
+    comparison = Comparison(True, 0.9, "high", (Segment(1.0, 5.0, 11.0, 13.0),), region=(0.5, 0.5, 1.0, 1.0),
+                            speed_ratio=0.5)
+    swapped = comparison.swapped(region=(0.0, 0.0, 1.0, 1.0))
+    assert (swapped.match, swapped.similarity_score, swapped.confidence) == (True, 0.9, "high")
+    assert swapped.segments == (Segment(11.0, 13.0, 1.0, 5.0),) and swapped.speed_ratio == 2.0
+    assert swapped.region == (0.0, 0.0, 1.0, 1.0) and swapped.swapped(comparison.region) == comparison
+
+
+def test_order_key_puts_the_shorter_first_and_equal_durations_in_one_order_by_their_contents():
+    @dataclasses.dataclass
+    class Timed:
+        duration: float
+        values: np.ndarray
+    short, long = Timed(3.0, np.array([9])), Timed(4.0, np.array([1]))
+    same_length = Timed(4.0, np.array([2]))
+    assert order_key(short) < order_key(long) < order_key(same_length)
+    assert order_key(long) == order_key(Timed(4.0, np.array([1])))
 
 
 def test_error_record_has_every_column_and_null_decision():

@@ -50,6 +50,27 @@ def _longest(comparison):
     return np.array([s.source_start, s.source_end, s.target_start, s.target_end])
 
 
+def _both_orders(a, b):
+    """compare(a, b) and compare(b, a), asserting they give one answer: the same decision, score and confidence,
+    the segments mirrored and the speed ratio inverted."""
+    forward, backward = MATCHER.compare(a, b), MATCHER.compare(b, a)
+    assert (backward.match, backward.similarity_score, backward.confidence) == (
+        forward.match, forward.similarity_score, forward.confidence)
+    assert backward.segments == forward.swapped().segments
+    if forward.match:
+        assert backward.speed_ratio == pytest.approx(1 / forward.speed_ratio, rel=1e-3)
+    return forward, backward
+
+
+@pytest.mark.parametrize("name, start, seconds, speed, expected", [
+    ("clip", 3.0, 6.0, 1.0, (3, 9, 0, 6)),  # a clip inside a longer video
+    ("clip_faster", 0.0, 12 / 1.7, 1.7, (0, 12, 0, 12 / 1.7)),  # a sped-up copy, shorter too
+])
+def test_either_order_gives_one_answer(original, make, name, start, seconds, speed, expected):
+    forward, _ = _both_orders(original, make(name, SCENE, seconds, start=start, speed=speed))
+    assert np.allclose(_longest(forward), expected, atol=0.4)
+
+
 @pytest.mark.parametrize("turns", [1, 2, 3])
 def test_rotations_match(original, make, turns):
     rotated = make(f"rot{turns}", SCENE, 12, transform=functools.partial(synth.rotate, quarter_turns=turns))
@@ -133,11 +154,14 @@ def big(make):
      (123 / 320, 16 / 240, 298 / 320, 147 / 240)),
 ])
 def test_part_of_the_frame_is_found(big, make, name, compose, region):
-    result = MATCHER.compare(big, make(name, _composed(compose), 12))
+    result, backward = _both_orders(big, make(name, _composed(compose), 12))
     assert np.allclose(_longest(result), (0, 12, 0, 12), atol=0.6)
     assert result.speed_ratio == pytest.approx(1.0, abs=0.01)
     if region is not None:
         assert result.region == pytest.approx(region, abs=0.02)
+        # The other way round: the keypoints put the copy's frame around all of the picture; a pane's descriptors
+        # say nothing of the split screen's frame beyond the pane
+        assert backward.region == (None if name.startswith("split") else (0, 0, 1, 1))
 
 
 def test_a_dark_picture_inside_a_bright_frame_keeps_its_keypoints():

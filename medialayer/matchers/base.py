@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Protocol
 
+import numpy as np
+
 from medialayer.limits import Limits
 from medialayer.media import Blob
 
@@ -66,6 +68,33 @@ class Comparison:
             raise ValueError(f"similarity_score {self.similarity_score} outside [0, 1]")
         if self.confidence not in CONFIDENCES:
             raise ValueError(f"confidence {self.confidence!r} not one of {CONFIDENCES}")
+
+    def swapped(self, region: tuple[float, float, float, float] | None = None) -> Comparison:
+        """This comparison for the pair in the other order (source and target exchanged): the same decision, score and
+        confidence, each segment's source and target times exchanged, the speed ratio inverted, and ``region``: where
+        the new source's picture sits in the new target's frame, which only the matcher can say (the inverse of this
+        region is not it where the picture is cut at a frame's edge)."""
+        return dataclasses.replace(
+            self, segments=tuple(Segment(s.target_start, s.target_end, s.source_start, s.source_end)
+                                 for s in self.segments),
+            region=region, speed_ratio=None if self.speed_ratio is None else 1 / self.speed_ratio)
+
+
+def order_key(fingerprint) -> tuple:
+    """The sort key by which a matcher of timed media (audio, video: fingerprints with a ``duration``), whose alignment
+    is one-sided (a's samples or landmarks looked for in b), picks the order it judges a pair in, so that its answer
+    does not depend on which column of a pairs file holds which file (round order20): the duration, then the
+    fingerprint's contents, so any two fingerprints but identical ones have exactly one order."""
+    return fingerprint.duration, _contents(fingerprint)
+
+
+def _contents(value) -> list[bytes]:
+    """A fingerprint's fields, arrays and nested dataclasses' fields too, as bytes in field order."""
+    if isinstance(value, np.ndarray):
+        return [value.tobytes()]
+    if dataclasses.is_dataclass(value):
+        return [part for field in dataclasses.fields(value) for part in _contents(getattr(value, field.name))]
+    return [repr(value).encode()]
 
 
 class Matcher(Protocol):

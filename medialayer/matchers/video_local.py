@@ -213,6 +213,7 @@ class LocalMatch:
     ratio: float | None = None  # target seconds per source second on the best line ...
     offset: float | None = None  # ... target = ratio * source + offset
     region: tuple[float, float, float, float] | None = None  # a's frame in b's (left, top, right, bottom), 0..1
+    region_of_b: tuple[float, float, float, float] | None = None  # b's frame in a's, the same way
 
 
 def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duration_b: float) -> LocalMatch:
@@ -223,7 +224,7 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
     inliers = pairs[:, 2].astype(np.float64)
     strong = inliers >= MIN_INLIERS
     segments, frames_used, covered_a, covered_b = [], 0, set(), set()
-    best_line = region = None  # (ratio, offset) of the first line with a segment, and where it puts the copy
+    best_line = regions = None  # (ratio, offset) of the first line with a segment, and where it puts the copy
     remaining = np.ones(len(pairs), bool)
     for _ in range(4):  # a few lines: reordered or repeated parts
         # The line is looked for among the pairs that put the copy at the place where most frames put it: along
@@ -264,14 +265,16 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
             segments.append(segment)
             frames_used += int(np.isin(run, rows).sum())
             if best_line is None:
-                best_line, region = (ratio, offset), _region(transform, a.size, b.size)
+                best_line = ratio, offset
+                regions = _region(transform, a.size, b.size), _region(_inverse(transform, a.size, b.size), b.size,
+                                                                       a.size)
             covered_a.update(np.flatnonzero((a.times >= start) & (a.times <= end)))
             covered_b.update(np.flatnonzero((b.times >= ratio * start + offset) & (b.times <= ratio * end + offset)))
     if not segments:
         return LocalMatch(0.0, 0, ())
     coverage = len(covered_a) / len(a.times) if duration_a <= duration_b else len(covered_b) / len(b.times)
     return LocalMatch(min(1.0, coverage), frames_used, tuple(sorted(segments, key=lambda s: s.source_start)),
-                      *best_line, region)
+                      *best_line, *regions)
 
 
 def _verified_pairs(a: LocalFeatures, b: LocalFeatures) -> tuple[np.ndarray, np.ndarray]:
@@ -438,6 +441,14 @@ def _region(placement: np.ndarray, size_a: tuple[int, int], size_b: tuple[int, i
     left, top = np.clip(corners.min(axis=0), 0, 1)
     right, bottom = np.clip(corners.max(axis=0), 0, 1)
     return (float(left), float(top), float(right), float(bottom)) if left < right and top < bottom else None
+
+
+def _inverse(placement: np.ndarray, size_a: tuple[int, int], size_b: tuple[int, int]) -> np.ndarray:
+    """The (log scale, angle, x shift, y shift) transform of b's frame into a's, of one of a's into b's."""
+    log_scale, angle, dx, dy = placement
+    unturn = np.exp(-log_scale) * np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+    shift = -(unturn @ [dx, dy]) * max(size_b) / max(size_a)
+    return np.array([-log_scale, -angle, *shift])
 
 
 def _typical(placement: np.ndarray) -> np.ndarray:
