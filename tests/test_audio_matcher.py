@@ -370,12 +370,12 @@ def test_a_landmark_pair_key_survives_a_foreign_peak_slipped_in_between():
 
 
 def test_triplet_pair_keys_within_a_band_ignore_a_voice_in_another_band():
-    """Music's peaks in one key band (755-1693 Hz) and a voice's, denser, in the lowest (below 337 Hz), too
+    """Music's peaks in one key band (755-1693 Hz) and a voice's, denser, in 150-337 Hz, too
     far below to join a triplet with them: the voice's peaks fill the triplets' lookahead and change the keys
     of all the peaks; the band's own keys are those of the music alone."""
     rng = np.random.default_rng(5)
-    music = [(frame, int(step)) for frame, step in zip(range(0, 600, 5), rng.integers(108, 140, 120))]
-    voice = [(frame, int(step)) for frame, step in zip(range(1, 600, 2), rng.integers(20, 60, 300))]
+    music = [(frame, int(step)) for frame, step in zip(range(0, 600, 5), rng.integers(156, 188, 120))]
+    voice = [(frame, int(step)) for frame, step in zip(range(1, 600, 2), rng.integers(68, 108, 300))]
 
     def keys(peaks):
         frames, steps = zip(*sorted(peaks))
