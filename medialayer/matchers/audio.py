@@ -82,6 +82,10 @@ LOW_HZ, HIGH_HZ = 150.0, 3800.0  # the energy bits' range, and the peaks' above 
 # hip-hop, orchestral lows) has most of its power there, and noise spread over the spectrum (pink noise, a
 # room, babble: speech has little below ~100 Hz) leaves it the most of the music's peaks
 BASS_HZ = 50.0
+# the bass band's landmarks hash frequencies in semitones (3 log-frequency steps): a bin there is 6 steps wide at
+# 60 Hz, and noise moves a peak's interpolated frequency by steps (of a copy's bass peaks under pink noise at
+# -5 dB, 25% lie within a step of the source's, 40% within 3 steps)
+BASS_HASH_STEPS = 3
 BASS_BIN, LOW_BIN, HIGH_BIN = (int(hz * N_FFT / SAMPLE_RATE) for hz in (BASS_HZ, LOW_HZ, HIGH_HZ))
 FLOOR_DB = -80.0  # below this (relative to a full-scale sine) a bin is silence, never a peak
 PEAKS_PER_SECOND = 55  # dense: under a 0 dB voice only a fraction of a recording's peaks survive
@@ -698,20 +702,21 @@ def _landmarks(fp: AudioFingerprint, speed: float, shift: float | None = None):
     if shift is None:
         shift = LOG_STEPS_PER_OCTAVE * np.log2(speed)
     bass = fp.log_freqs < BASS_TOP
-    found = [_peak_pairs(fp.frames[chosen], fp.log_freqs[chosen], speed, shift) for chosen in (~bass, bass)]
+    found = [_peak_pairs(fp.frames[chosen], fp.log_freqs[chosen], speed, shift, steps)
+             for chosen, steps in ((~bass, 1), (bass, BASS_HASH_STEPS))]
     return tuple(np.concatenate(column) for column in zip(*found))
 
 
-def _peak_pairs(frames: np.ndarray, log_freqs: np.ndarray, speed: float, shift: float):
-    """_landmarks of these peaks."""
+def _peak_pairs(frames: np.ndarray, log_freqs: np.ndarray, speed: float, shift: float, steps: int):
+    """_landmarks of these peaks, their frequencies hashed in units of ``steps`` log-frequency steps."""
     t = (frames * speed).astype(np.float32)
-    f = (log_freqs / FREQ_SCALE - shift).astype(np.float32)
+    f = ((log_freqs / FREQ_SCALE - shift) / steps).astype(np.float32)
     taken = np.zeros(len(t), np.int32)  # target peaks paired with each anchor so far
     hashes, anchors, ends = [], [], []
     for k in range(1, min(LOOKAHEAD, len(t) - 1) + 1):  # the k-th peak after each anchor
         dt = np.rint(t[k:] - t[:-k]).astype(np.int32)
         df = np.rint(f[k:] - f[:-k]).astype(np.int32)
-        ok = (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) <= MAX_DF)
+        ok = (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) * steps <= MAX_DF)
         ok &= taken[:-k] < FAN_OUT
         taken[:-k] += ok
         anchor = np.nonzero(ok)[0]
