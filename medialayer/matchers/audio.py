@@ -3,18 +3,21 @@ time offset, with speed tolerance, matched segments and a score calibrated again
 dense band-energy bits (after Haitsma and Kalker's robust hash) for what a loud voice leaves of the music.
 
 Fingerprint: audio at 8 kHz mono -> log-magnitude STFT (128 ms Hann window, 32 ms hop) -> local maxima
-of the 150-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far each stands above its
-frequency's level in the surrounding 30 s, shared out over four bands (so quiet passages keep peaks,
-EQ does not matter and a loud voice in one band cannot take every peak).
+of the 50-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far each stands above its
+frequency's level in the surrounding 30 s, shared out over a bass band (50-150 Hz: where bass-heavy music has
+its power, and loud noise or babble, spread over the spectrum or above 100 Hz, leaves its peaks) and four
+log-spaced bands above it (so quiet passages keep peaks, EQ does not matter and a loud voice in one band cannot
+take every peak).
 Each peak is kept as (frame, log-frequency, salience rank, whether it stands STANDING_DB above its frequency's
 level, which stationary noise's peaks hardly ever do), 8 bytes. Per frame the same spectrogram also
-gives 32 energy bits: whether the level difference of neighbouring bands (33 log-spaced bands) rises or
-falls over 64 ms, 4 bytes plus an activity flag. About 23 KB per minute of music in all (measured in docs/benchmarks.md,
-"Audio"). The fingerprint also carries a low-information verdict (silence, steady tone, stationary
-noise): such audio never matches.
+gives 32 energy bits: whether the level difference of neighbouring bands (33 log-spaced bands of 150-3800 Hz)
+rises or falls over 64 ms, 4 bytes plus an activity flag. About 30 KiB per minute of music in all, pickled
+(measured in docs/benchmarks.md, "Audio"). The fingerprint also carries a low-information verdict (silence,
+steady tone, stationary noise): such audio never matches.
 
 Compare: landmark hashes (f1, delta-f, delta-t) are made from peak pairs with a dense fan-out (each
-peak paired with the next 7 peaks within 0.77 s and 2/3 octave of it), joined
+peak paired with the next 7 peaks within 0.77 s and 2/3 octave of it; the bass band's peaks among themselves,
+their frequencies in semitones, as a low peak's is measured coarsely), joined
 between the two sides, and the time offsets of the joined pairs voted on. Frequencies are on a
 log scale (36 steps per octave), so a speed change (which scales every frequency) only shifts f1; the
 compare tries the nominal edit first (hashes tolerate ~+-0.7% of speed), fits a line (offset and slope) to
@@ -29,8 +32,8 @@ lag where the bits agree best, it adds its tail probability (the two combined by
 best lag on its own, paying for the number of lags tried, is a candidate alignment too.
 Beyond that, for speed changes, tempo changes with the pitch kept and pitch shifts with the tempo kept, the
 pair hashes and the energy bits no longer line up. Unless the nominal landmarks already found an unambiguous
-match, triplet hashes of the salient peaks (audio_triplets: frequency differences and the ratio of time
-differences, unchanged by any of these edits) are joined, their hits voted into (pitch shift, time scale)
+match, triplet hashes of the salient peaks above the bass band (audio_triplets: frequency differences and the
+ratio of time differences, unchanged by any of these edits) are joined, their hits voted into (pitch shift, time scale)
 cells, and the hits of the best cells that stand out (three times the average cell's hits: between two long
 unrelated recordings none does, which spares them the rest) aligned at the time scale that lines most of them
 up (the middle of the range of scales that line up equally many, refined by a line fit through those hits),
@@ -605,7 +608,8 @@ _QUOTA_BAND = np.where(_BINS < LOW_BIN, 0, 1 + np.clip(
 # eight equal bands (spectrogram columns) for the stationarity test of the low-information guard
 _BANDS = np.linspace(1, HIGH_BIN - BASS_BIN + 2, 9).astype(int)
 # log-spaced bands (spectrogram columns) for the energy bits
-_ENERGY_EDGES = np.rint(np.geomspace(LOW_HZ, HIGH_HZ, ENERGY_BANDS + 1) * N_FFT / SAMPLE_RATE).astype(int) - (BASS_BIN - 1)
+_ENERGY_EDGES = (np.rint(np.geomspace(LOW_HZ, HIGH_HZ, ENERGY_BANDS + 1) * N_FFT / SAMPLE_RATE).astype(int)
+                 - (BASS_BIN - 1))
 _BIT_WEIGHTS = (1 << np.arange(ENERGY_BANDS - 1)).astype(np.uint32)
 
 
