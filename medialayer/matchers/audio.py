@@ -97,6 +97,9 @@ PEAKS_PER_SECOND = 55  # dense: under a 0 dB voice only a fraction of a recordin
 QUOTA_BANDS = 5
 QUOTA_FRAMES = 32  # the "second" of the quota, in frames (1.024 s)
 PEAK_NEIGHBOURHOOD = (7, 9)  # frames x bins a peak must dominate
+# in the bass band a bin spans 2-5 semitones: a peak dominates one bin either way (a noise peak three bins off
+# would otherwise hide a bass note)
+BASS_NEIGHBOURHOOD = (7, 3)
 BLOCK_FRAMES = 30 * QUOTA_FRAMES  # frames per spectrogram block (~31 s), whole quota windows
 LOG_STEPS_PER_OCTAVE = 36
 # 48 steps (4/3 octave) below 100 Hz: under the lowest peak (the bass band's first bin less half a bin, 43 Hz),
@@ -625,6 +628,9 @@ def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame:
     levels, energy bands, whether each peak stands STANDING_DB above its frequency's level)."""
     salience = spectrum - spectrum.mean(axis=0)  # height above this frequency's level in the block
     is_peak = (spectrum == ndimage.maximum_filter(spectrum, size=PEAK_NEIGHBOURHOOD, mode="nearest"))
+    bass = LOW_BIN - BASS_BIN + 1  # the bass band's columns, after the padding column
+    is_peak[:, :bass] = spectrum[:, :bass] == ndimage.maximum_filter(spectrum[:, :bass + 1], BASS_NEIGHBOURHOOD,
+                                                                     mode="nearest")[:, :bass]
     is_peak &= spectrum > FLOOR_DB
     is_peak[:own_start] = is_peak[own_end:] = False
     is_peak[:, 0] = is_peak[:, -1] = False  # padding bins
