@@ -188,13 +188,15 @@ class AudioFingerprint:
 def index_keys(fp: AudioFingerprint) -> list[int]:
     """Two families of keys, in separate ranges of the integers. Two landmark hashes of one anchor peak
     (40 bits), the anchor's landmarks in order of their end paired with the next and the one after: specific,
-    and a copy at the original speed and pitch keeps many of them. Each of four log-spaced frequency bands
-    (like the peak quota's) makes its own from its own peaks, so a voice loud in some bands leaves the others'
-    keys as they were; and where a voice's peak slips in among the music's, a landmark still meets the one it
-    followed.
+    and a copy at the original speed and pitch keeps many of them. Each of the four log-spaced frequency bands
+    above the bass band (the peak quota's) makes its own from its own peaks, so a voice loud in some bands leaves
+    the others' keys as they were; and where a voice's peak slips in among the music's, a landmark still meets
+    the one it followed.
     Two triplet hashes of one first peak side by side (the triplet and the next of that peak, by its last
     peak's time): unchanged by speed, tempo and pitch edits, which move every landmark hash; made of all the
-    peaks and, like the landmark pair keys, within each band of its own peaks.
+    peaks above the bass band and, like the landmark pair keys, within each band of its own peaks.
+    The bass band makes no keys: its landmarks, hashed in semitones within 13 bins, are far less specific, and
+    the keys stay those the catalog benches measured.
     Audio that can never match (silence, a steady tone, stationary noise) has none."""
     if fp.low_information:
         return []
@@ -231,7 +233,7 @@ def _above_bass(fp: AudioFingerprint) -> AudioFingerprint:
 
 def _landmark_pair_keys(fp: AudioFingerprint) -> np.ndarray:
     keys = []
-    for peaks in _key_bands(fp):
+    for peaks in _key_bands(fp)[1:]:  # above the bass band
         hashes, anchors, ends = _landmarks(peaks, 1.0)
         order = np.lexsort((ends, anchors))
         hashes, anchors = hashes[order].astype(np.int64), anchors[order]
