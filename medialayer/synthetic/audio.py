@@ -71,7 +71,7 @@ def melody(seconds: float, seed: int, sr: int = SAMPLE_RATE, tempo_bpm: float | 
 
 def bass_heavy(seconds: float, seed: int, sr: int = SAMPLE_RATE, tempo_bpm: float | None = None) -> np.ndarray:
     """A generated bass-heavy track (electronic or hip-hop music's balance): a bass line of one note a beat,
-    fundamentals 41-123 Hz with two harmonics, over a kick-like thump on every other beat, and a melody
+    fundamentals 41-147 Hz with two harmonics, over a kick-like thump on every other beat, and a melody
     (``melody`` of the same seed and tempo) 20 dB below it."""
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
