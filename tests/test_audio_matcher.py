@@ -378,12 +378,12 @@ def test_a_landmark_pair_key_survives_a_foreign_peak_slipped_in_between():
 
 
 def test_triplet_pair_keys_within_a_band_ignore_a_voice_in_another_band():
-    """Music's peaks in one key band (755-1693 Hz) and a voice's, denser, in the lowest (below 337 Hz), too
+    """Music's peaks in one key band (755-1693 Hz) and a voice's, denser, in 150-337 Hz, too
     far below to join a triplet with them: the voice's peaks fill the triplets' lookahead and change the keys
     of all the peaks; the band's own keys are those of the music alone."""
     rng = np.random.default_rng(5)
-    music = [(frame, int(step)) for frame, step in zip(range(0, 600, 5), rng.integers(108, 140, 120))]
-    voice = [(frame, int(step)) for frame, step in zip(range(1, 600, 2), rng.integers(20, 60, 300))]
+    music = [(frame, int(step)) for frame, step in zip(range(0, 600, 5), rng.integers(156, 188, 120))]
+    voice = [(frame, int(step)) for frame, step in zip(range(1, 600, 2), rng.integers(68, 108, 300))]
 
     def keys(peaks):
         frames, steps = zip(*sorted(peaks))
@@ -484,3 +484,36 @@ def test_two_different_tunes_under_one_noise_recording_do_not_match():
     for tune, noisy_tune in zip(tunes, noisy):
         assert MATCHER.compare(fp(tune), noisy_tune).match
     assert MATCHER.compare(noisy[0], fp(synth.mix(tunes[0], noise, -5) * 0.5)).match
+
+
+def test_bass_heavy_music_under_loud_pink_noise_is_found_by_its_bass_peaks():
+    """Bass-heavy tracks under pink noise 5 dB louder than them: above the bass band the noise takes nearly every
+    peak, in it the bass line's stand out. Each track matches its copy, and would not without the bass band's
+    peaks; another track under the same noise recording does not match, nor do the two noisy files."""
+    noise = synth.noise(20, seed=21, color="pink")
+    tracks = [synth.bass_heavy(20, seed=seed, tempo_bpm=tempo) for seed, tempo in ((11, 120), (12, 100))]
+    clean = [fp(track) for track in tracks]
+    noisy = [fp(synth.mix(track, noise, -5)) for track in tracks]
+    for source, copy in zip(clean, noisy):
+        assert MATCHER.compare(source, copy).match
+        above_bass = [audio._peaks_where(f, f.log_freqs >= audio.BASS_TOP) for f in (source, copy)]
+        assert not MATCHER.compare(*above_bass).match
+    assert not MATCHER.compare(clean[0], noisy[1]).match and not MATCHER.compare(clean[1], noisy[0]).match
+    assert not MATCHER.compare(noisy[0], noisy[1]).match
+
+
+def test_bass_landmarks_hash_semitones_and_pair_among_themselves():
+    """A bass peak moved by a step (noise shifts a low peak's interpolated frequency) keeps its landmark's hash
+    when it stays within its semitone; the peaks above the bass band keep the landmarks they had without it."""
+    def peaks(rows):
+        frames, steps = zip(*rows)
+        return audio.AudioFingerprint(np.array(frames, np.uint32),
+                                      (np.array(steps, float) * audio.FREQ_SCALE).astype(np.uint16),
+                                      np.zeros(len(rows), np.uint8), np.zeros(len(rows), bool),
+                                      np.zeros(0, np.uint32), np.zeros(0, bool), 5.0, None)
+    bass = [(0, 9.6), (6, 15.5), (12, 21.4)]  # log-frequency steps: 48-60 Hz, in the bass band
+    above = [(1, 100.0), (5, 110.0), (9, 104.0)]
+    moved = [(frame, step + 0.7) for frame, step in bass]  # across a step, within a semitone
+    assert set(audio._landmarks(peaks(bass), 1.0)[0]) == set(audio._landmarks(peaks(moved), 1.0)[0])
+    together = audio._landmarks(peaks(sorted(bass + above)), 1.0)
+    assert set(together[0]) == set(audio._landmarks(peaks(bass), 1.0)[0]) | set(audio._landmarks(peaks(above), 1.0)[0])

@@ -3,18 +3,21 @@ time offset, with speed tolerance, matched segments and a score calibrated again
 dense band-energy bits (after Haitsma and Kalker's robust hash) for what a loud voice leaves of the music.
 
 Fingerprint: audio at 8 kHz mono -> log-magnitude STFT (128 ms Hann window, 32 ms hop) -> local maxima
-of the 150-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far each stands above its
-frequency's level in the surrounding 30 s, shared out over four bands (so quiet passages keep peaks,
-EQ does not matter and a loud voice in one band cannot take every peak).
+of the 50-3800 Hz band, at most PEAKS_PER_SECOND per second ranked by how far each stands above its
+frequency's level in the surrounding 30 s, shared out over a bass band (50-150 Hz: where bass-heavy music has
+its power, and loud noise or babble, spread over the spectrum or above 100 Hz, leaves its peaks) and four
+log-spaced bands above it (so quiet passages keep peaks, EQ does not matter and a loud voice in one band cannot
+take every peak).
 Each peak is kept as (frame, log-frequency, salience rank, whether it stands STANDING_DB above its frequency's
 level, which stationary noise's peaks hardly ever do), 8 bytes. Per frame the same spectrogram also
-gives 32 energy bits: whether the level difference of neighbouring bands (33 log-spaced bands) rises or
-falls over 64 ms, 4 bytes plus an activity flag. About 23 KB per minute of music in all (measured in docs/benchmarks.md,
-"Audio"). The fingerprint also carries a low-information verdict (silence, steady tone, stationary
-noise): such audio never matches.
+gives 32 energy bits: whether the level difference of neighbouring bands (33 log-spaced bands of 150-3800 Hz)
+rises or falls over 64 ms, 4 bytes plus an activity flag. About 30 KiB per minute of music in all, pickled
+(measured in docs/benchmarks.md, "Audio"). The fingerprint also carries a low-information verdict (silence,
+steady tone, stationary noise): such audio never matches.
 
 Compare: landmark hashes (f1, delta-f, delta-t) are made from peak pairs with a dense fan-out (each
-peak paired with the next 7 peaks within 0.77 s and 2/3 octave of it), joined
+peak paired with the next 7 peaks within 0.77 s and 2/3 octave of it; the bass band's peaks among themselves,
+their frequencies in semitones, as a low peak's is measured coarsely), joined
 between the two sides, and the time offsets of the joined pairs voted on. Frequencies are on a
 log scale (36 steps per octave), so a speed change (which scales every frequency) only shifts f1; the
 compare tries the nominal edit first (hashes tolerate ~+-0.7% of speed), fits a line (offset and slope) to
@@ -29,8 +32,8 @@ lag where the bits agree best, it adds its tail probability (the two combined by
 best lag on its own, paying for the number of lags tried, is a candidate alignment too.
 Beyond that, for speed changes, tempo changes with the pitch kept and pitch shifts with the tempo kept, the
 pair hashes and the energy bits no longer line up. Unless the nominal landmarks already found an unambiguous
-match, triplet hashes of the salient peaks (audio_triplets: frequency differences and the ratio of time
-differences, unchanged by any of these edits) are joined, their hits voted into (pitch shift, time scale)
+match, triplet hashes of the salient peaks above the bass band (audio_triplets: frequency differences and the
+ratio of time differences, unchanged by any of these edits) are joined, their hits voted into (pitch shift, time scale)
 cells, and the hits of the best cells that stand out (three times the average cell's hits: between two long
 unrelated recordings none does, which spares them the rest) aligned at the time scale that lines most of them
 up (the middle of the range of scales that line up equally many, refined by a line fit through those hits),
@@ -77,16 +80,31 @@ from medialayer.media import Blob
 N_FFT = 1024
 HOP = 256
 FRAME_SECONDS = HOP / SAMPLE_RATE
-LOW_HZ, HIGH_HZ = 150.0, 3800.0
-LOW_BIN, HIGH_BIN = int(LOW_HZ * N_FFT / SAMPLE_RATE), int(HIGH_HZ * N_FFT / SAMPLE_RATE)
+LOW_HZ, HIGH_HZ = 150.0, 3800.0  # the energy bits' range, and the peaks' above the bass band
+# peaks are also taken in a bass band below LOW_HZ, with a quota of their own: bass-heavy music (electronic,
+# hip-hop, orchestral lows) has most of its power there, and noise spread over the spectrum (pink noise, a
+# room, babble: speech has little below ~100 Hz) leaves it the most of the music's peaks
+BASS_HZ = 50.0
+# the bass band's landmarks hash frequencies in semitones (3 log-frequency steps): a bin there is 6 steps wide at
+# 60 Hz, and noise moves a peak's interpolated frequency by steps (of a copy's bass peaks under pink noise at
+# -5 dB, 25% lie within a step of the source's, 40% within 3 steps)
+BASS_HASH_STEPS = 3
+BASS_BIN, LOW_BIN, HIGH_BIN = (int(hz * N_FFT / SAMPLE_RATE) for hz in (BASS_HZ, LOW_HZ, HIGH_HZ))
 FLOOR_DB = -80.0  # below this (relative to a full-scale sine) a bin is silence, never a peak
-PEAKS_PER_SECOND = 44  # dense: under a 0 dB voice only a fraction of a recording's peaks survive
-QUOTA_BANDS = 4  # the quota is shared out over log-spaced bands, so a loud voice cannot take all the peaks
+PEAKS_PER_SECOND = 55  # dense: under a 0 dB voice only a fraction of a recording's peaks survive
+# the quota is shared out over the bass band and four log-spaced bands above it, so a loud voice (or noise)
+# cannot take all the peaks
+QUOTA_BANDS = 5
 QUOTA_FRAMES = 32  # the "second" of the quota, in frames (1.024 s)
 PEAK_NEIGHBOURHOOD = (7, 9)  # frames x bins a peak must dominate
+# in the bass band a bin spans 2-5 semitones: a peak dominates one bin either way (a noise peak three bins off
+# would otherwise hide a bass note)
+BASS_NEIGHBOURHOOD = (7, 3)
 BLOCK_FRAMES = 30 * QUOTA_FRAMES  # frames per spectrogram block (~31 s), whole quota windows
 LOG_STEPS_PER_OCTAVE = 36
-LOG_BASE_HZ = 100.0
+# 48 steps (4/3 octave) below 100 Hz: under the lowest peak (the bass band's first bin less half a bin, 43 Hz),
+# and the log-frequencies of the peaks above the bass band on the same grid as when it started at 100 Hz
+LOG_BASE_HZ = 100.0 * 2 ** (-48 / LOG_STEPS_PER_OCTAVE)
 FREQ_SCALE = 64  # log-frequency stored in 1/64 steps as uint16
 
 FAN_OUT = 7  # pairs per anchor peak (a search system would use 3-5; pairwise matching can afford more)
@@ -170,13 +188,15 @@ class AudioFingerprint:
 def index_keys(fp: AudioFingerprint) -> list[int]:
     """Two families of keys, in separate ranges of the integers. Two landmark hashes of one anchor peak
     (40 bits), the anchor's landmarks in order of their end paired with the next and the one after: specific,
-    and a copy at the original speed and pitch keeps many of them. Each of four log-spaced frequency bands
-    (like the peak quota's) makes its own from its own peaks, so a voice loud in some bands leaves the others'
-    keys as they were; and where a voice's peak slips in among the music's, a landmark still meets the one it
-    followed.
+    and a copy at the original speed and pitch keeps many of them. Each of the four log-spaced frequency bands
+    above the bass band (the peak quota's) makes its own from its own peaks, so a voice loud in some bands leaves
+    the others' keys as they were; and where a voice's peak slips in among the music's, a landmark still meets
+    the one it followed.
     Two triplet hashes of one first peak side by side (the triplet and the next of that peak, by its last
     peak's time): unchanged by speed, tempo and pitch edits, which move every landmark hash; made of all the
-    peaks and, like the landmark pair keys, within each band of its own peaks.
+    peaks above the bass band and, like the landmark pair keys, within each band of its own peaks.
+    The bass band makes no keys: its landmarks, hashed in semitones within 13 bins, are far less specific, and
+    the keys stay those the catalog benches measured.
     Audio that can never match (silence, a steady tone, stationary noise) has none."""
     if fp.low_information:
         return []
@@ -184,24 +204,36 @@ def index_keys(fp: AudioFingerprint) -> list[int]:
 
 
 TRIPLET_KEY_RANGE = 1 << 40  # above every landmark pair key (two 20-bit hashes)
-# the inner edges of four log-spaced bands of the peaks' range, like the peak quota's (337, 755 and 1693 Hz;
-# log-frequencies in 1/FREQ_SCALE steps): both families of keys are made within each band
-KEY_BAND_EDGES = FREQ_SCALE * LOG_STEPS_PER_OCTAVE * np.log2(
-    np.geomspace(LOW_HZ, HIGH_HZ, QUOTA_BANDS + 1)[1:-1] / LOG_BASE_HZ)
+# the top of the bass band (between its last bin and the next; log-frequency in 1/FREQ_SCALE steps)
+BASS_TOP = FREQ_SCALE * LOG_STEPS_PER_OCTAVE * np.log2((LOW_BIN - 0.5) * SAMPLE_RATE / N_FFT / LOG_BASE_HZ)
+# the inner edges of the peak quota's bands (the bass band's top, then 337, 755 and 1693 Hz, as before it):
+# both families of keys are made within each band
+KEY_BAND_EDGES = np.array([BASS_TOP, *(FREQ_SCALE * LOG_STEPS_PER_OCTAVE * np.log2(
+    np.geomspace(LOW_HZ, HIGH_HZ, QUOTA_BANDS)[1:-1] / LOG_BASE_HZ))])
 KEY_PAIR_REACH = 2  # each landmark of an anchor is paired with this many of its next ones
 
 
 def _key_bands(fp: AudioFingerprint) -> list[AudioFingerprint]:
     """The fingerprint's peaks in each key band, as a fingerprint of their own."""
     band = np.searchsorted(KEY_BAND_EDGES, fp.log_freqs, side="right")
-    return [dataclasses.replace(fp, frames=fp.frames[band == within], log_freqs=fp.log_freqs[band == within],
-                                ranks=fp.ranks[band == within], standing=fp.standing[band == within])
-            for within in range(len(KEY_BAND_EDGES) + 1)]
+    return [_peaks_where(fp, band == within) for within in range(len(KEY_BAND_EDGES) + 1)]
+
+
+def _peaks_where(fp: AudioFingerprint, chosen: np.ndarray) -> AudioFingerprint:
+    return dataclasses.replace(fp, frames=fp.frames[chosen], log_freqs=fp.log_freqs[chosen],
+                               ranks=fp.ranks[chosen], standing=fp.standing[chosen])
+
+
+def _above_bass(fp: AudioFingerprint) -> AudioFingerprint:
+    """The peaks above the bass band, which make the triplets: a triplet's second and third peaks are among
+    its first's next LOOKAHEAD peaks, which the bass band's would crowd (a speed copy under a voice louder
+    than the music lost its cells to them), and resampling moves peaks across the band's edge."""
+    return _peaks_where(fp, fp.log_freqs >= BASS_TOP)
 
 
 def _landmark_pair_keys(fp: AudioFingerprint) -> np.ndarray:
     keys = []
-    for peaks in _key_bands(fp):
+    for peaks in _key_bands(fp)[1:]:  # above the bass band
         hashes, anchors, ends = _landmarks(peaks, 1.0)
         order = np.lexsort((ends, anchors))
         hashes, anchors = hashes[order].astype(np.int64), anchors[order]
@@ -213,11 +245,11 @@ def _landmark_pair_keys(fp: AudioFingerprint) -> np.ndarray:
 
 def _triplet_pair_keys(fp: AudioFingerprint) -> np.ndarray:
     """A triplet of salient peaks next to the one of the same first peak whose last peak comes next: of all
-    the peaks (numbered 0 in bits 32-34 of the key), which a pitch edit moves across the bands, and within
-    each band (numbered 1-4) of its own peaks only, so that a voice's peaks in other bands never come between
-    the music's."""
+    the peaks above the bass band (numbered 0 in bits 32-34 of the key), which a pitch edit moves across the
+    bands, and within each band above it (numbered 1-4) of its own peaks only, so that a voice's peaks in other
+    bands never come between the music's."""
     keys = []
-    for number, peaks in enumerate([fp, *_key_bands(fp)]):
+    for number, peaks in enumerate([_above_bass(fp), *_key_bands(fp)[1:]]):
         found = triplets(peaks.frames, peaks.log_freqs, peaks.ranks, FREQ_SCALE)
         order = np.lexsort((found.hashes, found.ends, found.starts))  # an edit scales every time: the order stays
         hashes, starts = found.hashes[order].astype(np.int64), found.starts[order]
@@ -322,7 +354,7 @@ class _SharedNoise:
 
 
 def _peak_grid(fp: AudioFingerprint, chosen: np.ndarray, spread: bool) -> np.ndarray:
-    """The ``chosen`` peaks as bits, frames x 4 words of 64 log-frequency steps (below 256: 3800 Hz is step 189),
+    """The ``chosen`` peaks as bits, frames x 4 words of 64 log-frequency steps (below 256: 3800 Hz is step 237),
     each also on the frames either side if ``spread``."""
     steps = np.rint(fp.log_freqs[chosen] / FREQ_SCALE).astype(np.uint64)
     grid = np.zeros((int(fp.frames.max(initial=0)) + 2, 4), np.uint64)
@@ -443,7 +475,7 @@ def _invariant(a: AudioFingerprint, b: AudioFingerprint) -> tuple[list[_Found], 
     A's frames) for the landmark pairs to try (the nominal edit left out: it has been tried), and the edits
     each cell's pitch shift implies whatever its time scale, as (speed, shift or None for resampling's own):
     a speed change and a pitch shift with the tempo kept, for the energy bits."""
-    ta, tb = (triplets(fp.frames, fp.log_freqs, fp.ranks, FREQ_SCALE) for fp in (a, b))
+    ta, tb = (triplets(peaks.frames, peaks.log_freqs, peaks.ranks, FREQ_SCALE) for peaks in map(_above_bass, (a, b)))
     rows_a, rows_b = hits(ta, tb)
     cells, n_cells = edit_cells(ta, tb, rows_a, rows_b, TRIPLET_CELLS)
     found, edits, implied = [], [], []
@@ -578,19 +610,22 @@ def fingerprint_chunks(chunks) -> AudioFingerprint:
 
 _WINDOW = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
 _REFERENCE = _WINDOW.sum() / 2  # magnitude of a full-scale sine
-_QUOTA_BAND = np.clip(QUOTA_BANDS * np.log2(np.maximum(np.arange(LOW_BIN - 1, HIGH_BIN + 2), 1) / LOW_BIN)
-                      / np.log2(HIGH_BIN / LOW_BIN), 0, QUOTA_BANDS - 1).astype(np.int64)
+_BINS = np.arange(BASS_BIN - 1, HIGH_BIN + 2)  # the spectrogram's columns
+_QUOTA_BAND = np.where(_BINS < LOW_BIN, 0, 1 + np.clip(
+    (QUOTA_BANDS - 1) * np.log2(np.maximum(_BINS, 1) / LOW_BIN) / np.log2(HIGH_BIN / LOW_BIN),
+    0, QUOTA_BANDS - 2).astype(np.int64))
 # eight equal bands (spectrogram columns) for the stationarity test of the low-information guard
-_BANDS = np.linspace(1, HIGH_BIN - LOW_BIN + 2, 9).astype(int)
+_BANDS = np.linspace(1, HIGH_BIN - BASS_BIN + 2, 9).astype(int)
 # log-spaced bands (spectrogram columns) for the energy bits
-_ENERGY_EDGES = np.rint(np.geomspace(LOW_HZ, HIGH_HZ, ENERGY_BANDS + 1) * N_FFT / SAMPLE_RATE).astype(int) - (LOW_BIN - 1)
+_ENERGY_EDGES = (np.rint(np.geomspace(LOW_HZ, HIGH_HZ, ENERGY_BANDS + 1) * N_FFT / SAMPLE_RATE).astype(int)
+                 - (BASS_BIN - 1))
 _BIT_WEIGHTS = (1 << np.arange(ENERGY_BANDS - 1)).astype(np.uint32)
 
 
 def _log_spectrogram(samples: np.ndarray) -> np.ndarray:
-    """dB magnitudes, frames x bins LOW_BIN-1 .. HIGH_BIN+1 (one bin of padding each side)."""
+    """dB magnitudes, frames x bins BASS_BIN-1 .. HIGH_BIN+1 (one bin of padding each side)."""
     windows = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP] * _WINDOW
-    magnitude = np.abs(scipy.fft.rfft(windows, axis=1)[:, LOW_BIN - 1:HIGH_BIN + 2])
+    magnitude = np.abs(scipy.fft.rfft(windows, axis=1)[:, BASS_BIN - 1:HIGH_BIN + 2])
     return 20 * np.log10(magnitude / _REFERENCE + 1e-9)
 
 
@@ -599,6 +634,9 @@ def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame:
     levels, energy bands, whether each peak stands STANDING_DB above its frequency's level)."""
     salience = spectrum - spectrum.mean(axis=0)  # height above this frequency's level in the block
     is_peak = (spectrum == ndimage.maximum_filter(spectrum, size=PEAK_NEIGHBOURHOOD, mode="nearest"))
+    bass = LOW_BIN - BASS_BIN + 1  # the bass band's columns, after the padding column
+    is_peak[:, :bass] = spectrum[:, :bass] == ndimage.maximum_filter(spectrum[:, :bass + 1], BASS_NEIGHBOURHOOD,
+                                                                     mode="nearest")[:, :bass]
     is_peak &= spectrum > FLOOR_DB
     is_peak[:own_start] = is_peak[own_end:] = False
     is_peak[:, 0] = is_peak[:, -1] = False  # padding bins
@@ -613,7 +651,7 @@ def _pick_peaks(spectrum: np.ndarray, own_start: int, own_end: int, first_frame:
     left, centre, right = spectrum[t, k - 1], spectrum[t, k], spectrum[t, k + 1]
     curvature = left - 2 * centre + right
     delta = np.where(curvature < 0, 0.5 * (left - right) / np.where(curvature < 0, curvature, -1), 0.0)
-    hz = (LOW_BIN - 1 + k + np.clip(delta, -0.5, 0.5)) * SAMPLE_RATE / N_FFT
+    hz = (BASS_BIN - 1 + k + np.clip(delta, -0.5, 0.5)) * SAMPLE_RATE / N_FFT
     log_freq = np.round(LOG_STEPS_PER_OCTAVE * np.log2(hz / LOG_BASE_HZ) * FREQ_SCALE)
     power = 10 ** (spectrum[own_start:own_end] / 10)
     bands = np.add.reduceat(power, _BANDS[:-1], axis=1) / np.diff(_BANDS)
@@ -674,17 +712,27 @@ class _Found:
 def _landmarks(fp: AudioFingerprint, speed: float, shift: float | None = None):
     """Hashes of peak pairs (f1, df, dt), their anchor and end frames, for ``fp`` played ``speed`` times
     too fast and ``shift`` log-frequency steps too high (by default the speed's own shift, as resampling
-    does): its clock is stretched by that factor and its frequencies lowered back."""
+    does): its clock is stretched by that factor and its frequencies lowered back. The bass band's peaks pair
+    among themselves and the peaks above it among theirs: an anchor's targets are among its next LOOKAHEAD
+    peaks, which the other's would crowd."""
     if shift is None:
         shift = LOG_STEPS_PER_OCTAVE * np.log2(speed)
-    t = (fp.frames * speed).astype(np.float32)
-    f = (fp.log_freqs / FREQ_SCALE - shift).astype(np.float32)
+    bass = fp.log_freqs < BASS_TOP
+    found = [_peak_pairs(fp.frames[chosen], fp.log_freqs[chosen], speed, shift, steps)
+             for chosen, steps in ((~bass, 1), (bass, BASS_HASH_STEPS))]
+    return tuple(np.concatenate(column) for column in zip(*found))
+
+
+def _peak_pairs(frames: np.ndarray, log_freqs: np.ndarray, speed: float, shift: float, steps: int):
+    """_landmarks of these peaks, their frequencies hashed in units of ``steps`` log-frequency steps."""
+    t = (frames * speed).astype(np.float32)
+    f = ((log_freqs / FREQ_SCALE - shift) / steps).astype(np.float32)
     taken = np.zeros(len(t), np.int32)  # target peaks paired with each anchor so far
     hashes, anchors, ends = [], [], []
     for k in range(1, min(LOOKAHEAD, len(t) - 1) + 1):  # the k-th peak after each anchor
         dt = np.rint(t[k:] - t[:-k]).astype(np.int32)
         df = np.rint(f[k:] - f[:-k]).astype(np.int32)
-        ok = (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) <= MAX_DF)
+        ok = (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) * steps <= MAX_DF)
         ok &= taken[:-k] < FAN_OUT
         taken[:-k] += ok
         anchor = np.nonzero(ok)[0]

@@ -69,6 +69,26 @@ def melody(seconds: float, seed: int, sr: int = SAMPLE_RATE, tempo_bpm: float | 
     return _normalise(out, 0.5)
 
 
+def bass_heavy(seconds: float, seed: int, sr: int = SAMPLE_RATE, tempo_bpm: float | None = None) -> np.ndarray:
+    """A generated bass-heavy track (electronic or hip-hop music's balance): a bass line of one note a beat,
+    fundamentals 41-147 Hz with two harmonics, over a kick-like thump on every other beat, and a melody
+    (``melody`` of the same seed and tempo) 20 dB below it."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    out = np.zeros(n, np.float64)
+    beat = 60.0 / (tempo_bpm or rng.uniform(90, 150))
+    root = 28 + int(rng.integers(0, 12))  # MIDI note of the key, two octaves below ``melody``'s
+    for index, t in enumerate(np.arange(0.0, seconds, beat)):
+        _add_note(out, sr, t, beat * float(rng.choice([0.5, 1.0])), root + _SCALE[rng.integers(0, 7)], 0.5,
+                  harmonics=3)
+        if index % 2 == 0:  # a kick: a short falling sine
+            k = np.arange(min(int(0.12 * sr), n - int(t * sr)))
+            out[int(t * sr):int(t * sr) + len(k)] += 0.4 * np.sin(2 * np.pi * (45 + 60 * np.exp(-k / (0.02 * sr)))
+                                                                  * k / sr) * np.exp(-k / (0.05 * sr))
+    out = _normalise(out, 0.5)
+    return _normalise(out + 0.1 * melody(seconds, seed, sr, tempo_bpm=60.0 / beat), 0.5)
+
+
 def speech_like(seconds: float, seed: int, sr: int = SAMPLE_RATE) -> np.ndarray:
     """A voiceover stand-in: a glottal pulse train with a wandering pitch through moving vowel formants,
     cut into syllables and words, with fricative noise bursts between some syllables."""
