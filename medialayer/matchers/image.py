@@ -1906,14 +1906,16 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
         return _mean(_blocks(residual, COLOUR_BLOCK), 2) > tolerance
 
     if whole_map is not None:
-        # Fitted inside a's flat areas where those hold enough colours to fit the map (_enough_colours; a logo's
+        # Fitted inside a's flat areas where those hold enough colours to fit the map (_palette_clipping; a logo's
         # circle and emblem on white do not): a thumbnail pixel on an edge averages its two sides, which an edit that
         # clips one of them (a white ground brightened) maps unlike their average, and a line of text thinner than a
         # pixel is such a blend everywhere, a palette entry of its own that skews the fit. For the same reason a
         # pixel on an edge next to a colour the map clips is not judged: its other side may be too thin to show.
         flat = _inside_flat(colour_a)
         inside = flat[valid] & (np.ones(len(x), bool) if fitted_from is None else fitted_from[valid])
-        fit = inside if _enough_colours(x[inside], target[inside]) else fit
+        if inside.any():
+            *_, enough = _palette_clipping(x[inside], target[inside])
+            fit = inside if enough else fit
         raw = whole_map(x[fit], target[fit])(x)
         clips = np.zeros(valid.shape, np.uint8)
         clips[valid] = ((raw >= 1.0) | (raw <= 0.0)).any(axis=1)
@@ -2064,18 +2066,23 @@ def _palette(x: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return mean_x, mean_target, counts >= MIN_PALETTE_SHARE * len(x)
 
 
+def _palette_clipping(x: np.ndarray, target: np.ndarray):
+    """_palette's (mean_x, mean_target, major); per entry and channel, whether neither picture is clipped there; and
+    whether at least three major entries have such a channel, to fit a whole-picture map's three numbers to."""
+    mean_x, mean_target, major = _palette(x, target)
+    # (nor where x is at the top: an edit that clipped it there says only that its level was as high or higher)
+    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
+        & (mean_x < CLIPPED_LEVEL / 255.0)
+    return mean_x, mean_target, major, unclipped, (major & unclipped.any(axis=1)).sum() >= 3
+
+
 def _unclipped_palette(x: np.ndarray, target: np.ndarray):
     """_palette's (mean_x, mean_target, major) and, per entry and channel, whether neither picture is clipped there,
     for the whole-picture maps fitted where nothing clipped (_tone_curve, _chroma_gain). A picture of many colours,
     fewer than three of those covering MIN_PALETTE_SHARE left where the target is not clipped (a product on white: the
     white, clipped, and one more colour): every entry counts as major."""
-    mean_x, mean_target, major = _palette(x, target)
-    # (nor where x is at the top: an edit that clipped it there says only that its level was as high or higher)
-    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
-        & (mean_x < CLIPPED_LEVEL / 255.0)
-    if (major & unclipped.any(axis=1)).sum() < 3:
-        major = np.ones(len(major), bool)
-    return mean_x, mean_target, major, unclipped
+    mean_x, mean_target, major, unclipped, enough = _palette_clipping(x, target)
+    return mean_x, mean_target, major if enough else np.ones(len(major), bool), unclipped
 
 
 def _tone_curve(x: np.ndarray, target: np.ndarray, trimmed: bool = True):
@@ -2133,17 +2140,6 @@ def _chroma_gain(x: np.ndarray, target: np.ndarray):
         grey = (colours @ LUMA_WEIGHTS)[:, None]
         return offset + gain * grey + chroma_gain * (colours - grey)
     return mapped
-
-
-def _enough_colours(x: np.ndarray, target: np.ndarray) -> bool:
-    """Do at least three of the palette entries of ``x`` (_palette: major ones) have a channel clipped in neither
-    picture, to fit a global edit's three numbers to (_unclipped_palette)?"""
-    if len(x) == 0:
-        return False
-    mean_x, mean_target, major = _palette(x, target)
-    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
-        & (mean_x < CLIPPED_LEVEL / 255.0)
-    return (major & unclipped.any(axis=1)).sum() >= 3
 
 
 def _inside_flat(colours: np.ndarray) -> np.ndarray:
