@@ -67,7 +67,10 @@ one such curve fitted to every palette entry, from either picture, explains ever
 blocks whose hue moved count (``_global_edit``: a design's strong brightness, contrast or gamma edit, which the maps
 refitted without their worst-fitting third miss in one direction; round designs17), and so where one line of the
 luminance with one gain of the chroma does (``_chroma_gain``: a saturation edit or a colour jitter, which mixes the
-channels a design's gain and offset per channel keep apart, and clips; round pixel18);
+channels a design's gain and offset per channel keep apart, and clips; round pixel18); both fitted inside the flat
+areas of the picture mapped from where those hold three colours or more, and a pixel on an edge next to a colour the
+map clips not judged (round art20: a design's white brightened clips, and its edges and lines of text thinner than a
+thumbnail pixel are blends with it, which no curve of the blend gives and which skewed the fit);
 a block whose colours did not change at all (pixel by pixel, or both smoothed: a thin line falls dark on one
 thumbnail pixel or pale on two) is never counted,
 whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
@@ -197,6 +200,9 @@ COLOUR_TOLERANCE = 0.25  # a block's colour residual (in units of the overlap's 
 # Floor of that spread (RGB distance, colours 0-1): below it the tolerance of a dark or dull picture sinks under
 # JPEG's colour noise (no picture of the tuning split is that dull: their least spread is 0.18).
 MIN_COLOUR_SPREAD = 0.16
+# A pixel of the colour thumbnail whose 3 x 3 neighbourhood spans at most this many levels in each channel is inside a
+# flat area (JPEG's noise there), not on an edge (_inside_flat)
+FLAT_COLOUR_RANGE = 12
 MAX_LOCAL_RECOLOUR = 0.5  # per-channel colour maps leaving more blocks than this unexplained: a global edit
 CLIPPED_LEVEL = 250  # a channel this high may have been clipped by the edit: its colour tells nothing
 LUMINANCE_TOLERANCE = 0.04  # a block's mean luminance (0-1) this far from the globally mapped one has moved
@@ -1900,8 +1906,25 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
         return _mean(_blocks(residual, COLOUR_BLOCK), 2) > tolerance
 
     if whole_map is not None:
-        mapped = whole_map(x[fit], target[fit])(x)
-        return unexplained(mapped), bounded(mapped)
+        # Fitted inside a's flat areas where those hold enough colours to fit the map (_palette_clipping; a logo's
+        # circle and emblem on white do not): a thumbnail pixel on an edge averages its two sides, which an edit that
+        # clips one of them (a white ground brightened) maps unlike their average, and a line of text thinner than a
+        # pixel is such a blend everywhere, a palette entry of its own that skews the fit. For the same reason a
+        # pixel on an edge next to a colour the map clips is not judged: its other side may be too thin to show.
+        flat = _inside_flat(colour_a)
+        inside = flat[valid] & (np.ones(len(x), bool) if fitted_from is None else fitted_from[valid])
+        if inside.any():
+            *_, enough = _palette_clipping(x[inside], target[inside])
+            fit = inside if enough else fit
+        raw = whole_map(x[fit], target[fit])(x)
+        clips = np.zeros(valid.shape, np.uint8)
+        clips[valid] = ((raw >= 1.0) | (raw <= 0.0)).any(axis=1)
+        unjudged = valid & ~flat & cv2.dilate(clips, np.ones((3, 3), np.uint8)).astype(bool)
+        mapped = bounded(raw)
+        residual = _shifted_residual(mapped, colour_b / 255.0, valid)
+        residual[unjudged] = 0.0
+        mapped[unjudged[valid]] = target[unjudged[valid]]  # (nor its luminance: _luminance_moved)
+        return _mean(_blocks(residual, COLOUR_BLOCK), 2) > tolerance, mapped
     for per_channel in ((True, False) if _few_colours(colour_a[valid][fit]) else (False,)):
         fitted = (_palette_lines if per_channel else _affine_map)(x[fit], target[fit])(x)
         differs = unexplained(fitted)
@@ -2043,18 +2066,23 @@ def _palette(x: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return mean_x, mean_target, counts >= MIN_PALETTE_SHARE * len(x)
 
 
+def _palette_clipping(x: np.ndarray, target: np.ndarray):
+    """_palette's (mean_x, mean_target, major); per entry and channel, whether neither picture is clipped there; and
+    whether at least three major entries have such a channel, to fit a whole-picture map's three numbers to."""
+    mean_x, mean_target, major = _palette(x, target)
+    # (nor where x is at the top: an edit that clipped it there says only that its level was as high or higher)
+    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
+        & (mean_x < CLIPPED_LEVEL / 255.0)
+    return mean_x, mean_target, major, unclipped, (major & unclipped.any(axis=1)).sum() >= 3
+
+
 def _unclipped_palette(x: np.ndarray, target: np.ndarray):
     """_palette's (mean_x, mean_target, major) and, per entry and channel, whether neither picture is clipped there,
     for the whole-picture maps fitted where nothing clipped (_tone_curve, _chroma_gain). A picture of many colours,
     fewer than three of those covering MIN_PALETTE_SHARE left where the target is not clipped (a product on white: the
     white, clipped, and one more colour): every entry counts as major."""
-    mean_x, mean_target, major = _palette(x, target)
-    # (nor where x is at the top: an edit that clipped it there says only that its level was as high or higher)
-    unclipped = (mean_target > 1.0 - CLIPPED_LEVEL / 255.0) & (mean_target < CLIPPED_LEVEL / 255.0) \
-        & (mean_x < CLIPPED_LEVEL / 255.0)
-    if (major & unclipped.any(axis=1)).sum() < 3:
-        major = np.ones(len(major), bool)
-    return mean_x, mean_target, major, unclipped
+    mean_x, mean_target, major, unclipped, enough = _palette_clipping(x, target)
+    return mean_x, mean_target, major if enough else np.ones(len(major), bool), unclipped
 
 
 def _tone_curve(x: np.ndarray, target: np.ndarray, trimmed: bool = True):
@@ -2112,6 +2140,15 @@ def _chroma_gain(x: np.ndarray, target: np.ndarray):
         grey = (colours @ LUMA_WEIGHTS)[:, None]
         return offset + gain * grey + chroma_gain * (colours - grey)
     return mapped
+
+
+def _inside_flat(colours: np.ndarray) -> np.ndarray:
+    """Per pixel of a colour thumbnail (0-255): does its 3 x 3 neighbourhood span at most FLAT_COLOUR_RANGE levels in
+    every channel (inside a flat area, not on an edge)?"""
+    window = np.ones((3, 3), np.uint8)
+    spans = [cv2.dilate(channel, window) - cv2.erode(channel, window)
+             for channel in cv2.split(colours.astype(np.float32))]
+    return np.max(spans, axis=0) <= FLAT_COLOUR_RANGE
 
 
 def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.ndarray:
