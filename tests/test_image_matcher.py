@@ -305,7 +305,7 @@ def test_picture_cut_into_a_band_of_another_still_matches(seed, share, side):
 @pytest.mark.parametrize("kind, seed, share, side", [("strip", 2, 0.35, "left"), ("strip", 6, 0.25, "bottom"),
                                                      ("band", 3, 0.35, "left"), ("band", 7, 0.25, "left")])
 def test_shared_strip_and_band_judged_alike_from_either_picture(kind, seed, share, side):
-    """The seam is judged on both pictures (_shared_seam, round seam20), so a pair's rules give one answer whichever
+    """The seam is judged on both pictures (_seam_kind, round seam20), so a pair's rules give one answer whichever
     picture they take as a: two composites sharing a strip of a third stay apart, the picture cut into a band of
     another matches. (Main's one-sided rule, a's picture alone, scored these 0.12 / 1.00, 0.99 / 0.01, 1.00 / 0.01
     and 1.00 / 0.00 from the first / the second picture as a.)"""
