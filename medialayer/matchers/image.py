@@ -2497,7 +2497,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
             coherent_residual=_coherent_residual(fitted, source[inliers], target[inliers]),
-            scene_goes_on=_scene_goes_on(transform, inverse, a, b),
+            scene_goes_on=cell is None and _scene_goes_on(transform, inverse, a, b),  # (a cell: one holds the other)
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
             region=_box(region, b), region_of_b=_box(_project(inverse, _frame(b.width, b.height)), a))
