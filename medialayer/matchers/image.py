@@ -121,15 +121,16 @@ The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's pictur
 bordered by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is
 placed, on each side of the inliers' box, where the aligned luminance stops agreeing line by line (block columns or
 rows); beyond it must lie b's keypoints with no correspondence in a and blocks of another structure (a recolour
-keeps the structure, another capture of the scene keeps correspondences), and a's own picture must go on across it
-(``_seam_in_a``, round shared15): where a changes picture along the same line, the two share a part (one foreground
-strip composited over different skies), neither holds the other, and the whole overlap is judged. Then the luminance
-and colour checks, levels and colour mapping fitted there too, judge the cell alone: the next cell's pixels neither
-skew the fits nor count as disagreeing or recoloured. It is looked for on b's grid, where a collage cell spans whole
-blocks, then on a's when a is the frame the checks are judged in, where b's band along a's edge fills whole blocks
-of a. Where none is found there, the luminance agreement is judged on b's grid too and the better kept
-(``_luminance_agreement``, round imageq14-meme): a meme of a crop shows the picture larger, and its caption bars and
-keystone fill band a's edges in a's frame, while on b's grid they lie in blocks a's frame only partly covers, which
+keeps the structure, another capture of the scene keeps correspondences), and one of the two pictures must go on
+across it (``_seam_kind``, rounds shared15 and seam20): where both change picture along the same line, the two share
+a part (one foreground strip composited over different skies), neither holds the other, and the whole overlap is
+judged, none of it as covered by an overlay where both show texture beyond the part (another picture in each). Then
+the luminance and colour checks, levels and colour mapping fitted there too, judge the cell alone: the next cell's
+pixels neither skew the fits nor count as disagreeing or recoloured. It is looked for on b's grid, where a collage
+cell spans whole blocks, then on a's when a is the frame the checks are judged in, where b's band along a's edge
+fills whole blocks of a. Where none is found there, the luminance agreement is judged on b's grid too and the better
+kept (``_luminance_agreement``, round imageq14-meme): a meme of a crop shows the picture larger, and its caption bars
+and keystone fill band a's edges in a's frame, while on b's grid they lie in blocks a's frame only partly covers, which
 are not judged. And where a's picture lies inside b, judged on b's grid, b's colour thumbnail pixels along a seam mix
 the gutter and the next picture into a's: a region of recoloured blocks one block deep along a side of the overlap,
 where a's frame ends inside b's blocks beyond and b's luminance there does not agree with a's, is the seam's, not a
@@ -291,14 +292,19 @@ FOREIGN_MATCHED = 0.15
 SEAM_AGREEMENT = 0.5
 FOREIGN_STRUCTURE = 0.5
 MIN_REGION_BLOCKS = 6  # aligned-check blocks the cell must hold for the checks to keep to it
-# Where a's own picture changes along b's seam too, the seam is the edge of a part both share (_seam_in_a): a's median
-# step across one of the SEAM_LAG lines before the first where a's and b's luminance stop correlating is its largest
-# near the seam and over SEAM_STEP times its median step beyond, on lines of SEAM_SAMPLES points. (Round shared15, on
-# composites of tune photos sharing a strip of another and inset variants of the tune photos drawn with another seed:
-# 1.5-2.5 lost no collage cell, meme or photographed screen, and left 13-18 of 72 strips matched, 36 before; without
-# the largest-step condition 2.0 lost a map cropped into a collage cell, the map's coast along the seam and the
-# ocean flat beyond it.)
-SEAM_STEP, SEAM_SAMPLES, SEAM_LAG = 2.0, 40, 3
+# Where neither picture goes on across b's seam, the seam is the edge of a part both share (_seam_kind), on lines
+# of SEAM_SAMPLES points: across the SEAM_LAG lines up to the first where a's and b's luminance stop correlating, a
+# picture goes on when its own lines beside each of them correlate at SEAM_CONTINUITY at least (or its lines before
+# the seam hardly correlate either: a fine texture), and no straight edge runs there (its median step across one of
+# them its largest near the seam and over SEAM_STEP times its median step beyond). (Round shared15, the step on a
+# alone, on composites of tune photos sharing a strip of another and inset variants of the tune photos drawn with
+# another seed: 1.5-2.5 lost no collage cell, meme or photographed screen, and left 13-18 of 72 strips matched, 36
+# before; without the largest-step condition 2.0 lost a map cropped into a collage cell, the map's coast along the
+# seam and the ocean flat beyond it. Round seam20, both pictures, on 48 generated strip pairs and 48 pictures cut into
+# a band of another, judged from either: lines correlating at 0.4, of 0.3-0.6, kept the most bands' cells and refused
+# the most strips' seams; the originals' own lines dip to 0.3-0.5.)
+SEAM_STEP, SEAM_SAMPLES, SEAM_LAG, SEAM_CONTINUITY = 2.0, 40, 3, 0.4
+SEAM_FLAT = 1.0  # a median step (grey levels) beyond a seam under this: plain ground, no other picture (_seam_kind)
 # A collage's or a meme's seam in the frame of the picture it holds: a straight step of the holder's luminance over
 # HOLDER_SEAM_STEP times its median step (plus one level) near a line of recoloured blocks, where the picture has
 # none (_straight_step; round collage17: a picture's own edge there, a burst's moved one, stops at about half that).
@@ -1625,7 +1631,7 @@ def _straight_step(holder: np.ndarray, picture: np.ndarray, covered: np.ndarray,
     on across it. A column's step: the median, over the rows both cover within 1.5 blocks of the line, of the absolute
     difference of the columns beside it (a seam falls between pixels and mixes the column on it). The holder's
     largest step in the window lies there and is over HOLDER_SEAM_STEP times its median step plus one level; the
-    picture's steps within half a block of it stay under SEAM_STEP times its median plus one (as _seam_in_a judges a
+    picture's steps within half a block of it stay under SEAM_STEP times its median plus one (as _seam_kind judges a
     picture's own step; half a block: another capture's edge moved by its parallax is the same edge)."""
     reach = 3 * LUMA_BLOCK // 2
     window = np.arange(max(1, line - reach), min(LUMA_SIDE - 1, line + reach))
@@ -2267,9 +2273,10 @@ def _turn_hues(colours: np.ndarray, degrees: float) -> np.ndarray:
 
 def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inliers_b: np.ndarray,
           matched_b: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-          frame: ImageFingerprint, aligned: tuple | None = None) -> np.ndarray | None:
+          frame: ImageFingerprint, aligned: tuple | None = None) -> tuple[np.ndarray | None, bool]:
     """The blocks of ``frame``'s aligned-check grid (a or b; a boolean mask) that a's picture fills in b, when another
-    picture lies beyond them inside the overlap across a straight seam, else None.
+    picture lies beyond them inside the overlap across a straight seam, else None; and whether a seam it refused is
+    the edge of a part both share (_seam_kind).
 
     A collage cell is cover-cropped, and a meme's caption bars and keystone fill border the picture: a's frame
     reaches beyond the part of b that shows it, across a seam along the rows or columns. On each side of the
@@ -2277,8 +2284,8 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
     from the box outward, the run kept is the one whose agreeing share, minus SEAM_AGREEMENT, sums the most. What
     lies beyond is another picture only when it holds at least MIN_FOREIGN_KEYPOINTS of b's keypoints, almost none
     of them (under FOREIGN_MATCHED) with any correspondence in a, and under FOREIGN_STRUCTURE of its blocks keep a's
-    structure: a recolour keeps the structure, a parallax or a shared scene leaves correspondences. Nor where a's
-    own picture changes along the seam too (_seam_in_a): a strip both share, not a's picture in a cell. The inliers
+    structure: a recolour keeps the structure, a parallax or a shared scene leaves correspondences. Nor where
+    neither picture goes on across the seam (_seam_kind): a strip both share, not a picture in a cell. The inliers
     may sit in a small part of the cell (a texture-poor cell, corners ORB found at another scale): the seam, not the
     inliers, bounds what is judged. (Designs of one series sharing an element look the same around it: the cell must
     cover MIN_BOX_SHARE of a.) (``aligned``: as for _block_agreement, of the frame's grid.)"""
@@ -2290,7 +2297,7 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
         to_frame, other, points, inliers = inverse, b, in_a, _project(inverse, inliers_b)
     agree, same_structure, _, valid, _, _ = _block_agreement(to_frame, other, frame, aligned=aligned)
     if valid.sum() < 4:
-        return None
+        return None, False
     n = LUMA_SIDE // LUMA_BLOCK
     agreeing, structured = np.zeros((n, n)), np.zeros((n, n))
     agreeing[valid], structured[valid] = agree, same_structure
@@ -2299,6 +2306,7 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
     last = np.clip(np.floor(inliers.max(axis=0) / size).astype(int), 0, n - 1)
     block_of = np.clip((points / size).astype(int), 0, n - 1)
     low, high = np.zeros(2, int), np.full(2, n)  # the cell's block range: columns (axis 0), rows (axis 1)
+    shared = False
     for axis in (0, 1):
         line_blocks = valid.sum(axis=axis)  # of each block column (axis 0) or row (axis 1)
         share = agreeing.sum(axis=axis) / np.maximum(line_blocks, 1)
@@ -2316,38 +2324,47 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
                 continue
             outward = -1 if lines[0] < first[axis] else 1
             seam = (lines[0] + 1 if outward < 0 else lines[0]) * size[axis]
-            if _seam_in_a(transform, inverse, a, b, frame, axis, seam, size[axis], outward):
-                continue  # a changes to another picture there too: a part both share, not a's picture in a cell
+            kind = _seam_kind(transform, inverse, a, b, frame, axis, seam, size[axis], outward)
+            if kind != "cell":  # both change picture there: a part both share, or both end, not a picture in a cell
+                shared |= kind == "shared"
+                continue
             if lines[0] < first[axis]:
                 low[axis] = lines[0] + 1
             else:
                 high[axis] = lines[0]
     if (low == 0).all() and (high == n).all():
-        return None
+        return None, shared
     corners = np.array([[low[0], low[1]], [high[0], low[1]], [high[0], high[1]], [low[0], high[1]]]) * size
     corners_a = np.clip(corners if frame is a else _project(inverse, corners), 0, [a.width, a.height])
     if np.prod(corners_a.max(axis=0) - corners_a.min(axis=0)) < MIN_BOX_SHARE * a.width * a.height:
-        return None
+        return None, shared
     cell = np.zeros((n, n), bool)
     cell[low[1]:high[1], low[0]:high[0]] = True
     cell &= valid
-    return cell if cell.sum() >= MIN_REGION_BLOCKS else None
+    return (cell, shared) if cell.sum() >= MIN_REGION_BLOCKS else (None, shared)
 
 
-def _seam_in_a(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-               frame: ImageFingerprint, axis: int, seam: float, block: float, outward: int) -> bool:
-    """Whether a's own picture changes along b's seam too, the line at ``seam`` (working pixels of ``frame``, a or b,
-    within a block of b's seam) across ``axis`` (0: a column, 1: a row), the cell on the side away from ``outward``
-    (+1, -1). A collage cell or a meme's picture is a whole picture, or a crop of it, that b's seam cuts: a goes on
-    across it. Two composites sharing a strip of a third picture (one foreground over different skies) both change
-    picture along the strip's edge: a part they share, not one inside the other.
+def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+               frame: ImageFingerprint, axis: int, seam: float, block: float, outward: int) -> str:
+    """What b's seam is, the line at ``seam`` (working pixels of ``frame``, a or b, within a block of b's seam) across
+    ``axis`` (0: a column, 1: a row), the cell on the side away from ``outward`` (+1, -1): "cell" where one of the two
+    pictures goes on across it, "shared" where neither does and both show texture beyond it, "ends" where neither does
+    and one of them shows plain ground beyond it (SEAM_FLAT: a design's or a product's ground, fill; it ends there).
+    A collage cell or a meme's picture is a whole picture, or a crop of it, that the composite's seam cuts: the
+    picture itself goes on across it, whichever of the two it is (round seam20: a pair is judged in one order, the
+    composite may be a). Two composites sharing a strip of a third picture (one foreground over different skies) both
+    change picture along the strip's edge: a part they share, not one inside the other.
 
     Both luminance thumbnails are sampled on lines parallel to the seam, a thumbnail pixel of the frame apart, within
-    1.5 blocks of it. b leaves a's picture at the first line, going outward, along which their luminance no longer
-    correlates (under SEAM_AGREEMENT); a changes picture there too when its step across one of the SEAM_LAG lines
-    before that one (the median absolute difference of the lines beside it: the seam falls between pixels, and the
-    line past it still mixes both pictures) is its largest within the window and over SEAM_STEP times the median of
-    its steps beyond: one straight edge along the whole seam, where a photo's own edges wander, come and go."""
+    1.5 blocks of it. The pictures part at the first line, going outward, along which their luminance no longer
+    correlates (under SEAM_AGREEMENT); the seam lies across one of the SEAM_LAG lines up to that one (it falls between
+    pixels, and the line past it still mixes both pictures). A picture goes on across it when its own lines beside
+    each of those (two apart) correlate at SEAM_CONTINUITY at least, and no straight edge runs along it: its step
+    across one of them (the median absolute difference of the lines beside it) is not both its largest within the
+    window and over SEAM_STEP times the median of its steps beyond (a photo's own edges wander, come and go). A
+    composite's lines either side of the seam show two pictures: they hardly correlate. (Where a picture's own lines
+    before the seam correlate under SEAM_CONTINUITY in the median, a fine texture, that tells nothing: the step
+    decides alone.)"""
     along = 1 - axis
     extent = (frame.width, frame.height)
     step = extent[axis] / LUMA_SIDE
@@ -2362,17 +2379,31 @@ def _seam_in_a(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
         inside &= in_picture
         profiles.append(_sample_thumb(_luma(picture), thumb))
     if inside.sum() < SEAM_SAMPLES // 4:
-        return False  # the seam lies beyond a's picture
-    line_a, line_b = (profile[:, inside] - _mean(profile[:, inside], 1)[:, None] for profile in profiles)
-    correlation = _mean(line_a * line_b, 1) / np.maximum(np.sqrt(_mean(line_a ** 2, 1) * _mean(line_b ** 2, 1)), 1.0)
-    apart = np.flatnonzero(correlation < SEAM_AGREEMENT)
-    if len(apart) == 0 or apart[0] < 2 or apart[0] + 3 >= len(offsets):
-        return False  # no line of the window where b stops showing a, or no lines beyond it
-    steps = np.median(np.abs(profiles[0][2:, inside] - profiles[0][:-2, inside]), axis=1)  # steps[k]: across line k + 1
-    seam_lines = np.arange(max(0, apart[0] - SEAM_LAG), apart[0])
-    at_seam = steps[seam_lines].max()
-    return bool(at_seam >= np.delete(steps, seam_lines).max()
-                and at_seam > SEAM_STEP * (np.median(steps[apart[0]:]) + 1.0))
+        return "cell"  # the seam lies beyond a's picture
+    line_a, line_b = (profile[:, inside] for profile in profiles)
+    apart = np.flatnonzero(_line_correlation(line_a, line_b) < SEAM_AGREEMENT)
+    if len(apart) == 0 or apart[0] <= SEAM_LAG or apart[0] + 3 >= len(offsets):
+        return "cell"  # no line of the window where b stops showing a, or no lines beyond it
+    seam_lines = np.arange(apart[0] - SEAM_LAG + 1, apart[0] + 1)  # the lines the seam may cross
+
+    def goes_on(lines: np.ndarray) -> tuple[bool, bool]:  # (goes on, shows texture beyond)
+        continuity = _line_correlation(lines[:-2], lines[2:])  # [k]: across line k + 1
+        steps = np.median(np.abs(lines[2:] - lines[:-2]), axis=1)
+        at_seam, beyond = steps[seam_lines - 1].max(), np.median(steps[apart[0]:])
+        edge = at_seam >= np.delete(steps, seam_lines - 1).max() and at_seam > SEAM_STEP * (beyond + 1.0)
+        return bool(not edge and (continuity[seam_lines - 1].min() >= SEAM_CONTINUITY
+                                  or np.median(continuity[:seam_lines[0] - 1]) < SEAM_CONTINUITY)), beyond >= SEAM_FLAT
+
+    (a_goes_on, a_textured), (b_goes_on, b_textured) = goes_on(line_a), goes_on(line_b)
+    if a_goes_on or b_goes_on:
+        return "cell"
+    return "shared" if a_textured and b_textured else "ends"
+
+
+def _line_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The correlation of each line (row) of ``x`` with the same row of ``y``, a spread of one grey level at least."""
+    x, y = x - _mean(x, 1)[:, None], y - _mean(y, 1)[:, None]
+    return _mean(x * y, 1) / np.maximum(np.sqrt(_mean(x ** 2, 1) * _mean(y ** 2, 1)), 1.0)
 
 
 def _shared_pattern(inverse: np.ndarray, inliers_b: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> bool:
@@ -2477,10 +2508,12 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         # a's edge, the next cell or a caption bar, fills whole blocks of a).
         # (The blocks of each grid, a's warped onto b's and b's onto a's, computed once for the checks.)
         on_b, on_a = _aligned_blocks(transform, a, b), None
-        cell_grid, cell = b, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b, on_b)
+        cell_grid, (cell, shared) = b, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b, on_b)
         if cell is None and frame is a:
             on_a = _aligned_blocks(inverse, b, a)
-            cell_grid, cell = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, a, on_a)
+            cell_grid, (cell, shared_on_a) = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b,
+                                                      a, on_a)
+            shared |= shared_on_a
         if cell is None:
             checked = to_frame, other, frame, None  # (the frame and cell the luminance agreement is judged in)
             agreement, covered, recoloured = _aligned_agreement(*checked, inset=frame is b,
@@ -2489,6 +2522,8 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
                 on_b_grid = _luminance_agreement(transform, a, b, on_b)
                 if on_b_grid[0] > agreement:
                     (agreement, covered), checked = on_b_grid, (transform, a, b, None)
+            if shared:  # beyond a part both share, each shows another picture: no overlay covers one of them there
+                covered = 0.0
         else:
             checked = (transform, a, b, cell) if cell_grid is b else (inverse, b, a, cell)
             agreement, covered, recoloured = _aligned_agreement(*checked, inset=cell_grid is b)
@@ -2499,7 +2534,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
             coherent_residual=_coherent_residual(fitted, source[inliers], target[inliers]),
-            scene_goes_on=_scene_goes_on(transform, inverse, a, b),
+            scene_goes_on=cell is None and _scene_goes_on(transform, inverse, a, b),  # (a cell: one holds the other)
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
             region=_box(region, b), region_of_b=_box(_project(inverse, _frame(b.width, b.height)), a))
