@@ -319,15 +319,16 @@ def test_a_burst_beyond_the_pool_is_shed_with_503_and_retry_after(start, media):
 
 
 def test_the_request_deadline_answers_504_and_the_abandoned_work_keeps_its_slot(start, media):
-    base = start(limits=PRIVATE, workers=1, queue_size=0, request_timeout=2.0)
+    base = start(limits=PRIVATE, workers=1, queue_size=0, request_timeout=3.0)
     # Each fetch alone is within the deadline (fetches are capped at it) but both together are not: the
-    # source takes 1.2 s, the target would take 30 s and is cut at 2 s, so the work ends at about 3.2 s.
-    body = {"source_url": f"{media['base']}/slow/1.2/image_a.jpg", "target_url": f"{media['base']}/slow/30/image_b.jpg",
+    # source takes 2.6 s, the target would take 30 s and is cut at 3 s, so the work ends at about 5.6 s, 2.6 s after
+    # the answer: time for the two requests below on a loaded machine (with 1.2 s one was once answered 200).
+    body = {"source_url": f"{media['base']}/slow/2.6/image_a.jpg", "target_url": f"{media['base']}/slow/30/image_b.jpg",
             "pair_id": "late"}
     response = post(base, "image", body)
     record = response.json()
     assert response.status_code == 504 and record["error"]["code"] == "DECODE_TIMEOUT", record
-    assert "deadline of 2s" in record["error"]["message"] and record["pair_id"] == "late"
+    assert "deadline of 3s" in record["error"]["message"] and record["pair_id"] == "late"
     assert record["source_url"] == body["source_url"] and record["media_type"] == "image"
     assert _in_flight(base) == 1  # the fetch still runs: no new work is admitted in its place
     assert post(base, "image", {"source_url": media["image_a"], "target_url": media["image_b"]}).status_code == 503
