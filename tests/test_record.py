@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from medialayer.errors import ErrorCode, MediaError
-from medialayer.matchers.base import Comparison, Segment, order_key
+from medialayer.matchers.base import Comparison, Segment, comes_first
 from medialayer.record import RESULT_SCHEMA, error_record, make_row, result_record
 
 
@@ -35,15 +35,17 @@ def test_a_comparison_swapped_reads_the_pair_the_other_way_round():
     assert swapped.region == (0.0, 0.0, 1.0, 1.0) and swapped.swapped(comparison.region) == comparison
 
 
-def test_order_key_puts_the_shorter_first_and_equal_durations_in_one_order_by_their_contents():
+def test_the_shorter_comes_first_and_equal_durations_in_one_order_by_their_contents():
     @dataclasses.dataclass
     class Timed:
         duration: float
         values: np.ndarray
     short, long = Timed(3.0, np.array([9])), Timed(4.0, np.array([1]))
     same_length = Timed(4.0, np.array([2]))
-    assert order_key(short) < order_key(long) < order_key(same_length)
-    assert order_key(long) == order_key(Timed(4.0, np.array([1])))
+    assert comes_first(short, long) and comes_first(long, same_length) and comes_first(short, same_length)
+    assert not comes_first(long, short) and not comes_first(same_length, long)
+    identical = Timed(4.0, np.array([1]))
+    assert not comes_first(long, identical) and not comes_first(identical, long)
 
 
 def test_error_record_has_every_column_and_null_decision():

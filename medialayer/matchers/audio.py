@@ -74,7 +74,7 @@ from scipy import ndimage, special
 from medialayer.limits import Limits
 from medialayer.matchers.audio_decode import SAMPLE_RATE, decode_chunks
 from medialayer.matchers.audio_triplets import SCALE_BIN, edit_cells, hash_join, hits, triplets
-from medialayer.matchers.base import Comparison, Segment, order_key
+from medialayer.matchers.base import Comparison, Segment, comes_first
 from medialayer.media import Blob
 
 N_FFT = 1024
@@ -272,7 +272,7 @@ class AudioMatcher:
     def compare(self, a: AudioFingerprint, b: AudioFingerprint) -> Comparison:
         # One answer whichever order the pair comes in (round order20): judged with the longer file as a, as the
         # search for edits was built (the tune side's copies found from their source: 392 of 396, the other way 391)
-        if order_key(a) < order_key(b):
+        if comes_first(a, b):
             return self.compare(b, a).swapped()
         if _cannot_match(a.low_information, b.low_information):
             return Comparison(False, 0.0, "low")

@@ -80,12 +80,15 @@ class Comparison:
             region=region, speed_ratio=None if self.speed_ratio is None else 1 / self.speed_ratio)
 
 
-def order_key(fingerprint) -> tuple:
-    """The sort key by which a matcher of timed media (audio, video: fingerprints with a ``duration``), whose alignment
-    is one-sided (a's samples or landmarks looked for in b), picks the order it judges a pair in, so that its answer
-    does not depend on which column of a pairs file holds which file (round order20): the duration, then the
-    fingerprint's contents, so any two fingerprints but identical ones have exactly one order."""
-    return fingerprint.duration, _contents(fingerprint)
+def comes_first(a, b) -> bool:
+    """Whether ``a`` comes strictly before ``b`` in the one order a matcher of timed media (audio, video: fingerprints
+    with a ``duration``), whose alignment is one-sided (a's samples or landmarks looked for in b), judges a pair in, so
+    that its answer does not depend on which column of a pairs file holds which file (round order20): the shorter
+    first, equal durations by the fingerprints' contents (read only then), so any two fingerprints but identical ones
+    have exactly one order."""
+    if a.duration != b.duration:
+        return a.duration < b.duration
+    return _contents(a) < _contents(b)
 
 
 def _contents(value) -> list[bytes]:

@@ -33,7 +33,7 @@ import functools
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from medialayer.matchers.base import Comparison, Segment, order_key
+from medialayer.matchers.base import Comparison, Segment, comes_first
 from medialayer.matchers.video_local import LINE_TOLERANCE, LOCAL_STEP, MIN_FRAMES, compare_local
 from medialayer.matchers.video_orientation import ORIENTATIONS
 from medialayer.matchers.video_parts import PANE_SHOWS, PARTS
@@ -125,7 +125,7 @@ def compare_fingerprints(a, b) -> Comparison:
     with bars was placed 4.6 s off looked for in its source, exactly the other way round); mapped back to the
     caller's order."""
     with _BLAS.limit(limits=1, user_api="blas"):
-        first, second = (a, b) if order_key(a) <= order_key(b) else (b, a)
+        first, second = (b, a) if comes_first(b, a) else (a, b)
         judged, region_of_first = _compare(first, second)
         if judged.confidence != "high":
             other, region_of_second = _compare(second, first)
