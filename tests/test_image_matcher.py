@@ -932,7 +932,7 @@ def test_brightened_app_screen_on_white_is_a_copy_not_its_recolour(seed):
     """An app screen brightened by 40%: its white clips, and its lines of grey text, thinner than a pixel of the colour
     thumbnail, are blends with that white there, which no curve of the blend gives (the clipped white's blend is
     darker than the blend's brightened colour); fitted to them, the curve missed the cards' colours too. The curve
-    fitted inside the flat areas and an edge explained as a blend of the mapped colours beside it explain the copy;
+    fitted inside the flat areas, and the edge pixels next to a colour it clips left unjudged, explain the copy;
     the screen with its bar in another colour, brightened alike, and another screen of the template are still no copy
     (main scored these copies 0.39, 0.57 and 0.80)."""
     screen = synthetic.flat_artwork(seed, "ui")
