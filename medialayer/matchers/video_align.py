@@ -60,8 +60,9 @@ MAX_GAP = 2.0  # seconds of informative, unmatched samples bridged inside one se
 MUTUAL_REACH = 2.0  # seconds either side of a settled line searched for each sample's best partner, both ways
 MIN_SEGMENT_EVIDENCE = 2.0  # weighted matched samples a segment needs
 MIN_EVIDENCE = 4.0  # weighted matched samples a match needs: about a second of moving picture
-FULL_COPY_SECONDS = 8.0  # seconds of moving picture matched at EXACT_SIMILARITY that score as all of the shorter
-# video (tune side's negatives: at most 1.6 s, two halves of one slideshow)
+FULL_COPY_SECONDS = 5.0  # seconds of moving picture matched at EXACT_SIMILARITY that score as all of the shorter
+# video: the decision then needs 2.25 s of it (tune side's negatives: at most 1.4 s, two halves of one slideshow;
+# at 8 s, clips of 3-4 s inside other videos, a still in them counting once, stayed under the decision)
 EXACT_SIMILARITY = 0.95  # cosine of a sample and its copy's (re-encoded: 0.97 and more; a painting's fixed camera
 # against a slideshow of paintings of its style: up to 0.92)
 MATCH_SCORE = 0.45  # coverage x mean similarity at the decision threshold (calibrated on negatives)
@@ -409,18 +410,22 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
     # or leaves the other video; black or flat stretches in between do not break it.
     breaking = np.cumsum((informative & ~matched) + ~present * 1e6)
     breaks = np.flatnonzero(np.diff(breaking[indices]) * a.step > MAX_GAP) + 1
+    # Each pair counts as the moments it shows of the video the line runs faster through: along a line slower than 1
+    # (ratio < 1) consecutive samples of a share one partner in b, so a's samples would count b's moments over again
+    # (a zoom or pan read at half speed, each of b's samples matched twice, outscored the copy's own line).
+    pair_weight = np.minimum(a.weight, b.weight[partner]) * min(1.0, ratio)
     runs = []
     for run in np.split(indices, breaks):
-        evidence = float(np.sum(np.minimum(a.weight[run], b.weight[partner[run]])[strong[run]]))
+        evidence = float(np.sum(pair_weight[run][strong[run]]))
         if evidence < MIN_SEGMENT_EVIDENCE or not _distinct(a, fa, b, fb, run, partner[run], similarity[run]):
             continue
         first, last = _widen(run[0], run[-1], present, informative)
         inside = np.arange(first, last + 1)
         inside = inside[informative[inside]]
-        weight = np.minimum(a.weight[inside], b.weight[partner[inside]])
+        weight = pair_weight[inside]
         start = _boundary(a, b, first, partner[first], ratio, offset, at_start=True)
         end = _boundary(a, b, last, partner[last], ratio, offset, at_start=False)
-        exact = float(np.sum(np.minimum(a.weight[run], b.weight[partner[run]])[similarity[run] >= EXACT_SIMILARITY]))
+        exact = float(np.sum(pair_weight[run][similarity[run] >= EXACT_SIMILARITY]))
         runs.append(_Run(start, end, float(np.clip(ratio * start + offset, 0, b.duration)),
                          float(np.clip(ratio * end + offset, 0, b.duration)), evidence, exact,
                          float(np.sum(weight * np.clip(similarity[inside], 0, 1))), float(np.sum(weight)), ratio))
