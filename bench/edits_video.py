@@ -19,7 +19,8 @@ Negatives: each copy against every source of the side it shows nothing of. Per f
 found, score quantiles, confidence counts, negatives matched (and their highest score); for the embedded
 families the boundary errors of each true segment (start and end, source and target timelines, p50/p90) and
 the segment precision / recall in seconds (both timelines summed, as VSC22 scores segments). Copies and
-fingerprints are cached under bench/work/edits-video (by the fingerprinting code's text, as the quality bench).
+fingerprints are cached under bench/work/edits-video (an embedded copy by a hash of its ffmpeg graph, fingerprints by
+the fingerprinting code's text, as the quality bench).
 """
 from __future__ import annotations
 

@@ -13,7 +13,10 @@
    never break a run). Run ends are placed between the last matching sample and the next one, or at
    a video's own start or end, whichever both videos allow. A run must fit its line clearly better than
    it fits the other video as a whole (a fixed camera's background matches at every offset), or, where
-   every moment looks alike (a test card), change from sample to sample as its partners do.
+   every moment looks alike (a test card), change from sample to sample as its partners do. A pair's weight
+   counts the moments of the video the line runs faster through (a line slower than 1 meets each of b's samples
+   more than once). Where runs were found, the votes they do not explain vote again, and runs at the same speed on
+   the lines found then are added: another clip cut into b elsewhere.
 3. Runs overlapping a stronger one are dropped; the rest are the segments and give the score: the
    share of the shorter video covered (or, for a clip inside longer videos, the share of FULL_COPY_SECONDS
    matched at EXACT_SIMILARITY), times the mean similarity inside the segments (a pane's score
