@@ -358,8 +358,8 @@ class _Votes:
         explained = np.zeros(len(self.source), bool)
         for run in runs:
             offset = run.target_start - run.ratio * run.source_start
-            explained |= ((self.source > run.source_start - MUTUAL_REACH) & (self.source < run.source_end + MUTUAL_REACH)
-                          & (np.abs(self.target - run.ratio * self.source - offset) < MUTUAL_REACH))
+            beside = (self.source > run.source_start - MUTUAL_REACH) & (self.source < run.source_end + MUTUAL_REACH)
+            explained |= beside & (np.abs(self.target - run.ratio * self.source - offset) < MUTUAL_REACH)
         return ~explained
 
 
