@@ -19,11 +19,13 @@ Negatives: each copy against every source of the side it shows nothing of. Per f
 found, score quantiles, confidence counts, negatives matched (and their highest score); for the embedded
 families the boundary errors of each true segment (start and end, source and target timelines, p50/p90) and
 the segment precision / recall in seconds (both timelines summed, as VSC22 scores segments). Copies and
-fingerprints are cached under bench/work/edits-video (by the fingerprinting code's text, as the quality bench).
+fingerprints are cached under bench/work/edits-video (an embedded copy by a hash of its ffmpeg graph, fingerprints by
+the fingerprinting code's text, as the quality bench).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -121,10 +123,11 @@ def _layout(rng, family: str, duration: float, hosts: list[tuple[str, float]]):
     return clips, parts, edit, parameter
 
 
-def embedded(src: str, family: str, dst: str, rng, duration: float, hosts: list[tuple[str, float]]):
-    """A host made of other sources with clips of src inside (EMBEDDED[family]); the truth segments."""
+def embedded(src: str, family: str, stem: str, rng, duration: float, hosts: list[tuple[str, float]]):
+    """A host made of other sources with clips of src inside (EMBEDDED[family]), written to stem + a hash of its
+    ffmpeg graph (a changed layout or graph is encoded afresh) + ".mp4"; its path and the truth segments."""
     clips, parts, edit, parameter = _layout(rng, family, duration, hosts)
-    inputs, chains, labels, truth, t = [src], [], [], [], 0.0
+    inputs, chains, labels, truth, t = [], [], [], [], 0.0
     common = f"scale={SIZE[0]}:{SIZE[1]},setsar=1,fps={FPS}"
     for k in range(len(clips) + 1):
         if parts[k] is not None:
@@ -137,16 +140,24 @@ def embedded(src: str, family: str, dst: str, rng, duration: float, hosts: list[
         if k < len(clips):
             start, length, speed = clips[k]
             look = ",hflip" if edit == "hflip" else _crop(parameter) if edit == "crop" else ""
-            chains.append(f"[0:v]trim={start:.3f}:{start + length:.3f},setpts={speed:.4f}*(PTS-STARTPTS){look},"
-                          f"{common}[c{k}]")
+            # One input per clip: two trims of one input, the later part of the source first, made ffmpeg 5.1
+            # repeat the second clip's last frame for some 20 s before the next host part (the truth said host).
+            inputs.append(src)
+            chains.append(f"[{len(inputs) - 1}:v]trim={start:.3f}:{start + length:.3f},"
+                          f"setpts={speed:.4f}*(PTS-STARTPTS){look},{common}[c{k}]")
             labels.append(f"[c{k}]")
             shown = round(length * speed * FPS) / FPS
             truth.append((start, start + shown / speed, t, t + shown))
             t += shown
+    graph = ";".join(chains) + f";{''.join(labels)}concat=n={len(labels)}:v=1[v]"
+    key = hashlib.sha1("\n".join([graph, *(os.path.basename(path) for path in inputs)]).encode()).hexdigest()[:8]
+    dst = f"{stem}.{key}.mp4"
     if not os.path.exists(dst):
-        graph = ";".join(chains) + f";{''.join(labels)}concat=n={len(labels)}:v=1[v]"
         _ffmpeg(dst, inputs, graph)
-    return truth
+    encoded = _probe(dst)[0]
+    if abs(encoded - t) > 2 * len(labels) / FPS:  # the truth holds if the file is the layout (a frame or two a part)
+        raise RuntimeError(f"{dst}: {encoded:.2f} s encoded where the layout makes {t:.2f} s")
+    return dst, truth
 
 
 def _crop(parameter) -> str:
@@ -167,13 +178,13 @@ def _copies(media_dir: str, work: str, split: str, only):
         rng = np.random.default_rng([SEEDS[split], [*FILTERS, *EMBEDDED].index(family)])
         slug = family.replace(" ", "_").replace("/", "-").replace("(", "").replace(")", "").replace("+", "and")
         for k, src in enumerate(sources):
-            dst = os.path.join(work, f"{stem(src)}.{slug}.mp4")
+            dst = os.path.join(work, f"{stem(src)}.{slug}")
             if family in FILTERS:
-                copies.append((family, src, dst, whole_edit(src, family, dst), {src}))
+                copies.append((family, src, dst + ".mp4", whole_edit(src, family, dst + ".mp4"), {src}))
             else:  # hosts: the next sources of the side, one or two of them
                 others = sources[k + 1:] + sources[:k]
                 hosts = [(path, durations[path]) for path in others[:1 + int(rng.integers(2))]]
-                truth = embedded(src, family, dst, rng, durations[src], hosts)
+                dst, truth = embedded(src, family, dst, rng, durations[src], hosts)
                 copies.append((family, src, dst, truth, {src, *(path for path, _ in hosts)}))
     return sources, copies
 

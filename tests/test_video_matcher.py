@@ -209,3 +209,26 @@ def test_a_clip_of_slow_picture_between_unrelated_content_is_placed_at_its_cuts(
     # Six seconds of moving picture matched moment by moment are a copy, whatever the videos around them: the
     # whole picture decides (its segments, to a sample), not the keypoints' one frame a second.
     assert result.similarity_score > 0.6 and result.confidence in ("high", "medium")
+
+
+def test_a_short_clip_at_the_very_start_of_a_longer_video_is_found(make):
+    # 3.4 s of the source open a 17.4-s host, the rest another video: the clip is the host's first frame, and
+    # shorter than the 8 s of exact picture that scored as a whole copy before (video21: a miss at 0.472).
+    source = make("original_for_start", _video(SCENE, 12))
+    host = make("clip_first", _video(synth.concatenate((lambda t: SCENE(t + 4.0), 3.4), (OTHER_SCENE, 14.0)), 17.4))
+    result = MATCHER.compare(source, host)
+    _assert_segment(result, (4, 7.4, 0, 3.4))
+    assert len(result.segments) == 1
+
+
+def test_two_clips_of_slow_picture_in_one_host_are_two_segments(make):
+    # 4.6 s and 9 s of a slowly changing 30-s video, the later part first, between other content: around the first
+    # clip found, the slow picture's look-alike moments vote for every line crossing it at a slant, and took every
+    # other candidate line from the second clip (video21: one segment).
+    source = make("slow_source_30", _video(_slow, 30))
+    host = make("two_slow_clips", _video(synth.concatenate(
+        (OTHER_SCENE, 4.0), (lambda t: _slow(t + 20.0), 4.6), (lambda t: OTHER_SCENE(t + 4.0), 3.0),
+        (lambda t: _slow(t + 3.0), 9.0), (lambda t: OTHER_SCENE(t + 7.0), 4.0)), 24.6))
+    result = MATCHER.compare(source, host)
+    got = sorted((s.source_start, s.source_end, s.target_start, s.target_end) for s in result.segments)
+    assert result.match and np.allclose(got, [(3, 12, 11.6, 20.6), (20, 24.6, 4, 8.6)], atol=1.0), got

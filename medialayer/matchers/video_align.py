@@ -13,7 +13,10 @@
    never break a run). Run ends are placed between the last matching sample and the next one, or at
    a video's own start or end, whichever both videos allow. A run must fit its line clearly better than
    it fits the other video as a whole (a fixed camera's background matches at every offset), or, where
-   every moment looks alike (a test card), change from sample to sample as its partners do.
+   every moment looks alike (a test card), change from sample to sample as its partners do. A pair's weight
+   counts the moments of the video the line runs faster through (a line slower than 1 meets each of b's samples
+   more than once). Where runs were found, the votes they do not explain vote again, and runs at the same speed on
+   the lines found then are added: another clip cut into b elsewhere.
 3. Runs overlapping a stronger one are dropped; the rest are the segments and give the score: the
    share of the shorter video covered (or, for a clip inside longer videos, the share of FULL_COPY_SECONDS
    matched at EXACT_SIMILARITY), times the mean similarity inside the segments (a pane's score
@@ -60,8 +63,9 @@ MAX_GAP = 2.0  # seconds of informative, unmatched samples bridged inside one se
 MUTUAL_REACH = 2.0  # seconds either side of a settled line searched for each sample's best partner, both ways
 MIN_SEGMENT_EVIDENCE = 2.0  # weighted matched samples a segment needs
 MIN_EVIDENCE = 4.0  # weighted matched samples a match needs: about a second of moving picture
-FULL_COPY_SECONDS = 8.0  # seconds of moving picture matched at EXACT_SIMILARITY that score as all of the shorter
-# video (tune side's negatives: at most 1.6 s, two halves of one slideshow)
+FULL_COPY_SECONDS = 5.0  # seconds of moving picture matched at EXACT_SIMILARITY that score as all of the shorter
+# video: the decision then needs 2.25 s of it (tune side's negatives: at most 1.4 s, two halves of one slideshow;
+# at 8 s, clips of 3-4 s inside other videos, a still in them counting once, stayed under the decision)
 EXACT_SIMILARITY = 0.95  # cosine of a sample and its copy's (re-encoded: 0.97 and more; a painting's fixed camera
 # against a slideshow of paintings of its style: up to 0.92)
 MATCH_SCORE = 0.45  # coverage x mean similarity at the decision threshold (calibrated on negatives)
@@ -140,21 +144,29 @@ def _compare(a, b) -> tuple[Comparison, tuple[float, float, float, float] | None
     side_b = _Side(b.times.astype(np.float64), b.weight.astype(np.float32), b.duration)
     voted = []
     for name_a, name_b, orientation in PAIRINGS:
-        lines, peak = _vote(side_a, a.descriptors(name_a), side_b, b.descriptors(name_b, orientation))
-        voted.append((peak, (name_a, name_b, orientation), lines))
-    strongest = max(peak for peak, _, _ in voted)
+        votes = _vote(side_a, a.descriptors(name_a), side_b, b.descriptors(name_b, orientation))
+        lines, peak = votes.lines() if votes else ([], 0.0)
+        voted.append((peak, (name_a, name_b, orientation), lines, votes))
+    strongest = max(peak for peak, *_ in voted)
     best = (-1.0, 0.0, [], None, 0.0)
-    for peak, (name_a, name_b, orientation), lines in sorted(voted, key=lambda v: -v[0]):
+    for peak, (name_a, name_b, orientation), lines, votes in sorted(voted, key=lambda v: -v[0]):
         if peak <= 0 or peak < FOLLOW_SHARE * strongest:
             break
         fa, fb = a.descriptors(name_a), b.descriptors(name_b, orientation)
-        runs, followed = [], []
-        for line in lines:
-            if not any(_same_line(line, done, side_a.duration) for done in followed):
-                found, settled = _follow(side_a, fa, side_b, fb, *line)
-                runs += found
-                followed += [line, settled]
-        runs = _keep_distinct(runs)
+        followed = []
+
+        def follow(lines) -> list[_Run]:
+            runs = []
+            for line in lines:
+                if not any(_same_line(line, done, side_a.duration) for done in followed):
+                    found, settled = _follow(side_a, fa, side_b, fb, *line)
+                    runs += found
+                    followed.extend([line, settled])
+            return runs
+        runs = _keep_distinct(follow(lines))
+        if runs:  # another clip cut in at the same speed, on a line of the votes the runs found do not explain
+            more = follow(votes.lines(votes.unexplained(runs))[0])
+            runs = _keep_distinct(runs + [r for r in more if any(_same_speed(r, run) for run in runs)])
         raw, evidence, coverage = _score(side_a, side_b, runs)
         if (name_a in PANE_SHOWS or name_b in PANE_SHOWS) and raw < PANE_SCORE:
             continue
@@ -189,6 +201,11 @@ def _compare(a, b) -> tuple[Comparison, tuple[float, float, float, float] | None
     return Comparison(match=True, similarity_score=round(_calibrated(raw, match), 4),
                       confidence=_confidence(raw, evidence), segments=segments, region=_region(pairing, b.box),
                       speed_ratio=1 / strongest.ratio), _region(pairing[::-1], a.box)
+
+
+def _same_speed(run: _Run, other: _Run) -> bool:
+    """Whether two runs' speed ratios are within the three steps of the votes' grid that count as one line."""
+    return abs(np.log(run.ratio / other.ratio)) <= 3 * np.log(RATIO_STEP) + 1e-9
 
 
 def _compare_keypoints(a, b):
@@ -303,9 +320,51 @@ def _region(pairing: tuple[str, str], box: tuple[float, float, float, float]):
             float(np.clip(left + x1 * (right - left), 0, 1)), float(np.clip(top + y1 * (bottom - top), 0, 1)))
 
 
-def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tuple[float, float]], float]:
-    """Candidate (speed ratio, offset) lines, target_time = ratio * source_time + offset, best first, and
-    the strongest line's vote."""
+@dataclasses.dataclass
+class _Votes:
+    """Pairs of similar samples (their times in a and b) and the strength of each one's vote."""
+    source: np.ndarray
+    target: np.ndarray
+    strength: np.ndarray
+    wanted: int  # lines taken from them
+
+    def lines(self, pairs: np.ndarray | None = None) -> tuple[list[tuple[float, float]], float]:
+        """Candidate (speed ratio, offset) lines, target_time = ratio * source_time + offset, voted by ``pairs`` (a
+        mask; all pairs when None), best first, and the strongest line's vote."""
+        source, target, strength = (x if pairs is None else x[pairs] for x in (self.source, self.target, self.strength))
+        if not len(source):
+            return [], 0.0
+        # Hough grid: one offset histogram per speed ratio, peaks taken over all of them at once.
+        bins = np.round((target[None, :] - RATIOS[:, None] * source[None, :]) / VOTE_BIN).astype(np.int64)
+        low = bins.min()
+        width = int(bins.max() - low + 1)
+        cells = (np.arange(len(RATIOS))[:, None] * width + bins - low).ravel()
+        histogram = np.bincount(cells, weights=np.tile(strength, len(RATIOS)), minlength=len(RATIOS) * width)
+        histogram = histogram.reshape(len(RATIOS), width)
+        histogram[:, 1:-1] += 0.5 * (histogram[:, :-2] + histogram[:, 2:])  # an offset between two bins
+        candidates, strongest = [], float(histogram.max())
+        for _ in range(self.wanted):
+            r, peak = np.unravel_index(int(np.argmax(histogram)), histogram.shape)
+            if histogram[r, peak] <= 0:
+                break
+            candidates.append((float(RATIOS[r]), float((peak + low) * VOTE_BIN)))
+            histogram[max(0, r - 3):r + 4, max(0, peak - 3):peak + 4] = 0  # neighbouring lines are the same line
+        return candidates, strongest
+
+    def unexplained(self, runs: list[_Run]) -> np.ndarray:
+        """The pairs not within MUTUAL_REACH of a run: around a found copy, slow or still picture matches the
+        moments either side too, and those pairs vote for lines crossing the copy at a slant, enough to leave a
+        second copied clip elsewhere without a candidate line."""
+        explained = np.zeros(len(self.source), bool)
+        for run in runs:
+            offset = run.target_start - run.ratio * run.source_start
+            beside = (self.source > run.source_start - MUTUAL_REACH) & (self.source < run.source_end + MUTUAL_REACH)
+            explained |= beside & (np.abs(self.target - run.ratio * self.source - offset) < MUTUAL_REACH)
+        return ~explained
+
+
+def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> _Votes | None:
+    """The votes of the pairs of similar samples (None when there are none)."""
     rows = np.flatnonzero(a.weight > 0)
     cols = np.flatnonzero(b.weight > 0)
     if a.duration <= b.duration:
@@ -313,7 +372,7 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tupl
     else:
         cols = cols[::max(1, -(-len(cols) // VOTE_ROWS))]
     if not len(rows) or not len(cols):
-        return [], 0.0
+        return None
     pairs_i, pairs_j, strength = [], [], []
     for start in range(0, len(cols), CHUNK):
         block = cols[start:start + CHUNK]
@@ -332,26 +391,9 @@ def _vote(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray) -> tuple[list[tupl
         strength.append(similarity[i, j] - VOTE_SIMILARITY)
     i, j, strength = np.concatenate(pairs_i), np.concatenate(pairs_j), np.concatenate(strength)
     if not len(i):
-        return [], 0.0
-    strength = strength * a.weight[i] * b.weight[j]
-    # Hough grid: one offset histogram per speed ratio, peaks taken over all of them at once.
-    bins = np.round((b.times[j][None, :] - RATIOS[:, None] * a.times[i][None, :]) / VOTE_BIN).astype(np.int64)
-    low = bins.min()
-    width = int(bins.max() - low + 1)
-    cells = (np.arange(len(RATIOS))[:, None] * width + bins - low).ravel()
-    histogram = np.bincount(cells, weights=np.tile(strength, len(RATIOS)), minlength=len(RATIOS) * width)
-    histogram = histogram.reshape(len(RATIOS), width)
-    histogram[:, 1:-1] += 0.5 * (histogram[:, :-2] + histogram[:, 2:])  # an offset between two bins
-    shorter = min(a.duration, b.duration)
-    wanted = int(np.clip(shorter / SECONDS_PER_CANDIDATE, CANDIDATES, MAX_CANDIDATES))
-    candidates, strongest = [], float(histogram.max())
-    for _ in range(wanted):
-        r, peak = np.unravel_index(int(np.argmax(histogram)), histogram.shape)
-        if histogram[r, peak] <= 0:
-            break
-        candidates.append((float(RATIOS[r]), float((peak + low) * VOTE_BIN)))
-        histogram[max(0, r - 3):r + 4, max(0, peak - 3):peak + 4] = 0  # neighbouring lines are the same line
-    return candidates, strongest
+        return None
+    wanted = int(np.clip(min(a.duration, b.duration) / SECONDS_PER_CANDIDATE, CANDIDATES, MAX_CANDIDATES))
+    return _Votes(a.times[i], b.times[j], strength * a.weight[i] * b.weight[j], wanted)
 
 
 def _walk(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float, offset: float, reach: float):
@@ -409,18 +451,22 @@ def _follow(a: _Side, fa: np.ndarray, b: _Side, fb: np.ndarray, ratio: float,
     # or leaves the other video; black or flat stretches in between do not break it.
     breaking = np.cumsum((informative & ~matched) + ~present * 1e6)
     breaks = np.flatnonzero(np.diff(breaking[indices]) * a.step > MAX_GAP) + 1
+    # Each pair counts as the moments it shows of the video the line runs faster through: along a line slower than 1
+    # (ratio < 1) consecutive samples of a share one partner in b, so a's samples would count b's moments over again
+    # (a zoom or pan read at half speed, each of b's samples matched twice, outscored the copy's own line).
+    pair_weight = np.minimum(a.weight, b.weight[partner]) * min(1.0, ratio)
     runs = []
     for run in np.split(indices, breaks):
-        evidence = float(np.sum(np.minimum(a.weight[run], b.weight[partner[run]])[strong[run]]))
+        evidence = float(np.sum(pair_weight[run][strong[run]]))
         if evidence < MIN_SEGMENT_EVIDENCE or not _distinct(a, fa, b, fb, run, partner[run], similarity[run]):
             continue
         first, last = _widen(run[0], run[-1], present, informative)
         inside = np.arange(first, last + 1)
         inside = inside[informative[inside]]
-        weight = np.minimum(a.weight[inside], b.weight[partner[inside]])
+        weight = pair_weight[inside]
         start = _boundary(a, b, first, partner[first], ratio, offset, at_start=True)
         end = _boundary(a, b, last, partner[last], ratio, offset, at_start=False)
-        exact = float(np.sum(np.minimum(a.weight[run], b.weight[partner[run]])[similarity[run] >= EXACT_SIMILARITY]))
+        exact = float(np.sum(pair_weight[run][similarity[run] >= EXACT_SIMILARITY]))
         runs.append(_Run(start, end, float(np.clip(ratio * start + offset, 0, b.duration)),
                          float(np.clip(ratio * end + offset, 0, b.duration)), evidence, exact,
                          float(np.sum(weight * np.clip(similarity[inside], 0, 1))), float(np.sum(weight)), ratio))
