@@ -159,6 +159,14 @@ COARSE_Z = 7.0
 # the sweep only when the shorter file is an excerpt this long at most: a cost bound (two 5-minute files would
 # pay more for it than the rest of their compare), not tuned; every bench edit's file lasts 8-28 s
 TEMPO_SWEEP_SECONDS = 60.0
+# an excerpt nothing else found: its landmark pairs tried on a lattice of edits, speed changes (pitch and tempo
+# together), tempo changes (the pitch kept) and pitch shifts (the tempo kept). Under a voice or noise the triplet
+# cells can miss the edit outright (none of a copy's triplets need survive) while its pairs, at the right edit,
+# align far beyond the threshold; they still do 2% (log2) off its speed or tempo, half a step off its pitch
+SWEEP_LOG2_STEP = 0.03
+SWEEP_SHIFT_STEP = 1.0
+SWEEP_LOG2_SPEED = 0.5  # speed 0.71 to 1.41
+SWEEP_SHIFT = 12  # log-frequency steps (4 semitones) either way
 BAND_STEPS = LOG_STEPS_PER_OCTAVE * np.log2(HIGH_HZ / LOW_HZ) / ENERGY_BANDS  # log-frequency steps per energy band
 
 # low-information guard
@@ -289,6 +297,8 @@ class AudioMatcher:
             if _top(best) < 2 * MATCH_SIGNIFICANCE:  # the energy bits, at the nominal edit and near the cells'
                 best = max(_with_energy(nominal, a, b),
                            _energy_under_edits(a, b, edits, implied, _tempo_proposals(a, b)), best, key=_top)
+            if _top(best) < MATCH_SIGNIFICANCE and min(a.duration, b.duration) <= TEMPO_SWEEP_SECONDS:
+                best = max(best, _swept(landmarks_a, a, b), key=_top)
         segments = shared_noise.without(best)
         significance = _top(segments)
         matched = significance >= MATCH_SIGNIFICANCE
@@ -449,6 +459,20 @@ def _tempo_proposals(a: AudioFingerprint, b: AudioFingerprint) -> list[tuple[flo
         if z > best:
             best, best_scale = z, scale
     return [] if best_scale is None else [(1 / best_scale, 0.0)]
+
+
+def _swept(landmarks_a, a: AudioFingerprint, b: AudioFingerprint) -> list[_Found]:
+    """The best alignment of the landmark pairs over a lattice of edits (speed, pitch shift in log-frequency
+    steps or None for resampling's own), paying for every edit tried: speed changes within SWEEP_LOG2_SPEED,
+    tempo changes within TEMPO_LOG2_REACH and pitch shifts within SWEEP_SHIFT, the nominal edit left out."""
+    def lattice(reach, step):
+        k = int(np.floor(reach / step + 1e-9))
+        return [x for x in step * np.arange(-k, k + 1) if abs(x) > step / 2]
+    edits = ([(2.0 ** x, None) for x in lattice(SWEEP_LOG2_SPEED, SWEEP_LOG2_STEP)]
+             + [(2.0 ** x, 0.0) for x in lattice(TEMPO_LOG2_REACH, SWEEP_LOG2_STEP)]
+             + [(1.0, x) for x in lattice(SWEEP_SHIFT, SWEEP_SHIFT_STEP)])
+    found = [_align(landmarks_a, a, b, speed, shift, tried=len(edits)) for speed, shift in edits]
+    return max(found, key=_top)
 
 
 def _cumulative_signs(fp: AudioFingerprint) -> tuple[np.ndarray, np.ndarray]:
