@@ -239,18 +239,24 @@ def test_an_edit_no_triplet_cell_finds_under_a_louder_voice_is_found_by_sweeping
 
 def test_the_sweep_of_the_landmark_pairs_is_for_excerpts_and_tries_speed_tempo_and_pitch_edits(song, song_fp,
                                                                                             monkeypatch):
-    """The sweep tries speed changes, tempo changes and pitch shifts on their lattices, never the nominal edit,
-    and only when one file is an excerpt of at most TEMPO_SWEEP_SECONDS."""
-    edits = []
-    monkeypatch.setattr(audio, "_align", lambda landmarks_a, a, b, speed, shift=None, around=None, tried=1:
-                        edits.append((speed, shift)) or [])
+    """The sweep makes B's landmark pairs under speed changes, tempo changes and pitch shifts on their lattices,
+    never the nominal edit, aligns only SWEEP_ALIGNED of them, and runs only when one file is an excerpt of at
+    most TEMPO_SWEEP_SECONDS."""
+    edits, aligned = [], []
+    landmarks, align_pairs = audio._landmarks, audio._align_pairs
+    monkeypatch.setattr(audio, "_landmarks", lambda fp, speed, shift=None: edits.append((speed, shift))
+                        or landmarks(fp, speed, shift))
+    monkeypatch.setattr(audio, "_align_pairs", lambda *args, **kwargs: aligned.append(args[-1])
+                        or align_pairs(*args, **kwargs))
     excerpt = fp(synth.mix(song[20 * SR:35 * SR], synth.speech_like(15, seed=8), -20))
-    audio._swept(None, song_fp, excerpt)
-    assert (1.0, 0.0) not in edits and (1.0, None) not in edits
-    assert any(shift is None and speed == pytest.approx(2 ** audio.SWEEP_LOG2_SPEED, rel=0.03) for speed, shift in edits)
+    audio._swept(audio._sorted(landmarks(song_fp, 1.0)), song_fp, excerpt)
+    assert (1.0, 0.0) not in edits and (1.0, None) not in edits and len(set(edits)) == len(edits)
+    assert any(shift is None and speed == pytest.approx(2 ** audio.SWEEP_LOG2_SPEED, rel=0.03)
+               for speed, shift in edits)
     assert any(shift == 0.0 and speed == pytest.approx(2 ** -audio.TEMPO_LOG2_REACH, rel=0.03)
                for speed, shift in edits)
     assert any(speed == 1.0 and shift == -audio.SWEEP_SHIFT for speed, shift in edits)
+    assert len(aligned) == audio.SWEEP_ALIGNED
     swept = []
     monkeypatch.setattr(audio, "_swept", lambda landmarks_a, a, b: swept.append(1) or [])
     other = fp(synth.melody(20, seed=4, tempo_bpm=150))
