@@ -217,6 +217,55 @@ def test_sped_up_music_under_a_louder_voice_is_mapped_end_to_end(song, song_fp, 
     _assert_mapped(MATCHER.compare(song_fp, fp(mixed)), 20, 35, len(music) / SR)
 
 
+@pytest.mark.parametrize("factor, snr_db", [(1.17, -5), (0.83, -7)])
+def test_an_edit_no_triplet_cell_finds_under_a_louder_voice_is_found_by_sweeping_the_landmark_pairs(
+        song, song_fp, factor, snr_db, monkeypatch):
+    """15 s of the song resampled (sped up 17% or slowed down 17%) under a voice 5-7 dB louder than the music:
+    none of the triplets' cells nor the energy bits find the edit, but the landmark pairs swept over a lattice of
+    edits align at it, over the whole excerpt; without the sweep the pair does not match. Another tune through
+    the same edit under the same voice does not match."""
+    def edited(music):
+        return resample_poly(music[20 * SR:35 * SR], 1000, int(round(1000 * factor)))
+    music = edited(song)
+    voice = synth.speech_like(len(music) / SR, seed=8)
+    mixed = fp(synth.mix(music, voice, snr_db))
+    result = MATCHER.compare(song_fp, mixed)
+    _assert_mapped(result, 20, 35, len(music) / SR)
+    other = fp(synth.mix(edited(synth.melody(60, seed=4, tempo_bpm=150)), voice, snr_db))
+    assert not MATCHER.compare(song_fp, other).match
+    monkeypatch.setattr(audio, "_swept", lambda landmarks_a, a, b: [])
+    assert not MATCHER.compare(song_fp, mixed).match
+
+
+def test_the_sweep_of_the_landmark_pairs_is_for_excerpts_and_tries_speed_tempo_and_pitch_edits(song, song_fp,
+                                                                                            monkeypatch):
+    """The sweep makes B's landmark pairs under speed changes, tempo changes and pitch shifts on their lattices,
+    never the nominal edit, aligns only SWEEP_ALIGNED of them, and runs only when one file is an excerpt of at
+    most TEMPO_SWEEP_SECONDS."""
+    edits, aligned = [], []
+    landmarks, align_pairs = audio._landmarks, audio._align_pairs
+    monkeypatch.setattr(audio, "_landmarks", lambda fp, speed, shift=None: edits.append((speed, shift))
+                        or landmarks(fp, speed, shift))
+    monkeypatch.setattr(audio, "_align_pairs", lambda *args, **kwargs: aligned.append(args[-1])
+                        or align_pairs(*args, **kwargs))
+    excerpt = fp(synth.mix(song[20 * SR:35 * SR], synth.speech_like(15, seed=8), -20))
+    audio._swept(audio._sorted(landmarks(song_fp, 1.0)), song_fp, excerpt)
+    assert (1.0, 0.0) not in edits and (1.0, None) not in edits and len(set(edits)) == len(edits)
+    assert any(shift is None and speed == pytest.approx(2 ** audio.SWEEP_LOG2_SPEED, rel=0.03)
+               for speed, shift in edits)
+    assert any(shift == 0.0 and speed == pytest.approx(2 ** -audio.TEMPO_LOG2_REACH, rel=0.03)
+               for speed, shift in edits)
+    assert any(speed == 1.0 and shift == -audio.SWEEP_SHIFT for speed, shift in edits)
+    assert len(aligned) == audio.SWEEP_ALIGNED
+    swept = []
+    monkeypatch.setattr(audio, "_swept", lambda landmarks_a, a, b: swept.append(1) or [])
+    other = fp(synth.melody(20, seed=4, tempo_bpm=150))
+    assert not MATCHER.compare(song_fp, other).match and swept  # an excerpt of unrelated music: swept
+    swept.clear()
+    longer = [dataclasses.replace(f, duration=audio.TEMPO_SWEEP_SECONDS + 1) for f in (song_fp, other)]
+    assert not MATCHER.compare(*longer).match and not swept
+
+
 def test_only_triplet_cells_that_stand_out_are_examined():
     """Hits spread evenly over the (pitch shift, time scale) cells, as between unrelated recordings, leave no
     cell to examine (the costly alignments are skipped); hits of one edit gathered in one cell make it the one."""
@@ -437,7 +486,7 @@ def test_a_tempo_change_under_a_louder_voice_is_found_by_the_coarse_sweep_of_the
     """12 s of the song played faster with its pitch kept, under a voice 5 dB louder than the music: no triplet
     cell's pitch shift implies a tempo change, and here no cell's time scale is near it. The coarse sweep of the
     energy bits proposes the tempo, and the full bits then match at the right offset and speed; without the
-    sweep the pair does not match. Unrelated tunes at that tempo under the same voice get no proposal and no
+    sweep (and the landmark pairs' own) the pair does not match. Unrelated tunes at that tempo under the same voice get no proposal and no
     match. Two files longer than TEMPO_SWEEP_SECONDS are not swept."""
     start = 20.0
 
@@ -459,6 +508,7 @@ def test_a_tempo_change_under_a_louder_voice_is_found_by_the_coarse_sweep_of_the
     longer = dataclasses.replace(song_fp, duration=audio.TEMPO_SWEEP_SECONDS + 1)  # the sweep is for excerpts
     assert audio._tempo_proposals(longer, dataclasses.replace(mixed, duration=audio.TEMPO_SWEEP_SECONDS + 1)) == []
     monkeypatch.setattr(audio, "_tempo_proposals", lambda a, b: [])
+    monkeypatch.setattr(audio, "_swept", lambda landmarks_a, a, b: [])  # which finds it too (round audio21)
     assert not MATCHER.compare(song_fp, mixed).match
 
 

@@ -55,6 +55,12 @@ implies it, and under a voice no cell's scale need be near it: the bits propose 
 of the time scale (each bit's signs summed over 128 ms blocks, 25 scales 1.4% apart over tempo 0.85-1.18, cheap
 beside the full bits; when one file is an excerpt of at most a minute), and where the best scale's agreement
 stands out the full bits are tried around it, paying for every edit of the lattice the sweep covered.
+When all of that leaves an excerpt (at most a minute) unmatched, its landmark pairs are made again on a lattice
+of edits (speed changes 0.72-1.39, tempo changes 0.85-1.18, pitch shifts within 4 semitones; 2.1% or a third of a
+semitone apart: the pairs still align 1.4% off the speed, more than half a step off the pitch) and aligned at the
+four edits whose joined pairs crowd one offset the most, paying for every edit of the lattice: under a voice or
+noise none of a copy's triplets need survive to vote for its edit, while its pairs at that edit align far beyond
+the threshold.
 Noise never matches, nor does one noise recording laid under two different recordings (the same pink noise at
 the same place): when most peaks of both files do not stand, an alignment at the nominal speed whose peaks
 coincide beyond chance among the peaks standing on neither side, but whose standing peaks (each side's) coincide
@@ -159,6 +165,17 @@ COARSE_Z = 7.0
 # the sweep only when the shorter file is an excerpt this long at most: a cost bound (two 5-minute files would
 # pay more for it than the rest of their compare), not tuned; every bench edit's file lasts 8-28 s
 TEMPO_SWEEP_SECONDS = 60.0
+# an excerpt nothing else found: its landmark pairs tried on a lattice of edits, speed changes (pitch and tempo
+# together), tempo changes (the pitch kept) and pitch shifts (the tempo kept). Under a voice or noise the triplet
+# cells can miss the edit outright (none of a copy's triplets need survive) while its pairs, at the right edit,
+# align far beyond the threshold; they still do 0.02 (log2, 1.4%) off its speed or tempo and 0.6 step off its
+# pitch (tune copies that matched at 35 and 53 there: 28-31 and 41-46), more than half the lattice's step away.
+# Only for excerpts (TEMPO_SWEEP_SECONDS, the same cost bound as the energy bits' sweep)
+SWEEP_LOG2_STEP = 0.03
+SWEEP_SHIFT_STEP = 1.0
+SWEEP_LOG2_SPEED = 0.5  # speed 0.71 to 1.41 (the lattice's last points: 0.72 and 1.39)
+SWEEP_SHIFT = 12  # log-frequency steps (4 semitones) either way
+SWEEP_ALIGNED = 4  # edits of the sweep aligned: those whose pairs crowd one offset the most
 BAND_STEPS = LOG_STEPS_PER_OCTAVE * np.log2(HIGH_HZ / LOW_HZ) / ENERGY_BANDS  # log-frequency steps per energy band
 
 # low-information guard
@@ -289,6 +306,8 @@ class AudioMatcher:
             if _top(best) < 2 * MATCH_SIGNIFICANCE:  # the energy bits, at the nominal edit and near the cells'
                 best = max(_with_energy(nominal, a, b),
                            _energy_under_edits(a, b, edits, implied, _tempo_proposals(a, b)), best, key=_top)
+            if _top(best) < MATCH_SIGNIFICANCE and min(a.duration, b.duration) <= TEMPO_SWEEP_SECONDS:
+                best = max(best, _swept(landmarks_a, a, b), key=_top)
         segments = shared_noise.without(best)
         significance = _top(segments)
         matched = significance >= MATCH_SIGNIFICANCE
@@ -449,6 +468,25 @@ def _tempo_proposals(a: AudioFingerprint, b: AudioFingerprint) -> list[tuple[flo
         if z > best:
             best, best_scale = z, scale
     return [] if best_scale is None else [(1 / best_scale, 0.0)]
+
+
+def _swept(landmarks_a, a: AudioFingerprint, b: AudioFingerprint) -> list[_Found]:
+    """The best alignment of the landmark pairs over a lattice of edits (speed, pitch shift in log-frequency
+    steps or None for resampling's own), paying for every edit tried: speed changes within SWEEP_LOG2_SPEED,
+    tempo changes within TEMPO_LOG2_REACH and pitch shifts within SWEEP_SHIFT, the nominal edit left out. Only
+    the SWEEP_ALIGNED edits whose joined pairs crowd one offset the most are aligned (at the right edit the
+    copy's pairs do: the costly part of an alignment is spared the others)."""
+    def lattice(reach, step):
+        k = int(np.floor(reach / step + 1e-9))
+        return [x for x in step * np.arange(-k, k + 1) if abs(x) > step / 2]
+    edits = ([(2.0 ** x, None) for x in lattice(SWEEP_LOG2_SPEED, SWEEP_LOG2_STEP)]
+             + [(2.0 ** x, 0.0) for x in lattice(TEMPO_LOG2_REACH, SWEEP_LOG2_STEP)]
+             + [(1.0, x) for x in lattice(SWEEP_SHIFT, SWEEP_SHIFT_STEP)])
+    joined = [_joined_pairs(landmarks_a, _sorted(_landmarks(b, speed, shift))) for speed, shift in edits]
+    crowding = [_densest(np.rint(anchor_b - anchor_a).astype(np.int64)[None, :])[0][0] if len(anchor_a) else 0
+                for anchor_a, _, anchor_b in joined]
+    found = [_align_pairs(*joined[i], a, b, edits[i][0]) for i in np.argsort(crowding)[::-1][:SWEEP_ALIGNED]]
+    return [dataclasses.replace(f, landmarks=f.landmarks - np.log10(len(edits))) for f in max(found, key=_top)]
 
 
 def _cumulative_signs(fp: AudioFingerprint) -> tuple[np.ndarray, np.ndarray]:
