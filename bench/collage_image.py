@@ -93,7 +93,9 @@ def _keeps_half(image: Image.Image, width: float, height: float) -> bool:
     return 0.5 <= (width / height) / (image.width / image.height) <= 2.0
 
 
-def _collage(image: Image.Image, cells: int, name: str, border: bool = False) -> Image.Image:
+def _collage(image: Image.Image, cells: int, name: str, border: bool = False,
+             others: list[Image.Image] | None = None) -> Image.Image:
+    """``image`` in one of ``cells`` cells; the other cells hold photos drawn from ``others`` if given, else _others."""
     rng = _rng(image, name)
     width = rng.randint(800, 1280)
     height = round(width * rng.uniform(0.6, 1.4))
@@ -101,7 +103,7 @@ def _collage(image: Image.Image, cells: int, name: str, border: bool = False) ->
     ground = rng.choice([(255, 255, 255), (0, 0, 0), tuple(rng.randint(0, 255) for _ in range(3))])
     frame = rng.uniform(0.02, 0.06) if border else 0.0
     canvas = Image.new("RGB", (width, height), ground)
-    pictures = [image] + _others(image, cells - 1, rng)
+    pictures = [image] + (rng.sample(others, cells - 1) if others else _others(image, cells - 1, rng))
     gap, margin = gutter * width / 2, frame * width
     while True:  # the copy's cell within twice the picture's aspect ratio: its crop keeps half the picture at least
         boxes = _layout(cells, rng.uniform(0.25, 0.70), rng)
@@ -117,9 +119,9 @@ def _collage(image: Image.Image, cells: int, name: str, border: bool = False) ->
     return canvas
 
 
-def _meme(image: Image.Image, name: str) -> Image.Image:
+def _meme(image: Image.Image, name: str, others: list[Image.Image] | None = None) -> Image.Image:
     """Two panels stacked, each under a caption bar (or with its caption over the picture), the copy in one of them
-    covering 25-70% of the whole."""
+    covering 25-70% of the whole; the other panel's photo drawn from ``others`` if given, else _others."""
     rng = _rng(image, name)
     width = rng.randint(600, 1000)
     while True:  # (the copy's panel within twice the picture's aspect ratio, as a collage cell)
@@ -130,7 +132,7 @@ def _meme(image: Image.Image, name: str) -> Image.Image:
     panel = [share, 1 - 2 * bar - share]
     if panel[1] < 0.1:  # (a large copy: the bars give way)
         bar, panel[1] = (1 - share - 0.1) / 2, 0.1
-    pictures = [image, _others(image, 1, rng)[0]]
+    pictures = [image, rng.choice(others) if others else _others(image, 1, rng)[0]]
     if rng.random() < 0.5:
         panel, pictures = panel[::-1], pictures[::-1]
     canvas = Image.new("RGB", (width, height), (255, 255, 255))

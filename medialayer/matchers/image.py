@@ -124,8 +124,12 @@ rows); beyond it must lie b's keypoints with no correspondence in a and blocks o
 keeps the structure, another capture of the scene keeps correspondences), and one of the two pictures must go on
 across it (``_seam_kind``, rounds shared15 and seam20): where both change picture along the same line, the two share
 a part (one foreground strip composited over different skies), neither holds the other, and the whole overlap is
-judged, none of it as covered by an overlay where both show texture beyond the part (another picture in each). Then
-the luminance and colour checks, levels and colour mapping fitted there too, judge the cell alone: the next cell's
+judged, none of it as covered by an overlay where both show texture beyond the part (another picture in each). So
+too where both go on across it and one shows plain ground beyond it (round seam21): plain ground has no line to
+correlate, so a black sky "goes on" for want of an edge, and the outline of a part both share ending in it (one
+foreground under different night skies, the tuxmath series) cuts neither picture; beyond a part both share, only the
+blocks where either picture has detail are judged (``_content_agreement``): black ground agrees with any black ground.
+Then the luminance and colour checks, levels and colour mapping fitted there too, judge the cell alone: the next cell's
 pixels neither skew the fits nor count as disagreeing or recoloured. It is looked for on b's grid, where a collage
 cell spans whole blocks, then on a's when a is the frame the checks are judged in, where b's band along a's edge
 fills whole blocks of a. Where none is found there, the luminance agreement is judged on b's grid too and the better
@@ -2348,8 +2352,12 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
                frame: ImageFingerprint, axis: int, seam: float, block: float, outward: int) -> str:
     """What b's seam is, the line at ``seam`` (working pixels of ``frame``, a or b, within a block of b's seam) across
     ``axis`` (0: a column, 1: a row), the cell on the side away from ``outward`` (+1, -1): "cell" where one of the two
-    pictures goes on across it, "shared" where neither does and both show texture beyond it, "ends" where neither does
-    and one of them shows plain ground beyond it (SEAM_FLAT: a design's or a product's ground, fill; it ends there).
+    pictures goes on across it (both: where both show texture beyond it), "shared" where neither does and both show
+    texture beyond it, or where both do and one shows plain ground beyond it, "ends" where neither does and one of them
+    shows plain ground beyond it (SEAM_FLAT: a design's or a product's ground, fill; it ends there). Plain ground has
+    no line to correlate, so it "goes on" wherever no edge runs along the seam (round seam21): a black sky above the
+    irregular outline of a foreground two space pictures of one series share, where the other's sky, lit down to it,
+    goes on; neither picture is cut there, so the foreground is a part they share, not a collage cell.
     A collage cell or a meme's picture is a whole picture, or a crop of it, that the composite's seam cuts: the
     picture itself goes on across it, whichever of the two it is (round seam20: a pair is judged in one order, the
     composite may be a). Two composites sharing a strip of a third picture (one foreground over different skies) both
@@ -2395,9 +2403,9 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
                                   or np.median(continuity[:seam_lines[0] - 1]) < SEAM_CONTINUITY)), beyond >= SEAM_FLAT
 
     (a_goes_on, a_textured), (b_goes_on, b_textured) = goes_on(line_a), goes_on(line_b)
-    if a_goes_on or b_goes_on:
+    if a_goes_on != b_goes_on or (a_goes_on and a_textured and b_textured):
         return "cell"
-    return "shared" if a_textured and b_textured else "ends"
+    return "shared" if a_goes_on or (a_textured and b_textured) else "ends"
 
 
 def _line_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -2522,8 +2530,9 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
                 on_b_grid = _luminance_agreement(transform, a, b, on_b)
                 if on_b_grid[0] > agreement:
                     (agreement, covered), checked = on_b_grid, (transform, a, b, None)
-            if shared:  # beyond a part both share, each shows another picture: no overlay covers one of them there
-                covered = 0.0
+            if shared:  # beyond a part both share, each shows another picture: no overlay covers one of them there,
+                covered = 0.0  # and flat ground (a night sky) agrees with any of its level: the content must agree
+                agreement = min(agreement, _content_agreement(*checked))
         else:
             checked = (transform, a, b, cell) if cell_grid is b else (inverse, b, a, cell)
             agreement, covered, recoloured = _aligned_agreement(*checked, inset=cell_grid is b)
