@@ -26,7 +26,10 @@ Compare is a cascade, cheapest evidence first: the hashes; then, when they are t
 (beyond ``ACCEPT_DISTANCE``), the word matches (descriptors of one visual word within a few bits of each
 other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint verification and stops there, and so
 does one no two of whose word matches agree on a transform (turned and scaled as each match's keypoints say and as
-the line between them says: ``word_matches_agree``), scored from the hash distance alone (``rejected_score``), as is
+the line between them says: ``word_matches_agree``) and fewer than MIN_WORDS_AT_PLACES of which lie at their places if
+b shows a's whole picture (``_word_matches_at_their_places``, the hypothesis verify() tries last: a heavily watermarked
+design's few word matches agree on no transform by their angles), scored from the hash distance alone
+(``rejected_score``), as is
 a far pair the keypoints then verify nothing for; that spares most unrelated pairs the descriptor search and
 RANSAC, and all of them the colour check.
 Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors at two places
@@ -38,7 +41,9 @@ repeated word or a small thumbnail's blur gives a design's corners look-alikes t
 those verify nothing either for a pair whose hashes are too far apart to accept, b may show a's whole picture (decoded
 in one shape, a few of the correspondences found at their places under that, most colours kept: ``_same_picture``),
 and a's keypoints are looked for at their own places in b, ``_same_picture_correspondences``: a tiled watermark
-gives a corner look-alikes all over b, not at its place); a
+gives a corner look-alikes all over b, not at its place; where those are too few or too bunched for a fit of their
+own, SAME_PICTURE_SUPPORT of them verify the hypothesis itself, round art21: heavy letters cross a design's few
+corners and leave a handful their descriptors); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
 (keystone, a screen photographed at an angle), unless no similarity through two of them could explain MIN_INLIERS
 (``_may_reach_inliers``: exact, cheaper than RANSAC's giving up on chance correspondences). A candidate needs
@@ -261,8 +266,9 @@ MUTUAL_DISTANCE = 64
 SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
 SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
 # The word stage lets a pair through to verify() where this many word matches lie at their places on that hypothesis
-# (round art21: a heavily watermarked design's few word matches agree on no transform by their angles; on the tune
-# split's quality bench it passes 0 more random pairs, 1 more hard negative: _word_matches_at_their_places).
+# (_word_matches_at_their_places; round art21: a heavily watermarked design's few word matches agree on no transform
+# by their angles. On the tune split's 5,627 quality bench pairs it sends one more to verify(), a hard negative that
+# verifies nothing; 1 and 2 passed the same copies there and on bench/art_image.py's watermarks: 2, as the support.)
 MIN_WORDS_AT_PLACES = 2
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 # A picture resized to another aspect ratio or sheared (DISC21's change of aspect ratio and skew): a similarity fits
