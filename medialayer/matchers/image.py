@@ -267,9 +267,10 @@ SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
 SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
 # The word stage lets a pair through to verify() where this many word matches lie at their places on that hypothesis
 # (_word_matches_at_their_places; round art21: a heavily watermarked design's few word matches agree on no transform
-# by their angles. On the tune split's 5,627 quality bench pairs it sends one more to verify(), a hard negative that
-# verifies nothing; 1 and 2 passed the same copies there and on bench/art_image.py's watermarks: 2, as the support.)
-MIN_WORDS_AT_PLACES = 2
+# by their angles). A gate, not evidence: verify() still needs _same_picture's support and colours. On the tune
+# split's 5,627 quality bench pairs, 1 sends 3 more to verify() than main (2 copies it verifies, a hard negative it
+# does not), 2 only the negative; no random pair either way.
+MIN_WORDS_AT_PLACES = 1
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 # A picture resized to another aspect ratio or sheared (DISC21's change of aspect ratio and skew): a similarity fits
 # only a strip of it. Where one explains under half the correspondences, an affine map is taken instead when it
