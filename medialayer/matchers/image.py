@@ -24,11 +24,12 @@ Fingerprint (``ImageFingerprint``; about 28-30 KB pickled with 384-448 keypoints
 
 Compare is a cascade, cheapest evidence first: the hashes; then, when they are too far apart to accept
 (beyond ``ACCEPT_DISTANCE``), the word matches (descriptors of one visual word within a few bits of each
-other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint verification and stops there, and so
+other): a pair with fewer than ``MIN_WORD_MATCHES`` could hardly pass keypoint verification and stops there, and so
 does one no two of whose word matches agree on a transform (turned and scaled as each match's keypoints say and as
-the line between them says: ``word_matches_agree``) and fewer than MIN_WORDS_AT_PLACES of which lie at their places if
-b shows a's whole picture (``_word_matches_at_their_places``, the hypothesis verify() tries last: a heavily watermarked
-design's few word matches agree on no transform by their angles), scored from the hash distance alone
+the line between them says: ``word_matches_agree``), unless MIN_WORDS_AT_PLACES of its word matches lie at their
+places if b shows a's whole picture (``_word_matches_at_their_places``, the hypothesis verify() tries last, which a
+handful of correspondences verify: a heavily watermarked design keeps few word matches, which agree on no transform by
+their angles), scored from the hash distance alone
 (``rejected_score``), as is
 a far pair the keypoints then verify nothing for; that spares most unrelated pairs the descriptor search and
 RANSAC, and all of them the colour check.
@@ -267,9 +268,9 @@ SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
 SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
 # The word stage lets a pair through to verify() where this many word matches lie at their places on that hypothesis
 # (_word_matches_at_their_places; round art21: a heavily watermarked design's few word matches agree on no transform
-# by their angles). A gate, not evidence: verify() still needs _same_picture's support and colours. On the tune
-# split's 5,627 quality bench pairs, 1 sends 3 more to verify() than main (2 copies it verifies, a hard negative it
-# does not), 2 only the negative; no random pair either way.
+# by their angles, or are fewer than MIN_WORD_MATCHES). A gate, not evidence: verify() still needs _same_picture's
+# support and colours. On the tune split's 5,627 quality bench pairs, 1 sends 3 more to verify() than main (2 copies
+# it verifies, a hard negative it does not), 2 only the negative; no random pair either way.
 MIN_WORDS_AT_PLACES = 1
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 # A picture resized to another aspect ratio or sheared (DISC21's change of aspect ratio and skew): a similarity fits
@@ -2790,7 +2791,7 @@ def may_verify(a: ImageFingerprint, b: ImageFingerprint) -> bool:
         a, b = b, a
     in_a, in_b = _word_matches(a, b)
     if len(in_a) < MIN_WORD_MATCHES or _matched_count(in_a, len(a.descriptors) // 32) < MIN_WORD_MATCHES:
-        return False  # (fewer word matches than that: fewer distinct descriptors among them too)
+        return len(in_a) > 0 and _word_matches_at_their_places(a, b, in_a, in_b)  # (else fewer distinct ones too)
     return (a.keypoint_geometry is None or b.keypoint_geometry is None or len(in_a) > AGREEMENT_CHECK_MAX
             or word_matches_agree(a, b, in_a, in_b) or _word_matches_at_their_places(a, b, in_a, in_b))
 
@@ -2799,8 +2800,8 @@ def _word_matches_at_their_places(a: ImageFingerprint, b: ImageFingerprint, in_a
                                   in_b: np.ndarray) -> bool:
     """Do MIN_WORDS_AT_PLACES of the word matches join keypoints at their places if b shows a's whole picture
     (_whole_picture)? The word stage's counterpart of _same_picture's support: a tiled watermark's letters cross a
-    design's corners, whose few word matches left then agree on no transform by their ORB angles and levels, while
-    at their places they point to the hypothesis verify() tries last."""
+    design's corners, whose word matches left are then few or agree on no transform by their ORB angles and levels,
+    while at their places they point to the hypothesis verify() tries last."""
     transform = _whole_picture(a, b)
     return transform is not None and _at_their_places(transform, a, b, np.stack([in_a, in_b], axis=1)) >= \
         MIN_WORDS_AT_PLACES
