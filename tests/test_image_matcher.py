@@ -1605,6 +1605,49 @@ def test_same_picture_needs_one_shape_and_correspondences_already_at_their_place
     assert image_matcher._same_picture(original, unrelated, _found(original, unrelated)) is None
 
 
+def _heavy_watermark(art: Image.Image) -> Image.Image:
+    """A tiled text watermark at an opacity and angle no other test or bench draw uses."""
+    return synthetic.tiled_watermark(art, "draft copy", 0.48, -57.0)
+
+
+@pytest.mark.parametrize("kind, seed", (("illustration", 302), ("illustration", 306), ("wallpaper", 310)))
+def test_design_under_a_heavy_tiled_watermark_verifies_on_the_same_picture_hypothesis(kind, seed, monkeypatch):
+    """Heavy letters cross the design's few corners, so a handful of the original's keypoints keep a descriptor at
+    their places in the copy: too few, or too bunched, for RANSAC's MIN_INLIERS over MIN_INLIER_CELLS, enough for the
+    hypothesis they were looked for under (b shows a's whole picture, its colours kept), which verifies the copy
+    itself. Another design of the template under the same watermark is no copy."""
+    art = synthetic.flat_artwork(seed, kind)
+    original, copy = fingerprint(art, "PNG"), fingerprint(_heavy_watermark(art), "JPEG", 85)
+    other = fingerprint(_heavy_watermark(synthetic.flat_artwork(seed, kind, text="other words here",
+                                                                palette_seed=seed + 100)), "JPEG", 85)
+    assert image_matcher.hash_distance(original, copy) > image_matcher.ACCEPT_DISTANCE
+    assert MATCHER.compare(original, copy).match and MATCHER.compare(copy, original).match
+    assert not MATCHER.compare(original, other).match
+    best_fit = image_matcher._best_fit  # without the hypothesis verifying on its own: no transform (main before art21)
+    monkeypatch.setattr(image_matcher, "_best_fit", lambda a, b, distance, pairs, *rest, hypothesis=None:
+                        Evidence(distance) if hypothesis is not None else best_fit(a, b, distance, pairs, *rest))
+    assert not MATCHER.compare(original, copy).match
+
+
+@pytest.mark.parametrize("seed", (316, 338))
+def test_word_stage_lets_word_matches_at_their_places_through(seed, monkeypatch):
+    """A heavily watermarked design's word matches may agree on no transform by their ORB angles and levels (the
+    letters cross its corners), yet MIN_WORDS_AT_PLACES of them lie at their places if the copy shows the whole
+    picture: the word stage sends the pair on to verify(), which finds the copy. Pictures of other shapes have no such
+    places."""
+    art = synthetic.flat_artwork(seed, "illustration")
+    original, copy = fingerprint(art, "PNG"), fingerprint(_heavy_watermark(art), "JPEG", 85)
+    in_a, in_b = image_matcher._word_matches(original, copy)
+    assert not image_matcher.word_matches_agree(original, copy, in_a, in_b)
+    assert image_matcher._word_matches_at_their_places(original, copy, in_a, in_b)
+    assert image_matcher.may_verify(original, copy) and MATCHER.compare(original, copy).match
+    squeezed = fingerprint(_heavy_watermark(art).resize((640, 400)), "JPEG", 85)
+    assert not image_matcher._word_matches_at_their_places(original, squeezed,
+                                                           *image_matcher._word_matches(original, squeezed))
+    monkeypatch.setattr(image_matcher, "MIN_WORDS_AT_PLACES", 10 ** 6)  # the word stage before art21
+    assert not image_matcher.may_verify(original, copy) and not MATCHER.compare(original, copy).match
+
+
 def test_watermarked_design_with_an_element_recoloured_is_no_copy():
     """Under a tiled watermark, a design whose main element was recoloured still shows the recolour."""
     art = synthetic.flat_artwork(12, "logo")

@@ -24,11 +24,13 @@ Fingerprint (``ImageFingerprint``; about 28-30 KB pickled with 384-448 keypoints
 
 Compare is a cascade, cheapest evidence first: the hashes; then, when they are too far apart to accept
 (beyond ``ACCEPT_DISTANCE``), the word matches (descriptors of one visual word within a few bits of each
-other): a pair with fewer than ``MIN_WORD_MATCHES`` could not pass keypoint verification and stops there, and so
+other): a pair with fewer than ``MIN_WORD_MATCHES`` could hardly pass keypoint verification and stops there, and so
 does one no two of whose word matches agree on a transform (turned and scaled as each match's keypoints say and as
-the line between them says: ``word_matches_agree``), scored from the hash distance alone (``rejected_score``), as is
-a far pair the keypoints then verify nothing for; that spares most unrelated pairs the descriptor search and
-RANSAC, and all of them the colour check.
+the line between them says: ``word_matches_agree``), unless MIN_WORDS_AT_PLACES of its word matches lie at their
+places if b shows a's whole picture (``_word_matches_at_their_places``, the hypothesis verify() tries last, which a
+handful of correspondences verify: a heavily watermarked design keeps few word matches, which agree on no transform by
+their angles), scored from the hash distance alone (``rejected_score``), as is a far pair the keypoints then verify
+nothing for; that spares most unrelated pairs the descriptor search and RANSAC, and all of them the colour check.
 Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors at two places
 of b, found by FAISS's exact binary search for a's upright and mirrored descriptors at once: a flat design's corner
 found at several pyramid levels has one descriptor over and over, no rival to itself; each of b's descriptors in one
@@ -38,7 +40,9 @@ repeated word or a small thumbnail's blur gives a design's corners look-alikes t
 those verify nothing either for a pair whose hashes are too far apart to accept, b may show a's whole picture (decoded
 in one shape, a few of the correspondences found at their places under that, most colours kept: ``_same_picture``),
 and a's keypoints are looked for at their own places in b, ``_same_picture_correspondences``: a tiled watermark
-gives a corner look-alikes all over b, not at its place); a
+gives a corner look-alikes all over b, not at its place; where those are too few or too bunched for a fit of their
+own, SAME_PICTURE_SUPPORT of them verify the hypothesis itself, round art21: heavy letters cross a design's few
+corners and leave a handful their descriptors); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
 (keystone, a screen photographed at an angle), unless no similarity through two of them could explain MIN_INLIERS
 (``_may_reach_inliers``: exact, cheaper than RANSAC's giving up on chance correspondences). A candidate needs
@@ -264,6 +268,12 @@ MUTUAL_DISTANCE = 64
 #   1%-FP threshold; 64 and 80 let recoloured thumbnails in.
 SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
 SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
+# The word stage lets a pair through to verify() where this many word matches lie at their places on that hypothesis
+# (_word_matches_at_their_places; round art21: a heavily watermarked design's few word matches agree on no transform
+# by their angles, or are fewer than MIN_WORD_MATCHES). A gate, not evidence: verify() still needs _same_picture's
+# support and colours. On the tune split's 5,627 quality bench pairs, 1 sends 3 more to verify() than main (2 copies
+# it verifies, a hard negative it does not), 2 only the negative; no random pair either way.
+MIN_WORDS_AT_PLACES = 1
 REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 # A picture resized to another aspect ratio or sheared (DISC21's change of aspect ratio and skew): a similarity fits
 # only a strip of it. Where one explains under half the correspondences, an affine map is taken instead when it
@@ -996,28 +1006,41 @@ def _same_picture_correspondences(a: ImageFingerprint, b: ImageFingerprint, tran
     return _one_to_one(np.stack([query[first], train[first]], axis=1), distances[first], len(words_a))
 
 
+def _whole_picture(a: ImageFingerprint, b: ImageFingerprint) -> np.ndarray | None:
+    """The transform of a's working image to b's if b shows a's whole decoded picture, or None where the decoded
+    pictures differ in shape (3x3: a scale per axis and a shift, through the parts trimming kept, ``frame``: a logo
+    whose margin one trimmed and the other kept for a badge on it maps alike)."""
+    (left_a, top_a, right_a, bottom_a), (left_b, top_b, right_b, bottom_b) = a.frame, b.frame
+    width_a, height_a = a.width / (right_a - left_a), a.height / (bottom_a - top_a)  # the decoded pictures' shapes
+    width_b, height_b = b.width / (right_b - left_b), b.height / (bottom_b - top_b)
+    if abs(width_a / height_a * height_b / width_b - 1.0) > SAME_PICTURE_ASPECT:
+        return None
+    return np.array([[width_b / width_a, 0.0, (left_a - left_b) * width_b],
+                     [0.0, height_b / height_a, (top_a - top_b) * height_b], [0.0, 0.0, 1.0]])
+
+
+def _at_their_places(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint, pairs: np.ndarray) -> int:
+    """How many of the (a's descriptor, b's descriptor) ``pairs`` (a's upright and mirrored descriptors stacked, as
+    verify() stacks them; the mirrored ones are not counted) join keypoints within SAME_PICTURE_RADIUS of each other
+    under ``transform``."""
+    upright = pairs[pairs[:, 0] < len(a.descriptors) // 32]
+    if not len(upright):
+        return 0
+    offsets = _project(transform, a.keypoints[upright[:, 0]]) - b.keypoints[upright[:, 1]]
+    return int(np.count_nonzero(np.einsum("ij,ij->i", offsets, offsets) <= SAME_PICTURE_RADIUS ** 2))
+
+
 def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -> np.ndarray | None:
-    """The transform of a's working image to b's if b shows a's whole decoded picture (3x3: a scale per axis and a
-    shift, through the parts trimming kept, ``frame``: a logo whose margin one trimmed and the other kept for a badge on
-    it maps alike), or None: the decoded pictures differ in shape; fewer than SAME_PICTURE_SUPPORT of the
+    """The transform of a's working image to b's if b shows a's whole decoded picture (_whole_picture), or None: the
+    decoded pictures differ in shape; fewer than SAME_PICTURE_SUPPORT of the
     correspondences ``found`` so far (a's upright and mirrored descriptors to b's, as verify() stacks them) lie at their
     places under it (the hypothesis is one the search already points to: an unrelated pair's chance correspondences
     lie anywhere); or under SAME_PICTURE_UNCHANGED of a's colour blocks keep their colours there (_unchanged). Without
     that, a logo of one layout in other colours and text would pass: its circle and its letters' corners lie where the
     other's do, and a mapping of its few colours explains the rest. So the hypothesis finds tiled watermarks,
     thumbnails and JPEG copies, not photometric edits."""
-    (left_a, top_a, right_a, bottom_a), (left_b, top_b, right_b, bottom_b) = a.frame, b.frame
-    width_a, height_a = a.width / (right_a - left_a), a.height / (bottom_a - top_a)  # the decoded pictures' shapes
-    width_b, height_b = b.width / (right_b - left_b), b.height / (bottom_b - top_b)
-    if abs(width_a / height_a * height_b / width_b - 1.0) > SAME_PICTURE_ASPECT:
-        return None
-    transform = np.array([[width_b / width_a, 0.0, (left_a - left_b) * width_b],
-                          [0.0, height_b / height_a, (top_a - top_b) * height_b], [0.0, 0.0, 1.0]])
-    upright = found[found[:, 0] < len(a.descriptors) // 32]
-    if len(upright) < SAME_PICTURE_SUPPORT:
-        return None
-    offsets = _project(transform, a.keypoints[upright[:, 0]]) - b.keypoints[upright[:, 1]]
-    if np.count_nonzero(np.einsum("ij,ij->i", offsets, offsets) <= SAME_PICTURE_RADIUS ** 2) < SAME_PICTURE_SUPPORT:
+    transform = _whole_picture(a, b)
+    if transform is None or _at_their_places(transform, a, b, found) < SAME_PICTURE_SUPPORT:
         return None
     colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     covered = _mean(_blocks(valid.astype(np.float32), COLOUR_BLOCK), 2) > 0.5
@@ -2472,10 +2495,13 @@ def _matched_levels(luma_a: np.ndarray, luma_b: np.ndarray, valid: np.ndarray) -
 
 
 def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np.ndarray,
-              consensus_check_max: int = CONSENSUS_CHECK_MAX) -> Evidence:
+              consensus_check_max: int = CONSENSUS_CHECK_MAX, hypothesis: np.ndarray | None = None) -> Evidence:
     """verify()'s fits of these correspondences (a's upright and mirrored descriptors, stacked, to b's), upright
     and with a mirror, the better kept; RANSAC only where _may_reach_inliers (up to ``consensus_check_max``
-    correspondences) does not rule it out."""
+    correspondences) does not rule it out. With a ``hypothesis`` (a's whole picture in b, _same_picture) the
+    correspondences are a's keypoints at their places under it (_same_picture_correspondences), all of them its
+    inliers: nothing is fitted, and SAME_PICTURE_SUPPORT of them verify it wherever they lie (the transform comes from
+    the two frames, not from them, so a few at their places are no chance fit; the pictures' own checks judge it)."""
     points_a, points_b = a.keypoints, b.keypoints
     upright_count = len(a.descriptors) // 32
     flipped_points_a = points_a[:len(a.mirrored) // 32] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
@@ -2484,18 +2510,20 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
     upright = pairs[:, 0] < upright_count
     for is_mirrored, query_points, pairs in ((False, points_a, pairs[upright]),
                                              (True, flipped_points_a, pairs[~upright] - [upright_count, 0])):
-        if len(pairs) < MIN_INLIERS:
+        if len(pairs) < (MIN_INLIERS if hypothesis is None else SAME_PICTURE_SUPPORT):
             continue
         source, target = query_points[pairs[:, 0]], points_b[pairs[:, 1]]
-        if not _may_reach_inliers(source, target, consensus_check_max):
-            continue  # no similarity explains MIN_INLIERS of them: RANSAC would find none (chance correspondences)
-        transform, inliers = _fit_transform(source, target)
-        if transform is None or inliers.sum() < MIN_INLIERS:
-            continue
+        if hypothesis is not None:  # (only upright pairs: _same_picture_correspondences)
+            transform, inliers = hypothesis, np.ones(len(pairs), bool)
+        else:
+            if not _may_reach_inliers(source, target, consensus_check_max):
+                continue  # no similarity explains MIN_INLIERS of them: RANSAC would find none (chance correspondences)
+            transform, inliers = _fit_transform(source, target)
+            if transform is None or inliers.sum() < MIN_INLIERS:
+                continue
         scale = math.sqrt(abs(np.linalg.det(transform[:2, :2])))
-        if not MIN_SCALE <= scale <= MAX_SCALE:
-            continue
-        if min(_occupied_cells(source[inliers]), _occupied_cells(target[inliers])) < MIN_INLIER_CELLS:
+        if hypothesis is None and (not MIN_SCALE <= scale <= MAX_SCALE or min(
+                _occupied_cells(source[inliers]), _occupied_cells(target[inliers])) < MIN_INLIER_CELLS):
             continue
         fitted = transform  # of source (a's mirrored points when mirrored) to target
         if is_mirrored:  # express the transform on a's upright frame: x -> mirror(x) -> transform
@@ -2593,8 +2621,10 @@ def _verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation
             best = _best_fit(a, b, distance, pairs, FALLBACK_CONSENSUS_CHECK_MAX)
         transform = None if best.verified or distance <= ACCEPT_DISTANCE else _same_picture(a, b, pairs)
         if transform is not None:  # only keypoints can match this pair, and b may show a's whole picture
-            best = _best_fit(a, b, distance, _same_picture_correspondences(a, b, transform),
-                             FALLBACK_CONSENSUS_CHECK_MAX)
+            at_places = _same_picture_correspondences(a, b, transform)
+            best = _best_fit(a, b, distance, at_places, FALLBACK_CONSENSUS_CHECK_MAX)
+            if not best.verified:  # too few, or too bunched, for a fit of their own: the hypothesis itself
+                best = _best_fit(a, b, distance, at_places, hypothesis=transform)
     if best.verified or not colour_check:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
@@ -2768,9 +2798,20 @@ def may_verify(a: ImageFingerprint, b: ImageFingerprint) -> bool:
         a, b = b, a
     in_a, in_b = _word_matches(a, b)
     if len(in_a) < MIN_WORD_MATCHES or _matched_count(in_a, len(a.descriptors) // 32) < MIN_WORD_MATCHES:
-        return False  # (fewer word matches than that: fewer distinct descriptors among them too)
+        return len(in_a) > 0 and _word_matches_at_their_places(a, b, in_a, in_b)  # (else fewer distinct ones too)
     return (a.keypoint_geometry is None or b.keypoint_geometry is None or len(in_a) > AGREEMENT_CHECK_MAX
-            or word_matches_agree(a, b, in_a, in_b))
+            or word_matches_agree(a, b, in_a, in_b) or _word_matches_at_their_places(a, b, in_a, in_b))
+
+
+def _word_matches_at_their_places(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarray,
+                                  in_b: np.ndarray) -> bool:
+    """Do MIN_WORDS_AT_PLACES of the word matches join keypoints at their places if b shows a's whole picture
+    (_whole_picture)? The word stage's counterpart of _same_picture's support: a tiled watermark's letters cross a
+    design's corners, whose word matches left are then few or agree on no transform by their ORB angles and levels,
+    while at their places they point to the hypothesis verify() tries last."""
+    transform = _whole_picture(a, b)
+    return transform is not None and _at_their_places(transform, a, b, np.stack([in_a, in_b], axis=1)) >= \
+        MIN_WORDS_AT_PLACES
 
 
 CASCADE = True  # False: every pair verified and scored in full (the code before the cascade, for the benchmarks)
