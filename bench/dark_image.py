@@ -37,6 +37,7 @@ from medialayer.matchers.image import MATCHER  # noqa: E402
 DARK_GROUPS = ("photo:nasa-space", "photo:tuxmath-moon-horizon (same lunar foreground)")
 DARK_SHARE, DARK_LEVEL = 0.5, 24  # of the pixels, of 255 (luminance)
 CROPS = 3  # crops drawn per photo
+OTHER_CELLS = 3  # other pictures a composite holds at most (a collage of 4 cells)
 
 
 def _dark(source: dict) -> bool:
@@ -94,6 +95,13 @@ COMPOSITES = {
 }
 
 
+def _own_share(light: list, k: int, count: int) -> list:
+    """Dark photo k's other cells: its own share of the light photos, so that no two dark photos' composites share
+    a picture; a share too small for a collage of 4 cells is repeated (one picture in two cells, cut differently)."""
+    own = light[k::count]
+    return own if len(own) >= OTHER_CELLS else (own * OTHER_CELLS)[:OTHER_CELLS]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--media-dir", required=True)
@@ -104,7 +112,7 @@ def main(argv=None) -> None:
     dark = [source for source in sources if _dark(source)]
     images = [Image.open(source["path"]).convert("RGB") for source in dark]
     light = [Image.open(source["path"]).convert("RGB") for source in sources if not _dark(source)]
-    pools = [light[k::len(images)] for k in range(len(images))]  # each dark photo's other cells: its own part
+    pools = [_own_share(light, k, len(images)) for k in range(len(images))]
     originals = [jpeg_fingerprint(image) for image in images]
     pairs = list(itertools.permutations(range(len(images)), 2))
     print(f"split {args.split}: {len(images)} dark photos ({', '.join(s['name'] for s in dark)}), "
