@@ -35,6 +35,8 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import glob
+import hashlib
 import io
 import itertools
 import os
@@ -168,10 +170,21 @@ def fingerprint(matcher, item: Item):
     return matcher.fingerprint(Blob(data=buffer.getvalue()), Limits())
 
 
+def matcher_version() -> str:
+    """A digest of the matchers' source: cached fingerprints and matches belong to the code that made them."""
+    sources = sorted(glob.glob(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                            "medialayer", "matchers", "*.py")))
+    return hashlib.sha1(b"".join(open(path, "rb").read() for path in sources)).hexdigest()[:10]
+
+
+def cache_path(name: str) -> str:
+    return os.path.join(WORK, f"matchers-{matcher_version()}", name)
+
+
 def cached(name: str, compute):
-    """``compute()``, kept in bench/work between runs (delete the files after changing the fingerprint or
-    compare; the candidate step is always computed afresh)."""
-    path = os.path.join(WORK, name)
+    """``compute()``, kept in bench/work between runs of the same matchers' code (the candidate step is always
+    computed afresh)."""
+    path = cache_path(name)
     if os.path.exists(path):
         with open(path, "rb") as f:
             return pickle.load(f)

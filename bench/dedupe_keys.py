@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
 from bench.common import print_table  # noqa: E402
-from bench.dedupe import WORK  # noqa: E402
+from bench.dedupe import WORK, cache_path  # noqa: E402
 from bench.dedupe_scale import cached_fingerprints  # noqa: E402
 from bench.throughput import generate_images  # noqa: E402
 from medialayer.matchers.image import _CENTRE_KEYS, _COLOUR_KEYS, _DESCRIPTOR_KEYS, _HASH_KEYS, index_keys  # noqa: E402
@@ -132,9 +132,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     run_name = f"image-{args.copies}-{args.seed}"
-    with open(os.path.join(WORK, f"dedupe-fingerprints-{run_name}.pkl"), "rb") as f:
+    with open(cache_path(f"dedupe-fingerprints-{run_name}.pkl"), "rb") as f:
         catalog = pickle.load(f)
-    with open(os.path.join(WORK, f"dedupe-matches-{run_name}.pkl"), "rb") as f:
+    with open(cache_path(f"dedupe-matches-{run_name}.pkl"), "rb") as f:
         matches = sorted(pickle.load(f))
     source = [i // (args.copies + 1) for i in range(len(catalog))]  # image_catalog: each source, then its copies
     strangers = [(i, j) for i, j in itertools.combinations(range(len(catalog)), 2) if source[i] != source[j]]
