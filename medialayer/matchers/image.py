@@ -119,7 +119,9 @@ saturation or brightness alone does not move) is found without any mapping, a ma
 picture without it (an affine map or one tone curve, which follows a clipped sky's turn towards cyan), and where the
 region's hue still moved under it while it explains the rest, and colours outside the region kept their hue (a hue
 rotation turns them all), its share of the picture's own pixels (not those of a white ground) is the recoloured
-share where that is more.
+share where that is more. The region is found in blocks of the same shapes (an overlay's new content has other
+shapes), and counts whole where most of it lies there (round neg22: a new colour's luminance edge along the part's
+outline, or a dark texture lifted to a colour, loses the shapes in the blocks it crosses).
 
 The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's picture between its caption bars, is
 bordered by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is
