@@ -50,8 +50,8 @@ def _fraction(found: list[bool]) -> str:
 
 
 def main(edits: dict[str, Edit], doc: str, argv=None, are_copies: bool = True) -> None:
-    """Run a family of ``edits`` (each a copy of the picture, or with ``are_copies`` off, each a negative: a picture edited
-    so it is no copy, whose matches are false positives)."""
+    """Run a family of ``edits`` (each a copy of the picture, or with ``are_copies`` off, each a negative: a picture
+    edited so it is no copy, whose matches are false positives)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--media-dir", required=True)
     parser.add_argument("--split", default="report", choices=("tune", "report"))

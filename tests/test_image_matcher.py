@@ -908,9 +908,9 @@ def _part_turned(image: Image.Image, area: float, degrees: float, seed: int) -> 
 def test_a_photo_with_one_part_turned_is_not_a_copy_the_whole_photo_turned_or_graded_is(seed):
     """A part of 0.13 of a photo whose hue turned by 100 degrees (the quality bench recolours 0.15-0.4 by 90-270
     degrees and lifts saturation and brightness; bench/recolour_image.py sweeps these) is another picture; the whole
-    photo's hues turned by 50 degrees, or graded (contrast and saturation up), is a copy (issue 13). (Where the part lies
-    matters: over the scene's near-grey texture a turn moves its colours less than RECOLOUR_SHIFT; placed elsewhere
-    in scene 2, 0.95, matched on main and here alike.)"""
+    photo's hues turned by 50 degrees, or graded (contrast and saturation up), is a copy (issue 13). (Where the part
+    lies matters: over the scene's near-grey texture a turn moves its colours less than RECOLOUR_SHIFT; placed
+    elsewhere in scene 2, 0.95, matched on main and here alike.)"""
     scene = synthetic.textured_scene(seed, 640, 480)
     original = fingerprint(scene)
     assert not MATCHER.compare(original, fingerprint(_part_turned(scene, 0.13, 100, 6))).match
