@@ -49,7 +49,9 @@ def _fraction(found: list[bool]) -> str:
     return f"{sum(found)} of {len(found)} ({sum(found) / len(found):.3f})" if found else "-"
 
 
-def main(edits: dict[str, Edit], doc: str, argv=None) -> None:
+def main(edits: dict[str, Edit], doc: str, argv=None, are_copies: bool = True) -> None:
+    """Run a family of ``edits`` (each a copy of the picture, or with ``are_copies`` off, each a negative: a picture
+    edited so it is no copy, whose matches are false positives)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--media-dir", required=True)
     parser.add_argument("--split", default="report", choices=("tune", "report"))
@@ -66,7 +68,8 @@ def main(edits: dict[str, Edit], doc: str, argv=None) -> None:
         images = [Image.open(source["path"]).convert("RGB") for source in sources + designs]
     originals = [jpeg_fingerprint(image) for image in images]
     print(f"split {args.split}: {len(images)} images, {len(chosen)} edits, {args.order}", flush=True)
-    print("| edit | copies matched | another picture edited, matched (false positives) |"
+    edited_column = "copies matched" if are_copies else "the picture edited, matched (false positives)"
+    print(f"| edit | {edited_column} | another picture edited, matched (false positives) |"
           " two pictures both edited, matched (false positives) |\n|---|---|---|---|", flush=True)
     orders = ORDERS if args.order == "both" else (args.order,)
     for name, edit in chosen.items():

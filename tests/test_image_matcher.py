@@ -869,6 +869,55 @@ def test_recoloured_part_is_one_region_no_mapping_of_the_rest_explains(edit, rec
     assert (share > 0.2) if recoloured else share == 0.0
 
 
+@pytest.mark.parametrize("other_shapes, counted_whole", [((3,), True), ((4,), False)])
+def test_a_part_recoloured_counts_whole_where_most_of_it_keeps_the_pictures_shapes(other_shapes, counted_whole):
+    """Round neg22: the part turned (the brown columns 12-20 of the product's thumbnail) is found in the blocks with the
+    same shapes in both pictures; where most of it lies there, its pixels in blocks of other shapes count too (its new
+    colours' luminance makes an edge along its outline, or turns a dark texture's contrasts), so it counts whole. Where
+    its blocks of other shapes hold half of it (an overlay's new content is mostly of other shapes), only its largest
+    region of the same shapes counts."""
+    before = _thumbnail_product()
+    hsv = cv2.cvtColor((before / 255.0).astype(np.float32), cv2.COLOR_RGB2HSV)
+    brown = np.zeros((32, 32), bool)
+    brown[:, 12:21] = True
+    hsv[..., 0] = np.where(brown, (hsv[..., 0] + 120.0) % 360.0, hsv[..., 0])
+    after = (cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0).astype(np.float32)
+    valid, blocks = np.ones((32, 32), bool), np.ones((8, 8), bool)
+    whole = image_matcher._recoloured_part(before, after, valid, None, blocks, blocks)
+    shapes = blocks.copy()
+    shapes[:, list(other_shapes)] = False  # (block columns: 3 is pixel columns 12-15, 4 is 16-19)
+    share = image_matcher._recoloured_part(before, after, valid, None, blocks, blocks, shapes)
+    assert whole > 0.3
+    assert share == whole if counted_whole else 0.0 < share < 0.6 * whole
+
+
+def _part_turned(image: Image.Image, area: float, degrees: float, seed: int) -> Image.Image:
+    """``image`` with the hue of an ellipse covering ``area`` of it turned by ``degrees`` (saturation and brightness
+    kept): one part in another colour."""
+    rng = np.random.default_rng(seed)
+    width, height = image.size
+    rx = np.sqrt(area * width * height / np.pi * 1.3)
+    ry = area * width * height / np.pi / rx
+    mask = np.zeros((height, width), np.uint8)
+    cv2.ellipse(mask, (round(rng.uniform(rx, width - rx)), round(rng.uniform(ry, height - ry))), (round(rx), round(ry)),
+                0, 0, 360, 255, -1)
+    return Image.composite(synthetic.tone(image, "hue", degrees / 180), image, Image.fromarray(mask))
+
+
+@pytest.mark.parametrize("seed", (2, 3))
+def test_a_photo_with_one_part_turned_is_not_a_copy_the_whole_photo_turned_or_graded_is(seed):
+    """A part of 0.13 of a photo whose hue turned by 100 degrees (the quality bench recolours 0.15-0.4 by 90-270
+    degrees and lifts saturation and brightness; bench/recolour_image.py sweeps these) is another picture; the whole
+    photo's hues turned by 50 degrees, or graded (contrast and saturation up), is a copy (issue 13). (Where the part
+    lies matters: over the scene's near-grey texture a turn moves its colours less than RECOLOUR_SHIFT; placed
+    elsewhere in scene 2, 0.95, matched on main and here alike.)"""
+    scene = synthetic.textured_scene(seed, 640, 480)
+    original = fingerprint(scene)
+    assert not MATCHER.compare(original, fingerprint(_part_turned(scene, 0.13, 100, 6))).match
+    assert MATCHER.compare(original, fingerprint(synthetic.tone(scene, "hue", 50 / 180))).match
+    assert MATCHER.compare(original, fingerprint(synthetic.adjust(scene, contrast=1.15, saturation=1.3))).match
+
+
 def test_a_band_ring_in_another_colour_is_no_part_recoloured():
     """Where both pictures have a band that trimming cut on one side (a letterbox in another colour than the original's
     own border), the aligned check adds a ring of band blocks around the thumbnails (_band_ring); a band's colour is

@@ -119,7 +119,9 @@ saturation or brightness alone does not move) is found without any mapping, a ma
 picture without it (an affine map or one tone curve, which follows a clipped sky's turn towards cyan), and where the
 region's hue still moved under it while it explains the rest, and colours outside the region kept their hue (a hue
 rotation turns them all), its share of the picture's own pixels (not those of a white ground) is the recoloured
-share where that is more.
+share where that is more. The region is found in blocks of the same shapes (an overlay's new content has other
+shapes), and counts whole where most of it lies there (round neg22: a new colour's luminance edge along the part's
+outline, or a dark texture lifted to a colour, loses the shapes in the blocks it crosses).
 
 The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's picture between its caption bars, is
 bordered by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is
@@ -1473,13 +1475,12 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
         seam = np.isin(labels, 1 + np.flatnonzero(along_seam))
     # A part recoloured, judged by its shape and in absolute units of hue (_recoloured_part): the share of the
     # picture's own pixels (not those of a white ground) it covers, where that is more.
-    part = _recoloured_part(colour_a, colour_b, colour_valid, fitted_from, valid_blocks,
-                            structure & ~hue_turned & ~seam)
+    part = _recoloured_part(colour_a, colour_b, colour_valid, fitted_from, valid_blocks, ~hue_turned & ~seam, structure)
     return agreement, covered, min(1.0, max(float(areas.max(initial=0) / picture), part))
 
 
 def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
-                     valid_blocks: np.ndarray, candidates: np.ndarray) -> float:
+                     valid_blocks: np.ndarray, candidates: np.ndarray, shapes: np.ndarray | None = None) -> float:
     """The share of the picture's pixels (those of the ``valid_blocks`` inside ``fitted_from``, but white in both) that
     one part recoloured covers, or 0. A global edit (a filter, grading, grayscale, sepia, a hue rotation, brightness,
     contrast or gamma, clipped) moves every colour by one mapping; a part recoloured (the same product in another
@@ -1488,8 +1489,9 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
     (_hue_plane), so a white ground widens nothing (the colour check's tolerance is in units of the overlap's colour
     spread, which a white ground raises) and a change of saturation or brightness alone moves nothing.
 
-    The part: the largest region (_largest_part) of pixels of the ``candidates`` blocks (the same shapes in both
-    pictures, not turned with the whole picture's hues: _hue_turns), white in neither, whose hue moved by more than
+    The part: the largest region (_largest_part) of pixels of the ``candidates`` blocks (not turned with the whole
+    picture's hues: _hue_turns, nor along a seam) with the same ``shapes`` in both pictures (all of them if None),
+    white in neither, whose hue moved by more than
     RECOLOUR_SHIFT (_hue_plane; _shifted_residual) without any mapping, grown by its fringe (moved by more than
     RECOLOUR_FRINGE, connected to it: a soft edge, pixels partly recoloured). Not judged where either picture is of
     one tone (nothing to turn from or to), nor where fewer than MIN_KEPT_COLOUR pixels of colour outside it kept
@@ -1498,13 +1500,19 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
     brightness, contrast and gamma where they clip, which turns a clipped sky's hue) are fitted to the pixels
     outside it, and the one leaving fewer of its pixels moved kept: where the part's pixels still moved under it, in
     either direction, and the map explains the rest of the picture (no more pixels moved outside the part than
-    inside), the region they form is the recoloured part."""
+    inside), the region they form is the recoloured part. It counts whole, its pixels in blocks of other shapes too,
+    where most of it lies in blocks of the same shapes (round neg22): a recolour keeps the picture's shapes but where
+    its new colours' luminance makes an edge along its outline across them (a part turned from orange to blue darkens)
+    or turns a texture's contrasts (a night sky lifted to a visible colour), and those blocks held a third of a photo's
+    part (the quality bench's bridge at night: 0.094 of the picture counted, 0.141 whole); an overlay's new content
+    keeps the shapes mostly where it lies on plain ground, and where not, only those pixels count, as before."""
     white_a, white_b = ((colour >= CLIPPED_LEVEL).all(axis=2) for colour in (colour_a, colour_b))
     block = np.ones((COLOUR_BLOCK, COLOUR_BLOCK), bool)
     # (Not a band ring's pixels, outside ``fitted_from``: a border padded in another colour is no part recoloured.)
     picture = valid if fitted_from is None else valid & fitted_from
     pixels = picture & np.kron(valid_blocks, block)
-    judged = pixels & ~(white_a | white_b) & np.kron(valid_blocks & candidates, block)
+    eligible = pixels & ~(white_a | white_b) & np.kron(valid_blocks & candidates, block)
+    judged = eligible if shapes is None else eligible & np.kron(shapes, block)
     plane_a, plane_b = _hue_plane(colour_a / 255.0), _hue_plane(colour_b / 255.0)
     moved = _shifted_residual(plane_a[valid], plane_b, valid)
     part = _largest_part((moved > RECOLOUR_SHIFT) & judged)
@@ -1531,11 +1539,13 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
             shifted = _shifted_residual(mapped, end_plane, valid) > RECOLOUR_SHIFT
             if still is None or np.count_nonzero(shifted & part) < np.count_nonzero(still & part):
                 still = shifted
-        recoloured |= still & part & judged
+        recoloured |= still & part & eligible
         moved_elsewhere = max(moved_elsewhere, np.count_nonzero(still & judged & ~part))
-    area = np.count_nonzero(_largest_part(recoloured))
+    area = np.count_nonzero(_largest_part(recoloured & judged))
     if area < MIN_RECOLOURED_PIXELS or moved_elsewhere > area:
         return 0.0
+    if 2 * np.count_nonzero(recoloured & judged) >= np.count_nonzero(recoloured):  # (mostly of the same shapes)
+        area = max(area, np.count_nonzero(_largest_part(recoloured)))
     return area / max(np.count_nonzero(pixels & ~(white_a & white_b)), 1)
 
 
