@@ -285,11 +285,6 @@ ORB_LEVEL_SCALE = 1.2  # scale between two of ORB's pyramid levels (cv2.ORB_crea
 # Two word matches agree on a transform (word_matches_agree) within these: degrees of turn, pyramid levels of scale
 TURN_TOLERANCE, LEVEL_TOLERANCE = 45.0, 3.0
 AGREEMENT_CHECK_MAX = 48  # word matches up to which that is tried (pairs of them grow as the square: beyond, verify)
-# Beyond that many, a pair goes on to verify() only where some similarity through two of its WORD_CONSENSUS_CLOSEST
-# closest word matches (one to one, in one orientation) explains WORD_CONSENSUS of them (_word_consensus), or a word
-# match lies at its place (_word_matches_at_their_places). Look-alike textures (the pair-volume bench's smooth
-# upscaled patterns) share hundreds of chance word matches that no motion explains.
-WORD_CONSENSUS, WORD_CONSENSUS_CLOSEST = 5, 48
 # Correspondences up to which _may_reach_inliers bounds RANSAC, in less time than RANSAC takes to give up: of the
 # ratio test (beyond, mostly a copy's, which RANSAC fits in a few iterations) and of verify()'s mutual nearest
 # fallback (beyond the ratio test's, mostly chance pairs: 50-120 between unrelated photos)
@@ -1114,8 +1109,7 @@ def _stretched(source: np.ndarray, target: np.ndarray, similarity: np.ndarray,
     return _homogeneous(affine), mask.ravel().astype(bool)
 
 
-def _may_reach_inliers(source: np.ndarray, target: np.ndarray, most: int = CONSENSUS_CHECK_MAX,
-                       least: int = MIN_INLIERS) -> bool:
+def _may_reach_inliers(source: np.ndarray, target: np.ndarray, most: int = CONSENSUS_CHECK_MAX) -> bool:
     """Could _fit_transform's RANSAC find MIN_INLIERS inliers among these correspondences? False only when it
     cannot: OpenCV's RANSAC takes its inliers from a similarity through two of the correspondences (the refinement
     after it keeps that mask), so no more than the most any such similarity explains within REPROJECTION_PX. Up to
@@ -1125,16 +1119,15 @@ def _may_reach_inliers(source: np.ndarray, target: np.ndarray, most: int = CONSE
     unrelated photos that fail the ratio test bring 50-120 mutual nearest descriptors (verify()); each set costs a
     full RANSAC run (upright, mirrored) for nothing. Arithmetic in float32 complex numbers (the points are multiples
     of 1/8 px, exact); the tolerance exceeds REPROJECTION_PX by far more than this rounding and OpenCV's (float32
-    errors of the model's terms), so a borderline inlier there counts here too: a bound, never a decision. (``least``:
-    another count of inliers than MIN_INLIERS asked for: _word_consensus.)"""
+    errors of the model's terms), so a borderline inlier there counts here too: a bound, never a decision."""
     count = len(source)
-    if count < least:
+    if count < MIN_INLIERS:
         return False
     if count > most:
         return True  # RANSAC is the cheaper test
     extent = max(float(np.abs(source).max()), float(np.abs(target).max()), 1.0)
     z, w = _complex(source), _complex(target)
-    first, second = _scale_may_reach(z, w, extent, least)
+    first, second = _scale_may_reach(z, w, extent)
     if len(first) * count > CONSENSUS_RESIDUALS:
         return True  # many similarities may: RANSAC is the cheaper test (a copy's correspondences)
     if len(first) == 0:
@@ -1146,7 +1139,7 @@ def _may_reach_inliers(source: np.ndarray, target: np.ndarray, most: int = CONSE
         residual += shift[:, None]
         residual -= w
         tolerance = REPROJECTION_PX + 1e-4 * (np.abs(gain) * extent + np.abs(shift) + extent)
-        return int((np.abs(residual) <= tolerance[:, None]).sum(axis=1).max()) >= least
+        return int((np.abs(residual) <= tolerance[:, None]).sum(axis=1).max()) >= MIN_INLIERS
 
 
 def _complex(points: np.ndarray) -> np.ndarray:
@@ -1154,16 +1147,15 @@ def _complex(points: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(points, np.float32).view(np.complex64).ravel()
 
 
-def _scale_may_reach(z: np.ndarray, w: np.ndarray, extent: float,
-                     least: int = MIN_INLIERS) -> tuple[np.ndarray, np.ndarray]:
-    """The similarities through two correspondences (i < j) whose scale does not rule out ``least`` inliers.
+def _scale_may_reach(z: np.ndarray, w: np.ndarray, extent: float) -> tuple[np.ndarray, np.ndarray]:
+    """The similarities through two correspondences (i < j) whose scale does not rule out MIN_INLIERS inliers.
     The one through i and j has the scale s = |w_j - w_i| / |z_j - z_i| (z in source, w in target), and k is among
     its inliers only if its residual, g (z_k - z_i) - (w_k - w_i), is within the tolerance, so (by the triangle
     inequality) only if | s |z_k - z_i| - |w_k - w_i| | is within it: that holds for s in an interval, about i and
     likewise about j. _may_reach_inliers's tolerance, REPROJECTION_PX + 1e-4 (s extent + |shift| + extent) with
     |shift| <= (1 + s) sqrt(2) extent, is under low_margin + high_margin s below (their margin covers the float32
     rounding of both). Per anchor i the intervals are counted on a histogram of s (_scale_bin, monotone: it only
-    over-counts), and a similarity is kept where both its anchors' counts reach ``least``; chance
+    over-counts), and a similarity is kept where both its anchors' counts reach MIN_INLIERS; chance
     correspondences' scales scatter, so few are. None through two keypoints at one place (its model is NaN, no
     inliers, in _may_reach_inliers as in OpenCV). ``z``, ``w``: the source and target points (_complex)."""
     count = len(z)
@@ -1185,9 +1177,9 @@ def _scale_may_reach(z: np.ndarray, w: np.ndarray, extent: float,
              - np.bincount(np.concatenate([of_first + past, of_second + past]), minlength=count * width))
     others = np.cumsum(marks)  # [anchor * width + bin]: the other correspondences' intervals holding the bin (each
     # anchor's marks sum to 0); the anchor itself is among the inliers of every similarity through it
-    if others.max() < least - 1:
+    if others.max() < MIN_INLIERS - 1:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    kept = ((np.minimum(others[of_first + scale], others[of_second + scale]) >= least - 1)
+    kept = ((np.minimum(others[of_first + scale], others[of_second + scale]) >= MIN_INLIERS - 1)
             & (source_span > 0))
     return first[kept], second[kept]
 
@@ -2807,34 +2799,8 @@ def may_verify(a: ImageFingerprint, b: ImageFingerprint) -> bool:
     in_a, in_b = _word_matches(a, b)
     if len(in_a) < MIN_WORD_MATCHES or _matched_count(in_a, len(a.descriptors) // 32) < MIN_WORD_MATCHES:
         return len(in_a) > 0 and _word_matches_at_their_places(a, b, in_a, in_b)  # (else fewer distinct ones too)
-    if a.keypoint_geometry is None or b.keypoint_geometry is None:
-        return True
-    agree = _word_consensus if len(in_a) > AGREEMENT_CHECK_MAX else word_matches_agree
-    return agree(a, b, in_a, in_b) or _word_matches_at_their_places(a, b, in_a, in_b)
-
-
-def _word_consensus(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarray, in_b: np.ndarray) -> bool:
-    """Could a similarity through two of the word matches (``in_a``, ``in_b``: image_sketch.word_matches) explain
-    WORD_CONSENSUS of them, both upright or both mirrored (_may_reach_inliers, on the WORD_CONSENSUS_CLOSEST closest
-    in descriptor bits, one to one: each descriptor of a with its closest match, each of b's in the closest of those)?
-    verify() pairs the same descriptors by their nearest neighbours, and a copy's are mostly word matches too."""
-    upright = len(a.descriptors) // 32
-    descriptors_a = np.frombuffer(a.descriptors + a.mirrored, np.uint64).reshape(-1, 4)
-    descriptors_b = np.frombuffer(b.descriptors, np.uint64).reshape(-1, 4)
-    distances = np.add.reduce(np.bitwise_count(descriptors_a[in_a] ^ descriptors_b[in_b]), axis=1)
-    order = np.lexsort((distances, in_a))  # (in_a sorted: per descriptor of a, its closest match first)
-    first = order[np.concatenate([[True], in_a[order][1:] != in_a[order][:-1]])]
-    pairs = _one_to_one(np.stack([in_a[first], in_b[first]], axis=1), distances[first], upright)
-    distances = np.add.reduce(np.bitwise_count(descriptors_a[pairs[:, 0]] ^ descriptors_b[pairs[:, 1]]), axis=1)
-    points_a = a.keypoints
-    flipped_points_a = points_a[:len(a.mirrored) // 32] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
-    for mirrored, query_points in ((False, points_a), (True, flipped_points_a)):
-        kept = (pairs[:, 0] >= upright) == mirrored
-        closest = pairs[kept][np.argsort(distances[kept], kind="stable")[:WORD_CONSENSUS_CLOSEST]]
-        source = query_points[closest[:, 0] - upright * mirrored]
-        if _may_reach_inliers(source, b.keypoints[closest[:, 1]], WORD_CONSENSUS_CLOSEST, WORD_CONSENSUS):
-            return True
-    return False
+    return (a.keypoint_geometry is None or b.keypoint_geometry is None or len(in_a) > AGREEMENT_CHECK_MAX
+            or word_matches_agree(a, b, in_a, in_b) or _word_matches_at_their_places(a, b, in_a, in_b))
 
 
 def _word_matches_at_their_places(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarray,
