@@ -3,6 +3,7 @@
     python bench/throughput.py unique   --pairs 100000 --images 2000     # work per unique URL vs a naive baseline
     python bench/throughput.py scale    --pairs 1000000 --images 20000   # wall time, pairs/s, peak RSS, overhead
     python bench/throughput.py volume   --pairs 20000 --images 2000 --repeat 3  # 20,000 pairs vs 1,000, 3 rounds
+                                        [--compare-share]  # and the extra pairs' compares timed alone, by kind
     python bench/throughput.py parallel --images 2000 --size 512         # fingerprint rate by running mode/workers
     python bench/throughput.py network  --images 400 --latency-ms 50     # fetch concurrency over loopback HTTP
 
@@ -142,6 +143,28 @@ def time_stages(rows: list[dict]) -> tuple[float, float]:
     return per_url, (time.process_time() - started) / len(rows)
 
 
+def time_extra_compares(urls: list[str], first: list[dict], rows: list[dict]) -> dict:
+    """The compare share of the extra pairs: each distinct (source, target) pair of ``rows`` that ``first`` does not
+    hold, compared once (``compare_pair``: the matcher and the record), one at a time in this process on fingerprints
+    made here, CPU time: {kind: (pairs, CPU seconds)}, the kinds an image and its copy, and two unrelated images."""
+    fetcher = Fetcher(Limits(isolate_decoders=False))
+    results = {url: fingerprint_url(url, {"image"}, fetcher) for url in urls}
+    image_of = {url: i // 2 for i, url in enumerate(urls)}  # (generate_images: an original, then its copy)
+    seen = {(row["source_url"], row["target_url"]) for row in first}
+    extra = {(row["source_url"], row["target_url"]): row for row in rows}
+    timed = {"copies": [0, 0.0], "unrelated": [0, 0.0]}
+    for key, row in extra.items():
+        if key in seen:
+            continue
+        parsed = make_row(row)
+        started = time.process_time()
+        compare_pair(parsed, results[key[0]], results[key[1]])
+        kind = timed["copies" if image_of[key[0]] == image_of[key[1]] else "unrelated"]
+        kind[0] += 1
+        kind[1] += time.process_time() - started
+    return {kind: tuple(value) for kind, value in timed.items()}
+
+
 def time_naive_pairs(rows: list[dict]) -> float:
     """Seconds per pair for the naive baseline: fetch, decode and fingerprint both sides of every pair."""
     fetcher = Fetcher(Limits())
@@ -229,7 +252,7 @@ def cmd_volume(args) -> None:
     first = covering_pairs(len(urls))
     print(f"{len(first):,} vs {args.pairs:,} pairs over the same {len(urls):,} images ({args.size}px JPEG); "
           f"{args.mode}, {args.workers} workers; before: {load()}", flush=True)
-    extra, ratios = args.pairs - len(first), []
+    extra, ratios, extra_cpu = args.pairs - len(first), [], []
     for round_ in range(1, args.repeat + 1):
         jobs = []
         for count in (len(first), args.pairs):
@@ -241,6 +264,7 @@ def cmd_volume(args) -> None:
             jobs.append(job)
         few, many = jobs
         ratios.append(many["cpu_s"] / few["cpu_s"])
+        extra_cpu.append(many["cpu_s"] - few["cpu_s"])
         print(f"round {round_}: {args.pairs:,} pairs / {len(first):,} pairs: wall "
               f"{many['process_wall_s'] / few['process_wall_s']:.2f}x, CPU {ratios[-1]:.2f}x (target <= 1.5x); the "
               f"{extra:,} extra pairs cost {(many['cpu_s'] - few['cpu_s']) / extra * 1000:.2f} CPU-ms each; after: "
@@ -248,6 +272,14 @@ def cmd_volume(args) -> None:
     if args.repeat > 1:
         print(f"CPU ratio over {args.repeat} rounds: median {statistics.median(ratios):.2f}x "
               f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
+    if args.compare_share:  # how much of the extra CPU a faster compare could take away at all
+        timed = time_extra_compares(urls, read_rows(pairs, len(first)), read_rows(pairs, args.pairs))
+        compares = sum(seconds for _, seconds in timed.values())
+        print("the distinct pairs the larger run adds, compared alone in this process: " + ", ".join(
+            f"{kind} {count:,} pairs, {seconds:.1f} CPU-s ({1000 * seconds / max(count, 1):.2f} ms each)"
+            for kind, (count, seconds) in timed.items())
+            + f"; together {compares:.1f} CPU-s against the rounds' median extra {statistics.median(extra_cpu):.1f} "
+            f"CPU-s; after: {load()}")
 
 
 def cmd_parallel(args) -> None:
@@ -337,6 +369,8 @@ def main(argv=None) -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--repeat", type=int, default=1, help="volume: rounds of the two runs, in turn")
+    parser.add_argument("--compare-share", action="store_true",
+                        help="volume: also time the extra distinct pairs' compares alone, by kind")
     args = parser.parse_args(argv)
     args.extra = extra
     {"unique": cmd_unique, "scale": cmd_scale, "volume": cmd_volume, "parallel": cmd_parallel,
