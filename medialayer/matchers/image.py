@@ -2593,7 +2593,9 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             agreement, covered, recoloured = _aligned_agreement(*checked, inset=cell_grid is b)
         if _shared_pattern(inverse, target[inliers], a, b):  # the keypoints attest a pattern: the content must agree
             agreement = min(agreement, _content_agreement(*checked))
-        second = _second_layer(fitted, source, target, in_overlap)
+        # (The hypothesis' correspondences were looked for up to SAME_PICTURE_RADIUS from their places, beyond
+        # PARALLAX_TOLERANCE: a few of its chance ones there fit some similarity of their own, which is no near layer.)
+        second = 0 if hypothesis is not None else _second_layer(fitted, source, target, in_overlap)
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
