@@ -1051,7 +1051,8 @@ def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -
         return None
     colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     covered = _mean(_blocks(valid.astype(np.float32), COLOUR_BLOCK), 2) > 0.5
-    kept = _unchanged(colour_a, _colour(b), valid) | _hue_turns(colour_a, _colour(b), valid)[1]
+    _, turned, all_turned = _hue_turns(colour_a, _colour(b), valid)
+    kept = _unchanged(colour_a, _colour(b), valid) | (turned & all_turned)
     if not covered.any() or _mean(kept[covered], 0) < SAME_PICTURE_UNCHANGED:
         return None
     return transform
@@ -2269,7 +2270,9 @@ def _colourless(pixels: np.ndarray) -> bool:
 def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
                fitted_from: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """Per COLOUR_BLOCK block: (did its hue move unlike the others'?, did the whole picture's hues turn and this
-    block's with them?), and did the whole picture's hues turn (beyond HUE_TURN_TOLERANCE)? A global edit keeps the hue differences between colours (a hue rotation turns them all
+    block's with them?), and did the whole picture's hues turn (beyond HUE_TURN_TOLERANCE), every chromatic block's within
+    MAX_HUE_DEVIATION of the turn (round wm22: two logos of one layout, a magenta ring turned crimson and a cyan emblem
+    green, turn their colours unlike each other)? A global edit keeps the hue differences between colours (a hue rotation turns them all
     alike) or takes the hue away (grayscale, sepia); recolouring one element of a design with few colours turns that
     one alone, which a global colour mapping can explain. A hue rotation is no affine map of RGB: where a's pixels,
     their hues turned by the whole picture's turn and their saturation and brightness kept (_turn_hues), give b's
@@ -2292,8 +2295,7 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
     turned_with = deviation <= np.radians(HUE_TURN_TOLERANCE)
     # A hue rotation turns every colour: where chromatic blocks kept their hue, one part turned alone (a recolour)
     kept = ~turned_with & (np.abs(np.angle(shift)) <= np.radians(HUE_TURN_TOLERANCE))
-    hues_turned = abs(turn) > np.radians(HUE_TURN_TOLERANCE) and turned_with.any() and kept.mean() < MAX_HUE_KEPT
-    if hues_turned:
+    if abs(turn) > np.radians(HUE_TURN_TOLERANCE) and turned_with.any() and kept.mean() < MAX_HUE_KEPT:
         turn = np.angle(shift[turned_with].mean())  # (a block of two colours turns its mean's hue otherwise)
         tolerance = _colour_tolerance(colour_b, valid, fitted_from)
         turned = _turn_hues(colour_a[valid], math.degrees(turn)) / 255.0
@@ -2301,7 +2303,7 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
         alike = (_mean(_blocks(residual, COLOUR_BLOCK), 2) <= tolerance) & ~_luminance_moved(turned, colour_b, valid)
     if max(np.abs(np.exp(1j * angle_a).mean()), np.abs(np.exp(1j * angle_b).mean())) <= 0.95:
         moved[chromatic] = deviation > np.radians(MAX_HUE_DEVIATION)  # (one hue only, on either side: a toning)
-    return moved, alike, hues_turned
+    return moved, alike, bool(alike.any()) and bool((deviation <= np.radians(MAX_HUE_DEVIATION)).all())
 
 
 def _value_agreement(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, valid_blocks: np.ndarray) -> float:
