@@ -43,7 +43,8 @@ picture's hues: ``_same_picture``),
 and a's keypoints are looked for at their own places in b, ``_same_picture_correspondences``: a tiled watermark
 gives a corner look-alikes all over b, not at its place; where those are too few or too bunched for a fit of their
 own, SAME_PICTURE_SUPPORT of them verify the hypothesis itself, round art21: heavy letters cross a design's few
-corners and leave a handful their descriptors); a
+corners and leave a handful their descriptors; no second motion layer is looked for among them, round wm22: they were
+looked for further from their places than PARALLAX_TOLERANCE, and a few chance ones there fit a similarity); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
 (keystone, a screen photographed at an angle), unless no similarity through two of them could explain MIN_INLIERS
 (``_may_reach_inliers``: exact, cheaper than RANSAC's giving up on chance correspondences). A candidate needs
