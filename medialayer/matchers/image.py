@@ -2270,18 +2270,18 @@ def _colourless(pixels: np.ndarray) -> bool:
 
 def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
                fitted_from: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Per COLOUR_BLOCK block: (did its hue move unlike the others'?, did the whole picture's hues turn and this
-    block's with them?), and did the whole picture's hues turn (beyond HUE_TURN_TOLERANCE), every chromatic block's within
+    """Per COLOUR_BLOCK block: (did its hue move unlike the others'?, did the whole picture's hues turn and this block's
+    with them?), and did the whole picture's hues turn (beyond HUE_TURN_TOLERANCE), every chromatic block's within
     MAX_HUE_DEVIATION of the turn (round wm22: two logos of one layout, a magenta ring turned crimson and a cyan emblem
-    green, turn their colours unlike each other)? A global edit keeps the hue differences between colours (a hue rotation turns them all
-    alike) or takes the hue away (grayscale, sepia); recolouring one element of a design with few colours turns that
-    one alone, which a global colour mapping can explain. A hue rotation is no affine map of RGB: where a's pixels,
-    their hues turned by the whole picture's turn and their saturation and brightness kept (_turn_hues), give b's
-    colours within the colour check's tolerance and its mean luminance within LUMINANCE_TOLERANCE, the block turned
-    with the others, though no map fitted to the rest explains it. Pixel by pixel: a block holding two colours, or a
-    pale one, is judged as its pixels are. Not where MAX_HUE_KEPT of the chromatic blocks kept their hue: a hue
-    rotation turns every colour, so one element turned (a logo's emblem from magenta to crimson) is a recolour, however
-    alike its pixels turned. (``valid``, ``fitted_from``: as for _unchanged.)"""
+    green, turn their colours unlike each other)? A global edit keeps the hue differences between colours (a hue
+    rotation turns them all alike) or takes the hue away (grayscale, sepia); recolouring one element of a design with
+    few colours turns that one alone, which a global colour mapping can explain. A hue rotation is no affine map of RGB:
+    where a's pixels, their hues turned by the whole picture's turn and their saturation and brightness kept
+    (_turn_hues), give b's colours within the colour check's tolerance and its mean luminance within
+    LUMINANCE_TOLERANCE, the block turned with the others, though no map fitted to the rest explains it. Pixel by pixel:
+    a block holding two colours, or a pale one, is judged as its pixels are. Not where MAX_HUE_KEPT of the chromatic
+    blocks kept their hue: a hue rotation turns every colour, so one element turned (a logo's emblem from magenta to
+    crimson) is a recolour, however alike its pixels turned. (``valid``, ``fitted_from``: as for _unchanged.)"""
     means = _mean(_blocks(colour_a, COLOUR_BLOCK), 2), _mean(_blocks(colour_b, COLOUR_BLOCK), 2)
     hsv_a, hsv_b = (cv2.cvtColor((m / 255.0).astype(np.float32), cv2.COLOR_RGB2HSV) for m in means)
     chromatic = (hsv_a[..., 1] > MIN_HUE_SATURATION) & (hsv_b[..., 1] > MIN_HUE_SATURATION) \
