@@ -38,11 +38,13 @@ correspondence at most, so a flat patch's descriptor many of a's find nearest ca
 those verify nothing, descriptors each other's nearest within MUTUAL_DISTANCE bits are added: a tiled watermark's
 repeated word or a small thumbnail's blur gives a design's corners look-alikes that fail the ratio test; and where
 those verify nothing either for a pair whose hashes are too far apart to accept, b may show a's whole picture (decoded
-in one shape, a few of the correspondences found at their places under that, most colours kept: ``_same_picture``),
+in one shape, a few of the correspondences found at their places under that, most colours kept or turned with all the
+picture's hues: ``_same_picture``),
 and a's keypoints are looked for at their own places in b, ``_same_picture_correspondences``: a tiled watermark
 gives a corner look-alikes all over b, not at its place; where those are too few or too bunched for a fit of their
 own, SAME_PICTURE_SUPPORT of them verify the hypothesis itself, round art21: heavy letters cross a design's few
-corners and leave a handful their descriptors); a
+corners and leave a handful their descriptors; no second motion layer is looked for among them, round wm22: they were
+looked for further from their places than PARALLAX_TOLERANCE, and a few chance ones there fit a similarity); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
 (keystone, a screen photographed at an angle), unless no similarity through two of them could explain MIN_INLIERS
 (``_may_reach_inliers``: exact, cheaper than RANSAC's giving up on chance correspondences). A candidate needs
@@ -81,7 +83,9 @@ whatever the mapping says; a direction starting from a picture of one tone, grey
 whose mean luminance moved unlike that of the other's colours under the same mapping (a recolour of part of a
 nearly colourless picture, whose colour direction the check cannot fit). Neither counts where the whole
 picture's hues turned and the block's pixels turned with them, their saturation and brightness kept (a hue rotation
-is no affine map of RGB; not where a part of the chromatic blocks kept its hue: a rotation turns every colour), and
+is no affine map of RGB; not where a part of the chromatic blocks kept its hue: a rotation turns every colour; there
+the luminance agreement may be judged on each pixel's largest channel, which the rotation keeps while it moves each
+colour's luminance its own way: ``_value_agreement``, round wm22), and
 mapped colours stop at the ends of the range as pixels do (a brightened copy clips), a channel at the top of the range
 in the picture mapped from being only a lower bound (the original of a clipped highlight was as bright or brighter);
 of mappings equal on colour, the one that also explains more blocks' luminance is kept (a brightened product on white).
@@ -268,6 +272,9 @@ MUTUAL_DISTANCE = 64
 #   their places, 242 of the 306 others none and 12 four or more: the colour check and the search run for few.
 # * Radius 5, 8 and 12 and distance 40-80 tried: 8 and 56 verified the most copies with no negative more above the
 #   1%-FP threshold; 64 and 80 let recoloured thumbnails in.
+# * Round wm22: a block whose hue turned with the whole picture's (_hue_turns' `alike`: each colour's turned hue, its
+#   saturation and value kept, gives the other's colour) counts as kept: a hue rotation turns edges' contrast, so ORB
+#   matches few corners by their descriptors, and those few at their places verify the copy as under a watermark.
 SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
 SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
 # The word stage lets a pair through to verify() where this many word matches lie at their places on that hypothesis
@@ -1037,16 +1044,19 @@ def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -
     decoded pictures differ in shape; fewer than SAME_PICTURE_SUPPORT of the
     correspondences ``found`` so far (a's upright and mirrored descriptors to b's, as verify() stacks them) lie at their
     places under it (the hypothesis is one the search already points to: an unrelated pair's chance correspondences
-    lie anywhere); or under SAME_PICTURE_UNCHANGED of a's colour blocks keep their colours there (_unchanged). Without
-    that, a logo of one layout in other colours and text would pass: its circle and its letters' corners lie where the
-    other's do, and a mapping of its few colours explains the rest. So the hypothesis finds tiled watermarks,
-    thumbnails and JPEG copies, not photometric edits."""
+    lie anywhere); or under SAME_PICTURE_UNCHANGED of a's colour blocks keep their colours there (_unchanged) or turned
+    with the whole picture's hues (_hue_turns: round wm22). Without that, a logo of one layout in other colours and text
+    would pass: its circle and its letters' corners lie where the other's do, and a mapping of its few colours explains
+    the rest; a hue rotation is no such mapping, it turns every colour alike and keeps its saturation and value. So the
+    hypothesis finds tiled watermarks, thumbnails, JPEG copies and hue rotations, not other photometric edits."""
     transform = _whole_picture(a, b)
     if transform is None or _at_their_places(transform, a, b, found) < SAME_PICTURE_SUPPORT:
         return None
     colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     covered = _mean(_blocks(valid.astype(np.float32), COLOUR_BLOCK), 2) > 0.5
-    if not covered.any() or _mean(_unchanged(colour_a, _colour(b), valid)[covered], 0) < SAME_PICTURE_UNCHANGED:
+    _, turned, all_turned = _hue_turns(colour_a, _colour(b), valid)
+    kept = _unchanged(colour_a, _colour(b), valid) | (turned & all_turned)
+    if not covered.any() or _mean(kept[covered], 0) < SAME_PICTURE_UNCHANGED:
         return None
     return transform
 
@@ -1449,7 +1459,11 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     forward, backward = forward & judged_from_a, backward & judged_from_b
     local = [differs for differs, start in ((forward, colour_a), (backward, colour_b))
              if not _monochrome(start[colour_valid]) and _mean(differs[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR]
-    hue_moved, hue_turned = _hue_turns(colour_a, colour_b, colour_valid, fitted_from)
+    hue_moved, hue_turned, hues_turned = _hue_turns(colour_a, colour_b, colour_valid, fitted_from)
+    if hues_turned:  # the luminance of a hue rotation's copy judged by what the rotation keeps (_value_agreement)
+        value = _value_agreement(colour_a, colour_b, colour_valid, valid_blocks)
+        if value > agreement / (1.0 - covered):
+            agreement, covered = value, 0.0
     colour_differs = (np.logical_or.reduce(local) if local else forward & backward) | hue_moved
     # The luminance too, either way, under the same colour mapping: recolouring part of a nearly colourless picture
     # moves its brightness there (a grayscale copy keeps the luminance, so the direction from one tone that the
@@ -2265,24 +2279,26 @@ def _colourless(pixels: np.ndarray) -> bool:
 
 
 def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
-               fitted_from: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per COLOUR_BLOCK block: (did its hue move unlike the others'?, did the whole picture's hues turn and this
-    block's with them?). A global edit keeps the hue differences between colours (a hue rotation turns them all
-    alike) or takes the hue away (grayscale, sepia); recolouring one element of a design with few colours turns that
-    one alone, which a global colour mapping can explain. A hue rotation is no affine map of RGB: where a's pixels,
-    their hues turned by the whole picture's turn and their saturation and brightness kept (_turn_hues), give b's
-    colours within the colour check's tolerance and its mean luminance within LUMINANCE_TOLERANCE, the block turned
-    with the others, though no map fitted to the rest explains it. Pixel by pixel: a block holding two colours, or a
-    pale one, is judged as its pixels are. Not where MAX_HUE_KEPT of the chromatic blocks kept their hue: a hue
-    rotation turns every colour, so one element turned (a logo's emblem from magenta to crimson) is a recolour, however
-    alike its pixels turned. (``valid``, ``fitted_from``: as for _unchanged.)"""
+               fitted_from: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Per COLOUR_BLOCK block: (did its hue move unlike the others'?, did the whole picture's hues turn and this block's
+    with them?), and did the whole picture's hues turn (beyond HUE_TURN_TOLERANCE), every chromatic block's within
+    MAX_HUE_DEVIATION of the turn (round wm22: two logos of one layout, a magenta ring turned crimson and a cyan emblem
+    green, turn their colours unlike each other)? A global edit keeps the hue differences between colours (a hue
+    rotation turns them all alike) or takes the hue away (grayscale, sepia); recolouring one element of a design with
+    few colours turns that one alone, which a global colour mapping can explain. A hue rotation is no affine map of RGB:
+    where a's pixels, their hues turned by the whole picture's turn and their saturation and brightness kept
+    (_turn_hues), give b's colours within the colour check's tolerance and its mean luminance within
+    LUMINANCE_TOLERANCE, the block turned with the others, though no map fitted to the rest explains it. Pixel by pixel:
+    a block holding two colours, or a pale one, is judged as its pixels are. Not where MAX_HUE_KEPT of the chromatic
+    blocks kept their hue: a hue rotation turns every colour, so one element turned (a logo's emblem from magenta to
+    crimson) is a recolour, however alike its pixels turned. (``valid``, ``fitted_from``: as for _unchanged.)"""
     means = _mean(_blocks(colour_a, COLOUR_BLOCK), 2), _mean(_blocks(colour_b, COLOUR_BLOCK), 2)
     hsv_a, hsv_b = (cv2.cvtColor((m / 255.0).astype(np.float32), cv2.COLOR_RGB2HSV) for m in means)
     chromatic = (hsv_a[..., 1] > MIN_HUE_SATURATION) & (hsv_b[..., 1] > MIN_HUE_SATURATION) \
         & (hsv_a[..., 2] > 0.15) & (hsv_b[..., 2] > 0.15)
     moved, alike = np.zeros(chromatic.shape, bool), np.zeros(chromatic.shape, bool)
     if chromatic.sum() < 4:
-        return moved, alike
+        return moved, alike, False
     angle_a, angle_b = np.radians(hsv_a[..., 0][chromatic]), np.radians(hsv_b[..., 0][chromatic])
     shift = np.exp(1j * (angle_b - angle_a))
     turn = np.angle(shift.mean())
@@ -2298,7 +2314,21 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
         alike = (_mean(_blocks(residual, COLOUR_BLOCK), 2) <= tolerance) & ~_luminance_moved(turned, colour_b, valid)
     if max(np.abs(np.exp(1j * angle_a).mean()), np.abs(np.exp(1j * angle_b).mean())) <= 0.95:
         moved[chromatic] = deviation > np.radians(MAX_HUE_DEVIATION)  # (one hue only, on either side: a toning)
-    return moved, alike
+    return moved, alike, bool(alike.any()) and bool((deviation <= np.radians(MAX_HUE_DEVIATION)).all())
+
+
+def _value_agreement(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, valid_blocks: np.ndarray) -> float:
+    """The fraction of the ``valid_blocks`` (of the COLOUR_BLOCK grid, the luminance blocks' own) whose HSV value, each
+    pixel's largest channel, agrees as the luminance blocks do (_blocks_agree), on the colour thumbnails (round wm22). A
+    hue rotation moves each colour's luminance its own way (a red ground turned blue darkens, its yellow text turned
+    violet darkens more), so the luminance's one gain and offset cannot follow it and edges between two colours may
+    flip their contrast; it keeps each pixel's largest and smallest channel, in HSV and in HSL alike."""
+    value_a, value_b = colour_a.max(axis=2), colour_b.max(axis=2)
+    z_a, z_b = _matched_levels(value_a, value_b, valid)
+    judged = valid_blocks & _blocks(valid, COLOUR_BLOCK).all(axis=2)
+    if judged.sum() < 4:
+        return 0.0
+    return float(_blocks_agree(_blocks(z_a, COLOUR_BLOCK)[judged], _blocks(z_b, COLOUR_BLOCK)[judged])[0].mean())
 
 
 def _turn_hues(colours: np.ndarray, degrees: float) -> np.ndarray:
@@ -2576,7 +2606,9 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             agreement, covered, recoloured = _aligned_agreement(*checked, inset=cell_grid is b)
         if _shared_pattern(inverse, target[inliers], a, b):  # the keypoints attest a pattern: the content must agree
             agreement = min(agreement, _content_agreement(*checked))
-        second = _second_layer(fitted, source, target, in_overlap)
+        # (The hypothesis' correspondences were looked for up to SAME_PICTURE_RADIUS from their places, beyond
+        # PARALLAX_TOLERANCE: a few of its chance ones there fit some similarity of their own, which is no near layer.)
+        second = 0 if hypothesis is not None else _second_layer(fitted, source, target, in_overlap)
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
