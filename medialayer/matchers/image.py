@@ -134,10 +134,12 @@ correlate, so a black sky "goes on" for want of an edge, and the outline of a pa
 foreground under different night skies, the tuxmath series) cuts neither picture; beyond a part both share, only the
 blocks where either picture has detail are judged (``_content_agreement``): black ground agrees with any black ground.
 Then the luminance and colour checks, levels and colour mapping fitted there too, judge the cell alone: the next cell's
-pixels neither skew the fits nor count as disagreeing or recoloured. It is looked for on b's grid, where a collage
-cell spans whole blocks, then on a's when a is the frame the checks are judged in, where b's band along a's edge
-fills whole blocks of a. Where none is found there, the luminance agreement is judged on b's grid too and the better
-kept (``_luminance_agreement``, round imageq14-meme): a meme of a crop shows the picture larger, and its caption bars
+pixels neither skew the fits nor count as disagreeing or recoloured; nor do they where the seam crosses a block line
+(the pictures part inside it, one of them cut there: a composite's seam falls anywhere in b's blocks), which the cell
+leaves out (round collage22). It is looked for on b's grid, where a collage cell spans whole blocks, then on a's
+when a is the frame the checks are judged in, where b's band along a's edge fills whole blocks of a. Where none is
+found there, the luminance agreement is judged on b's grid too and the better kept (``_luminance_agreement``, round
+imageq14-meme): a meme of a crop shows the picture larger, and its caption bars
 and keystone fill band a's edges in a's frame, while on b's grid they lie in blocks a's frame only partly covers, which
 are not judged. And where a's picture lies inside b, judged on b's grid, b's colour thumbnail pixels along a seam mix
 the gutter and the next picture into a's: a region of recoloured blocks one block deep along a side of the overlap,
@@ -316,8 +318,9 @@ MIN_REGION_BLOCKS = 6  # aligned-check blocks the cell must hold for the checks 
 # before; without the largest-step condition 2.0 lost a map cropped into a collage cell, the map's coast along the
 # seam and the ocean flat beyond it. Round seam20, both pictures, on 48 generated strip pairs and 48 pictures cut into
 # a band of another, judged from either: lines correlating at 0.4, of 0.3-0.6, kept the most bands' cells and refused
-# the most strips' seams; the originals' own lines dip to 0.3-0.5.)
-SEAM_STEP, SEAM_SAMPLES, SEAM_LAG, SEAM_CONTINUITY = 2.0, 40, 3, 0.4
+# the most strips' seams; the originals' own lines dip to 0.3-0.5. Round collage22: a lag of 2 lines, 3 before, which
+# took an original's own edge two lines inside a collage cell's seam, where both pictures still agree, for a cut.)
+SEAM_STEP, SEAM_SAMPLES, SEAM_LAG, SEAM_CONTINUITY = 2.0, 40, 2, 0.4
 SEAM_FLAT = 1.0  # a median step (grey levels) beyond a seam under this: plain ground, no other picture (_seam_kind)
 # A collage's or a meme's seam in the frame of the picture it holds: a straight step of the holder's luminance over
 # HOLDER_SEAM_STEP times its median step (plus one level) near a line of recoloured blocks, where the picture has
@@ -2315,7 +2318,8 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
     neither picture goes on across the seam (_seam_kind): a strip both share, not a picture in a cell. The inliers
     may sit in a small part of the cell (a texture-poor cell, corners ORB found at another scale): the seam, not the
     inliers, bounds what is judged. (Designs of one series sharing an element look the same around it: the cell must
-    cover MIN_BOX_SHARE of a.) (``aligned``: as for _block_agreement, of the frame's grid.)"""
+    cover MIN_BOX_SHARE of a.) A block line the seam crosses, the pictures parting inside it (_seam_kind), is left out
+    of the cell: its blocks mix both pictures. (``aligned``: as for _block_agreement, of the frame's grid.)"""
     in_a = _project(inverse, points_b)
     inside = (in_a[:, 0] >= 0) & (in_a[:, 0] < a.width) & (in_a[:, 1] >= 0) & (in_a[:, 1] < a.height)
     if frame is b:
@@ -2351,15 +2355,15 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
                 continue
             outward = -1 if lines[0] < first[axis] else 1
             seam = (lines[0] + 1 if outward < 0 else lines[0]) * size[axis]
-            kind = _seam_kind(transform, inverse, a, b, frame, axis, seam, size[axis], outward)
+            kind, straddled = _seam_kind(transform, inverse, a, b, frame, axis, seam, size[axis], outward)
             if kind != "cell":  # both change picture there: a part both share, or both end, not a picture in a cell
                 shared |= kind == "shared"
                 continue
             if lines[0] < first[axis]:
-                low[axis] = lines[0] + 1
+                low[axis] = lines[0] + 1 + straddled
             else:
-                high[axis] = lines[0]
-    if (low == 0).all() and (high == n).all():
+                high[axis] = lines[0] - straddled
+    if (low == 0).all() and (high == n).all() or (low >= high).any():
         return None, shared
     corners = np.array([[low[0], low[1]], [high[0], low[1]], [high[0], high[1]], [low[0], high[1]]]) * size
     corners_a = np.clip(corners if frame is a else _project(inverse, corners), 0, [a.width, a.height])
@@ -2372,7 +2376,7 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
 
 
 def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-               frame: ImageFingerprint, axis: int, seam: float, block: float, outward: int) -> str:
+               frame: ImageFingerprint, axis: int, seam: float, block: float, outward: int) -> tuple[str, int]:
     """What b's seam is, the line at ``seam`` (working pixels of ``frame``, a or b, within a block of b's seam) across
     ``axis`` (0: a column, 1: a row), the cell on the side away from ``outward`` (+1, -1): "cell" where one of the two
     pictures goes on across it (both: where both show texture beyond it), "shared" where neither does and both show
@@ -2381,6 +2385,9 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
     no line to correlate, so it "goes on" wherever no edge runs along the seam (round seam21): a black sky above the
     irregular outline of a foreground two space pictures of one series share, where the other's sky, lit down to it,
     goes on; neither picture is cut there, so the foreground is a part they share, not a collage cell.
+    Also returned: how many block lines before the seam the pictures already part in where one of them is cut there
+    (0 or more; round collage22): a composite's seam falls anywhere in b's blocks, and a cell keeping the block line
+    it crosses judges blocks of both pictures (the next cell's part counted as disagreeing or recoloured).
     A collage cell or a meme's picture is a whole picture, or a crop of it, that the composite's seam cuts: the
     picture itself goes on across it, whichever of the two it is (round seam20: a pair is judged in one order, the
     composite may be a). Two composites sharing a strip of a third picture (one foreground over different skies) both
@@ -2389,7 +2396,9 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
     Both luminance thumbnails are sampled on lines parallel to the seam, a thumbnail pixel of the frame apart, within
     1.5 blocks of it. The pictures part at the first line, going outward, along which their luminance no longer
     correlates (under SEAM_AGREEMENT); the seam lies across one of the SEAM_LAG lines up to that one (it falls between
-    pixels, and the line past it still mixes both pictures). A picture goes on across it when its own lines beside
+    pixels, and the line past it still mixes both pictures; not across the line before those, whose neighbours both
+    pictures show alike: round collage22, an original's own edge there, a tree's outline two lines inside its collage
+    cell, read as the original cut). A picture goes on across it when its own lines beside
     each of those (two apart) correlate at SEAM_CONTINUITY at least, and no straight edge runs along it: its step
     across one of them (the median absolute difference of the lines beside it) is not both its largest within the
     window and over SEAM_STEP times the median of its steps beyond (a photo's own edges wander, come and go). A
@@ -2410,11 +2419,14 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
         inside &= in_picture
         profiles.append(_sample_thumb(_luma(picture), thumb))
     if inside.sum() < SEAM_SAMPLES // 4:
-        return "cell"  # the seam lies beyond a's picture
+        return "cell", 0  # the seam lies beyond a's picture
     line_a, line_b = (profile[:, inside] for profile in profiles)
     apart = np.flatnonzero(_line_correlation(line_a, line_b) < SEAM_AGREEMENT)
     if len(apart) == 0 or apart[0] <= SEAM_LAG or apart[0] + 3 >= len(offsets):
-        return "cell"  # no line of the window where b stops showing a, or no lines beyond it
+        return "cell", 0  # no line of the window where b stops showing a, or no lines beyond it
+    # The block lines before the seam that the pictures already part in (a line of them, one more than sampling's
+    # blur): the cell's seam falls inside them, and their blocks mix both pictures.
+    straddled = max(0, math.ceil((1.5 * block - (apart[0] + 1) * step) / block))
     seam_lines = np.arange(apart[0] - SEAM_LAG + 1, apart[0] + 1)  # the lines the seam may cross
 
     def goes_on(lines: np.ndarray) -> tuple[bool, bool]:  # (goes on, shows texture beyond)
@@ -2426,9 +2438,11 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
                                   or np.median(continuity[:seam_lines[0] - 1]) < SEAM_CONTINUITY)), beyond >= SEAM_FLAT
 
     (a_goes_on, a_textured), (b_goes_on, b_textured) = goes_on(line_a), goes_on(line_b)
-    if a_goes_on != b_goes_on or (a_goes_on and a_textured and b_textured):
-        return "cell"
-    return "shared" if a_goes_on or (a_textured and b_textured) else "ends"
+    if a_goes_on != b_goes_on:  # one picture cut, the other going on: the parting line is the cut
+        return "cell", straddled
+    if a_goes_on and a_textured and b_textured:
+        return "cell", 0
+    return ("shared" if a_goes_on or (a_textured and b_textured) else "ends"), 0
 
 
 def _line_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
