@@ -181,16 +181,15 @@ EDITS = {
     "collage 2-4 cells, bordered": lambda im: _collage(im, 2 + _rng(im, "cells").randint(0, 2), "bordered", True),
     "meme 2 panels": lambda im: _meme(im, "meme 2 panels"),
     # Harder draws (round collage22): a small cell, a cell zoomed in, neighbours of like colours, then all at once,
-    # with no gutter, a hairline or a wide one.
-    "collage 2-4 cells, small cell": lambda im: _collage(
-        im, 2 + _rng(im, "cells").randint(0, 2), "small cell", shares=(0.15, 0.40), gutters=(0.002, 0.06)),
+    # with no gutter, a hairline or a wide one. (A cell of under 40% of a 2- or 3-cell collage spans its height or
+    # width: a sliver of the picture; a small cell is one of 4.)
+    "collage 4 cells, small cell": lambda im: _collage(im, 4, "small cell", shares=(0.15, 0.40), gutters=(0.002, 0.06)),
     "collage 2-4 cells, zoomed cell": lambda im: _collage(
         im, 2 + _rng(im, "cells").randint(0, 2), "zoomed cell", kept=(0.40, 0.70), gutters=(0.002, 0.06)),
     "collage 2-4 cells, like colours": lambda im: _collage(
         im, 2 + _rng(im, "cells").randint(0, 2), "like colours", similar=True, gutters=(0.002, 0.06)),
-    "collage 2-4 cells, all of these": lambda im: _collage(
-        im, 2 + _rng(im, "cells").randint(0, 2), "all of these", shares=(0.15, 0.40), kept=(0.40, 0.70),
-        similar=True, gutters=(0.002, 0.06)),
+    "collage 4 cells, all of these": lambda im: _collage(
+        im, 4, "all of these", shares=(0.15, 0.40), kept=(0.40, 0.70), similar=True, gutters=(0.002, 0.06)),
 }
 
 if __name__ == "__main__":
