@@ -136,15 +136,17 @@ blocks where either picture has detail are judged (``_content_agreement``): blac
 Then the luminance and colour checks, levels and colour mapping fitted there too, judge the cell alone: the next cell's
 pixels neither skew the fits nor count as disagreeing or recoloured; nor do they where the seam crosses a block line
 (the pictures part inside it, one of them cut there: a composite's seam falls anywhere in b's blocks), which the cell
-leaves out (round collage22). It is looked for on b's grid, where a collage cell spans whole blocks, then on a's
-when a is the frame the checks are judged in, where b's band along a's edge fills whole blocks of a. Where none is
-found there, the luminance agreement is judged on b's grid too and the better kept (``_luminance_agreement``, round
-imageq14-meme): a meme of a crop shows the picture larger, and its caption bars
-and keystone fill band a's edges in a's frame, while on b's grid they lie in blocks a's frame only partly covers, which
-are not judged. And where a's picture lies inside b, judged on b's grid, b's colour thumbnail pixels along a seam mix
-the gutter and the next picture into a's: a region of recoloured blocks one block deep along a side of the overlap,
-where a's frame ends inside b's blocks beyond and b's luminance there does not agree with a's, is the seam's, not a
-recolour (``_seam_regions``, round collage16; not along a seam ``_cell`` placed: a recolour reaching it looks alike).
+leaves out, and where a's colour pixels are larger than b's (a collage judged as a, its picture shown larger in b),
+those straddling a seam that cuts one picture are not judged (``_drawn_from_cell``; round collage22). It is looked
+for on b's grid, where a collage cell spans whole blocks, then on a's when a is the frame the checks are judged in,
+where b's band along a's edge fills whole blocks of a. Where none is found there, the luminance agreement is judged on
+b's grid too and the better kept (``_luminance_agreement``, round imageq14-meme): a meme of a crop shows the picture
+larger, and its caption bars and keystone fill band a's edges in a's frame, while on b's grid they lie in blocks
+a's frame only partly covers, which are not judged. And where a's picture lies inside b, judged on b's grid, b's
+colour thumbnail pixels along a seam mix the gutter and the next picture into a's: a region of recoloured blocks one
+block deep along a side of the overlap, where a's frame ends inside b's blocks beyond and b's luminance there does
+not agree with a's, is the seam's, not a recolour (``_seam_regions``, round collage16; not along a seam ``_cell``
+placed: a recolour reaching it looks alike).
 Where the checks are judged in a's frame (b shows a's picture larger: a collage's wide or 2-picture cell, a meme of a
 crop), the gutter and the next cell, or a caption bar, reach into a's outer line of blocks instead: a line of
 recoloured blocks along a side of the judged blocks is the seam's where, along one of its long sides, b's luminance
@@ -318,9 +320,8 @@ MIN_REGION_BLOCKS = 6  # aligned-check blocks the cell must hold for the checks 
 # before; without the largest-step condition 2.0 lost a map cropped into a collage cell, the map's coast along the
 # seam and the ocean flat beyond it. Round seam20, both pictures, on 48 generated strip pairs and 48 pictures cut into
 # a band of another, judged from either: lines correlating at 0.4, of 0.3-0.6, kept the most bands' cells and refused
-# the most strips' seams; the originals' own lines dip to 0.3-0.5. Round collage22: a lag of 2 lines, 3 before, which
-# took an original's own edge two lines inside a collage cell's seam, where both pictures still agree, for a cut.)
-SEAM_STEP, SEAM_SAMPLES, SEAM_LAG, SEAM_CONTINUITY = 2.0, 40, 2, 0.4
+# the most strips' seams; the originals' own lines dip to 0.3-0.5.)
+SEAM_STEP, SEAM_SAMPLES, SEAM_LAG, SEAM_CONTINUITY = 2.0, 40, 3, 0.4
 SEAM_FLAT = 1.0  # a median step (grey levels) beyond a seam under this: plain ground, no other picture (_seam_kind)
 # A collage's or a meme's seam in the frame of the picture it holds: a straight step of the holder's luminance over
 # HOLDER_SEAM_STEP times its median step (plus one level) near a line of recoloured blocks, where the picture has
@@ -1404,8 +1405,8 @@ def _mean(values: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-                       cell: np.ndarray | None = None, inset: bool = False,
-                       aligned: tuple | None = None) -> tuple[float, float, float]:
+                       cell: np.ndarray | None = None, inset: bool = False, aligned: tuple | None = None,
+                       cut: bool = False) -> tuple[float, float, float]:
     """Warp a's luminance and colour thumbnails onto b's with ``transform``; of the overlapping blocks,
     (the fraction that agree: correlated detail where either block has detail, equal brightness where both
     are flat; the fraction covered by an overlay (_covered_share); the fraction whose structure agrees but whose
@@ -1419,7 +1420,10 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
         return 0.0, 0.0, 0.0
     agreement, covered, shapes, valid_blocks = luminance
     overlapping = valid_blocks  # (the band ring may pad valid_blocks below)
-    colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE, cell)
+    to_colour = _thumb_transform(transform, a, b, COLOUR_SIDE)
+    colour_a, colour_valid = _warp(_colour(a), to_colour, COLOUR_SIDE, cell)
+    if cut and abs(np.linalg.det(to_colour[:2, :2])) > 1.0:  # a's colour pixels larger than b's (_drawn_from_cell)
+        colour_valid &= _drawn_from_cell(to_colour, cell)
     colour_b = _colour(b)
     structure = np.zeros(valid_blocks.shape, bool)  # where a recolour could be: the same shapes, in any colours
     structure[valid_blocks] = shapes
@@ -1479,6 +1483,26 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     part = _recoloured_part(colour_a, colour_b, colour_valid, fitted_from, valid_blocks,
                             structure & ~hue_turned & ~seam)
     return agreement, covered, min(1.0, max(float(areas.max(initial=0) / picture), part))
+
+
+def _drawn_from_cell(transform: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """The pixels of b's colour grid that a's colour thumbnail, warped by ``transform`` (bilinear), gives from pixels
+    of a lying wholly inside ``cell`` (b's aligned-check blocks). A collage judged as a, its picture shown larger in b,
+    has colour pixels up to b's blocks in size: those straddling its seam mix the gutter and the next cell into the
+    picture's, a line of blocks along the cell that no colour mapping explains (round collage22: zoomed collage cells
+    rejected for `recoloured` 0.12-0.17). Where a's pixels are smaller than b's, b's own pixels along the seam are the
+    ones that mix (_seam_regions), and a recolour reaching the seam must still count."""
+    block = COLOUR_SIDE * LUMA_BLOCK // LUMA_SIDE
+    rows, columns = np.mgrid[0:COLOUR_SIDE, 0:COLOUR_SIDE]
+    held = np.ones(COLOUR_SIDE * COLOUR_SIDE, bool)
+    for corner in ((-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5)):  # (a's pixel's corners mapped into b)
+        x, y = _project(transform, np.stack([columns.ravel() + corner[0], rows.ravel() + corner[1]], axis=1)).T
+        column, row = np.floor((x + 0.5) / block).astype(int), np.floor((y + 0.5) / block).astype(int)
+        inside = (column >= 0) & (column < cell.shape[1]) & (row >= 0) & (row < cell.shape[0])
+        held &= inside
+        held[inside] &= cell[row[inside], column[inside]]
+    held = held.reshape(COLOUR_SIDE, COLOUR_SIDE).astype(np.float32)
+    return cv2.warpPerspective(held, transform, (COLOUR_SIDE, COLOUR_SIDE), flags=cv2.INTER_LINEAR) > 0.99
 
 
 def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
@@ -2303,10 +2327,10 @@ def _turn_hues(colours: np.ndarray, degrees: float) -> np.ndarray:
 
 def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inliers_b: np.ndarray,
           matched_b: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-          frame: ImageFingerprint, aligned: tuple | None = None) -> tuple[np.ndarray | None, bool]:
+          frame: ImageFingerprint, aligned: tuple | None = None) -> tuple[np.ndarray | None, bool, bool]:
     """The blocks of ``frame``'s aligned-check grid (a or b; a boolean mask) that a's picture fills in b, when another
-    picture lies beyond them inside the overlap across a straight seam, else None; and whether a seam it refused is
-    the edge of a part both share (_seam_kind).
+    picture lies beyond them inside the overlap across a straight seam, else None; whether a seam it refused is the
+    edge of a part both share, and whether one it kept cuts one of the pictures (_seam_kind).
 
     A collage cell is cover-cropped, and a meme's caption bars and keystone fill border the picture: a's frame
     reaches beyond the part of b that shows it, across a seam along the rows or columns. On each side of the
@@ -2328,7 +2352,7 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
         to_frame, other, points, inliers = inverse, b, in_a, _project(inverse, inliers_b)
     agree, same_structure, _, valid, _, _ = _block_agreement(to_frame, other, frame, aligned=aligned)
     if valid.sum() < 4:
-        return None, False
+        return None, False, False
     n = LUMA_SIDE // LUMA_BLOCK
     agreeing, structured = np.zeros((n, n)), np.zeros((n, n))
     agreeing[valid], structured[valid] = agree, same_structure
@@ -2337,7 +2361,7 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
     last = np.clip(np.floor(inliers.max(axis=0) / size).astype(int), 0, n - 1)
     block_of = np.clip((points / size).astype(int), 0, n - 1)
     low, high = np.zeros(2, int), np.full(2, n)  # the cell's block range: columns (axis 0), rows (axis 1)
-    shared = False
+    shared = cut = False
     for axis in (0, 1):
         line_blocks = valid.sum(axis=axis)  # of each block column (axis 0) or row (axis 1)
         share = agreeing.sum(axis=axis) / np.maximum(line_blocks, 1)
@@ -2356,38 +2380,40 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
             outward = -1 if lines[0] < first[axis] else 1
             seam = (lines[0] + 1 if outward < 0 else lines[0]) * size[axis]
             kind, straddled = _seam_kind(transform, inverse, a, b, frame, axis, seam, size[axis], outward)
-            if kind != "cell":  # both change picture there: a part both share, or both end, not a picture in a cell
+            if kind not in ("cell", "cut"):  # both change picture there: a part both share, or both end
                 shared |= kind == "shared"
                 continue
+            cut |= kind == "cut"
             if lines[0] < first[axis]:
                 low[axis] = lines[0] + 1 + straddled
             else:
                 high[axis] = lines[0] - straddled
     if (low == 0).all() and (high == n).all() or (low >= high).any():
-        return None, shared
+        return None, shared, False
     corners = np.array([[low[0], low[1]], [high[0], low[1]], [high[0], high[1]], [low[0], high[1]]]) * size
     corners_a = np.clip(corners if frame is a else _project(inverse, corners), 0, [a.width, a.height])
     if np.prod(corners_a.max(axis=0) - corners_a.min(axis=0)) < MIN_BOX_SHARE * a.width * a.height:
-        return None, shared
+        return None, shared, False
     cell = np.zeros((n, n), bool)
     cell[low[1]:high[1], low[0]:high[0]] = True
     cell &= valid
-    return (cell, shared) if cell.sum() >= MIN_REGION_BLOCKS else (None, shared)
+    return (cell, shared, cut) if cell.sum() >= MIN_REGION_BLOCKS else (None, shared, False)
 
 
 def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
                frame: ImageFingerprint, axis: int, seam: float, block: float, outward: int) -> tuple[str, int]:
     """What b's seam is, the line at ``seam`` (working pixels of ``frame``, a or b, within a block of b's seam) across
-    ``axis`` (0: a column, 1: a row), the cell on the side away from ``outward`` (+1, -1): "cell" where one of the two
-    pictures goes on across it (both: where both show texture beyond it), "shared" where neither does and both show
+    ``axis`` (0: a column, 1: a row), the cell on the side away from ``outward`` (+1, -1): "cut" where one of the two
+    pictures goes on across it and the other does not (or a's picture ends within the window), "cell" where both do
+    and both show texture beyond it, "shared" where neither does and both show
     texture beyond it, or where both do and one shows plain ground beyond it, "ends" where neither does and one of them
     shows plain ground beyond it (SEAM_FLAT: a design's or a product's ground, fill; it ends there). Plain ground has
     no line to correlate, so it "goes on" wherever no edge runs along the seam (round seam21): a black sky above the
     irregular outline of a foreground two space pictures of one series share, where the other's sky, lit down to it,
     goes on; neither picture is cut there, so the foreground is a part they share, not a collage cell.
     Also returned: how many block lines before the seam the pictures already part in where one of them is cut there
-    (0 or more; round collage22): a composite's seam falls anywhere in b's blocks, and a cell keeping the block line
-    it crosses judges blocks of both pictures (the next cell's part counted as disagreeing or recoloured).
+    ("cut"; 0 otherwise; round collage22): a composite's seam falls anywhere in b's blocks, and a cell keeping the
+    block line it crosses judges blocks of both pictures (the next cell's part counted as disagreeing or recoloured).
     A collage cell or a meme's picture is a whole picture, or a crop of it, that the composite's seam cuts: the
     picture itself goes on across it, whichever of the two it is (round seam20: a pair is judged in one order, the
     composite may be a). Two composites sharing a strip of a third picture (one foreground over different skies) both
@@ -2396,9 +2422,7 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
     Both luminance thumbnails are sampled on lines parallel to the seam, a thumbnail pixel of the frame apart, within
     1.5 blocks of it. The pictures part at the first line, going outward, along which their luminance no longer
     correlates (under SEAM_AGREEMENT); the seam lies across one of the SEAM_LAG lines up to that one (it falls between
-    pixels, and the line past it still mixes both pictures; not across the line before those, whose neighbours both
-    pictures show alike: round collage22, an original's own edge there, a tree's outline two lines inside its collage
-    cell, read as the original cut). A picture goes on across it when its own lines beside
+    pixels, and the line past it still mixes both pictures). A picture goes on across it when its own lines beside
     each of those (two apart) correlate at SEAM_CONTINUITY at least, and no straight edge runs along it: its step
     across one of them (the median absolute difference of the lines beside it) is not both its largest within the
     window and over SEAM_STEP times the median of its steps beyond (a photo's own edges wander, come and go). A
@@ -2419,7 +2443,7 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
         inside &= in_picture
         profiles.append(_sample_thumb(_luma(picture), thumb))
     if inside.sum() < SEAM_SAMPLES // 4:
-        return "cell", 0  # the seam lies beyond a's picture
+        return "cut", 0  # the seam lies beyond a's picture
     line_a, line_b = (profile[:, inside] for profile in profiles)
     apart = np.flatnonzero(_line_correlation(line_a, line_b) < SEAM_AGREEMENT)
     if len(apart) == 0 or apart[0] <= SEAM_LAG or apart[0] + 3 >= len(offsets):
@@ -2439,7 +2463,7 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
 
     (a_goes_on, a_textured), (b_goes_on, b_textured) = goes_on(line_a), goes_on(line_b)
     if a_goes_on != b_goes_on:  # one picture cut, the other going on: the parting line is the cut
-        return "cell", straddled
+        return "cut", straddled
     if a_goes_on and a_textured and b_textured:
         return "cell", 0
     return ("shared" if a_goes_on or (a_textured and b_textured) else "ends"), 0
@@ -2558,11 +2582,12 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         # a's edge, the next cell or a caption bar, fills whole blocks of a).
         # (The blocks of each grid, a's warped onto b's and b's onto a's, computed once for the checks.)
         on_b, on_a = _aligned_blocks(transform, a, b), None
-        cell_grid, (cell, shared) = b, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b, on_b)
+        cell_grid = b
+        cell, shared, cut = _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b, on_b)
         if cell is None and frame is a:
             on_a = _aligned_blocks(inverse, b, a)
-            cell_grid, (cell, shared_on_a) = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b,
-                                                      a, on_a)
+            cell_grid = a
+            cell, shared_on_a, cut = _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, a, on_a)
             shared |= shared_on_a
         if cell is None:
             checked = to_frame, other, frame, None  # (the frame and cell the luminance agreement is judged in)
@@ -2577,7 +2602,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
                 agreement = min(agreement, _content_agreement(*checked))
         else:
             checked = (transform, a, b, cell) if cell_grid is b else (inverse, b, a, cell)
-            agreement, covered, recoloured = _aligned_agreement(*checked, inset=cell_grid is b)
+            agreement, covered, recoloured = _aligned_agreement(*checked, inset=cell_grid is b, cut=cut)
         if _shared_pattern(inverse, target[inliers], a, b):  # the keypoints attest a pattern: the content must agree
             agreement = min(agreement, _content_agreement(*checked))
         second = _second_layer(fitted, source, target, in_overlap)
