@@ -227,19 +227,20 @@ def zoomed_into_a_collage(picture: Image.Image, others: list[Image.Image], kept:
     return canvas
 
 
-@pytest.mark.parametrize("seed, kept, position", [(2, 0.5, 2), (4, 0.5, 2), (5, 0.5, 2)])
-def test_picture_zoomed_into_a_collage_judged_from_the_collage_shows_no_recolour_along_the_seam(seed, kept, position):
+@pytest.mark.parametrize("seed, kept, position, gutter", [(4, 0.5, 2, 24), (1, 0.45, 3, 20)])
+def test_picture_zoomed_into_a_collage_judged_from_the_collage_shows_no_recolour_along_the_seam(seed, kept, position,
+                                                                                                gutter):
     """Judged with the collage as a (the picture with less detail is a: _judged_in_order), the picture is shown larger
     in b and the collage's colour pixels are larger than b's: those straddling the cell's seam mix the olive gutter
     into the picture's, a line of blocks no colour mapping explains; they are not judged (_drawn_from_cell, round
-    collage22; main before it scored these 0.24, 0.02 and 0.01 so). Another picture, or this one with a part
+    collage22; main before it scored these 0.02 and 0.11 so). Another picture, or this one with a part
     recoloured, is still no copy."""
     picture = synthetic.textured_scene(seed, 640, 480)
     others = [synthetic.textured_scene(other, 640, 480) for other in (11 + seed, 12 + seed, 13 + seed)]
     original = fingerprint(picture)
-    collage = fingerprint(zoomed_into_a_collage(picture, others, kept, position), quality=85)
+    collage = fingerprint(zoomed_into_a_collage(picture, others, kept, position, gutter), quality=85)
     recoloured = fingerprint(zoomed_into_a_collage(synthetic.recolour_region(picture, seed=4, area=0.3), others, kept,
-                                                   position), quality=85)
+                                                   position, gutter), quality=85)
 
     def judged_from(a, b) -> float:
         return image_matcher.score(image_matcher._verify(a, b, *image_matcher._hash_match(a, b)))

@@ -2404,8 +2404,8 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
                frame: ImageFingerprint, axis: int, seam: float, block: float, outward: int) -> tuple[str, int]:
     """What b's seam is, the line at ``seam`` (working pixels of ``frame``, a or b, within a block of b's seam) across
     ``axis`` (0: a column, 1: a row), the cell on the side away from ``outward`` (+1, -1): "cut" where one of the two
-    pictures goes on across it and the other does not (or a's picture ends within the window), "cell" where both do
-    and both show texture beyond it, "shared" where neither does and both show
+    pictures goes on across it and the other does not, "cell" where both do and both show texture beyond it (or where
+    the window leaves either picture, or no line of it parts them), "shared" where neither does and both show
     texture beyond it, or where both do and one shows plain ground beyond it, "ends" where neither does and one of them
     shows plain ground beyond it (SEAM_FLAT: a design's or a product's ground, fill; it ends there). Plain ground has
     no line to correlate, so it "goes on" wherever no edge runs along the seam (round seam21): a black sky above the
@@ -2443,7 +2443,7 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
         inside &= in_picture
         profiles.append(_sample_thumb(_luma(picture), thumb))
     if inside.sum() < SEAM_SAMPLES // 4:
-        return "cut", 0  # the seam lies beyond a's picture
+        return "cell", 0  # the seam lies beyond a's picture
     line_a, line_b = (profile[:, inside] for profile in profiles)
     apart = np.flatnonzero(_line_correlation(line_a, line_b) < SEAM_AGREEMENT)
     if len(apart) == 0 or apart[0] <= SEAM_LAG or apart[0] + 3 >= len(offsets):
