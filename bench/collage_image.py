@@ -36,22 +36,39 @@ def _key(image: Image.Image) -> bytes:
     return hashlib.md5(image.resize((16, 16)).tobytes()).digest()
 
 
-def _others(image: Image.Image, count: int, rng: random.Random) -> list[Image.Image]:
+def _others(image: Image.Image, count: int, rng: random.Random, similar: bool = False) -> list[Image.Image]:
     """``count`` other photos of the split for ``image``'s composite: never ``image``, its neighbour before or after
-    it (whose composites are its negatives), nor a photo the neighbours' composites may draw (another class)."""
+    it (whose composites are its negatives), nor a photo the neighbours' composites may draw (another class);
+    ``similar``: those of the closest mean colour, the seam between two pictures of like colours."""
     keys = [_key(photo) for photo in POOL]
     i, n = keys.index(_key(image)), len(POOL)
     pool = [j for j in range(n)
             if j % POOL_CLASSES == (i + 2) % POOL_CLASSES and j not in ((i - 1) % n, i, (i + 1) % n)]
+    if similar:
+        return [POOL[j] for j in sorted(pool, key=lambda j: _colour_distance(image, POOL[j]))[:count]]
     return [POOL[j] for j in rng.sample(pool, count)]
+
+
+def _colour_distance(image: Image.Image, other: Image.Image) -> float:
+    mean, other_mean = image.resize((1, 1)).getpixel((0, 0)), other.resize((1, 1)).getpixel((0, 0))
+    return math.dist(mean, other_mean)
 
 
 def _rng(image: Image.Image, name: str) -> random.Random:
     return random.Random(_key(image) + name.encode())
 
 
-def _cover(image: Image.Image, width: int, height: int, rng: random.Random) -> Image.Image:
-    """``image`` scaled to cover width x height and cropped there, the crop's offset drawn (not always centred)."""
+def _cover(image: Image.Image, width: int, height: int, rng: random.Random, kept: float = 1.0) -> Image.Image:
+    """``image`` scaled to cover width x height and cropped there, the crop's offset drawn (not always centred);
+    ``kept`` under 1: zoomed in first, to a window of the cell's shape holding that share of the picture's area (or
+    less, where the cell's shape allows no more)."""
+    if kept < 1.0:
+        window_height = min(math.sqrt(kept * image.width * image.height * height / width), image.height,
+                            image.width * height / width)
+        window_width = window_height * width / height
+        left = rng.uniform(0, image.width - window_width)
+        top = rng.uniform(0, image.height - window_height)
+        image = image.crop((round(left), round(top), round(left + window_width), round(top + window_height)))
     scale = max(width / image.width, height / image.height)
     scaled = image.resize((math.ceil(image.width * scale), math.ceil(image.height * scale)), Image.Resampling.LANCZOS)
     left, top = rng.randint(0, scaled.width - width), rng.randint(0, scaled.height - height)
@@ -94,28 +111,33 @@ def _keeps_half(image: Image.Image, width: float, height: float) -> bool:
 
 
 def _collage(image: Image.Image, cells: int, name: str, border: bool = False,
-             others: list[Image.Image] | None = None) -> Image.Image:
-    """``image`` in one of ``cells`` cells; the other cells hold photos drawn from ``others`` if given, else _others."""
+             others: list[Image.Image] | None = None, shares: tuple = (0.25, 0.70), kept: tuple | None = None,
+             similar: bool = False, gutters: tuple = (0.003, 0.03)) -> Image.Image:
+    """``image`` in one of ``cells`` cells, covering a share of the canvas drawn from ``shares``; the other cells hold
+    photos drawn from ``others`` if given, else _others (``similar``: of the closest colours); ``kept``: the range of
+    the share of the picture's area its cell shows, drawn (else as much as the cell's shape keeps); the gutter, when
+    there is one, a share of the width drawn from ``gutters``."""
     rng = _rng(image, name)
     width = rng.randint(800, 1280)
     height = round(width * rng.uniform(0.6, 1.4))
-    gutter = rng.choice([0, 0, rng.uniform(0.003, 0.03)])  # of the width: none, or a hairline to a wide gap
+    gutter = rng.choice([0, 0, rng.uniform(*gutters)])  # of the width: none, or a hairline to a wide gap
     ground = rng.choice([(255, 255, 255), (0, 0, 0), tuple(rng.randint(0, 255) for _ in range(3))])
     frame = rng.uniform(0.02, 0.06) if border else 0.0
     canvas = Image.new("RGB", (width, height), ground)
-    pictures = [image] + (rng.sample(others, cells - 1) if others else _others(image, cells - 1, rng))
+    pictures = [image] + (rng.sample(others, cells - 1) if others else _others(image, cells - 1, rng, similar))
     gap, margin = gutter * width / 2, frame * width
     while True:  # the copy's cell within twice the picture's aspect ratio: its crop keeps half the picture at least
-        boxes = _layout(cells, rng.uniform(0.25, 0.70), rng)
+        boxes = _layout(cells, rng.uniform(*shares), rng)
         x0, y0, x1, y1 = boxes[0]
         if _keeps_half(image, (x1 - x0) * (width - 2 * margin), (y1 - y0) * (height - 2 * margin)):
             break
-    for picture, (x0, y0, x1, y1) in zip(pictures, boxes):
+    shown = [rng.uniform(*kept) if kept else 1.0] + [1.0] * (cells - 1)
+    for picture, share, (x0, y0, x1, y1) in zip(pictures, shown, boxes):
         inner = (margin + x0 * (width - 2 * margin), margin + y0 * (height - 2 * margin),
                  margin + x1 * (width - 2 * margin), margin + y1 * (height - 2 * margin))
         left, top = round(inner[0] + (gap if x0 > 0 else 0)), round(inner[1] + (gap if y0 > 0 else 0))
         right, bottom = round(inner[2] - (gap if x1 < 1 else 0)), round(inner[3] - (gap if y1 < 1 else 0))
-        canvas.paste(_cover(picture, right - left, bottom - top, rng), (left, top))
+        canvas.paste(_cover(picture, right - left, bottom - top, rng, share), (left, top))
     return canvas
 
 
@@ -158,6 +180,16 @@ EDITS = {
     "collage 4 cells": lambda im: _collage(im, 4, "collage 4 cells"),
     "collage 2-4 cells, bordered": lambda im: _collage(im, 2 + _rng(im, "cells").randint(0, 2), "bordered", True),
     "meme 2 panels": lambda im: _meme(im, "meme 2 panels"),
+    # Harder draws (round collage22): a small cell, a cell zoomed in, neighbours of like colours, then all at once,
+    # with no gutter, a hairline or a wide one. (A cell of under 40% of a 2- or 3-cell collage spans its height or
+    # width: a sliver of the picture; a small cell is one of 4.)
+    "collage 4 cells, small cell": lambda im: _collage(im, 4, "small cell", shares=(0.15, 0.40), gutters=(0.002, 0.06)),
+    "collage 2-4 cells, zoomed cell": lambda im: _collage(
+        im, 2 + _rng(im, "cells").randint(0, 2), "zoomed cell", kept=(0.40, 0.70), gutters=(0.002, 0.06)),
+    "collage 2-4 cells, like colours": lambda im: _collage(
+        im, 2 + _rng(im, "cells").randint(0, 2), "like colours", similar=True, gutters=(0.002, 0.06)),
+    "collage 4 cells, all of these": lambda im: _collage(
+        im, 4, "all of these", shares=(0.15, 0.40), kept=(0.40, 0.70), similar=True, gutters=(0.002, 0.06)),
 }
 
 if __name__ == "__main__":

@@ -170,6 +170,86 @@ def test_picture_in_a_collage_with_gutters_shows_no_recolour_along_the_seam(seed
     assert comparison.match and comparison.confidence == "high", comparison
 
 
+def shaded_on_the_left(seed: int, width: int = 640, height: int = 480) -> Image.Image:
+    """A textured scene whose left 30% lies in shade: a straight edge of its own down the picture."""
+    picture = synthetic.textured_scene(seed, width, height)
+    shade = Image.new("RGB", (round(0.3 * width), height), (20, 30, 25))
+    picture.paste(Image.blend(picture.crop((0, 0, shade.width, height)), shade, 0.5), (0, 0))
+    return picture
+
+
+def cut_into_the_right_cell(picture: Image.Image, other: Image.Image, left_share: float, cut: float,
+                            width: int = 900, height: int = 600) -> Image.Image:
+    """A two-cell collage without a gutter: ``other`` on the left ``left_share`` of it, ``picture`` scaled to the
+    height in the right cell from ``cut`` of its width on."""
+    canvas = Image.new("RGB", (width, height))
+    split = round(left_share * width)
+    scaled = picture.resize((round(picture.width * height / picture.height), height), Image.Resampling.LANCZOS)
+    left = round(cut * scaled.width)
+    canvas.paste(scaled.crop((left, 0, left + width - split, height)), (split, 0))
+    canvas.paste(other.resize((split, height)), (0, 0))
+    return canvas
+
+
+def test_picture_whose_collage_seam_falls_inside_a_block_line_matches():
+    """The cell starts a line or two before the picture's own edge (its shade), its seam inside a block line of the
+    picture's grid: the block line the seam crosses mixes both pictures and is left out of the cell (_seam_kind,
+    round collage22; main before it scored this 0.01). Another shaded picture, or this one with a part recoloured, is
+    still no copy."""
+    picture = shaded_on_the_left(3)
+    other = synthetic.textured_scene(14, 640, 480)
+    collage = fingerprint(cut_into_the_right_cell(picture, other, 0.43, 0.28), quality=85)
+    comparison = MATCHER.compare(fingerprint(picture), collage)
+    assert comparison.match and comparison.similarity_score >= 0.9, comparison
+    assert not MATCHER.compare(fingerprint(shaded_on_the_left(23)), collage).match
+    recoloured = cut_into_the_right_cell(synthetic.recolour_region(picture, seed=4, area=0.3), other, 0.43, 0.28)
+    assert not MATCHER.compare(fingerprint(picture), fingerprint(recoloured, quality=85)).match
+
+
+def zoomed_into_a_collage(picture: Image.Image, others: list[Image.Image], kept: float, position: int,
+                          gutter: int = 24, width: int = 1000, height: int = 760) -> Image.Image:
+    """A 2x2 collage with a ``gutter``-pixel gutter in olive, ``picture`` in cell ``position`` zoomed to its central
+    ``kept`` share (of its area), cover-cropped as the other cells are."""
+    canvas = Image.new("RGB", (width, height), (200, 180, 30))
+    cell_width, cell_height = (width - gutter) // 2, (height - gutter) // 2
+    pictures = list(others)
+    pictures.insert(position, picture)
+    for k, image in enumerate(pictures):
+        if k == position:
+            w, h = image.width * kept ** 0.5, image.height * kept ** 0.5
+            image = image.crop((round((image.width - w) / 2), round((image.height - h) / 2),
+                                round((image.width + w) / 2), round((image.height + h) / 2)))
+        scale = max(cell_width / image.width, cell_height / image.height)
+        scaled = image.resize((round(image.width * scale + 0.5), round(image.height * scale + 0.5)))
+        left, top = (scaled.width - cell_width) // 2, (scaled.height - cell_height) // 2
+        canvas.paste(scaled.crop((left, top, left + cell_width, top + cell_height)),
+                     (k % 2 * (cell_width + gutter), k // 2 * (cell_height + gutter)))
+    return canvas
+
+
+@pytest.mark.parametrize("seed, kept, position, gutter", [(4, 0.5, 2, 24), (1, 0.45, 3, 20)])
+def test_picture_zoomed_into_a_collage_judged_from_the_collage_shows_no_recolour_along_the_seam(seed, kept, position,
+                                                                                                gutter):
+    """Judged with the collage as a (the picture with less detail is a: _judged_in_order), the picture is shown larger
+    in b and the collage's colour pixels are larger than b's: those straddling the cell's seam mix the olive gutter
+    into the picture's, a line of blocks no colour mapping explains; they are not judged (_drawn_from_cell, round
+    collage22; main before it scored these 0.02 and 0.11 so). Another picture, or this one with a part
+    recoloured, is still no copy."""
+    picture = synthetic.textured_scene(seed, 640, 480)
+    others = [synthetic.textured_scene(other, 640, 480) for other in (11 + seed, 12 + seed, 13 + seed)]
+    original = fingerprint(picture)
+    collage = fingerprint(zoomed_into_a_collage(picture, others, kept, position, gutter), quality=85)
+    recoloured = fingerprint(zoomed_into_a_collage(synthetic.recolour_region(picture, seed=4, area=0.3), others, kept,
+                                                   position, gutter), quality=85)
+
+    def judged_from(a, b) -> float:
+        return image_matcher.score(image_matcher._verify(a, b, *image_matcher._hash_match(a, b)))
+
+    assert judged_from(collage, original) >= 0.9
+    assert judged_from(collage, fingerprint(synthetic.textured_scene(seed + 20, 640, 480))) < 0.5
+    assert judged_from(recoloured, original) < 0.5
+
+
 @pytest.mark.parametrize("seed, position", [(3, 2), (5, 0), (7, 0)])
 def test_picture_with_a_part_recoloured_up_to_the_seam_of_its_collage_cell_is_no_copy(seed, position):
     """A recolour of a part (30% of the picture) in a collage cell is still no copy. With seed 5 it reaches the cell's
