@@ -13,8 +13,8 @@ import pytest
 
 from medialayer.limits import Limits
 from medialayer.matchers import get_matcher
-from medialayer.matchers.video_local import (MATCH_DISTANCE, MIN_INLIERS, WEAK_INLIERS, LocalFeatures, _bridge,
-                                             _one_place, compare_local, keypoints)
+from medialayer.matchers.video_local import (GUIDED_MATCHES, MATCH_DISTANCE, MIN_INLIERS, WEAK_INLIERS, LocalFeatures,
+                                             _bridge, _one_place, compare_local, keypoints)
 from medialayer.media import Blob
 from medialayer.synthetic import video as synth
 from medialayer.synthetic.image import textured_scene
@@ -324,6 +324,32 @@ def test_frames_with_fewer_inliers_count_on_a_line_at_a_place_that_a_verified_fr
     assert np.allclose(found.region, (0.5, 0.037, 1.0, 0.537), atol=0.01), found.region
     # Without a frame pair of MIN_INLIERS, weak agreements alone are no match.
     assert compare_local(*_shown_small(strong_frames=0), 8.0, 8.0).frames == 0
+
+
+def test_a_clip_segment_does_not_run_on_to_a_lone_guided_frame_seconds_later():
+    # A 7-s clip (frames 2-8 of the video, at +3 s in the copy, cropped) verified frame by frame, then other
+    # content; 8 s later one frame of the copy holds GUIDED_MATCHES look-alikes of a frame of the video where the
+    # clip's transform puts them (too few to verify on its own). The segment ends at the clip (bench
+    # "short clip + crop", v07: a lone guided frame 10 s on carried the segment to the host's end).
+    rng = np.random.default_rng(3)
+    frames, size, per_frame = 20, (480, 270), 40
+    points = rng.uniform([20, 20], [460, 250], (frames, per_frame, 2))
+    descriptors = rng.integers(0, 256, (frames, per_frame, 32), dtype=np.uint8)
+    copy_points = list(rng.uniform([0, 0], size, (frames, per_frame, 2)))
+    copy_descriptors = list(rng.integers(0, 256, (frames, per_frame, 32), dtype=np.uint8))
+    for i, shown in [*((i, 30) for i in range(2, 9)), (16, GUIDED_MATCHES)]:
+        copy_points[i + 3][:shown] = points[i, :shown] * 1.25 - [60, 30]
+        copy_descriptors[i + 3][:shown] = descriptors[i, :shown]
+
+    def features(points, descriptors):
+        return LocalFeatures(times=np.arange(frames, dtype=np.float32),
+                             frame=np.repeat(np.arange(frames), per_frame).astype(np.uint16),
+                             points=np.concatenate(points).astype(np.float16), descriptors=np.concatenate(descriptors),
+                             mirrored=np.concatenate(descriptors), size=size)
+    found = compare_local(features(points, descriptors), features(copy_points, copy_descriptors), 20.0, 20.0)
+    assert found.frames == 7 and found.ratio == 1.0 and found.offset == 3.0, found
+    (segment,) = found.segments
+    assert 8.0 < segment.source_end < 9.0 and 11.0 < segment.target_end < 12.0, segment
 
 
 def test_a_segment_reaches_the_end_over_black_that_neither_video_describes(make):
