@@ -12,8 +12,9 @@ Families:
   blur with heavy compression); truth: the whole excerpt.
 - embedded layouts (``EMBEDDED``): a clip of 3-12 s of the source placed inside a host video made of excerpts of
   other sources of the side (20-40 s in all): in the middle, at the host's start or end, two clips of one source
-  in one host (in either order), the clip mirrored, cropped or played at another speed. Every length, place,
-  crop and speed is drawn (a seed per side), not taken from a grid.
+  in one host (in either order), the clip mirrored, cropped or played at another speed; and shorter clips (2-8 s)
+  cropped to 50-90% a side, in the middle, at the host's start or end, or sped up too. Every length, place, crop
+  and speed is drawn (a seed per side), not taken from a grid.
 
 Negatives: each copy against every source of the side it shows nothing of. Per family the bench prints copies
 found, score quantiles, confidence counts, negatives matched (and their highest score); for the embedded
@@ -69,7 +70,15 @@ EMBEDDED = {
     "embedded + hflip": (1, "middle", "hflip"),
     "embedded + crop": (1, "middle", "crop"),
     "embedded + speed": (1, "middle", "speed"),
+    # Off the grid above: shorter clips (SHORT_CLIP) cropped harder or lighter (WIDE_CROP), also sped up or at the
+    # host's start or end.
+    "short clip + crop": (1, "middle", "wide crop"),
+    "short clip + crop at host start": (1, "start", "wide crop"),
+    "short clip + crop at host end": (1, "end", "wide crop"),
+    "short clip + crop + speed": (1, "middle", "wide crop + speed"),
 }
+CLIP, SHORT_CLIP = (3.0, 12.0), (2.0, 8.0)  # seconds of the source a clip shows
+CROP, WIDE_CROP = (0.7, 0.85), (0.5, 0.9)  # share of each side a crop keeps
 SEEDS = {"tune": 19001, "report": 19002}
 
 
@@ -93,14 +102,15 @@ def _layout(rng, family: str, duration: float, hosts: list[tuple[str, float]]):
     """Draw one embedded layout: the clips [(source start, length, target speed)], the host parts
     [(path, start, length)] before, between and after them, and the clip edit's parameter."""
     count, place, edit = EMBEDDED[family]
-    lengths = rng.uniform(3.0, 12.0, count)
+    lengths = rng.uniform(*(SHORT_CLIP if edit and "wide crop" in edit else CLIP), count)
     # Clips of one source do not overlap in the source: each from its own part of it.
     shares = np.linspace(0, duration, count + 1)
     lengths = np.minimum(lengths, np.diff(shares) - 0.5)
     starts = [float(rng.uniform(low, max(low, high - length)))
               for low, high, length in zip(shares[:-1], shares[1:], lengths)]
     order = rng.permutation(count)  # two clips may appear in either order
-    speed = float(rng.choice([rng.uniform(0.6, 0.88), rng.uniform(1.12, 1.6)])) if edit == "speed" else 1.0
+    speed = float(rng.choice([rng.uniform(0.6, 0.88), rng.uniform(1.12, 1.6)])) if edit and "speed" in edit \
+        else 1.0
     clips = [(starts[k], float(lengths[k]), speed) for k in order]
     total = float(rng.uniform(20.0, 40.0))
     filler = max(4.0, total - sum(length * speed for _, length, speed in clips))
@@ -118,8 +128,9 @@ def _layout(rng, family: str, duration: float, hosts: list[tuple[str, float]]):
             parts.append((path, float(rng.uniform(0, host_duration - length)), length))
         else:
             parts.append(None)
-    parameter = (float(rng.uniform(0.7, 0.85)), float(rng.uniform(0, 1)), float(rng.uniform(0, 1))) \
-        if edit == "crop" else None
+    crop = WIDE_CROP if edit and "wide crop" in edit else CROP
+    parameter = (float(rng.uniform(*crop)), float(rng.uniform(0, 1)), float(rng.uniform(0, 1))) \
+        if edit and "crop" in edit else None
     return clips, parts, edit, parameter
 
 
@@ -139,7 +150,7 @@ def embedded(src: str, family: str, stem: str, rng, duration: float, hosts: list
             t += round(length * FPS) / FPS
         if k < len(clips):
             start, length, speed = clips[k]
-            look = ",hflip" if edit == "hflip" else _crop(parameter) if edit == "crop" else ""
+            look = ",hflip" if edit == "hflip" else _crop(parameter) if parameter else ""
             # One input per clip: two trims of one input, the later part of the source first, made ffmpeg 5.1
             # repeat the second clip's last frame for some 20 s before the next host part (the truth said host).
             inputs.append(src)

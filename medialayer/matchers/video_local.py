@@ -252,7 +252,10 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         # line's frames put it: segments are not cut where verification merely failed.
         followed = np.union1d(rows, np.flatnonzero(_guided(a, b, ratio, offset, transform)))
         off_line = strong & (np.abs(tb - (ratio * ta + offset)) > LINE_TOLERANCE)
-        runs = [followed[run] for run in _runs(a.times[followed].astype(np.float64))]
+        # A run of guided frames alone, seconds from any verified one, is not joined on: a few look-alike
+        # keypoints near the copy's place carried a clip's segment across the host's next shots to its end.
+        runs = [followed[run] for run in _runs(a.times[followed].astype(np.float64))
+                if np.isin(followed[run], rows).any()]
         for run in _bridge(runs, a.times.astype(np.float64), ta[off_line], tb[off_line], ratio, offset):
             if np.isin(run, rows).sum() < MIN_FRAMES:
                 continue
