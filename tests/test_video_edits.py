@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from medialayer.limits import Limits
-from medialayer.matchers import get_matcher, video_align
+from medialayer.matchers import get_matcher
 from medialayer.matchers.video_local import (GUIDED_MATCHES, MATCH_DISTANCE, MIN_INLIERS, WEAK_INLIERS, LocalFeatures,
-                                             LocalMatch, _bridge, _one_place, compare_local, keypoints)
+                                             _bridge, _one_place, compare_local, keypoints)
 from medialayer.media import Blob
 from medialayer.synthetic import video as synth
 from medialayer.synthetic.image import textured_scene
@@ -378,39 +378,18 @@ def test_split_screen_panes_are_found_without_keypoints(original, make, name, co
     assert np.allclose(_longest(MATCHER.compare(split, original)), (0, 12, 0, 12), atol=0.3)
 
 
-@pytest.fixture(scope="module")
-def cropped_clip(make):
-    """(A 26-s source, 30 s of other videos with 6.8 s of it cut in at 9.5 s, cropped to 74% a side.) Scenes at
-    0.4x: the generated ones change far more from one sample to the next than footage does."""
+def test_a_cropped_clip_inside_a_longer_video_is_judged_on_its_span_and_ends_at_its_cuts(make):
+    # 6.8 s of the source, cropped to 74% a side (only the keypoints see it), cut into 30 s of other videos: a
+    # quarter of the 26-s source, under LOCAL_COVERAGE of it, yet a copy by the span copied; its ends are the
+    # host's cuts into and out of it (found to a sample), not the keypoints' frames a second apart. The host's next
+    # part cuts to its next shot 0.2 s after the clip's end: the innermost cut is the copy's. (Scenes at 0.4x: the
+    # generated ones change far more from one sample to the next than footage does.)
     calm = [lambda t, scene=scene: scene(0.4 * t) for scene in (BIG, *BIG_OTHERS)]
     cropped = functools.partial(synth.crop_area, removed=0.45, x=0.3, y=0.6)
     host = make("crop_host", synth.concatenate((calm[1], 9.5), (lambda t: cropped(calm[0](t + 8.5)), 6.8),
                                                (lambda t: calm[2](t + 39.8), 13.7)), 30)
-    return make("calm26", calm[0], 26), host
-
-
-def test_a_cropped_clip_inside_a_longer_video_is_judged_on_its_span_and_ends_at_its_cuts(cropped_clip):
-    # 6.8 s of the source, cropped to 74% a side (only the keypoints see it), cut into 30 s of other videos: a
-    # quarter of the 26-s source, under LOCAL_COVERAGE of it, yet a copy by the span copied; its ends are the
-    # host's cuts into and out of it (found to a sample), not the keypoints' frames a second apart. The host's next
-    # part cuts to its next shot 0.2 s after the clip's end: the innermost cut is the copy's.
-    result = MATCHER.compare(*cropped_clip)
+    result = MATCHER.compare(make("calm26", calm[0], 26), host)
     assert result.match and result.similarity_score > 0.5 and result.speed_ratio == 1.0
     got = _longest(result)
     assert np.allclose(got[2:], (9.5, 16.3), atol=0.15), got
     assert np.allclose(got[:2], (8.5, 15.3), atol=0.35), got  # the keypoints' line: to about a sample or two
-
-
-def test_a_clip_the_keypoints_find_only_the_other_way_round_is_found(cropped_clip, monkeypatch):
-    # The keypoint path looks one video's frames up among the other's: a cropped clip they place one way round
-    # only (tune side: v01's 7-s clip of camera footage, whose frames a second apart put the copy at scattered
-    # places, and v03's 4.6-s clip at a host's end) was a sure no-match, and a sure answer was not asked for the
-    # other way round. Here the keypoints are kept blind with the source first (the shorter, judged first).
-    source, host = cropped_clip
-    look = video_align._compare_keypoints
-    monkeypatch.setattr(video_align, "_compare_keypoints",
-                        lambda a, b: LocalMatch(0.0, 0, ()) if a is source else look(a, b))
-    result = MATCHER.compare(source, host)
-    assert result.match and result.speed_ratio == 1.0, result
-    got = _longest(result)
-    assert np.allclose(got, (8.5, 15.3, 9.5, 16.3), atol=0.35), got  # the host's next shot is 0.2 s on

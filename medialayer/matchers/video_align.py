@@ -126,27 +126,22 @@ def compare_fingerprints(a, b) -> Comparison:
     clip is looked for in a longer video; the other way round, one of the tune side's clips inside longer videos was
     placed 3.2 s off), and where that answer is unsure (below high confidence), also the other way round, the higher
     score kept (the keypoints look one video's frames up among the other's: the tune side's cropped, flipped copy
-    with bars was placed 4.6 s off looked for in its source, exactly the other way round); where it is a sure
-    no-match, the keypoint path alone the other way round (round video22: cropped clips of 4.6-7 s that the keypoints
-    placed one way round only were sure no-matches); mapped back to the caller's order."""
+    with bars was placed 4.6 s off looked for in its source, exactly the other way round); mapped back to the
+    caller's order."""
     with _BLAS.limit(limits=1, user_api="blas"):
         first, second = (b, a) if comes_first(b, a) else (a, b)
         judged, region_of_first = _compare(first, second)
-        other = region_of_second = None
         if judged.confidence != "high":
             other, region_of_second = _compare(second, first)
-        elif not judged.match:  # nothing at all this way round: the keypoints alone the other way (round video22)
-            local = _compare_keypoints(second, first)
-            if _found(local, _local_coverage(local, second.duration <= first.duration)):
-                other, region_of_second = _keypoint_comparison(second, first, local)
-        if other is not None and other.similarity_score > judged.similarity_score:
-            return other if second is a else other.swapped(region_of_second)
+            if other.similarity_score > judged.similarity_score:
+                return other if second is a else other.swapped(region_of_second)
         return judged if first is a else judged.swapped(region_of_first)
 
 
 def _compare(a, b) -> tuple[Comparison, tuple[float, float, float, float] | None]:
     """(The comparison of a with b, where b's picture sits in a's frame: the region of (b, a)'s comparison.)"""
-    side_a, side_b = _side(a), _side(b)
+    side_a = _Side(a.times.astype(np.float64), a.weight.astype(np.float32), a.duration)
+    side_b = _Side(b.times.astype(np.float64), b.weight.astype(np.float32), b.duration)
     voted = []
     for name_a, name_b, orientation in PAIRINGS:
         votes = _vote(side_a, a.descriptors(name_a), side_b, b.descriptors(name_b, orientation))
@@ -187,10 +182,16 @@ def _compare(a, b) -> tuple[Comparison, tuple[float, float, float, float] | None
     # put it on another line and cover at least as much.
     if not match or raw < SETTLED_SCORE:
         local = _compare_keypoints(a, b)
-        if (not match and _found(local, _local_coverage(local, a.duration <= b.duration))) or (
-                match and _found(local, local.coverage) and (
+        local_coverage = _local_coverage(local, a.duration <= b.duration)
+        if (not match and _found(local, local_coverage)) or (match and _found(local, local.coverage) and (
                 local.coverage >= coverage and not _same_alignment(local, max(runs, key=lambda r: r.evidence)))):
-            return _keypoint_comparison(a, b, local)
+            score = 0.5 + 0.5 * local_coverage
+            confident = local.frames >= 2 * MIN_FRAMES and local_coverage >= 2 * LOCAL_COVERAGE
+            whole_a, whole_b = a.descriptors("whole"), b.descriptors("whole")
+            segments = tuple(_at_splices(side_a, whole_a, side_b, whole_b, s) for s in local.segments)
+            return Comparison(match=True, similarity_score=round(score, 4),
+                              confidence="high" if confident else "medium", segments=segments,
+                              region=local.region, speed_ratio=1 / local.ratio), local.region_of_b
     if not match:
         return Comparison(match=False, similarity_score=round(_calibrated(raw, match), 4),
                           confidence=_confidence(raw, evidence)), None
@@ -200,10 +201,6 @@ def _compare(a, b) -> tuple[Comparison, tuple[float, float, float, float] | None
     return Comparison(match=True, similarity_score=round(_calibrated(raw, match), 4),
                       confidence=_confidence(raw, evidence), segments=segments, region=_region(pairing, b.box),
                       speed_ratio=1 / strongest.ratio), _region(pairing[::-1], a.box)
-
-
-def _side(fingerprint) -> _Side:
-    return _Side(fingerprint.times.astype(np.float64), fingerprint.weight.astype(np.float32), fingerprint.duration)
 
 
 def _same_speed(run: _Run, other: _Run) -> bool:
@@ -221,18 +218,6 @@ def _compare_keypoints(a, b):
         return mirrored
     left, top, right, bottom = mirrored.region_of_b  # in a's mirrored picture: a's own the other way across
     return dataclasses.replace(mirrored, region_of_b=(1 - right, top, 1 - left, bottom))
-
-
-def _keypoint_comparison(a, b, local) -> tuple[Comparison, tuple[float, float, float, float] | None]:
-    """(The match the keypoint path's segments make, judged on the span copied, the region of (b, a)'s.)"""
-    local_coverage = _local_coverage(local, a.duration <= b.duration)
-    score = 0.5 + 0.5 * local_coverage
-    confident = local.frames >= 2 * MIN_FRAMES and local_coverage >= 2 * LOCAL_COVERAGE
-    side_a, side_b = _side(a), _side(b)
-    segments = tuple(_at_splices(side_a, a.descriptors("whole"), side_b, b.descriptors("whole"), s)
-                     for s in local.segments)
-    return Comparison(match=True, similarity_score=round(score, 4), confidence="high" if confident else "medium",
-                      segments=segments, region=local.region, speed_ratio=1 / local.ratio), local.region_of_b
 
 
 def _local_coverage(local, shorter_is_a: bool) -> float:
