@@ -140,19 +140,15 @@ correlate, so a black sky "goes on" for want of an edge, and the outline of a pa
 foreground under different night skies, the tuxmath series) cuts neither picture; beyond a part both share, only the
 blocks where either picture has detail are judged (``_content_agreement``): black ground agrees with any black ground.
 Then the luminance and colour checks, levels and colour mapping fitted there too, judge the cell alone: the next cell's
-pixels neither skew the fits nor count as disagreeing or recoloured; nor do they where the seam crosses a block line
-(the pictures part inside it, one of them cut there: a composite's seam falls anywhere in b's blocks), which the cell
-leaves out, and where a's colour pixels are larger than b's (a collage judged as a, its picture shown larger in b),
-those straddling a seam that cuts one picture are not judged (``_drawn_from_cell``; round collage22). It is looked
-for on b's grid, where a collage cell spans whole blocks, then on a's when a is the frame the checks are judged in,
-where b's band along a's edge fills whole blocks of a. Where none is found there, the luminance agreement is judged on
-b's grid too and the better kept (``_luminance_agreement``, round imageq14-meme): a meme of a crop shows the picture
-larger, and its caption bars and keystone fill band a's edges in a's frame, while on b's grid they lie in blocks
-a's frame only partly covers, which are not judged. And where a's picture lies inside b, judged on b's grid, b's
-colour thumbnail pixels along a seam mix the gutter and the next picture into a's: a region of recoloured blocks one
-block deep along a side of the overlap, where a's frame ends inside b's blocks beyond and b's luminance there does
-not agree with a's, is the seam's, not a recolour (``_seam_regions``, round collage16; not along a seam ``_cell``
-placed: a recolour reaching it looks alike).
+pixels neither skew the fits nor count as disagreeing or recoloured. It is looked for on b's grid, where a collage
+cell spans whole blocks, then on a's when a is the frame the checks are judged in, where b's band along a's edge
+fills whole blocks of a. Where none is found there, the luminance agreement is judged on b's grid too and the better
+kept (``_luminance_agreement``, round imageq14-meme): a meme of a crop shows the picture larger, and its caption bars
+and keystone fill band a's edges in a's frame, while on b's grid they lie in blocks a's frame only partly covers, which
+are not judged. And where a's picture lies inside b, judged on b's grid, b's colour thumbnail pixels along a seam mix
+the gutter and the next picture into a's: a region of recoloured blocks one block deep along a side of the overlap,
+where a's frame ends inside b's blocks beyond and b's luminance there does not agree with a's, is the seam's, not a
+recolour (``_seam_regions``, round collage16; not along a seam ``_cell`` placed: a recolour reaching it looks alike).
 Where the checks are judged in a's frame (b shows a's picture larger: a collage's wide or 2-picture cell, a meme of a
 crop), the gutter and the next cell, or a caption bar, reach into a's outer line of blocks instead: a line of
 recoloured blocks along a side of the judged blocks is the seam's where, along one of its long sides, b's luminance
@@ -1417,8 +1413,8 @@ def _mean(values: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-                       cell: np.ndarray | None = None, inset: bool = False, aligned: tuple | None = None,
-                       cut: bool = False) -> tuple[float, float, float]:
+                       cell: np.ndarray | None = None, inset: bool = False,
+                       aligned: tuple | None = None) -> tuple[float, float, float]:
     """Warp a's luminance and colour thumbnails onto b's with ``transform``; of the overlapping blocks,
     (the fraction that agree: correlated detail where either block has detail, equal brightness where both
     are flat; the fraction covered by an overlay (_covered_share); the fraction whose structure agrees but whose
@@ -1432,10 +1428,7 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
         return 0.0, 0.0, 0.0
     agreement, covered, shapes, valid_blocks = luminance
     overlapping = valid_blocks  # (the band ring may pad valid_blocks below)
-    to_colour = _thumb_transform(transform, a, b, COLOUR_SIDE)
-    colour_a, colour_valid = _warp(_colour(a), to_colour, COLOUR_SIDE, cell)
-    if cut and abs(np.linalg.det(to_colour[:2, :2])) > 1.0:  # a's colour pixels larger than b's (_drawn_from_cell)
-        colour_valid &= _drawn_from_cell(to_colour, cell)
+    colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE, cell)
     colour_b = _colour(b)
     structure = np.zeros(valid_blocks.shape, bool)  # where a recolour could be: the same shapes, in any colours
     structure[valid_blocks] = shapes
@@ -1498,26 +1491,6 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     # picture's own pixels (not those of a white ground) it covers, where that is more.
     part = _recoloured_part(colour_a, colour_b, colour_valid, fitted_from, valid_blocks, ~hue_turned & ~seam, structure)
     return agreement, covered, min(1.0, max(float(areas.max(initial=0) / picture), part))
-
-
-def _drawn_from_cell(transform: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    """The pixels of b's colour grid that a's colour thumbnail, warped by ``transform`` (bilinear), gives from pixels
-    of a lying wholly inside ``cell`` (b's aligned-check blocks). A collage judged as a, its picture shown larger in b,
-    has colour pixels up to b's blocks in size: those straddling its seam mix the gutter and the next cell into the
-    picture's, a line of blocks along the cell that no colour mapping explains (round collage22: zoomed collage cells
-    rejected for `recoloured` 0.12-0.17). Where a's pixels are smaller than b's, b's own pixels along the seam are the
-    ones that mix (_seam_regions), and a recolour reaching the seam must still count."""
-    block = COLOUR_SIDE * LUMA_BLOCK // LUMA_SIDE
-    rows, columns = np.mgrid[0:COLOUR_SIDE, 0:COLOUR_SIDE]
-    held = np.ones(COLOUR_SIDE * COLOUR_SIDE, bool)
-    for corner in ((-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5)):  # (a's pixel's corners mapped into b)
-        x, y = _project(transform, np.stack([columns.ravel() + corner[0], rows.ravel() + corner[1]], axis=1)).T
-        column, row = np.floor((x + 0.5) / block).astype(int), np.floor((y + 0.5) / block).astype(int)
-        inside = (column >= 0) & (column < cell.shape[1]) & (row >= 0) & (row < cell.shape[0])
-        held &= inside
-        held[inside] &= cell[row[inside], column[inside]]
-    held = held.reshape(COLOUR_SIDE, COLOUR_SIDE).astype(np.float32)
-    return cv2.warpPerspective(held, transform, (COLOUR_SIDE, COLOUR_SIDE), flags=cv2.INTER_LINEAR) > 0.99
 
 
 def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
@@ -2367,10 +2340,10 @@ def _turn_hues(colours: np.ndarray, degrees: float) -> np.ndarray:
 
 def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inliers_b: np.ndarray,
           matched_b: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-          frame: ImageFingerprint, aligned: tuple | None = None) -> tuple[np.ndarray | None, bool, bool]:
+          frame: ImageFingerprint, aligned: tuple | None = None) -> tuple[np.ndarray | None, bool]:
     """The blocks of ``frame``'s aligned-check grid (a or b; a boolean mask) that a's picture fills in b, when another
-    picture lies beyond them inside the overlap across a straight seam, else None; whether a seam it refused is the
-    edge of a part both share, and whether one it kept cuts one of the pictures (_seam_kind).
+    picture lies beyond them inside the overlap across a straight seam, else None; and whether a seam it refused is
+    the edge of a part both share (_seam_kind).
 
     A collage cell is cover-cropped, and a meme's caption bars and keystone fill border the picture: a's frame
     reaches beyond the part of b that shows it, across a seam along the rows or columns. On each side of the
@@ -2382,8 +2355,7 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
     neither picture goes on across the seam (_seam_kind): a strip both share, not a picture in a cell. The inliers
     may sit in a small part of the cell (a texture-poor cell, corners ORB found at another scale): the seam, not the
     inliers, bounds what is judged. (Designs of one series sharing an element look the same around it: the cell must
-    cover MIN_BOX_SHARE of a.) A block line the seam crosses, the pictures parting inside it (_seam_kind), is left out
-    of the cell: its blocks mix both pictures. (``aligned``: as for _block_agreement, of the frame's grid.)"""
+    cover MIN_BOX_SHARE of a.) (``aligned``: as for _block_agreement, of the frame's grid.)"""
     in_a = _project(inverse, points_b)
     inside = (in_a[:, 0] >= 0) & (in_a[:, 0] < a.width) & (in_a[:, 1] >= 0) & (in_a[:, 1] < a.height)
     if frame is b:
@@ -2392,7 +2364,7 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
         to_frame, other, points, inliers = inverse, b, in_a, _project(inverse, inliers_b)
     agree, same_structure, _, valid, _, _ = _block_agreement(to_frame, other, frame, aligned=aligned)
     if valid.sum() < 4:
-        return None, False, False
+        return None, False
     n = LUMA_SIDE // LUMA_BLOCK
     agreeing, structured = np.zeros((n, n)), np.zeros((n, n))
     agreeing[valid], structured[valid] = agree, same_structure
@@ -2401,7 +2373,7 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
     last = np.clip(np.floor(inliers.max(axis=0) / size).astype(int), 0, n - 1)
     block_of = np.clip((points / size).astype(int), 0, n - 1)
     low, high = np.zeros(2, int), np.full(2, n)  # the cell's block range: columns (axis 0), rows (axis 1)
-    shared = cut = False
+    shared = False
     for axis in (0, 1):
         line_blocks = valid.sum(axis=axis)  # of each block column (axis 0) or row (axis 1)
         share = agreeing.sum(axis=axis) / np.maximum(line_blocks, 1)
@@ -2419,41 +2391,36 @@ def _cell(transform: np.ndarray, inverse: np.ndarray, points_b: np.ndarray, inli
                 continue
             outward = -1 if lines[0] < first[axis] else 1
             seam = (lines[0] + 1 if outward < 0 else lines[0]) * size[axis]
-            kind, straddled = _seam_kind(transform, inverse, a, b, frame, axis, seam, size[axis], outward)
-            if kind not in ("cell", "cut"):  # both change picture there: a part both share, or both end
+            kind = _seam_kind(transform, inverse, a, b, frame, axis, seam, size[axis], outward)
+            if kind != "cell":  # both change picture there: a part both share, or both end, not a picture in a cell
                 shared |= kind == "shared"
                 continue
-            cut |= kind == "cut"
             if lines[0] < first[axis]:
-                low[axis] = lines[0] + 1 + straddled
+                low[axis] = lines[0] + 1
             else:
-                high[axis] = lines[0] - straddled
-    if (low == 0).all() and (high == n).all() or (low >= high).any():
-        return None, shared, False
+                high[axis] = lines[0]
+    if (low == 0).all() and (high == n).all():
+        return None, shared
     corners = np.array([[low[0], low[1]], [high[0], low[1]], [high[0], high[1]], [low[0], high[1]]]) * size
     corners_a = np.clip(corners if frame is a else _project(inverse, corners), 0, [a.width, a.height])
     if np.prod(corners_a.max(axis=0) - corners_a.min(axis=0)) < MIN_BOX_SHARE * a.width * a.height:
-        return None, shared, False
+        return None, shared
     cell = np.zeros((n, n), bool)
     cell[low[1]:high[1], low[0]:high[0]] = True
     cell &= valid
-    return (cell, shared, cut) if cell.sum() >= MIN_REGION_BLOCKS else (None, shared, False)
+    return (cell, shared) if cell.sum() >= MIN_REGION_BLOCKS else (None, shared)
 
 
 def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
-               frame: ImageFingerprint, axis: int, seam: float, block: float, outward: int) -> tuple[str, int]:
+               frame: ImageFingerprint, axis: int, seam: float, block: float, outward: int) -> str:
     """What b's seam is, the line at ``seam`` (working pixels of ``frame``, a or b, within a block of b's seam) across
-    ``axis`` (0: a column, 1: a row), the cell on the side away from ``outward`` (+1, -1): "cut" where one of the two
-    pictures goes on across it and the other does not, "cell" where both do and both show texture beyond it (or where
-    the window leaves either picture, or no line of it parts them), "shared" where neither does and both show
+    ``axis`` (0: a column, 1: a row), the cell on the side away from ``outward`` (+1, -1): "cell" where one of the two
+    pictures goes on across it (both: where both show texture beyond it), "shared" where neither does and both show
     texture beyond it, or where both do and one shows plain ground beyond it, "ends" where neither does and one of them
     shows plain ground beyond it (SEAM_FLAT: a design's or a product's ground, fill; it ends there). Plain ground has
     no line to correlate, so it "goes on" wherever no edge runs along the seam (round seam21): a black sky above the
     irregular outline of a foreground two space pictures of one series share, where the other's sky, lit down to it,
     goes on; neither picture is cut there, so the foreground is a part they share, not a collage cell.
-    Also returned: how many block lines before the seam the pictures already part in where one of them is cut there
-    ("cut"; 0 otherwise; round collage22): a composite's seam falls anywhere in b's blocks, and a cell keeping the
-    block line it crosses judges blocks of both pictures (the next cell's part counted as disagreeing or recoloured).
     A collage cell or a meme's picture is a whole picture, or a crop of it, that the composite's seam cuts: the
     picture itself goes on across it, whichever of the two it is (round seam20: a pair is judged in one order, the
     composite may be a). Two composites sharing a strip of a third picture (one foreground over different skies) both
@@ -2483,14 +2450,11 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
         inside &= in_picture
         profiles.append(_sample_thumb(_luma(picture), thumb))
     if inside.sum() < SEAM_SAMPLES // 4:
-        return "cell", 0  # the seam lies beyond a's picture
+        return "cell"  # the seam lies beyond a's picture
     line_a, line_b = (profile[:, inside] for profile in profiles)
     apart = np.flatnonzero(_line_correlation(line_a, line_b) < SEAM_AGREEMENT)
     if len(apart) == 0 or apart[0] <= SEAM_LAG or apart[0] + 3 >= len(offsets):
-        return "cell", 0  # no line of the window where b stops showing a, or no lines beyond it
-    # The block lines before the seam that the pictures already part in (a line of them, one more than sampling's
-    # blur): the cell's seam falls inside them, and their blocks mix both pictures.
-    straddled = max(0, math.ceil((1.5 * block - (apart[0] + 1) * step) / block))
+        return "cell"  # no line of the window where b stops showing a, or no lines beyond it
     seam_lines = np.arange(apart[0] - SEAM_LAG + 1, apart[0] + 1)  # the lines the seam may cross
 
     def goes_on(lines: np.ndarray) -> tuple[bool, bool]:  # (goes on, shows texture beyond)
@@ -2502,11 +2466,9 @@ def _seam_kind(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, 
                                   or np.median(continuity[:seam_lines[0] - 1]) < SEAM_CONTINUITY)), beyond >= SEAM_FLAT
 
     (a_goes_on, a_textured), (b_goes_on, b_textured) = goes_on(line_a), goes_on(line_b)
-    if a_goes_on != b_goes_on:  # one picture cut, the other going on: the parting line is the cut
-        return "cut", straddled
-    if a_goes_on and a_textured and b_textured:
-        return "cell", 0
-    return ("shared" if a_goes_on or (a_textured and b_textured) else "ends"), 0
+    if a_goes_on != b_goes_on or (a_goes_on and a_textured and b_textured):
+        return "cell"
+    return "shared" if a_goes_on or (a_textured and b_textured) else "ends"
 
 
 def _line_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -2622,12 +2584,11 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         # a's edge, the next cell or a caption bar, fills whole blocks of a).
         # (The blocks of each grid, a's warped onto b's and b's onto a's, computed once for the checks.)
         on_b, on_a = _aligned_blocks(transform, a, b), None
-        cell_grid = b
-        cell, shared, cut = _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b, on_b)
+        cell_grid, (cell, shared) = b, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b, on_b)
         if cell is None and frame is a:
             on_a = _aligned_blocks(inverse, b, a)
-            cell_grid = a
-            cell, shared_on_a, cut = _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, a, on_a)
+            cell_grid, (cell, shared_on_a) = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b,
+                                                      a, on_a)
             shared |= shared_on_a
         if cell is None:
             checked = to_frame, other, frame, None  # (the frame and cell the luminance agreement is judged in)
@@ -2642,7 +2603,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
                 agreement = min(agreement, _content_agreement(*checked))
         else:
             checked = (transform, a, b, cell) if cell_grid is b else (inverse, b, a, cell)
-            agreement, covered, recoloured = _aligned_agreement(*checked, inset=cell_grid is b, cut=cut)
+            agreement, covered, recoloured = _aligned_agreement(*checked, inset=cell_grid is b)
         if _shared_pattern(inverse, target[inliers], a, b):  # the keypoints attest a pattern: the content must agree
             agreement = min(agreement, _content_agreement(*checked))
         # (The hypothesis' correspondences were looked for up to SAME_PICTURE_RADIUS from their places, beyond
