@@ -490,17 +490,21 @@ def _swept(landmarks_a, a: AudioFingerprint, b: AudioFingerprint) -> list[_Found
 def _crowding(landmarks_a, b: AudioFingerprint, edits: list[tuple[float, float | None]]) -> np.ndarray:
     """Per edit (speed, shift), the most of B's landmark pairs under it, joined with A's (``landmarks_a``,
     sorted by hash), whose offsets lie within 9 consecutive frames (as _densest counts them): every edit's
-    pairs made and joined at once, the edits' offsets laid apart in one sorted row."""
+    pairs made and joined at once, their offsets counted in one histogram (a row per edit)."""
     hash_a, anchor_a, _ = landmarks_a
     edit, hashes, anchors, _ = _landmark_sets(b, edits)
-    rows_a, rows_b = hash_join(hash_a, hashes, _max_repeats(hash_a))
-    crowding = np.zeros(len(edits), np.int64)
-    if len(rows_b):
-        offsets = np.rint(anchors[rows_b] - anchor_a[rows_a]).astype(np.int64)
-        width = int(np.ptp(offsets)) + 9
-        laid = np.sort(edit[rows_b] * width + (offsets - offsets.min()))
-        np.maximum.at(crowding, laid // width, np.arange(len(laid)) - np.searchsorted(laid, laid - 8) + 1)
-    return crowding
+    by_hash = np.argsort(hashes)  # the join's lookups then walk A's hashes in order
+    rows_a, rows_b = hash_join(hash_a, hashes[by_hash], _max_repeats(hash_a))
+    if not len(rows_a):
+        return np.zeros(len(edits), np.int64)
+    rows_b = by_hash[rows_b]
+    offsets = np.rint(anchors[rows_b] - anchor_a[rows_a]).astype(np.int64)
+    offsets -= offsets.min()
+    width = int(offsets.max()) + 9
+    counts = np.bincount(edit[rows_b] * width + offsets, minlength=len(edits) * width).reshape(len(edits), width)
+    running = np.zeros((len(edits), width + 1), np.int64)
+    np.cumsum(counts, axis=1, out=running[:, 1:])
+    return (running[:, 9:] - running[:, :-9]).max(axis=1)  # every window of 9 offsets
 
 
 def _cumulative_signs(fp: AudioFingerprint) -> tuple[np.ndarray, np.ndarray]:
