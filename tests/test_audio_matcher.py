@@ -268,10 +268,11 @@ def test_the_sweep_of_the_landmark_pairs_is_for_excerpts_and_tries_speed_tempo_a
     assert not MATCHER.compare(*longer).match and not swept
 
 
-def test_the_sweeps_landmarks_made_at_once_are_each_edits_own_and_crowd_as_joined_one_by_one(song, song_fp):
+def test_the_sweeps_landmarks_made_at_once_are_each_edits_own_and_crowd_as_joined_one_by_one(song, song_fp,
+                                                                                             monkeypatch):
     """The sweep makes its edits' landmark pairs in one go and joins them with A's in one go: each edit's
     landmarks are bit for bit (values, dtypes and order) those made for it alone, and its crowding is the densest
-    9 frames of its own joined pairs' offsets."""
+    9 frames of its own joined pairs' offsets, however many edits are joined at once."""
     excerpt = fp(synth.mix(song[20 * SR:35 * SR], synth.speech_like(15, seed=8), -5))
     edits = [(1.13, None), (0.87, None), (1.07, 0.0), (1.0, -4.0), (1.0, 3.0), (0.95, 2.5)]
     edit, *together = audio._landmark_sets(excerpt, edits)
@@ -285,6 +286,8 @@ def test_the_sweeps_landmarks_made_at_once_are_each_edits_own_and_crowd_as_joine
         offsets = np.rint(anchor_b - anchor_a).astype(np.int64)
         expected.append(max(np.sum(np.abs(offsets - (end - 4)) <= 4) for end in offsets) if len(offsets) else 0)
     assert list(audio._crowding(landmarks_a, excerpt, edits)) == expected and max(expected) > 0
+    monkeypatch.setattr(audio, "SWEEP_JOINED_LANDMARKS", 4 * len(landmarks_a[0]))  # a long A: 4 edits at a time
+    assert list(audio._crowding(landmarks_a, excerpt, edits)) == expected
 
 
 def test_only_triplet_cells_that_stand_out_are_examined():

@@ -176,6 +176,9 @@ SWEEP_SHIFT_STEP = 1.0
 SWEEP_LOG2_SPEED = 0.5  # speed 0.71 to 1.41 (the lattice's last points: 0.72 and 1.39)
 SWEEP_SHIFT = 12  # log-frequency steps (4 semitones) either way
 SWEEP_ALIGNED = 4  # edits of the sweep aligned: those whose pairs crowd one offset the most
+# the sweep's edits joined at once hold at most this many of A's landmarks between them (edits x A's): a memory
+# bound on their joined pairs (every edit at once against A's 3 minutes, one at a time against 3 hours)
+SWEEP_JOINED_LANDMARKS = 1 << 22
 BAND_STEPS = LOG_STEPS_PER_OCTAVE * np.log2(HIGH_HZ / LOW_HZ) / ENERGY_BANDS  # log-frequency steps per energy band
 
 # low-information guard
@@ -490,8 +493,12 @@ def _swept(landmarks_a, a: AudioFingerprint, b: AudioFingerprint) -> list[_Found
 def _crowding(landmarks_a, b: AudioFingerprint, edits: list[tuple[float, float | None]]) -> np.ndarray:
     """Per edit (speed, shift), the most of B's landmark pairs under it, joined with A's (``landmarks_a``,
     sorted by hash), whose offsets lie within 9 consecutive frames (as _densest counts them): every edit's
-    pairs made and joined at once, their offsets counted in one histogram (a row per edit)."""
+    pairs made and joined at once, their offsets counted in one histogram (a row per edit); against a long A,
+    a few edits at a time (SWEEP_JOINED_LANDMARKS)."""
     hash_a, anchor_a, _ = landmarks_a
+    group = max(1, SWEEP_JOINED_LANDMARKS // max(1, len(hash_a)))
+    if len(edits) > group:
+        return np.concatenate([_crowding(landmarks_a, b, edits[i:i + group]) for i in range(0, len(edits), group)])
     edit, hashes, anchors, _ = _landmark_sets(b, edits)
     by_hash = np.argsort(hashes)  # the join's lookups then walk A's hashes in order
     rows_a, rows_b = hash_join(hash_a, hashes[by_hash], _max_repeats(hash_a))
