@@ -243,20 +243,22 @@ def test_the_sweep_of_the_landmark_pairs_is_for_excerpts_and_tries_speed_tempo_a
     never the nominal edit, aligns only SWEEP_ALIGNED of them, and runs only when one file is an excerpt of at
     most TEMPO_SWEEP_SECONDS."""
     edits, aligned = [], []
-    landmarks, align_pairs = audio._landmarks, audio._align_pairs
-    monkeypatch.setattr(audio, "_landmarks", lambda fp, speed, shift=None: edits.append((speed, shift))
-                        or landmarks(fp, speed, shift))
+    landmark_sets, align_pairs = audio._landmark_sets, audio._align_pairs
+    monkeypatch.setattr(audio, "_landmark_sets", lambda fp, tried: edits.extend(tried) or landmark_sets(fp, tried))
     monkeypatch.setattr(audio, "_align_pairs", lambda *args, **kwargs: aligned.append(args[-1])
                         or align_pairs(*args, **kwargs))
     excerpt = fp(synth.mix(song[20 * SR:35 * SR], synth.speech_like(15, seed=8), -20))
-    audio._swept(audio._sorted(landmarks(song_fp, 1.0)), song_fp, excerpt)
-    assert (1.0, 0.0) not in edits and (1.0, None) not in edits and len(set(edits)) == len(edits)
+    landmarks_a = audio._sorted(audio._landmarks(song_fp, 1.0))
+    edits.clear()
+    audio._swept(landmarks_a, song_fp, excerpt)
+    lattice = edits[:-audio.SWEEP_ALIGNED]  # made at once, then each aligned edit's landmarks made again
+    assert (1.0, 0.0) not in lattice and (1.0, None) not in lattice and len(set(lattice)) == len(lattice)
     assert any(shift is None and speed == pytest.approx(2 ** audio.SWEEP_LOG2_SPEED, rel=0.03)
-               for speed, shift in edits)
+               for speed, shift in lattice)
     assert any(shift == 0.0 and speed == pytest.approx(2 ** -audio.TEMPO_LOG2_REACH, rel=0.03)
-               for speed, shift in edits)
-    assert any(speed == 1.0 and shift == -audio.SWEEP_SHIFT for speed, shift in edits)
-    assert len(aligned) == audio.SWEEP_ALIGNED
+               for speed, shift in lattice)
+    assert any(speed == 1.0 and shift == -audio.SWEEP_SHIFT for speed, shift in lattice)
+    assert set(edits[-audio.SWEEP_ALIGNED:]) <= set(lattice) and len(aligned) == audio.SWEEP_ALIGNED
     swept = []
     monkeypatch.setattr(audio, "_swept", lambda landmarks_a, a, b: swept.append(1) or [])
     other = fp(synth.melody(20, seed=4, tempo_bpm=150))
@@ -264,6 +266,28 @@ def test_the_sweep_of_the_landmark_pairs_is_for_excerpts_and_tries_speed_tempo_a
     swept.clear()
     longer = [dataclasses.replace(f, duration=audio.TEMPO_SWEEP_SECONDS + 1) for f in (song_fp, other)]
     assert not MATCHER.compare(*longer).match and not swept
+
+
+def test_the_sweeps_landmarks_made_at_once_are_each_edits_own_and_crowd_as_joined_one_by_one(song, song_fp,
+                                                                                             monkeypatch):
+    """The sweep makes its edits' landmark pairs in one go and joins them with A's in one go: each edit's
+    landmarks are bit for bit (values, dtypes and order) those made for it alone, and its crowding is the densest
+    9 frames of its own joined pairs' offsets, however many edits are joined at once."""
+    excerpt = fp(synth.mix(song[20 * SR:35 * SR], synth.speech_like(15, seed=8), -5))
+    edits = [(1.13, None), (0.87, None), (1.07, 0.0), (1.0, -4.0), (1.0, 3.0), (0.95, 2.5)]
+    edit, *together = audio._landmark_sets(excerpt, edits)
+    for i, (speed, shift) in enumerate(edits):
+        alone = audio._landmarks(excerpt, speed, shift)
+        assert all(x.dtype == y.dtype and np.array_equal(x, y[edit == i]) for x, y in zip(alone, together))
+    landmarks_a = audio._sorted(audio._landmarks(song_fp, 1.0))
+    expected = []
+    for speed, shift in edits:
+        anchor_a, _, anchor_b = audio._joined_pairs(landmarks_a, audio._sorted(audio._landmarks(excerpt, speed, shift)))
+        offsets = np.rint(anchor_b - anchor_a).astype(np.int64)
+        expected.append(max(np.sum(np.abs(offsets - (end - 4)) <= 4) for end in offsets) if len(offsets) else 0)
+    assert list(audio._crowding(landmarks_a, excerpt, edits)) == expected and max(expected) > 0
+    monkeypatch.setattr(audio, "SWEEP_JOINED_LANDMARKS", 4 * len(landmarks_a[0]))  # a long A: 4 edits at a time
+    assert list(audio._crowding(landmarks_a, excerpt, edits)) == expected
 
 
 def test_only_triplet_cells_that_stand_out_are_examined():

@@ -176,6 +176,9 @@ SWEEP_SHIFT_STEP = 1.0
 SWEEP_LOG2_SPEED = 0.5  # speed 0.71 to 1.41 (the lattice's last points: 0.72 and 1.39)
 SWEEP_SHIFT = 12  # log-frequency steps (4 semitones) either way
 SWEEP_ALIGNED = 4  # edits of the sweep aligned: those whose pairs crowd one offset the most
+# the sweep's edits joined at once hold at most this many of A's landmarks between them (edits x A's): a memory
+# bound on their joined pairs (every edit at once against A's 3 minutes, one at a time against 3 hours)
+SWEEP_JOINED_LANDMARKS = 1 << 22
 BAND_STEPS = LOG_STEPS_PER_OCTAVE * np.log2(HIGH_HZ / LOW_HZ) / ENERGY_BANDS  # log-frequency steps per energy band
 
 # low-information guard
@@ -482,11 +485,33 @@ def _swept(landmarks_a, a: AudioFingerprint, b: AudioFingerprint) -> list[_Found
     edits = ([(2.0 ** x, None) for x in lattice(SWEEP_LOG2_SPEED, SWEEP_LOG2_STEP)]
              + [(2.0 ** x, 0.0) for x in lattice(TEMPO_LOG2_REACH, SWEEP_LOG2_STEP)]
              + [(1.0, x) for x in lattice(SWEEP_SHIFT, SWEEP_SHIFT_STEP)])
-    joined = [_joined_pairs(landmarks_a, _sorted(_landmarks(b, speed, shift))) for speed, shift in edits]
-    crowding = [_densest(np.rint(anchor_b - anchor_a).astype(np.int64)[None, :])[0][0] if len(anchor_a) else 0
-                for anchor_a, _, anchor_b in joined]
-    found = [_align_pairs(*joined[i], a, b, edits[i][0]) for i in np.argsort(crowding)[::-1][:SWEEP_ALIGNED]]
+    found = [_align(landmarks_a, a, b, *edits[i])
+             for i in np.argsort(_crowding(landmarks_a, b, edits))[::-1][:SWEEP_ALIGNED]]
     return [dataclasses.replace(f, landmarks=f.landmarks - np.log10(len(edits))) for f in max(found, key=_top)]
+
+
+def _crowding(landmarks_a, b: AudioFingerprint, edits: list[tuple[float, float | None]]) -> np.ndarray:
+    """Per edit (speed, shift), the most of B's landmark pairs under it, joined with A's (``landmarks_a``,
+    sorted by hash), whose offsets lie within 9 consecutive frames (as _densest counts them): every edit's
+    pairs made and joined at once, their offsets counted in one histogram (a row per edit); against a long A,
+    a few edits at a time (SWEEP_JOINED_LANDMARKS)."""
+    hash_a, anchor_a, _ = landmarks_a
+    group = max(1, SWEEP_JOINED_LANDMARKS // max(1, len(hash_a)))
+    if len(edits) > group:
+        return np.concatenate([_crowding(landmarks_a, b, edits[i:i + group]) for i in range(0, len(edits), group)])
+    edit, hashes, anchors, _ = _landmark_sets(b, edits)
+    by_hash = np.argsort(hashes)  # the join's lookups then walk A's hashes in order
+    rows_a, rows_b = hash_join(hash_a, hashes[by_hash], _max_repeats(hash_a))
+    if not len(rows_a):
+        return np.zeros(len(edits), np.int64)
+    rows_b = by_hash[rows_b]
+    offsets = np.rint(anchors[rows_b] - anchor_a[rows_a]).astype(np.int64)
+    offsets -= offsets.min()
+    width = int(offsets.max()) + 9
+    counts = np.bincount(edit[rows_b] * width + offsets, minlength=len(edits) * width).reshape(len(edits), width)
+    running = np.zeros((len(edits), width + 1), np.int64)
+    np.cumsum(counts, axis=1, out=running[:, 1:])
+    return (running[:, 9:] - running[:, :-9]).max(axis=1)  # every window of 9 offsets
 
 
 def _cumulative_signs(fp: AudioFingerprint) -> tuple[np.ndarray, np.ndarray]:
@@ -753,21 +778,37 @@ def _landmarks(fp: AudioFingerprint, speed: float, shift: float | None = None):
     does): its clock is stretched by that factor and its frequencies lowered back. The bass band's peaks pair
     among themselves and the peaks above it among theirs: an anchor's targets are among its next LOOKAHEAD
     peaks, which the other's would crowd."""
-    if shift is None:
-        shift = LOG_STEPS_PER_OCTAVE * np.log2(speed)
+    return _landmark_sets(fp, [(speed, shift)])[1:]
+
+
+def _landmark_sets(fp: AudioFingerprint, edits: list[tuple[float, float | None]]):
+    """_landmarks of ``fp`` under each of ``edits`` (speed, shift) at once, after the index of each one's edit:
+    an excerpt's peaks are few, and numpy's cost per call, not per peak, is most of making them one edit at a
+    time (the same landmarks, bit for bit, edit by edit in the same order)."""
+    speeds = np.array([speed for speed, _ in edits], np.float64)[:, None]
+    shifts = np.array([LOG_STEPS_PER_OCTAVE * np.log2(speed) if shift is None else shift
+                       for speed, shift in edits], np.float64)[:, None]
     bass = fp.log_freqs < BASS_TOP
-    found = [_peak_pairs(fp.frames[chosen], fp.log_freqs[chosen], speed, shift, steps)
+    found = [_peak_pairs(fp.frames[chosen], fp.log_freqs[chosen], speeds, shifts, steps)
              for chosen, steps in ((~bass, 1), (bass, BASS_HASH_STEPS))]
     return tuple(np.concatenate(column) for column in zip(*found))
 
 
-def _peak_pairs(frames: np.ndarray, log_freqs: np.ndarray, speed: float, shift: float, steps: int):
-    """_landmarks of these peaks, their frequencies hashed in units of ``steps`` log-frequency steps."""
-    t = (frames * speed).astype(np.float32)
-    f = ((log_freqs / FREQ_SCALE - shift) / steps).astype(np.float32)
+def _peak_pairs(frames: np.ndarray, log_freqs: np.ndarray, speeds: np.ndarray, shifts: np.ndarray, steps: int):
+    """_landmark_sets of these peaks under the edits (``speeds`` and ``shifts``: one row each), their
+    frequencies hashed in units of ``steps`` log-frequency steps. The edits' peaks are laid end to end in one
+    row, each edit's followed by LOOKAHEAD that pair with nothing (more than MAX_DT frames before any peak), so
+    each k-th next peak is a handful of numpy calls for all the edits."""
+    n = len(frames)
+    t = np.full((len(speeds), n + LOOKAHEAD), -MAX_DT - 1, np.float32)
+    t[:, :n] = frames * speeds
+    t = t.ravel()
+    f = np.zeros((len(speeds), n + LOOKAHEAD), np.float32)
+    f[:, :n] = (log_freqs / FREQ_SCALE - shifts) / steps
+    f = f.ravel()
     taken = np.zeros(len(t), np.int32)  # target peaks paired with each anchor so far
-    hashes, anchors, ends = [], [], []
-    for k in range(1, min(LOOKAHEAD, len(t) - 1) + 1):  # the k-th peak after each anchor
+    hashes, anchors, ends, places = [], [], [], []
+    for k in range(1, min(LOOKAHEAD, n - 1) + 1):  # the k-th peak after each anchor
         dt = np.rint(t[k:] - t[:-k]).astype(np.int32)
         df = np.rint(f[k:] - f[:-k]).astype(np.int32)
         ok = (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) * steps <= MAX_DF)
@@ -778,9 +819,11 @@ def _peak_pairs(frames: np.ndarray, log_freqs: np.ndarray, speed: float, shift: 
         hashes.append((f1 << 12) | ((df[anchor] + 64) << 5) | dt[anchor])
         anchors.append(t[anchor])
         ends.append(t[anchor + k])
+        places.append(anchor)
     if not hashes:
-        return np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.float32)
-    return np.concatenate(hashes), np.concatenate(anchors), np.concatenate(ends)
+        return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.float32)
+    return (np.concatenate(places) // (n + LOOKAHEAD), np.concatenate(hashes), np.concatenate(anchors),
+            np.concatenate(ends))
 
 
 def _sorted(landmarks):
@@ -793,8 +836,13 @@ def _joined_pairs(a, b):
     (both sorted by hash, so the lookups walk memory in order)."""
     hash_a, anchor_a, end_a = a
     hash_b, anchor_b, _ = b
-    rows_a, rows_b = hash_join(hash_a, hash_b, 32 + len(hash_a) // 4096)
+    rows_a, rows_b = hash_join(hash_a, hash_b, _max_repeats(hash_a))
     return anchor_a[rows_a], end_a[rows_a], anchor_b[rows_b]
+
+
+def _max_repeats(hash_a: np.ndarray) -> int:
+    """A hash A holds more often than this is left out of the join: too repetitive to say where it aligns."""
+    return 32 + len(hash_a) // 4096
 
 
 def _align(landmarks_a, a: AudioFingerprint, b: AudioFingerprint, speed: float, shift: float | None = None,
