@@ -1054,8 +1054,9 @@ def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -
         return None
     colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     covered = _mean(_blocks(valid.astype(np.float32), COLOUR_BLOCK), 2) > 0.5
-    _, turned, all_turned = _hue_turns(colour_a, _colour(b), valid)
-    kept = _unchanged(colour_a, _colour(b), valid) | (turned & all_turned)
+    colour_b = _colour(b)
+    _, turned, all_turned = _hue_turns(colour_a, colour_b, valid)
+    kept = _unchanged(colour_a, colour_b, valid) | (turned & all_turned)
     if not covered.any() or _mean(kept[covered], 0) < SAME_PICTURE_UNCHANGED:
         return None
     return transform
