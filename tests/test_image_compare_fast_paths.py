@@ -1,5 +1,6 @@
 """The image compare's fast paths (round speed13) give exactly what their plain formulations give: the hash distance,
-the word matches, the ratio test, the word matches' geometry; and the data a compare derives and keeps on a
+the word matches, the ratio test (and since round speed23, its searches read off one table of distances), the word
+matches' geometry; and the data a compare derives and keeps on a
 fingerprint is never pickled with it."""
 from __future__ import annotations
 
@@ -97,6 +98,58 @@ def test_the_rivals_searched_only_where_the_two_nearest_lie_at_one_place_give_th
         expected = ratio_test_on_every_query(query, train, upright, train_points)
         assert len(expected) > 0
         assert np.array_equal(matcher._correspondences(query, train, upright, train_points)[0], expected)
+
+
+def correspondences_by_faiss_search(query, train, upright, train_points):
+    """_correspondences as it was before round speed23: FAISS's search for the two nearest, for the RIVALS nearest of
+    the rivalled queries, and back from the train descriptors for the mutual nearest."""
+    index = faiss.IndexBinaryFlat(256)
+    index.add(train)
+    distances, nearest = index.search(query, 2)
+    distance, second = distances[:, 0], distances[:, 1].copy()
+    offsets = train_points[nearest[:, 1]] - train_points[nearest[:, 0]]
+    rivalled = (((offsets ** 2).sum(axis=1) <= matcher.SAME_PLACE_PX ** 2) & (distance >= matcher.RATIO * second)
+                & (distance <= matcher.MAX_DESCRIPTOR_DISTANCE)).nonzero()[0]
+    if len(rivalled):
+        second[rivalled] = matcher._second_elsewhere(*index.search(query[rivalled], min(matcher.RIVALS, len(train))),
+                                                     train_points)
+    passed = (distance < matcher.RATIO * second) & (distance <= matcher.MAX_DESCRIPTOR_DISTANCE)
+    mutual = ~passed & (distance <= matcher.MUTUAL_DISTANCE)
+    for start, end in ((0, upright), (upright, len(query))):
+        asked = start + mutual[start:end].nonzero()[0]
+        if len(asked):
+            back = faiss.IndexBinaryFlat(256)
+            back.add(query[start:end])
+            mutual[asked] = back.search(train[nearest[asked, 0]], 1)[1][:, 0] == asked - start
+    return [matcher._ratio_pairs(distance, nearest[:, 0], kept, upright) for kept in (passed, passed | mutual)]
+
+
+def test_the_correspondences_read_off_one_distance_table_are_faiss_searches(fingerprints):
+    """_correspondences reads the nearest, the rivals and the mutual nearest off one table of Hamming distances: the
+    same correspondences as FAISS's searches give, ties (the first of equals) included: on descriptors drawn from a
+    few templates with a few bits flipped (many at equal distances, many rivalled at one place), on photos and on a
+    flat design."""
+    rng = np.random.default_rng(23)
+    cases = []
+    for _ in range(40):
+        templates = rng.integers(0, 256, (int(rng.integers(2, 8)), 32), dtype=np.uint8)
+        train = templates[rng.integers(0, len(templates), int(rng.integers(2, 80)))]
+        train = train ^ (rng.random(train.shape) < 0.01).astype(np.uint8)
+        query = templates[rng.integers(0, len(templates), int(rng.integers(1, 120)))]
+        query = query ^ (rng.random(query.shape) < 0.01).astype(np.uint8) << 3
+        points = rng.integers(0, 40, (len(train), 2)).astype(np.float32) / 8  # crowded: many at one place
+        cases.append((query, train, int(rng.integers(0, len(query) + 1)), points))
+    first, turned, flipped, other, design, design_copy = fingerprints
+    for a, b in ((first, turned), (flipped, first), (first, other), (design, design_copy), (design_copy, design)):
+        cases.append((np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32),
+                      np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32), len(a.descriptors) // 32, b.keypoints))
+    mutual_found = 0
+    for query, train, upright, train_points in cases:
+        ratio, with_mutual = correspondences_by_faiss_search(query, train, upright, train_points)
+        found, found_with_mutual = matcher._correspondences(query, train, upright, train_points)
+        assert np.array_equal(found, ratio) and np.array_equal(found_with_mutual(), with_mutual)
+        mutual_found += len(with_mutual) > len(ratio)
+    assert mutual_found >= 5
 
 
 def test_match_geometry_is_each_descriptors_keypoint_angle_and_level(fingerprints):

@@ -890,53 +890,68 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
                      train_points: np.ndarray | None = None) -> tuple[np.ndarray, Callable[[], np.ndarray]]:
     """((query index, train index) pairs that pass the ratio test (_nearest_train), each train descriptor in at most
     one of them (per set of queries: those before ``upright`` and the others; _one_to_one); a function giving them
-    with the mutual nearest descriptors too, from the same search).
+    with the mutual nearest descriptors too, from the same distances).
 
     The mutual nearest: a pair whose descriptors are each other's nearest (a's within its set) within MUTUAL_DISTANCE
     bits, whatever its rival. A tiled watermark repeats one word's corners all over a design, and a thumbnail enlarged
     from 100 px blurs its corners alike, so a's corner has look-alikes in b close to its true one and fails the ratio
     test while still being b's nearest to it and it to b's. verify() asks for them only where the ratio test's
     correspondences verify nothing: between unrelated photos they are mostly chance pairs, and fitting them costs."""
-    distance, nearest, passed = _nearest_train(query, train, train_points)
+    distances = _hamming_distances(query, train)
+    distance, nearest, passed = _nearest_train(distances, train_points)
     upright = len(query) if upright is None else upright
 
     def with_mutual() -> np.ndarray:
-        return _ratio_pairs(distance, nearest, passed | _mutual_nearest(query, train, distance, nearest, passed,
+        return _ratio_pairs(distance, nearest, passed | _mutual_nearest(distances, distance, nearest, passed,
                                                                          upright), upright)
 
     return _ratio_pairs(distance, nearest, passed, upright), with_mutual
 
 
-def _nearest_train(query: np.ndarray, train: np.ndarray,
+def _hamming_distances(query: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """Every query descriptor's Hamming distance to every train descriptor (N x 32 packed bits each; int32, queries
+    by rows), by FAISS's popcount kernel on one thread. verify() reads the nearest of each query, the rivals of a few
+    and the nearest query of some train descriptors off this one table: a third cheaper than FAISS's search for the
+    two nearest alone, and the searches after it come free."""
+    distances = np.empty((len(query), len(train)), np.int32)
+    if distances.size:
+        faiss.hammings(faiss.swig_ptr(np.ascontiguousarray(query)), faiss.swig_ptr(np.ascontiguousarray(train)),
+                       len(query), len(train), 32, faiss.swig_ptr(distances))
+    return distances
+
+
+def _nearest_train(distances: np.ndarray,
                    train_points: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per query: (the distance of its nearest train descriptor, that descriptor's index, whether it passes Lowe's
-    ratio test). FAISS's exact binary search finds the nearest descriptors about five times faster than OpenCV's
-    brute-force matcher.
+    """Per query (a row of ``distances``, _hamming_distances): (the distance of its nearest train descriptor, that
+    descriptor's index, whether it passes Lowe's ratio test). Of equally near descriptors the first is the nearest
+    (as FAISS's search orders neighbours: by distance, then id).
 
     With ``train_points`` the ratio test weighs the nearest descriptor against the nearest one elsewhere
     (_second_elsewhere): ORB finds a flat design's sharp corner at several pyramid levels, with nearly the same
-    descriptor at one place, and those are no rival to each other. The two nearest are searched for every query,
-    the RIVALS nearest again only for a query whose two nearest lie at one place and which the second nearest alone
-    would fail (a tenth of a photo's queries: the search for 4 costs half as much again as the search for 2). FAISS
-    orders neighbours by distance, then id, so the two are the first two of the four."""
-    if len(query) < 1 or len(train) < 2:
+    descriptor at one place, and those are no rival to each other. The RIVALS nearest are ranked only for a query
+    whose two nearest lie at one place and which the second nearest alone would fail (a tenth of a photo's queries)."""
+    count, train_count = distances.shape
+    if count < 1 or train_count < 2:
         return np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, bool)
-    index = faiss.IndexBinaryFlat(256)
-    index.add(train)
-    distances, nearest = _search(index, query, 2)
-    nearest_distance, second = distances[:, 0], distances[:, 1]
-    if train_points is not None and len(train) > 2:
-        offsets = train_points[nearest[:, 1]] - train_points[nearest[:, 0]]
+    rows = np.arange(count)
+    nearest = distances.argmin(axis=1)
+    nearest_distance = distances[rows, nearest]
+    distances[rows, nearest] = np.iinfo(np.int32).max  # (for a moment: the second nearest is the nearest of the rest)
+    runner_up = distances.argmin(axis=1)
+    second = distances[rows, runner_up]
+    distances[rows, nearest] = nearest_distance
+    if train_points is not None and train_count > 2:
+        offsets = train_points[runner_up] - train_points[nearest]
         at_one_place = np.einsum("ij,ij->i", offsets, offsets) <= SAME_PLACE_PX ** 2  # (as _second_elsewhere's)
         # (One that passes the test against the second nearest passes it against its rival, which is no nearer.)
         rivalled = (at_one_place & (nearest_distance >= RATIO * second)
                     & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)).nonzero()[0]
-        if len(rivalled):
-            second = second.copy()
-            second[rivalled] = _second_elsewhere(*_search(index, query[rivalled], min(RIVALS, len(train))),
-                                                 train_points)
+        if len(rivalled):  # (their RIVALS nearest by distance, then id: one sort key, partly sorted)
+            keys = distances[rivalled] * train_count + np.arange(train_count, dtype=np.int32)
+            ranked = np.sort(np.partition(keys, min(RIVALS, train_count) - 1, axis=1)[:, :RIVALS], axis=1)
+            second[rivalled] = _second_elsewhere(ranked // train_count, ranked % train_count, train_points)
     passed = (nearest_distance < RATIO * second) & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)
-    return nearest_distance, nearest[:, 0], passed
+    return nearest_distance, nearest, passed
 
 
 def _ratio_pairs(distance: np.ndarray, nearest: np.ndarray, kept: np.ndarray, upright: int) -> np.ndarray:
@@ -945,31 +960,17 @@ def _ratio_pairs(distance: np.ndarray, nearest: np.ndarray, kept: np.ndarray, up
     return _one_to_one(pairs, distance[kept], upright)
 
 
-def _search(index, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(distances, ids) of the ``count`` nearest of each query in ``index``, on one OpenMP thread: a search this
-    small only waits for the others (and Beam's workers already fill the cores)."""
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        return index.search(query, count)
-    finally:
-        faiss.omp_set_num_threads(threads)
-
-
-def _mutual_nearest(query: np.ndarray, train: np.ndarray, distance: np.ndarray, nearest: np.ndarray,
-                    passed: np.ndarray, upright: int) -> np.ndarray:
+def _mutual_nearest(distances: np.ndarray, distance: np.ndarray, nearest: np.ndarray, passed: np.ndarray,
+                    upright: int) -> np.ndarray:
     """Per query: not ``passed``, within MUTUAL_DISTANCE of its nearest train descriptor ``nearest``, and, of its
-    set (the queries before ``upright`` or the others), the nearest to that descriptor? (Only those train
-    descriptors are searched back: few of them are that near.)"""
+    set (the queries before ``upright`` or the others), the nearest to that descriptor (the first of equals)?
+    (``distances``: _hamming_distances; only those train descriptors are looked at: few of them are that near.)"""
     mutual = ~passed & (distance <= MUTUAL_DISTANCE)
-    bounds = [0, upright, len(query)]
+    bounds = [0, upright, len(distances)]
     for start, end in zip(bounds, bounds[1:]):
         asked = start + mutual[start:end].nonzero()[0]
         if len(asked):
-            index = faiss.IndexBinaryFlat(256)
-            index.add(query[start:end])
-            back = _search(index, train[nearest[asked]], 1)[1][:, 0]
-            mutual[asked] = back == asked - start
+            mutual[asked] = distances[start:end, nearest[asked]].argmin(axis=0) == asked - start
     return mutual
 
 
