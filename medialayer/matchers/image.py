@@ -964,13 +964,19 @@ def _mutual_nearest(distances: np.ndarray, distance: np.ndarray, nearest: np.nda
                     upright: int) -> np.ndarray:
     """Per query: not ``passed``, within MUTUAL_DISTANCE of its nearest train descriptor ``nearest``, and, of its
     set (the queries before ``upright`` or the others), the nearest to that descriptor (the first of equals)?
-    (``distances``: _hamming_distances; only those train descriptors are looked at: few of them are that near.)"""
+    (``distances``: _hamming_distances; only the columns of those train descriptors are read, each once: between
+    unrelated photos two or three of the asked queries share one.)"""
     mutual = ~passed & (distance <= MUTUAL_DISTANCE)
     bounds = [0, upright, len(distances)]
+    nearest_query = np.empty(distances.shape[1], np.int64)  # of a set, per train descriptor read
     for start, end in zip(bounds, bounds[1:]):
         asked = start + mutual[start:end].nonzero()[0]
         if len(asked):
-            mutual[asked] = distances[start:end, nearest[asked]].argmin(axis=0) == asked - start
+            read = np.zeros(distances.shape[1], bool)
+            read[nearest[asked]] = True
+            columns = read.nonzero()[0]
+            nearest_query[columns] = distances[start:end, columns].argmin(axis=0)
+            mutual[asked] = nearest_query[nearest[asked]] == asked - start
     return mutual
 
 
