@@ -490,6 +490,29 @@ def test_two_frames_of_one_scene_show_it_going_on_beyond_each_other_and_a_crop_o
             assert MATCHER.compare(x, y).match
 
 
+def lit_from_above(seed: int, width: int, height: int) -> Image.Image:
+    """A landscape under light falling from the top: every column bright above and dark below, so that its lines
+    across any column correlate (as a sky over ground does)."""
+    field = np.asarray(landscape(seed, width, height), np.float32)
+    light = np.linspace(1.0, 0.25, height, dtype=np.float32)[:, None, None]
+    return Image.fromarray((field * 0.5 * light + 127 * light).astype(np.uint8))
+
+
+@pytest.mark.parametrize("seed", (1, 4, 5))
+def test_a_collage_cell_whose_seam_lies_inside_the_pictures_frame_is_no_other_capture(seed):
+    """The lower right of a picture zoomed into a collage's upper left cell, the picture's frame reaching 60 pixels
+    (less than a block of the collage) past the cell into pictures lit from above: beyond the picture's side the next
+    cell's lines correlate across it, but the lines just inside the side show the next cell, not the picture, so the
+    collage shows no scene going on beyond the picture (round collage23; main read it as another capture)."""
+    picture = landscape(seed, 960, 840)
+    collage = Image.new("RGB", (960, 960))
+    for k, corner in enumerate(((480, 0), (0, 480), (480, 480))):
+        collage.paste(lit_from_above(100 + 10 * seed + k, 480, 480), corner)
+    collage.paste(picture.crop((420, 300, 900, 780)), (0, 0))
+    a, b = fingerprint(picture), fingerprint(collage)
+    assert not verify(a, b, *hash_match(a, b)).scene_goes_on
+
+
 @pytest.mark.parametrize("seed", (0, 1, 2))
 def test_a_second_motion_weighs_as_parallax_but_a_copys_leftovers_fit_none(seed):
     """Another capture of the scene leaves a second motion layer (its near layer's correspondences); an overlaid

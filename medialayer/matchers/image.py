@@ -107,6 +107,8 @@ other's frame (``_scene_goes_on``, round bursts18): a burst's near layer may be 
 frames then a crop and keystone of each other, but neither holds the other, and along a side of each frame mapped into
 the other, the other shows the picture up to the side and the same texture going on beyond it, with no seam. A copy
 ends where the copied region does on one side at least: the copy's edge, or bars, a gutter, the next cell, fill or UI.
+(Right up to the side, round collage23: a collage cell whose seam lies less than a block inside the picture's frame
+finds no cell, and the next cell's texture goes on across the picture's side, which lies inside that cell.)
 
 Recolours the thumbnails hardly show (``band_colours``, ``_band_ring``, ``_same_shapes``): a design's ground or top
 bar is a uniform band along an edge, which trimming cuts away, so the fingerprint keeps the colour of each cut band
@@ -367,6 +369,13 @@ COHERENT_PARALLAX = 3.0
 SCENE_WINDOW = 10
 SCENE_TEXTURE = 2.0
 SCENE_CONTINUITY = 0.5
+# And it shows the picture right up to the side: the SEAM_LAG inside lines nearest it correlate with the picture's at
+# SCENE_UP_TO_SIDE in the median. A collage cell whose seam lies inside the picture's frame, less than a block of the
+# collage from its side (a zoomed or offset crop), shows the next cell there, and that cell's texture goes on across
+# the side (round collage23, tune: -0.2-0.3 along the collage sides so refused; of 166 sides of bursts and stereo
+# pairs passing every other condition, 4 at 0.24-0.38, moving no decision, the rest at 0.49 or more; 0.5 let a tune
+# burst match at the own decision).
+SCENE_UP_TO_SIDE = 0.4
 MAX_PERSPECTIVE = 0.5  # largest perspective term of a homography (times WORK_SIDE) taken as a view of one plane
 LUMA_SIDE = 64  # aligned-check thumbnail
 LUMA_BLOCK = 8  # aligned-check block side (in thumbnail pixels)
@@ -1322,7 +1331,8 @@ def _sides_inside(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprin
 
 def _goes_on_beyond(sides: list, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> bool:
     """Whether, along one of a's ``sides`` inside b (_sides_inside; ``inverse``: b to a), b shows a's picture up to the
-    side and the same textured scene going on beyond it, with no seam along it (SCENE_WINDOW and what follows it)."""
+    side (SCENE_UP_TO_SIDE) and the same textured scene going on beyond it, with no seam along it (SCENE_WINDOW and
+    what follows it)."""
     side_line, inner = SCENE_WINDOW, np.arange(-SCENE_WINDOW, SCENE_WINDOW + 1) < -1  # (the side's lines mix both)
     luma_a, luma_b = _luma(a), _luma(b)
     for points, thumb_b, in_b in sides:
@@ -1341,7 +1351,8 @@ def _goes_on_beyond(sides: list, inverse: np.ndarray, a: ImageFingerprint, b: Im
         seam_beyond = steps[side_line + 2:].max() > SEAM_STEP * (steps[:side_line - 3].max() + 1.0)
         across = np.mean([_correlation(lines_b[side_line - g], lines_b[side_line + g]) for g in (1, 2, 3)])
         inside = np.mean([_correlation(lines_b[side_line - 3 * g - 1], lines_b[side_line - g - 1]) for g in (1, 2, 3)])
-        if (np.median(shows_a) >= SEAM_AGREEMENT and min(texture) >= SCENE_TEXTURE
+        if (np.median(shows_a) >= SEAM_AGREEMENT and np.median(shows_a[-SEAM_LAG:]) >= SCENE_UP_TO_SIDE
+                and min(texture) >= SCENE_TEXTURE
                 and steps[at_side].max() <= SEAM_STEP * (np.median(np.delete(steps, at_side)) + 1.0) and not seam_beyond
                 and across >= SCENE_CONTINUITY * max(inside, 0.2)):
             return True
