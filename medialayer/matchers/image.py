@@ -1512,7 +1512,8 @@ def _recoloured_region(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nda
                        valid_blocks: np.ndarray, candidates: np.ndarray,
                        shapes: np.ndarray | None = None) -> tuple[float, np.ndarray | None]:
     """(The share of the picture's pixels (those of the ``valid_blocks`` inside ``fitted_from``, but white in both)
-    that one part recoloured covers, or 0; the part's pixels on the colour thumbnail, or None.) A global edit (a
+    that one part recoloured covers, or 0; its pixels on the colour thumbnail where the maps fitted to the rest
+    explain most of them in neither direction, or None.) A global edit (a
     filter, grading, grayscale, sepia, a hue rotation, brightness, contrast or gamma, clipped) moves every colour by one mapping; a part recoloured (the same product in another
     colour) is one region whose hue moved while the colours around it kept theirs, and which a mapping fitted to the
     rest of the picture, without it, does not explain. Judged in CIELAB's a*b* plane with the chroma capped
@@ -1557,7 +1558,7 @@ def _recoloured_region(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nda
         & ((plane_b[..., :2] ** 2).sum(axis=2) >= (RECOLOUR_CHROMA / 2) ** 2)
     if np.count_nonzero(rest & coloured & (moved <= RECOLOUR_SHIFT)) < MIN_KEPT_COLOUR:
         return none
-    recoloured, moved_elsewhere = np.zeros(part.shape, bool), 0
+    recoloured, moved_elsewhere, either_way = np.zeros(part.shape, bool), 0, part & eligible
     for start, end, end_plane in ((colour_a, colour_b, plane_b), (colour_b, colour_a, plane_a)):
         x, target, top = start[valid] / 255.0, end[valid] / 255.0, start[valid] >= CLIPPED_LEVEL
         still = None
@@ -1571,6 +1572,7 @@ def _recoloured_region(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nda
             if still is None or np.count_nonzero(shifted & part) < np.count_nonzero(still & part):
                 still = shifted
         recoloured |= still & part & eligible
+        either_way &= still
         moved_elsewhere = max(moved_elsewhere, np.count_nonzero(still & judged & ~part))
     region = _largest_part(recoloured & judged)
     area = np.count_nonzero(region)
@@ -1579,7 +1581,11 @@ def _recoloured_region(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nda
     if 2 * np.count_nonzero(recoloured & judged) >= np.count_nonzero(recoloured):  # (mostly of the same shapes)
         whole = _largest_part(recoloured)
         region = whole if np.count_nonzero(whole) > area else region
-    return np.count_nonzero(region) / max(np.count_nonzero(pixels & ~(white_a & white_b)), 1), region
+    # (Judged as an element, _outline_kept, where neither direction's map explains most of it. A brightened copy
+    # washes an element out to a clipped white, whose channels, lower bounds, the map back from it explains.)
+    element = 2 * np.count_nonzero(region & either_way) >= np.count_nonzero(region)
+    return np.count_nonzero(region) / max(np.count_nonzero(pixels & ~(white_a & white_b)), 1), \
+        region if element else None
 
 
 def _outline_kept(region: np.ndarray | None, valid_blocks: np.ndarray, shapes: np.ndarray) -> bool:
