@@ -125,7 +125,11 @@ region's hue still moved under it while it explains the rest, and colours outsid
 rotation turns them all), its share of the picture's own pixels (not those of a white ground) is the recoloured
 share where that is more. The region is found in blocks of the same shapes (an overlay's new content has other
 shapes), and counts whole where most of it lies there (round neg22: a new colour's luminance edge along the part's
-outline, or a dark texture lifted to a colour, loses the shapes in the blocks it crosses).
+outline, or a dark texture lifted to a colour, loses the shapes in the blocks it crosses). Where its outline crosses
+MIN_OUTLINE_BLOCKS blocks or more, every one of the same shapes in both pictures, and neither direction's map explains
+most of it, it is an element of the picture in another colour, and the pair no copy whatever the part's size
+(``_outline_kept``, round neg23): a recolour changes no shape, its outline included, where a sticker, an overlay or a
+caption adds edges of its own around it.
 
 The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's picture between its caption bars, is
 bordered by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is
@@ -176,7 +180,8 @@ for), fitted by maximum likelihood on the tuning split of the quality benchmark 
 estimates how likely the pair is a duplicate; 0.5 is the match threshold and the distance from it sets the
 confidence band (high beyond 0.4, medium beyond 0.2). Without verification the hash accepts only at a distance
 of at most ``ACCEPT_DISTANCE`` (PDQ's 31 bits), and never from a hash of quality 0 (noise); a weak hash (quality
-under ``MIN_QUALITY``, as flat designs have) gives at most ``medium`` confidence. Low-information images
+under ``MIN_QUALITY``, as flat designs have) gives at most ``medium`` confidence; an element recoloured
+(``Evidence.recoloured_element``) holds a verified score at 0.49, under the threshold. Low-information images
 (flat, gradient, two-tone) are decided from their 4x4 colour layout and never get more than ``low`` confidence.
 """
 from __future__ import annotations
