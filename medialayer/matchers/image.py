@@ -1520,8 +1520,8 @@ def _recoloured_region(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nda
     that one part recoloured covers, or 0; its pixels on the colour thumbnail where the maps fitted to the rest
     explain most of them in neither direction, or None.) A global edit (a filter, grading, grayscale, sepia, a hue
     rotation, brightness, contrast or gamma, clipped) moves every colour by one mapping; a part recoloured (the same
-    product in another colour) is one region whose hue moved while the colours around it kept theirs, and which a mapping fitted to the
-    rest of the picture, without it, does not explain. Judged in CIELAB's a*b* plane with the chroma capped
+    product in another colour) is one region whose hue moved while the colours around it kept theirs, and which a
+    mapping fitted to the rest of the picture, without it, does not explain. Judged in CIELAB's a*b* plane with the chroma capped
     (_hue_plane), so a white ground widens nothing (the colour check's tolerance is in units of the overlap's colour
     spread, which a white ground raises) and a change of saturation or brightness alone moves nothing.
 
