@@ -1521,9 +1521,9 @@ def _recoloured_region(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nda
     explain most of them in neither direction, or None.) A global edit (a filter, grading, grayscale, sepia, a hue
     rotation, brightness, contrast or gamma, clipped) moves every colour by one mapping; a part recoloured (the same
     product in another colour) is one region whose hue moved while the colours around it kept theirs, and which a
-    mapping fitted to the rest of the picture, without it, does not explain. Judged in CIELAB's a*b* plane with the chroma capped
-    (_hue_plane), so a white ground widens nothing (the colour check's tolerance is in units of the overlap's colour
-    spread, which a white ground raises) and a change of saturation or brightness alone moves nothing.
+    mapping fitted to the rest of the picture, without it, does not explain. Judged in CIELAB's a*b* plane with the
+    chroma capped (_hue_plane), so a white ground widens nothing (the colour check's tolerance is in units of the
+    overlap's colour spread, which a white ground raises) and a change of saturation or brightness alone moves nothing.
 
     The part: the largest region (_largest_part) of pixels of the ``candidates`` blocks (not turned with the whole
     picture's hues: _hue_turns, nor along a seam) with the same ``shapes`` in both pictures (all of them if None),
