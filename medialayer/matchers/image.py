@@ -127,7 +127,11 @@ region's hue still moved under it while it explains the rest, and colours outsid
 rotation turns them all), its share of the picture's own pixels (not those of a white ground) is the recoloured
 share where that is more. The region is found in blocks of the same shapes (an overlay's new content has other
 shapes), and counts whole where most of it lies there (round neg22: a new colour's luminance edge along the part's
-outline, or a dark texture lifted to a colour, loses the shapes in the blocks it crosses).
+outline, or a dark texture lifted to a colour, loses the shapes in the blocks it crosses). Where its outline crosses
+MIN_OUTLINE_BLOCKS blocks or more, every one of the same shapes in both pictures, and neither direction's map explains
+most of it, it is an element of the picture in another colour, and the pair no copy whatever the part's size
+(``_outline_kept``, round neg23): a recolour changes no shape, its outline included, where a sticker, an overlay or a
+caption adds edges of its own around it.
 
 The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's picture between its caption bars, is
 bordered by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is
@@ -178,7 +182,8 @@ for), fitted by maximum likelihood on the tuning split of the quality benchmark 
 estimates how likely the pair is a duplicate; 0.5 is the match threshold and the distance from it sets the
 confidence band (high beyond 0.4, medium beyond 0.2). Without verification the hash accepts only at a distance
 of at most ``ACCEPT_DISTANCE`` (PDQ's 31 bits), and never from a hash of quality 0 (noise); a weak hash (quality
-under ``MIN_QUALITY``, as flat designs have) gives at most ``medium`` confidence. Low-information images
+under ``MIN_QUALITY``, as flat designs have) gives at most ``medium`` confidence; an element recoloured
+(``Evidence.recoloured_element``) holds a verified score at 0.49, under the threshold. Low-information images
 (flat, gradient, two-tone) are decided from their 4x4 colour layout and never get more than ``low`` confidence.
 """
 from __future__ import annotations
@@ -235,6 +240,10 @@ RECOLOUR_SHIFT = 14.0  # a pixel moved this far in that plane: some 40 degrees o
 RECOLOUR_FRINGE = 7.0  # pixels moved this far, connected to the part, are its fringe (a soft edge, partly recoloured)
 MIN_RECOLOURED_PIXELS = 8  # of the colour thumbnail: half a COLOUR_BLOCK block
 MIN_KEPT_COLOUR = 16  # pixels of colour outside the part that kept their hue, needed to tell it from a hue rotation
+# A part recoloured whose outline crosses this many aligned-check blocks or more, every one of them of the same shapes
+# in both pictures, is an element of the picture in another colour, not a copy (_outline_kept; round neg23, tune: the
+# copies' parts whose outline kept the shapes all crossed 3-6 blocks, their stickers' and overlays' edges new in b).
+MIN_OUTLINE_BLOCKS = 8
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
 TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
@@ -541,6 +550,7 @@ class Evidence:
     inlier_ratio: float = 0.0  # inliers / correspondences inside the overlap: tight for a copy, loose for another view
     recoloured: float = 0.0  # largest connected region of same-structure overlap blocks whose colour or luminance
     # a global colour mapping misses
+    recoloured_element: bool = False  # a part recoloured is an element of the picture, its outline kept (_outline_kept)
     parallax: float = 0.0  # second_layer() inliers / inliers: another motion layer, as in another capture of the scene
     second_layer: int = 0  # second_layer() inliers: that layer's own size
     coherent_residual: float = 0.0  # _coherent_residual() of the inliers, working pixels: a near layer within tolerance
@@ -1433,18 +1443,19 @@ def _mean(values: np.ndarray, axis: int) -> np.ndarray:
 
 def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
                        cell: np.ndarray | None = None, inset: bool = False,
-                       aligned: tuple | None = None) -> tuple[float, float, float]:
+                       aligned: tuple | None = None) -> tuple[float, float, float, bool]:
     """Warp a's luminance and colour thumbnails onto b's with ``transform``; of the overlapping blocks,
     (the fraction that agree: correlated detail where either block has detail, equal brightness where both
     are flat; the fraction covered by an overlay (_covered_share); the fraction whose structure agrees but whose
-    colour a global colour mapping does not explain: recoloured, as opposed to covered by an overlay).
+    colour a global colour mapping does not explain: recoloured, as opposed to covered by an overlay; whether a part
+    recoloured (_recoloured_region) is an element of the picture, its outline of the picture's shapes: _outline_kept).
     ``cell``: both checks keep to those blocks of b (_cell). ``inset``: b holds a's picture (judged on b's grid), so
     a recoloured region along a seam of b is the seam's (_seam_regions); else a may hold b's (judged in the frame of
     the picture shown smaller), and one along a straight seam of a is (_holder_seam_regions). (``aligned``: as for
     _block_agreement.)"""
     luminance = _luminance_blocks(transform, a, b, cell, aligned)
     if luminance is None:
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, False
     agreement, covered, shapes, valid_blocks = luminance
     overlapping = valid_blocks  # (the band ring may pad valid_blocks below)
     colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE, cell)
@@ -1468,7 +1479,7 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     fits = (_colour_differs(colour_a, colour_b, colour_valid, fitted_from),
             _colour_differs(colour_b, colour_a, colour_valid, fitted_from))
     if fits[0] is None:
-        return agreement, covered, 0.0
+        return agreement, covered, 0.0, False
     (forward, mapped_a), (backward, mapped_b) = fits
     # A block whose colours did not change at all is no recolour, whatever a mapping fitted to a few colours says.
     # A brightened copy's highlights stop at the top of the range: no mapping from them gives the original back, so
@@ -1508,19 +1519,29 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
         seam = np.isin(labels, 1 + np.flatnonzero(along_seam))
     # A part recoloured, judged by its shape and in absolute units of hue (_recoloured_part): the share of the
     # picture's own pixels (not those of a white ground) it covers, where that is more.
-    part = _recoloured_part(colour_a, colour_b, colour_valid, fitted_from, valid_blocks, ~hue_turned & ~seam, structure)
-    return agreement, covered, min(1.0, max(float(areas.max(initial=0) / picture), part))
+    part, region = _recoloured_region(colour_a, colour_b, colour_valid, fitted_from, valid_blocks,
+                                      ~hue_turned & ~seam, structure)
+    return (agreement, covered, min(1.0, max(float(areas.max(initial=0) / picture), part)),
+            _outline_kept(region, valid_blocks, structure))
 
 
 def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
                      valid_blocks: np.ndarray, candidates: np.ndarray, shapes: np.ndarray | None = None) -> float:
-    """The share of the picture's pixels (those of the ``valid_blocks`` inside ``fitted_from``, but white in both) that
-    one part recoloured covers, or 0. A global edit (a filter, grading, grayscale, sepia, a hue rotation, brightness,
-    contrast or gamma, clipped) moves every colour by one mapping; a part recoloured (the same product in another
-    colour) is one region whose hue moved while the colours around it kept theirs, and which a mapping fitted to the
-    rest of the picture, without it, does not explain. Judged in CIELAB's a*b* plane with the chroma capped
-    (_hue_plane), so a white ground widens nothing (the colour check's tolerance is in units of the overlap's colour
-    spread, which a white ground raises) and a change of saturation or brightness alone moves nothing.
+    """_recoloured_region's share alone."""
+    return _recoloured_region(colour_a, colour_b, valid, fitted_from, valid_blocks, candidates, shapes)[0]
+
+
+def _recoloured_region(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
+                       valid_blocks: np.ndarray, candidates: np.ndarray,
+                       shapes: np.ndarray | None = None) -> tuple[float, np.ndarray | None]:
+    """(The share of the picture's pixels (those of the ``valid_blocks`` inside ``fitted_from``, but white in both)
+    that one part recoloured covers, or 0; its pixels on the colour thumbnail where the maps fitted to the rest
+    explain most of them in neither direction, or None.) A global edit (a filter, grading, grayscale, sepia, a hue
+    rotation, brightness, contrast or gamma, clipped) moves every colour by one mapping; a part recoloured (the same
+    product in another colour) is one region whose hue moved while the colours around it kept theirs, and which a
+    mapping fitted to the rest of the picture, without it, does not explain. Judged in CIELAB's a*b* plane with the
+    chroma capped (_hue_plane), so a white ground widens nothing (the colour check's tolerance is in units of the
+    overlap's colour spread, which a white ground raises) and a change of saturation or brightness alone moves nothing.
 
     The part: the largest region (_largest_part) of pixels of the ``candidates`` blocks (not turned with the whole
     picture's hues: _hue_turns, nor along a seam) with the same ``shapes`` in both pictures (all of them if None),
@@ -1539,6 +1560,7 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
     or turns a texture's contrasts (a night sky lifted to a visible colour), and those blocks held a third of a photo's
     part (the quality bench's bridge at night: 0.094 of the picture counted, 0.141 whole); an overlay's new content
     keeps the shapes mostly where it lies on plain ground, and where not, only those pixels count, as before."""
+    none = 0.0, None
     white_a, white_b = ((colour >= CLIPPED_LEVEL).all(axis=2) for colour in (colour_a, colour_b))
     block = np.ones((COLOUR_BLOCK, COLOUR_BLOCK), bool)
     # (Not a band ring's pixels, outside ``fitted_from``: a border padded in another colour is no part recoloured.)
@@ -1550,7 +1572,7 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
     moved = _shifted_residual(plane_a[valid], plane_b, valid)
     part = _largest_part((moved > RECOLOUR_SHIFT) & judged)
     if np.count_nonzero(part) < MIN_RECOLOURED_PIXELS or _monochrome(colour_a[valid]) or _monochrome(colour_b[valid]):
-        return 0.0
+        return none
     _, labels = cv2.connectedComponents((part | ((moved > RECOLOUR_FRINGE) & pixels)).astype(np.uint8),
                                         connectivity=8)
     part = np.isin(labels, np.unique(labels[part]))
@@ -1558,8 +1580,8 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
     coloured = ((plane_a[..., :2] ** 2).sum(axis=2) >= (RECOLOUR_CHROMA / 2) ** 2) \
         & ((plane_b[..., :2] ** 2).sum(axis=2) >= (RECOLOUR_CHROMA / 2) ** 2)
     if np.count_nonzero(rest & coloured & (moved <= RECOLOUR_SHIFT)) < MIN_KEPT_COLOUR:
-        return 0.0
-    recoloured, moved_elsewhere = np.zeros(part.shape, bool), 0
+        return none
+    recoloured, moved_elsewhere, either_way = np.zeros(part.shape, bool), 0, part & eligible
     for start, end, end_plane in ((colour_a, colour_b, plane_b), (colour_b, colour_a, plane_a)):
         x, target, top = start[valid] / 255.0, end[valid] / 255.0, start[valid] >= CLIPPED_LEVEL
         still = None
@@ -1573,13 +1595,35 @@ def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarr
             if still is None or np.count_nonzero(shifted & part) < np.count_nonzero(still & part):
                 still = shifted
         recoloured |= still & part & eligible
+        either_way &= still
         moved_elsewhere = max(moved_elsewhere, np.count_nonzero(still & judged & ~part))
-    area = np.count_nonzero(_largest_part(recoloured & judged))
+    region = _largest_part(recoloured & judged)
+    area = np.count_nonzero(region)
     if area < MIN_RECOLOURED_PIXELS or moved_elsewhere > area:
-        return 0.0
+        return none
     if 2 * np.count_nonzero(recoloured & judged) >= np.count_nonzero(recoloured):  # (mostly of the same shapes)
-        area = max(area, np.count_nonzero(_largest_part(recoloured)))
-    return area / max(np.count_nonzero(pixels & ~(white_a & white_b)), 1)
+        whole = _largest_part(recoloured)
+        region = whole if np.count_nonzero(whole) > area else region
+    # (Judged as an element, _outline_kept, where neither direction's map explains most of it. A brightened copy
+    # washes an element out to a clipped white, whose channels, lower bounds, the map back from it explains.)
+    element = 2 * np.count_nonzero(region & either_way) >= np.count_nonzero(region)
+    return np.count_nonzero(region) / max(np.count_nonzero(pixels & ~(white_a & white_b)), 1), \
+        region if element else None
+
+
+def _outline_kept(region: np.ndarray | None, valid_blocks: np.ndarray, shapes: np.ndarray) -> bool:
+    """Whether a part recoloured (``region``, pixels of the colour thumbnail: _recoloured_region) is an element of the
+    picture in another colour: its outline (the pixels within one of its edge) crosses MIN_OUTLINE_BLOCKS of the
+    ``valid_blocks`` or more, and every one of them has the same ``shapes`` in both pictures (_same_shapes). A
+    recolour changes no shape, its outline included (a design's element keeps its edges, a part of a photo its
+    texture); a sticker, an overlay or a caption adds its own edges around it, where only the copy has detail."""
+    if region is None:
+        return False
+    kernel = np.ones((3, 3), np.uint8)
+    outline = cv2.dilate(region.astype(np.uint8), kernel) > cv2.erode(region.astype(np.uint8), kernel)
+    n = len(valid_blocks)
+    crossed = outline.reshape(n, COLOUR_BLOCK, n, COLOUR_BLOCK).any(axis=(1, 3)) & valid_blocks
+    return bool(crossed.sum() >= MIN_OUTLINE_BLOCKS and shapes[crossed].all())
 
 
 def _hue_plane(colours: np.ndarray) -> np.ndarray:
@@ -2611,8 +2655,8 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             shared |= shared_on_a
         if cell is None:
             checked = to_frame, other, frame, None  # (the frame and cell the luminance agreement is judged in)
-            agreement, covered, recoloured = _aligned_agreement(*checked, inset=frame is b,
-                                                                aligned=on_b if frame is b else on_a)
+            agreement, covered, recoloured, element = _aligned_agreement(*checked, inset=frame is b,
+                                                                         aligned=on_b if frame is b else on_a)
             if frame is a:  # (b's caption bars or a keystone's fill may band a's edges: b's frame leaves them out)
                 on_b_grid = _luminance_agreement(transform, a, b, on_b)
                 if on_b_grid[0] > agreement:
@@ -2622,7 +2666,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
                 agreement = min(agreement, _content_agreement(*checked))
         else:
             checked = (transform, a, b, cell) if cell_grid is b else (inverse, b, a, cell)
-            agreement, covered, recoloured = _aligned_agreement(*checked, inset=cell_grid is b)
+            agreement, covered, recoloured, element = _aligned_agreement(*checked, inset=cell_grid is b)
         if _shared_pattern(inverse, target[inliers], a, b):  # the keypoints attest a pattern: the content must agree
             agreement = min(agreement, _content_agreement(*checked))
         # (The hypothesis' correspondences were looked for up to SAME_PICTURE_RADIUS from their places, beyond
@@ -2634,7 +2678,8 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             coherent_residual=_coherent_residual(fitted, source[inliers], target[inliers]),
             scene_goes_on=cell is None and _scene_goes_on(transform, inverse, a, b),  # (a cell: one holds the other)
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
-            inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
+            inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured,
+            recoloured_element=element, mirrored=is_mirrored,
             region=_box(region, b), region_of_b=_box(_project(inverse, _frame(b.width, b.height)), a))
         if not best.verified or ((candidate.agreement, -candidate.recoloured, candidate.inliers)
                                  > (best.agreement, -best.recoloured, best.inliers)):
@@ -2743,8 +2788,9 @@ def parallax_feature(evidence: Evidence) -> float:
 def score(evidence: Evidence, trusted_hashes: bool = True) -> float:
     """The calibrated probability that the pair is a duplicate: from all the evidence when the keypoints
     verified a transform, else from the hashes alone, which only ever accept clear duplicates."""
-    if evidence.verified:
-        return _logistic(verify_features(evidence), VERIFY_LOGIT)
+    if evidence.verified:  # (an element of the picture in another colour: no copy, whatever its size; issue 13)
+        verified_score = _logistic(verify_features(evidence), VERIFY_LOGIT)
+        return min(verified_score, 0.49) if evidence.recoloured_element else verified_score
     hash_score = _logistic(hash_features(evidence), HASH_LOGIT) if trusted_hashes else 0.0
     return hash_score if evidence.hash_distance <= ACCEPT_DISTANCE else min(hash_score, 0.49)
 
