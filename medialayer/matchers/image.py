@@ -1279,6 +1279,20 @@ def _coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.nda
     return round(math.sqrt(max(0.0, float(energy))), 3)
 
 
+def _plane_coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.ndarray) -> float:
+    """_coherent_residual of the inliers under ``transform`` or, where less, under the homography fitted to them: the
+    similarity RANSAC fits a keystoned copy (a meme's, a screen shot at an angle) with leaves the residuals of one plane
+    seen at an angle, which neighbours share, and the refit _fit_transform starts from its inliers may stop short of
+    them; one homography explains a view of one plane, a near layer's shift in another capture it does not."""
+    residual = _coherent_residual(transform, source, target)
+    if residual == 0.0 or len(source) < MIN_INLIERS:
+        return residual
+    homography, _ = cv2.findHomography(source, target, 0)
+    if homography is None or abs(homography[2, 2]) < 1e-9:
+        return residual
+    return min(residual, _coherent_residual(homography / homography[2, 2], source, target))
+
+
 def _scene_goes_on(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> bool:
     """Whether each picture shows the scene going on beyond the other's frame: another capture of it (a burst, another
     framing), where neither holds the other. A crop, an inset or a keystone's copy shows nothing beyond the copied
@@ -2613,7 +2627,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
-            coherent_residual=_coherent_residual(fitted, source[inliers], target[inliers]),
+            coherent_residual=_plane_coherent_residual(fitted, source[inliers], target[inliers]),
             scene_goes_on=cell is None and _scene_goes_on(transform, inverse, a, b),  # (a cell: one holds the other)
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured, mirrored=is_mirrored,
