@@ -242,6 +242,9 @@ TRIM_SIDE = 256  # borders are measured on a copy at most this large
 TRIM_PASSES = 4  # trim again after a band: padding around a photo's own flat margin
 TRIM_MIN_KEPT = 0.55  # trimming stops before it would keep less than this of the width or height
 TRIM_EDGE = 3  # lines (of the TRIM_SIDE copy) cut past a band: its resampled and JPEG-ringing edge
+# A meme's caption bar above or below the picture (_caption_rows): lines of text (and a sticker) on a plain ground, at
+# least CAPTION_GROUND of each line's pixels at its level, up to a line of the picture, under PICTURE_GROUND at it
+CAPTION_GROUND, PICTURE_GROUND = 0.5, 0.2
 
 KEYPOINTS = 320  # ORB keypoints kept per image
 MIRRORED_KEYPOINTS = 160  # of which this many also get a descriptor of the mirrored image
@@ -479,6 +482,15 @@ class ImageFingerprint:
         return float(np.abs(np.diff(luma, axis=0)).mean() + np.abs(np.diff(luma, axis=1)).mean())
 
     @functools.cached_property
+    def caption_bars(self) -> tuple[float, float]:
+        """The shares of the working image's height that a caption bar takes at its top and at its bottom
+        (_caption_rows on the luminance thumbnail; 0 where none): trimming cuts a bar's plain margin and stops at its
+        text. No part of the picture, so the overlap's share of the picture leaves it out (_overlap)."""
+        luma = np.frombuffer(self.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE)
+        return (_caption_rows(luma, self.frame[1] > 0) / LUMA_SIDE,
+                _caption_rows(luma[::-1], self.frame[3] < 1) / LUMA_SIDE)
+
+    @functools.cached_property
     def word_order(self) -> tuple[np.ndarray, np.ndarray]:
         """(the upright descriptors in the order of their visual words, stably; those words): the side of a word
         join (image_sketch.word_matches) looked up in."""
@@ -621,6 +633,27 @@ def _uniform_lines(gray: np.ndarray) -> int:
             # Past a band, also cut the blurred line where it met the picture, so the next pass starts clean.
             return min(limit, count + TRIM_EDGE) if count else 0
     return limit
+
+
+def _caption_rows(luma: np.ndarray, band_cut: bool) -> int:
+    """How many leading rows of ``luma`` (a thumbnail) a caption bar takes, or 0: lines of text (and a sticker) on the
+    level of the first, at least CAPTION_GROUND of each line's pixels at it, up to the picture: a line under
+    PICTURE_GROUND at that level with detail of its own, within a line of the band's end (the thumbnail blurs the edge).
+    The bar's plain outer margin was cut by trimming (``band_cut``) or its first line is uniform. A design's line of
+    text on its own ground is no bar where its ground goes on past it, nor where a plain part (a UI's body, a card)
+    starts after it."""
+    limit = int(len(luma) * TRIM_MAX_SIDE)
+    level = int(np.median(luma[0]))
+    at_level = (np.abs(luma[:limit].astype(np.int16) - level) <= TRIM_TOLERANCE).mean(axis=1)
+    off = np.flatnonzero(at_level < CAPTION_GROUND)
+    if len(off) == 0 or off[0] < 2 or not (band_cut or at_level[0] >= TRIM_MIN_UNIFORM):
+        return 0
+    edge = off[0] + int(np.argmin(at_level[off[0]:off[0] + 2]))
+    first = luma[edge].astype(np.int16)
+    if at_level[edge] >= PICTURE_GROUND or (np.abs(first - int(np.median(first))) <= TRIM_TOLERANCE).mean() >= \
+            TRIM_MIN_UNIFORM:
+        return 0
+    return int(off[0])
 
 
 def working_image(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
@@ -1204,12 +1237,19 @@ def _scale_bin(scale: np.ndarray) -> np.ndarray:
 
 
 def _overlap(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float, np.ndarray]:
-    """(overlap / area of b, overlap / area of a, a's frame in b), with a mapped into b by ``transform``."""
+    """(overlap / area of b's picture, overlap / area of a's picture, a's frame in b), with a mapped into b by
+    ``transform``. A picture is its working image but for caption bars above and below it (ImageFingerprint.
+    caption_bars): a meme of a crop holds its picture whole, its bars beside a's frame or over it."""
     mapped = _project(transform, _frame(a.width, a.height)).astype(np.float32)
     if not cv2.isContourConvex(mapped):
         return 0.0, 0.0, mapped
-    area = _polygon_area(_clip_to_rectangle(mapped.astype(np.float64), b.width, b.height))
-    return area / (b.width * b.height), area / max(_polygon_area(mapped.astype(np.float64)), 1e-6), mapped
+    top, bottom = (share * b.height for share in b.caption_bars)
+    picture_b = _clip_to_rectangle(mapped.astype(np.float64) - [0.0, top], b.width, b.height - top - bottom)
+    of_b = _polygon_area(picture_b) / (b.width * (b.height - top - bottom))
+    top, bottom = (share * a.height for share in a.caption_bars)
+    picture_a = _project(transform, _frame(a.width, a.height - top - bottom) + [0.0, top])
+    of_a = _polygon_area(_clip_to_rectangle(picture_a, b.width, b.height)) / max(_polygon_area(picture_a), 1e-6)
+    return of_b, of_a, mapped
 
 
 def _clip_to_rectangle(polygon: np.ndarray, width: float, height: float) -> np.ndarray:
