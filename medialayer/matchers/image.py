@@ -356,6 +356,10 @@ PARALLAX_POINTS = 40
 # coherent residual is 0 in the median and at most 2.0 px, a meme's; 2 px let a keystone copy fall, 4 px caught less.)
 RESIDUAL_NEIGHBOURS = 6
 COHERENT_PARALLAX = 3.0
+# One plane seen at an angle (a keystoned copy): the homography through the inliers leaves a coherent residual under
+# this (working px; _plane_coherent_residual). (Round meme23: 0.0 on the tune split's keystoned copies and on points
+# of a grid keystoned by 3-8%, 0.48-0.87 where a region of a quarter to a half of them moved 3 px alike.)
+PLANE_RESIDUAL = 0.25
 # Another capture of the scene (a burst, another framing) shows the scene going on beyond the other's frame, in both
 # pictures (_scene_goes_on). Along a side of one's frame mapped into the other, on lines SCENE_WINDOW thumbnail
 # pixels either side of it, the other shows: the picture's details up to the side (the inside lines' steps along the
@@ -1320,17 +1324,19 @@ def _coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.nda
 
 
 def _plane_coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.ndarray) -> float:
-    """_coherent_residual of the inliers under ``transform`` or, where less, under the homography fitted to them: the
-    similarity RANSAC fits a keystoned copy (a meme's, a screen shot at an angle) with leaves the residuals of one plane
-    seen at an angle, which neighbours share, and the refit _fit_transform starts from its inliers may stop short of
-    them; one homography explains a view of one plane, a near layer's shift in another capture it does not."""
+    """_coherent_residual of the inliers under ``transform``, or under the homography fitted to them where that leaves
+    under PLANE_RESIDUAL: the similarity RANSAC fits a keystoned copy with (a meme's keystone, a screen shot at an
+    angle) leaves the residuals of one plane seen at an angle, which neighbours share, and the refit _fit_transform
+    starts from its inliers may stop short of them; one homography explains them to resampling's noise. A near layer's
+    shift in another capture it explains only in part (it moves one region alone), which still counts whole."""
     residual = _coherent_residual(transform, source, target)
     if residual == 0.0 or len(source) < MIN_INLIERS:
         return residual
     homography, _ = cv2.findHomography(source, target, 0)
     if homography is None or abs(homography[2, 2]) < 1e-9:
         return residual
-    return min(residual, _coherent_residual(homography / homography[2, 2], source, target))
+    plane = _coherent_residual(homography / homography[2, 2], source, target)
+    return plane if plane < PLANE_RESIDUAL else residual
 
 
 def _scene_goes_on(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> bool:
