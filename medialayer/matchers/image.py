@@ -1243,14 +1243,18 @@ def _scale_bin(scale: np.ndarray) -> np.ndarray:
 def _overlap(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float, np.ndarray]:
     """(overlap / area of b's picture, overlap / area of a's picture, a's frame in b), with a mapped into b by
     ``transform``. A picture is its working image but for caption bars above and below it (ImageFingerprint.
-    caption_bars): a meme of a crop holds its picture whole, its bars beside a's frame or over it."""
+    caption_bars) where the other has none: a meme of a crop holds its picture whole, the bars it added beside a's
+    frame or over it. (Where both have bars, the bars are alike: two memes, whose frames the transform puts together.)"""
     mapped = _project(transform, _frame(a.width, a.height)).astype(np.float32)
     if not cv2.isContourConvex(mapped):
         return 0.0, 0.0, mapped
-    top, bottom = (share * b.height for share in b.caption_bars)
+    bars_a, bars_b = a.caption_bars, b.caption_bars
+    if any(bars_a) and any(bars_b):
+        bars_a = bars_b = (0.0, 0.0)
+    top, bottom = (share * b.height for share in bars_b)
     picture_b = _clip_to_rectangle(mapped.astype(np.float64) - [0.0, top], b.width, b.height - top - bottom)
     of_b = _polygon_area(picture_b) / (b.width * (b.height - top - bottom))
-    top, bottom = (share * a.height for share in a.caption_bars)
+    top, bottom = (share * a.height for share in bars_a)
     picture_a = _project(transform, _frame(a.width, a.height - top - bottom) + [0.0, top])
     of_a = _polygon_area(_clip_to_rectangle(picture_a, b.width, b.height)) / max(_polygon_area(picture_a), 1e-6)
     return of_b, of_a, mapped
