@@ -102,6 +102,17 @@ the inliers' coherent residual against ``COHERENT_PARALLAX`` (``_coherent_residu
 moving within the RANSAC tolerance (a narrow stereo baseline) stays among the first layer's inliers, but neighbouring
 inliers are off the fit alike, where a copy's residuals are resampling's independent noise.
 
+A copy keystoned (a meme's keystone, a screen shot at an angle) is one plane seen at an angle: the similarity RANSAC fits
+it with, and the homography refit from that one's inliers, may leave residuals neighbours share, which read as a near
+layer; where one homography through the inliers leaves only resampling's noise (under PLANE_RESIDUAL), that is the
+coherent residual (``_plane_coherent_residual``, round meme23). A near layer moves one region alone: the homography
+explains part of its shift, never to the noise, and the fit's residual counts.
+
+And the overlap's share of a picture leaves out its caption bars where the other picture has none
+(``ImageFingerprint.caption_bars``: above and below it, lines of text on a plain ground up to a picture with detail,
+found on the luminance thumbnail; trimming cuts a bar's plain margin and stops at its text): a meme of a crop holds its
+picture whole, the bars it added beside the original's frame or over it (round meme23).
+
 And another capture of the scene weighs as parallax in full where each picture shows the scene going on beyond the
 other's frame (``_scene_goes_on``, round bursts18): a burst's near layer may be flat or within the tolerance, its two
 frames then a crop and keystone of each other, but neither holds the other, and along a side of each frame mapped into
