@@ -461,10 +461,10 @@ def test_coherent_residual_is_what_neighbours_share_not_independent_noise():
 
 
 def test_a_plane_seen_at_an_angle_leaves_no_coherent_residual_under_a_homography_a_near_layer_does():
-    """_plane_coherent_residual: points of a grid keystoned by 8% (a meme's keystone, a screen shot at an angle) and fitted
-    with the similarity RANSAC starts from leave residuals neighbours share, about 2 px here, which weighed as a near
-    layer (round meme23: a keystoned copy of the tune split scored 0.888 for it); one homography through them explains
-    them. A region of the points shifted 3 px alike (a near layer within the RANSAC tolerance) stays coherent in full:
+    """_plane_coherent_residual: points of a grid keystoned by 8% (a meme's keystone, a screen shot at an angle) and
+    fitted with the similarity RANSAC starts from leave residuals neighbours share, about 2 px here, which weighed as a
+    near layer (round meme23: a keystoned copy of the tune split scored 0.888 for it); one homography through them
+    explains them. A region of the points shifted 3 px alike (a near layer within the RANSAC tolerance) stays coherent in full:
     a homography of the whole picture explains part of it (it moves one region alone), never to the noise."""
     rng = np.random.default_rng(3)
     source = np.stack(np.meshgrid(np.arange(20, 500, 30), np.arange(20, 380, 30)), axis=-1).reshape(-1, 2).astype(float)
@@ -491,8 +491,9 @@ def test_a_memes_caption_bars_are_no_part_of_its_picture(seed, position):
     scene = synthetic.textured_scene(seed, 640, 480, with_text=False)
     original = fingerprint(scene)
     assert original.caption_bars == (0.0, 0.0)
-    meme = fingerprint(synthetic.caption_bars(synthetic.crop(scene, 0.2, position), "when the", "bench runs", 0.15), "JPEG", 70)
-    # (of the working image, whose plain margins trimming cut: 0.09 of its height each, as the thumbnail's lines find it)
+    meme = fingerprint(synthetic.caption_bars(synthetic.crop(scene, 0.2, position), "when the", "bench runs", 0.15),
+                       "JPEG", 70)
+    # (of the working image, whose plain margins trimming cut: 0.09 of its height each, as the thumbnail finds it)
     assert all(0.05 <= share <= 0.1 for share in meme.caption_bars), meme.caption_bars
     evidence = verify(original, meme, *hash_match(original, meme))
     assert evidence.containment > 0.95, evidence

@@ -102,9 +102,9 @@ the inliers' coherent residual against ``COHERENT_PARALLAX`` (``_coherent_residu
 moving within the RANSAC tolerance (a narrow stereo baseline) stays among the first layer's inliers, but neighbouring
 inliers are off the fit alike, where a copy's residuals are resampling's independent noise.
 
-A copy keystoned (a meme's keystone, a screen shot at an angle) is one plane seen at an angle: the similarity RANSAC fits
-it with, and the homography refit from that one's inliers, may leave residuals neighbours share, which read as a near
-layer; where one homography through the inliers leaves only resampling's noise (under PLANE_RESIDUAL), that is the
+A copy keystoned (a meme's keystone, a screen shot at an angle) is one plane seen at an angle: the similarity RANSAC
+fits it with, and the homography refit from that one's inliers, may leave residuals neighbours share, which read as a
+near layer; where one homography through the inliers leaves only resampling's noise (under PLANE_RESIDUAL), that is the
 coherent residual (``_plane_coherent_residual``, round meme23). A near layer moves one region alone: the homography
 explains part of its shift, never to the noise, and the fit's residual counts.
 
@@ -1255,7 +1255,7 @@ def _overlap(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) ->
     """(overlap / area of b's picture, overlap / area of a's picture, a's frame in b), with a mapped into b by
     ``transform``. A picture is its working image but for caption bars above and below it (ImageFingerprint.
     caption_bars) where the other has none: a meme of a crop holds its picture whole, the bars it added beside a's
-    frame or over it. (Where both have bars, the bars are alike: two memes, whose frames the transform puts together.)"""
+    frame or over it. (Where both have bars, they are alike: two memes, whose frames the transform puts together.)"""
     mapped = _project(transform, _frame(a.width, a.height)).astype(np.float32)
     if not cv2.isContourConvex(mapped):
         return 0.0, 0.0, mapped
