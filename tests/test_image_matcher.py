@@ -464,8 +464,9 @@ def test_a_plane_seen_at_an_angle_leaves_no_coherent_residual_under_a_homography
     """_plane_coherent_residual: points of a grid keystoned by 8% (a meme's keystone, a screen shot at an angle) and
     fitted with the similarity RANSAC starts from leave residuals neighbours share, about 2 px here, which weighed as a
     near layer (round meme23: a keystoned copy of the tune split scored 0.888 for it); one homography through them
-    explains them. A region of the points shifted 3 px alike (a near layer within the RANSAC tolerance) stays coherent in full:
-    a homography of the whole picture explains part of it (it moves one region alone), never to the noise."""
+    explains them. A region of the points shifted 3 px alike (a near layer within the RANSAC tolerance) stays
+    coherent in full: a homography of the whole picture explains part of it (it moves one region alone), never to
+    the noise."""
     rng = np.random.default_rng(3)
     source = np.stack(np.meshgrid(np.arange(20, 500, 30), np.arange(20, 380, 30)), axis=-1).reshape(-1, 2).astype(float)
     corners = np.float32([[0, 0], [512, 0], [512, 384], [0, 384]])
