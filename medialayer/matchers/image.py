@@ -102,6 +102,17 @@ the inliers' coherent residual against ``COHERENT_PARALLAX`` (``_coherent_residu
 moving within the RANSAC tolerance (a narrow stereo baseline) stays among the first layer's inliers, but neighbouring
 inliers are off the fit alike, where a copy's residuals are resampling's independent noise.
 
+A copy keystoned (a meme's keystone, a screen shot at an angle) is one plane seen at an angle: the similarity RANSAC
+fits it with, and the homography refit from that one's inliers, may leave residuals neighbours share, which read as a
+near layer; where one homography through the inliers leaves only resampling's noise (under PLANE_RESIDUAL), that is the
+coherent residual (``_plane_coherent_residual``, round meme23). A near layer moves one region alone: the homography
+explains part of its shift, never to the noise, and the fit's residual counts.
+
+And the overlap's share of a picture leaves out its caption bars where the other picture has none
+(``ImageFingerprint.caption_bars``: above and below it, lines of text on a plain ground up to a picture with detail,
+found on the luminance thumbnail; trimming cuts a bar's plain margin and stops at its text): a meme of a crop holds its
+picture whole, the bars it added beside the original's frame or over it (round meme23).
+
 And another capture of the scene weighs as parallax in full where each picture shows the scene going on beyond the
 other's frame (``_scene_goes_on``, round bursts18): a burst's near layer may be flat or within the tolerance, its two
 frames then a crop and keystone of each other, but neither holds the other, and along a side of each frame mapped into
@@ -253,6 +264,9 @@ TRIM_SIDE = 256  # borders are measured on a copy at most this large
 TRIM_PASSES = 4  # trim again after a band: padding around a photo's own flat margin
 TRIM_MIN_KEPT = 0.55  # trimming stops before it would keep less than this of the width or height
 TRIM_EDGE = 3  # lines (of the TRIM_SIDE copy) cut past a band: its resampled and JPEG-ringing edge
+# A meme's caption bar above or below the picture (_caption_rows): lines of text (and a sticker) on a plain ground, at
+# least CAPTION_GROUND of each line's pixels at its level, up to a line of the picture, under PICTURE_GROUND at it
+CAPTION_GROUND, PICTURE_GROUND = 0.5, 0.2
 
 KEYPOINTS = 320  # ORB keypoints kept per image
 MIRRORED_KEYPOINTS = 160  # of which this many also get a descriptor of the mirrored image
@@ -364,6 +378,10 @@ PARALLAX_POINTS = 40
 # coherent residual is 0 in the median and at most 2.0 px, a meme's; 2 px let a keystone copy fall, 4 px caught less.)
 RESIDUAL_NEIGHBOURS = 6
 COHERENT_PARALLAX = 3.0
+# One plane seen at an angle (a keystoned copy): the homography through the inliers leaves a coherent residual under
+# this (working px; _plane_coherent_residual). (Round meme23: 0.0 on the tune split's keystoned copies and on points
+# of a grid keystoned by 3-8%, 0.48-0.87 where a region of a quarter to a half of them moved 3 px alike.)
+PLANE_RESIDUAL = 0.25
 # Another capture of the scene (a burst, another framing) shows the scene going on beyond the other's frame, in both
 # pictures (_scene_goes_on). Along a side of one's frame mapped into the other, on lines SCENE_WINDOW thumbnail
 # pixels either side of it, the other shows: the picture's details up to the side (the inside lines' steps along the
@@ -495,6 +513,15 @@ class ImageFingerprint:
         order a pair is judged in (_judged_in_order)."""
         luma = np.frombuffer(self.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.int16)
         return float(np.abs(np.diff(luma, axis=0)).mean() + np.abs(np.diff(luma, axis=1)).mean())
+
+    @functools.cached_property
+    def caption_bars(self) -> tuple[float, float]:
+        """The shares of the working image's height that a caption bar takes at its top and at its bottom
+        (_caption_rows on the luminance thumbnail; 0 where none): trimming cuts a bar's plain margin and stops at its
+        text. No part of the picture, so the overlap's share of the picture leaves it out (_overlap)."""
+        luma = np.frombuffer(self.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE)
+        return (_caption_rows(luma, self.frame[1] > 0) / LUMA_SIDE,
+                _caption_rows(luma[::-1], self.frame[3] < 1) / LUMA_SIDE)
 
     @functools.cached_property
     def word_order(self) -> tuple[np.ndarray, np.ndarray]:
@@ -640,6 +667,27 @@ def _uniform_lines(gray: np.ndarray) -> int:
             # Past a band, also cut the blurred line where it met the picture, so the next pass starts clean.
             return min(limit, count + TRIM_EDGE) if count else 0
     return limit
+
+
+def _caption_rows(luma: np.ndarray, band_cut: bool) -> int:
+    """How many leading rows of ``luma`` (a thumbnail) a caption bar takes, or 0: lines of text (and a sticker) on the
+    level of the first, at least CAPTION_GROUND of each line's pixels at it, up to the picture: a line under
+    PICTURE_GROUND at that level with detail of its own, within a line of the band's end (the thumbnail blurs the edge).
+    The bar's plain outer margin was cut by trimming (``band_cut``) or its first line is uniform. A design's line of
+    text on its own ground is no bar where its ground goes on past it, nor where a plain part (a UI's body, a card)
+    starts after it."""
+    limit = int(len(luma) * TRIM_MAX_SIDE)
+    level = int(np.median(luma[0]))
+    at_level = (np.abs(luma[:limit].astype(np.int16) - level) <= TRIM_TOLERANCE).mean(axis=1)
+    off = np.flatnonzero(at_level < CAPTION_GROUND)
+    if len(off) == 0 or off[0] < 2 or not (band_cut or at_level[0] >= TRIM_MIN_UNIFORM):
+        return 0
+    edge = off[0] + int(np.argmin(at_level[off[0]:off[0] + 2]))
+    first = luma[edge].astype(np.int16)
+    if at_level[edge] >= PICTURE_GROUND or (np.abs(first - int(np.median(first))) <= TRIM_TOLERANCE).mean() >= \
+            TRIM_MIN_UNIFORM:
+        return 0
+    return int(off[0])
 
 
 def working_image(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
@@ -1230,12 +1278,23 @@ def _scale_bin(scale: np.ndarray) -> np.ndarray:
 
 
 def _overlap(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> tuple[float, float, np.ndarray]:
-    """(overlap / area of b, overlap / area of a, a's frame in b), with a mapped into b by ``transform``."""
+    """(overlap / area of b's picture, overlap / area of a's picture, a's frame in b), with a mapped into b by
+    ``transform``. A picture is its working image but for caption bars above and below it (ImageFingerprint.
+    caption_bars) where the other has none: a meme of a crop holds its picture whole, the bars it added beside a's
+    frame or over it. (Where both have bars, they are alike: two memes, whose frames the transform puts together.)"""
     mapped = _project(transform, _frame(a.width, a.height)).astype(np.float32)
     if not cv2.isContourConvex(mapped):
         return 0.0, 0.0, mapped
-    area = _polygon_area(_clip_to_rectangle(mapped.astype(np.float64), b.width, b.height))
-    return area / (b.width * b.height), area / max(_polygon_area(mapped.astype(np.float64)), 1e-6), mapped
+    bars_a, bars_b = a.caption_bars, b.caption_bars
+    if any(bars_a) and any(bars_b):
+        bars_a = bars_b = (0.0, 0.0)
+    top, bottom = (share * b.height for share in bars_b)
+    picture_b = _clip_to_rectangle(mapped.astype(np.float64) - [0.0, top], b.width, b.height - top - bottom)
+    of_b = _polygon_area(picture_b) / (b.width * (b.height - top - bottom))
+    top, bottom = (share * a.height for share in bars_a)
+    picture_a = _project(transform, _frame(a.width, a.height - top - bottom) + [0.0, top])
+    of_a = _polygon_area(_clip_to_rectangle(picture_a, b.width, b.height)) / max(_polygon_area(picture_a), 1e-6)
+    return of_b, of_a, mapped
 
 
 def _clip_to_rectangle(polygon: np.ndarray, width: float, height: float) -> np.ndarray:
@@ -1303,6 +1362,22 @@ def _coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.nda
     unexplained = residual - residual[neighbours].mean(axis=1)
     energy = np.mean(np.sum(residual ** 2, axis=1)) - np.mean(np.sum(unexplained ** 2, axis=1))
     return round(math.sqrt(max(0.0, float(energy))), 3)
+
+
+def _plane_coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.ndarray) -> float:
+    """_coherent_residual of the inliers under ``transform``, or under the homography fitted to them where that leaves
+    under PLANE_RESIDUAL: the similarity RANSAC fits a keystoned copy with (a meme's keystone, a screen shot at an
+    angle) leaves the residuals of one plane seen at an angle, which neighbours share, and the refit _fit_transform
+    starts from its inliers may stop short of them; one homography explains them to resampling's noise. A near layer's
+    shift in another capture it explains only in part (it moves one region alone), which still counts whole."""
+    residual = _coherent_residual(transform, source, target)
+    if residual == 0.0 or len(source) < MIN_INLIERS:
+        return residual
+    homography, _ = cv2.findHomography(source, target, 0)
+    if homography is None or abs(homography[2, 2]) < 1e-9:
+        return residual
+    plane = _coherent_residual(homography / homography[2, 2], source, target)
+    return plane if plane < PLANE_RESIDUAL else residual
 
 
 def _scene_goes_on(transform: np.ndarray, inverse: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> bool:
@@ -2675,7 +2750,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
-            coherent_residual=_coherent_residual(fitted, source[inliers], target[inliers]),
+            coherent_residual=_plane_coherent_residual(fitted, source[inliers], target[inliers]),
             scene_goes_on=cell is None and _scene_goes_on(transform, inverse, a, b),  # (a cell: one holds the other)
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured,
