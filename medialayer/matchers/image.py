@@ -211,6 +211,9 @@ MIN_CHROMA = 0.1  # max - min of a pixel's channels (of 1) below which it has no
 MAX_HUE_DEVIATION = 45.0  # degrees a block's hue may turn unlike the others' under a global edit
 HUE_TURN_TOLERANCE = 15.0  # degrees: a turn of all hues beyond this, and a block's hue within this of it, turned alike
 MAX_HUE_KEPT = 0.1  # chromatic blocks whose hue stayed (within HUE_TURN_TOLERANCE) while others turned: a local turn
+ONE_HUE = 0.95  # mean of the chromatic colours' unit hue vectors above which a picture is of one hue (a toning)
+MAX_TONE_SATURATION = 0.5  # a toning's tint (_tint) at most this saturated: sepia's is 0.31; a picture of one deep hue
+# (under water, a gold painting) is no toning of another picture that has its luminance (a part of it recoloured)
 COLOUR_TOLERANCE = 0.25  # a block's colour residual (in units of the overlap's colour spread) above which it differs
 # Floor of that spread (RGB distance, colours 0-1): below it the tolerance of a dark or dull picture sinks under
 # JPEG's colour noise (no picture of the tuning split is that dull: their least spread is 0.18).
@@ -1491,6 +1494,8 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     # A part recoloured, judged by its shape and in absolute units of hue (_recoloured_part): the share of the
     # picture's own pixels (not those of a white ground) it covers, where that is more.
     part = _recoloured_part(colour_a, colour_b, colour_valid, fitted_from, valid_blocks, ~hue_turned & ~seam, structure)
+    if part and _explains_every_block(_tint, colour_a, colour_b, colour_valid, fitted_from, valid_blocks):
+        part = 0.0  # a toning of the other: a picture of one tone, whose hues tell nothing (as _monochrome)
     return agreement, covered, min(1.0, max(float(areas.max(initial=0) / picture), part))
 
 
@@ -1974,7 +1979,10 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
         if inside.any():
             *_, enough = _palette_clipping(x[inside], target[inside])
             fit = inside if enough else fit
-        raw = whole_map(x[fit], target[fit])(x)
+        fitted_map = whole_map(x[fit], target[fit])
+        if fitted_map is None:
+            return None  # (it does not explain the palette it was fitted to)
+        raw = fitted_map(x)
         clips = np.zeros(valid.shape, np.uint8)
         clips[valid] = ((raw >= 1.0) | (raw <= 0.0)).any(axis=1)
         unjudged = valid & ~flat & cv2.dilate(clips, np.ones((3, 3), np.uint8)).astype(bool)
@@ -2031,11 +2039,18 @@ def _global_edit(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, 
     miss in either direction counts there (the luminance of a design's dark ground from its gamma-brightened copy:
     the curve fitted to a few pale colours and the ground drops the ground), and a design's gain and offset per
     channel cannot follow a change of saturation, which mixes the channels."""
-    for whole_map in (functools.partial(_tone_curve, trimmed=False), _chroma_gain):
-        for start, end in ((colour_a, colour_b), (colour_b, colour_a)):
-            differs, mapped = _colour_differs(start, end, valid, fitted_from, whole_map)
-            if not (differs | _luminance_moved(mapped, end, valid))[valid_blocks].any():
-                return True
+    return any(_explains_every_block(whole_map, colour_a, colour_b, valid, fitted_from, valid_blocks)
+               for whole_map in (functools.partial(_tone_curve, trimmed=False), _chroma_gain, _tint))
+
+
+def _explains_every_block(whole_map: Callable, colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
+                          fitted_from: np.ndarray | None, valid_blocks: np.ndarray) -> bool:
+    """Does ``whole_map``, fitted from either picture to the other (_colour_differs), explain the colour and the
+    luminance (_luminance_moved) of every one of the ``valid_blocks``?"""
+    for start, end in ((colour_a, colour_b), (colour_b, colour_a)):
+        fit = _colour_differs(start, end, valid, fitted_from, whole_map)
+        if fit is not None and not (fit[0] | _luminance_moved(fit[1], end, valid))[valid_blocks].any():
+            return True
     return False
 
 
@@ -2200,6 +2215,33 @@ def _chroma_gain(x: np.ndarray, target: np.ndarray):
     return mapped
 
 
+def _tint(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) taking ``x`` to ``target`` by one tint of the luminance: a gain per channel times the
+    luminance, through black (a function of colours), fitted to the palette entries (_palette: each colour once) by
+    least squares where neither picture is clipped (as _tone_curve). Sepia and other tonings from black are such a
+    map, clipped at the top of the range; three numbers give every colour of one luminance one colour, and every
+    colour one chromaticity: they explain no picture of two hues. None where ``target`` is not of one hue (ONE_HUE), the
+    tint is too saturated for a toning (MAX_TONE_SATURATION), or the map misses the luminance of a palette entry."""
+    hsv = cv2.cvtColor(target[None].astype(np.float32), cv2.COLOR_RGB2HSV)[0]
+    chromatic = (hsv[:, 1] > MIN_HUE_SATURATION) & (hsv[:, 2] > 0.15)
+    hues = np.exp(1j * np.radians(hsv[chromatic, 0]))
+    if len(hues) and np.abs(hues.mean()) < ONE_HUE:
+        return None
+    mean_x, mean_target, major, unclipped = _unclipped_palette(x, target)
+    luma = (mean_x @ LUMA_WEIGHTS)[:, None]
+    fitted = major[:, None] & unclipped  # entry, channel
+    for _ in range(2):  # refitted without the channels the map clips: a palette mean there blends clipped pixels
+        gains = (fitted * luma * mean_target).sum(axis=0) / np.maximum((fitted * luma ** 2).sum(axis=0), 1e-6)
+        fitted = major[:, None] & unclipped & (luma * gains < CLIPPED_LEVEL / 255.0)
+    # Its luminance must follow the luminance of every major entry it leaves unclipped: the blocks' check leaves the
+    # edges next to what the map clips unjudged (_colour_differs), and a design of thin strokes on white is all edges.
+    judged = major & fitted.all(axis=1)
+    if 1.0 - gains.min() / max(gains.max(), 1e-6) > MAX_TONE_SATURATION or (
+            np.abs((luma * gains - mean_target)[judged] @ LUMA_WEIGHTS) > LUMINANCE_TOLERANCE).any():
+        return None
+    return lambda colours: (colours @ LUMA_WEIGHTS)[:, None] * gains
+
+
 def _inside_flat(colours: np.ndarray) -> np.ndarray:
     """Per pixel of a colour thumbnail (0-255): does its 3 x 3 neighbourhood span at most FLAT_COLOUR_RANGE levels in
     every channel (inside a flat area, not on an edge)?"""
@@ -2313,7 +2355,7 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
         turned = _turn_hues(colour_a[valid], math.degrees(turn)) / 255.0
         residual = _shifted_residual(turned, colour_b / 255.0, valid)
         alike = (_mean(_blocks(residual, COLOUR_BLOCK), 2) <= tolerance) & ~_luminance_moved(turned, colour_b, valid)
-    if max(np.abs(np.exp(1j * angle_a).mean()), np.abs(np.exp(1j * angle_b).mean())) <= 0.95:
+    if max(np.abs(np.exp(1j * angle_a).mean()), np.abs(np.exp(1j * angle_b).mean())) <= ONE_HUE:
         moved[chromatic] = deviation > np.radians(MAX_HUE_DEVIATION)  # (one hue only, on either side: a toning)
     return moved, alike, bool(alike.any()) and bool((deviation <= np.radians(MAX_HUE_DEVIATION)).all())
 
