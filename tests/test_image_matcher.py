@@ -1858,7 +1858,7 @@ def test_same_picture_hypothesis_measures_no_second_layer():
 
 @pytest.mark.parametrize("kind, seed", (("logo", 600), ("logo", 604), ("ui", 600), ("ui", 604), ("illustration", 601),
                                         ("illustration", 604)))
-def test_design_toned_sepia_is_a_copy_but_another_of_its_template_or_its_part_recoloured_is_not(kind, seed, monkeypatch):
+def test_sepia_design_is_a_copy_but_another_of_its_template_or_its_part_recoloured_is_not(kind, seed, monkeypatch):
     """Sepia (issue 13: a global photometric edit is a copy) takes every colour to one tone by its luminance, clipped
     at the top: a design's white and the strokes blended with it leave the toned copy's colours off one line (not
     taken for one tone), and no gain and offset per channel or curve gives them. One tint of the luminance (_tint)

@@ -73,10 +73,12 @@ one such curve fitted to every palette entry, from either picture, explains ever
 blocks whose hue moved count (``_global_edit``: a design's strong brightness, contrast or gamma edit, which the maps
 refitted without their worst-fitting third miss in one direction; round designs17), and so where one line of the
 luminance with one gain of the chroma does (``_chroma_gain``: a saturation edit or a colour jitter, which mixes the
-channels a design's gain and offset per channel keep apart, and clips; round pixel18); both fitted inside the flat
-areas of the picture mapped from where those hold three colours or more, and a pixel on an edge next to a colour the
-map clips not judged (round art20: a design's white brightened clips, and its edges and lines of text thinner than a
-thumbnail pixel are blends with it, which no curve of the blend gives and which skewed the fit);
+channels a design's gain and offset per channel keep apart, and clips; round pixel18), and so where one tint of the
+luminance does (``_tint``: sepia, a toning from black, a gain per channel times the luminance, where the toned picture
+is of one pale hue; the part recoloured is then not judged either, as from a picture of one tone; round art23); all
+fitted inside the flat areas of the picture mapped from where those hold three colours or more, and a pixel on an edge
+next to a colour the map clips not judged (round art20: a design's white brightened clips, and its edges and lines of
+text thinner than a thumbnail pixel are blends with it, which no curve of the blend gives and which skewed the fit);
 a block whose colours did not change at all (pixel by pixel, or both smoothed: a thin line falls dark on one
 thumbnail pixel or pale on two) is never counted,
 whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
@@ -2225,7 +2227,7 @@ def _tint(x: np.ndarray, target: np.ndarray):
     hsv = cv2.cvtColor(target[None].astype(np.float32), cv2.COLOR_RGB2HSV)[0]
     chromatic = (hsv[:, 1] > MIN_HUE_SATURATION) & (hsv[:, 2] > 0.15)
     hues = np.exp(1j * np.radians(hsv[chromatic, 0]))
-    if len(hues) and np.abs(hues.mean()) < ONE_HUE:
+    if len(hues) and np.abs(hues.mean()) <= ONE_HUE:
         return None
     mean_x, mean_target, major, unclipped = _unclipped_palette(x, target)
     luma = (mean_x @ LUMA_WEIGHTS)[:, None]
