@@ -1496,7 +1496,7 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     # A part recoloured, judged by its shape and in absolute units of hue (_recoloured_part): the share of the
     # picture's own pixels (not those of a white ground) it covers, where that is more.
     part = _recoloured_part(colour_a, colour_b, colour_valid, fitted_from, valid_blocks, ~hue_turned & ~seam, structure)
-    if part and _explains_every_block(_tint, colour_a, colour_b, colour_valid, fitted_from, valid_blocks):
+    if part and _toning(colour_a, colour_b, colour_valid, fitted_from, valid_blocks):
         part = 0.0  # a toning of the other: a picture of one tone, whose hues tell nothing (as _monochrome)
     return agreement, covered, min(1.0, max(float(areas.max(initial=0) / picture), part))
 
@@ -2042,7 +2042,22 @@ def _global_edit(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, 
     the curve fitted to a few pale colours and the ground drops the ground), and a design's gain and offset per
     channel cannot follow a change of saturation, which mixes the channels."""
     return any(_explains_every_block(whole_map, colour_a, colour_b, valid, fitted_from, valid_blocks)
-               for whole_map in (functools.partial(_tone_curve, trimmed=False), _chroma_gain, _tint))
+               for whole_map in (functools.partial(_tone_curve, trimmed=False), _chroma_gain)) or \
+        _toning(colour_a, colour_b, valid, fitted_from, valid_blocks)
+
+
+def _toning(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
+            valid_blocks: np.ndarray) -> bool:
+    """Is one picture a toning of the other (sepia: one tint of the luminance, _tint, explains every block) that
+    changed the colours? A toning takes every colour to its tone: where more than MAX_HUE_KEPT of the blocks with
+    colour in either picture kept their colours (_unchanged), the picture of one hue was of that hue already (the sea,
+    a bark) and the rest of the other changed alone: a part recoloured, whose luminance the tint may give too."""
+    saturation = [cv2.cvtColor((_mean(_blocks(colour, COLOUR_BLOCK), 2) / 255.0).astype(np.float32),
+                               cv2.COLOR_RGB2HSV)[..., 1] for colour in (colour_a, colour_b)]
+    coloured = valid_blocks & ((saturation[0] > MIN_HUE_SATURATION) | (saturation[1] > MIN_HUE_SATURATION))
+    if coloured.any() and _unchanged(colour_a, colour_b, valid, fitted_from)[coloured].mean() > MAX_HUE_KEPT:
+        return False
+    return _explains_every_block(_tint, colour_a, colour_b, valid, fitted_from, valid_blocks)
 
 
 def _explains_every_block(whole_map: Callable, colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
