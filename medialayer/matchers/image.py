@@ -214,6 +214,7 @@ MAX_HUE_DEVIATION = 45.0  # degrees a block's hue may turn unlike the others' un
 HUE_TURN_TOLERANCE = 15.0  # degrees: a turn of all hues beyond this, and a block's hue within this of it, turned alike
 MAX_HUE_KEPT = 0.1  # chromatic blocks whose hue stayed (within HUE_TURN_TOLERANCE) while others turned: a local turn
 ONE_HUE = 0.95  # mean of the chromatic colours' unit hue vectors above which a picture is of one hue (a toning)
+MIN_TINTED_COLOURS = 2  # palette entries a tint must explain unclipped: one colour gives its three gains exactly
 MAX_TONE_SATURATION = 0.5  # a toning's tint (_tint) at most this saturated: sepia's is 0.31; a picture of one deep hue
 # (under water, a gold painting) is no toning of another picture that has its luminance (a part of it recoloured)
 COLOUR_TOLERANCE = 0.25  # a block's colour residual (in units of the overlap's colour spread) above which it differs
@@ -2239,10 +2240,11 @@ def _tint(x: np.ndarray, target: np.ndarray):
     map, clipped at the top of the range; three numbers give every colour of one luminance one colour, and every
     colour one chromaticity: they explain no picture of two hues. None where ``target`` is not of one hue (ONE_HUE), the
     tint is too saturated for a toning (MAX_TONE_SATURATION), or the map misses the luminance of a palette entry."""
+    if _colourless(target * 255.0):
+        return None  # (a grey picture is one curve of the luminance, _colour_differs; a tint of it would be any gain)
     hsv = cv2.cvtColor(target[None].astype(np.float32), cv2.COLOR_RGB2HSV)[0]
     chromatic = (hsv[:, 1] > MIN_HUE_SATURATION) & (hsv[:, 2] > 0.15)
-    hues = np.exp(1j * np.radians(hsv[chromatic, 0]))
-    if len(hues) and np.abs(hues.mean()) <= ONE_HUE:
+    if np.abs(np.exp(1j * np.radians(hsv[chromatic, 0])).sum()) <= ONE_HUE * max(chromatic.sum(), 1):
         return None
     mean_x, mean_target, major, unclipped = _unclipped_palette(x, target)
     luma = (mean_x @ LUMA_WEIGHTS)[:, None]
@@ -2253,7 +2255,7 @@ def _tint(x: np.ndarray, target: np.ndarray):
     # Its luminance must follow the luminance of every major entry it leaves unclipped: the blocks' check leaves the
     # edges next to what the map clips unjudged (_colour_differs), and a design of thin strokes on white is all edges.
     judged = major & fitted.all(axis=1)
-    if 1.0 - gains.min() / max(gains.max(), 1e-6) > MAX_TONE_SATURATION or (
+    if judged.sum() < MIN_TINTED_COLOURS or 1.0 - gains.min() / max(gains.max(), 1e-6) > MAX_TONE_SATURATION or (
             np.abs((luma * gains - mean_target)[judged] @ LUMA_WEIGHTS) > LUMINANCE_TOLERANCE).any():
         return None
     return lambda colours: (colours @ LUMA_WEIGHTS)[:, None] * gains
