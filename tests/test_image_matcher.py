@@ -1960,3 +1960,45 @@ def test_same_picture_hypothesis_measures_no_second_layer():
     assert evidence.verified and evidence.inliers < image_matcher.MIN_INLIERS and evidence.second_layer == 0, evidence
     comparison = MATCHER.compare(original, copy)
     assert comparison.match and comparison.confidence == "high", comparison
+
+
+@pytest.mark.parametrize("kind, seed", (("logo", 600), ("logo", 605), ("ui", 600), ("ui", 604), ("illustration", 601),
+                                        ("illustration", 604)))
+def test_sepia_design_is_a_copy_but_another_of_its_template_or_its_part_recoloured_is_not(kind, seed, monkeypatch):
+    """Sepia (issue 13: a global photometric edit is a copy) takes every colour to one tone by its luminance, clipped
+    at the top: a design's white and the strokes blended with it leave the toned copy's colours off one line (not
+    taken for one tone), and no gain and offset per channel or curve gives them. One tint of the luminance (_tint)
+    explains them; another design of the template, toned alike, and the toned copy with a part recoloured are no
+    copies of the design. Seeds no bench draws; without the tint the copies are missed (main before art23). (The
+    toned copy itself is a toning of its part recoloured too, where the recolour kept the luminance: one tone tells
+    nothing of the colours it came from.)"""
+    art = synthetic.flat_artwork(seed, kind)
+    toned = synthetic.tone(art, "sepia")
+    original, copy = fingerprint(art, "PNG"), fingerprint(toned, "JPEG", 85)
+    assert MATCHER.compare(original, copy).match and MATCHER.compare(copy, original).match
+    other = synthetic.flat_artwork(seed, kind, text="other words here", palette_seed=seed + 100)
+    assert not MATCHER.compare(original, fingerprint(synthetic.tone(other, "sepia"), "JPEG", 85)).match
+    part_recoloured = fingerprint(synthetic.recolour_region(toned, seed=4, area=0.25), "JPEG", 85)
+    assert not MATCHER.compare(original, part_recoloured).match
+    monkeypatch.setattr(image_matcher, "_tint", lambda x, target: None)
+    assert not MATCHER.compare(original, copy).match
+
+
+def test_a_picture_of_one_deep_hue_is_no_toning_of_its_part_recoloured(monkeypatch):
+    """A picture of one deep hue (a scene under water) has the luminance of its copy with a part recoloured, which
+    keeps the luminance: one tint of that luminance gives it, but that is no toning, for two reasons each enough: most
+    of its coloured blocks kept their colours (MAX_HUE_KEPT, _toning), and a tint that saturated is no tone
+    (MAX_TONE_SATURATION). (The quality bench's jellyfish under water matched its recolour at 0.99 without them.)"""
+    rgb = np.asarray(synthetic.textured_scene(6, 640, 480), np.float32)
+    luminance = rgb @ np.float32([0.299, 0.587, 0.114])
+    picture = Image.fromarray(np.clip(luminance[..., None] * np.float32([0.05, 0.4, 1.5]), 0, 255).astype(np.uint8))
+    original = fingerprint(picture, "JPEG", 92)
+    recoloured = fingerprint(synthetic.recolour_region(picture, seed=4, area=0.25), "JPEG", 92)
+    assert not MATCHER.compare(original, recoloured).match
+    for guard in ("MAX_HUE_KEPT", "MAX_TONE_SATURATION"):
+        with monkeypatch.context() as patched:
+            patched.setattr(image_matcher, guard, 1.0)
+            assert not MATCHER.compare(original, recoloured).match
+    monkeypatch.setattr(image_matcher, "MAX_HUE_KEPT", 1.0)
+    monkeypatch.setattr(image_matcher, "MAX_TONE_SATURATION", 1.0)
+    assert MATCHER.compare(original, recoloured).match

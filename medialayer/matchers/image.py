@@ -73,10 +73,12 @@ one such curve fitted to every palette entry, from either picture, explains ever
 blocks whose hue moved count (``_global_edit``: a design's strong brightness, contrast or gamma edit, which the maps
 refitted without their worst-fitting third miss in one direction; round designs17), and so where one line of the
 luminance with one gain of the chroma does (``_chroma_gain``: a saturation edit or a colour jitter, which mixes the
-channels a design's gain and offset per channel keep apart, and clips; round pixel18); both fitted inside the flat
-areas of the picture mapped from where those hold three colours or more, and a pixel on an edge next to a colour the
-map clips not judged (round art20: a design's white brightened clips, and its edges and lines of text thinner than a
-thumbnail pixel are blends with it, which no curve of the blend gives and which skewed the fit);
+channels a design's gain and offset per channel keep apart, and clips; round pixel18), and so where one tint of the
+luminance does (``_tint``: sepia, a toning from black, a gain per channel times the luminance, where the toned picture
+is of one pale hue; the part recoloured is then not judged either, as from a picture of one tone; round art23); all
+fitted inside the flat areas of the picture mapped from where those hold three colours or more, and a pixel on an edge
+next to a colour the map clips not judged (round art20: a design's white brightened clips, and its edges and lines of
+text thinner than a thumbnail pixel are blends with it, which no curve of the blend gives and which skewed the fit);
 a block whose colours did not change at all (pixel by pixel, or both smoothed: a thin line falls dark on one
 thumbnail pixel or pale on two) is never counted,
 whatever the mapping says; a direction starting from a picture of one tone, grey or sepia, is not judged), or
@@ -229,6 +231,10 @@ MIN_CHROMA = 0.1  # max - min of a pixel's channels (of 1) below which it has no
 MAX_HUE_DEVIATION = 45.0  # degrees a block's hue may turn unlike the others' under a global edit
 HUE_TURN_TOLERANCE = 15.0  # degrees: a turn of all hues beyond this, and a block's hue within this of it, turned alike
 MAX_HUE_KEPT = 0.1  # chromatic blocks whose hue stayed (within HUE_TURN_TOLERANCE) while others turned: a local turn
+ONE_HUE = 0.95  # mean of the chromatic colours' unit hue vectors above which a picture is of one hue (a toning)
+MIN_TINTED_COLOURS = 2  # palette entries a tint must explain unclipped: one colour gives its three gains exactly
+MAX_TONE_SATURATION = 0.5  # a toning's tint (_tint) at most this saturated: sepia's is 0.31; a picture of one deep hue
+# (under water, a gold painting) is no toning of another picture that has its luminance (a part of it recoloured)
 COLOUR_TOLERANCE = 0.25  # a block's colour residual (in units of the overlap's colour spread) above which it differs
 # Floor of that spread (RGB distance, colours 0-1): below it the tolerance of a dark or dull picture sinks under
 # JPEG's colour noise (no picture of the tuning split is that dull: their least spread is 0.18).
@@ -1596,6 +1602,8 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     # picture's own pixels (not those of a white ground) it covers, where that is more.
     part, region = _recoloured_region(colour_a, colour_b, colour_valid, fitted_from, valid_blocks,
                                       ~hue_turned & ~seam, structure)
+    if part and _toning(colour_a, colour_b, colour_valid, fitted_from, valid_blocks):
+        part, region = 0.0, None  # a toning of the other: a picture of one tone, its hues tell nothing (_monochrome)
     return (agreement, covered, min(1.0, max(float(areas.max(initial=0) / picture), part)),
             _outline_kept(region, valid_blocks, structure))
 
@@ -2111,7 +2119,10 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
         if inside.any():
             *_, enough = _palette_clipping(x[inside], target[inside])
             fit = inside if enough else fit
-        raw = whole_map(x[fit], target[fit])(x)
+        fitted_map = whole_map(x[fit], target[fit])
+        if fitted_map is None:
+            return None  # (it does not explain the palette it was fitted to)
+        raw = fitted_map(x)
         clips = np.zeros(valid.shape, np.uint8)
         clips[valid] = ((raw >= 1.0) | (raw <= 0.0)).any(axis=1)
         unjudged = valid & ~flat & cv2.dilate(clips, np.ones((3, 3), np.uint8)).astype(bool)
@@ -2168,11 +2179,33 @@ def _global_edit(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, 
     miss in either direction counts there (the luminance of a design's dark ground from its gamma-brightened copy:
     the curve fitted to a few pale colours and the ground drops the ground), and a design's gain and offset per
     channel cannot follow a change of saturation, which mixes the channels."""
-    for whole_map in (functools.partial(_tone_curve, trimmed=False), _chroma_gain):
-        for start, end in ((colour_a, colour_b), (colour_b, colour_a)):
-            differs, mapped = _colour_differs(start, end, valid, fitted_from, whole_map)
-            if not (differs | _luminance_moved(mapped, end, valid))[valid_blocks].any():
-                return True
+    return any(_explains_every_block(whole_map, colour_a, colour_b, valid, fitted_from, valid_blocks)
+               for whole_map in (functools.partial(_tone_curve, trimmed=False), _chroma_gain)) or \
+        _toning(colour_a, colour_b, valid, fitted_from, valid_blocks)
+
+
+def _toning(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
+            valid_blocks: np.ndarray) -> bool:
+    """Is one picture a toning of the other (sepia: one tint of the luminance, _tint, explains every block) that
+    changed the colours? A toning takes every colour to its tone: where more than MAX_HUE_KEPT of the blocks with
+    colour in either picture kept their colours (_unchanged), the picture of one hue was of that hue already (the sea,
+    a bark) and the rest of the other changed alone: a part recoloured, whose luminance the tint may give too."""
+    saturation = [cv2.cvtColor((_mean(_blocks(colour, COLOUR_BLOCK), 2) / 255.0).astype(np.float32),
+                               cv2.COLOR_RGB2HSV)[..., 1] for colour in (colour_a, colour_b)]
+    coloured = valid_blocks & ((saturation[0] > MIN_HUE_SATURATION) | (saturation[1] > MIN_HUE_SATURATION))
+    if coloured.any() and _unchanged(colour_a, colour_b, valid, fitted_from)[coloured].mean() > MAX_HUE_KEPT:
+        return False
+    return _explains_every_block(_tint, colour_a, colour_b, valid, fitted_from, valid_blocks)
+
+
+def _explains_every_block(whole_map: Callable, colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
+                          fitted_from: np.ndarray | None, valid_blocks: np.ndarray) -> bool:
+    """Does ``whole_map``, fitted from either picture to the other (_colour_differs), explain the colour and the
+    luminance (_luminance_moved) of every one of the ``valid_blocks``?"""
+    for start, end in ((colour_a, colour_b), (colour_b, colour_a)):
+        fit = _colour_differs(start, end, valid, fitted_from, whole_map)
+        if fit is not None and not (fit[0] | _luminance_moved(fit[1], end, valid))[valid_blocks].any():
+            return True
     return False
 
 
@@ -2337,6 +2370,34 @@ def _chroma_gain(x: np.ndarray, target: np.ndarray):
     return mapped
 
 
+def _tint(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) taking ``x`` to ``target`` by one tint of the luminance: a gain per channel times the
+    luminance, through black (a function of colours), fitted to the palette entries (_palette: each colour once) by
+    least squares where neither picture is clipped (as _tone_curve). Sepia and other tonings from black are such a
+    map, clipped at the top of the range; three numbers give every colour of one luminance one colour, and every
+    colour one chromaticity: they explain no picture of two hues. None where ``target`` is not of one hue (ONE_HUE), the
+    tint is too saturated for a toning (MAX_TONE_SATURATION), or the map misses the luminance of a palette entry."""
+    if _colourless(target * 255.0):
+        return None  # (a grey picture is one curve of the luminance, _colour_differs; a tint of it would be any gain)
+    hsv = cv2.cvtColor(target[None].astype(np.float32), cv2.COLOR_RGB2HSV)[0]
+    chromatic = (hsv[:, 1] > MIN_HUE_SATURATION) & (hsv[:, 2] > 0.15)
+    if np.abs(np.exp(1j * np.radians(hsv[chromatic, 0])).sum()) <= ONE_HUE * max(chromatic.sum(), 1):
+        return None
+    mean_x, mean_target, major, unclipped = _unclipped_palette(x, target)
+    luma = (mean_x @ LUMA_WEIGHTS)[:, None]
+    fitted = major[:, None] & unclipped  # entry, channel
+    for _ in range(2):  # refitted without the channels the map clips: a palette mean there blends clipped pixels
+        gains = (fitted * luma * mean_target).sum(axis=0) / np.maximum((fitted * luma ** 2).sum(axis=0), 1e-6)
+        fitted = major[:, None] & unclipped & (luma * gains < CLIPPED_LEVEL / 255.0)
+    # Its luminance must follow the luminance of every major entry it leaves unclipped: the blocks' check leaves the
+    # edges next to what the map clips unjudged (_colour_differs), and a design of thin strokes on white is all edges.
+    judged = major & fitted.all(axis=1)
+    if judged.sum() < MIN_TINTED_COLOURS or 1.0 - gains.min() / max(gains.max(), 1e-6) > MAX_TONE_SATURATION or (
+            np.abs((luma * gains - mean_target)[judged] @ LUMA_WEIGHTS) > LUMINANCE_TOLERANCE).any():
+        return None
+    return lambda colours: (colours @ LUMA_WEIGHTS)[:, None] * gains
+
+
 def _inside_flat(colours: np.ndarray) -> np.ndarray:
     """Per pixel of a colour thumbnail (0-255): does its 3 x 3 neighbourhood span at most FLAT_COLOUR_RANGE levels in
     every channel (inside a flat area, not on an edge)?"""
@@ -2450,7 +2511,7 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
         turned = _turn_hues(colour_a[valid], math.degrees(turn)) / 255.0
         residual = _shifted_residual(turned, colour_b / 255.0, valid)
         alike = (_mean(_blocks(residual, COLOUR_BLOCK), 2) <= tolerance) & ~_luminance_moved(turned, colour_b, valid)
-    if max(np.abs(np.exp(1j * angle_a).mean()), np.abs(np.exp(1j * angle_b).mean())) <= 0.95:
+    if max(np.abs(np.exp(1j * angle_a).mean()), np.abs(np.exp(1j * angle_b).mean())) <= ONE_HUE:
         moved[chromatic] = deviation > np.radians(MAX_HUE_DEVIATION)  # (one hue only, on either side: a toning)
     return moved, alike, bool(alike.any()) and bool((deviation <= np.radians(MAX_HUE_DEVIATION)).all())
 
