@@ -1828,6 +1828,27 @@ def test_flat_illustration_inside_a_post_is_found_and_another_design_of_its_temp
     assert not MATCHER.compare(original, fingerprint(synthetic.screenshot(other, 0.3, seed=seed), "JPEG", 85)).match
 
 
+@pytest.mark.parametrize("count", (16, 32, 63, 64, 65, 128))
+def test_the_scale_bound_holds_at_every_histogram_row_length(count):
+    """_scale_may_reach's histogram rows hold one anchor per column and a spare column at even counts (rows of 32,
+    64, 128 are slow to sum): at those counts and beside them, it keeps every similarity explaining MIN_INLIERS
+    correspondences (12 planted on one, the histogram's last anchors, or chance alone)."""
+    rng = np.random.default_rng(count)
+    for planted in (0, 12):
+        source, target = (rng.integers(0, 512 * 8, (count, 2)) / 8 for _ in range(2))
+        if planted:  # the last correspondences (the histogram's last anchors) on one similarity
+            target[count - planted:] = np.round((source[count - planted:] * 0.5 + 40) * 8) / 8
+        source, target = source.astype(np.float32), target.astype(np.float32)
+        enough = _most_inliers_of_a_similarity(source, target) >= image_matcher.MIN_INLIERS
+        extent = max(float(np.abs(source).max()), float(np.abs(target).max()), 1.0)
+        first, second = image_matcher._scale_may_reach(image_matcher._complex(source), image_matcher._complex(target),
+                                                       extent)
+        kept = np.zeros((count, count), bool)
+        kept[first, second] = True
+        assert enough.any() == bool(planted)
+        assert kept[np.triu_indices(count, 1)][enough].all()
+
+
 def test_the_consensus_bound_never_skips_a_transform_ransac_would_find():
     """verify() skips RANSAC only where _may_reach_inliers proves it could not find MIN_INLIERS inliers. Chance
     correspondences (keypoints on the 1/8-px grid, float32 or float64 as verify() has them) with 8-19 more on one
