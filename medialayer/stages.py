@@ -85,7 +85,8 @@ def for_declared_type(result: MediaResult, declared_type: str | None) -> MediaRe
 
 class RecentComparisons(dict):
     """The ``size`` most recently used comparisons by (source URL, target URL, media type): a pairs file that
-    lists one pair many times costs one compare per pair, as it costs one fingerprint per URL. Bounded (an entry
+    lists one pair many times, in either order, costs one compare per pair, as it costs one fingerprint per URL
+    (compare_pair remembers both orders of each pair it compares: Matcher.compare_both_orders). Bounded (an entry
     holds about 0.6 KB: 100,000 are some 60 MB), so a cell of millions of distinct pairs holds only ``size``;
     a pair that keeps coming back stays however many others pass between its rows."""
 
@@ -124,11 +125,16 @@ def compare_pair(row: dict, source: MediaResult | None, target: MediaResult | No
     comparison = recent.recall(key) if recent is not None else None
     if comparison is None:
         try:
-            comparison = get_matcher(source.media_type).compare(source.fingerprint, target.fingerprint)
+            matcher = get_matcher(source.media_type)
+            if recent is None:
+                comparison = matcher.compare(source.fingerprint, target.fingerprint)
+            else:  # the pair's other order may come too (catalog tools list both): both from one judgement
+                comparison, reverse = matcher.compare_both_orders(source.fingerprint, target.fingerprint)
         except Exception as e:  # a matcher bug must cost one record, not the run
             log.exception("unexpected failure comparing pair %s", row["pair_id"])
             error = MediaError(ErrorCode.INTERNAL_ERROR, f"compare failed: {type(e).__name__}: {e}")
             return error_record(row, error, source.media_type, elapsed + timer.ms)
         if recent is not None:
+            recent.remember((target.url, source.url, source.media_type), reverse)
             recent.remember(key, comparison)
     return result_record(row, source.media_type, comparison, elapsed + timer.ms)

@@ -77,6 +77,18 @@ def test_either_order_gives_one_answer(song, song_fp, factor):
     assert backward.speed_ratio == pytest.approx(1 / forward.speed_ratio, rel=1e-3)
 
 
+def test_both_orders_from_one_judgement_are_the_two_compares(song, song_fp):
+    """compare_both_orders(a, b) is (compare(a, b), compare(b, a)) field for field: an excerpt sped up, either way
+    round, a different song, silence, and a fingerprint against itself (no order to judge in)."""
+    copy = fp(resample_poly(song[10 * SR:30 * SR], 1000, 1080))
+    silence = fp(synth.silence(20))
+    for a, b in [(song_fp, copy), (copy, song_fp), (song_fp, fp(synth.melody(60, seed=4, tempo_bpm=150))),
+                 (silence, song_fp), (song_fp, song_fp)]:
+        both = MATCHER.compare_both_orders(a, b)
+        assert both == (MATCHER.compare(a, b), MATCHER.compare(b, a)), both
+    assert MATCHER.compare_both_orders(song_fp, copy)[0].match
+
+
 @pytest.mark.parametrize("name, samples, reason", [
     ("silence", synth.silence(20), "silence"),
     ("tone", synth.tone(1000, 20), "steady tone"),

@@ -1920,6 +1920,26 @@ def test_a_pair_gets_one_answer_whichever_column_holds_which_picture(scenes, ori
     assert not MATCHER.compare(originals[1], originals[2]).match
 
 
+def test_both_orders_from_one_judgement_are_the_two_compares(scenes, originals):
+    """compare_both_orders(a, b) is (compare(a, b), compare(b, a)) field for field, each order's region its own (a
+    crop sits in part of the scene, the scene fills the crop; an inset on a canvas, a mirrored turned crop), for
+    pairs that match, that do not, flat images and one image's fingerprint against itself (no order to judge in)."""
+    scene = scenes[1]
+    crop = fingerprint(scene.crop((240, 160, 640, 480)))
+    canvas = synthetic.textured_scene(21, 1200, 900)
+    canvas.paste(scene.resize((720, 540)), (420, 300))
+    turned = fingerprint(synthetic.rotate90(synthetic.crop(scenes[2], 0.3, (0.2, 0.7)), 1, mirror=True))
+    flat = [fingerprint(image, "PNG") for image in list(LOW_INFORMATION.values())[:2]]
+    pairs = [(originals[1], crop), (crop, originals[1]), (originals[1], fingerprint(canvas)), (originals[2], turned),
+             (originals[1], originals[2]), (flat[0], flat[1]), (flat[0], flat[0]), (flat[0], originals[1]),
+             (originals[1], originals[1])]
+    for a, b in pairs:
+        both = MATCHER.compare_both_orders(a, b)
+        assert both == (MATCHER.compare(a, b), MATCHER.compare(b, a)), both
+    assert MATCHER.compare_both_orders(originals[1], crop)[1].region == pytest.approx((0.375, 1 / 3, 1.0, 1.0),
+                                                                                      abs=0.02)
+
+
 def test_verify_gives_one_evidence_for_both_orders_its_regions_swapped(scenes, originals):
     """verify() of (a, b) and of (b, a): the same evidence, the regions swapped (its orientation argument is
     hash_match's of the order given: a looks like _orient(b, orientation), whose inverse the other order gets)."""

@@ -35,6 +35,7 @@ def media(tmp_path_factory):
         "a_jpeg": _save(a, d / "a_q40.jpg", quality=40),
         "a_small": _save(a.resize((160, 120), Image.Resampling.LANCZOS), d / "a_small.webp"),
         "a_marked": _save(marked, d / "a_marked.jpg", quality=85),
+        "a_crop": _save(a.crop((80, 60, 320, 240)), d / "a_crop.jpg", quality=90),
         "b": _save(b, d / "b.jpg", quality=90),
         "corrupt": _save_bytes(d / "corrupt.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 200),
         "text": _save_bytes(d / "notes.txt", b"just some text, not media\n"),
@@ -191,8 +192,8 @@ def test_rows_repeating_a_pair_are_compared_once(tmp_path, media, monkeypatch):
     from medialayer.matchers.image import ImageMatcher
 
     compared = []
-    real_compare = ImageMatcher.compare
-    monkeypatch.setattr(ImageMatcher, "compare", lambda self, a, b: compared.append(1) or real_compare(self, a, b))
+    real_judge = ImageMatcher._judge
+    monkeypatch.setattr(ImageMatcher, "_judge", lambda self, a, b: compared.append(1) or real_judge(self, a, b))
     rows = [{"pair_id": f"copy-{i}", "source_url": media["a"], "target_url": media["a_jpeg"]} for i in range(3)]
     rows += [{"pair_id": "other-way", "source_url": media["a_jpeg"], "target_url": media["a"]},
              {"pair_id": "different", "source_url": media["a"], "target_url": media["b"]}]
@@ -202,10 +203,40 @@ def test_rows_repeating_a_pair_are_compared_once(tmp_path, media, monkeypatch):
                              "--direct_running_mode", "in_memory"])
     records = {r["pair_id"]: r for p in glob.glob(str(tmp_path / "results-*.jsonl")) for r in map(json.loads, open(p))}
     assert summary["records_out"] == len(records) == 6  # the rows above and the broken line _write_input adds
-    assert len(compared) == 3  # the repeated pair once, the other way round and the different pair once each
+    assert len(compared) == 2  # the repeated pair once, the other way round from that judgement, the different pair
     same = lambda r: {k: v for k, v in r.items() if k not in ("pair_id", "processing_time_ms")}  # noqa: E731
     assert same(records["copy-0"]) == same(records["copy-1"]) == same(records["copy-2"])
     assert records["copy-0"]["match"] is True and records["different"]["match"] is False
+
+
+def test_a_pair_in_both_orders_gets_the_records_of_two_compares(tmp_path, media, monkeypatch):
+    """Each pair's other order comes from the first order's judgement (Matcher.compare_both_orders): the records are
+    those of the run that compares every row on its own, the region of each order its own (a crop and its scene)."""
+    from medialayer.matchers.image import ImageMatcher
+    from medialayer.transforms import matching
+
+    judged = []
+    real_judge = ImageMatcher._judge
+    monkeypatch.setattr(ImageMatcher, "_judge", lambda self, a, b: judged.append(1) or real_judge(self, a, b))
+    pairs = [("a", "a_crop"), ("a", "a_jpeg"), ("a", "b"), ("a_small", "a_marked")]
+    rows = [{"pair_id": f"{x}-{y}", "source_url": media[x], "target_url": media[y]} for pair in pairs
+            for x, y in (pair, pair[::-1])]
+
+    def records(name):
+        source = tmp_path / f"{name}.jsonl"
+        _write_input(rows, source, "jsonl")
+        run_local.run(["--input", str(source), "--output", str(tmp_path / name), "--formats", "jsonl",
+                       "--direct_running_mode", "in_memory"])
+        return {r["pair_id"]: {k: v for k, v in r.items() if k != "processing_time_ms"}
+                for p in glob.glob(str(tmp_path / f"{name}-*.jsonl")) for r in map(json.loads, open(p))}
+
+    reused = records("reused")
+    assert len(judged) == len(pairs)
+    monkeypatch.setattr(matching, "RecentComparisons", lambda: None)  # every row compared on its own
+    assert reused == records("each") and len(judged) == 3 * len(pairs)
+    assert len(reused) == 2 * len(pairs) + 1  # (and the broken line _write_input adds)
+    crop, scene = reused["a-a_crop"], reused["a_crop-a"]
+    assert crop["match"] and scene["match"] and crop["matched_region"] != scene["matched_region"]
 
 
 def test_recent_comparisons_are_bounded_and_keep_what_is_used():

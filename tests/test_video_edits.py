@@ -52,8 +52,10 @@ def _longest(comparison):
 
 def _both_orders(a, b):
     """compare(a, b) and compare(b, a), asserting they give one answer: the same decision, score and confidence,
-    the segments mirrored and the speed ratio inverted."""
+    the segments mirrored and the speed ratio inverted; and that compare_both_orders(a, b), from one judgement,
+    gives the two field for field (each order's region its own)."""
     forward, backward = MATCHER.compare(a, b), MATCHER.compare(b, a)
+    assert MATCHER.compare_both_orders(a, b) == (forward, backward)
     assert (backward.match, backward.similarity_score, backward.confidence) == (
         forward.match, forward.similarity_score, forward.confidence)
     assert backward.segments == forward.swapped().segments
@@ -69,6 +71,11 @@ def _both_orders(a, b):
 def test_either_order_gives_one_answer(original, make, name, start, seconds, speed, expected):
     forward, _ = _both_orders(original, make(name, SCENE, seconds, start=start, speed=speed))
     assert np.allclose(_longest(forward), expected, atol=0.4)
+
+
+def test_both_orders_of_a_video_and_itself_are_the_two_compares(original):
+    """A fingerprint against itself has no order to judge in: compare_both_orders compares it each way."""
+    assert MATCHER.compare_both_orders(original, original) == (MATCHER.compare(original, original),) * 2
 
 
 @pytest.mark.parametrize("turns", [1, 2, 3])

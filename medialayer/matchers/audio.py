@@ -80,7 +80,7 @@ from scipy import ndimage, special
 from medialayer.limits import Limits
 from medialayer.matchers.audio_decode import SAMPLE_RATE, decode_chunks
 from medialayer.matchers.audio_triplets import SCALE_BIN, edit_cells, hash_join, hits, triplets
-from medialayer.matchers.base import Comparison, Segment, comes_first
+from medialayer.matchers.base import Comparison, Matcher, Segment, comes_first
 from medialayer.media import Blob
 
 N_FFT = 1024
@@ -279,7 +279,7 @@ def _triplet_pair_keys(fp: AudioFingerprint) -> np.ndarray:
     return np.concatenate(keys)
 
 
-class AudioMatcher:
+class AudioMatcher(Matcher):
     media_type = "audio"
     min_shared_keys = 3
 
@@ -288,6 +288,16 @@ class AudioMatcher:
 
     def fingerprint(self, blob: Blob, limits: Limits) -> AudioFingerprint:
         return fingerprint_chunks(decode_chunks(blob, limits))
+
+    def compare_both_orders(self, a: AudioFingerprint, b: AudioFingerprint) -> tuple[Comparison, Comparison]:
+        # compare() judges a pair in one order (comes_first), the other order is that judgement swapped
+        if comes_first(a, b):
+            reverse = self.compare(b, a)
+            return reverse.swapped(), reverse
+        if comes_first(b, a):
+            forward = self.compare(a, b)
+            return forward, forward.swapped()
+        return super().compare_both_orders(a, b)  # identical fingerprints: no order to judge in
 
     def compare(self, a: AudioFingerprint, b: AudioFingerprint) -> Comparison:
         # One answer whichever order the pair comes in (round order20): judged with the longer file as a, as the

@@ -2,6 +2,8 @@
 
     fingerprint(blob, limits) -> a compact, picklable fingerprint   (raises MediaError)
     compare(fp_a, fp_b)       -> Comparison                          (pure, deterministic)
+    compare_both_orders(fp_a, fp_b) -> (compare(fp_a, fp_b), compare(fp_b, fp_a)), from one judgement where the
+                                 matcher judges a pair in one order (a pairs file listing both costs one compare)
     index_keys(fp)            -> integer keys for candidate generation (catalog dedupe)
     min_shared_keys           -> how many keys two fingerprints must share to be compared
 
@@ -106,6 +108,11 @@ class Matcher(Protocol):
     def fingerprint(self, blob: Blob, limits: Limits) -> Any: ...
 
     def compare(self, a: Any, b: Any) -> Comparison: ...
+
+    def compare_both_orders(self, a: Any, b: Any) -> tuple[Comparison, Comparison]:
+        """(compare(a, b), compare(b, a)), exactly; this default compares twice, a matcher that judges a pair in one
+        order gives both from that one judgement (Comparison.swapped() with the region only it can place)."""
+        return self.compare(a, b), self.compare(b, a)
 
     min_shared_keys: int
 

@@ -215,7 +215,7 @@ from PIL import Image, UnidentifiedImageError
 
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
-from medialayer.matchers.base import Comparison
+from medialayer.matchers.base import Comparison, Matcher
 from medialayer.matchers.image_sketch import (MIN_WORD_MATCHES, rejected_score, visual_words, word_matches,
                                               word_order)
 from medialayer.media import Blob
@@ -3065,7 +3065,7 @@ def _word_matches_at_their_places(a: ImageFingerprint, b: ImageFingerprint, in_a
 CASCADE = True  # False: every pair verified and scored in full (the code before the cascade, for the benchmarks)
 
 
-class ImageMatcher:
+class ImageMatcher(Matcher):
     media_type = "image"
     min_shared_keys = 3  # with the keys above: 0.998 of all-pairs matches at 7 candidates per image (bench/dedupe.py)
 
@@ -3076,8 +3076,22 @@ class ImageMatcher:
         return fingerprint_image(decode_image(blob, limits))
 
     def compare(self, a: ImageFingerprint, b: ImageFingerprint) -> Comparison:
+        return self._judge(a, b)[0]
+
+    def compare_both_orders(self, a: ImageFingerprint, b: ImageFingerprint) -> tuple[Comparison, Comparison]:
+        # verify() judges a pair in one order (_judged_in_order) and gives both orders' regions; only a pair whose
+        # order is a tie (the same picture's fingerprints) is compared twice, each order's region its own
+        if _judged_in_order(a, b) and _judged_in_order(b, a):
+            return super().compare_both_orders(a, b)
+        comparison, evidence = self._judge(a, b)
+        region = (_target_region(evidence.region_of_b, a.frame)
+                  if evidence is not None and comparison.match and evidence.verified else None)
+        return comparison, comparison.swapped(region)
+
+    def _judge(self, a: ImageFingerprint, b: ImageFingerprint) -> tuple[Comparison, Evidence | None]:
+        """compare(a, b) and the keypoint evidence it rests on (None for low-information images)."""
         if a.low_information or b.low_information:
-            return self._compare_low_information(a, b)
+            return self._compare_low_information(a, b), None
         trusted_hashes = min(a.quality, b.quality) >= MIN_QUALITY
         distance, orientation = hash_match(a, b)
         if distance <= ACCEPT_DISTANCE or not CASCADE:
@@ -3093,8 +3107,9 @@ class ImageMatcher:
         if not trusted_hashes and confidence == "high":
             confidence = "medium"  # the hash of one side is weak: rest on it and the keypoints less surely
         match = similarity >= 0.5
+        region = _target_region(evidence.region, b.frame) if match and evidence.verified else None
         return Comparison(match=match, similarity_score=round(similarity, 4), confidence=confidence,
-                          region=_target_region(evidence.region, b.frame) if match and evidence.verified else None)
+                          region=region), evidence
 
     @staticmethod
     def _compare_low_information(a: ImageFingerprint, b: ImageFingerprint) -> Comparison:

@@ -30,8 +30,8 @@ from av.video.reformatter import VideoReformatter
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
 from medialayer.matchers.av_packets import decoded_packets
-from medialayer.matchers.base import Comparison
-from medialayer.matchers.video_align import compare_fingerprints
+from medialayer.matchers.base import Comparison, Matcher
+from medialayer.matchers.video_align import compare_both_orders, compare_fingerprints
 from medialayer.matchers.video_local import CELLS, LOCAL_STEP, LocalFeatures, build, keypoints, local_size
 from medialayer.matchers.video_orientation import BAND, orient
 from medialayer.matchers.video_parts import PANE_SHOWS, PARTS
@@ -449,7 +449,7 @@ def _hashed_key(region: str, copy: int, mask: int) -> int:
     return int.from_bytes(digest, "big") >> 2  # under _DESCRIPTOR_KEYS
 
 
-class VideoMatcher:
+class VideoMatcher(Matcher):
     media_type = "video"
     min_shared_keys = 4  # two coefficient keys, four descriptor keys, or a mix (bench/dedupe.py)
 
@@ -462,6 +462,9 @@ class VideoMatcher:
 
     def compare(self, a: VideoFingerprint, b: VideoFingerprint) -> Comparison:
         return compare_fingerprints(a, b)
+
+    def compare_both_orders(self, a: VideoFingerprint, b: VideoFingerprint) -> tuple[Comparison, Comparison]:
+        return compare_both_orders(a, b)
 
 
 MATCHER = VideoMatcher()

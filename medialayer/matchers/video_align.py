@@ -128,14 +128,30 @@ def compare_fingerprints(a, b) -> Comparison:
     score kept (the keypoints look one video's frames up among the other's: the tune side's cropped, flipped copy
     with bars was placed 4.6 s off looked for in its source, exactly the other way round); mapped back to the
     caller's order."""
+    if comes_first(b, a):
+        return _compare_both_ways(b, a)[1]
+    return _compare_both_ways(a, b)[0]
+
+
+def compare_both_orders(a, b) -> tuple[Comparison, Comparison]:
+    """(compare_fingerprints(a, b), compare_fingerprints(b, a)) from the one judgement in the pair's order."""
+    if comes_first(b, a):
+        return _compare_both_ways(b, a)[::-1]
+    if comes_first(a, b):
+        return _compare_both_ways(a, b)
+    return compare_fingerprints(a, b), compare_fingerprints(b, a)  # identical fingerprints: no order to judge in
+
+
+def _compare_both_ways(first, second) -> tuple[Comparison, Comparison]:
+    """The comparisons of (first, second) and of (second, first) from first's frames looked for in second's and, where
+    that is unsure, the other way too."""
     with _BLAS.limit(limits=1, user_api="blas"):
-        first, second = (b, a) if comes_first(b, a) else (a, b)
         judged, region_of_first = _compare(first, second)
         if judged.confidence != "high":
             other, region_of_second = _compare(second, first)
             if other.similarity_score > judged.similarity_score:
-                return other if second is a else other.swapped(region_of_second)
-        return judged if first is a else judged.swapped(region_of_first)
+                return other.swapped(region_of_second), other
+        return judged, judged.swapped(region_of_first)
 
 
 def _compare(a, b) -> tuple[Comparison, tuple[float, float, float, float] | None]:
