@@ -937,6 +937,16 @@ def test_recoloured_part_is_one_region_no_mapping_of_the_rest_explains(edit, rec
     assert (share > 0.2) if recoloured else share == 0.0
 
 
+def _product_with_its_middle_turned() -> tuple[np.ndarray, np.ndarray]:
+    """(_thumbnail_product(), the same with its brown middle, pixel columns 12-20, turned 120 degrees of hue)."""
+    before = _thumbnail_product()
+    hsv = cv2.cvtColor((before / 255.0).astype(np.float32), cv2.COLOR_RGB2HSV)
+    brown = np.zeros((32, 32), bool)
+    brown[:, 12:21] = True
+    hsv[..., 0] = np.where(brown, (hsv[..., 0] + 120.0) % 360.0, hsv[..., 0])
+    return before, (cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0).astype(np.float32)
+
+
 @pytest.mark.parametrize("other_shapes, counted_whole", [((3,), True), ((4,), False)])
 def test_a_part_recoloured_counts_whole_where_most_of_it_keeps_the_pictures_shapes(other_shapes, counted_whole):
     """Round neg22: the part turned (the brown columns 12-20 of the product's thumbnail) is found in the blocks with the
@@ -944,12 +954,7 @@ def test_a_part_recoloured_counts_whole_where_most_of_it_keeps_the_pictures_shap
     colours' luminance makes an edge along its outline, or turns a dark texture's contrasts), so it counts whole. Where
     its blocks of other shapes hold half of it (an overlay's new content is mostly of other shapes), only its largest
     region of the same shapes counts."""
-    before = _thumbnail_product()
-    hsv = cv2.cvtColor((before / 255.0).astype(np.float32), cv2.COLOR_RGB2HSV)
-    brown = np.zeros((32, 32), bool)
-    brown[:, 12:21] = True
-    hsv[..., 0] = np.where(brown, (hsv[..., 0] + 120.0) % 360.0, hsv[..., 0])
-    after = (cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0).astype(np.float32)
+    before, after = _product_with_its_middle_turned()
     valid, blocks = np.ones((32, 32), bool), np.ones((8, 8), bool)
     whole = image_matcher._recoloured_part(before, after, valid, None, blocks, blocks)
     shapes = blocks.copy()
@@ -964,12 +969,7 @@ def test_an_element_recoloured_has_its_outline_in_blocks_of_the_same_shapes_an_a
     where every block its outline crosses has the same shapes in both pictures; one block of other shapes along it
     (an edge only one picture has: a sticker's, an overlay's) and it is not; nor a part whose outline crosses fewer
     than MIN_OUTLINE_BLOCKS blocks."""
-    before = _thumbnail_product()
-    hsv = cv2.cvtColor((before / 255.0).astype(np.float32), cv2.COLOR_RGB2HSV)
-    brown = np.zeros((32, 32), bool)
-    brown[:, 12:21] = True
-    hsv[..., 0] = np.where(brown, (hsv[..., 0] + 120.0) % 360.0, hsv[..., 0])
-    after = (cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0).astype(np.float32)
+    before, after = _product_with_its_middle_turned()
     valid, blocks = np.ones((32, 32), bool), np.ones((8, 8), bool)
     share, region = image_matcher._recoloured_region(before, after, valid, None, blocks, blocks, blocks)
     assert share > 0.3 and image_matcher._outline_kept(region, blocks, blocks)
