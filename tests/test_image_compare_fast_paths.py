@@ -61,12 +61,22 @@ def test_word_matches_are_every_same_word_pair_within_the_distance(fingerprints)
         assert np.array_equal(found[0], expected[0]) and np.array_equal(found[1], expected[1])
 
 
+def second_elsewhere(distances, nearest, points):
+    """_second_elsewhere as it was before round speed25 (FAISS's search's RIVALS nearest, ranked): per query, the
+    distance of its nearest neighbour of those found, in order, lying further than SAME_PLACE_PX from its nearest one;
+    the last one found's when all lie there."""
+    offsets = points[nearest[:, 1:]] - points[nearest[:, :1]]
+    elsewhere = np.einsum("ijk,ijk->ij", offsets, offsets) > matcher.SAME_PLACE_PX ** 2
+    rival = np.where(elsewhere.any(axis=1), elsewhere.argmax(axis=1) + 1, distances.shape[1] - 1)
+    return distances[np.arange(len(distances)), rival]
+
+
 def ratio_test_on_every_query(query, train, upright, train_points):
     """_correspondences as it was before round speed13: the rival looked for on every query."""
     index = faiss.IndexBinaryFlat(256)
     index.add(train)
     distances, nearest = index.search(query, min(matcher.RIVALS, len(train)))
-    second = matcher._second_elsewhere(distances, nearest, train_points)
+    second = second_elsewhere(distances, nearest, train_points)
     passed = (distances[:, 0] < matcher.RATIO * second) & (distances[:, 0] <= matcher.MAX_DESCRIPTOR_DISTANCE)
     pairs = np.stack([np.flatnonzero(passed), nearest[passed, 0]], axis=1).astype(np.int64)
     return matcher._one_to_one(pairs, distances[passed, 0], upright)
@@ -110,7 +120,7 @@ def correspondences_by_faiss_search(query, train, upright, train_points):
     rivalled = (((offsets ** 2).sum(axis=1) <= matcher.SAME_PLACE_PX ** 2) & (distance >= matcher.RATIO * second)
                 & (distance <= matcher.MAX_DESCRIPTOR_DISTANCE)).nonzero()[0]
     if len(rivalled):
-        second[rivalled] = matcher._second_elsewhere(*index.search(query[rivalled], min(matcher.RIVALS, len(train))),
+        second[rivalled] = second_elsewhere(*index.search(query[rivalled], min(matcher.RIVALS, len(train))),
                                                      train_points)
     passed = (distance < matcher.RATIO * second) & (distance <= matcher.MAX_DESCRIPTOR_DISTANCE)
     mutual = ~passed & (distance <= matcher.MUTUAL_DISTANCE)

@@ -1000,8 +1000,8 @@ def _nearest_train(distances: np.ndarray,
     (as FAISS's search orders neighbours: by distance, then id).
 
     With ``train_points`` the ratio test weighs the nearest descriptor against the nearest one elsewhere
-    (_second_elsewhere): ORB finds a flat design's sharp corner at several pyramid levels, with nearly the same
-    descriptor at one place, and those are no rival to each other. The RIVALS nearest are ranked only for a query
+    (_rival_elsewhere): ORB finds a flat design's sharp corner at several pyramid levels, with nearly the same
+    descriptor at one place, and those are no rival to each other. The further nearest are looked at only for a query
     whose two nearest lie at one place and which the second nearest alone would fail (a tenth of a photo's queries)."""
     count, train_count = distances.shape
     if count < 1 or train_count < 2:
@@ -1015,14 +1015,12 @@ def _nearest_train(distances: np.ndarray,
     distances[rows, nearest] = nearest_distance
     if train_points is not None and train_count > 2:
         offsets = train_points[runner_up] - train_points[nearest]
-        at_one_place = np.einsum("ij,ij->i", offsets, offsets) <= SAME_PLACE_PX ** 2  # (as _second_elsewhere's)
+        at_one_place = np.einsum("ij,ij->i", offsets, offsets) <= SAME_PLACE_PX ** 2  # (as _rival_elsewhere's)
         # (One that passes the test against the second nearest passes it against its rival, which is no nearer.)
         rivalled = (at_one_place & (nearest_distance >= RATIO * second)
                     & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)).nonzero()[0]
-        if len(rivalled):  # (their RIVALS nearest by distance, then id: one sort key, partly sorted)
-            keys = distances[rivalled] * train_count + np.arange(train_count, dtype=np.int32)
-            ranked = np.sort(np.partition(keys, min(RIVALS, train_count) - 1, axis=1)[:, :RIVALS], axis=1)
-            second[rivalled] = _second_elsewhere(ranked // train_count, ranked % train_count, train_points)
+        if len(rivalled):
+            second[rivalled] = _rival_elsewhere(distances, rivalled, nearest, runner_up, train_points)
     passed = (nearest_distance < RATIO * second) & (nearest_distance <= MAX_DESCRIPTOR_DISTANCE)
     return nearest_distance, nearest, passed
 
@@ -1053,13 +1051,28 @@ def _mutual_nearest(distances: np.ndarray, distance: np.ndarray, nearest: np.nda
     return mutual
 
 
-def _second_elsewhere(distances: np.ndarray, nearest: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Per query: the distance of its nearest neighbour (of the RIVALS found, in order) lying further than
-    SAME_PLACE_PX from its nearest one; the last one found's when all lie there (a lower bound)."""
-    offsets = points[nearest[:, 1:]] - points[nearest[:, :1]]
-    elsewhere = np.einsum("ijk,ijk->ij", offsets, offsets) > SAME_PLACE_PX ** 2  # (multiples of 1/64 px^2: exact)
-    rival = np.where(elsewhere.any(axis=1), elsewhere.argmax(axis=1) + 1, distances.shape[1] - 1)
-    return distances[np.arange(len(distances)), rival]
+def _rival_elsewhere(distances: np.ndarray, rivalled: np.ndarray, nearest: np.ndarray, runner_up: np.ndarray,
+                     points: np.ndarray) -> np.ndarray:
+    """Per ``rivalled`` query (a row of ``distances``, whose ``nearest`` and ``runner_up`` train descriptors lie within
+    SAME_PLACE_PX of each other): the distance of its nearest neighbour of rank 3 to RIVALS (by distance, then id: as
+    FAISS's search ranks them) lying further than SAME_PLACE_PX from its nearest one; the last rank's when all lie
+    there (a lower bound). One rank at a time, an argmin over the row with the ranks before it masked, the next rank
+    only for the queries whose rival still lies at that place (a few): cheaper than ranking RIVALS in every row."""
+    rest = distances[rivalled]
+    query = np.arange(len(rivalled))
+    rest[query, nearest[rivalled]] = rest[query, runner_up[rivalled]] = np.iinfo(np.int32).max
+    rival_distance = np.empty(len(rivalled), distances.dtype)
+    for _ in range(min(RIVALS, distances.shape[1]) - 2):
+        rows = np.arange(len(query))
+        rival = rest.argmin(axis=1)
+        rival_distance[query] = rest[rows, rival]
+        offsets = points[rival] - points[nearest[rivalled[query]]]
+        here = np.einsum("ij,ij->i", offsets, offsets) <= SAME_PLACE_PX ** 2  # (multiples of 1/64 px^2: exact)
+        if not here.any():
+            break
+        rest[rows, rival] = np.iinfo(np.int32).max
+        rest, query = rest[here], query[here]
+    return rival_distance
 
 
 def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.ndarray:
