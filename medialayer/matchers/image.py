@@ -1046,7 +1046,8 @@ def _mutual_nearest(distances: np.ndarray, distance: np.ndarray, nearest: np.nda
             read = np.zeros(distances.shape[1], bool)
             read[nearest[asked]] = True
             columns = read.nonzero()[0]
-            nearest_query[columns] = distances[start:end, columns].argmin(axis=0)
+            # (take(): a gather of whole columns, a third of the time of indexing them as distances[:, columns])
+            nearest_query[columns] = distances[start:end].take(columns, axis=1).argmin(axis=0)
             mutual[asked] = nearest_query[nearest[asked]] == asked - start
     return mutual
 
