@@ -188,3 +188,32 @@ def test_what_a_compare_derives_is_read_only_and_never_pickled(fingerprints):
     for array in (a.keypoints, *a.word_order, *a.match_geometry):
         with pytest.raises(ValueError):
             array[0] = 0
+
+
+def one_to_one_by_lexsort(pairs, distances, upright):
+    """_one_to_one as it was before round speed25: a sort on each of its four keys in turn."""
+    if len(pairs) < 2:
+        return pairs
+    group = (pairs[:, 0] >= upright).astype(np.int64)
+    order = np.lexsort((pairs[:, 0], distances, pairs[:, 1], group))
+    key = pairs[order, 1] * 2 + group[order]
+    first = np.concatenate([[True], key[1:] != key[:-1]])
+    return pairs[np.sort(order[first])]
+
+
+def test_one_to_one_on_one_key_keeps_the_closest_of_each_target_the_first_on_a_tie():
+    """Pairs sharing a train descriptor in either set of queries, many at equal distances (the ratio test's int32 and
+    _same_picture_correspondences' uint64 distances): the same pairs kept as sorting on each key in turn."""
+    rng = np.random.default_rng(31)
+    kept_fewer = 0
+    for _ in range(300):
+        count = int(rng.integers(0, 300))
+        query = np.sort(rng.choice(700, count, replace=False))
+        pairs = np.stack([query, rng.integers(0, int(rng.integers(1, 60)), count)], axis=1).astype(np.int64)
+        distances = rng.integers(0, int(rng.integers(1, 257)), count).astype(rng.choice([np.int32, np.uint64]))
+        upright = int(rng.integers(0, 701))
+        expected = one_to_one_by_lexsort(pairs, distances, upright)
+        found = matcher._one_to_one(pairs, distances, upright)
+        assert np.array_equal(found, expected) and found.dtype == expected.dtype
+        kept_fewer += len(expected) < len(pairs)
+    assert kept_fewer > 200

@@ -1084,10 +1084,13 @@ def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.nd
     them all onto that one point (scale 0) instead of the copy's true one."""
     if len(pairs) < 2:
         return pairs
-    group = (pairs[:, 0] >= upright).astype(np.int64)
-    order = np.lexsort((pairs[:, 0], distances, pairs[:, 1], group))  # by target, closest first
-    key = pairs[order, 1] * 2 + group[order]
-    first = np.concatenate([[True], key[1:] != key[:-1]])
+    query = pairs[:, 0]
+    target = pairs[:, 1] * 2 + (query >= upright)  # (a train descriptor within a set of queries)
+    # By target, closest first, then by query: one integer key (distances of 256-bit descriptors are at most 256, a
+    # query is in one pair), sorted at once where a sort on each of the four keys in turn takes twice as long
+    order = ((target * 257 + distances.astype(np.int64)) * (int(query.max()) + 1) + query).argsort()
+    ordered = target[order]
+    first = np.concatenate([[True], ordered[1:] != ordered[:-1]])
     return pairs[np.sort(order[first])]
 
 
