@@ -49,8 +49,8 @@ def _write(path: str, image: Image.Image, quality: int) -> str:
     return path
 
 
-def prepare(media_dir: str, workdir: str, count: int) -> tuple[dict[str, list[tuple[str, str]]], list[str]]:
-    """(pairs per row, the series (MANIFEST group) of each photo)."""
+def photos_of(media_dir: str, count: int) -> tuple[list[str], list[str]]:
+    """(the first ``count`` JPEG photos of at most 2 MP in the MANIFEST, the series (MANIFEST group) of each)."""
     rows = [r for r in manifest_rows(media_dir, "image") if r["path"].endswith(".jpg")]
     photos = []
     for r in rows:
@@ -59,6 +59,19 @@ def prepare(media_dir: str, workdir: str, count: int) -> tuple[dict[str, list[tu
             photos.append(os.path.join(media_dir, r["path"]))
     photos = photos[:count]
     groups = {os.path.join(media_dir, r["path"]): r["group"] for r in rows}
+    return photos, [groups[path] for path in photos]
+
+
+def unrelated_pairs(originals: list, groups: list[str]) -> list[tuple]:
+    """Each of ``originals`` against the next one of another series (none if all are of one series)."""
+    partners = [next((originals[(i + k) % len(originals)] for k in range(1, len(originals))
+                      if groups[(i + k) % len(originals)] != groups[i]), None) for i in range(len(originals))]
+    return [(a, b) for a, b in zip(originals, partners) if b is not None]
+
+
+def prepare(media_dir: str, workdir: str, count: int) -> tuple[dict[str, list[tuple[str, str]]], list[str]]:
+    """(pairs per row, the series (MANIFEST group) of each photo)."""
+    photos, groups = photos_of(media_dir, count)
     os.makedirs(workdir, exist_ok=True)
     pairs = {"global": [], "verify": [], "12mp": []}
     for i, path in enumerate(photos):
@@ -71,7 +84,7 @@ def prepare(media_dir: str, workdir: str, count: int) -> tuple[dict[str, list[tu
             big = image.resize((4000, 3000) if image.width >= image.height else (3000, 4000), Image.Resampling.BICUBIC)
             big_path = _write(stem + "_12mp.jpg", big, 90)
             pairs["12mp"].append((big_path, _write(stem + "_12mp_q50.jpg", big, 50)))
-    return pairs, [groups[path] for path in photos]
+    return pairs, groups
 
 
 def _read(path: str) -> bytes:
@@ -188,10 +201,7 @@ def main(argv=None) -> None:
           f"{whole:.1f} ms a fingerprint, profiler included")
     print_table(["step", "CPU ms"], steps + [["other", whole - sum(ms for _, ms in steps)]])
 
-    originals = [a for a, _ in cached["global"]]
-    partners = [next((originals[(i + k) % len(originals)] for k in range(1, len(originals))
-                      if groups[(i + k) % len(originals)] != groups[i]), None) for i in range(len(originals))]
-    unrelated = [(a, b) for a, b in zip(originals, partners) if b is not None]  # none if all are of one series
+    unrelated = unrelated_pairs([a for a, _ in cached["global"]], groups)
     compare_rows = [[name, len(fps), target, *time_compare(fps, cascade)]
                     for name, fps, target, cascade in
                     (("verify (crop+rotate)", cached["verify"], "", True), ("global (q50)", cached["global"], "", True),

@@ -3,6 +3,7 @@
     mkdir -p /tmp/image-old && git archive COMMIT medialayer | tar -x -C /tmp/image-old
     python bench/verify_ab.py --media-dir ../shared/media-dev --old /tmp/image-old [--split tune] [--every 2]
     python bench/verify_ab.py --media-dir ../shared/media-dev --old /tmp/image-old --split none --generated 500
+    python bench/verify_ab.py --media-dir ../shared/media-dev --old /tmp/image-old --split none --photos 40 --rounds 100
 
 The quality bench's pairs of ``--split`` (``bench/cascade_image.py:split_rows``, its 2,000 random pairs included)
 are fingerprinted once by this code (``cascade_image.fingerprints``, cached). The other copy's
@@ -11,6 +12,9 @@ are fingerprinted once by this code (``cascade_image.fingerprints``, cached). Th
 (``verify(a, b, *hash_match(a, b))``, as ``bench/quality_image.py --fit`` does) and every field of the evidence
 compared exactly. Then each ``--every``-th such pair's ``verify`` is timed alone (``time.process_time``, one
 thread), old and new in turn, the order swapped every pair, twice over: the CPU-ms a pair of each and the ratio.
+With ``--photos N``, also ``bench/speed_image.py``'s unrelated photo pairs (its first N photos, each against the
+next of another series: the row of its 5,000 pairs/s target), compare() by both checked exactly and timed the same
+way, ``--rounds`` times over (the row's 40 pairs are few and mostly stopped by the word stage in tens of microseconds).
 With ``--generated N``, also the pair-volume bench's images (``bench/throughput.py``: 128-px low-frequency patterns and
 a resized, recompressed copy of each, the pairs it adds to 1,000 being half such copies and half random): N pairs of
 an image and its copy and N random pairs of unrelated images, fingerprinted once, compare() by both checked exactly
@@ -31,6 +35,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 from bench import quality_image  # noqa: E402
 from bench.cascade_image import fingerprints, split_rows  # noqa: E402
+from bench.speed_image import photos_of, unrelated_pairs  # noqa: E402
 from bench.throughput import generate_images  # noqa: E402
 from medialayer.limits import Limits  # noqa: E402
 from medialayer.matchers import image as new  # noqa: E402
@@ -98,6 +103,21 @@ def compare_generated(workdir: str, count: int, old) -> None:
               f"(x 2, one thread): old {old_ms:.3f}, new {new_ms:.3f}, ratio new/old {new_ms / old_ms:.3f}")
 
 
+def compare_photos(media_dir: str, count: int, rounds: int, old) -> None:
+    """speed_image's unrelated photo pairs: compare() by both copies, exact equality and CPU-ms a pair."""
+    photos, groups = photos_of(media_dir, count)
+    originals = []
+    for path in photos:
+        with open(path, "rb") as f:
+            originals.append(new.MATCHER.fingerprint(Blob(data=f.read()), Limits()))
+    pairs = unrelated_pairs(originals, groups)
+    differing = sum(not same(new.MATCHER.compare(a, b), old.MATCHER.compare(a, b)) for a, b in pairs)
+    old_ms, new_ms = time_calls(pairs * rounds, old, lambda module, a, b: module.MATCHER.compare(a, b))
+    print(f"unrelated photos: {len(pairs)} pairs, compare() differing: {differing}; compare, CPU-ms a pair "
+          f"(x {2 * rounds}, one thread): old {old_ms:.4f} ({1000 / old_ms:,.0f} pairs/CPU-s), new {new_ms:.4f} "
+          f"({1000 / new_ms:,.0f}), ratio new/old {new_ms / old_ms:.3f}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--media-dir", required=True)
@@ -108,9 +128,13 @@ def main(argv=None) -> None:
     parser.add_argument("--every", type=int, default=2, help="time every n-th verifiable pair")
     parser.add_argument("--generated", type=int, default=0,
                         help="also the pair-volume bench's kinds of pairs, this many of each")
+    parser.add_argument("--photos", type=int, default=0, help="also speed_image's unrelated pairs of this many photos")
+    parser.add_argument("--rounds", type=int, default=100, help="times the --photos pairs are timed over")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     old = import_other_copy(os.path.abspath(args.old))
+    if args.photos:
+        compare_photos(args.media_dir, args.photos, args.rounds, old)
     if args.generated:
         compare_generated(args.workdir, args.generated, old)
     if args.split == "none":
