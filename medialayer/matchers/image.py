@@ -104,6 +104,11 @@ the inliers' coherent residual against ``COHERENT_PARALLAX`` (``_coherent_residu
 moving within the RANSAC tolerance (a narrow stereo baseline) stays among the first layer's inliers, but neighbouring
 inliers are off the fit alike, where a copy's residuals are resampling's independent noise.
 
+And a second layer that is a region of the picture of its own, moved well beyond the first layer's fit, weighs as
+parallax in full (``_near_layer``, round neg25): a stereo pair's near field of 11 points, moved 18 px, against 183
+inliers of the mountain behind it; a copy's chance leftovers lie among the first layer's inliers, or within a few
+pixels of their motion.
+
 A copy keystoned (a meme's keystone, a screen shot at an angle) is one plane seen at an angle: the similarity RANSAC
 fits it with, and the homography refit from that one's inliers, may leave residuals neighbours share, which read as a
 near layer; where one homography through the inliers leaves only resampling's noise (under PLANE_RESIDUAL), that is the
