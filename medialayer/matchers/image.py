@@ -394,7 +394,7 @@ COHERENT_PARALLAX = 3.0
 # median, NEAR_LAYER_SHARE of each of its points' RESIDUAL_NEIGHBOURS nearest points (its own and the first layer's
 # inliers) are its own: a region of the picture moving of its own (_near_layer; round neg25, tune: the stereo pair of
 # the volcano, 11 points of its field moved 18 px at 5/6, against 183 inliers of the mountain; of the 493 copies with a
-# second layer, those at 5/6 moved 4.8-5.3 px, those moved 12 px or more at 1/2 at most).
+# second layer, those at 4/6 or more moved 4.8-7.9 px, those moved 12 px or more at 3/6 at most).
 NEAR_LAYER_SHIFT = 2 * REPROJECTION_PX
 NEAR_LAYER_SHARE = 2 / 3
 # One plane seen at an angle (a keystoned copy): the homography through the inliers leaves a coherent residual under
