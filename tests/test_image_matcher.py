@@ -577,6 +577,30 @@ def test_a_second_motion_weighs_as_parallax_but_a_copys_leftovers_fit_none(seed)
     assert parallax_feature(rich) == pytest.approx(9 / image_matcher.PARALLAX_POINTS)
 
 
+def test_a_second_layer_of_its_own_region_moved_well_beyond_the_fit_is_a_near_layer():
+    """Another capture's near layer is a region of the picture moving of its own (the tune stereo pair of the volcano:
+    11 points of its field moved 18 px, against 183 inliers of the mountain), weighed as parallax in full; a copy's
+    chance leftovers lie among the first layer's inliers, or stay within a few pixels of their motion."""
+    grid = np.stack(np.meshgrid(np.arange(20, 500, 24.0), np.arange(20, 380, 24.0)), axis=2).reshape(-1, 2)
+    identity = np.eye(3)
+    in_corner = (grid[:, 0] < 100) & (grid[:, 1] > 280)  # 16 points in a region of their own
+    scattered = np.zeros(len(grid), bool)
+    scattered[np.linspace(0, len(grid) - 1, 16).astype(int)] = True  # as many, spread among the others
+    for layer, shift, near in ((in_corner, 18.0, True), (in_corner, 5.0, False), (scattered, 18.0, False)):
+        target = grid + np.where(layer[:, None], [shift, 0.0], 0.0)
+        assert image_matcher._second_layer(identity, grid, target, np.ones(len(grid), bool)).sum() == layer.sum()
+        assert image_matcher._near_layer(identity, grid, target, ~layer, layer) == near, (shift, near)
+    assert parallax_feature(Evidence(0, inliers=183, parallax=11 / 183, second_layer=11, near_layer=True)) == 1.0
+    scene = synthetic.textured_scene(0, 640, 480)
+    a, b = (fingerprint(view) for view in synthetic.stereo_pair(scene, seed=0, baseline=0.06))
+    assert verify(a, b, *hash_match(a, b)).near_layer
+    original = fingerprint(scene)
+    for edited in (synthetic.sticker(scene, 0.08, (0.7, 0.3), seed=2),
+                   synthetic.perspective(synthetic.crop(scene, 0.3, (0.3, 0.6)), 0.06)):
+        copy = fingerprint(edited, "JPEG", 85)
+        assert not verify(original, copy, *hash_match(original, copy)).near_layer
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_overlaid_copy_still_matches_with_high_confidence(scenes, originals, seed):
     """A sticker, a logo or a caption on a copy is still a copy, said surely; a recolour of part of the photo is

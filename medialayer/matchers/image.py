@@ -104,6 +104,11 @@ the inliers' coherent residual against ``COHERENT_PARALLAX`` (``_coherent_residu
 moving within the RANSAC tolerance (a narrow stereo baseline) stays among the first layer's inliers, but neighbouring
 inliers are off the fit alike, where a copy's residuals are resampling's independent noise.
 
+And a second layer that is a region of the picture of its own, moved well beyond the first layer's fit, weighs as
+parallax in full (``_near_layer``, round neg25): a stereo pair's near field of 11 points, moved 18 px, against 183
+inliers of the mountain behind it; a copy's chance leftovers lie among the first layer's inliers, or within a few
+pixels of their motion.
+
 A copy keystoned (a meme's keystone, a screen shot at an angle) is one plane seen at an angle: the similarity RANSAC
 fits it with, and the homography refit from that one's inliers, may leave residuals neighbours share, which read as a
 near layer; where one homography through the inliers leaves only resampling's noise (under PLANE_RESIDUAL), that is the
@@ -384,6 +389,14 @@ PARALLAX_POINTS = 40
 # coherent residual is 0 in the median and at most 2.0 px, a meme's; 2 px let a keystone copy fall, 4 px caught less.)
 RESIDUAL_NEIGHBOURS = 6
 COHERENT_PARALLAX = 3.0
+# A second motion layer of MIN_INLIERS points or more is another capture's near layer, weighed as parallax in full,
+# where its points moved NEAR_LAYER_SHIFT working pixels or more from the first layer's fit in the median and, in the
+# median, NEAR_LAYER_SHARE of each of its points' RESIDUAL_NEIGHBOURS nearest points (its own and the first layer's
+# inliers) are its own: a region of the picture moving of its own (_near_layer; round neg25, tune: the stereo pair of
+# the volcano, 11 points of its field moved 18 px at 5/6, against 183 inliers of the mountain; of the 493 copies with a
+# second layer, those at 4/6 or more moved 4.8-7.9 px, those moved 12 px or more at 3/6 at most).
+NEAR_LAYER_SHIFT = 2 * REPROJECTION_PX
+NEAR_LAYER_SHARE = 2 / 3
 # One plane seen at an angle (a keystoned copy): the homography through the inliers leaves a coherent residual under
 # this (working px; _plane_coherent_residual). (Round meme23: 0.0 on the tune split's keystoned copies and on points
 # of a grid keystoned by 3-8%, 0.48-0.87 where a region of a quarter to a half of them moved 3 px alike.)
@@ -586,6 +599,7 @@ class Evidence:
     recoloured_element: bool = False  # a part recoloured is an element of the picture, its outline kept (_outline_kept)
     parallax: float = 0.0  # second_layer() inliers / inliers: another motion layer, as in another capture of the scene
     second_layer: int = 0  # second_layer() inliers: that layer's own size
+    near_layer: bool = False  # _near_layer(): that layer is a region of its own, moved well beyond the first's fit
     coherent_residual: float = 0.0  # _coherent_residual() of the inliers, working pixels: a near layer within tolerance
     scene_goes_on: bool = False  # _scene_goes_on(): each picture shows the scene going on beyond the other's frame
     mirrored: bool = False  # the keypoint transform was found between one image and the other's mirror
@@ -1353,24 +1367,45 @@ def _polygon_area(polygon: np.ndarray) -> float:
     return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
-def _second_layer(transform: np.ndarray, source: np.ndarray, target: np.ndarray, in_overlap: np.ndarray) -> int:
-    """Inliers of a second similarity fitted to the correspondences inside the overlap that ``transform`` takes further
-    than PARALLAX_TOLERANCE from their target (its loosest inliers too), when it moves points nearly as ``transform``
-    does: a near layer's parallax in another capture of the scene. A copy's inliers fit within resampling's pixel or
-    two and its leftover correspondences are chance: they agree on no such motion."""
+def _second_layer(transform: np.ndarray, source: np.ndarray, target: np.ndarray, in_overlap: np.ndarray) -> np.ndarray:
+    """Which correspondences are the inliers of a second similarity fitted to those inside the overlap that
+    ``transform`` takes further than PARALLAX_TOLERANCE from their target (its loosest inliers too), when it moves
+    points nearly as ``transform`` does: a near layer's parallax in another capture of the scene. A copy's inliers fit
+    within resampling's pixel or two and its leftover correspondences are chance: they agree on no such motion."""
+    layer = np.zeros(len(source), bool)
     residual = _norm(_project(transform, source) - target)
     leftover = in_overlap & (residual > PARALLAX_TOLERANCE)
     if leftover.sum() < 3:
-        return 0
+        return layer
     cv2.setRNGSeed(RANSAC_SEED)
     similarity, mask = cv2.estimateAffinePartial2D(
         source[leftover], target[leftover], method=cv2.RANSAC, ransacReprojThreshold=PARALLAX_TOLERANCE,
         maxIters=500, confidence=0.99, refineIters=5)
     if similarity is None:
-        return 0
+        return layer
     inliers = mask.ravel().astype(bool)
     # Where the second layer's points are, the first motion takes them close to where the second does.
-    return int(inliers.sum()) if np.median(residual[leftover][inliers]) <= MAX_PARALLAX * WORK_SIDE else 0
+    if np.median(residual[leftover][inliers]) <= MAX_PARALLAX * WORK_SIDE:
+        layer[np.flatnonzero(leftover)[inliers]] = True
+    return layer
+
+
+def _near_layer(transform: np.ndarray, source: np.ndarray, target: np.ndarray, inliers: np.ndarray,
+                layer: np.ndarray) -> bool:
+    """Whether the second motion ``layer`` (_second_layer) is a near layer of another capture of the scene: as many
+    points as a fit needs (MIN_INLIERS), moved by NEAR_LAYER_SHIFT or more in the median from where ``transform``
+    takes them (beyond the loose tail of its own inliers), and a region of its own: in the median, NEAR_LAYER_SHARE of
+    each of its points' RESIDUAL_NEIGHBOURS nearest points in a (of the first layer's ``inliers`` and its own) are
+    its own. A copy's chance second layer lies scattered among the first layer's inliers, or stays within a few
+    pixels of their motion (resampling's loosest correspondences); a design's repeated element moves far but alone."""
+    if layer.sum() < MIN_INLIERS or np.median(_norm(_project(transform, source[layer]) - target[layer])) < \
+            NEAR_LAYER_SHIFT:
+        return False
+    points, own = source[inliers | layer], layer[inliers | layer]
+    distance = _norm(points[:, None] - points[None])
+    np.fill_diagonal(distance, np.inf)
+    neighbours = np.argpartition(distance, RESIDUAL_NEIGHBOURS - 1, axis=1)[own, :RESIDUAL_NEIGHBOURS]
+    return bool(np.median(own[neighbours].mean(axis=1)) >= NEAR_LAYER_SHARE)
 
 
 def _coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.ndarray) -> float:
@@ -2829,10 +2864,13 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             agreement = min(agreement, _content_agreement(*checked))
         # (The hypothesis' correspondences were looked for up to SAME_PICTURE_RADIUS from their places, beyond
         # PARALLAX_TOLERANCE: a few of its chance ones there fit some similarity of their own, which is no near layer.)
-        second = 0 if hypothesis is not None else _second_layer(fitted, source, target, in_overlap)
+        layer = np.zeros(len(source), bool) if hypothesis is not None else _second_layer(fitted, source, target,
+                                                                                          in_overlap)
+        second = int(layer.sum())
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
+            near_layer=_near_layer(fitted, source, target, inliers, layer),
             coherent_residual=_plane_coherent_residual(fitted, source[inliers], target[inliers]),
             scene_goes_on=cell is None and _scene_goes_on(transform, inverse, a, b),  # (a cell: one holds the other)
             coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
@@ -2936,8 +2974,9 @@ def parallax_feature(evidence: Evidence) -> float:
     PARALLAX_POINTS when that is larger (a richly textured first layer dwarfs a near layer's few points), or the
     inliers' coherent residual against COHERENT_PARALLAX when that is larger (a near layer moving within the RANSAC
     tolerance, among the first layer's inliers); in full where each picture shows the scene going on beyond the
-    other's frame (_scene_goes_on: another capture, whatever its layers)."""
-    if evidence.scene_goes_on:
+    other's frame (_scene_goes_on: another capture, whatever its layers), or where the second layer is a region of the
+    picture of its own, moved well beyond the first layer's fit (_near_layer: another capture's near layer)."""
+    if evidence.scene_goes_on or evidence.near_layer:
         return 1.0
     return max(evidence.parallax, min(1.0, evidence.second_layer / PARALLAX_POINTS),
                min(1.0, evidence.coherent_residual / COHERENT_PARALLAX))
