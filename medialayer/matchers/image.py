@@ -1601,6 +1601,9 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     if count > 1:
         along_seam = (_seam_regions(labels, count, overlapping, transform, a, b) if inset
                       else _holder_seam_regions(labels, count, overlapping, transform, a, b))
+        if inset and abs(np.linalg.det(_thumb_transform(transform, a, b, COLOUR_SIDE)[:2, :2])) > 1.0:
+            # a's pixels larger than b's on b's grid: a collage judged as a, may hold b's picture (round collage25)
+            along_seam |= _holder_seam_regions(labels, count, overlapping, transform, a, b)
         areas[along_seam] = 0.0
         seam = np.isin(labels, 1 + np.flatnonzero(along_seam))
     # A part recoloured, judged by its shape and in absolute units of hue (_recoloured_part): the share of the
