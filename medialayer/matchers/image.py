@@ -176,7 +176,9 @@ recolour (``_seam_regions``, round collage16; not along a seam ``_cell`` placed:
 Where the checks are judged in a's frame (b shows a's picture larger: a collage's wide or 2-picture cell, a meme of a
 crop), the gutter and the next cell, or a caption bar, reach into a's outer line of blocks instead: a line of
 recoloured blocks along a side of the judged blocks is the seam's where, along one of its long sides, b's luminance
-steps across one straight line and a's goes on across it (``_holder_seam_regions``, round collage17).
+steps across one straight line and a's goes on across it (``_holder_seam_regions``, round collage17). So too on b's
+grid where a's colour pixels are larger than b's (a collage with less detail than its picture is judged as a, and its
+pixels along the cell's seam mix the gutter and the next cell into the cell's: round collage25).
 
 Order (round symm19): a pair gets one answer whichever picture comes first. The rules above are one-sided (a's
 descriptors looked up among b's, b may show a's whole picture, the cell and an overlay's blocks found in b), so
@@ -1596,7 +1598,8 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
         return 0.0, 0.0, 0.0, False
     agreement, covered, shapes, valid_blocks = luminance
     overlapping = valid_blocks  # (the band ring may pad valid_blocks below)
-    colour_a, colour_valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE, cell)
+    colour_transform = _thumb_transform(transform, a, b, COLOUR_SIDE)
+    colour_a, colour_valid = _warp(_colour(a), colour_transform, COLOUR_SIDE, cell)
     colour_b = _colour(b)
     structure = np.zeros(valid_blocks.shape, bool)  # where a recolour could be: the same shapes, in any colours
     structure[valid_blocks] = shapes
@@ -1653,6 +1656,9 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     if count > 1:
         along_seam = (_seam_regions(labels, count, overlapping, transform, a, b) if inset
                       else _holder_seam_regions(labels, count, overlapping, transform, a, b))
+        if inset and abs(np.linalg.det(colour_transform[:2, :2])) > 1.0:
+            # a's pixels larger than b's on b's grid: a collage judged as a, may hold b's picture (round collage25)
+            along_seam |= _holder_seam_regions(labels, count, overlapping, transform, a, b)
         areas[along_seam] = 0.0
         seam = np.isin(labels, 1 + np.flatnonzero(along_seam))
     # A part recoloured, judged by its shape and in absolute units of hue (_recoloured_part): the share of the
