@@ -2185,7 +2185,7 @@ def _global_edit(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, 
     the curve fitted to a few pale colours and the ground drops the ground), and a design's gain and offset per
     channel cannot follow a change of saturation, which mixes the channels."""
     return any(_explains_every_block(whole_map, colour_a, colour_b, valid, fitted_from, valid_blocks)
-               for whole_map in (functools.partial(_tone_curve, trimmed=False), _chroma_gain)) or \
+               for whole_map in (functools.partial(_tone_curve, trimmed=False), _chroma_gain, _hue_turn)) or \
         _toning(colour_a, colour_b, valid, fitted_from, valid_blocks)
 
 
@@ -2401,6 +2401,24 @@ def _tint(x: np.ndarray, target: np.ndarray):
             np.abs((luma * gains - mean_target)[judged] @ LUMA_WEIGHTS) > LUMINANCE_TOLERANCE).any():
         return None
     return lambda colours: (colours @ LUMA_WEIGHTS)[:, None] * gains
+
+
+def _hue_turn(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) turning every colour's HSV hue by one angle, saturation and value kept (_turn_hues): a
+    function of colours, the angle the mean turn of the chromatic palette entries (_palette: each colour once) where
+    neither picture is clipped. A hue rotation of the whole picture is one number; _hue_turns judges it block by block
+    only beyond HUE_TURN_TOLERANCE (under it, a part recoloured within the colour tolerance would pass as turned by 0),
+    and no affine map of RGB follows it. One angle cannot turn one element unlike the rest, nor colour a grey, nor move
+    a colour's saturation or value. None where fewer than MIN_TINTED_COLOURS chromatic entries tell the angle."""
+    mean_x, mean_target, major, unclipped = _unclipped_palette(x, target)
+    hsv_x, hsv_target = (cv2.cvtColor(colours[None].astype(np.float32), cv2.COLOR_RGB2HSV)[0]
+                         for colours in (mean_x, mean_target))
+    chromatic = major & unclipped.all(axis=1) & (hsv_x[:, 1] > MIN_HUE_SATURATION) \
+        & (hsv_target[:, 1] > MIN_HUE_SATURATION) & (hsv_x[:, 2] > 0.15) & (hsv_target[:, 2] > 0.15)
+    if chromatic.sum() < MIN_TINTED_COLOURS:
+        return None
+    turn = math.degrees(np.angle(np.exp(1j * np.radians(hsv_target[chromatic, 0] - hsv_x[chromatic, 0])).mean()))
+    return lambda colours: _turn_hues(colours * 255.0, turn) / 255.0
 
 
 def _inside_flat(colours: np.ndarray) -> np.ndarray:
