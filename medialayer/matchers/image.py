@@ -2409,15 +2409,22 @@ def _hue_turn(x: np.ndarray, target: np.ndarray):
     neither picture is clipped. A hue rotation of the whole picture is one number; _hue_turns judges it block by block
     only beyond HUE_TURN_TOLERANCE (under it, a part recoloured within the colour tolerance would pass as turned by 0),
     and no affine map of RGB follows it. One angle cannot turn one element unlike the rest, nor colour a grey, nor move
-    a colour's saturation or value. None where fewer than MIN_TINTED_COLOURS chromatic entries tell the angle."""
+    a colour's saturation or value. None where fewer than MIN_TINTED_COLOURS chromatic entries tell the angle, or where
+    the turn misses the luminance of an entry neither picture clips (as _tint: the blocks' check leaves what the map
+    clips, and the edges next to it, unjudged, so two designs of one layout in other palettes, brightened until a
+    channel clips, were explained by their few entries left)."""
     mean_x, mean_target, major, unclipped = _unclipped_palette(x, target)
     hsv_x, hsv_target = (cv2.cvtColor(colours[None].astype(np.float32), cv2.COLOR_RGB2HSV)[0]
                          for colours in (mean_x, mean_target))
-    chromatic = major & unclipped.all(axis=1) & (hsv_x[:, 1] > MIN_HUE_SATURATION) \
-        & (hsv_target[:, 1] > MIN_HUE_SATURATION) & (hsv_x[:, 2] > 0.15) & (hsv_target[:, 2] > 0.15)
+    judged = major & unclipped.all(axis=1)
+    chromatic = judged & (hsv_x[:, 1] > MIN_HUE_SATURATION) & (hsv_target[:, 1] > MIN_HUE_SATURATION) \
+        & (hsv_x[:, 2] > 0.15) & (hsv_target[:, 2] > 0.15)
     if chromatic.sum() < MIN_TINTED_COLOURS:
         return None
     turn = math.degrees(np.angle(np.exp(1j * np.radians(hsv_target[chromatic, 0] - hsv_x[chromatic, 0])).mean()))
+    turned = _turn_hues(mean_x[judged] * 255.0, turn) / 255.0
+    if (np.abs((turned - mean_target[judged]) @ LUMA_WEIGHTS) > LUMINANCE_TOLERANCE).any():
+        return None
     return lambda colours: _turn_hues(colours * 255.0, turn) / 255.0
 
 
