@@ -2174,14 +2174,15 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
 
 def _global_edit(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
                  valid_blocks: np.ndarray) -> bool:
-    """Does one global edit of three numbers, fitted from either picture, explain the colour and the luminance
+    """Does one global edit of at most three numbers, fitted from either picture, explain the colour and the luminance
     (_luminance_moved) of every one of the ``valid_blocks``? One tone curve (_tone_curve: brightness, contrast and
     gamma, clipped; round designs17), fitted to all the palette entries (not trimmed), or one line of the luminance
     with one gain of the chroma (_chroma_gain: saturation, and brightness and contrast with it, a colour jitter,
-    clipped; round pixel18). Neither can recolour one element of a picture unlike the rest (the chroma gain scales
-    every colour's chroma alike and turns no hue), and any block they leave unexplained keeps the colour check's
-    verdict. The colour check's maps, refitted without their worst-fitting third, can miss some of such an edit, and a
-    miss in either direction counts there (the luminance of a design's dark ground from its gamma-brightened copy:
+    clipped; round pixel18), or one turn of every hue (_hue_turn: a hue rotation, one too small for _hue_turns to judge
+    included; round art25). None can recolour one element of a picture unlike the rest (the chroma gain scales every
+    colour's chroma alike and turns no hue; the turn turns all), and any block they leave unexplained keeps the colour
+    check's verdict. The colour check's maps, refitted without their worst-fitting third, can miss some of such an edit,
+    and a miss in either direction counts there (the luminance of a design's dark ground from its gamma-brightened copy:
     the curve fitted to a few pale colours and the ground drops the ground), and a design's gain and offset per
     channel cannot follow a change of saturation, which mixes the channels."""
     return any(_explains_every_block(whole_map, colour_a, colour_b, valid, fitted_from, valid_blocks)
