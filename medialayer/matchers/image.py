@@ -2232,18 +2232,19 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
 
 def _global_edit(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
                  valid_blocks: np.ndarray) -> bool:
-    """Does one global edit of three numbers, fitted from either picture, explain the colour and the luminance
+    """Does one global edit of at most three numbers, fitted from either picture, explain the colour and the luminance
     (_luminance_moved) of every one of the ``valid_blocks``? One tone curve (_tone_curve: brightness, contrast and
     gamma, clipped; round designs17), fitted to all the palette entries (not trimmed), or one line of the luminance
     with one gain of the chroma (_chroma_gain: saturation, and brightness and contrast with it, a colour jitter,
-    clipped; round pixel18). Neither can recolour one element of a picture unlike the rest (the chroma gain scales
-    every colour's chroma alike and turns no hue), and any block they leave unexplained keeps the colour check's
-    verdict. The colour check's maps, refitted without their worst-fitting third, can miss some of such an edit, and a
-    miss in either direction counts there (the luminance of a design's dark ground from its gamma-brightened copy:
+    clipped; round pixel18), or one turn of every hue (_hue_turn: a hue rotation, one too small for _hue_turns to judge
+    included; round art25). None can recolour one element of a picture unlike the rest (the chroma gain scales every
+    colour's chroma alike and turns no hue; the turn turns all), and any block they leave unexplained keeps the colour
+    check's verdict. The colour check's maps, refitted without their worst-fitting third, can miss some of such an edit,
+    and a miss in either direction counts there (the luminance of a design's dark ground from its gamma-brightened copy:
     the curve fitted to a few pale colours and the ground drops the ground), and a design's gain and offset per
     channel cannot follow a change of saturation, which mixes the channels."""
     return any(_explains_every_block(whole_map, colour_a, colour_b, valid, fitted_from, valid_blocks)
-               for whole_map in (functools.partial(_tone_curve, trimmed=False), _chroma_gain)) or \
+               for whole_map in (functools.partial(_tone_curve, trimmed=False), _chroma_gain, _hue_turn)) or \
         _toning(colour_a, colour_b, valid, fitted_from, valid_blocks)
 
 
@@ -2459,6 +2460,31 @@ def _tint(x: np.ndarray, target: np.ndarray):
             np.abs((luma * gains - mean_target)[judged] @ LUMA_WEIGHTS) > LUMINANCE_TOLERANCE).any():
         return None
     return lambda colours: (colours @ LUMA_WEIGHTS)[:, None] * gains
+
+
+def _hue_turn(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) turning every colour's HSV hue by one angle, saturation and value kept (_turn_hues): a
+    function of colours, the angle the mean turn of the chromatic palette entries (_palette: each colour once) where
+    neither picture is clipped. A hue rotation of the whole picture is one number; _hue_turns judges it block by block
+    only beyond HUE_TURN_TOLERANCE (under it, a part recoloured within the colour tolerance would pass as turned by 0),
+    and no affine map of RGB follows it. One angle cannot turn one element unlike the rest, nor colour a grey, nor move
+    a colour's saturation or value. None where fewer than MIN_TINTED_COLOURS chromatic entries tell the angle, or where
+    the turn misses the luminance of an entry neither picture clips (as _tint: the blocks' check leaves what the map
+    clips, and the edges next to it, unjudged, so two designs of one layout in other palettes, brightened until a
+    channel clips, were explained by their few entries left)."""
+    mean_x, mean_target, major, unclipped = _unclipped_palette(x, target)
+    hsv_x, hsv_target = (cv2.cvtColor(colours[None].astype(np.float32), cv2.COLOR_RGB2HSV)[0]
+                         for colours in (mean_x, mean_target))
+    judged = major & unclipped.all(axis=1)
+    chromatic = judged & (hsv_x[:, 1] > MIN_HUE_SATURATION) & (hsv_target[:, 1] > MIN_HUE_SATURATION) \
+        & (hsv_x[:, 2] > 0.15) & (hsv_target[:, 2] > 0.15)
+    if chromatic.sum() < MIN_TINTED_COLOURS:
+        return None
+    turn = math.degrees(np.angle(np.exp(1j * np.radians(hsv_target[chromatic, 0] - hsv_x[chromatic, 0])).mean()))
+    turned = _turn_hues(mean_x[judged] * 255.0, turn) / 255.0
+    if (np.abs((turned - mean_target[judged]) @ LUMA_WEIGHTS) > LUMINANCE_TOLERANCE).any():
+        return None
+    return lambda colours: _turn_hues(colours * 255.0, turn) / 255.0
 
 
 def _inside_flat(colours: np.ndarray) -> np.ndarray:
