@@ -262,9 +262,8 @@ MIN_KEPT_COLOUR = 16  # pixels of colour outside the part that kept their hue, n
 # copies' parts whose outline kept the shapes all crossed 3-6 blocks, their stickers' and overlays' edges new in b).
 MIN_OUTLINE_BLOCKS = 8
 # A recoloured region that shows the picture's colour texture under a translucent overlay is no part recoloured
-# (_translucent_overlay; round meme25, on the quality bench's tune pairs that reach the test: the copies' overlaid
-# regions 0.12-0.48 of chroma correlation and 0.46-0.84 of lightness correlation, the recolours -0.98 to 0.07 and
-# 0.76-0.99: the chroma correlation separates them, by a narrow margin).
+# (_translucent_overlay; round meme25, tune: the overlays' and logos' regions 0.12-0.75 of chroma correlation and
+# under 0.9 of lightness correlation, the photos' recolours turned by 90 degrees or more under 0.1).
 OVERLAY_TEXTURE = 4.0  # CIELAB units: the changed pixels' spread, in lightness and in colour, needed to judge them
 OVERLAY_CHROMA_CORRELATION = 0.1
 OVERLAY_LUMINANCE_CORRELATION = 0.9
@@ -1640,9 +1639,7 @@ def _translucent_overlay(colour_a: np.ndarray, colour_b: np.ndarray, pixels: np.
     recoloured keeps the luminance's texture whole, and its colours turn from the old ones (a hue turn of 90
     degrees or more leaves no correlation, or a negative one) or are replaced by one colour. Judged only where the
     changed pixels (moved by more than RECOLOUR_SHIFT in CIELAB) have a texture in both pictures, both in
-    lightness and in colour (spreads of OVERLAY_TEXTURE or more), and more than a few colours (_few_colours): a flat
-    part tells nothing, nor a design's bar and its text, whose colour texture (the text's pale edges on the bar) a
-    new colour of the bar within a quarter turn keeps (two designs of one series under one meme)."""
+    lightness and in colour (spreads of OVERLAY_TEXTURE or more): a flat part tells nothing."""
     lab_a, lab_b = (cv2.cvtColor((colour[pixels] / 255.0).astype(np.float32)[None], cv2.COLOR_RGB2LAB)[0]
                     for colour in (colour_a, colour_b))
     changed = np.linalg.norm(lab_b - lab_a, axis=1) > RECOLOUR_SHIFT
