@@ -997,39 +997,6 @@ def test_a_design_with_its_main_element_recoloured_is_no_copy_with_a_sticker_it_
     assert MATCHER.compare(a, sticker).match
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_a_translucent_overlay_shows_the_colour_texture_under_it_a_part_recoloured_does_not(seed):
-    """Round meme25 (_translucent_overlay), on colour thumbnails of a textured scene: a square blended at 0.6 with a
-    colour (and a stroke of another) keeps the scene's colour texture under it, weakened, in either order; the same
-    square with its hue turned half a turn, or filled with one colour, does not."""
-    before = np.asarray(synthetic.textured_scene(seed).resize((32, 32), Image.BILINEAR), np.float32)
-    square = np.zeros((32, 32), bool)
-    square[8:20, 8:20] = True
-    overlaid = before.copy()
-    overlaid[square] = 0.4 * before[square] + 0.6 * np.array([120, 60, 200])
-    overlaid[10:18, 10:12] = 0.4 * before[10:18, 10:12] + 0.6 * np.array([250, 250, 250])
-    hsv = cv2.cvtColor(before / 255.0, cv2.COLOR_RGB2HSV)
-    hsv[..., 0] = (hsv[..., 0] + 180.0) % 360.0
-    turned = np.where(square[..., None], cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0, before)
-    filled = np.where(square[..., None], np.array([120, 60, 200], np.float32), before)
-    assert image_matcher._translucent_overlay(before, overlaid, square)
-    assert image_matcher._translucent_overlay(overlaid, before, square)
-    assert not image_matcher._translucent_overlay(before, turned, square)
-    assert not image_matcher._translucent_overlay(before, filled, square)
-
-
-@pytest.mark.parametrize("seed, area", [(0, 0.14), (3, 0.1), (3, 0.14), (5, 0.14)])
-def test_a_scene_under_a_translucent_badge_has_no_part_recoloured(seed, area):
-    """A textured scene under a badge blended at 0.6 (the quality bench's overlay logo): the badge's region is no part
-    recoloured (at most one stray block counts); before round meme25 it counted 0.05-0.065 of the picture."""
-    scene = synthetic.textured_scene(seed)
-    a = fingerprint(scene)
-    copy = fingerprint(synthetic.overlay_logo(scene, area, (0.4, 0.4), seed=seed, opacity=0.6))
-    evidence = verify(a, copy, *hash_match(a, copy))
-    assert evidence.recoloured < 2 / 64, evidence
-    assert MATCHER.compare(a, copy).match
-
-
 def _part_turned(image: Image.Image, area: float, degrees: float, seed: int) -> Image.Image:
     """``image`` with the hue of an ellipse covering ``area`` of it turned by ``degrees`` (saturation and brightness
     kept): one part in another colour."""

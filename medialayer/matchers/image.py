@@ -1645,8 +1645,6 @@ def _translucent_overlay(colour_a: np.ndarray, colour_b: np.ndarray, pixels: np.
     changed = np.linalg.norm(lab_b - lab_a, axis=1) > RECOLOUR_SHIFT
     if np.count_nonzero(changed) < MIN_RECOLOURED_PIXELS:
         return False
-    if _few_colours(colour_a[pixels][changed]) or _few_colours(colour_b[pixels][changed]):
-        return False
     texture_a, texture_b = (lab[changed] - lab[changed].mean(axis=0) for lab in (lab_a, lab_b))
     lightness, colour = slice(0, 1), slice(1, 3)
     if min(np.sqrt((texture[:, channels] ** 2).sum(axis=1).mean())
