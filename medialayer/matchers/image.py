@@ -261,13 +261,6 @@ MIN_KEPT_COLOUR = 16  # pixels of colour outside the part that kept their hue, n
 # in both pictures, is an element of the picture in another colour, not a copy (_outline_kept; round neg23, tune: the
 # copies' parts whose outline kept the shapes all crossed 3-6 blocks, their stickers' and overlays' edges new in b).
 MIN_OUTLINE_BLOCKS = 8
-# A recoloured region that shows the picture's colour texture under a translucent overlay is no part recoloured
-# (_translucent_overlay; round meme25, tune: the overlays' and logos' regions 0.12-0.75 of chroma correlation and
-# under 0.9 of lightness correlation, the photos' recolours turned by 90 degrees or more under 0.1).
-OVERLAY_TEXTURE = 4.0  # CIELAB units: the changed pixels' spread, in lightness and in colour, needed to judge them
-OVERLAY_CHROMA_CORRELATION = 0.1
-OVERLAY_LUMINANCE_CORRELATION = 0.9
-OVERLAID_AGREEMENT = 0.9  # uncovered agreement of the pair needed: a copy under an overlay agrees everywhere else
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
 TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
@@ -1604,56 +1597,20 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     # One recoloured part is one connected region; a copy's stray blocks (edges, compression) are scattered.
     count, labels = cv2.connectedComponents(recoloured, connectivity=4)
     areas = np.bincount(labels.ravel(), weights.ravel(), minlength=count)[1:]
-    # (Blocks of regions along a seam, or under a translucent overlay: not judged as a part recoloured either.)
-    set_aside = np.zeros(labels.shape, bool)
+    seam = np.zeros(labels.shape, bool)  # (blocks of regions along a seam: not judged as a part recoloured either)
     if count > 1:
         along_seam = (_seam_regions(labels, count, overlapping, transform, a, b) if inset
                       else _holder_seam_regions(labels, count, overlapping, transform, a, b))
-        # A copy under a translucent overlay (a logo, a sticker, a caption box) agrees everywhere else, and the
-        # overlay covers little of it (MAX_COVERED, as _covered_share); not between flat designs, whose parts are
-        # flat shapes of one colour each (as _block_agreement).
-        overlaid = np.zeros(count - 1, bool)
-        if agreement / (1.0 - covered) >= OVERLAID_AGREEMENT and not (a.few_colours or b.few_colours):
-            block = np.ones((COLOUR_BLOCK, COLOUR_BLOCK), bool)
-            overlaid = np.array([area <= MAX_COVERED * picture and _translucent_overlay(
-                colour_a, colour_b, colour_valid & np.kron(labels == label, block))
-                for label, area in enumerate(areas, start=1)])
-        areas[along_seam | overlaid] = 0.0
-        set_aside = np.isin(labels, 1 + np.flatnonzero(along_seam | overlaid))
+        areas[along_seam] = 0.0
+        seam = np.isin(labels, 1 + np.flatnonzero(along_seam))
     # A part recoloured, judged by its shape and in absolute units of hue (_recoloured_part): the share of the
     # picture's own pixels (not those of a white ground) it covers, where that is more.
     part, region = _recoloured_region(colour_a, colour_b, colour_valid, fitted_from, valid_blocks,
-                                      ~hue_turned & ~set_aside, structure)
+                                      ~hue_turned & ~seam, structure)
     if part and _toning(colour_a, colour_b, colour_valid, fitted_from, valid_blocks):
         part, region = 0.0, None  # a toning of the other: a picture of one tone, its hues tell nothing (_monochrome)
     return (agreement, covered, min(1.0, max(float(areas.max(initial=0) / picture), part)),
             _outline_kept(region, valid_blocks, structure))
-
-
-def _translucent_overlay(colour_a: np.ndarray, colour_b: np.ndarray, pixels: np.ndarray) -> bool:
-    """Whether the ``pixels`` of the colour thumbnails (a recoloured region's blocks) show one picture under a
-    translucent overlay in the other, not a part recoloured. An overlay mixes its colour into the picture under it:
-    the pixels it changed keep that picture's texture of colour, weakened (their CIELAB a*b* deviations from their
-    mean correlate between the pictures, above OVERLAY_CHROMA_CORRELATION), and its own shapes (rings, letters)
-    blend with the picture's luminance (their L* deviations correlate under OVERLAY_LUMINANCE_CORRELATION). A part
-    recoloured keeps the luminance's texture whole, and its colours turn from the old ones (a hue turn of 90
-    degrees or more leaves no correlation, or a negative one) or are replaced by one colour. Judged only where the
-    changed pixels (moved by more than RECOLOUR_SHIFT in CIELAB) have a texture in both pictures, both in
-    lightness and in colour (spreads of OVERLAY_TEXTURE or more): a flat part tells nothing."""
-    lab_a, lab_b = (cv2.cvtColor((colour[pixels] / 255.0).astype(np.float32)[None], cv2.COLOR_RGB2LAB)[0]
-                    for colour in (colour_a, colour_b))
-    changed = np.linalg.norm(lab_b - lab_a, axis=1) > RECOLOUR_SHIFT
-    if np.count_nonzero(changed) < MIN_RECOLOURED_PIXELS:
-        return False
-    texture_a, texture_b = (lab[changed] - lab[changed].mean(axis=0) for lab in (lab_a, lab_b))
-    lightness, colour = slice(0, 1), slice(1, 3)
-    if min(np.sqrt((texture[:, channels] ** 2).sum(axis=1).mean())
-           for texture in (texture_a, texture_b) for channels in (lightness, colour)) < OVERLAY_TEXTURE:
-        return False
-    return bool(_correlation(texture_a[:, colour].ravel(), texture_b[:, colour].ravel())
-                >= OVERLAY_CHROMA_CORRELATION
-                and _correlation(texture_a[:, lightness].ravel(), texture_b[:, lightness].ravel())
-                < OVERLAY_LUMINANCE_CORRELATION)
 
 
 def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
