@@ -217,3 +217,60 @@ def test_one_to_one_on_one_key_keeps_the_closest_of_each_target_the_first_on_a_t
         assert np.array_equal(found, expected) and found.dtype == expected.dtype
         kept_fewer += len(expected) < len(pairs)
     assert kept_fewer > 200
+
+
+def word_matches_agree_with_distinct_checks(a, b, in_a, in_b):
+    """word_matches_agree as it was before round speed26: two matches of one keypoint, of a or of b, ruled out by
+    name as well as by their distance."""
+    if len(in_a) < 2:
+        return False
+    upright = len(a.descriptors) // 32
+    mirrored = in_a >= upright
+    index_a = in_a - upright * mirrored
+    (z, angle_a, level_a), (w, angle_b, level_b) = a.match_geometry, b.match_geometry
+    z, w = z[in_a], w[in_b]
+    turn = np.exp(2j * np.pi * (angle_b[in_b] - angle_a[in_a]) / 256)
+    level = level_b[in_b] - level_a[in_a]
+    i, j = np.triu_indices(len(in_a), 1)
+    dz, dw = z[j] - z[i], w[j] - w[i]
+    candidate = ((mirrored[i] == mirrored[j]) & (index_a[i] != index_a[j]) & (in_b[i] != in_b[j])
+                 & (np.minimum(np.abs(dz), np.abs(dw)) >= matcher.REPROJECTION_PX))
+    i, j, dz, dw = i[candidate], j[candidate], dz[candidate], dw[candidate]
+    gain = dw / dz
+    scale = np.abs(gain)
+    levels = np.log(scale) / np.log(matcher.ORB_LEVEL_SCALE)
+    cos_tolerance = np.cos(np.radians(matcher.TURN_TOLERANCE))
+    agree = ((scale >= matcher.MIN_SCALE) & (scale <= matcher.MAX_SCALE)
+             & ((gain * turn[i].conj()).real >= scale * cos_tolerance)
+             & ((gain * turn[j].conj()).real >= scale * cos_tolerance)
+             & (np.abs(levels - level[i]) <= matcher.LEVEL_TOLERANCE)
+             & (np.abs(levels - level[j]) <= matcher.LEVEL_TOLERANCE))
+    return bool(agree.any())
+
+
+def test_word_matches_agree_as_with_the_distinct_keypoint_checks(fingerprints):
+    """Sets of word matches drawn with repeats (one match twice, one keypoint of a or of b in several matches, as a
+    word b has several descriptors of gives), upright and mirrored mixed: the same answer as with the checks that two
+    matches join distinct keypoints on each side, which the distance between them implies."""
+    rng = np.random.default_rng(26)
+    answers = []
+    for a in fingerprints:
+        for b in fingerprints:
+            in_a, in_b = matcher._word_matches(a, b)
+            if len(in_a) < 2:
+                continue
+            for _ in range(40):
+                drawn = np.sort(rng.integers(0, len(in_a), int(rng.integers(2, matcher.AGREEMENT_CHECK_MAX + 1))))
+                query, train = in_a[drawn], in_b[drawn]
+                if rng.random() < 0.3:  # one keypoint of b in matches of other keypoints of a
+                    train = np.where(rng.random(len(train)) < 0.3, train[0], train)
+                expected = word_matches_agree_with_distinct_checks(a, b, query, train)
+                assert matcher.word_matches_agree(a, b, query, train) == expected
+                answers.append(expected)
+    assert 50 < sum(answers) < len(answers) - 50  # both answers, many times
+
+
+def test_the_unverified_evidence_is_made_once_per_distance_and_type():
+    assert matcher._unverified(40) == matcher.Evidence(40) and matcher._unverified(40) is matcher._unverified(40)
+    assert not matcher._unverified(40).verified
+    assert type(matcher._unverified(np.int64(41)).hash_distance) is np.int64  # (as Evidence(distance) keeps it)

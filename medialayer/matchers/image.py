@@ -613,6 +613,13 @@ class Evidence:
         return self.inliers > 0
 
 
+@functools.lru_cache(maxsize=None, typed=True)
+def _unverified(distance: int) -> Evidence:
+    """Evidence(distance), made once per hash distance and shared (it is frozen): the evidence of every pair the word
+    stage stops and where each of verify()'s fits starts, where making it (twenty fields set one by one) cost 2 us."""
+    return Evidence(distance)
+
+
 # --- decode and normalise -------------------------------------------------------------------------
 
 def decode_image(blob: Blob, limits: Limits, mode: str = "RGB", min_side: int = WORK_SIDE) -> Image.Image:
@@ -1141,14 +1148,15 @@ def _whole_picture(a: ImageFingerprint, b: ImageFingerprint) -> np.ndarray | Non
                      [0.0, height_b / height_a, (top_a - top_b) * height_b], [0.0, 0.0, 1.0]])
 
 
-def _at_their_places(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint, pairs: np.ndarray) -> int:
-    """How many of the (a's descriptor, b's descriptor) ``pairs`` (a's upright and mirrored descriptors stacked, as
-    verify() stacks them; the mirrored ones are not counted) join keypoints within SAME_PICTURE_RADIUS of each other
-    under ``transform``."""
-    upright = pairs[pairs[:, 0] < len(a.descriptors) // 32]
-    if not len(upright):
+def _at_their_places(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint, query: np.ndarray,
+                     train: np.ndarray) -> int:
+    """How many of the pairs (a's descriptor ``query``, b's descriptor ``train``) (a's upright and mirrored descriptors
+    stacked, as verify() stacks them; the mirrored ones are not counted) join keypoints within SAME_PICTURE_RADIUS of
+    each other under ``transform``."""
+    upright = query < len(a.descriptors) // 32
+    if not upright.any():
         return 0
-    offsets = _project(transform, a.keypoints[upright[:, 0]]) - b.keypoints[upright[:, 1]]
+    offsets = _project(transform, a.keypoints[query[upright]]) - b.keypoints[train[upright]]
     return int(np.count_nonzero(np.einsum("ij,ij->i", offsets, offsets) <= SAME_PICTURE_RADIUS ** 2))
 
 
@@ -1163,7 +1171,7 @@ def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -
     the rest; a hue rotation is no such mapping, it turns every colour alike and keeps its saturation and value. So the
     hypothesis finds tiled watermarks, thumbnails, JPEG copies and hue rotations, not other photometric edits."""
     transform = _whole_picture(a, b)
-    if transform is None or _at_their_places(transform, a, b, found) < SAME_PICTURE_SUPPORT:
+    if transform is None or _at_their_places(transform, a, b, found[:, 0], found[:, 1]) < SAME_PICTURE_SUPPORT:
         return None
     colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     covered = _mean(_blocks(valid.astype(np.float32), COLOUR_BLOCK), 2) > 0.5
@@ -2831,16 +2839,17 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
     inliers: nothing is fitted, and SAME_PICTURE_SUPPORT of them verify it wherever they lie (the transform comes from
     the two frames, not from them, so a few at their places are no chance fit; the pictures' own checks judge it)."""
     points_a, points_b = a.keypoints, b.keypoints
-    upright_count = len(a.descriptors) // 32
-    flipped_points_a = points_a[:len(a.mirrored) // 32] * [-1.0, 1.0] + [a.width - 1.0, 0.0]
-    mirror = np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    best = Evidence(distance)
-    upright = pairs[:, 0] < upright_count
-    for is_mirrored, query_points, pairs in ((False, points_a, pairs[upright]),
-                                             (True, flipped_points_a, pairs[~upright] - [upright_count, 0])):
+    best = _unverified(distance)
+    upright = pairs[:, 0] < len(a.descriptors) // 32
+    mirrored_pairs = pairs[~upright]  # (a copy: a's mirrored descriptors counted from 0, as its keypoints)
+    mirrored_pairs[:, 0] -= len(a.descriptors) // 32
+    # (a's points mirrored, and the mirror's matrix, only for a mirrored set that is fitted: most are too small)
+    for is_mirrored, pairs in ((False, pairs[upright]), (True, mirrored_pairs)):
         if len(pairs) < (MIN_INLIERS if hypothesis is None else SAME_PICTURE_SUPPORT):
             continue
-        source, target = query_points[pairs[:, 0]], points_b[pairs[:, 1]]
+        source, target = points_a[pairs[:, 0]], points_b[pairs[:, 1]]
+        if is_mirrored:  # a's keypoints in its mirror image
+            source = source * [-1.0, 1.0] + [a.width - 1.0, 0.0]
         if hypothesis is not None:  # (only upright pairs: _same_picture_correspondences)
             transform, inliers = hypothesis, np.ones(len(pairs), bool)
         else:
@@ -2855,7 +2864,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             continue
         fitted = transform  # of source (a's mirrored points when mirrored) to target
         if is_mirrored:  # express the transform on a's upright frame: x -> mirror(x) -> transform
-            transform = transform @ mirror
+            transform = transform @ np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
         of_b, of_a, region = _overlap(transform, a, b)
         containment = max(of_a, of_b)
         if containment < MIN_CONTAINMENT:
@@ -3099,27 +3108,25 @@ def word_matches_agree(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarra
     (docs/benchmarks.md, round speed11)."""
     if len(in_a) < 2:
         return False
-    upright = len(a.descriptors) // 32
-    mirrored = in_a >= upright
-    index_a = in_a - upright * mirrored
+    mirrored = in_a >= len(a.descriptors) // 32
     (z, angle_a, level_a), (w, angle_b, level_b) = a.match_geometry, b.match_geometry
     z, w = z[in_a], w[in_b]
-    turn = np.exp(2j * np.pi * (angle_b[in_b] - angle_a[in_a]) / 256)
+    turned_back = np.exp(2j * np.pi * (angle_b[in_b] - angle_a[in_a]) / 256).conj()  # (each match's turn undone)
     level = level_b[in_b] - level_a[in_a]
     if len(in_a) not in _PAIRS:
         _PAIRS[len(in_a)] = np.triu_indices(len(in_a), 1)
     i, j = _PAIRS[len(in_a)]
     dz, dw = z[j] - z[i], w[j] - w[i]
-    candidate = ((mirrored[i] == mirrored[j]) & (index_a[i] != index_a[j]) & (in_b[i] != in_b[j])
-                 & (np.minimum(np.abs(dz), np.abs(dw)) >= REPROJECTION_PX))
+    # (Two matches of one keypoint of a, or of b, are at no distance on that side: the distance rules them out.)
+    candidate = (mirrored[i] == mirrored[j]) & (np.minimum(np.abs(dz), np.abs(dw)) >= REPROJECTION_PX)
     i, j, dz, dw = i[candidate], j[candidate], dz[candidate], dw[candidate]
     gain = dw / dz  # z -> gain * z + shift through both matches
     scale = np.abs(gain)
     levels = np.log(scale) / math.log(ORB_LEVEL_SCALE)
     cos_tolerance = math.cos(math.radians(TURN_TOLERANCE))
     agree = ((scale >= MIN_SCALE) & (scale <= MAX_SCALE)
-             & ((gain * turn[i].conj()).real >= scale * cos_tolerance)
-             & ((gain * turn[j].conj()).real >= scale * cos_tolerance)
+             & ((gain * turned_back[i]).real >= scale * cos_tolerance)
+             & ((gain * turned_back[j]).real >= scale * cos_tolerance)
              & (np.abs(levels - level[i]) <= LEVEL_TOLERANCE) & (np.abs(levels - level[j]) <= LEVEL_TOLERANCE))
     return bool(agree.any())
 
@@ -3146,8 +3153,7 @@ def _word_matches_at_their_places(a: ImageFingerprint, b: ImageFingerprint, in_a
     design's corners, whose word matches left are then few or agree on no transform by their ORB angles and levels,
     while at their places they point to the hypothesis verify() tries last."""
     transform = _whole_picture(a, b)
-    return transform is not None and _at_their_places(transform, a, b, np.stack([in_a, in_b], axis=1)) >= \
-        MIN_WORDS_AT_PLACES
+    return transform is not None and _at_their_places(transform, a, b, in_a, in_b) >= MIN_WORDS_AT_PLACES
 
 
 CASCADE = True  # False: every pair verified and scored in full (the code before the cascade, for the benchmarks)
@@ -3189,7 +3195,7 @@ class ImageMatcher(Matcher):
             similarity = score(evidence, min(a.quality, b.quality) > 0)
         else:  # only verified keypoints can match this pair: the word stage first, no colour check if they fail
             evidence = (verify(a, b, distance, orientation, colour_check=False) if may_verify(a, b)
-                        else Evidence(distance))
+                        else _unverified(distance))
             similarity = score(evidence) if evidence.verified else rejected_score(distance) if trusted_hashes else 0.0
         confidence = _confidence(similarity)
         if not trusted_hashes and confidence == "high":
