@@ -53,8 +53,8 @@ PLACE_MARGIN = 3.0  # ... where the line's inliers outweigh those of the pairs a
 REPROJECTION = 0.02  # RANSAC inlier distance, as a fraction of the target frame's long side
 LINE_TOLERANCE = 1.0  # seconds between a verified pair's target time and the line through it
 MIN_FRAMES = 4  # verified frames a line needs (4 s of picture at LOCAL_STEP: a clip of 4-5 s inside other content
-# has 4 or 5 described frames, and along a zoom or a pan they verify at two places or offsets; tune side: 3 frames
-# matched a negative)
+# has 4 or 5 described frames, and along a zoom or a pan they verify at two places or offsets; on the tune side a
+# line of 3 matched a negative, paintings of one series)
 MAX_GAP = 4.0  # seconds of source without a verified frame inside one segment
 END_REACH = 2 * LOCAL_STEP  # a segment reaches a video's start or end this close to its first or last frame
 PLACE = (0.03, 0.03, 0.02)  # one copy's pairs: log scale, angle (radians), shifts (of b's long side) within these
