@@ -400,3 +400,39 @@ def test_a_cropped_clip_inside_a_longer_video_is_judged_on_its_span_and_ends_at_
     got = _longest(result)
     assert np.allclose(got[2:], (9.5, 16.3), atol=0.15), got
     assert np.allclose(got[:2], (8.5, 15.3), atol=0.35), got  # the keypoints' line: to about a sample or two
+
+
+def _clip_in_other_content(clip_frames: int, twice_as_fast: bool = False, seed: int = 4):
+    """Keypoints of a 20-s video and of a 20-s copy holding clip_frames of its frames (from 6 s, at 9 s, shown at
+    1.25x and shifted: cropped), 30 keypoints each (or, twice_as_fast, two frames' 15 in each frame of the copy),
+    among other content's random keypoints."""
+    rng = np.random.default_rng(seed)
+    frames, size, per_frame = 20, (480, 270), 40
+    points = rng.uniform([20, 20], [460, 250], (frames, per_frame, 2))
+    descriptors = rng.integers(0, 256, (frames, per_frame, 32), dtype=np.uint8)
+    copy_points = list(rng.uniform([0, 0], size, (frames, per_frame, 2)))
+    copy_descriptors = list(rng.integers(0, 256, (frames, per_frame, 32), dtype=np.uint8))
+    for k, i in enumerate(range(6, 6 + clip_frames)):
+        at, shown = (9 + k // 2, slice(15 * (k % 2), 15 * (k % 2) + 15)) if twice_as_fast else (i + 3, slice(0, 30))
+        copy_points[at][shown] = points[i, shown] * 1.25 - [60, 30]
+        copy_descriptors[at][shown] = descriptors[i, shown]
+
+    def features(points, descriptors):
+        return LocalFeatures(times=np.arange(frames, dtype=np.float32),
+                             frame=np.repeat(np.arange(frames), per_frame).astype(np.uint16),
+                             points=np.concatenate(points).astype(np.float16), descriptors=np.concatenate(descriptors),
+                             mirrored=np.concatenate(descriptors), size=size)
+    return features(points, descriptors), features(copy_points, copy_descriptors)
+
+
+def test_a_clip_of_four_described_frames_inside_other_content_is_found_and_three_are_not():
+    # A clip of 4-5 s has 4 described frames a second apart (bench "short clip + crop at host end", v07: 4.5 s,
+    # its 5 frames verifying at two offsets along a pan, 4 on the clip's line). Three frames are too few: on the tune
+    # side a negative had a line of three; and so are 4 frames of the video on 2 of the copy's (a shared logo on a
+    # line at half speed matched a tune negative so).
+    found = compare_local(*_clip_in_other_content(4), 20.0, 20.0)
+    assert found.frames == 4 and found.ratio == 1.0 and found.offset == 3.0, found
+    (segment,) = found.segments
+    assert (segment.source_start, segment.source_end) == (5.5, 9.5), segment
+    assert compare_local(*_clip_in_other_content(3), 20.0, 20.0).frames == 0
+    assert compare_local(*_clip_in_other_content(4, twice_as_fast=True), 20.0, 20.0).frames == 0

@@ -76,6 +76,7 @@ PANE_SCORE = 0.8  # a split-screen pane counts from this score up: a pane is sma
 SETTLED_SCORE = 0.9  # a pairing scoring this stops the search through the other pairings
 FOLLOW_SHARE = 0.3  # pairings whose strongest vote is below this share of the best pairing's are not followed
 LOCAL_COVERAGE = 0.3  # share of the shorter video, or of FULL_COPY_SECONDS of it, the keypoint path must cover
+CONFIDENT_FRAMES = 10  # frames verified on the keypoints' line(s) that make their match high-confidence
 SPLICE_CONTRAST = 0.5  # 1 - cosine of consecutive samples by which one video changes more than the other at the
 # same moment: where a copy was cut into other content (tune side's embedded clips: 0.66-1.3 at the cut in the
 # host, under 0.05 at the same moment in the source)
@@ -202,7 +203,7 @@ def _compare(a, b) -> tuple[Comparison, tuple[float, float, float, float] | None
         if (not match and _found(local, local_coverage)) or (match and _found(local, local.coverage) and (
                 local.coverage >= coverage and not _same_alignment(local, max(runs, key=lambda r: r.evidence)))):
             score = 0.5 + 0.5 * local_coverage
-            confident = local.frames >= 2 * MIN_FRAMES and local_coverage >= 2 * LOCAL_COVERAGE
+            confident = local.frames >= CONFIDENT_FRAMES and local_coverage >= 2 * LOCAL_COVERAGE
             whole_a, whole_b = a.descriptors("whole"), b.descriptors("whole")
             segments = tuple(_at_splices(side_a, whole_a, side_b, whole_b, s) for s in local.segments)
             return Comparison(match=True, similarity_score=round(score, 4),

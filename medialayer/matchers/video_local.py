@@ -52,7 +52,12 @@ PLACE_MARGIN = 3.0  # ... where the line's inliers outweigh those of the pairs a
 # side: the lines weak pairs made of dark copies 7.8 and more; a fixed camera's background, at every moment, 1.35)
 REPROJECTION = 0.02  # RANSAC inlier distance, as a fraction of the target frame's long side
 LINE_TOLERANCE = 1.0  # seconds between a verified pair's target time and the line through it
-MIN_FRAMES = 5  # verified frames a line needs (5 s of picture at LOCAL_STEP)
+MIN_FRAMES = 4  # verified frames a line needs in each video (4 s of picture at LOCAL_STEP: a clip of 4-5 s inside
+# other content has 4 or 5 described frames, and along a zoom or a pan they verify at two places or offsets; on the
+# tune side a line of 3 matched a negative, paintings of one series; a line of 4 frames of one video on 2 of the
+# other's, a shared logo at half speed, another)
+STRONG_FRAMES = 5  # frames verified on their own (MIN_INLIERS) a line needs unless it outweighs its place's other
+# moments (PLACE_MARGIN): a fixed camera's background verified 4 such frames on a line of a tune negative
 MAX_GAP = 4.0  # seconds of source without a verified frame inside one segment
 END_REACH = 2 * LOCAL_STEP  # a segment reaches a video's start or end this close to its first or last frame
 PLACE = (0.03, 0.03, 0.02)  # one copy's pairs: log scale, angle (radians), shifts (of b's long side) within these
@@ -243,8 +248,8 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         placed &= near
         remaining &= ~near
         rows = np.unique(pairs[placed, 0])
-        if len(rows) < MIN_FRAMES or not strong[placed].any() or (
-                len(np.unique(pairs[placed & strong, 0])) < MIN_FRAMES and
+        if min(len(rows), len(np.unique(pairs[placed, 1]))) < MIN_FRAMES or not strong[placed].any() or (
+                len(np.unique(pairs[placed & strong, 0])) < STRONG_FRAMES and
                 inliers[placed].sum() < PLACE_MARGIN * elsewhere):
             continue
         transform = _typical(placement[placed])
