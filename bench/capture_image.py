@@ -32,7 +32,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--media-dir", required=True)
     parser.add_argument("--split", default="report", choices=("tune", "report"))
-    parser.add_argument("--threshold", type=float, default=0.6232, help="a score threshold (the R@FPR one)")
+    parser.add_argument("--threshold", type=float, default=0.6232,
+                        help="a score threshold (default: the tune split's R@FPR threshold on merge23, which round "
+                             "neg25's figures in docs/benchmarks.md used; the quality bench prints today's)")
     args = parser.parse_args(argv)
     photos = [Image.open(s["path"]).convert("RGB") for s in load_sources(args.media_dir, args.split)]
     print(f"split {args.split}: {len(photos)} photos\n| capture | matched (false positives) | at {args.threshold} | "
