@@ -2872,15 +2872,18 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         inverse = np.linalg.inv(transform)
         in_a = _project(inverse, target)
         in_overlap = (in_a[:, 0] >= 0) & (in_a[:, 0] < a.width) & (in_a[:, 1] >= 0) & (in_a[:, 1] < a.height)
-        # Compared in the frame of the image shown smaller, where both thumbnails have detail.
-        frame, other, to_frame = (b, a, transform) if scale <= 1.0 else (a, b, inverse)
+        # (The blocks of each grid, a's warped onto b's and b's onto a's, computed once for the checks.)
+        on_b, on_a = _aligned_blocks(transform, a, b), None
+        # Compared in the frame of the image shown smaller, where both thumbnails have detail; but in a's where a's
+        # picture fills too few of b's blocks to judge (_aligned_blocks: a small collage cell, a third of b's side
+        # or less, spans two or three of them, and a seam inside one leaves under 4 whole): nothing judged there is
+        # no disagreement.
+        frame, other, to_frame = (b, a, transform) if scale <= 1.0 and on_b[1] is not None else (a, b, inverse)
         matched_b = np.zeros(len(points_b), bool)  # b's keypoints with any correspondence
         matched_b[pairs[:, 1]] = True
         # Where another picture borders the match, both checks keep to the cell, found on b's grid (a collage cell
         # spans whole blocks of b, while a's blocks straddle its seam), else on the frame's (where b's band along
         # a's edge, the next cell or a caption bar, fills whole blocks of a).
-        # (The blocks of each grid, a's warped onto b's and b's onto a's, computed once for the checks.)
-        on_b, on_a = _aligned_blocks(transform, a, b), None
         cell_grid, (cell, shared) = b, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b, on_b)
         if cell is None and frame is a:
             on_a = _aligned_blocks(inverse, b, a)
