@@ -601,6 +601,31 @@ def test_a_collage_cell_whose_seam_lies_inside_the_pictures_frame_is_no_other_ca
     assert not verify(a, b, *hash_match(a, b)).scene_goes_on
 
 
+def small_cell_collage(picture: Image.Image, seed: int, left: int, top: int, cell: int = 360,
+                       side: int = 1000) -> Image.Image:
+    """``picture`` cover-cropped (its left part kept) into a ``cell``-pixel square at (left, top) of a collage of four
+    other textured scenes, ``side`` pixels square."""
+    collage = Image.new("RGB", (side, side))
+    for k, corner in enumerate(((0, 0), (side // 2, 0), (0, side // 2), (side // 2, side // 2))):
+        collage.paste(synthetic.textured_scene(seed + 20 + k, side // 2, side // 2), corner)
+    shown = picture.resize((round(picture.width * cell / picture.height), cell), Image.Resampling.LANCZOS)
+    collage.paste(shown.crop((0, 0, cell, cell)), (left, top))
+    return collage
+
+
+@pytest.mark.parametrize("seed, left", [(0, 640), (1, 640), (1, 130), (6, 640)])
+def test_picture_filling_under_four_blocks_of_its_collage_is_judged_in_its_own_frame(seed, left):
+    """A picture in a small cell (0.36 of the collage's side, its seams inside the collage's 8 x 8 blocks of the
+    aligned check) fills fewer than 4 of them whole: nothing can be judged on the collage's grid, and main before round
+    collage26 took that for no agreement (0.0). Judged in the picture's own frame instead, the cell agrees; another
+    picture in the same collage is still no match."""
+    picture = synthetic.textured_scene(seed, 640, 480)
+    collage = fingerprint(small_cell_collage(picture, seed, left, 130), quality=85)
+    original = fingerprint(picture)
+    assert verify(original, collage, *hash_match(original, collage)).agreement >= 0.9
+    assert not MATCHER.compare(fingerprint(synthetic.textured_scene(seed + 40, 640, 480)), collage).match
+
+
 @pytest.mark.parametrize("seed", (0, 1, 2))
 def test_a_second_motion_weighs_as_parallax_but_a_copys_leftovers_fit_none(seed):
     """Another capture of the scene leaves a second motion layer (its near layer's correspondences); an overlaid
