@@ -166,9 +166,11 @@ blocks where either picture has detail are judged (``_content_agreement``): blac
 Then the luminance and colour checks, levels and colour mapping fitted there too, judge the cell alone: the next cell's
 pixels neither skew the fits nor count as disagreeing or recoloured. It is looked for on b's grid, where a collage
 cell spans whole blocks, then on a's when a is the frame the checks are judged in, where b's band along a's edge
-fills whole blocks of a. Where none is found there, the luminance agreement is judged on b's grid too and the better
-kept (``_luminance_agreement``, round imageq14-meme): a meme of a crop shows the picture larger, and its caption bars
-and keystone fill band a's edges in a's frame, while on b's grid they lie in blocks a's frame only partly covers, which
+fills whole blocks of a (and where a's picture fills under 4 of b's blocks whole, even shown smaller: a small cell, a
+third of b's side or less, its seams inside b's blocks, leaves nothing to judge on b's grid, which is no disagreement;
+round collage26). Where none is found there, the luminance agreement is judged on b's grid too and the better kept
+(``_luminance_agreement``, round imageq14-meme): a meme of a crop shows the picture larger, and its caption bars and
+keystone fill band a's edges in a's frame, while on b's grid they lie in blocks a's frame only partly covers, which
 are not judged. And where a's picture lies inside b, judged on b's grid, b's colour thumbnail pixels along a seam mix
 the gutter and the next picture into a's: a region of recoloured blocks one block deep along a side of the overlap,
 where a's frame ends inside b's blocks beyond and b's luminance there does not agree with a's, is the seam's, not a
