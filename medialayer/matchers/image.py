@@ -270,7 +270,7 @@ MIN_KEPT_COLOUR = 16  # pixels of colour outside the part that kept their hue, n
 MIN_OUTLINE_BLOCKS = 8
 # A match whose pictures differ in a part's colour (Evidence.recoloured) on this share of the picture or more is never
 # sure: the part may be a copy's overlay or another colour of one element (issue 13; round neg26, tune: of the matches
-# the recolour bench's local colour changes made `high`, 52 of 327 carry such a part, of the quality bench's high
+# the recolour bench's local colour changes made `high`, 52 of 304 carry such a part, of the quality bench's high
 # copies 10 of 2,342).
 UNSURE_RECOLOURED = 0.05
 
