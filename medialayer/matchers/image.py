@@ -270,6 +270,11 @@ MIN_KEPT_COLOUR = 16  # pixels of colour outside the part that kept their hue, n
 # in both pictures, is an element of the picture in another colour, not a copy (_outline_kept; round neg23, tune: the
 # copies' parts whose outline kept the shapes all crossed 3-6 blocks, their stickers' and overlays' edges new in b).
 MIN_OUTLINE_BLOCKS = 8
+# A match whose pictures differ in a part's colour (Evidence.recoloured) on this share of the picture or more is never
+# sure: the part may be a copy's overlay or another colour of one element (issue 13; round neg26, tune: of the matches
+# the recolour bench's local colour changes made `high`, 52 of 304 carry such a part, of the quality bench's high
+# copies 10 of 2,342).
+UNSURE_RECOLOURED = 0.05
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
 TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
@@ -3206,6 +3211,8 @@ class ImageMatcher(Matcher):
         if not trusted_hashes and confidence == "high":
             confidence = "medium"  # the hash of one side is weak: rest on it and the keypoints less surely
         match = similarity >= 0.5
+        if match and confidence == "high" and evidence.recoloured >= UNSURE_RECOLOURED:
+            confidence = "medium"  # a part in other colours: a copy's overlay, or a colour variant, which is no copy
         region = _target_region(evidence.region, b.frame) if match and evidence.verified else None
         return Comparison(match=match, similarity_score=round(similarity, 4), confidence=confidence,
                           region=region), evidence
