@@ -208,6 +208,7 @@ under ``MIN_QUALITY``, as flat designs have) gives at most ``medium`` confidence
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import io
@@ -473,7 +474,7 @@ _ORIENTATION_TRANSPOSE = {  # EXIF orientation tag -> the transpose that shows t
     5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90}
 _ORB = {}  # FAST threshold -> detector, created lazily once per process (cv2 objects do not pickle)
-_PAIRS = {}  # n -> the index pairs (i < j) of n (np.triu_indices): for _may_reach_inliers, word_matches_agree
+_PAIRS = {}  # n -> the index pairs (i < j) of n as two rows (np.triu_indices): _index_pairs
 _LOWEST_SCALE_BIN = int(np.float32(1.0 / SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT
 _SCALE_BINS = (int(np.float32(SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT) - _LOWEST_SCALE_BIN + 1
 
@@ -1293,9 +1294,7 @@ def _scale_may_reach(z: np.ndarray, w: np.ndarray, extent: float) -> tuple[np.nd
     correspondences' scales scatter, so few are. None through two keypoints at one place (its model is NaN, no
     inliers, in _may_reach_inliers as in OpenCV). ``z``, ``w``: the source and target points (_complex)."""
     count = len(z)
-    if count not in _PAIRS:
-        _PAIRS[count] = np.triu_indices(count, 1)
-    first, second = _PAIRS[count]
+    first, second = _index_pairs(count)
     slack = np.float32(3e-4 * extent)  # > 1e-4 (1 + sqrt(2)) extent
     low_margin, high_margin = np.float32(REPROJECTION_PX) + slack, slack  # tolerance <= low + high margin * s
     # Per pair: the interval of k about anchor i is that of i about anchor k (the spans are the same)
@@ -1321,6 +1320,13 @@ def _scale_may_reach(z: np.ndarray, w: np.ndarray, extent: float) -> tuple[np.nd
     kept = ((np.minimum(others[scale * columns + first], others[scale * columns + second]) >= MIN_INLIERS - 1)
             & (source_span > 0))
     return first[kept], second[kept]
+
+
+def _index_pairs(count: int) -> np.ndarray:
+    """The index pairs (i < j) of ``count``, as rows i and j (np.triu_indices' order), made once per count."""
+    if count not in _PAIRS:
+        _PAIRS[count] = np.stack(np.triu_indices(count, 1))
+    return _PAIRS[count]
 
 
 def _scale_bin(scale: np.ndarray) -> np.ndarray:
@@ -3082,13 +3088,11 @@ def _word_matches(a: ImageFingerprint, b: ImageFingerprint) -> tuple[np.ndarray,
 
 def _matched_count(in_a: np.ndarray, upright: int) -> int:
     """How many of a's descriptors, upright or (the other count) mirrored, are among ``in_a`` (sorted), the larger
-    count: verify() pairs exactly these sets of descriptors."""
-    split = int(np.searchsorted(in_a, upright))
-    return max(_distinct(in_a[:split]), _distinct(in_a[split:]))
-
-
-def _distinct(ordered: np.ndarray) -> int:
-    return int(len(ordered) > 0) + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
+    count: verify() pairs exactly these sets of descriptors. (On Python's lists: a few dozen matches, where each
+    numpy call costs more than the work.)"""
+    matched = in_a.tolist()
+    split = bisect.bisect_left(matched, upright)
+    return max(len(set(matched[:split])), len(set(matched[split:])))
 
 
 def word_match_count(a: ImageFingerprint, b: ImageFingerprint) -> int:
@@ -3113,9 +3117,7 @@ def word_matches_agree(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarra
     z, w = z[in_a], w[in_b]
     turned_back = np.exp(2j * np.pi * (angle_b[in_b] - angle_a[in_a]) / 256).conj()  # (each match's turn undone)
     level = level_b[in_b] - level_a[in_a]
-    if len(in_a) not in _PAIRS:
-        _PAIRS[len(in_a)] = np.triu_indices(len(in_a), 1)
-    i, j = _PAIRS[len(in_a)]
+    i, j = _index_pairs(len(in_a))
     dz, dw = z[j] - z[i], w[j] - w[i]
     # (Two matches of one keypoint of a, or of b, are at no distance on that side: the distance rules them out.)
     candidate = (mirrored[i] == mirrored[j]) & (np.minimum(np.abs(dz), np.abs(dw)) >= REPROJECTION_PX)
@@ -3159,6 +3161,27 @@ def _word_matches_at_their_places(a: ImageFingerprint, b: ImageFingerprint, in_a
 CASCADE = True  # False: every pair verified and scored in full (the code before the cascade, for the benchmarks)
 
 
+def _comparison(similarity: float, trusted_hashes: bool, region: tuple | None = None) -> Comparison:
+    """The comparison of a pair of this ``similarity`` (a match from 0.5), ``region`` where a match was located."""
+    confidence = _confidence(similarity)
+    if not trusted_hashes and confidence == "high":
+        confidence = "medium"  # the hash of one side is weak: rest on it and the keypoints less surely
+    return Comparison(match=similarity >= 0.5, similarity_score=round(similarity, 4), confidence=confidence,
+                      region=region)
+
+
+def _rejected_similarity(distance: int, trusted_hashes: bool) -> float:
+    """The similarity of a pair whose hashes are too far apart to accept and whose keypoints verify nothing."""
+    return rejected_score(distance) if trusted_hashes else 0.0
+
+
+@functools.lru_cache(maxsize=None, typed=True)
+def _rejected(distance: int, trusted_hashes: bool) -> Comparison:
+    """The comparison of a pair the word stage stops (_rejected_similarity, never a match), made once per hash distance
+    and trust and shared (it is frozen): most of a catalog's compares end here, where making it cost several us."""
+    return _comparison(_rejected_similarity(distance, trusted_hashes), trusted_hashes)
+
+
 class ImageMatcher(Matcher):
     media_type = "image"
     min_shared_keys = 3  # with the keys above: 0.998 of all-pairs matches at 7 candidates per image (bench/dedupe.py)
@@ -3194,16 +3217,12 @@ class ImageMatcher(Matcher):
             # ACCEPT_DISTANCE; only one of quality 0 (an empty DCT band) is noise.
             similarity = score(evidence, min(a.quality, b.quality) > 0)
         else:  # only verified keypoints can match this pair: the word stage first, no colour check if they fail
-            evidence = (verify(a, b, distance, orientation, colour_check=False) if may_verify(a, b)
-                        else _unverified(distance))
-            similarity = score(evidence) if evidence.verified else rejected_score(distance) if trusted_hashes else 0.0
-        confidence = _confidence(similarity)
-        if not trusted_hashes and confidence == "high":
-            confidence = "medium"  # the hash of one side is weak: rest on it and the keypoints less surely
-        match = similarity >= 0.5
-        region = _target_region(evidence.region, b.frame) if match and evidence.verified else None
-        return Comparison(match=match, similarity_score=round(similarity, 4), confidence=confidence,
-                          region=region), evidence
+            if not may_verify(a, b):
+                return _rejected(distance, trusted_hashes), _unverified(distance)
+            evidence = verify(a, b, distance, orientation, colour_check=False)
+            similarity = score(evidence) if evidence.verified else _rejected_similarity(distance, trusted_hashes)
+        region = _target_region(evidence.region, b.frame) if similarity >= 0.5 and evidence.verified else None
+        return _comparison(similarity, trusted_hashes, region), evidence
 
     @staticmethod
     def _compare_low_information(a: ImageFingerprint, b: ImageFingerprint) -> Comparison:
