@@ -474,7 +474,7 @@ _ORIENTATION_TRANSPOSE = {  # EXIF orientation tag -> the transpose that shows t
     5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90}
 _ORB = {}  # FAST threshold -> detector, created lazily once per process (cv2 objects do not pickle)
-_PAIRS = {}  # n -> the index pairs (i < j) of n as two rows (np.triu_indices): _index_pairs
+_PAIRS = {}  # n -> the index pairs (i < j) of n (np.triu_indices): _index_pairs
 _LOWEST_SCALE_BIN = int(np.float32(1.0 / SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT
 _SCALE_BINS = (int(np.float32(SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT) - _LOWEST_SCALE_BIN + 1
 
@@ -1038,7 +1038,8 @@ def _nearest_train(distances: np.ndarray,
     second = distances[rows, runner_up]
     distances[rows, nearest] = nearest_distance
     if train_points is not None and train_count > 2:
-        offsets = train_points[runner_up] - train_points[nearest]
+        # (take() rather than indexing: numpy's indexing of rows this narrow costs ten times as much)
+        offsets = train_points.take(runner_up, axis=0) - train_points.take(nearest, axis=0)
         at_one_place = np.einsum("ij,ij->i", offsets, offsets) <= SAME_PLACE_PX ** 2  # (as _rival_elsewhere's)
         # (One that passes the test against the second nearest passes it against its rival, which is no nearer.)
         rivalled = (at_one_place & (nearest_distance >= RATIO * second)
@@ -1051,8 +1052,10 @@ def _nearest_train(distances: np.ndarray,
 
 def _ratio_pairs(distance: np.ndarray, nearest: np.ndarray, kept: np.ndarray, upright: int) -> np.ndarray:
     """The (query index, train index) pairs of the ``kept`` queries and their nearest, one to one (_one_to_one)."""
-    pairs = np.stack([kept.nonzero()[0], nearest[kept]], axis=1)
-    return _one_to_one(pairs, distance[kept], upright)
+    query = kept.nonzero()[0]
+    pairs = np.empty((len(query), 2), np.int64)  # (filled column by column: a third of np.stack's time)
+    pairs[:, 0], pairs[:, 1] = query, nearest[query]
+    return _one_to_one(pairs, distance[query], upright)
 
 
 def _mutual_nearest(distances: np.ndarray, distance: np.ndarray, nearest: np.ndarray, passed: np.ndarray,
@@ -1083,7 +1086,7 @@ def _rival_elsewhere(distances: np.ndarray, rivalled: np.ndarray, nearest: np.nd
     FAISS's search ranks them) lying further than SAME_PLACE_PX from its nearest one; the last rank's when all lie
     there (a lower bound). One rank at a time, an argmin over the row with the ranks before it masked, the next rank
     only for the queries whose rival still lies at that place (a few): cheaper than ranking RIVALS in every row."""
-    rest = distances[rivalled]
+    rest = distances.take(rivalled, axis=0)
     query = np.arange(len(rivalled))
     rest[query, nearest[rivalled]] = rest[query, runner_up[rivalled]] = np.iinfo(np.int32).max
     rival_distance = np.empty(len(rivalled), distances.dtype)
@@ -1091,12 +1094,12 @@ def _rival_elsewhere(distances: np.ndarray, rivalled: np.ndarray, nearest: np.nd
         rows = np.arange(len(query))
         rival = rest.argmin(axis=1)
         rival_distance[query] = rest[rows, rival]
-        offsets = points[rival] - points[nearest[rivalled[query]]]
+        offsets = points.take(rival, axis=0) - points.take(nearest[rivalled[query]], axis=0)
         here = np.einsum("ij,ij->i", offsets, offsets) <= SAME_PLACE_PX ** 2  # (multiples of 1/64 px^2: exact)
         if not here.any():
             break
         rest[rows, rival] = np.iinfo(np.int32).max
-        rest, query = rest[here], query[here]
+        rest, query = rest.compress(here, axis=0), query[here]
     return rival_distance
 
 
@@ -1105,17 +1108,19 @@ def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.nd
     closest (the first on a tie), in query order. A flat design's descriptors of nearly uniform patches (a weak
     corner on a flat area, an anti-aliased edge) are each other's nearest neighbours: one such descriptor of b can
     be the nearest of dozens of a's and pass their ratio tests, and RANSAC then fits a transform that collapses
-    them all onto that one point (scale 0) instead of the copy's true one."""
+    them all onto that one point (scale 0) instead of the copy's true one. ``pairs`` in query order (as both callers
+    make them)."""
     if len(pairs) < 2:
         return pairs
-    query = pairs[:, 0]
-    target = pairs[:, 1] * 2 + (query >= upright)  # (a train descriptor within a set of queries)
-    # By target, closest first, then by query: one integer key (distances of 256-bit descriptors are at most 256, a
-    # query is in one pair), sorted at once where a sort on each of the four keys in turn takes twice as long
-    order = ((target * 257 + distances.astype(np.int64)) * (int(query.max()) + 1) + query).argsort()
+    target = pairs[:, 1] * 2 + (pairs[:, 0] >= upright)  # (a train descriptor within a set of queries)
+    # By target, closest first, then by query: one integer key (distances of 256-bit descriptors are at most 256),
+    # sorted stably (the pairs are in query order), where a sort on each of the four keys in turn takes twice as long
+    order = (target * 257 + distances.astype(np.int64)).argsort(kind="stable")
     ordered = target[order]
-    first = np.concatenate([[True], ordered[1:] != ordered[:-1]])
-    return pairs[np.sort(order[first])]
+    first = np.empty(len(order), bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return pairs.take(np.sort(order[first]), axis=0)
 
 
 def _same_picture_correspondences(a: ImageFingerprint, b: ImageFingerprint, transform: np.ndarray) -> np.ndarray:
@@ -1153,11 +1158,12 @@ def _at_their_places(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerp
                      train: np.ndarray) -> int:
     """How many of the pairs (a's descriptor ``query``, b's descriptor ``train``) (a's upright and mirrored descriptors
     stacked, as verify() stacks them; the mirrored ones are not counted) join keypoints within SAME_PICTURE_RADIUS of
-    each other under ``transform``."""
-    upright = query < len(a.descriptors) // 32
-    if not upright.any():
+    each other under ``transform``. ``query`` in ascending order (both callers' pairs are), so the upright ones lead."""
+    upright = int(query.searchsorted(len(a.descriptors) // 32))
+    if not upright:
         return 0
-    offsets = _project(transform, a.keypoints[query[upright]]) - b.keypoints[train[upright]]
+    offsets = (_project(transform, a.keypoints.take(query[:upright], axis=0))
+               - b.keypoints.take(train[:upright], axis=0))
     return int(np.count_nonzero(np.einsum("ij,ij->i", offsets, offsets) <= SAME_PICTURE_RADIUS ** 2))
 
 
@@ -1322,10 +1328,10 @@ def _scale_may_reach(z: np.ndarray, w: np.ndarray, extent: float) -> tuple[np.nd
     return first[kept], second[kept]
 
 
-def _index_pairs(count: int) -> np.ndarray:
-    """The index pairs (i < j) of ``count``, as rows i and j (np.triu_indices' order), made once per count."""
+def _index_pairs(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The index pairs (i < j) of ``count`` (np.triu_indices), made once per count."""
     if count not in _PAIRS:
-        _PAIRS[count] = np.stack(np.triu_indices(count, 1))
+        _PAIRS[count] = np.triu_indices(count, 1)
     return _PAIRS[count]
 
 
@@ -2847,13 +2853,14 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
     points_a, points_b = a.keypoints, b.keypoints
     best = _unverified(distance)
     upright = pairs[:, 0] < len(a.descriptors) // 32
-    mirrored_pairs = pairs[~upright]  # (a copy: a's mirrored descriptors counted from 0, as its keypoints)
+    # (compress() and take() rather than indexing: numpy's indexing of rows this narrow costs several times as much)
+    mirrored_pairs = pairs.compress(~upright, axis=0)  # (a's mirrored descriptors counted from 0, as its keypoints)
     mirrored_pairs[:, 0] -= len(a.descriptors) // 32
     # (a's points mirrored, and the mirror's matrix, only for a mirrored set that is fitted: most are too small)
-    for is_mirrored, pairs in ((False, pairs[upright]), (True, mirrored_pairs)):
+    for is_mirrored, pairs in ((False, pairs.compress(upright, axis=0)), (True, mirrored_pairs)):
         if len(pairs) < (MIN_INLIERS if hypothesis is None else SAME_PICTURE_SUPPORT):
             continue
-        source, target = points_a[pairs[:, 0]], points_b[pairs[:, 1]]
+        source, target = points_a.take(pairs[:, 0], axis=0), points_b.take(pairs[:, 1], axis=0)
         if is_mirrored:  # a's keypoints in its mirror image
             source = source * [-1.0, 1.0] + [a.width - 1.0, 0.0]
         if hypothesis is not None:  # (only upright pairs: _same_picture_correspondences)
