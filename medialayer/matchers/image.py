@@ -475,6 +475,9 @@ _ORIENTATION_TRANSPOSE = {  # EXIF orientation tag -> the transpose that shows t
     8: Image.Transpose.ROTATE_90}
 _ORB = {}  # FAST threshold -> detector, created lazily once per process (cv2 objects do not pickle)
 _PAIRS = {}  # n -> the index pairs (i < j) of n (np.triu_indices): _index_pairs
+# A turn by d 256ths (the difference of two ORB angles, -255 to 255) undone, at [d] (a negative d from the end):
+# exp(-2 pi i d / 256), computed as word_matches_agree computed it per match
+_TURNED_BACK = np.exp(2j * np.pi * np.concatenate([np.arange(256), np.arange(-256, 0)]).astype(np.int16) / 256).conj()
 _LOWEST_SCALE_BIN = int(np.float32(1.0 / SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT
 _SCALE_BINS = (int(np.float32(SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT) - _LOWEST_SCALE_BIN + 1
 
@@ -3122,7 +3125,7 @@ def word_matches_agree(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarra
     mirrored = in_a >= len(a.descriptors) // 32
     (z, angle_a, level_a), (w, angle_b, level_b) = a.match_geometry, b.match_geometry
     z, w = z[in_a], w[in_b]
-    turned_back = np.exp(2j * np.pi * (angle_b[in_b] - angle_a[in_a]) / 256).conj()  # (each match's turn undone)
+    turned_back = _TURNED_BACK[angle_b[in_b] - angle_a[in_a]]  # (each match's turn undone)
     level = level_b[in_b] - level_a[in_a]
     i, j = _index_pairs(len(in_a))
     dz, dw = z[j] - z[i], w[j] - w[i]
@@ -3132,10 +3135,9 @@ def word_matches_agree(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarra
     gain = dw / dz  # z -> gain * z + shift through both matches
     scale = np.abs(gain)
     levels = np.log(scale) / math.log(ORB_LEVEL_SCALE)
-    cos_tolerance = math.cos(math.radians(TURN_TOLERANCE))
+    turned_enough = scale * math.cos(math.radians(TURN_TOLERANCE))
     agree = ((scale >= MIN_SCALE) & (scale <= MAX_SCALE)
-             & ((gain * turned_back[i]).real >= scale * cos_tolerance)
-             & ((gain * turned_back[j]).real >= scale * cos_tolerance)
+             & ((gain * turned_back[i]).real >= turned_enough) & ((gain * turned_back[j]).real >= turned_enough)
              & (np.abs(levels - level[i]) <= LEVEL_TOLERANCE) & (np.abs(levels - level[j]) <= LEVEL_TOLERANCE))
     return bool(agree.any())
 
