@@ -11,6 +11,7 @@ import pytest
 
 from medialayer.limits import Limits
 from medialayer.matchers import image as matcher
+from medialayer.matchers.base import Comparison
 from medialayer.matchers.image_sketch import WORD_MATCH_DISTANCE, word_matches, word_order
 from medialayer.media import Blob
 from medialayer.synthetic import image as synthetic
@@ -274,3 +275,79 @@ def test_the_unverified_evidence_is_made_once_per_distance_and_type():
     assert matcher._unverified(40) == matcher.Evidence(40) and matcher._unverified(40) is matcher._unverified(40)
     assert not matcher._unverified(40).verified
     assert type(matcher._unverified(np.int64(41)).hash_distance) is np.int64  # (as Evidence(distance) keeps it)
+
+
+def matched_count_on_arrays(in_a, upright):
+    """_matched_count as it was before round speed27: the distinct ones of each sorted half counted by numpy."""
+    def distinct(ordered):
+        return int(len(ordered) > 0) + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
+    split = int(np.searchsorted(in_a, upright))
+    return max(distinct(in_a[:split]), distinct(in_a[split:]))
+
+
+def test_matched_count_on_lists_counts_as_on_arrays(fingerprints):
+    """Word matches of the module's fingerprints and random sorted sets with repeats (a word b has several descriptors
+    of), none, all upright, all mirrored: the same counts as numpy's."""
+    rng = np.random.default_rng(27)
+    cases = [(matcher._word_matches(a, b)[0], len(a.descriptors) // 32) for a in fingerprints for b in fingerprints]
+    for _ in range(500):
+        upright = int(rng.integers(1, 600))
+        low, high = rng.choice([(0, upright), (0, 2 * upright), (upright, 2 * upright)])  # upright, both, mirrored
+        cases.append((np.sort(rng.integers(low, high, int(rng.integers(0, 80)))), upright))
+    counts = [matcher._matched_count(in_a, upright) for in_a, upright in cases]
+    assert counts == [matched_count_on_arrays(in_a, upright) for in_a, upright in cases]
+    assert min(counts) == 0 and max(counts) > matcher.MIN_WORD_MATCHES
+
+
+def at_their_places_by_mask(transform, a, b, query, train):
+    """_at_their_places as it was before round speed27: the upright pairs picked by a mask, wherever they lie."""
+    upright = query < len(a.descriptors) // 32
+    if not upright.any():
+        return 0
+    offsets = matcher._project(transform, a.keypoints[query[upright]]) - b.keypoints[train[upright]]
+    return int(np.count_nonzero(np.einsum("ij,ij->i", offsets, offsets) <= matcher.SAME_PICTURE_RADIUS ** 2))
+
+
+def test_at_their_places_on_the_upright_prefix_counts_as_by_a_mask(fingerprints):
+    """Both callers' pairs come in query order (the word matches by a's descriptor, verify()'s correspondences by
+    query), so the upright ones lead: counted on that prefix, the same as by a mask, on every pair of the module's
+    fingerprints' word matches and correspondences, some with no upright pair at all."""
+    counted = []
+    for a in fingerprints:
+        for b in fingerprints:
+            transform = matcher._whole_picture(a, b)
+            if transform is None:
+                continue
+            queries = np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32)
+            ratio, with_mutual = matcher._correspondences(queries, np.frombuffer(b.descriptors, np.uint8).reshape(
+                -1, 32), len(a.descriptors) // 32, b.keypoints)
+            word_a, word_b = matcher._word_matches(a, b)
+            mirrored = word_a >= len(a.descriptors) // 32
+            for query, train in ((word_a, word_b), (word_a[mirrored], word_b[mirrored]), tuple(ratio.T),
+                                 tuple(with_mutual().T)):
+                assert np.all(np.diff(query) >= 0)
+                count = matcher._at_their_places(transform, a, b, query, train)
+                assert count == at_their_places_by_mask(transform, a, b, query, train)
+                counted.append(count)
+    assert 0 in counted and max(counted) >= matcher.SAME_PICTURE_SUPPORT
+
+
+def test_a_rejected_pairs_comparison_is_made_once_per_distance_and_trust():
+    """The comparison of a pair the word stage stops, shared, is what the score and confidence rules give it."""
+    for distance in range(matcher.ACCEPT_DISTANCE + 1, 257):
+        for trusted in (False, True):
+            similarity = matcher.rejected_score(distance) if trusted else 0.0
+            confidence = matcher._confidence(similarity)
+            expected = Comparison(match=False, similarity_score=round(similarity, 4),
+                                  confidence="medium" if confidence == "high" and not trusted else confidence)
+            assert matcher._rejected(distance, trusted) == expected
+            assert matcher._rejected(distance, trusted) is matcher._rejected(distance, trusted)
+    assert matcher._rejected(256, True).confidence == "high" and matcher._rejected(256, False).confidence == "medium"
+
+
+def test_the_turns_undone_are_read_off_a_table_bit_for_bit():
+    """word_matches_agree reads each match's turn undone off a table: every difference of two ORB angles gives the
+    very complex number (signed zeros too) the per-match formula gave."""
+    differences = np.arange(-255, 256).astype(np.int16)
+    computed = np.exp(2j * np.pi * differences / 256).conj()
+    assert np.array_equal(matcher._TURNED_BACK[differences].view(np.uint64), computed.view(np.uint64))

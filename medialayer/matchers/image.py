@@ -210,6 +210,7 @@ under ``MIN_QUALITY``, as flat designs have) gives at most ``medium`` confidence
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import io
@@ -480,7 +481,10 @@ _ORIENTATION_TRANSPOSE = {  # EXIF orientation tag -> the transpose that shows t
     5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90}
 _ORB = {}  # FAST threshold -> detector, created lazily once per process (cv2 objects do not pickle)
-_PAIRS = {}  # n -> the index pairs (i < j) of n (np.triu_indices): for _may_reach_inliers, word_matches_agree
+_PAIRS = {}  # n -> the index pairs (i < j) of n (np.triu_indices): _index_pairs
+# A turn by d 256ths (the difference of two ORB angles, -255 to 255) undone, at [d] (a negative d from the end):
+# exp(-2 pi i d / 256), computed as word_matches_agree computed it per match
+_TURNED_BACK = np.exp(2j * np.pi * np.concatenate([np.arange(256), np.arange(-256, 0)]).astype(np.int16) / 256).conj()
 _LOWEST_SCALE_BIN = int(np.float32(1.0 / SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT
 _SCALE_BINS = (int(np.float32(SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT) - _LOWEST_SCALE_BIN + 1
 
@@ -1044,7 +1048,8 @@ def _nearest_train(distances: np.ndarray,
     second = distances[rows, runner_up]
     distances[rows, nearest] = nearest_distance
     if train_points is not None and train_count > 2:
-        offsets = train_points[runner_up] - train_points[nearest]
+        # (take() rather than indexing: numpy's indexing of rows this narrow costs ten times as much)
+        offsets = train_points.take(runner_up, axis=0) - train_points.take(nearest, axis=0)
         at_one_place = np.einsum("ij,ij->i", offsets, offsets) <= SAME_PLACE_PX ** 2  # (as _rival_elsewhere's)
         # (One that passes the test against the second nearest passes it against its rival, which is no nearer.)
         rivalled = (at_one_place & (nearest_distance >= RATIO * second)
@@ -1057,8 +1062,10 @@ def _nearest_train(distances: np.ndarray,
 
 def _ratio_pairs(distance: np.ndarray, nearest: np.ndarray, kept: np.ndarray, upright: int) -> np.ndarray:
     """The (query index, train index) pairs of the ``kept`` queries and their nearest, one to one (_one_to_one)."""
-    pairs = np.stack([kept.nonzero()[0], nearest[kept]], axis=1)
-    return _one_to_one(pairs, distance[kept], upright)
+    query = kept.nonzero()[0]
+    pairs = np.empty((len(query), 2), np.int64)  # (filled column by column: a third of np.stack's time)
+    pairs[:, 0], pairs[:, 1] = query, nearest[query]
+    return _one_to_one(pairs, distance[query], upright)
 
 
 def _mutual_nearest(distances: np.ndarray, distance: np.ndarray, nearest: np.ndarray, passed: np.ndarray,
@@ -1089,7 +1096,7 @@ def _rival_elsewhere(distances: np.ndarray, rivalled: np.ndarray, nearest: np.nd
     FAISS's search ranks them) lying further than SAME_PLACE_PX from its nearest one; the last rank's when all lie
     there (a lower bound). One rank at a time, an argmin over the row with the ranks before it masked, the next rank
     only for the queries whose rival still lies at that place (a few): cheaper than ranking RIVALS in every row."""
-    rest = distances[rivalled]
+    rest = distances.take(rivalled, axis=0)
     query = np.arange(len(rivalled))
     rest[query, nearest[rivalled]] = rest[query, runner_up[rivalled]] = np.iinfo(np.int32).max
     rival_distance = np.empty(len(rivalled), distances.dtype)
@@ -1097,12 +1104,12 @@ def _rival_elsewhere(distances: np.ndarray, rivalled: np.ndarray, nearest: np.nd
         rows = np.arange(len(query))
         rival = rest.argmin(axis=1)
         rival_distance[query] = rest[rows, rival]
-        offsets = points[rival] - points[nearest[rivalled[query]]]
+        offsets = points.take(rival, axis=0) - points.take(nearest[rivalled[query]], axis=0)
         here = np.einsum("ij,ij->i", offsets, offsets) <= SAME_PLACE_PX ** 2  # (multiples of 1/64 px^2: exact)
         if not here.any():
             break
         rest[rows, rival] = np.iinfo(np.int32).max
-        rest, query = rest[here], query[here]
+        rest, query = rest.compress(here, axis=0), query[here]
     return rival_distance
 
 
@@ -1111,17 +1118,19 @@ def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.nd
     closest (the first on a tie), in query order. A flat design's descriptors of nearly uniform patches (a weak
     corner on a flat area, an anti-aliased edge) are each other's nearest neighbours: one such descriptor of b can
     be the nearest of dozens of a's and pass their ratio tests, and RANSAC then fits a transform that collapses
-    them all onto that one point (scale 0) instead of the copy's true one."""
+    them all onto that one point (scale 0) instead of the copy's true one. ``pairs`` in query order (as both callers
+    make them)."""
     if len(pairs) < 2:
         return pairs
-    query = pairs[:, 0]
-    target = pairs[:, 1] * 2 + (query >= upright)  # (a train descriptor within a set of queries)
-    # By target, closest first, then by query: one integer key (distances of 256-bit descriptors are at most 256, a
-    # query is in one pair), sorted at once where a sort on each of the four keys in turn takes twice as long
-    order = ((target * 257 + distances.astype(np.int64)) * (int(query.max()) + 1) + query).argsort()
+    target = pairs[:, 1] * 2 + (pairs[:, 0] >= upright)  # (a train descriptor within a set of queries)
+    # By target, closest first, then by query: one integer key (distances of 256-bit descriptors are at most 256),
+    # sorted stably (the pairs are in query order), where a sort on each of the four keys in turn takes twice as long
+    order = (target * 257 + distances.astype(np.int64)).argsort(kind="stable")
     ordered = target[order]
-    first = np.concatenate([[True], ordered[1:] != ordered[:-1]])
-    return pairs[np.sort(order[first])]
+    first = np.empty(len(order), bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return pairs.take(np.sort(order[first]), axis=0)
 
 
 def _same_picture_correspondences(a: ImageFingerprint, b: ImageFingerprint, transform: np.ndarray) -> np.ndarray:
@@ -1159,11 +1168,12 @@ def _at_their_places(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerp
                      train: np.ndarray) -> int:
     """How many of the pairs (a's descriptor ``query``, b's descriptor ``train``) (a's upright and mirrored descriptors
     stacked, as verify() stacks them; the mirrored ones are not counted) join keypoints within SAME_PICTURE_RADIUS of
-    each other under ``transform``."""
-    upright = query < len(a.descriptors) // 32
-    if not upright.any():
+    each other under ``transform``. ``query`` in ascending order (both callers' pairs are), so the upright ones lead."""
+    upright = int(query.searchsorted(len(a.descriptors) // 32))
+    if not upright:
         return 0
-    offsets = _project(transform, a.keypoints[query[upright]]) - b.keypoints[train[upright]]
+    offsets = (_project(transform, a.keypoints.take(query[:upright], axis=0))
+               - b.keypoints.take(train[:upright], axis=0))
     return int(np.count_nonzero(np.einsum("ij,ij->i", offsets, offsets) <= SAME_PICTURE_RADIUS ** 2))
 
 
@@ -1300,9 +1310,7 @@ def _scale_may_reach(z: np.ndarray, w: np.ndarray, extent: float) -> tuple[np.nd
     correspondences' scales scatter, so few are. None through two keypoints at one place (its model is NaN, no
     inliers, in _may_reach_inliers as in OpenCV). ``z``, ``w``: the source and target points (_complex)."""
     count = len(z)
-    if count not in _PAIRS:
-        _PAIRS[count] = np.triu_indices(count, 1)
-    first, second = _PAIRS[count]
+    first, second = _index_pairs(count)
     slack = np.float32(3e-4 * extent)  # > 1e-4 (1 + sqrt(2)) extent
     low_margin, high_margin = np.float32(REPROJECTION_PX) + slack, slack  # tolerance <= low + high margin * s
     # Per pair: the interval of k about anchor i is that of i about anchor k (the spans are the same)
@@ -1328,6 +1336,13 @@ def _scale_may_reach(z: np.ndarray, w: np.ndarray, extent: float) -> tuple[np.nd
     kept = ((np.minimum(others[scale * columns + first], others[scale * columns + second]) >= MIN_INLIERS - 1)
             & (source_span > 0))
     return first[kept], second[kept]
+
+
+def _index_pairs(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The index pairs (i < j) of ``count`` (np.triu_indices), made once per count."""
+    if count not in _PAIRS:
+        _PAIRS[count] = np.triu_indices(count, 1)
+    return _PAIRS[count]
 
 
 def _scale_bin(scale: np.ndarray) -> np.ndarray:
@@ -2848,13 +2863,14 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
     points_a, points_b = a.keypoints, b.keypoints
     best = _unverified(distance)
     upright = pairs[:, 0] < len(a.descriptors) // 32
-    mirrored_pairs = pairs[~upright]  # (a copy: a's mirrored descriptors counted from 0, as its keypoints)
+    # (compress() and take() rather than indexing: numpy's indexing of rows this narrow costs several times as much)
+    mirrored_pairs = pairs.compress(~upright, axis=0)  # (a's mirrored descriptors counted from 0, as its keypoints)
     mirrored_pairs[:, 0] -= len(a.descriptors) // 32
     # (a's points mirrored, and the mirror's matrix, only for a mirrored set that is fitted: most are too small)
-    for is_mirrored, pairs in ((False, pairs[upright]), (True, mirrored_pairs)):
+    for is_mirrored, pairs in ((False, pairs.compress(upright, axis=0)), (True, mirrored_pairs)):
         if len(pairs) < (MIN_INLIERS if hypothesis is None else SAME_PICTURE_SUPPORT):
             continue
-        source, target = points_a[pairs[:, 0]], points_b[pairs[:, 1]]
+        source, target = points_a.take(pairs[:, 0], axis=0), points_b.take(pairs[:, 1], axis=0)
         if is_mirrored:  # a's keypoints in its mirror image
             source = source * [-1.0, 1.0] + [a.width - 1.0, 0.0]
         if hypothesis is not None:  # (only upright pairs: _same_picture_correspondences)
@@ -3092,13 +3108,11 @@ def _word_matches(a: ImageFingerprint, b: ImageFingerprint) -> tuple[np.ndarray,
 
 def _matched_count(in_a: np.ndarray, upright: int) -> int:
     """How many of a's descriptors, upright or (the other count) mirrored, are among ``in_a`` (sorted), the larger
-    count: verify() pairs exactly these sets of descriptors."""
-    split = int(np.searchsorted(in_a, upright))
-    return max(_distinct(in_a[:split]), _distinct(in_a[split:]))
-
-
-def _distinct(ordered: np.ndarray) -> int:
-    return int(len(ordered) > 0) + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
+    count: verify() pairs exactly these sets of descriptors. (On Python's lists: a few dozen matches, where each
+    numpy call costs more than the work.)"""
+    matched = in_a.tolist()
+    split = bisect.bisect_left(matched, upright)
+    return max(len(set(matched[:split])), len(set(matched[split:])))
 
 
 def word_match_count(a: ImageFingerprint, b: ImageFingerprint) -> int:
@@ -3121,11 +3135,9 @@ def word_matches_agree(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarra
     mirrored = in_a >= len(a.descriptors) // 32
     (z, angle_a, level_a), (w, angle_b, level_b) = a.match_geometry, b.match_geometry
     z, w = z[in_a], w[in_b]
-    turned_back = np.exp(2j * np.pi * (angle_b[in_b] - angle_a[in_a]) / 256).conj()  # (each match's turn undone)
+    turned_back = _TURNED_BACK[angle_b[in_b] - angle_a[in_a]]  # (each match's turn undone)
     level = level_b[in_b] - level_a[in_a]
-    if len(in_a) not in _PAIRS:
-        _PAIRS[len(in_a)] = np.triu_indices(len(in_a), 1)
-    i, j = _PAIRS[len(in_a)]
+    i, j = _index_pairs(len(in_a))
     dz, dw = z[j] - z[i], w[j] - w[i]
     # (Two matches of one keypoint of a, or of b, are at no distance on that side: the distance rules them out.)
     candidate = (mirrored[i] == mirrored[j]) & (np.minimum(np.abs(dz), np.abs(dw)) >= REPROJECTION_PX)
@@ -3133,10 +3145,9 @@ def word_matches_agree(a: ImageFingerprint, b: ImageFingerprint, in_a: np.ndarra
     gain = dw / dz  # z -> gain * z + shift through both matches
     scale = np.abs(gain)
     levels = np.log(scale) / math.log(ORB_LEVEL_SCALE)
-    cos_tolerance = math.cos(math.radians(TURN_TOLERANCE))
+    turned_enough = scale * math.cos(math.radians(TURN_TOLERANCE))
     agree = ((scale >= MIN_SCALE) & (scale <= MAX_SCALE)
-             & ((gain * turned_back[i]).real >= scale * cos_tolerance)
-             & ((gain * turned_back[j]).real >= scale * cos_tolerance)
+             & ((gain * turned_back[i]).real >= turned_enough) & ((gain * turned_back[j]).real >= turned_enough)
              & (np.abs(levels - level[i]) <= LEVEL_TOLERANCE) & (np.abs(levels - level[j]) <= LEVEL_TOLERANCE))
     return bool(agree.any())
 
@@ -3167,6 +3178,31 @@ def _word_matches_at_their_places(a: ImageFingerprint, b: ImageFingerprint, in_a
 
 
 CASCADE = True  # False: every pair verified and scored in full (the code before the cascade, for the benchmarks)
+
+
+def _comparison(similarity: float, trusted_hashes: bool, region: tuple | None = None,
+                recoloured: float = 0.0) -> Comparison:
+    """The comparison of a pair of this ``similarity`` (a match from 0.5), ``region`` where a match was located,
+    ``recoloured`` the share of the picture whose colours differ (Evidence.recoloured)."""
+    confidence = _confidence(similarity)
+    if not trusted_hashes and confidence == "high":
+        confidence = "medium"  # the hash of one side is weak: rest on it and the keypoints less surely
+    match = similarity >= 0.5
+    if match and confidence == "high" and recoloured >= UNSURE_RECOLOURED:
+        confidence = "medium"  # a part in other colours: a copy's overlay, or a colour variant, which is no copy
+    return Comparison(match=match, similarity_score=round(similarity, 4), confidence=confidence, region=region)
+
+
+def _rejected_similarity(distance: int, trusted_hashes: bool) -> float:
+    """The similarity of a pair whose hashes are too far apart to accept and whose keypoints verify nothing."""
+    return rejected_score(distance) if trusted_hashes else 0.0
+
+
+@functools.lru_cache(maxsize=None, typed=True)
+def _rejected(distance: int, trusted_hashes: bool) -> Comparison:
+    """The comparison of a pair the word stage stops (_rejected_similarity, never a match), made once per hash distance
+    and trust and shared (it is frozen): most of a catalog's compares end here, where making it cost several us."""
+    return _comparison(_rejected_similarity(distance, trusted_hashes), trusted_hashes)
 
 
 class ImageMatcher(Matcher):
@@ -3204,18 +3240,12 @@ class ImageMatcher(Matcher):
             # ACCEPT_DISTANCE; only one of quality 0 (an empty DCT band) is noise.
             similarity = score(evidence, min(a.quality, b.quality) > 0)
         else:  # only verified keypoints can match this pair: the word stage first, no colour check if they fail
-            evidence = (verify(a, b, distance, orientation, colour_check=False) if may_verify(a, b)
-                        else _unverified(distance))
-            similarity = score(evidence) if evidence.verified else rejected_score(distance) if trusted_hashes else 0.0
-        confidence = _confidence(similarity)
-        if not trusted_hashes and confidence == "high":
-            confidence = "medium"  # the hash of one side is weak: rest on it and the keypoints less surely
-        match = similarity >= 0.5
-        if match and confidence == "high" and evidence.recoloured >= UNSURE_RECOLOURED:
-            confidence = "medium"  # a part in other colours: a copy's overlay, or a colour variant, which is no copy
-        region = _target_region(evidence.region, b.frame) if match and evidence.verified else None
-        return Comparison(match=match, similarity_score=round(similarity, 4), confidence=confidence,
-                          region=region), evidence
+            if not may_verify(a, b):
+                return _rejected(distance, trusted_hashes), _unverified(distance)
+            evidence = verify(a, b, distance, orientation, colour_check=False)
+            similarity = score(evidence) if evidence.verified else _rejected_similarity(distance, trusted_hashes)
+        region = _target_region(evidence.region, b.frame) if similarity >= 0.5 and evidence.verified else None
+        return _comparison(similarity, trusted_hashes, region, evidence.recoloured), evidence
 
     @staticmethod
     def _compare_low_information(a: ImageFingerprint, b: ImageFingerprint) -> Comparison:
