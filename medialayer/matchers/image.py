@@ -39,7 +39,8 @@ those verify nothing, descriptors each other's nearest within MUTUAL_DISTANCE bi
 repeated word or a small thumbnail's blur gives a design's corners look-alikes that fail the ratio test; and where
 those verify nothing either for a pair whose hashes are too far apart to accept, b may show a's whole picture (decoded
 in one shape, a few of the correspondences found at their places under that, most colours kept or turned with all the
-picture's hues: ``_same_picture``),
+picture's hues; or nearly all colours kept and a few of a's own keypoints found at their places, round art26:
+``_same_picture``),
 and a's keypoints are looked for at their own places in b, ``_same_picture_correspondences``: a tiled watermark
 gives a corner look-alikes all over b, not at its place; where those are too few or too bunched for a fit of their
 own, SAME_PICTURE_SUPPORT of them verify the hypothesis itself, round art21: heavy letters cross a design's few
