@@ -68,6 +68,12 @@ LINE_MARGIN = 1.15  # support of the best time line against the best line 2 s or
 MIN_RATIO, MAX_RATIO = 0.5, 2.0  # speed changes searched
 LINE_HYPOTHESES = 4000  # time lines tried, each through two verified frame pairs
 SAME_SPEED_SUPPORT = 0.8  # a same-speed line with this share of the best line's support is preferred
+STEADY_REACH = 2.5  # seconds either way a line's offset may move to where its frames put the copy at one place (along
+# a zoom or a pan, frames verify up to ~3 s off the copy's moments, each at another place)
+STEADY_FRAMES = 3  # frames that must place the copy at an offset for it to be weighed
+STEADY_SPREAD = 0.5  # mean distance of those frames' places from their median, in PLACE units, under which the copy
+# is taken to keep one place there (tune copies' spread p95 ~0.75 PLACE; camera footage's parallax ~0.7-1.2: a
+# similarity does not hold its place, so its line is not moved)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,6 +259,9 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
                 inliers[placed].sum() < PLACE_MARGIN * elsewhere):
             continue
         transform = _typical(placement[placed])
+        # Where the copy is placed in time: along a zoom or a pan the line's frames verify a second or two off the
+        # copy's moments just as well, each at another place; the copy itself keeps one place.
+        steady_offset = offset + _steady_shift(ta, tb, placement, pairs[:, 0], rows, ratio, offset, transform)
         # Frames that did not verify on their own (too few votes, RANSAC's luck) but show the copy where the
         # line's frames put it: segments are not cut where verification merely failed.
         followed = np.union1d(rows, np.flatnonzero(_guided(a, b, ratio, offset, transform)))
@@ -264,20 +273,21 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         for run in _bridge(runs, a.times.astype(np.float64), ta[off_line], tb[off_line], ratio, offset):
             if np.isin(run, rows).sum() < MIN_FRAMES:
                 continue
-            start, end = _ends(a.times[run].astype(np.float64), ratio, offset, a.times, b.times, duration_a,
+            start, end = _ends(a.times[run].astype(np.float64), ratio, steady_offset, a.times, b.times, duration_a,
                                duration_b)
-            segment = Segment(start, end, float(np.clip(ratio * start + offset, 0, duration_b)),
-                              float(np.clip(ratio * end + offset, 0, duration_b)))
+            segment = Segment(start, end, float(np.clip(ratio * start + steady_offset, 0, duration_b)),
+                              float(np.clip(ratio * end + steady_offset, 0, duration_b)))
             if any(_overlaps(segment, kept) for kept in segments):  # the same part a little off the line
                 continue
             segments.append(segment)
             frames_used += int(np.isin(run, rows).sum())
             if best_line is None:
-                best_line = ratio, offset
+                best_line = ratio, steady_offset
                 regions = _region(transform, a.size, b.size), _region(_inverse(transform, a.size, b.size), b.size,
                                                                        a.size)
             covered_a.update(np.flatnonzero((a.times >= start) & (a.times <= end)))
-            covered_b.update(np.flatnonzero((b.times >= ratio * start + offset) & (b.times <= ratio * end + offset)))
+            covered_b.update(np.flatnonzero((b.times >= ratio * start + steady_offset) &
+                                            (b.times <= ratio * end + steady_offset)))
     if not segments:
         return LocalMatch(0.0, 0, ())
     coverage = len(covered_a) / len(a.times) if duration_a <= duration_b else len(covered_b) / len(b.times)
@@ -436,6 +446,53 @@ def _guided(a: LocalFeatures, b: LocalFeatures, ratio: float, offset: float, pla
                 seen[i] = True
                 break
     return seen
+
+
+def _steady_shift(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames: np.ndarray, rows: np.ndarray,
+                  ratio: float, offset: float, transform: np.ndarray) -> float:
+    """Seconds to move the line's offset by (within STEADY_REACH, in tenths) to where the line's frames (``rows`` of
+    a) put the copy at one place: each frame's place at an offset between two of its verified pairs (frames of b a
+    second or two apart, near the line's place) is interpolated, and the offset where STEADY_FRAMES or more frames'
+    places spread least is taken, if they spread under STEADY_SPREAD there; else 0. Along a zoom or a pan a frame
+    verifies a second off at a place a second's move away; where the move changes speed (eased camera moves, its
+    start and end) only the copy's moments keep one place."""
+    limit = np.array([PLACE[0], PLACE[1], PLACE[2], PLACE[2]])
+    shift = tb - (ratio * ta + offset)
+    near = ((np.abs(shift) <= STEADY_REACH + LOCAL_STEP) &
+            np.all(_difference(placement, transform) <= 10 * limit, axis=1))
+    grid = np.round(np.arange(-STEADY_REACH, STEADY_REACH + 1e-9, 0.1), 1)
+    places = []  # per frame, its place (in PLACE units) at each offset of the grid; nan where not between two pairs
+    for frame in np.unique(frames[near]):
+        mine = np.flatnonzero(near & (frames == frame))
+        mine = mine[np.argsort(shift[mine])]
+        place = np.full((len(grid), 4), np.nan)
+        for low, high in zip(mine[:-1], mine[1:]):
+            if not LOCAL_STEP / 2 <= shift[high] - shift[low] <= 2 * LOCAL_STEP + 0.1:
+                continue
+            inside = (grid >= shift[low]) & (grid <= shift[high])
+            weight = ((grid[inside] - shift[low]) / (shift[high] - shift[low]))[:, None]
+            # angles unwrapped around the line's
+            low_place, high_place = (transform + _signed(placement[k], transform) for k in (low, high))
+            place[inside] = (1 - weight) * low_place + weight * high_place
+        places.append(place / limit)
+    if not places:
+        return 0.0
+    places = np.array(places)
+    placed = np.sum(~np.isnan(places[:, :, 0]), axis=0) >= STEADY_FRAMES
+    if not placed.any():
+        return 0.0
+    spread = np.full(len(grid), np.inf)
+    median = np.nanmedian(places[:, placed], axis=0)
+    spread[placed] = np.nanmean(np.max(np.abs(places[:, placed] - median), axis=2), axis=0)
+    best = int(np.argmin(spread))
+    return float(grid[best]) if spread[best] < STEADY_SPREAD else 0.0
+
+
+def _signed(placement: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """placement - other, the angle wrapped into -pi..pi."""
+    difference = placement - other
+    difference[..., 1] = np.angle(np.exp(1j * difference[..., 1]))
+    return difference
 
 
 def _region(placement: np.ndarray, size_a: tuple[int, int], size_b: tuple[int, int]):
