@@ -453,9 +453,9 @@ def _steady_shift(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames:
     """Seconds to move the line's offset by (within STEADY_REACH, in tenths) to where the line's frames (``rows`` of
     a) put the copy at one place: each frame's place at an offset between two of its verified pairs (frames of b a
     second or two apart, near the line's place) is interpolated, and the offset where STEADY_FRAMES or more frames'
-    places spread least is taken, if they spread under STEADY_SPREAD there; else 0. Along a zoom or a pan a frame
-    verifies a second off at a place a second's move away; where the move changes speed (eased camera moves, its
-    start and end) only the copy's moments keep one place."""
+    places spread least is taken, if they spread under STEADY_SPREAD there and under half as much as at the line's
+    own offset; else 0. Along a zoom or a pan a frame verifies a second off at a place a second's move away; where
+    the move changes speed (eased camera moves, their start and end) only the copy's moments keep one place."""
     limit = np.array([PLACE[0], PLACE[1], PLACE[2], PLACE[2]])
     shift = tb - (ratio * ta + offset)
     near = ((np.abs(shift) <= STEADY_REACH + LOCAL_STEP) &
@@ -484,8 +484,10 @@ def _steady_shift(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames:
     spread = np.full(len(grid), np.inf)
     median = np.nanmedian(places[:, placed], axis=0)
     spread[placed] = np.nanmean(np.max(np.abs(places[:, placed] - median), axis=2), axis=0)
-    best = int(np.argmin(spread))
-    return float(grid[best]) if spread[best] < STEADY_SPREAD else 0.0
+    best, own = int(np.argmin(spread)), int(np.flatnonzero(grid == 0.0)[0])
+    # A still or a fixed camera's picture keeps one place at every offset: the line moves only to a place clearly
+    # steadier than its own.
+    return float(grid[best]) if spread[best] < min(STEADY_SPREAD, spread[own] / 2) else 0.0
 
 
 def _signed(placement: np.ndarray, other: np.ndarray) -> np.ndarray:
