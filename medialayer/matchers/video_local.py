@@ -70,6 +70,8 @@ LINE_HYPOTHESES = 4000  # time lines tried, each through two verified frame pair
 SAME_SPEED_SUPPORT = 0.8  # a same-speed line with this share of the best line's support is preferred
 STEADY_REACH = 2.5  # seconds either way a line's offset may move to where its frames put the copy at one place (along
 # a zoom or a pan, frames verify up to ~3 s off the copy's moments, each at another place)
+STEADY_PLACES = 10  # ... weighing pairs within this many PLACE of the line's place (tune, v03's eased zoom: 4 PLACE
+# in scale 2.5 s off the copy's moments); farther ones are other content
 STEADY_FRAMES = 3  # frames that must place the copy at an offset for it to be weighed
 STEADY_SPREAD = 0.5  # mean distance of those frames' places from their median, in PLACE units, under which the copy
 # is taken to keep one place there (tune copies' spread p95 ~0.75 PLACE; camera footage's parallax ~0.7-1.2: a
@@ -261,7 +263,7 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         transform = _typical(placement[placed])
         # Where the copy is placed in time: along a zoom or a pan the line's frames verify a second or two off the
         # copy's moments just as well, each at another place; the copy itself keeps one place.
-        steady_offset = offset + _steady_shift(ta, tb, placement, pairs[:, 0], rows, ratio, offset, transform)
+        steady_offset = offset + _steady_shift(ta, tb, placement, pairs[:, 0], ratio, offset, transform)
         # Frames that did not verify on their own (too few votes, RANSAC's luck) but show the copy where the
         # line's frames put it: segments are not cut where verification merely failed.
         followed = np.union1d(rows, np.flatnonzero(_guided(a, b, ratio, offset, transform)))
@@ -448,18 +450,19 @@ def _guided(a: LocalFeatures, b: LocalFeatures, ratio: float, offset: float, pla
     return seen
 
 
-def _steady_shift(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames: np.ndarray, rows: np.ndarray,
-                  ratio: float, offset: float, transform: np.ndarray) -> float:
-    """Seconds to move the line's offset by (within STEADY_REACH, in tenths) to where the line's frames (``rows`` of
-    a) put the copy at one place: each frame's place at an offset between two of its verified pairs (frames of b a
-    second or two apart, near the line's place) is interpolated, and the offset where STEADY_FRAMES or more frames'
-    places spread least is taken, if they spread under STEADY_SPREAD there and under half as much as at the line's
-    own offset; else 0. Along a zoom or a pan a frame verifies a second off at a place a second's move away; where
-    the move changes speed (eased camera moves, their start and end) only the copy's moments keep one place."""
+def _steady_shift(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames: np.ndarray, ratio: float,
+                  offset: float, transform: np.ndarray) -> float:
+    """Seconds to move the line's offset by (within STEADY_REACH, in tenths) to where a's frames verified near it (a's
+    frame of each pair in ``frames``) put the copy at one place: each frame's place at an offset between two of its
+    verified pairs (frames of b a second or two apart, within STEADY_PLACES of the line's place) is interpolated, and
+    the offset where STEADY_FRAMES or more frames' places spread least is taken, if they spread under STEADY_SPREAD
+    there and under half as much as at the line's own offset; else 0. Along a zoom or a pan a frame verifies a second
+    off at a place a second's move away; where the move changes speed (eased camera moves, their start and end) only
+    the copy's moments keep one place."""
     limit = np.array([PLACE[0], PLACE[1], PLACE[2], PLACE[2]])
     shift = tb - (ratio * ta + offset)
     near = ((np.abs(shift) <= STEADY_REACH + LOCAL_STEP) &
-            np.all(_difference(placement, transform) <= 10 * limit, axis=1))
+            np.all(_difference(placement, transform) <= STEADY_PLACES * limit, axis=1))
     grid = np.round(np.arange(-STEADY_REACH, STEADY_REACH + 1e-9, 0.1), 1)
     places = []  # per frame, its place (in PLACE units) at each offset of the grid; nan where not between two pairs
     for frame in np.unique(frames[near]):
