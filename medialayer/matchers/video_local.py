@@ -70,6 +70,8 @@ LINE_HYPOTHESES = 4000  # time lines tried, each through two verified frame pair
 SAME_SPEED_SUPPORT = 0.8  # a same-speed line with this share of the best line's support is preferred
 STEADY_REACH = 2.5  # seconds either way a line's offset may move to where its frames put the copy at one place (along
 # a zoom or a pan, frames verify up to ~3 s off the copy's moments, each at another place)
+STEADY_SPEEDS = 0.5  # ... and its speed by up to this much (log): with few frames a second apart, lines at other
+# speeds pass through pairs off the copy's moments (tune: 0.5x for a crop played at 0.70x)
 STEADY_PLACES = 10  # ... weighing pairs within this many PLACE of the line's place (tune, v03's eased zoom: 4 PLACE
 # in scale 2.5 s off the copy's moments); farther ones are other content
 STEADY_FRAMES = 3  # frames that must place the copy at an offset for it to be weighed
@@ -263,7 +265,7 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         transform = _typical(placement[placed])
         # Where the copy is placed in time: along a zoom or a pan the line's frames verify a second or two off the
         # copy's moments just as well, each at another place; the copy itself keeps one place.
-        steady_offset = offset + _steady_shift(ta, tb, placement, pairs[:, 0], ratio, offset, transform)
+        steady_ratio, steady_offset = _steady_line(ta, tb, placement, pairs[:, 0], ratio, offset, transform)
         # Frames that did not verify on their own (too few votes, RANSAC's luck) but show the copy where the
         # line's frames put it: segments are not cut where verification merely failed.
         followed = np.union1d(rows, np.flatnonzero(_guided(a, b, ratio, offset, transform)))
@@ -275,21 +277,21 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         for run in _bridge(runs, a.times.astype(np.float64), ta[off_line], tb[off_line], ratio, offset):
             if np.isin(run, rows).sum() < MIN_FRAMES:
                 continue
-            start, end = _ends(a.times[run].astype(np.float64), ratio, steady_offset, a.times, b.times, duration_a,
-                               duration_b)
-            segment = Segment(start, end, float(np.clip(ratio * start + steady_offset, 0, duration_b)),
-                              float(np.clip(ratio * end + steady_offset, 0, duration_b)))
+            start, end = _ends(a.times[run].astype(np.float64), steady_ratio, steady_offset, a.times, b.times,
+                               duration_a, duration_b)
+            segment = Segment(start, end, float(np.clip(steady_ratio * start + steady_offset, 0, duration_b)),
+                              float(np.clip(steady_ratio * end + steady_offset, 0, duration_b)))
             if any(_overlaps(segment, kept) for kept in segments):  # the same part a little off the line
                 continue
             segments.append(segment)
             frames_used += int(np.isin(run, rows).sum())
             if best_line is None:
-                best_line = ratio, steady_offset
+                best_line = steady_ratio, steady_offset
                 regions = _region(transform, a.size, b.size), _region(_inverse(transform, a.size, b.size), b.size,
                                                                        a.size)
             covered_a.update(np.flatnonzero((a.times >= start) & (a.times <= end)))
-            covered_b.update(np.flatnonzero((b.times >= ratio * start + steady_offset) &
-                                            (b.times <= ratio * end + steady_offset)))
+            covered_b.update(np.flatnonzero((b.times >= steady_ratio * start + steady_offset) &
+                                            (b.times <= steady_ratio * end + steady_offset)))
     if not segments:
         return LocalMatch(0.0, 0, ())
     coverage = len(covered_a) / len(a.times) if duration_a <= duration_b else len(covered_b) / len(b.times)
@@ -450,20 +452,45 @@ def _guided(a: LocalFeatures, b: LocalFeatures, ratio: float, offset: float, pla
     return seen
 
 
-def _steady_shift(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames: np.ndarray, ratio: float,
-                  offset: float, transform: np.ndarray) -> float:
-    """Seconds to move the line's offset by (within STEADY_REACH, in tenths) to where a's frames verified near it (a's
-    frame of each pair in ``frames``) put the copy at one place: each frame's place at an offset between two of its
-    verified pairs (frames of b a second or two apart, within STEADY_PLACES of the line's place) is interpolated, and
-    the offset where STEADY_FRAMES or more frames' places spread least is taken, if they spread under STEADY_SPREAD
-    there and under half as much as at the line's own offset; else 0. Along a zoom or a pan a frame verifies a second
-    off at a place a second's move away; where the move changes speed (eased camera moves, their start and end) only
-    the copy's moments keep one place."""
+def _steady_line(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames: np.ndarray, ratio: float,
+                 offset: float, transform: np.ndarray) -> tuple[float, float]:
+    """The line (ratio, offset) near the given one where a's frames verified near it (a's frame of each pair in
+    ``frames``) put the copy at one place: offsets within STEADY_REACH (in tenths), at speeds within STEADY_SPEEDS of
+    the line's unless that is 1 (through the middle of its frames), each weighed by ``_spreads``; the steadiest is
+    taken if its frames spread under STEADY_SPREAD and under half as much as at the line itself, else the line.
+    Along a zoom or a pan a frame verifies a second off at a place a second's move away; where the move changes
+    speed (eased camera moves, their start and end) only the copy's moments, at the copy's speed, keep one place."""
+    on = np.abs(tb - (ratio * ta + offset)) <= LINE_TOLERANCE
+    middle = float(np.median(ta[on])) if on.any() else 0.0
+    grid = np.round(np.arange(-STEADY_REACH, STEADY_REACH + 1e-9, 0.1), 1)
+    own = _spreads(ta, tb, placement, frames, ratio, offset, transform, grid, STEADY_FRAMES)
+    best, steadiest = (ratio, offset), min(STEADY_SPREAD, own[np.flatnonzero(grid == 0.0)[0]] / 2)
+    # A line at speed 1 keeps it (``_refit``: a copy plays at its own speed unless its frames clearly say not).
+    steps = np.round(np.arange(-STEADY_SPEEDS, STEADY_SPEEDS + 1e-9, 0.05), 2) if ratio != 1.0 else np.zeros(1)
+    for speed in ratio * np.exp(steps):
+        if not MIN_RATIO <= speed <= MAX_RATIO:
+            continue
+        through = offset + (ratio - speed) * middle  # the line at this speed through the middle of the frames
+        # Speed and offset both free: one frame more than for the offset alone.
+        spread = own if speed == ratio else _spreads(ta, tb, placement, frames, speed, through, transform, grid,
+                                                     STEADY_FRAMES + 1)
+        k = int(np.argmin(spread))
+        if spread[k] < steadiest:
+            best, steadiest = (float(speed), float(through + grid[k])), spread[k]
+    return best
+
+
+def _spreads(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames: np.ndarray, ratio: float, offset: float,
+             transform: np.ndarray, grid: np.ndarray, min_frames: int) -> np.ndarray:
+    """Per offset of ``grid`` (seconds from the line), the mean distance (in PLACE units) of a's frames' places there
+    from their median; inf where fewer than min_frames place the copy. A frame's place at an offset between two of
+    its verified pairs (frames of b a second or two apart, within STEADY_PLACES of the line's place) is
+    interpolated."""
     limit = np.array([PLACE[0], PLACE[1], PLACE[2], PLACE[2]])
     shift = tb - (ratio * ta + offset)
     near = ((np.abs(shift) <= STEADY_REACH + LOCAL_STEP) &
             np.all(_difference(placement, transform) <= STEADY_PLACES * limit, axis=1))
-    grid = np.round(np.arange(-STEADY_REACH, STEADY_REACH + 1e-9, 0.1), 1)
+    spread = np.full(len(grid), np.inf)
     places = []  # per frame, its place (in PLACE units) at each offset of the grid; nan where not between two pairs
     for frame in np.unique(frames[near]):
         mine = np.flatnonzero(near & (frames == frame))
@@ -479,18 +506,13 @@ def _steady_shift(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames:
             place[inside] = (1 - weight) * low_place + weight * high_place
         places.append(place / limit)
     if not places:
-        return 0.0
+        return spread
     places = np.array(places)
-    placed = np.sum(~np.isnan(places[:, :, 0]), axis=0) >= STEADY_FRAMES
-    if not placed.any():
-        return 0.0
-    spread = np.full(len(grid), np.inf)
-    median = np.nanmedian(places[:, placed], axis=0)
-    spread[placed] = np.nanmean(np.max(np.abs(places[:, placed] - median), axis=2), axis=0)
-    best, own = int(np.argmin(spread)), int(np.flatnonzero(grid == 0.0)[0])
-    # A still or a fixed camera's picture keeps one place at every offset: the line moves only to a place clearly
-    # steadier than its own.
-    return float(grid[best]) if spread[best] < min(STEADY_SPREAD, spread[own] / 2) else 0.0
+    placed = np.sum(~np.isnan(places[:, :, 0]), axis=0) >= min_frames
+    if placed.any():
+        median = np.nanmedian(places[:, placed], axis=0)
+        spread[placed] = np.nanmean(np.max(np.abs(places[:, placed] - median), axis=2), axis=0)
+    return spread
 
 
 def _signed(placement: np.ndarray, other: np.ndarray) -> np.ndarray:
