@@ -491,23 +491,23 @@ def _spreads(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames: np.n
     near = ((np.abs(shift) <= STEADY_REACH + LOCAL_STEP) &
             np.all(_difference(placement, transform) <= STEADY_PLACES * limit, axis=1))
     spread = np.full(len(grid), np.inf)
-    places = []  # per frame, its place (in PLACE units) at each offset of the grid; nan where not between two pairs
-    for frame in np.unique(frames[near]):
-        mine = np.flatnonzero(near & (frames == frame))
-        mine = mine[np.argsort(shift[mine])]
-        place = np.full((len(grid), 4), np.nan)
-        for low, high in zip(mine[:-1], mine[1:]):
-            if not LOCAL_STEP / 2 <= shift[high] - shift[low] <= 2 * LOCAL_STEP + 0.1:
-                continue
-            inside = (grid >= shift[low]) & (grid <= shift[high])
-            weight = ((grid[inside] - shift[low]) / (shift[high] - shift[low]))[:, None]
-            # angles unwrapped around the line's
-            low_place, high_place = (transform + _signed(placement[k], transform) for k in (low, high))
-            place[inside] = (1 - weight) * low_place + weight * high_place
-        places.append(place / limit)
-    if not places:
+    # Consecutive pairs of one frame of a (by offset), a second or two apart: the spans its place is interpolated on.
+    order = np.flatnonzero(near)
+    order = order[np.lexsort((shift[order], frames[order]))]
+    low, high = order[:-1], order[1:]
+    gap = shift[high] - shift[low]
+    span = (frames[low] == frames[high]) & (gap >= LOCAL_STEP / 2) & (gap <= 2 * LOCAL_STEP + 0.1)
+    low, high, gap = low[span], high[span], gap[span]
+    if not len(low):
         return spread
-    places = np.array(places)
+    weight = (grid[None, :] - shift[low, None]) / gap[:, None]  # spans x offsets
+    inside = (weight >= 0) & (grid[None, :] <= shift[high, None])
+    unwrapped = (transform + _signed(placement, transform)) / limit  # angles around the line's, in PLACE units
+    spans, at = np.nonzero(inside)
+    _, row = np.unique(frames[low], return_inverse=True)
+    places = np.full((row.max() + 1, len(grid), 4), np.nan)  # per frame and offset; nan where not between two pairs
+    places[row[spans], at] = ((1 - weight[spans, at, None]) * unwrapped[low[spans]] +
+                              weight[spans, at, None] * unwrapped[high[spans]])
     placed = np.sum(~np.isnan(places[:, :, 0]), axis=0) >= min_frames
     if placed.any():
         median = np.nanmedian(places[:, placed], axis=0)
