@@ -17,7 +17,9 @@ sparse picture shown small keeps few keypoints its copy shows). The pairs that p
 place where the most frames put it (one copy keeps its place and size; chance agreements and frames a
 second off along a zoom land elsewhere) give time lines (through every two of them, speed ratio 0.5 to 2);
 the best-supported line must be a clear peak over the lines a few seconds away, and runs of its frames make
-the matched segments. Along the line, the frames that did not verify on their own are checked again where
+the matched segments, placed where the line's frames put the copy at one place (a frame verifies a second or two
+off its moment along a zoom or a pan, at another place: the offset, and a speed other than 1, move to where the
+frames' places agree). Along the line, the frames that did not verify on their own are checked again where
 the copy sits (guided matching), and runs are joined where nothing verified in between says the copy
 stopped: a copy is not cut where verification failed, nor where neither video shows a described frame.
 """
@@ -516,7 +518,8 @@ def _spreads(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames: np.n
 
 
 def _signed(placement: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """placement - other, the angle wrapped into -pi..pi."""
+    """Differences of (log scale, angle, x shift, y shift) transforms, placement - other, the angle wrapped into
+    -pi..pi."""
     difference = placement - other
     difference[..., 1] = np.angle(np.exp(1j * difference[..., 1]))
     return difference
@@ -554,9 +557,7 @@ def _typical(placement: np.ndarray) -> np.ndarray:
 
 def _difference(placement: np.ndarray, other: np.ndarray) -> np.ndarray:
     """Absolute differences of (log scale, angle, x shift, y shift) transforms, angles wrapped around."""
-    difference = np.abs(placement - other)
-    difference[..., 1] = np.abs(np.angle(np.exp(1j * (placement[..., 1] - other[..., 1]))))
-    return difference
+    return np.abs(_signed(placement, other))
 
 
 def _one_place(placement: np.ndarray, candidates: np.ndarray, frames: np.ndarray) -> np.ndarray:
