@@ -1,6 +1,7 @@
 """The image compare's fast paths (round speed13) give exactly what their plain formulations give: the hash distance,
 the word matches, the ratio test (since round speed23 read off one table of distances, as FAISS's searches gave it),
-the word matches' geometry; and the data a compare derives and keeps on a fingerprint is never pickled with it."""
+the word matches' geometry, the verified path's gathers of pixels and points (round speed28); and the data a compare
+derives and keeps on a fingerprint is never pickled with it."""
 from __future__ import annotations
 
 import pickle

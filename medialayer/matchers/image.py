@@ -1763,7 +1763,8 @@ def _recoloured_region(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nda
     plane_a, plane_b = _hue_plane(colour_a / 255.0), _hue_plane(colour_b / 255.0)
     moved = _shifted_residual(_rows(plane_a, valid), plane_b, valid)
     part = _largest_part((moved > RECOLOUR_SHIFT) & judged)
-    if np.count_nonzero(part) < MIN_RECOLOURED_PIXELS or _monochrome(_rows(colour_a, valid)) or _monochrome(_rows(colour_b, valid)):
+    if (np.count_nonzero(part) < MIN_RECOLOURED_PIXELS or _monochrome(_rows(colour_a, valid))
+            or _monochrome(_rows(colour_b, valid))):
         return none
     _, labels = cv2.connectedComponents((part | ((moved > RECOLOUR_FRINGE) & pixels)).astype(np.uint8),
                                         connectivity=8)
@@ -2560,7 +2561,8 @@ def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray)
     height, width = valid.shape
     # Channel planes with the edge repeated around them, so each neighbour is a slice; the squared distances summed
     # channel by channel in the order norm() sums them, and one square root after the minimum (it is monotonic):
-    # the same values as a norm per neighbour, in about half the time.
+    # the same values as a norm per neighbour, in about half the time. (The edge by OpenCV's border, not by indexing
+    # the planes with clipped rows and columns: the same values, a fifth of the time.)
     padded = np.ascontiguousarray(cv2.copyMakeBorder(predicted, 1, 1, 1, 1, cv2.BORDER_REPLICATE).transpose(2, 0, 1))
     target = np.ascontiguousarray(target.transpose(2, 0, 1))
     nearest = None
