@@ -2562,7 +2562,7 @@ def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray)
     # Channel planes with the edge repeated around them, so each neighbour is a slice; the squared distances summed
     # channel by channel in the order norm() sums them, and one square root after the minimum (it is monotonic):
     # the same values as a norm per neighbour, in about half the time. (The edge by OpenCV's border, not by indexing
-    # the planes with clipped rows and columns: the same values, a fifth of the time.)
+    # the planes with clipped rows and columns: the same values, about a quarter of the time.)
     padded = np.ascontiguousarray(cv2.copyMakeBorder(predicted, 1, 1, 1, 1, cv2.BORDER_REPLICATE).transpose(2, 0, 1))
     target = np.ascontiguousarray(target.transpose(2, 0, 1))
     nearest = None
