@@ -1,6 +1,7 @@
 """The image compare's fast paths (round speed13) give exactly what their plain formulations give: the hash distance,
 the word matches, the ratio test (since round speed23 read off one table of distances, as FAISS's searches gave it),
-the word matches' geometry; and the data a compare derives and keeps on a fingerprint is never pickled with it."""
+the word matches' geometry, the verified path's gathers of pixels and points (round speed28); and the data a compare
+derives and keeps on a fingerprint is never pickled with it."""
 from __future__ import annotations
 
 import pickle
@@ -351,3 +352,48 @@ def test_the_turns_undone_are_read_off_a_table_bit_for_bit():
     differences = np.arange(-255, 256).astype(np.int16)
     computed = np.exp(2j * np.pi * differences / 256).conj()
     assert np.array_equal(matcher._TURNED_BACK[differences].view(np.uint64), computed.view(np.uint64))
+
+
+def test_rows_are_the_boolean_indexing_of_pixels_and_points():
+    rng = np.random.default_rng(28)
+    colours = rng.integers(0, 256, (matcher.COLOUR_SIDE, matcher.COLOUR_SIDE, 3)).astype(np.float32)
+    points = rng.random((200, 2)).astype(np.float32) * 512
+    design = np.hstack([rng.random((200, 3)), np.ones((200, 1))])
+    for share in (0.0, 0.3, 0.9, 1.0):
+        valid = rng.random(colours.shape[:2]) < share
+        kept = rng.random(len(points)) < share
+        for values, mask in ((colours, valid), (colours.transpose(1, 0, 2), valid), (points, kept), (design, kept)):
+            rows = matcher._rows(values, mask)
+            assert rows.dtype == values.dtype and np.array_equal(rows, values[mask])
+
+
+def shifted_residual_by_indexing(fitted, target, valid):
+    """_shifted_residual as it was before round speed28: a masked assignment and the edge repeated by indexing."""
+    predicted = np.full(target.shape, np.inf, np.float32)
+    predicted[valid] = fitted
+    height, width = valid.shape
+    rows, columns = (np.clip(np.arange(-1, n + 1), 0, n - 1) for n in (height, width))
+    padded = predicted.transpose(2, 0, 1)[:, rows][:, :, columns]
+    target = np.ascontiguousarray(target.transpose(2, 0, 1))
+    nearest = None
+    for dy in range(3):
+        for dx in range(3):
+            difference = padded[:, dy:dy + height, dx:dx + width] - target
+            difference *= difference
+            squared = difference[0] + difference[1]
+            squared += difference[2]
+            nearest = squared if nearest is None else np.minimum(nearest, squared, out=nearest)
+    nearest = np.sqrt(nearest)
+    return np.where(valid & np.isfinite(nearest), nearest, 0.0).astype(np.float32)
+
+
+def test_shifted_residual_gives_bit_for_bit_what_indexing_gave():
+    rng = np.random.default_rng(28)
+    side = matcher.COLOUR_SIDE
+    target = rng.random((side, side, 3)).astype(np.float32)
+    for share in (0.0, 0.5, 1.0):
+        valid = rng.random((side, side)) < share
+        valid[: side // 4] = False  # (a warped picture's edge: whole rows invalid)
+        fitted = rng.random((int(valid.sum()), 3))
+        assert np.array_equal(matcher._shifted_residual(fitted, target, valid),
+                              shifted_residual_by_indexing(fitted, target, valid))

@@ -1675,7 +1675,7 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     judged_from_a, judged_from_b = changed & ~_clipped(colour_a, colour_b), changed & ~_clipped(colour_b, colour_a)
     forward, backward = forward & judged_from_a, backward & judged_from_b
     local = [differs for differs, start in ((forward, colour_a), (backward, colour_b))
-             if not _monochrome(start[colour_valid]) and _mean(differs[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR]
+             if not _monochrome(_rows(start, colour_valid)) and _mean(differs[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR]
     hue_moved, hue_turned, hues_turned = _hue_turns(colour_a, colour_b, colour_valid, fitted_from)
     if hues_turned:  # the luminance of a hue rotation's copy judged by what the rotation keeps (_value_agreement)
         value = _value_agreement(colour_a, colour_b, colour_valid, valid_blocks)
@@ -1761,9 +1761,10 @@ def _recoloured_region(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nda
     eligible = pixels & ~(white_a | white_b) & np.kron(valid_blocks & candidates, block)
     judged = eligible if shapes is None else eligible & np.kron(shapes, block)
     plane_a, plane_b = _hue_plane(colour_a / 255.0), _hue_plane(colour_b / 255.0)
-    moved = _shifted_residual(plane_a[valid], plane_b, valid)
+    moved = _shifted_residual(_rows(plane_a, valid), plane_b, valid)
     part = _largest_part((moved > RECOLOUR_SHIFT) & judged)
-    if np.count_nonzero(part) < MIN_RECOLOURED_PIXELS or _monochrome(colour_a[valid]) or _monochrome(colour_b[valid]):
+    if (np.count_nonzero(part) < MIN_RECOLOURED_PIXELS or _monochrome(_rows(colour_a, valid))
+            or _monochrome(_rows(colour_b, valid))):
         return none
     _, labels = cv2.connectedComponents((part | ((moved > RECOLOUR_FRINGE) & pixels)).astype(np.uint8),
                                         connectivity=8)
@@ -1775,12 +1776,13 @@ def _recoloured_region(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nda
         return none
     recoloured, moved_elsewhere, either_way = np.zeros(part.shape, bool), 0, part & eligible
     for start, end, end_plane in ((colour_a, colour_b, plane_b), (colour_b, colour_a, plane_a)):
-        x, target, top = start[valid] / 255.0, end[valid] / 255.0, start[valid] >= CLIPPED_LEVEL
+        colours = _rows(start, valid)
+        x, target, top = colours / 255.0, _rows(end, valid) / 255.0, colours >= CLIPPED_LEVEL
         still = None
         for fit in (_affine_map, _tone_curve):
             if still is not None and not (still & part).any():
                 break  # (the affine map explains the whole part: no map explains more)
-            mapped = np.clip(fit(start[rest] / 255.0, end[rest] / 255.0)(x), 0.0, 1.0)
+            mapped = np.clip(fit(_rows(start, rest) / 255.0, _rows(end, rest) / 255.0)(x), 0.0, 1.0)
             # (a channel at the top of the range in the picture mapped from is a lower bound: _colour_differs)
             mapped = _hue_plane(np.where(top, np.maximum(mapped, target), mapped))
             shifted = _shifted_residual(mapped, end_plane, valid) > RECOLOUR_SHIFT
@@ -2166,6 +2168,13 @@ def _colour(fingerprint: ImageFingerprint) -> np.ndarray:
     return np.frombuffer(fingerprint.colour, np.uint8).reshape(COLOUR_SIDE, COLOUR_SIDE, 3).astype(np.float32)
 
 
+def _rows(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``values[mask]`` for a boolean ``mask`` over all of ``values``' axes but its last (an image's pixels, points'
+    rows), the same elements in the same order by compress(): numpy's boolean indexing of rows this narrow (2 to 4
+    values) costs several times as much."""
+    return values.reshape(-1, values.shape[-1]).compress(mask.ravel(), axis=0)
+
+
 def _luma(fingerprint: ImageFingerprint) -> np.ndarray:
     return np.frombuffer(fingerprint.luma, np.uint8).reshape(LUMA_SIDE, LUMA_SIDE).astype(np.float32)
 
@@ -2200,7 +2209,7 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
     valid_blocks = _blocks(valid, COLOUR_BLOCK).all(axis=2)
     if valid_blocks.sum() < 4:
         return None
-    x, target = colour_a[valid] / 255.0, colour_b[valid] / 255.0
+    x, target = _rows(colour_a, valid) / 255.0, _rows(colour_b, valid) / 255.0
     fit = slice(None) if fitted_from is None else fitted_from[valid]
     tolerance = _colour_tolerance(colour_b, valid, fitted_from)
 
@@ -2240,7 +2249,7 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
         residual[unjudged] = 0.0
         mapped[unjudged[valid]] = target[unjudged[valid]]  # (nor its luminance: _luminance_moved)
         return _mean(_blocks(residual, COLOUR_BLOCK), 2) > tolerance, mapped
-    for per_channel in ((True, False) if _few_colours(colour_a[valid][fit]) else (False,)):
+    for per_channel in ((True, False) if _few_colours(_rows(colour_a, valid)[fit]) else (False,)):
         fitted = (_palette_lines if per_channel else _affine_map)(x[fit], target[fit])(x)
         differs = unexplained(fitted)
         if _mean(differs[valid_blocks], 0) <= MAX_LOCAL_RECOLOUR:
@@ -2251,8 +2260,8 @@ def _colour_differs(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarra
     # colour check judges nothing from it, and the curve, fitted to colours, takes each grey to the mean of the
     # other's channels there, not to its luminance, which the luminance check then finds moved in every block of a
     # colour whose channels' mean and luminance differ (blue, yellow).
-    tones = [] if _colourless(colour_a[valid][fit]) else [lambda: _tone_curve(x[fit], target[fit])(x)]
-    if tones and _colourless(colour_b[valid][fit]):
+    tones = [] if _colourless(_rows(colour_a, valid)[fit]) else [lambda: _tone_curve(x[fit], target[fit])(x)]
+    if tones and _colourless(_rows(colour_b, valid)[fit]):
         luma = np.repeat(x @ LUMA_WEIGHTS[:, None], 3, axis=1)
         tones.append(lambda: _tone_curve(luma[fit], target[fit])(luma))
 
@@ -2325,7 +2334,7 @@ def _affine_map(x: np.ndarray, target: np.ndarray):
     keep = np.ones(len(x), bool)
     design = np.hstack([x, np.ones((len(x), 1))])
     for _ in range(2):
-        coefficients = np.linalg.lstsq(design[keep], target[keep], rcond=None)[0]
+        coefficients = np.linalg.lstsq(_rows(design, keep), _rows(target, keep), rcond=None)[0]
         error = _norm(design @ coefficients - target)
         keep = error <= _quantile(error, 0.67)
     return lambda colours: np.hstack([colours, np.ones((len(colours), 1))]) @ coefficients
@@ -2340,7 +2349,7 @@ def _colour_tolerance(colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.n
     """The colour residual (0-1) a block may keep and count as explained: COLOUR_TOLERANCE of b's colour spread
     over the valid pixels (those the mapping was fitted from, when given)."""
     measured = valid if fitted_from is None else valid & fitted_from
-    return COLOUR_TOLERANCE * _colour_spread(colour_b[measured] / 255.0)
+    return COLOUR_TOLERANCE * _colour_spread(_rows(colour_b, measured) / 255.0)
 
 
 def _unchanged(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
@@ -2356,7 +2365,7 @@ def _unchanged(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
             weight = cv2.blur(valid.astype(np.float32), (3, 3))
             colour_a = cv2.blur(colour_a * valid[..., None], (3, 3)) / np.maximum(weight, 1e-6)[..., None]
             colour_b = cv2.blur(colour_b, (3, 3))
-        residual = _shifted_residual(colour_a[valid] / 255.0, colour_b / 255.0, valid)
+        residual = _shifted_residual(_rows(colour_a, valid) / 255.0, colour_b / 255.0, valid)
         within = _mean(_blocks(residual, COLOUR_BLOCK), 2) <= tolerance
         unchanged = within if unchanged is None else unchanged | within
     return unchanged
@@ -2376,7 +2385,7 @@ def _luminance_moved(mapped: np.ndarray, colour_b: np.ndarray, valid: np.ndarray
     moves one part's luminance. Block means, not pixels: a block's texture may be off by a pixel, its mean hardly
     moves."""
     moved = np.zeros(valid.shape, np.float32)
-    moved[valid] = np.clip(mapped, 0.0, 1.0) @ LUMA_WEIGHTS - colour_b[valid] / 255.0 @ LUMA_WEIGHTS
+    moved[valid] = np.clip(mapped, 0.0, 1.0) @ LUMA_WEIGHTS - _rows(colour_b, valid) / 255.0 @ LUMA_WEIGHTS
     return np.abs(_mean(_blocks(moved, COLOUR_BLOCK), 2)) > LUMINANCE_TOLERANCE
 
 
@@ -2547,13 +2556,14 @@ def _shifted_residual(fitted: np.ndarray, target: np.ndarray, valid: np.ndarray)
     (one per valid pixel) at it or a neighbour. A colour edge the alignment misses by a pixel leaves no residual;
     the inside of a recoloured part does."""
     predicted = np.full(target.shape, np.inf, np.float32)
-    predicted[valid] = fitted
+    # (predicted[valid] = fitted, on the flat array: numpy's masked assignment of rows of 3 costs several times as much)
+    predicted.reshape(-1)[np.repeat(valid.ravel(), 3)] = fitted.ravel()
     height, width = valid.shape
     # Channel planes with the edge repeated around them, so each neighbour is a slice; the squared distances summed
     # channel by channel in the order norm() sums them, and one square root after the minimum (it is monotonic):
-    # the same values as a norm per neighbour, in about half the time.
-    rows, columns = (np.clip(np.arange(-1, n + 1), 0, n - 1) for n in (height, width))
-    padded = predicted.transpose(2, 0, 1)[:, rows][:, :, columns]
+    # the same values as a norm per neighbour, in about half the time. (The edge by OpenCV's border, not by indexing
+    # the planes with clipped rows and columns: the same values, about a quarter of the time.)
+    padded = np.ascontiguousarray(cv2.copyMakeBorder(predicted, 1, 1, 1, 1, cv2.BORDER_REPLICATE).transpose(2, 0, 1))
     target = np.ascontiguousarray(target.transpose(2, 0, 1))
     nearest = None
     for dy in range(3):
@@ -2599,7 +2609,7 @@ def _monochrome(pixels: np.ndarray) -> bool:
     can start from."""
     if _colourless(pixels):
         return True
-    unclipped = pixels[(pixels < CLIPPED_LEVEL).all(axis=1)]
+    unclipped = _rows(pixels, (pixels < CLIPPED_LEVEL).all(axis=1))
     if len(unclipped) < 0.05 * len(pixels):
         return False
     variances = np.linalg.eigvalsh(np.cov(unclipped, rowvar=False))  # ascending
@@ -2643,7 +2653,7 @@ def _hue_turns(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
     if abs(turn) > np.radians(HUE_TURN_TOLERANCE) and turned_with.any() and kept.mean() < MAX_HUE_KEPT:
         turn = np.angle(shift[turned_with].mean())  # (a block of two colours turns its mean's hue otherwise)
         tolerance = _colour_tolerance(colour_b, valid, fitted_from)
-        turned = _turn_hues(colour_a[valid], math.degrees(turn)) / 255.0
+        turned = _turn_hues(_rows(colour_a, valid), math.degrees(turn)) / 255.0
         residual = _shifted_residual(turned, colour_b / 255.0, valid)
         alike = (_mean(_blocks(residual, COLOUR_BLOCK), 2) <= tolerance) & ~_luminance_moved(turned, colour_b, valid)
     if max(np.abs(np.exp(1j * angle_a).mean()), np.abs(np.exp(1j * angle_b).mean())) <= ONE_HUE:
@@ -2898,8 +2908,9 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             if transform is None or inliers.sum() < MIN_INLIERS:
                 continue
         scale = math.sqrt(abs(np.linalg.det(transform[:2, :2])))
+        inlier_source, inlier_target = source.compress(inliers, axis=0), target.compress(inliers, axis=0)
         if hypothesis is None and (not MIN_SCALE <= scale <= MAX_SCALE or min(
-                _occupied_cells(source[inliers]), _occupied_cells(target[inliers])) < MIN_INLIER_CELLS):
+                _occupied_cells(inlier_source), _occupied_cells(inlier_target)) < MIN_INLIER_CELLS):
             continue
         fitted = transform  # of source (a's mirrored points when mirrored) to target
         if is_mirrored:  # express the transform on a's upright frame: x -> mirror(x) -> transform
@@ -2923,10 +2934,10 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         # Where another picture borders the match, both checks keep to the cell, found on b's grid (a collage cell
         # spans whole blocks of b, while a's blocks straddle its seam), else on the frame's (where b's band along
         # a's edge, the next cell or a caption bar, fills whole blocks of a).
-        cell_grid, (cell, shared) = b, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b, b, on_b)
+        cell_grid, (cell, shared) = b, _cell(transform, inverse, points_b, inlier_target, matched_b, a, b, b, on_b)
         if cell is None and frame is a:
             on_a = _aligned_blocks(inverse, b, a)
-            cell_grid, (cell, shared_on_a) = a, _cell(transform, inverse, points_b, target[inliers], matched_b, a, b,
+            cell_grid, (cell, shared_on_a) = a, _cell(transform, inverse, points_b, inlier_target, matched_b, a, b,
                                                       a, on_a)
             shared |= shared_on_a
         if cell is None:
@@ -2943,7 +2954,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         else:
             checked = (transform, a, b, cell) if cell_grid is b else (inverse, b, a, cell)
             agreement, covered, recoloured, element = _aligned_agreement(*checked, inset=cell_grid is b)
-        if _shared_pattern(inverse, target[inliers], a, b):  # the keypoints attest a pattern: the content must agree
+        if _shared_pattern(inverse, inlier_target, a, b):  # the keypoints attest a pattern: the content must agree
             agreement = min(agreement, _content_agreement(*checked))
         # (The hypothesis' correspondences were looked for up to SAME_PICTURE_RADIUS from their places, beyond
         # PARALLAX_TOLERANCE: a few of its chance ones there fit some similarity of their own, which is no near layer.)
@@ -2954,9 +2965,9 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
             near_layer=_near_layer(fitted, source, target, inliers, layer),
-            coherent_residual=_plane_coherent_residual(fitted, source[inliers], target[inliers]),
+            coherent_residual=_plane_coherent_residual(fitted, inlier_source, inlier_target),
             scene_goes_on=cell is None and _scene_goes_on(transform, inverse, a, b),  # (a cell: one holds the other)
-            coverage=_inlier_coverage(inverse, points_b, target[inliers], a, b), containment=containment,
+            coverage=_inlier_coverage(inverse, points_b, inlier_target, a, b), containment=containment,
             inlier_ratio=float(inliers.sum() / max(1, in_overlap.sum())), recoloured=recoloured,
             recoloured_element=element, mirrored=is_mirrored,
             region=_box(region, b), region_of_b=_box(_project(inverse, _frame(b.width, b.height)), a))
