@@ -17,9 +17,7 @@ sparse picture shown small keeps few keypoints its copy shows). The pairs that p
 place where the most frames put it (one copy keeps its place and size; chance agreements and frames a
 second off along a zoom land elsewhere) give time lines (through every two of them, speed ratio 0.5 to 2);
 the best-supported line must be a clear peak over the lines a few seconds away, and runs of its frames make
-the matched segments, placed where the line's frames put the copy at one place (a frame verifies a second or two
-off its moment along a zoom or a pan, at another place: the offset, and a speed other than 1, move to where the
-frames' places agree). Along the line, the frames that did not verify on their own are checked again where
+the matched segments. Along the line, the frames that did not verify on their own are checked again where
 the copy sits (guided matching), and runs are joined where nothing verified in between says the copy
 stopped: a copy is not cut where verification failed, nor where neither video shows a described frame.
 """
@@ -70,16 +68,6 @@ LINE_MARGIN = 1.15  # support of the best time line against the best line 2 s or
 MIN_RATIO, MAX_RATIO = 0.5, 2.0  # speed changes searched
 LINE_HYPOTHESES = 4000  # time lines tried, each through two verified frame pairs
 SAME_SPEED_SUPPORT = 0.8  # a same-speed line with this share of the best line's support is preferred
-STEADY_REACH = 2.5  # seconds either way a line's offset may move to where its frames put the copy at one place (along
-# a zoom or a pan, frames verify up to ~3 s off the copy's moments, each at another place)
-STEADY_SPEEDS = 0.5  # ... and its speed by up to this much (log): with few frames a second apart, lines at other
-# speeds pass through pairs off the copy's moments (tune: 0.5x for a crop played at 0.70x)
-STEADY_PLACES = 10  # ... weighing pairs within this many PLACE of the line's place (tune, v03's eased zoom: 4 PLACE
-# in scale 2.5 s off the copy's moments); farther ones are other content
-STEADY_FRAMES = 3  # frames that must place the copy at an offset for it to be weighed
-STEADY_SPREAD = 0.5  # mean distance of those frames' places from their median, in PLACE units, under which the copy
-# is taken to keep one place there (tune copies' spread p95 ~0.75 PLACE; camera footage's parallax ~0.7-1.2: a
-# similarity does not hold its place, so its line is not moved)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,9 +253,6 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
                 inliers[placed].sum() < PLACE_MARGIN * elsewhere):
             continue
         transform = _typical(placement[placed])
-        # Where the copy is placed in time: along a zoom or a pan the line's frames verify a second or two off the
-        # copy's moments just as well, each at another place; the copy itself keeps one place.
-        steady_ratio, steady_offset = _steady_line(ta, tb, placement, pairs[:, 0], ratio, offset, transform)
         # Frames that did not verify on their own (too few votes, RANSAC's luck) but show the copy where the
         # line's frames put it: segments are not cut where verification merely failed.
         followed = np.union1d(rows, np.flatnonzero(_guided(a, b, ratio, offset, transform)))
@@ -279,21 +264,20 @@ def compare_local(a: LocalFeatures, b: LocalFeatures, duration_a: float, duratio
         for run in _bridge(runs, a.times.astype(np.float64), ta[off_line], tb[off_line], ratio, offset):
             if np.isin(run, rows).sum() < MIN_FRAMES:
                 continue
-            start, end = _ends(a.times[run].astype(np.float64), steady_ratio, steady_offset, a.times, b.times,
-                               duration_a, duration_b)
-            segment = Segment(start, end, float(np.clip(steady_ratio * start + steady_offset, 0, duration_b)),
-                              float(np.clip(steady_ratio * end + steady_offset, 0, duration_b)))
+            start, end = _ends(a.times[run].astype(np.float64), ratio, offset, a.times, b.times, duration_a,
+                               duration_b)
+            segment = Segment(start, end, float(np.clip(ratio * start + offset, 0, duration_b)),
+                              float(np.clip(ratio * end + offset, 0, duration_b)))
             if any(_overlaps(segment, kept) for kept in segments):  # the same part a little off the line
                 continue
             segments.append(segment)
             frames_used += int(np.isin(run, rows).sum())
             if best_line is None:
-                best_line = steady_ratio, steady_offset
+                best_line = ratio, offset
                 regions = _region(transform, a.size, b.size), _region(_inverse(transform, a.size, b.size), b.size,
                                                                        a.size)
             covered_a.update(np.flatnonzero((a.times >= start) & (a.times <= end)))
-            covered_b.update(np.flatnonzero((b.times >= steady_ratio * start + steady_offset) &
-                                            (b.times <= steady_ratio * end + steady_offset)))
+            covered_b.update(np.flatnonzero((b.times >= ratio * start + offset) & (b.times <= ratio * end + offset)))
     if not segments:
         return LocalMatch(0.0, 0, ())
     coverage = len(covered_a) / len(a.times) if duration_a <= duration_b else len(covered_b) / len(b.times)
@@ -454,77 +438,6 @@ def _guided(a: LocalFeatures, b: LocalFeatures, ratio: float, offset: float, pla
     return seen
 
 
-def _steady_line(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames: np.ndarray, ratio: float,
-                 offset: float, transform: np.ndarray) -> tuple[float, float]:
-    """The line (ratio, offset) near the given one where a's frames verified near it (a's frame of each pair in
-    ``frames``) put the copy at one place: offsets within STEADY_REACH (in tenths), at speeds within STEADY_SPEEDS of
-    the line's unless that is 1 (through the middle of its frames), each weighed by ``_spreads``; the steadiest is
-    taken if its frames spread under STEADY_SPREAD and under half as much as at the line itself, else the line.
-    Along a zoom or a pan a frame verifies a second off at a place a second's move away; where the move changes
-    speed (eased camera moves, their start and end) only the copy's moments, at the copy's speed, keep one place."""
-    on = np.abs(tb - (ratio * ta + offset)) <= LINE_TOLERANCE
-    middle = float(np.median(ta[on])) if on.any() else 0.0
-    grid = np.round(np.arange(-STEADY_REACH, STEADY_REACH + 1e-9, 0.1), 1)
-    own = _spreads(ta, tb, placement, frames, ratio, offset, transform, grid, STEADY_FRAMES)
-    best, steadiest = (ratio, offset), min(STEADY_SPREAD, own[np.flatnonzero(grid == 0.0)[0]] / 2)
-    # A line at speed 1 keeps it (``_refit``: a copy plays at its own speed unless its frames clearly say not).
-    steps = np.round(np.arange(-STEADY_SPEEDS, STEADY_SPEEDS + 1e-9, 0.05), 2) if ratio != 1.0 else np.zeros(1)
-    for speed in ratio * np.exp(steps):
-        if not MIN_RATIO <= speed <= MAX_RATIO:
-            continue
-        through = offset + (ratio - speed) * middle  # the line at this speed through the middle of the frames
-        # Speed and offset both free: one frame more than for the offset alone.
-        spread = own if speed == ratio else _spreads(ta, tb, placement, frames, speed, through, transform, grid,
-                                                     STEADY_FRAMES + 1)
-        k = int(np.argmin(spread))
-        if spread[k] < steadiest:
-            best, steadiest = (float(speed), float(through + grid[k])), spread[k]
-    return best
-
-
-def _spreads(ta: np.ndarray, tb: np.ndarray, placement: np.ndarray, frames: np.ndarray, ratio: float, offset: float,
-             transform: np.ndarray, grid: np.ndarray, min_frames: int) -> np.ndarray:
-    """Per offset of ``grid`` (seconds from the line), the mean distance (in PLACE units) of a's frames' places there
-    from their median; inf where fewer than min_frames place the copy. A frame's place at an offset between two of
-    its verified pairs (frames of b a second or two apart, within STEADY_PLACES of the line's place) is
-    interpolated."""
-    limit = np.array([PLACE[0], PLACE[1], PLACE[2], PLACE[2]])
-    shift = tb - (ratio * ta + offset)
-    near = ((np.abs(shift) <= STEADY_REACH + LOCAL_STEP) &
-            np.all(_difference(placement, transform) <= STEADY_PLACES * limit, axis=1))
-    spread = np.full(len(grid), np.inf)
-    # Consecutive pairs of one frame of a (by offset), a second or two apart: the spans its place is interpolated on.
-    order = np.flatnonzero(near)
-    order = order[np.lexsort((shift[order], frames[order]))]
-    low, high = order[:-1], order[1:]
-    gap = shift[high] - shift[low]
-    span = (frames[low] == frames[high]) & (gap >= LOCAL_STEP / 2) & (gap <= 2 * LOCAL_STEP + 0.1)
-    low, high, gap = low[span], high[span], gap[span]
-    if not len(low):
-        return spread
-    weight = (grid[None, :] - shift[low, None]) / gap[:, None]  # spans x offsets
-    inside = (weight >= 0) & (grid[None, :] <= shift[high, None])
-    unwrapped = (transform + _signed(placement, transform)) / limit  # angles around the line's, in PLACE units
-    spans, at = np.nonzero(inside)
-    _, row = np.unique(frames[low], return_inverse=True)
-    places = np.full((row.max() + 1, len(grid), 4), np.nan)  # per frame and offset; nan where not between two pairs
-    places[row[spans], at] = ((1 - weight[spans, at, None]) * unwrapped[low[spans]] +
-                              weight[spans, at, None] * unwrapped[high[spans]])
-    placed = np.sum(~np.isnan(places[:, :, 0]), axis=0) >= min_frames
-    if placed.any():
-        median = np.nanmedian(places[:, placed], axis=0)
-        spread[placed] = np.nanmean(np.max(np.abs(places[:, placed] - median), axis=2), axis=0)
-    return spread
-
-
-def _signed(placement: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """Differences of (log scale, angle, x shift, y shift) transforms, placement - other, the angle wrapped into
-    -pi..pi."""
-    difference = placement - other
-    difference[..., 1] = np.angle(np.exp(1j * difference[..., 1]))
-    return difference
-
-
 def _region(placement: np.ndarray, size_a: tuple[int, int], size_b: tuple[int, int]):
     """Where a's frame lands in b's under a (log scale, angle, x shift, y shift) transform: the box around its
     four corners, as fractions of b's width and height (left, top, right, bottom), or None outside b."""
@@ -557,7 +470,9 @@ def _typical(placement: np.ndarray) -> np.ndarray:
 
 def _difference(placement: np.ndarray, other: np.ndarray) -> np.ndarray:
     """Absolute differences of (log scale, angle, x shift, y shift) transforms, angles wrapped around."""
-    return np.abs(_signed(placement, other))
+    difference = np.abs(placement - other)
+    difference[..., 1] = np.abs(np.angle(np.exp(1j * (placement[..., 1] - other[..., 1]))))
+    return difference
 
 
 def _one_place(placement: np.ndarray, candidates: np.ndarray, frames: np.ndarray) -> np.ndarray:
