@@ -143,6 +143,10 @@ def test_an_interrupted_run_leaves_no_output_that_looks_complete_and_a_rerun_com
             run.wait()
     assert [path for path in glob.glob(prefix + "-*") if path.endswith((".jsonl", ".parquet"))] == []
 
-    assert subprocess.run(command + ["--input", str(done_pairs)], cwd=repo).returncode == 0
+    rerun = subprocess.run(command + ["--input", str(done_pairs)], cwd=repo,
+                           env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert rerun.returncode == 0
+    # The killed run's temp folders, Beam's included (inside its scratch folder), are swept by the rerun.
+    assert glob.glob(str(tmp_path / "medialayer-*")) == glob.glob(str(tmp_path / "beam-*")) == []
     assert sorted(os.path.basename(p) for p in glob.glob(prefix + "-*")) == sorted(
         f"results-{shard:05d}-of-00004.{fmt}" for shard in range(4) for fmt in ("jsonl", "parquet"))

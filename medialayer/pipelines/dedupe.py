@@ -27,7 +27,7 @@ from medialayer.io.results import WriteResults, clear_outputs, output_paths, pub
 from medialayer.io.rows import FORMATS
 from medialayer.limits import add_limit_arguments, limits_from_namespace
 from medialayer.pipelines.match_pairs import (merge_totals, fetch_batches, join_blocks, local_workers,
-                                              metric_counters, output_formats, pipeline_options,
+                                              metric_counters, new_pipeline, output_formats, pipeline_options,
                                               removed_if_unbuilt, run_to_completion, shows_progress_bar,
                                               verify_counts)
 from medialayer.record import ASSET_SCHEMA, GROUP_SCHEMA, LINK_SCHEMA, PREVIEW_SCHEMA
@@ -156,7 +156,7 @@ def prepare(argv=None, prog: str | None = None):
     args, pipeline_args = build_parser(prog).parse_known_args(argv)
     args.run_id = os.urandom(6).hex()
     options = pipeline_options(pipeline_args)
-    with removed_if_unbuilt(beam.Pipeline(options=options)) as pipeline:
+    with removed_if_unbuilt(new_pipeline(options)) as pipeline:
         build(pipeline, args)
         for name in OUTPUTS:
             clear_outputs(os.path.join(args.output, name))

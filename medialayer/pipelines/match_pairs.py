@@ -184,19 +184,34 @@ def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:
     return options
 
 
+@contextlib.contextmanager
+def temp_folders_in(folder: str):
+    """Beam's temp folders made inside the block go into ``folder``: Beam takes no option for them, it uses
+    tempfile's default, swapped here for the block."""
+    default_temp = tempfile.tempdir
+    tempfile.tempdir = folder
+    try:
+        yield
+    finally:
+        tempfile.tempdir = default_temp
+
+
+def new_pipeline(options: PipelineOptions) -> beam.Pipeline:
+    """A Pipeline whose temp folder (``beam-pipeline-temp*``, removed when the run ends) is in this process's
+    scratch folder, so a stopped or killed run leaves none in /tmp (medialayer.media, medialayer.stopping)."""
+    with temp_folders_in(scratch_dir()):
+        return beam.Pipeline(options=options)
+
+
 def run_to_completion(pipeline: beam.Pipeline):
     """Run the pipeline and wait for it; the progress bars end either way. Beam's submission makes temp folders
     it never removes (``environments.python_sdk_dependencies``: one per environment on the portable runners), so
     it makes them in a folder of this process's scratch folder, removed when the run ends; the scratch folder
     itself is made first, outside it, since it outlives the run."""
     submission_temp = tempfile.mkdtemp(prefix="submission-", dir=scratch_dir())
-    default_temp = tempfile.tempdir
     try:
-        tempfile.tempdir = submission_temp
-        try:
+        with temp_folders_in(submission_temp):
             result = pipeline.run()
-        finally:
-            tempfile.tempdir = default_temp
         result.wait_until_finish()
     finally:
         close_bars()
@@ -228,7 +243,7 @@ def prepare(argv=None, prog: str | None = None) -> tuple[beam.Pipeline, argparse
     (FileNotFoundError, ValueError)."""
     args, pipeline_args = build_parser(prog).parse_known_args(argv)
     options = pipeline_options(pipeline_args)
-    with removed_if_unbuilt(beam.Pipeline(options=options)) as pipeline:
+    with removed_if_unbuilt(new_pipeline(options)) as pipeline:
         build(pipeline, args)
         for prefix in (args.output, previews_prefix(args.output)):  # earlier runs' files never mix with this run's
             clear_outputs(prefix)
