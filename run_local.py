@@ -6,11 +6,13 @@ The same job as ``medialayer run``; exit statuses in the README ("Command line")
 """
 import sys
 
-from medialayer import console
+from medialayer import console, stopping
 
 console.setup_logging()  # before Beam is imported
 
 from medialayer.pipelines.match_pairs import execute, main, prepare, run  # noqa: E402,F401 (run, prepare: the API)
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], prog="run_local.py"))
+    with stopping.stopped_cleanly():
+        status = main(sys.argv[1:], prog="run_local.py")
+    sys.exit(status)

@@ -15,7 +15,7 @@ import importlib.metadata
 import json
 import sys
 
-from medialayer import console
+from medialayer import console, stopping
 from medialayer.limits import DEFAULT_LIMITS, add_limit_arguments, limits_from_namespace
 
 
@@ -103,6 +103,11 @@ def main(argv=None) -> int:
     console.setup_logging()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    with stopping.stopped_cleanly():
+        return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
     if args.command == "run":
         from medialayer.pipelines.match_pairs import main as run_job
 
@@ -158,7 +163,7 @@ def readable(record: dict) -> str:
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from medialayer.service import ServiceConfig, create_app, read_api_keys
+    from medialayer.service import SHUTDOWN_GRACE, ServiceConfig, create_app, read_api_keys
 
     try:
         keys = read_api_keys(args.api_key_file) if args.api_key_file else frozenset()
@@ -168,7 +173,10 @@ def serve_command(args: argparse.Namespace) -> int:
     config = ServiceConfig(limits=limits_from_namespace(args), workers=args.workers, queue_size=args.queue_size,
                            request_timeout=args.request_timeout, max_body_bytes=args.max_body_bytes,
                            retry_after=args.retry_after, api_keys=keys, per_key_concurrency=args.per_key_concurrency)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level)
+    # Told to stop, uvicorn answers the requests in flight for a few seconds, then signals again: to the handler of
+    # medialayer.stopping, which ends the match threads (a fetch may be blocked on a silent server) and children.
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level,
+                timeout_graceful_shutdown=SHUTDOWN_GRACE)
     return console.OK
 
 

@@ -1,14 +1,16 @@
 """Fetched media handed from io to the matchers: bytes in memory, or a local file for large payloads.
 
-Temporary media files live in this process's scratch folder (``scratch_dir()``): removed at exit, and
-the folders of processes that died without removing theirs (SIGKILL, OOM killer) are swept by the next
-process that makes one. Decoder processes keep theirs inside it (medialayer.isolation).
+Temporary media files live in this process's scratch folder (``scratch_dir()``): removed at exit (or when
+the command is stopped, medialayer.stopping), and the folders of processes that died without removing theirs
+(SIGKILL, OOM killer) are swept by the next process that makes one. Decoder processes keep theirs inside it
+(medialayer.isolation), and so do the pipelines' Beam temp folders (medialayer.pipelines.match_pairs).
 """
 from __future__ import annotations
 
 import atexit
 import contextlib
 import glob
+import itertools
 import os
 import shutil
 import tempfile
@@ -31,6 +33,20 @@ def scratch_dir() -> str:
             atexit.register(shutil.rmtree, folder, True)
             _scratch = (os.getpid(), folder)
         return _scratch[1]
+
+
+def remove_scratch_folders(ended_pids=()) -> None:
+    """Remove this process's scratch folder now, and those of the processes ``ended_pids`` (its children,
+    just stopped): what a stopped command does instead of waiting for its exit."""
+    ours = [_scratch[1]] if _scratch is not None and _scratch[0] == os.getpid() else []
+    # Beside ours: tempfile's default may be swapped meanwhile (match_pairs.temp_folders_in).
+    root = os.path.dirname(ours[0]) if ours else tempfile.gettempdir()
+    theirs = [glob.glob(os.path.join(root, f"{SCRATCH_PREFIX}{pid}-*")) for pid in ended_pids]
+    for folder in itertools.chain(ours, *theirs):
+        for _ in range(3):  # a thread of ours may still add a file while it goes
+            shutil.rmtree(folder, ignore_errors=True)
+            if not os.path.exists(folder):
+                break
 
 
 def _sweep_folders_of_dead_processes() -> None:

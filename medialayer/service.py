@@ -65,6 +65,7 @@ KEY_BUSY_STATUS = 429
 OVERLOAD_STATUS = 503
 # The service fetches http(s) only unless the operator widens allowed_schemes; the batch job's default is wider.
 SERVICE_LIMITS = Limits(allowed_schemes="http,https")
+SHUTDOWN_GRACE = 5.0  # seconds requests in flight get to finish once the service is told to stop
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Nothing lost, nothing left behind: decoder temp files, orphaned decoders, a missing fingerprint, a
-temp file already gone (issue 17's reproductions, each as a test)."""
+temp file already gone (issue 17's reproductions, each as a test); a command stopped by SIGTERM or SIGINT
+while a fetch hangs (round term27)."""
+import contextlib
 import glob
 import json
 import os
@@ -8,7 +10,9 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import apache_beam as beam
@@ -17,6 +21,7 @@ from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 import hostile_decoders
+import httpserver
 from medialayer import isolation, media
 from medialayer.errors import ErrorCode, MediaError
 from medialayer.limits import Limits
@@ -150,3 +155,108 @@ def test_an_interrupted_run_leaves_no_output_that_looks_complete_and_a_rerun_com
     assert glob.glob(str(tmp_path / "medialayer-*")) == glob.glob(str(tmp_path / "beam-*")) == []
     assert sorted(os.path.basename(p) for p in glob.glob(prefix + "-*")) == sorted(
         f"results-{shard:05d}-of-00004.{fmt}" for shard in range(4) for fmt in ("jsonl", "parquet"))
+
+
+def descendants_of(pid: int) -> list[int]:
+    children = children_of(pid)
+    return children + [grandchild for child in children for grandchild in descendants_of(child)]
+
+
+def ended(pid: int) -> bool:
+    """Gone, or a zombie (an orphan waits for init to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def image_and_silent_url(tmp_path: Path, silent: socket.socket) -> tuple[str, str]:
+    image = tmp_path / "a.png"
+    textured_scene(5, 160, 120).save(image)
+    return str(image), f"http://127.0.0.1:{silent.getsockname()[1]}/b.png"
+
+
+def run_command(kind: str, tmp_path: Path, silent: socket.socket) -> list[str]:
+    """A command that decodes a local image and fetches a URL from a server that never answers."""
+    image, hanging = image_and_silent_url(tmp_path, silent)
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(json.dumps({"source_url": image, "target_url": hanging}) + "\n")
+    job = ["--input", str(pairs), "--output", str(tmp_path / "out" / "results"), "--allow-private-networks"]
+    if kind == "run_local.py":
+        return [sys.executable, str(TESTS.parent / "run_local.py")] + job
+    if kind == "medialayer run, multi_processing":
+        return [sys.executable, "-m", "medialayer", "run"] + job + ["--direct_running_mode=multi_processing",
+                                                                   "--direct_num_workers=2"]
+    return [sys.executable, "-m", "medialayer", "match", image, hanging, "--allow-private-networks"]
+
+
+def stop_and_check_nothing_is_left(run: subprocess.Popen, stop: signal.Signals, silent: socket.socket,
+                                   temp: Path, stderr: Path) -> None:
+    """Once the run decodes (a decoder's folder exists) and is blocked in a fetch (the silent server has its
+    connection), ``stop`` ends it promptly with 128 + signal and one line, and nothing of it is left."""
+    silent.settimeout(120)
+    connection, _ = silent.accept()
+    with connection:
+        assert wait_for(lambda: glob.glob(str(temp / "medialayer-*" / "decoder-*")), 120)
+        started = descendants_of(run.pid)
+        assert started
+        signalled = time.monotonic()
+        run.send_signal(stop)
+        assert run.wait(60) == 128 + stop
+        assert time.monotonic() - signalled < 30
+    assert sorted(os.listdir(temp)) == []  # ours, the decoders' and Beam's temp folders alike
+    assert wait_for(lambda: all(ended(pid) for pid in started), 10)
+    assert stderr.read_text().splitlines()[-1].startswith(f"Stopped by {stop.name} (exit status {128 + stop})")
+
+
+@pytest.mark.parametrize("kind, stop", [("run_local.py", signal.SIGTERM),
+                                        ("medialayer run, multi_processing", signal.SIGINT),
+                                        ("medialayer match", signal.SIGINT)], ids=["run_local.py-SIGTERM",
+                                        "multi_processing-SIGINT", "match-SIGINT"])
+def test_a_stopped_command_exits_at_once_and_leaves_nothing_behind(tmp_path, kind, stop):
+    temp, stderr = tmp_path / "tmp", tmp_path / "stderr.txt"
+    temp.mkdir()
+    with socket.create_server(("127.0.0.1", 0)) as silent, stderr.open("w") as errors:
+        run = subprocess.Popen(run_command(kind, tmp_path, silent), cwd=TESTS.parent, env={
+            **os.environ, "TMPDIR": str(temp)}, stdout=subprocess.DEVNULL, stderr=errors)
+        try:
+            stop_and_check_nothing_is_left(run, stop, silent, temp, stderr)
+        finally:
+            run.kill()
+            run.wait()
+
+
+def test_a_stopped_service_exits_within_seconds_of_a_request_blocked_in_a_fetch(tmp_path):
+    temp, stderr = tmp_path / "tmp", tmp_path / "stderr.txt"
+    temp.mkdir()
+    port = httpserver.free_port()
+    with socket.create_server(("127.0.0.1", 0)) as silent, httpserver.LoopbackServer() as server, \
+            stderr.open("w") as errors:
+        image, hanging = image_and_silent_url(tmp_path, silent)
+        source = server.route("/a.png", httpserver.serve(Path(image).read_bytes()))
+        service = subprocess.Popen([sys.executable, "-m", "medialayer", "serve", "--port", str(port),
+                                    "--allow-private-networks"], cwd=TESTS.parent,
+                                   env={**os.environ, "TMPDIR": str(temp)}, stdout=subprocess.DEVNULL, stderr=errors)
+        try:
+            assert wait_for(lambda: service_is_up(port), 120)
+            request = threading.Thread(target=post_pair, args=(port, source, hanging), daemon=True)
+            request.start()
+            stop_and_check_nothing_is_left(service, signal.SIGTERM, silent, temp, stderr)
+        finally:
+            service.kill()
+            service.wait()
+
+
+def service_is_up(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def post_pair(port: int, source: str, target: str) -> None:
+    body = json.dumps({"source_url": source, "target_url": target}).encode()
+    with contextlib.suppress(OSError):  # the service is stopped while it answers
+        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/image/match", body,
+                                                      {"Content-Type": "application/json"}), timeout=120)
