@@ -1,4 +1,6 @@
 """``python -m medialayer ...``: the same command as ``medialayer``."""
+import sys
+
 from medialayer.cli import main
 
-main()
+sys.exit(main())
