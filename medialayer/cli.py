@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="medialayer", description="Near-duplicate detection for images, video and audio.",
         epilog="Exit statuses: 0 done; 1 failed (unusable input or options, or the run failed); 2 usage error; "
-               "3 no row produced a result (every row an error); 4 the input held no rows.")
+               "3 no row produced a result (every row an error); 4 the input held no rows; 143 / 130 stopped by "
+               "SIGTERM / SIGINT.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

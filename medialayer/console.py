@@ -12,6 +12,7 @@ FAILED = 1  # unusable input files or options (said before any work), or the run
 USAGE = 2  # the command line could not be parsed (argparse's own status)
 NO_RESULTS = 3  # the job completed, but every row is an error record
 NO_ROWS = 4  # the input held no rows
+# 128 + the signal (143 SIGTERM, 130 SIGINT): stopped, nothing left behind (medialayer.stopping)
 
 # Logged by Beam's optional GCP client modules at import time; they are not used here.
 _BEAM_IMPORT_NOISE = ("apitools not found",)

@@ -41,7 +41,8 @@ OUTPUTS = {"links": (LINK_SCHEMA, "pair_id"), "groups": (GROUP_SCHEMA, "group_id
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Find every near-duplicate in a catalog of media URLs.",
                                      epilog="Other options are passed to Beam. Exit statuses: 0 done; 1 failed; "
-                                            "2 usage error; 3 every asset an error; 4 the input held no rows.")
+                                            "2 usage error; 3 every asset an error; 4 the input held no rows; "
+                                            "143 / 130 stopped by SIGTERM / SIGINT.")
     parser.add_argument("--input", required=True, help="catalog file(s), one asset per row (url, optional "
                                                        "asset_id and media_type): JSONL, CSV or Parquet; globs")
     parser.add_argument("--input_format", "--input-format", dest="input_format", choices=FORMATS)

@@ -44,7 +44,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Near-duplicate detection over a file of URL pairs.",
                                      epilog="Other options are passed to Beam (--runner, --direct_num_workers, ...). "
                                             "Exit statuses: 0 done; 1 failed; 2 usage error; 3 every row an "
-                                            "error; 4 the input held no rows.")
+                                            "error; 4 the input held no rows; 143 / 130 stopped by "
+                                            "SIGTERM / SIGINT.")
     parser.add_argument("--input", required=True, help="pair file(s): JSONL, CSV with a header row, or Parquet; "
                                                        "globs allowed")
     parser.add_argument("--input_format", "--input-format", dest="input_format", choices=FORMATS,
