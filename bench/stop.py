@@ -5,7 +5,7 @@
 Each case runs ``run_local.py`` as its own process with a fresh TMPDIR, over generated images
 (throughput.py's) plus ``--hanging`` rows whose target is on a loopback server that accepts connections and
 never answers (fetches blocked until their deadline). ``--after`` seconds into the run it sends the signal and
-measures: the seconds until the process exits (given up after ``--give-up`` s: then SIGKILLed), its exit status,
+measures: where the run was (its last progress line), the seconds until the process exits (given up after ``--give-up`` s: then SIGKILLed), its exit status,
 the entries left in its TMPDIR (its temp folders, the decoders' and Beam's), and the processes of its tree
 (listed just before the signal) still running 10 s after it exited. Run the script from a checkout of another
 commit to measure that commit (the script puts the repo root it lives in first on sys.path).
@@ -39,6 +39,8 @@ def run_case(pairs: str, stop: signal.Signals, after: float, give_up: float, ext
     time.sleep(after)
     tree = psutil.Process(job.pid).children(recursive=True)
     entries_before = len(os.listdir(temp))
+    with open(os.path.join(work, "stderr.txt")) as errors:  # where the run was: its last progress line
+        progress = ([line for line in errors if "medialayer.progress" in line] or [""])[-1]
     signalled = time.monotonic()
     job.send_signal(stop)
     try:
@@ -59,7 +61,8 @@ def run_case(pairs: str, stop: signal.Signals, after: float, give_up: float, ext
     shutil.rmtree(temp, ignore_errors=True)
     return {"signal": stop.name, "after_s": after, "exit_s": seconds, "status": status,
             "tree": len(tree), "temp_entries_before": entries_before, "left_temp": left,
-            "left_processes": len(running), "last_line": last_line}
+            "left_processes": len(running), "last_line": last_line,
+            "progress": progress.split("medialayer.progress: ")[-1].strip()}
 
 
 def main(argv=None) -> None:
@@ -94,7 +97,8 @@ def main(argv=None) -> None:
                 print(f"{case['signal']:<8} at {after:>4g} s: exit {exit_s:>8}, status {case['status']}, "
                       f"processes {case['tree']} before / {case['left_processes']} left, TMPDIR entries "
                       f"{case['temp_entries_before']} before / left {case['left_temp']}; last line: "
-                      f"{case['last_line'][:100]!r}", flush=True)
+                      f"{case['last_line'][:100]!r}; last progress line before the signal: {case['progress']!r}",
+                      flush=True)
 
 
 if __name__ == "__main__":
