@@ -187,6 +187,12 @@ def run_command(kind: str, tmp_path: Path, silent: socket.socket) -> list[str]:
     if kind == "medialayer run, multi_processing":
         return [sys.executable, "-m", "medialayer", "run"] + job + ["--direct_running_mode=multi_processing",
                                                                    "--direct_num_workers=2"]
+    if kind == "medialayer dedupe":
+        catalog = tmp_path / "catalog.jsonl"
+        catalog.write_text("".join(json.dumps({"asset_id": name, "url": url}) + "\n"
+                                   for name, url in (("a", image), ("b", hanging))))
+        return [sys.executable, "-m", "medialayer", "dedupe", "--input", str(catalog), "--output",
+                str(tmp_path / "dedupe"), "--allow-private-networks"]
     return [sys.executable, "-m", "medialayer", "match", image, hanging, "--allow-private-networks"]
 
 
@@ -211,8 +217,9 @@ def stop_and_check_nothing_is_left(run: subprocess.Popen, stop: signal.Signals, 
 
 @pytest.mark.parametrize("kind, stop", [("run_local.py", signal.SIGTERM),
                                         ("medialayer run, multi_processing", signal.SIGINT),
+                                        ("medialayer dedupe", signal.SIGTERM),
                                         ("medialayer match", signal.SIGINT)], ids=["run_local.py-SIGTERM",
-                                        "multi_processing-SIGINT", "match-SIGINT"])
+                                        "multi_processing-SIGINT", "dedupe-SIGTERM", "match-SIGINT"])
 def test_a_stopped_command_exits_at_once_and_leaves_nothing_behind(tmp_path, kind, stop):
     temp, stderr = tmp_path / "tmp", tmp_path / "stderr.txt"
     temp.mkdir()
