@@ -1315,7 +1315,7 @@ def _scale_may_reach(z: np.ndarray, w: np.ndarray, extent: float) -> tuple[np.nd
     slack = np.float32(3e-4 * extent)  # > 1e-4 (1 + sqrt(2)) extent
     low_margin, high_margin = np.float32(REPROJECTION_PX) + slack, slack  # tolerance <= low + high margin * s
     # Per pair: the interval of k about anchor i is that of i about anchor k (the spans are the same)
-    source_span, target_span = np.abs(z.take(second) - z.take(first)), np.abs(w.take(second) - w.take(first))
+    source_span, target_span = np.abs(z[second] - z[first]), np.abs(w[second] - w[first])
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         low = _scale_bin((target_span - low_margin) / (source_span + high_margin))
         # (a span within high_margin bounds no scale from above: a tiny denominator, the top bin)
@@ -1327,9 +1327,8 @@ def _scale_may_reach(z: np.ndarray, w: np.ndarray, extent: float) -> tuple[np.nd
     # same cache sets, three times slower.
     columns = count | 1
     size = (_SCALE_BINS + 1) * columns
-    low, past = low * columns, past * columns + size  # (both ends counted by one bincount, the past ones after)
-    ends = np.bincount(np.concatenate([low + first, low + second, past + first, past + second]), minlength=2 * size)
-    marks = ends[:size] - ends[size:]
+    marks = (np.bincount(np.concatenate([low * columns + first, low * columns + second]), minlength=size)
+             - np.bincount(np.concatenate([past * columns + first, past * columns + second]), minlength=size))
     others = np.cumsum(marks.reshape(-1, columns), axis=0).ravel()  # [bin * columns + anchor]: the other
     # correspondences' intervals holding the bin (each anchor's marks sum to 0); the anchor itself is among the
     # inliers of every similarity through it
