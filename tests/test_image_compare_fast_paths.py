@@ -1,7 +1,7 @@
 """The image compare's fast paths (round speed13) give exactly what their plain formulations give: the hash distance,
 the word matches, the ratio test (since round speed23 read off one table of distances, as FAISS's searches gave it),
-the word matches' geometry, the verified path's gathers of pixels and points (round speed28), the scale bound's
-histogram (round speed29); and the data a compare derives and keeps on a fingerprint is never pickled with it."""
+the word matches' geometry, the verified path's gathers of pixels and points (round speed28); and the data a compare
+derives and keeps on a fingerprint is never pickled with it."""
 from __future__ import annotations
 
 import pickle
@@ -392,49 +392,23 @@ def test_shifted_residual_gives_bit_for_bit_what_the_plain_formula_gives():
                               shifted_residual_reference(fitted, target, valid))
 
 
-def scale_may_reach_counted_plainly(z, w, extent):
-    """_scale_may_reach's similarities counted pair by pair, without the histogram: for each anchor of the pair, the
-    other correspondences whose interval of scales about it (as _scale_may_reach bounds them, in its bins) holds
-    the pair's own scale's bin."""
-    count = len(z)
-    slack = np.float32(3e-4 * extent)
-    low_margin, high_margin = np.float32(matcher.REPROJECTION_PX) + slack, slack
-    source_span, target_span = np.abs(z[:, None] - z[None, :]), np.abs(w[:, None] - w[None, :])  # (anchor, other)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        low = matcher._scale_bin((target_span - low_margin) / (source_span + high_margin))
-        past = matcher._scale_bin((target_span + low_margin) / np.maximum(source_span - high_margin,
-                                                                          np.float32(1e-30))) + 1
-        scale = matcher._scale_bin(target_span / source_span)
-    others = ~np.eye(count, dtype=bool)[:, None, :]  # (anchor, the pair's other end, another correspondence)
-    holds = others & (low[:, None, :] <= scale[:, :, None]) & (scale[:, :, None] < past[:, None, :])
-    counts = holds.sum(axis=2)  # [anchor, other end]: the intervals about the anchor holding the pair's scale
-    first, second = np.triu_indices(count, 1)
-    kept = ((np.minimum(counts[first, second], counts[second, first]) >= matcher.MIN_INLIERS - 1)
-            & (source_span[first, second] > 0))
-    return first[kept], second[kept]
-
-
-def test_scale_may_reach_keeps_what_counting_pair_by_pair_keeps():
-    """_scale_may_reach's histogram (both interval ends in one bincount, the running sum over the bins) keeps exactly
-    the similarities that counting each pair's anchors' intervals one by one keeps: chance correspondences, crowded
-    ones, keypoints at one place, and correspondences planted on one similarity (most sets keep none, some many)."""
-    rng = np.random.default_rng(29)
-    kept_some = 0
-    for trial in range(120):
-        count = int(rng.integers(matcher.MIN_INLIERS, matcher.FALLBACK_CONSENSUS_CHECK_MAX + 1))
-        source, target = (rng.integers(0, 512 * 8, (count, 2)) / 8 for _ in range(2))
-        if trial % 3 == 0:  # crowded, and a tenth of the keypoints twice
-            source = np.clip(np.round(rng.normal(256, 20, (count, 2)) * 8) / 8, 0, 511)
-            source[:count // 10] = source[count // 10:2 * (count // 10)]
-        if trial % 2:  # a third to all of them on one similarity, within a pixel
-            planted = int(rng.integers(count // 3, count + 1))
-            target[:planted] = np.round((source[:planted] * rng.uniform(0.3, 3) + rng.uniform(-100, 100, 2)
-                                         + rng.uniform(-1, 1, (planted, 2))) * 8) / 8
-        source, target = source.astype(np.float32), target.astype(np.float32)
-        z, w = matcher._complex(source), matcher._complex(target)
-        extent = max(float(np.abs(source).max()), float(np.abs(target).max()), 1.0)
-        first, second = matcher._scale_may_reach(z, w, extent)
-        expected = scale_may_reach_counted_plainly(z, w, extent)
-        assert np.array_equal(first, expected[0]) and np.array_equal(second, expected[1]), trial
-        kept_some += len(first) > 0
-    assert 0 < kept_some < 120  # (both kinds of set)
+def test_the_mutual_nearest_of_equally_near_queries_is_the_first_of_its_set():
+    """_mutual_nearest computes the asked train descriptors' distances to each set of queries again: of queries
+    equally near a train descriptor the first of each set (upright, mirrored) is its nearest, as the table's column
+    gave it; a query nearer still in the other set does not count."""
+    rng = np.random.default_rng(30)
+    train = rng.integers(0, 256, (6, 32), dtype=np.uint8)
+    flip = np.zeros(32, np.uint8)
+    flip[0] = 0b111  # three bits off its train descriptor: no ratio test passes against the near copies below
+    near = train[0] ^ flip
+    query = np.stack([train[1], near, near, train[0] ^ flip << 1, near, train[0]])  # upright: the first three
+    train = np.vstack([train, near ^ np.roll(flip, 5)])  # (a rival as near to the near copies: their ratio test fails)
+    distances = matcher._hamming_distances(query, train)
+    distance, nearest, passed = matcher._nearest_train(distances)
+    mutual = matcher._mutual_nearest(query, train, distance, nearest, passed, 3)
+    for start, end in ((0, 3), (3, 6)):
+        for q in range(start, end):
+            column = distances[start:end, nearest[q]]
+            expected = not passed[q] and distance[q] <= matcher.MUTUAL_DISTANCE and column.argmin() == q - start
+            assert mutual[q] == expected
+    assert mutual.tolist() == [False, True, False, False, False, False]  # (the last passes the ratio test)
