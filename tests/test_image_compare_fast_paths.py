@@ -136,7 +136,8 @@ def correspondences_by_faiss_search(query, train, upright, train_points):
 
 
 def test_the_correspondences_read_off_one_distance_table_are_faiss_searches(fingerprints):
-    """_correspondences reads the nearest, the rivals and the mutual nearest off one table of Hamming distances: the
+    """_correspondences reads the nearest and the rivals off one table of Hamming distances and the mutual nearest off
+    the asked train descriptors' distances to the queries (round speed29): the
     same correspondences as FAISS's searches give, ties (the first of equals) included: on descriptors drawn from a
     few templates with a few bits flipped (many at equal distances, many rivalled at one place), on photos and on a
     flat design."""
@@ -389,3 +390,25 @@ def test_shifted_residual_gives_bit_for_bit_what_the_plain_formula_gives():
         fitted = rng.random((int(valid.sum()), 3))
         assert np.array_equal(matcher._shifted_residual(fitted, target, valid),
                               shifted_residual_reference(fitted, target, valid))
+
+
+def test_the_mutual_nearest_of_equally_near_queries_is_the_first_of_its_set():
+    """_mutual_nearest computes the asked train descriptors' distances to each set of queries again: of queries
+    equally near a train descriptor the first of each set (upright, mirrored) is its nearest, as the table's column
+    gave it; a query nearer still in the other set does not count."""
+    rng = np.random.default_rng(30)
+    train = rng.integers(0, 256, (6, 32), dtype=np.uint8)
+    flip = np.zeros(32, np.uint8)
+    flip[0] = 0b111  # three bits off its train descriptor: no ratio test passes against the near copies below
+    near = train[0] ^ flip
+    query = np.stack([train[1], near, near, train[0] ^ flip << 1, near, train[0]])  # upright: the first three
+    train = np.vstack([train, near ^ np.roll(flip, 5)])  # (a rival as near to the near copies: their ratio test fails)
+    distances = matcher._hamming_distances(query, train)
+    distance, nearest, passed = matcher._nearest_train(distances)
+    mutual = matcher._mutual_nearest(query, train, distance, nearest, passed, 3)
+    for start, end in ((0, 3), (3, 6)):
+        for q in range(start, end):
+            column = distances[start:end, nearest[q]]
+            expected = not passed[q] and distance[q] <= matcher.MUTUAL_DISTANCE and column.argmin() == q - start
+            assert mutual[q] == expected
+    assert mutual.tolist() == [False, True, False, False, False, False]  # (the last passes the ratio test)
