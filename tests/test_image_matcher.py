@@ -305,21 +305,6 @@ def test_starved_cell_keypoints_only_where_the_detection_left_cells_empty():
     assert not starved.reshape(image_matcher.GRID, image_matcher.GRID)[:3, :].any()  # the textured cells above
 
 
-def test_each_pyramid_level_keeps_its_share_of_the_keypoints():
-    """ORB's share per level of the KEYPOINTS (384 x 1.2 ** -level over their sum, floored: 83 at the finest level, 23
-    at the coarsest), each level's spread over the grid, the 4 left over the strongest of the rest: a copy shown at a
-    third of the size finds the original's corners at the coarse levels. The strongest alone are nearly all from the
-    finest levels."""
-    gray = np.asarray(synthetic.textured_scene(3, 512, 384).convert("L"))
-    keypoints = image_matcher._orb().detect(gray, None)
-    kept = image_matcher._per_level_keypoints(keypoints, 512, 384)
-    assert len({(k.pt, k.octave) for k in kept}) == len(kept) == image_matcher.KEYPOINTS == 384
-    per_level = np.bincount([k.octave for k in kept], minlength=image_matcher.ORB_LEVELS)
-    assert (per_level >= (83, 69, 57, 48, 40, 33, 27, 23)).all() and per_level.sum() == 384
-    strongest = sorted(keypoints, key=lambda k: -k.response)[:384]
-    assert sum(k.octave >= 4 for k in strongest) < sum(per_level[4:]) / 2
-
-
 def with_band_of(background: Image.Image, picture: Image.Image, share: float, side: str) -> Image.Image:
     """``background`` with a band of ``picture`` (scaled to its width or height) over ``share`` of it along the bottom
     or the left side: a foreground strip composited over another picture."""

@@ -10,10 +10,10 @@ Fingerprint (``ImageFingerprint``; about 28-30 KB pickled with 384-448 keypoints
   * PDQ-style 256-bit DCT hashes of the whole image and of its central 60% x 60%, each in the 8
     dihedral orientations (derived from the DCT coefficients, so flips and 90-degree turns cost nothing): 512 B;
   * a PDQ-style quality score, and a low-information flag (no trustworthy hash and hardly any corners);
-  * up to 384 ORB keypoints (uint16 coordinates, 1/8 px: 1.5 KB), each of ORB's pyramid levels its share (as ORB
-    itself detects them, so a copy shown at a half to a third of the size finds its corners among the coarse
-    ones), spread over a grid so no textured corner or overlaid text takes them all, with their descriptors
-    (12 KB), plus descriptors of the mirrored image at the 160 strongest (5 KB) for flipped-and-edited copies; up to 64
+  * up to 320 ORB keypoints (uint16 coordinates, 1/8 px: 1.3 KB) spread over a grid so no textured
+    corner or overlaid text takes them all, with their descriptors (10 KB), plus descriptors of the
+    mirrored image at the 160 strongest (5 KB) for flipped-and-edited copies; and up to 64 more from ORB's coarse
+    pyramid levels (2.4 KB), where a copy shown at a half to a quarter of the size has its corners; and up to 64
     more (2.4 KB) in the grid cells where ORB's cap on corners over the whole image left almost none: a dark, smooth
     picture in a collage cell or a meme keeps corners there, as it has alone;
   * a 64x64 luminance thumbnail (4 KB) and a 32x32 colour thumbnail (3 KB) for the aligned checks;
@@ -289,9 +289,9 @@ TRIM_EDGE = 3  # lines (of the TRIM_SIDE copy) cut past a band: its resampled an
 # least CAPTION_GROUND of each line's pixels at its level, up to a line of the picture, under PICTURE_GROUND at it
 CAPTION_GROUND, PICTURE_GROUND = 0.5, 0.2
 
-KEYPOINTS = 384  # ORB keypoints kept per image, each pyramid level its share (_per_level_keypoints)
-SMOOTH_CORNERS = 320  # fewer corners than this found at FAST_THRESHOLD: weaker corners are taken too
+KEYPOINTS = 320  # ORB keypoints kept per image
 MIRRORED_KEYPOINTS = 160  # of which this many also get a descriptor of the mirrored image
+COARSE_KEYPOINTS, COARSE_LEVEL = 64, 3  # and this many more from ORB's pyramid levels from this one up
 STARVED_CELL, STARVED_KEYPOINTS = 3, 64  # grid cells left under this many corners: this many more found there alone
 ORB_DETECT = 3000  # candidates detected before the grid selection
 FAST_THRESHOLD, FAST_THRESHOLD_LOW = 16, 1  # FAST corner thresholds on the contrast-stretched image
@@ -337,7 +337,6 @@ REPROJECTION_PX = 6.0  # RANSAC inlier threshold, working-image pixels
 STRETCH_GAIN, MAX_STRETCH = 1.5, 2.5
 MIN_SCALE, MAX_SCALE = 0.2, 5.0  # the verified transform's scale (a to b)
 ORB_LEVEL_SCALE = 1.2  # scale between two of ORB's pyramid levels (cv2.ORB_create's default scaleFactor)
-ORB_LEVELS = 8  # ORB's pyramid levels (cv2.ORB_create's default nlevels)
 # Two word matches agree on a transform (word_matches_agree) within these: degrees of turn, pyramid levels of scale
 TURN_TOLERANCE, LEVEL_TOLERANCE = 45.0, 3.0
 AGREEMENT_CHECK_MAX = 48  # word matches up to which that is tried (pairs of them grow as the square: beyond, verify)
@@ -866,8 +865,7 @@ _INVERSE_ORIENTATION = tuple(next(j for j in range(8) if np.array_equal(_orient(
 
 def _orb(fast_threshold: int = FAST_THRESHOLD):
     if fast_threshold not in _ORB:
-        _ORB[fast_threshold] = cv2.ORB_create(nfeatures=ORB_DETECT, scaleFactor=ORB_LEVEL_SCALE, nlevels=ORB_LEVELS,
-                                             fastThreshold=fast_threshold)
+        _ORB[fast_threshold] = cv2.ORB_create(nfeatures=ORB_DETECT, fastThreshold=fast_threshold)
     return _ORB[fast_threshold]
 
 
@@ -899,24 +897,19 @@ def _spread(cell: np.ndarray, response: np.ndarray, count: int) -> np.ndarray:
     return np.lexsort((-response, rank))[:count]  # all cells' best, then all cells' second best, ...
 
 
-def _per_level_keypoints(keypoints, width: int, height: int):
-    """KEYPOINTS of the keypoints, each of ORB's pyramid levels its quota of them (ORB's own share per level, falling
-    as ORB_LEVEL_SCALE ** -level, as ORB-SLAM spreads its features), spread over the grid within a level (_spread); a
-    level with fewer leaves its share to the strongest of the rest, spread alike. In the order _spread gives them
-    all. A corner is sharper (its response higher) at the finest levels, so the strongest alone are nearly all from
-    them, and a copy shown at a half to a third of the size (a small collage cell, a design inside a post, a
-    thumbnail) has its corners at the coarse levels, where the original then kept few (round collage27)."""
+def _with_coarse_keypoints(keypoints, width: int, height: int):
+    """The KEYPOINTS strongest spread over the grid (_spread_keypoints), then COARSE_KEYPOINTS more of those left
+    from pyramid level COARSE_LEVEL up, spread alike. A corner is sharper (its response higher) at the finest
+    levels, so a sharp picture's strongest keypoints, a flat design's most, are nearly all from them, and a copy
+    shown at a half to a quarter of the size (a design inside a post, a thumbnail) has its corners where the
+    original kept almost none."""
     cell, response = _grid_cells(keypoints, width, height), np.array([k.response for k in keypoints])
-    level = np.array([k.octave for k in keypoints])
-    share = ORB_LEVEL_SCALE ** -np.arange(ORB_LEVELS, dtype=np.float64)
-    taken = np.zeros(len(keypoints), bool)
-    for index, quota in enumerate(np.floor(KEYPOINTS * share / share.sum()).astype(int)):
-        at_level = np.flatnonzero(level == index)
-        taken[at_level[_spread(cell[at_level], response[at_level], quota)]] = True
-    rest = np.flatnonzero(~taken)
-    taken[rest[_spread(cell[rest], response[rest], KEYPOINTS - taken.sum())]] = True
-    chosen = np.flatnonzero(taken)
-    return [keypoints[i] for i in chosen[_spread(cell[chosen], response[chosen], len(chosen))]]
+    chosen = _spread(cell, response, KEYPOINTS)
+    coarse = np.array([k.octave >= COARSE_LEVEL for k in keypoints], bool)
+    coarse[chosen] = False
+    coarse = np.flatnonzero(coarse)
+    return [keypoints[i] for i in chosen] + [keypoints[i] for i in coarse[_spread(cell[coarse], response[coarse],
+                                                                                   COARSE_KEYPOINTS)]]
 
 
 def _starved_cell_keypoints(gray: np.ndarray, keypoints) -> list:
@@ -954,13 +947,13 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
     keypoints = _orb().detect(gray, None)
     strong = len(keypoints)
     starved = []  # kept after the usual selection, which they leave as it was
-    if strong < SMOOTH_CORNERS:  # smooth image: take weaker corners too
+    if strong < KEYPOINTS:  # smooth image: take weaker corners too
         keypoints = _orb(FAST_THRESHOLD_LOW).detect(gray, None)
     else:
         starved = _starved_cell_keypoints(gray, keypoints)
     if not keypoints:
         return empty[:3] + (strong,) + empty[4:]
-    keypoints, descriptors = _orb().compute(gray, _per_level_keypoints(keypoints, width, height) + starved)
+    keypoints, descriptors = _orb().compute(gray, _with_coarse_keypoints(keypoints, width, height) + starved)
     if descriptors is None:
         return empty[:3] + (strong,) + empty[4:]
     points = cv2.KeyPoint_convert(keypoints).reshape(-1, 2)
