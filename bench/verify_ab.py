@@ -4,6 +4,7 @@
     python bench/verify_ab.py --media-dir ../shared/media-dev --old /tmp/image-old [--split tune] [--every 2]
     python bench/verify_ab.py --media-dir ../shared/media-dev --old /tmp/image-old --split none --generated 500
     python bench/verify_ab.py --media-dir ../shared/media-dev --old /tmp/image-old --split none --photos 40 --rounds 100
+    python bench/verify_ab.py ... --split none --photos 40 --generated 300 --own-fingerprints  (a fingerprint change)
 
 The quality bench's pairs of ``--split`` (``bench/cascade_image.py:split_rows``, its 2,000 random pairs included)
 are fingerprinted once by this code (``cascade_image.fingerprints``, cached). The other copy's
@@ -19,6 +20,9 @@ With ``--generated N``, also the pair-volume bench's images (``bench/throughput.
 a resized, recompressed copy of each, the pairs it adds to 1,000 being half such copies and half random): N pairs of
 an image and its copy and N random pairs of unrelated images, fingerprinted once, compare() by both checked exactly
 and timed the same way (compare, not verify: the random ones are decided by the cascade's later stages).
+``--own-fingerprints`` (a change to the fingerprint itself, such as its keypoints): the ``--photos`` and
+``--generated`` images are fingerprinted by each copy, and each copy compares and is timed on its own fingerprints
+(its matches counted instead of the exact check).
 """
 from __future__ import annotations
 
@@ -72,48 +76,69 @@ def same(x, y) -> bool:
     return x == y
 
 
-def time_calls(pairs, old, call) -> tuple[float, float]:
-    """(old, new) CPU-ms a pair of ``call(module, a, b)``, in turn pair by pair, the order swapped every pair, twice."""
+def time_calls(pairs, old, call, old_pairs=None) -> tuple[float, float]:
+    """(old, new) CPU-ms a pair of ``call(module, a, b)``, in turn pair by pair, the order swapped every pair, twice;
+    the old copy's on ``old_pairs`` where given (its own fingerprints of the same images), else on ``pairs``."""
     seconds = {"old": 0.0, "new": 0.0}
+    by_copy = {"new": pairs, "old": pairs if old_pairs is None else old_pairs}
     for _ in range(2):
-        for i, (a, b) in enumerate(pairs):
+        for i in range(len(pairs)):
             for name, module in (("new", new), ("old", old)) if i % 2 else (("old", old), ("new", new)):
+                a, b = by_copy[name][i]
                 started = time.process_time()
                 call(module, a, b)
                 seconds[name] += time.process_time() - started
     return 1000 * seconds["old"] / (2 * len(pairs)), 1000 * seconds["new"] / (2 * len(pairs))
 
 
-def compare_generated(workdir: str, count: int, old) -> None:
-    """The pair-volume bench's kinds of pairs (an image and its copy; two unrelated images): compare() by both copies,
-    exact equality and CPU-ms a pair."""
-    paths = generate_images(os.path.join(workdir, "throughput", "images128"), 2 * count, 128)
+def fingerprint_files(module, paths: list[str]) -> list:
     fps = []
     for path in paths:
         with open(path, "rb") as f:
-            fps.append(new.MATCHER.fingerprint(Blob(data=f.read()), Limits()))
-    rng = np.random.default_rng(11)
-    kinds = {"copies": [(fps[i], fps[i + 1]) for i in range(0, 2 * count, 2)],
-             "unrelated": [(fps[i], fps[j]) for i, j in rng.integers(0, 2 * count, (3 * count, 2)) if i // 2 != j // 2]}
-    kinds["unrelated"] = kinds["unrelated"][:count]
-    for kind, pairs in kinds.items():
+            fps.append(module.MATCHER.fingerprint(Blob(data=f.read()), Limits()))
+    return fps
+
+
+def compare_both(pairs, old_pairs, old) -> str:
+    """How compare() differs between the copies on the pairs: exactly, or where ``old_pairs`` holds the old copy's
+    own fingerprints of them, in the matches of each."""
+    if old_pairs is None:
         differing = sum(not same(new.MATCHER.compare(a, b), old.MATCHER.compare(a, b)) for a, b in pairs)
-        old_ms, new_ms = time_calls(pairs, old, lambda module, a, b: module.MATCHER.compare(a, b))
-        print(f"generated {kind}: {len(pairs)} pairs, compare() differing: {differing}; compare, CPU-ms a pair "
+        return f"compare() differing: {differing}"
+    old_matches = sum(old.MATCHER.compare(a, b).match for a, b in old_pairs)
+    new_matches = sum(new.MATCHER.compare(a, b).match for a, b in pairs)
+    return f"each copy on its own fingerprints, matched: old {old_matches}, new {new_matches}"
+
+
+def compare_generated(workdir: str, count: int, old, own: bool) -> None:
+    """The pair-volume bench's kinds of pairs (an image and its copy; two unrelated images): compare() by both copies,
+    exact equality (``own``: the matches, each copy on its own fingerprints) and CPU-ms a pair."""
+    paths = generate_images(os.path.join(workdir, "throughput", "images128"), 2 * count, 128)
+    rng = np.random.default_rng(11)
+    unrelated = [(i, j) for i, j in rng.integers(0, 2 * count, (3 * count, 2)) if i // 2 != j // 2][:count]
+
+    def kinds_of(fps: list) -> dict:
+        return {"copies": [(fps[i], fps[i + 1]) for i in range(0, 2 * count, 2)],
+                "unrelated": [(fps[i], fps[j]) for i, j in unrelated]}
+
+    old_kinds = kinds_of(fingerprint_files(old, paths)) if own else {}
+    for kind, pairs in kinds_of(fingerprint_files(new, paths)).items():
+        old_pairs = old_kinds.get(kind)
+        old_ms, new_ms = time_calls(pairs, old, lambda module, a, b: module.MATCHER.compare(a, b), old_pairs)
+        print(f"generated {kind}: {len(pairs)} pairs, {compare_both(pairs, old_pairs, old)}; compare, CPU-ms a pair "
               f"(x 2, one thread): old {old_ms:.3f}, new {new_ms:.3f}, ratio new/old {new_ms / old_ms:.3f}")
 
 
-def compare_photos(media_dir: str, count: int, rounds: int, old) -> None:
-    """speed_image's unrelated photo pairs: compare() by both copies, exact equality and CPU-ms a pair."""
+def compare_photos(media_dir: str, count: int, rounds: int, old, own: bool) -> None:
+    """speed_image's unrelated photo pairs: compare() by both copies, exact equality (``own``: the matches, each copy
+    on its own fingerprints) and CPU-ms a pair."""
     photos, groups = photos_of(media_dir, count)
-    originals = []
-    for path in photos:
-        with open(path, "rb") as f:
-            originals.append(new.MATCHER.fingerprint(Blob(data=f.read()), Limits()))
-    pairs = unrelated_pairs(originals, groups)
-    differing = sum(not same(new.MATCHER.compare(a, b), old.MATCHER.compare(a, b)) for a, b in pairs)
-    old_ms, new_ms = time_calls(pairs * rounds, old, lambda module, a, b: module.MATCHER.compare(a, b))
-    print(f"unrelated photos: {len(pairs)} pairs, compare() differing: {differing}; compare, CPU-ms a pair "
+    pairs = unrelated_pairs(fingerprint_files(new, photos), groups)
+    old_pairs = unrelated_pairs(fingerprint_files(old, photos), groups) if own else None
+    differing = compare_both(pairs, old_pairs, old)
+    old_ms, new_ms = time_calls(pairs * rounds, old, lambda module, a, b: module.MATCHER.compare(a, b),
+                                old_pairs and old_pairs * rounds)
+    print(f"unrelated photos: {len(pairs)} pairs, {differing}; compare, CPU-ms a pair "
           f"(x {2 * rounds}, one thread): old {old_ms:.4f} ({1000 / old_ms:,.0f} pairs/CPU-s), new {new_ms:.4f} "
           f"({1000 / new_ms:,.0f}), ratio new/old {new_ms / old_ms:.3f}")
 
@@ -130,13 +155,16 @@ def main(argv=None) -> None:
                         help="also the pair-volume bench's kinds of pairs, this many of each")
     parser.add_argument("--photos", type=int, default=0, help="also speed_image's unrelated pairs of this many photos")
     parser.add_argument("--rounds", type=int, default=100, help="times the --photos pairs are timed over")
+    parser.add_argument("--own-fingerprints", action="store_true",
+                        help="--photos and --generated: each copy compares its own fingerprints of the images (a "
+                             "change to the fingerprint, such as its keypoints)")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     old = import_other_copy(os.path.abspath(args.old))
     if args.photos:
-        compare_photos(args.media_dir, args.photos, args.rounds, old)
+        compare_photos(args.media_dir, args.photos, args.rounds, old, args.own_fingerprints)
     if args.generated:
-        compare_generated(args.workdir, args.generated, old)
+        compare_generated(args.workdir, args.generated, old, args.own_fingerprints)
     if args.split == "none":
         return
     rows = split_rows(args.media_dir, args.workdir, args.split, 2000)
