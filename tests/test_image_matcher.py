@@ -1735,7 +1735,7 @@ def test_unrelated_photos_failing_the_ratio_test_skip_ransac_on_the_mutual_neare
     a, b = (fingerprint(synthetic.textured_scene(seed, 640, 480)) for seed in (7, 8))
     queries = np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32)
     upright = len(a.descriptors) // 32
-    _, with_mutual = image_matcher._correspondences(queries, np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32),
+    _, with_mutual, _ = image_matcher._correspondences(queries, np.frombuffer(b.descriptors, np.uint8).reshape(-1, 32),
                                                     upright, b.keypoints)
     assert (with_mutual()[:, 0] < upright).sum() > 48
     assert image_matcher.may_verify(a, b) and image_matcher.hash_distance(a, b) > image_matcher.ACCEPT_DISTANCE

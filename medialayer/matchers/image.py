@@ -303,6 +303,18 @@ MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than th
 # (Round imageq12-designs, on the tune split: 64 of 48, 64 and 80 verified the most watermarked and thumbnailed
 # designs; 80 lets in more chance pairs, which spoil RANSAC's fit.)
 MUTUAL_DISTANCE = 64
+# A design whose corners look alike (a circle's edge, a polygon's few corners, a logo's repeated strokes): a corner's
+# true correspondence is often its second or third nearest descriptor, another of its look-alikes the nearest, so
+# neither the ratio test nor the mutual nearest keep it. Where nothing else verifies a pair of little detail (a's
+# ImageFingerprint.detail under LOOK_ALIKE_DETAIL), each of a's descriptors proposes its LOOK_ALIKES nearest within
+# MUTUAL_DISTANCE, those turned as most (_turned_alike), and RANSAC picks among them (_look_alike_correspondences).
+# Such a fit finds a chance consensus between two designs of one template as readily (their layout's corners lie
+# where the other's do), so what it verifies must also agree in the aligned check by LOOK_ALIKE_AGREEMENT. (Round
+# combo27, tune: the designs of the split have a detail of 1.3-10.1, its photos 8.2-43.8; of the combo bench's 45
+# unverified missed copies, 15 verified with agreements of 0.57-1.0 (13 of them 0.66 or more), and 47 of its
+# negatives with 0.0-1.0, the two scored highest 0.72 and 0.75.)
+LOOK_ALIKES, LOOK_ALIKE_DETAIL, LOOK_ALIKE_AGREEMENT = 3, 10.0, 0.8
+TURN_BINS = 16  # bins of a turn (of ORB's angles) for the most common one; a bin either side of it turned alike
 # Where neither verifies a pair whose hashes are too far apart to accept, b may show a's whole picture
 # (_same_picture): both decoded images of one shape (aspect ratios within SAME_PICTURE_ASPECT), at least
 # SAME_PICTURE_SUPPORT of the correspondences found so far at their places under that (within SAME_PICTURE_RADIUS
@@ -994,10 +1006,10 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
 # --- local verification ---------------------------------------------------------------------------
 
 def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None,
-                     train_points: np.ndarray | None = None) -> tuple[np.ndarray, Callable[[], np.ndarray]]:
+                     train_points: np.ndarray | None = None) -> tuple[np.ndarray, Callable[[], np.ndarray], np.ndarray]:
     """((query index, train index) pairs that pass the ratio test (_nearest_train), each train descriptor in at most
     one of them (per set of queries: those before ``upright`` and the others; _one_to_one); a function giving them
-    with the mutual nearest descriptors too, from the same distances).
+    with the mutual nearest descriptors too, from the same distances; those distances, _hamming_distances).
 
     The mutual nearest: a pair whose descriptors are each other's nearest (a's within its set) within MUTUAL_DISTANCE
     bits, whatever its rival. A tiled watermark repeats one word's corners all over a design, and a thumbnail enlarged
@@ -1012,7 +1024,7 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
         return _ratio_pairs(distance, nearest, passed | _mutual_nearest(distances, distance, nearest, passed,
                                                                          upright), upright)
 
-    return _ratio_pairs(distance, nearest, passed, upright), with_mutual
+    return _ratio_pairs(distance, nearest, passed, upright), with_mutual, distances
 
 
 def _hamming_distances(query: np.ndarray, train: np.ndarray) -> np.ndarray:
@@ -1131,6 +1143,60 @@ def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.nd
     first[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
     return pairs.take(np.sort(order[first]), axis=0)
+
+
+def _look_alike_candidates(a: ImageFingerprint, b: ImageFingerprint, distances: np.ndarray) -> np.ndarray:
+    """(a's descriptor, b's descriptor) pairs, a's upright and mirrored descriptors stacked as verify() stacks them
+    (``distances``: _hamming_distances of those to b's): each of a's LOOK_ALIKES nearest within MUTUAL_DISTANCE,
+    those turned alike (_turned_alike), in query order."""
+    rows = (distances.min(axis=1) <= MUTUAL_DISTANCE).nonzero()[0]
+    count = min(LOOK_ALIKES, distances.shape[1])
+    if not len(rows) or not count:
+        return np.zeros((0, 2), np.int64)
+    near = distances.take(rows, axis=0)
+    train = np.argpartition(near, count - 1, axis=1)[:, :count]
+    close = np.take_along_axis(near, train, axis=1).ravel() <= MUTUAL_DISTANCE
+    pairs = np.stack([np.repeat(rows, count), train.ravel()], axis=1).compress(close, axis=0)
+    return pairs.compress(_turned_alike(a, b, pairs), axis=0)
+
+
+def _turned_alike(a: ImageFingerprint, b: ImageFingerprint, pairs: np.ndarray) -> np.ndarray:
+    """Per pair: is the turn of its ORB angles (b's less a's) within a bin of TURN_BINS of the most common turn of its
+    set (a's upright descriptors, or its mirrored ones)? A copy turns all its corners alike; the look-alikes of a
+    circle's edge or of a polygon's corners point every way round it (ORB's angle is the patch's own direction)."""
+    (_, angle_a, _), (_, angle_b, _) = a.match_geometry, b.match_geometry
+    turn_bin = (angle_b[pairs[:, 1]] - angle_a[pairs[:, 0]]) % 256 * TURN_BINS // 256
+    alike = np.zeros(len(pairs), bool)
+    for in_set in (pairs[:, 0] < len(a.descriptors) // 32, pairs[:, 0] >= len(a.descriptors) // 32):
+        if in_set.any():
+            counts = np.bincount(turn_bin[in_set], minlength=TURN_BINS)
+            common = int((counts + np.roll(counts, 1) + np.roll(counts, -1)).argmax())  # (a bin and its neighbours)
+            alike |= in_set & ((turn_bin - common + 1) % TURN_BINS <= 2)
+    return alike
+
+
+def _look_alike_correspondences(a: ImageFingerprint, b: ImageFingerprint, distances: np.ndarray) -> np.ndarray:
+    """The pairs of _look_alike_candidates that RANSAC's fit of each set (upright, mirrored) explains, one of each of
+    a's descriptors (its closest) and one of each of b's (_one_to_one), in query order."""
+    candidates = _look_alike_candidates(a, b, distances)
+    upright = len(a.descriptors) // 32
+    chosen = []
+    for mirrored in (False, True):
+        pairs = candidates.compress((candidates[:, 0] >= upright) == mirrored, axis=0)
+        if len(pairs) < MIN_INLIERS:
+            continue
+        source = a.keypoints.take(pairs[:, 0] - upright * mirrored, axis=0)
+        if mirrored:
+            source = source * [-1.0, 1.0] + [a.width - 1.0, 0.0]
+        transform, inliers = _fit_transform(source, b.keypoints.take(pairs[:, 1], axis=0))
+        if transform is None or inliers.sum() < MIN_INLIERS:
+            continue
+        pairs = pairs.compress(inliers, axis=0)
+        closest = distances[pairs[:, 0], pairs[:, 1]]
+        order = np.lexsort((closest, pairs[:, 0]))  # (per query, the closest first)
+        first = order[np.concatenate([[True], pairs[order[1:], 0] != pairs[order[:-1], 0]])]
+        chosen.append(_one_to_one(pairs.take(np.sort(first), axis=0), closest[np.sort(first)], upright))
+    return np.concatenate(chosen) if chosen else np.zeros((0, 2), np.int64)
 
 
 def _same_picture_correspondences(a: ImageFingerprint, b: ImageFingerprint, transform: np.ndarray) -> np.ndarray:
@@ -2993,7 +3059,7 @@ def _verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation
     queries = np.vstack([np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32),
                          np.frombuffer(a.mirrored, np.uint8).reshape(-1, 32)])
     upright = len(a.descriptors) // 32
-    ratio_pairs, with_mutual = _correspondences(queries, descriptors_b, upright, b.keypoints)
+    ratio_pairs, with_mutual, distances = _correspondences(queries, descriptors_b, upright, b.keypoints)
     best = _best_fit(a, b, distance, ratio_pairs)
     if not best.verified:  # the ratio test left too little: with the mutual nearest descriptors too
         pairs = with_mutual()
@@ -3005,10 +3071,30 @@ def _verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation
             best = _best_fit(a, b, distance, at_places, FALLBACK_CONSENSUS_CHECK_MAX)
             if not best.verified:  # too few, or too bunched, for a fit of their own: the hypothesis itself
                 best = _best_fit(a, b, distance, at_places, hypothesis=transform)
+        if not best.verified and distance > ACCEPT_DISTANCE and a.detail < LOOK_ALIKE_DETAIL \
+                and a.keypoint_geometry is not None and b.keypoint_geometry is not None:
+            best = _with_look_alikes(a, b, distance, pairs, distances, best)
     if best.verified or not colour_check:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
     return dataclasses.replace(best, hash_colour_change=whole)
+
+
+def _with_look_alikes(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np.ndarray,
+                      distances: np.ndarray, unverified: Evidence) -> Evidence:
+    """verify()'s fit of the ``pairs`` it had (the ratio test's and the mutual nearest) with those of a's and b's
+    descriptors that _look_alike_correspondences joins taken out and its own put in their place, when that fit's
+    aligned check agrees by LOOK_ALIKE_AGREEMENT; else ``unverified``. (Those other pairs stay: they are the set the
+    checks of a second motion layer were made for, and a copy's second and third nearest would make one of their
+    own.)"""
+    chosen = _look_alike_correspondences(a, b, distances)
+    if len(chosen) < MIN_INLIERS:
+        return unverified
+    kept = pairs.compress(~np.isin(pairs[:, 0], chosen[:, 0]) & ~np.isin(pairs[:, 1], chosen[:, 1]), axis=0)
+    joined = np.concatenate([kept, chosen])
+    evidence = _best_fit(a, b, distance, joined.take(joined[:, 0].argsort(kind="stable"), axis=0),
+                         FALLBACK_CONSENSUS_CHECK_MAX)
+    return evidence if evidence.verified and evidence.agreement >= LOOK_ALIKE_AGREEMENT else unverified
 
 
 # --- score ----------------------------------------------------------------------------------------
