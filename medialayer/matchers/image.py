@@ -309,11 +309,13 @@ MUTUAL_DISTANCE = 64
 # ImageFingerprint.detail under LOOK_ALIKE_DETAIL), each of a's descriptors proposes its LOOK_ALIKES nearest within
 # MUTUAL_DISTANCE, those turned as most (_turned_alike), and RANSAC picks among them (_look_alike_correspondences).
 # Such a fit finds a chance consensus between two designs of one template as readily (their layout's corners lie
-# where the other's do), so what it verifies must also agree in the aligned check by LOOK_ALIKE_AGREEMENT. (Round
-# combo27, tune: the designs of the split have a detail of 1.3-10.1, its photos 8.2-43.8; of the combo bench's 45
-# unverified missed copies, 15 verified with agreements of 0.57-1.0 (13 of them 0.66 or more), and 47 of its
-# negatives with 0.0-1.0, the two scored highest 0.72 and 0.75.)
-LOOK_ALIKES, LOOK_ALIKE_DETAIL, LOOK_ALIKE_AGREEMENT = 3, 10.0, 0.8
+# where the other's do, and a mapping of a design's few colours explains the other's palette in the colour check),
+# so a fit is taken only where LOOK_ALIKE_KEPT of a's colour blocks keep their colours under it (_kept_colours, as
+# _same_picture asks, less what an overlay covers). (Round combo27, tune: the designs of the split have a detail of
+# 1.3-10.1, its photos 8.2-43.8. On the combo bench, of the fits this verifies, the copies' keep 0.71-0.91 (all but
+# two under text, a sticker or bars), its negatives' 0.0-0.69; the two illustrations of one template under one
+# letterbox matched at 0.955 without it, keeping 0.0.)
+LOOK_ALIKES, LOOK_ALIKE_DETAIL, LOOK_ALIKE_KEPT = 3, 10.0, 0.5
 TURN_BINS = 16  # bins of a turn (of ORB's angles) for the most common one; a bin either side of it turned alike
 # Where neither verifies a pair whose hashes are too far apart to accept, b may show a's whole picture
 # (_same_picture): both decoded images of one shape (aspect ratios within SAME_PICTURE_ASPECT), at least
@@ -1177,7 +1179,8 @@ def _turned_alike(a: ImageFingerprint, b: ImageFingerprint, pairs: np.ndarray) -
 
 def _look_alike_correspondences(a: ImageFingerprint, b: ImageFingerprint, distances: np.ndarray) -> np.ndarray:
     """The pairs of _look_alike_candidates that RANSAC's fit of each set (upright, mirrored) explains, one of each of
-    a's descriptors (its closest) and one of each of b's (_one_to_one), in query order."""
+    a's descriptors (its closest) and one of each of b's (_one_to_one), in query order; none of a set whose fit
+    keeps under LOOK_ALIKE_KEPT of a's colours (_kept_colours)."""
     candidates = _look_alike_candidates(a, b, distances)
     upright = len(a.descriptors) // 32
     chosen = []
@@ -1190,6 +1193,10 @@ def _look_alike_correspondences(a: ImageFingerprint, b: ImageFingerprint, distan
             source = source * [-1.0, 1.0] + [a.width - 1.0, 0.0]
         transform, inliers = _fit_transform(source, b.keypoints.take(pairs[:, 1], axis=0))
         if transform is None or inliers.sum() < MIN_INLIERS:
+            continue
+        if mirrored:  # (the transform on a's upright frame: x -> mirror(x) -> transform)
+            transform = transform @ np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        if _kept_colours(transform, a, b) < LOOK_ALIKE_KEPT:
             continue
         pairs = pairs.compress(inliers, axis=0)
         closest = distances[pairs[:, 0], pairs[:, 1]]
@@ -1256,14 +1263,20 @@ def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -
     transform = _whole_picture(a, b)
     if transform is None or _at_their_places(transform, a, b, found[:, 0], found[:, 1]) < SAME_PICTURE_SUPPORT:
         return None
+    return transform if _kept_colours(transform, a, b) >= SAME_PICTURE_UNCHANGED else None
+
+
+def _kept_colours(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> float:
+    """The share of a's colour blocks ``transform`` maps into b that keep their colours there (_unchanged) or turned
+    with the whole picture's hues (_hue_turns: round wm22); 0 where it maps none."""
     colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     covered = _mean(_blocks(valid.astype(np.float32), COLOUR_BLOCK), 2) > 0.5
+    if not covered.any():
+        return 0.0
     colour_b = _colour(b)
     _, turned, all_turned = _hue_turns(colour_a, colour_b, valid)
     kept = _unchanged(colour_a, colour_b, valid) | (turned & all_turned)
-    if not covered.any() or _mean(kept[covered], 0) < SAME_PICTURE_UNCHANGED:
-        return None
-    return transform
+    return float(_mean(kept[covered], 0))
 
 
 def _homogeneous(matrix: np.ndarray) -> np.ndarray:
@@ -3083,18 +3096,16 @@ def _verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation
 def _with_look_alikes(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np.ndarray,
                       distances: np.ndarray, unverified: Evidence) -> Evidence:
     """verify()'s fit of the ``pairs`` it had (the ratio test's and the mutual nearest) with those of a's and b's
-    descriptors that _look_alike_correspondences joins taken out and its own put in their place, when that fit's
-    aligned check agrees by LOOK_ALIKE_AGREEMENT; else ``unverified``. (Those other pairs stay: they are the set the
-    checks of a second motion layer were made for, and a copy's second and third nearest would make one of their
-    own.)"""
+    descriptors that _look_alike_correspondences joins taken out and its own put in their place; ``unverified`` where
+    it joins too few. (Those other pairs stay: they are the set the checks of a second motion layer were made for,
+    and a copy's second and third nearest would make one of their own.)"""
     chosen = _look_alike_correspondences(a, b, distances)
     if len(chosen) < MIN_INLIERS:
         return unverified
     kept = pairs.compress(~np.isin(pairs[:, 0], chosen[:, 0]) & ~np.isin(pairs[:, 1], chosen[:, 1]), axis=0)
     joined = np.concatenate([kept, chosen])
-    evidence = _best_fit(a, b, distance, joined.take(joined[:, 0].argsort(kind="stable"), axis=0),
-                         FALLBACK_CONSENSUS_CHECK_MAX)
-    return evidence if evidence.verified and evidence.agreement >= LOOK_ALIKE_AGREEMENT else unverified
+    return _best_fit(a, b, distance, joined.take(joined[:, 0].argsort(kind="stable"), axis=0),
+                     FALLBACK_CONSENSUS_CHECK_MAX)
 
 
 # --- score ----------------------------------------------------------------------------------------
