@@ -2169,3 +2169,41 @@ def test_a_match_with_a_part_in_other_colours_is_never_said_with_high_confidence
     assert comparison.confidence != "high", comparison
     copy = MATCHER.compare(a, fingerprint(original, "JPEG", 80))
     assert copy.match and copy.confidence == "high", copy
+
+
+def _cropped_under_text(image: Image.Image) -> Image.Image:
+    """The combo bench's ``combined`` text edit: a fifth of the area cropped, a yellow caption over the design."""
+    cropped = synthetic.crop(image, 0.2, (0.3, 0.6))
+    return synthetic.overlay_text(cropped, "so true lol", 0.085, (0.3, 0.7), (255, 240, 40))
+
+
+@pytest.mark.parametrize("seed, kind", ((1024, "logo"), (1023, "wallpaper")))
+def test_a_design_whose_corners_look_alike_is_verified_beyond_the_nearest_descriptors(monkeypatch, seed, kind):
+    """A logo's or wallpaper's few corners repeat themselves (a circle's edge, a polygon's corners), so under a crop
+    and a caption at JPEG q25 its corners' true correspondences are often their second or third nearest descriptors:
+    neither the ratio test nor the mutual nearest verify the copy (issue 13, round combo27). Each descriptor's
+    LOOK_ALIKES nearest, turned alike and fitted, do; not with that step off. The next design of the template under
+    the same edit stays apart either way."""
+    original = fingerprint(synthetic.flat_artwork(seed, kind), "PNG")
+    copy = fingerprint(_cropped_under_text(synthetic.flat_artwork(seed, kind)), "JPEG", 25)
+    other = fingerprint(_cropped_under_text(synthetic.flat_artwork(seed + 1, kind)), "JPEG", 25)
+    assert MATCHER.compare(original, copy).match and MATCHER.compare(copy, original).match
+    assert not MATCHER.compare(original, other).match
+    monkeypatch.setattr(image_matcher, "LOOK_ALIKE_DETAIL", 0.0)
+    assert not MATCHER.compare(original, copy).match
+
+
+def test_look_alikes_are_kept_where_they_turn_as_most_do():
+    """_turned_alike keeps the pairs whose ORB angles turn within a bin of TURN_BINS of the most common turn of their
+    set (here none: eight keypoints paired with themselves) and drops look-alikes that point elsewhere."""
+    scene = fingerprint(synthetic.textured_scene(3, 320, 240))
+    _, angles, _ = scene.match_geometry
+
+    def turn_bin(query: int, train: int) -> int:
+        return int(angles[train] - angles[query]) % 256 * image_matcher.TURN_BINS // 256
+
+    same = [(i, i) for i in range(8)]
+    elsewhere = [(i, j) for i in range(8) for j in range(8, 40) if 2 <= turn_bin(i, j) <= 13][:4]
+    assert len(elsewhere) == 4
+    kept = image_matcher._turned_alike(scene, scene, np.array(same + elsewhere))
+    assert kept.tolist() == [True] * 8 + [False] * 4
