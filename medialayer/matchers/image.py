@@ -312,7 +312,7 @@ MUTUAL_DISTANCE = 64
 # where the other's do, and a mapping of a design's few colours explains the other's palette in the colour check),
 # so a fit is taken only where LOOK_ALIKE_KEPT of a's colour blocks keep their colours under it (_kept_colours, as
 # _same_picture asks, less what an overlay covers). (Round combo27, tune: the designs of the split have a detail of
-# 1.3-10.1, its photos 8.2-43.8. On the combo bench, of the fits this verifies, the copies' keep 0.71-0.91 (all but
+# 1.3-10.1, its photos 8.2-43.8. On the combo bench, of the fits this verifies, the copies' keep 0.70-0.91 (all but
 # two under text, a sticker or bars), its negatives' 0.0-0.69; the two illustrations of one template under one
 # letterbox matched at 0.955 without it, keeping 0.0.)
 LOOK_ALIKES, LOOK_ALIKE_DETAIL, LOOK_ALIKE_KEPT = 3, 10.0, 0.5
@@ -3060,8 +3060,9 @@ def _verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation
             colour_check: bool = True) -> Evidence:
     """Keypoint verification (correspondences by the ratio test; where those verify nothing, mutual nearest
     descriptors too: _correspondences; where those do not either and the hashes are too far apart to accept, a's
-    keypoints at their places in b if b may show a's whole picture: _same_picture_correspondences), upright and with a
-    mirror; the better-agreeing transform is kept (on a tie, the
+    keypoints at their places in b if b may show a's whole picture: _same_picture_correspondences; where nothing
+    verifies that either, for a picture of little detail, each descriptor's look-alikes: _with_look_alikes), upright
+    and with a mirror; the better-agreeing transform is kept (on a tie, the
     one leaving less recoloured: a symmetric design, turned, also fits a mirror that misplaces its inner parts, or
     the other way round; then the one with more inliers: a flat design's blocks agree under a fit that misplaces
     half of it as under its own). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
