@@ -322,6 +322,12 @@ MUTUAL_DISTANCE = 64
 #   saturation and value kept, gives the other's colour) counts as kept: a hue rotation turns edges' contrast, so ORB
 #   matches few corners by their descriptors, and those few at their places verify the copy as under a watermark.
 SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
+# Round art26: where fewer than SAME_PICTURE_SUPPORT of the correspondences found lie at their places, the hypothesis
+# needs SAME_PICTURE_SUPPORT of a's keypoints at their places (_same_picture_correspondences) and this share of the
+# blocks keeping their colours. On the tune split the copies it then finds (a tiled watermark, a thumbnail, a hue
+# turn) keep 0.95-1.0 of them; the negatives reaching it, logos of one layout on a white ground, at most 0.81 (their
+# ground keeps its colour, the logo does not).
+SAME_PICTURE_ALL_UNCHANGED = 0.95
 SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
 # The word stage lets a pair through to verify() where this many word matches lie at their places on that hypothesis
 # (_word_matches_at_their_places; round art21: a heavily watermarked design's few word matches agree on no transform
@@ -1182,20 +1188,29 @@ def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -
     decoded pictures differ in shape; fewer than SAME_PICTURE_SUPPORT of the
     correspondences ``found`` so far (a's upright and mirrored descriptors to b's, as verify() stacks them) lie at their
     places under it (the hypothesis is one the search already points to: an unrelated pair's chance correspondences
-    lie anywhere); or under SAME_PICTURE_UNCHANGED of a's colour blocks keep their colours there (_unchanged) or turned
-    with the whole picture's hues (_hue_turns: round wm22). Without that, a logo of one layout in other colours and text
-    would pass: its circle and its letters' corners lie where the other's do, and a mapping of its few colours explains
-    the rest; a hue rotation is no such mapping, it turns every colour alike and keeps its saturation and value. So the
-    hypothesis finds tiled watermarks, thumbnails, JPEG copies and hue rotations, not other photometric edits."""
+    lie anywhere) and fewer than SAME_PICTURE_SUPPORT of a's keypoints are found at their places by their descriptors
+    (_same_picture_correspondences) or under SAME_PICTURE_ALL_UNCHANGED of the colour blocks keep their colours (round
+    art26: letters heavy enough to leave a design's corners few descriptors also give them rivals elsewhere, so the
+    search finds two or three at their places; with the colours of nearly every block kept the hypothesis rests on
+    them and the keypoints at their places instead); or under SAME_PICTURE_UNCHANGED of a's colour blocks keep their
+    colours there (_unchanged) or turned with the whole picture's hues (_hue_turns: round wm22). Without that, a logo
+    of one layout in other colours and text would pass: its circle and its letters' corners lie where the other's do,
+    and a mapping of its few colours explains the rest; a hue rotation is no such mapping, it turns every colour alike
+    and keeps its saturation and value. So the hypothesis finds tiled watermarks, thumbnails, JPEG copies and hue
+    rotations, not other photometric edits."""
     transform = _whole_picture(a, b)
-    if transform is None or _at_their_places(transform, a, b, found[:, 0], found[:, 1]) < SAME_PICTURE_SUPPORT:
+    if transform is None:
         return None
+    searched = _at_their_places(transform, a, b, found[:, 0], found[:, 1]) >= SAME_PICTURE_SUPPORT
     colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     covered = _mean(_blocks(valid.astype(np.float32), COLOUR_BLOCK), 2) > 0.5
     colour_b = _colour(b)
     _, turned, all_turned = _hue_turns(colour_a, colour_b, valid)
     kept = _unchanged(colour_a, colour_b, valid) | (turned & all_turned)
-    if not covered.any() or _mean(kept[covered], 0) < SAME_PICTURE_UNCHANGED:
+    if not covered.any() or _mean(kept[covered], 0) < (SAME_PICTURE_UNCHANGED if searched
+                                                        else SAME_PICTURE_ALL_UNCHANGED):
+        return None
+    if not searched and len(_same_picture_correspondences(a, b, transform)) < SAME_PICTURE_SUPPORT:
         return None
     return transform
 
