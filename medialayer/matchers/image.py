@@ -328,6 +328,12 @@ SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
 # turn) keep 0.95-1.0 of them; the negatives reaching it, logos of one layout on a white ground, at most 0.81 (their
 # ground keeps its colour, the logo does not).
 SAME_PICTURE_ALL_UNCHANGED = 0.95
+# Round art27: before that colour check, the cheap one it implies: SAME_PICTURE_ALL_UNCHANGED of the blocks keep their
+# mean HSV value (each pixel's largest channel, which a kept colour keeps and a hue rotation too) within this many grey
+# levels, about the colour check's tolerance at a colourful picture's spread (_values_kept). On the tune split the
+# copies that hypothesis finds keep it in 0.98-1.0 of the blocks, unrelated pairs of one shape in at most 0.86 (photos
+# 0.59): most pairs reaching it are unrelated, and art26's colour check made their compares a third dearer.
+SAME_PICTURE_VALUE_TOLERANCE = 32.0
 SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
 # The word stage lets a pair through to verify() where this many word matches lie at their places on that hypothesis
 # (_word_matches_at_their_places; round art21: a heavily watermarked design's few word matches agree on no transform
@@ -493,6 +499,7 @@ _PAIRS = {}  # n -> the index pairs (i < j) of n (np.triu_indices): _index_pairs
 _TURNED_BACK = np.exp(2j * np.pi * np.concatenate([np.arange(256), np.arange(-256, 0)]).astype(np.int16) / 256).conj()
 _LOWEST_SCALE_BIN = int(np.float32(1.0 / SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT
 _SCALE_BINS = (int(np.float32(SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT) - _LOWEST_SCALE_BIN + 1
+_BLOCK_CENTRES = (np.arange(COLOUR_SIDE // COLOUR_BLOCK) + 0.5) / (COLOUR_SIDE // COLOUR_BLOCK)  # of a side
 
 
 @dataclasses.dataclass(frozen=True)
@@ -576,6 +583,12 @@ class ImageFingerprint:
         blurred = cv2.GaussianBlur(_luma(self), (0, 0), 1.0)
         window = np.ones((2 * FLAT_WINDOW + 1, 2 * FLAT_WINDOW + 1), np.uint8)
         return _read_only(cv2.dilate(blurred, window) - cv2.erode(blurred, window))
+
+    @functools.cached_property
+    def block_values(self) -> np.ndarray:
+        """Per COLOUR_BLOCK block of the colour thumbnail, the mean of its pixels' largest channel (HSV value, 0-255):
+        _values_kept asks of both pictures."""
+        return _read_only(_mean(_blocks(_colour(self).max(axis=2), COLOUR_BLOCK), 2))
 
     @functools.cached_property
     def few_colours(self) -> bool:
@@ -1183,6 +1196,23 @@ def _at_their_places(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerp
     return int(np.count_nonzero(np.einsum("ij,ij->i", offsets, offsets) <= SAME_PICTURE_RADIUS ** 2))
 
 
+def _values_kept(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> float:
+    """The share of b's colour blocks whose centre a's picture covers under ``transform`` (_whole_picture's: a scale
+    per axis and a shift) whose mean value (block_values) is within SAME_PICTURE_VALUE_TOLERANCE of a's block there:
+    about the share _same_picture's colour check finds kept, or more (a block's colours kept, or their hues turned
+    alike, keep each pixel's largest channel), for a small part of its cost (blocks, not pixels: no warp, no colour
+    fitted)."""
+    side = len(_BLOCK_CENTRES)
+    columns = np.floor((_BLOCK_CENTRES * b.width - transform[0, 2]) / (transform[0, 0] * a.width) * side).astype(int)
+    rows = np.floor((_BLOCK_CENTRES * b.height - transform[1, 2]) / (transform[1, 1] * a.height) * side).astype(int)
+    in_columns, in_rows = (columns >= 0) & (columns < side), (rows >= 0) & (rows < side)
+    if not in_columns.any() or not in_rows.any():
+        return 0.0
+    values_a = a.block_values[rows[in_rows]][:, columns[in_columns]]
+    values_b = b.block_values[in_rows][:, in_columns]
+    return np.count_nonzero(np.abs(values_a - values_b) <= SAME_PICTURE_VALUE_TOLERANCE) / values_a.size
+
+
 def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -> np.ndarray | None:
     """The transform of a's working image to b's if b shows a's whole decoded picture (_whole_picture), or None: the
     decoded pictures differ in shape; fewer than SAME_PICTURE_SUPPORT of the
@@ -1202,6 +1232,8 @@ def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -
     if transform is None:
         return None
     searched = _at_their_places(transform, a, b, found[:, 0], found[:, 1]) >= SAME_PICTURE_SUPPORT
+    if not searched and _values_kept(transform, a, b) < SAME_PICTURE_ALL_UNCHANGED:
+        return None  # (the colour check below would find too few blocks kept: an unrelated pair ends here, cheaply)
     colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     covered = _mean(_blocks(valid.astype(np.float32), COLOUR_BLOCK), 2) > 0.5
     colour_b = _colour(b)
