@@ -499,7 +499,7 @@ _PAIRS = {}  # n -> the index pairs (i < j) of n (np.triu_indices): _index_pairs
 _TURNED_BACK = np.exp(2j * np.pi * np.concatenate([np.arange(256), np.arange(-256, 0)]).astype(np.int16) / 256).conj()
 _LOWEST_SCALE_BIN = int(np.float32(1.0 / SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT
 _SCALE_BINS = (int(np.float32(SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT) - _LOWEST_SCALE_BIN + 1
-_BLOCK_CENTRES = (np.arange(COLOUR_SIDE // COLOUR_BLOCK) + 0.5) / (COLOUR_SIDE // COLOUR_BLOCK)  # of a side
+_PIXEL_CENTRES = (np.arange(COLOUR_SIDE) + 0.5) / COLOUR_SIDE  # of the colour thumbnail's pixels, along a side
 
 
 @dataclasses.dataclass(frozen=True)
@@ -585,10 +585,10 @@ class ImageFingerprint:
         return _read_only(cv2.dilate(blurred, window) - cv2.erode(blurred, window))
 
     @functools.cached_property
-    def block_values(self) -> np.ndarray:
-        """Per COLOUR_BLOCK block of the colour thumbnail, the mean of its pixels' largest channel (HSV value, 0-255):
-        _values_kept asks of both pictures."""
-        return _read_only(_mean(_blocks(_colour(self).max(axis=2), COLOUR_BLOCK), 2))
+    def values(self) -> np.ndarray:
+        """The colour thumbnail's HSV value, each pixel's largest channel (0-255, float32): _values_kept asks of both
+        pictures."""
+        return _read_only(_colour(self).max(axis=2))
 
     @functools.cached_property
     def few_colours(self) -> bool:
@@ -1197,20 +1197,24 @@ def _at_their_places(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerp
 
 
 def _values_kept(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> float:
-    """The share of b's colour blocks whose centre a's picture covers under ``transform`` (_whole_picture's: a scale
-    per axis and a shift) whose mean value (block_values) is within SAME_PICTURE_VALUE_TOLERANCE of a's block there:
-    about the share _same_picture's colour check finds kept, or more (a block's colours kept, or their hues turned
-    alike, keep each pixel's largest channel), for a small part of its cost (blocks, not pixels: no warp, no colour
-    fitted)."""
-    side = len(_BLOCK_CENTRES)
-    columns = np.floor((_BLOCK_CENTRES * b.width - transform[0, 2]) / (transform[0, 0] * a.width) * side).astype(int)
-    rows = np.floor((_BLOCK_CENTRES * b.height - transform[1, 2]) / (transform[1, 1] * a.height) * side).astype(int)
-    in_columns, in_rows = (columns >= 0) & (columns < side), (rows >= 0) & (rows < side)
-    if not in_columns.any() or not in_rows.any():
+    """The share of b's colour blocks inside a's picture under ``transform`` (_whole_picture's: a scale per axis and
+    a shift) whose mean value (``values``) is within SAME_PICTURE_VALUE_TOLERANCE of a's there, a's thumbnail pixels
+    taken at b's pixels' centres: about the share _same_picture's colour check finds kept, or more (a block's colours
+    kept, or their hues turned alike, keep each pixel's largest channel), for a small part of its cost (one channel,
+    no warp, no colour fitted)."""
+    columns = np.floor((_PIXEL_CENTRES * b.width - transform[0, 2]) / (transform[0, 0] * a.width) * COLOUR_SIDE)
+    rows = np.floor((_PIXEL_CENTRES * b.height - transform[1, 2]) / (transform[1, 1] * a.height) * COLOUR_SIDE)
+    inside_columns, inside_rows = (  # b's pixels in the blocks that lie wholly inside a's picture
+        np.repeat(((x >= 0) & (x < COLOUR_SIDE)).reshape(-1, COLOUR_BLOCK).all(axis=1), COLOUR_BLOCK)
+        for x in (columns, rows))
+    blocks = (np.count_nonzero(inside_rows) // COLOUR_BLOCK, np.count_nonzero(inside_columns) // COLOUR_BLOCK)
+    if not min(blocks):
         return 0.0
-    values_a = a.block_values[rows[in_rows]][:, columns[in_columns]]
-    values_b = b.block_values[in_rows][:, in_columns]
-    return np.count_nonzero(np.abs(values_a - values_b) <= SAME_PICTURE_VALUE_TOLERANCE) / values_a.size
+    difference = (a.values[rows[inside_rows].astype(int)][:, columns[inside_columns].astype(int)]
+                  - b.values[inside_rows][:, inside_columns])
+    block_differences = difference.reshape(blocks[0], COLOUR_BLOCK, blocks[1], COLOUR_BLOCK).sum(axis=(1, 3))
+    return np.count_nonzero(np.abs(block_differences) <= SAME_PICTURE_VALUE_TOLERANCE * COLOUR_BLOCK ** 2) \
+        / block_differences.size
 
 
 def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -> np.ndarray | None:
