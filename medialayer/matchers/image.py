@@ -1202,17 +1202,21 @@ def _values_kept(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint
     taken at b's pixels' centres: about the share _same_picture's colour check finds kept, or more (a block's colours
     kept, or their hues turned alike, keep each pixel's largest channel), for a small part of its cost (one channel,
     no warp, no colour fitted)."""
-    columns = np.floor((_PIXEL_CENTRES * b.width - transform[0, 2]) / (transform[0, 0] * a.width) * COLOUR_SIDE)
-    rows = np.floor((_PIXEL_CENTRES * b.height - transform[1, 2]) / (transform[1, 1] * a.height) * COLOUR_SIDE)
-    inside_columns, inside_rows = (  # b's pixels in the blocks that lie wholly inside a's picture
-        np.repeat(((x >= 0) & (x < COLOUR_SIDE)).reshape(-1, COLOUR_BLOCK).all(axis=1), COLOUR_BLOCK)
-        for x in (columns, rows))
-    blocks = (np.count_nonzero(inside_rows) // COLOUR_BLOCK, np.count_nonzero(inside_columns) // COLOUR_BLOCK)
-    if not min(blocks):
-        return 0.0
-    difference = (a.values[rows[inside_rows].astype(int)][:, columns[inside_columns].astype(int)]
-                  - b.values[inside_rows][:, inside_columns])
-    block_differences = difference.reshape(blocks[0], COLOUR_BLOCK, blocks[1], COLOUR_BLOCK).sum(axis=(1, 3))
+    if a.frame == b.frame:  # (trimming kept the same part of both: each of b's pixels' centres falls in a's own pixel)
+        difference = a.values - b.values
+    else:
+        columns = np.floor((_PIXEL_CENTRES * b.width - transform[0, 2]) / (transform[0, 0] * a.width) * COLOUR_SIDE)
+        rows = np.floor((_PIXEL_CENTRES * b.height - transform[1, 2]) / (transform[1, 1] * a.height) * COLOUR_SIDE)
+        inside_columns, inside_rows = (  # b's pixels in the blocks that lie wholly inside a's picture
+            np.repeat(((x >= 0) & (x < COLOUR_SIDE)).reshape(-1, COLOUR_BLOCK).all(axis=1), COLOUR_BLOCK)
+            for x in (columns, rows))
+        if not inside_columns.any() or not inside_rows.any():
+            return 0.0
+        difference = (a.values[rows[inside_rows].astype(int)][:, columns[inside_columns].astype(int)]
+                      - b.values[inside_rows][:, inside_columns])
+    height, width = difference.shape
+    block_differences = difference.reshape(height // COLOUR_BLOCK, COLOUR_BLOCK, width // COLOUR_BLOCK,
+                                           COLOUR_BLOCK).sum(axis=(1, 3))
     return np.count_nonzero(np.abs(block_differences) <= SAME_PICTURE_VALUE_TOLERANCE * COLOUR_BLOCK ** 2) \
         / block_differences.size
 
