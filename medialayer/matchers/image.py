@@ -328,11 +328,12 @@ SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
 # turn) keep 0.95-1.0 of them; the negatives reaching it, logos of one layout on a white ground, at most 0.81 (their
 # ground keeps its colour, the logo does not).
 SAME_PICTURE_ALL_UNCHANGED = 0.95
-# Round art27: before that colour check, the cheap one it implies: SAME_PICTURE_ALL_UNCHANGED of the blocks keep their
-# mean HSV value (each pixel's largest channel, which a kept colour keeps and a hue rotation too) within this many grey
-# levels, about the colour check's tolerance at a colourful picture's spread (_values_kept). On the tune split the
-# copies that hypothesis finds keep it in 0.98-1.0 of the blocks, unrelated pairs of one shape in at most 0.86 (photos
-# 0.59): most pairs reaching it are unrelated, and art26's colour check made their compares a third dearer.
+# Round art27: before that colour check, a cheap one it nearly implies: SAME_PICTURE_ALL_UNCHANGED of the blocks keep
+# their mean HSV value (each pixel's largest channel, which a kept colour keeps and a hue rotation too) within this many
+# grey levels, about the colour check's tolerance at a colourful picture's spread (_values_kept). Most pairs reaching
+# the hypothesis without the search's support are unrelated pictures of one shape, and art26's colour check made their
+# compares a third dearer. On the tune split (off-grid draws, the family bench) the copies the hypothesis then finds
+# keep 1.0 of the blocks' values; unrelated pairs of one shape at most 0.86 (bench/verify_ab.py's; its photos 0.69).
 SAME_PICTURE_VALUE_TOLERANCE = 32.0
 SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
 # The word stage lets a pair through to verify() where this many word matches lie at their places on that hypothesis
@@ -1230,12 +1231,13 @@ def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -
     (_same_picture_correspondences) or under SAME_PICTURE_ALL_UNCHANGED of the colour blocks keep their colours (round
     art26: letters heavy enough to leave a design's corners few descriptors also give them rivals elsewhere, so the
     search finds two or three at their places; with the colours of nearly every block kept the hypothesis rests on
-    them and the keypoints at their places instead); or under SAME_PICTURE_UNCHANGED of a's colour blocks keep their
-    colours there (_unchanged) or turned with the whole picture's hues (_hue_turns: round wm22). Without that, a logo
-    of one layout in other colours and text would pass: its circle and its letters' corners lie where the other's do,
-    and a mapping of its few colours explains the rest; a hue rotation is no such mapping, it turns every colour alike
-    and keeps its saturation and value. So the hypothesis finds tiled watermarks, thumbnails, JPEG copies and hue
-    rotations, not other photometric edits."""
+    them and the keypoints at their places instead; round art27: their values first, _values_kept, which ends the
+    unrelated pairs of one shape that reach this for a small part of the colour check's cost); or under
+    SAME_PICTURE_UNCHANGED of a's colour blocks keep their colours there (_unchanged) or turned with the whole
+    picture's hues (_hue_turns: round wm22). Without that, a logo of one layout in other colours and text would pass:
+    its circle and its letters' corners lie where the other's do, and a mapping of its few colours explains the rest;
+    a hue rotation is no such mapping, it turns every colour alike and keeps its saturation and value. So the
+    hypothesis finds tiled watermarks, thumbnails, JPEG copies and hue rotations, not other photometric edits."""
     transform = _whole_picture(a, b)
     if transform is None:
         return None
