@@ -336,6 +336,19 @@ TURN_BINS = 16  # bins of a turn (of ORB's angles) for the most common one; a bi
 #   saturation and value kept, gives the other's colour) counts as kept: a hue rotation turns edges' contrast, so ORB
 #   matches few corners by their descriptors, and those few at their places verify the copy as under a watermark.
 SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
+# Round art26: where fewer than SAME_PICTURE_SUPPORT of the correspondences found lie at their places, the hypothesis
+# needs SAME_PICTURE_SUPPORT of a's keypoints at their places (_same_picture_correspondences) and this share of the
+# blocks keeping their colours. On the tune split the copies it then finds (a tiled watermark, a thumbnail, a hue
+# turn) keep 0.95-1.0 of them; the negatives reaching it, logos of one layout on a white ground, at most 0.81 (their
+# ground keeps its colour, the logo does not).
+SAME_PICTURE_ALL_UNCHANGED = 0.95
+# Round art27: before that colour check, a cheap one it nearly implies: SAME_PICTURE_ALL_UNCHANGED of the blocks keep
+# their mean HSV value (each pixel's largest channel, which a kept colour keeps and a hue rotation too) within this many
+# grey levels, about the colour check's tolerance at a colourful picture's spread (_values_kept). Most pairs reaching
+# the hypothesis without the search's support are unrelated pictures of one shape, and art26's colour check made their
+# compares a third dearer. On the tune split (off-grid draws, the family bench) the copies the hypothesis then finds
+# keep 1.0 of the blocks' values; unrelated pairs of one shape at most 0.86 (bench/verify_ab.py's; its photos 0.69).
+SAME_PICTURE_VALUE_TOLERANCE = 32.0
 SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
 # The word stage lets a pair through to verify() where this many word matches lie at their places on that hypothesis
 # (_word_matches_at_their_places; round art21: a heavily watermarked design's few word matches agree on no transform
@@ -501,6 +514,7 @@ _PAIRS = {}  # n -> the index pairs (i < j) of n (np.triu_indices): _index_pairs
 _TURNED_BACK = np.exp(2j * np.pi * np.concatenate([np.arange(256), np.arange(-256, 0)]).astype(np.int16) / 256).conj()
 _LOWEST_SCALE_BIN = int(np.float32(1.0 / SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT
 _SCALE_BINS = (int(np.float32(SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT) - _LOWEST_SCALE_BIN + 1
+_PIXEL_CENTRES = (np.arange(COLOUR_SIDE) + 0.5) / COLOUR_SIDE  # of the colour thumbnail's pixels, along a side
 
 
 @dataclasses.dataclass(frozen=True)
@@ -584,6 +598,12 @@ class ImageFingerprint:
         blurred = cv2.GaussianBlur(_luma(self), (0, 0), 1.0)
         window = np.ones((2 * FLAT_WINDOW + 1, 2 * FLAT_WINDOW + 1), np.uint8)
         return _read_only(cv2.dilate(blurred, window) - cv2.erode(blurred, window))
+
+    @functools.cached_property
+    def values(self) -> np.ndarray:
+        """The colour thumbnail's HSV value, each pixel's largest channel (0-255, float32): _values_kept asks of both
+        pictures."""
+        return _read_only(_colour(self).max(axis=2))
 
     @functools.cached_property
     def few_colours(self) -> bool:
@@ -1250,20 +1270,58 @@ def _at_their_places(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerp
     return int(np.count_nonzero(np.einsum("ij,ij->i", offsets, offsets) <= SAME_PICTURE_RADIUS ** 2))
 
 
+def _values_kept(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> float:
+    """The share of b's colour blocks inside a's picture under ``transform`` (_whole_picture's: a scale per axis and
+    a shift) whose mean value (``values``) is within SAME_PICTURE_VALUE_TOLERANCE of a's there, a's thumbnail pixels
+    taken at b's pixels' centres: about the share _same_picture's colour check finds kept, or more (a block's colours
+    kept, or their hues turned alike, keep each pixel's largest channel), for a small part of its cost (one channel,
+    no warp, no colour fitted)."""
+    if a.frame == b.frame:  # (trimming kept the same part of both: each of b's pixels' centres falls in a's own pixel)
+        difference = a.values - b.values
+    else:
+        columns = np.floor((_PIXEL_CENTRES * b.width - transform[0, 2]) / (transform[0, 0] * a.width) * COLOUR_SIDE)
+        rows = np.floor((_PIXEL_CENTRES * b.height - transform[1, 2]) / (transform[1, 1] * a.height) * COLOUR_SIDE)
+        inside_columns, inside_rows = (  # b's pixels in the blocks that lie wholly inside a's picture
+            np.repeat(((x >= 0) & (x < COLOUR_SIDE)).reshape(-1, COLOUR_BLOCK).all(axis=1), COLOUR_BLOCK)
+            for x in (columns, rows))
+        if not inside_columns.any() or not inside_rows.any():
+            return 0.0
+        difference = (a.values[rows[inside_rows].astype(int)][:, columns[inside_columns].astype(int)]
+                      - b.values[inside_rows][:, inside_columns])
+    height, width = difference.shape
+    block_differences = difference.reshape(height // COLOUR_BLOCK, COLOUR_BLOCK, width // COLOUR_BLOCK,
+                                           COLOUR_BLOCK).sum(axis=(1, 3))
+    return np.count_nonzero(np.abs(block_differences) <= SAME_PICTURE_VALUE_TOLERANCE * COLOUR_BLOCK ** 2) \
+        / block_differences.size
+
+
 def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -> np.ndarray | None:
     """The transform of a's working image to b's if b shows a's whole decoded picture (_whole_picture), or None: the
     decoded pictures differ in shape; fewer than SAME_PICTURE_SUPPORT of the
     correspondences ``found`` so far (a's upright and mirrored descriptors to b's, as verify() stacks them) lie at their
     places under it (the hypothesis is one the search already points to: an unrelated pair's chance correspondences
-    lie anywhere); or under SAME_PICTURE_UNCHANGED of a's colour blocks keep their colours there (_unchanged) or turned
-    with the whole picture's hues (_hue_turns: round wm22). Without that, a logo of one layout in other colours and text
-    would pass: its circle and its letters' corners lie where the other's do, and a mapping of its few colours explains
-    the rest; a hue rotation is no such mapping, it turns every colour alike and keeps its saturation and value. So the
+    lie anywhere) and fewer than SAME_PICTURE_SUPPORT of a's keypoints are found at their places by their descriptors
+    (_same_picture_correspondences) or under SAME_PICTURE_ALL_UNCHANGED of the colour blocks keep their colours (round
+    art26: letters heavy enough to leave a design's corners few descriptors also give them rivals elsewhere, so the
+    search finds two or three at their places; with the colours of nearly every block kept the hypothesis rests on
+    them and the keypoints at their places instead; round art27: their values first, _values_kept, which ends the
+    unrelated pairs of one shape that reach this for a small part of the colour check's cost); or under
+    SAME_PICTURE_UNCHANGED of a's colour blocks keep their colours there (_unchanged) or turned with the whole
+    picture's hues (_hue_turns: round wm22). Without that, a logo of one layout in other colours and text would pass:
+    its circle and its letters' corners lie where the other's do, and a mapping of its few colours explains the rest;
+    a hue rotation is no such mapping, it turns every colour alike and keeps its saturation and value. So the
     hypothesis finds tiled watermarks, thumbnails, JPEG copies and hue rotations, not other photometric edits."""
     transform = _whole_picture(a, b)
-    if transform is None or _at_their_places(transform, a, b, found[:, 0], found[:, 1]) < SAME_PICTURE_SUPPORT:
+    if transform is None:
         return None
-    return transform if _kept_colours(transform, a, b) >= SAME_PICTURE_UNCHANGED else None
+    searched = _at_their_places(transform, a, b, found[:, 0], found[:, 1]) >= SAME_PICTURE_SUPPORT
+    if not searched and _values_kept(transform, a, b) < SAME_PICTURE_ALL_UNCHANGED:
+        return None  # (the colour check below would find too few blocks kept: an unrelated pair ends here, cheaply)
+    if _kept_colours(transform, a, b) < (SAME_PICTURE_UNCHANGED if searched else SAME_PICTURE_ALL_UNCHANGED):
+        return None
+    if not searched and len(_same_picture_correspondences(a, b, transform)) < SAME_PICTURE_SUPPORT:
+        return None
+    return transform
 
 
 def _kept_colours(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> float:
