@@ -158,7 +158,7 @@ def test_the_correspondences_read_off_one_distance_table_are_faiss_searches(fing
     mutual_found = 0
     for query, train, upright, train_points in cases:
         ratio, with_mutual = correspondences_by_faiss_search(query, train, upright, train_points)
-        found, found_with_mutual = matcher._correspondences(query, train, upright, train_points)
+        found, found_with_mutual, _ = matcher._correspondences(query, train, upright, train_points)
         assert np.array_equal(found, ratio) and np.array_equal(found_with_mutual(), with_mutual)
         mutual_found += len(with_mutual) > len(ratio)
     assert mutual_found >= 5
@@ -321,7 +321,7 @@ def test_at_their_places_on_the_upright_prefix_counts_as_by_a_mask(fingerprints)
             if transform is None:
                 continue
             queries = np.frombuffer(a.descriptors + a.mirrored, np.uint8).reshape(-1, 32)
-            ratio, with_mutual = matcher._correspondences(queries, np.frombuffer(b.descriptors, np.uint8).reshape(
+            ratio, with_mutual, _ = matcher._correspondences(queries, np.frombuffer(b.descriptors, np.uint8).reshape(
                 -1, 32), len(a.descriptors) // 32, b.keypoints)
             word_a, word_b = matcher._word_matches(a, b)
             mirrored = word_a >= len(a.descriptors) // 32

@@ -303,6 +303,20 @@ MAX_DESCRIPTOR_DISTANCE = 80  # of 256 bits: a nearest neighbour further than th
 # (Round imageq12-designs, on the tune split: 64 of 48, 64 and 80 verified the most watermarked and thumbnailed
 # designs; 80 lets in more chance pairs, which spoil RANSAC's fit.)
 MUTUAL_DISTANCE = 64
+# A design whose corners look alike (a circle's edge, a polygon's few corners, a logo's repeated strokes): a corner's
+# true correspondence is often its second or third nearest descriptor, another of its look-alikes the nearest, so
+# neither the ratio test nor the mutual nearest keep it. Where nothing else verifies a pair of little detail (a's
+# ImageFingerprint.detail under LOOK_ALIKE_DETAIL), each of a's descriptors proposes its LOOK_ALIKES nearest within
+# MUTUAL_DISTANCE, those turned as most (_turned_alike), and RANSAC picks among them (_look_alike_correspondences).
+# Such a fit finds a chance consensus between two designs of one template as readily (their layout's corners lie
+# where the other's do, and a mapping of a design's few colours explains the other's palette in the colour check),
+# so a fit is taken only where LOOK_ALIKE_KEPT of a's colour blocks keep their colours under it (_kept_colours, as
+# _same_picture asks, less what an overlay covers). (Round combo27, tune: the designs of the split have a detail of
+# 1.3-10.1, its photos 8.2-43.8. On the combo bench, of the fits this verifies, the copies' keep 0.70-0.91 (all but
+# two under text, a sticker or bars), its negatives' 0.0-0.69; the two illustrations of one template under one
+# letterbox matched at 0.955 without it, keeping 0.0.)
+LOOK_ALIKES, LOOK_ALIKE_DETAIL, LOOK_ALIKE_KEPT = 3, 10.0, 0.5
+TURN_BINS = 16  # bins of a turn (of ORB's angles) for the most common one; a bin either side of it turned alike
 # Where neither verifies a pair whose hashes are too far apart to accept, b may show a's whole picture
 # (_same_picture): both decoded images of one shape (aspect ratios within SAME_PICTURE_ASPECT), at least
 # SAME_PICTURE_SUPPORT of the correspondences found so far at their places under that (within SAME_PICTURE_RADIUS
@@ -322,6 +336,19 @@ MUTUAL_DISTANCE = 64
 #   saturation and value kept, gives the other's colour) counts as kept: a hue rotation turns edges' contrast, so ORB
 #   matches few corners by their descriptors, and those few at their places verify the copy as under a watermark.
 SAME_PICTURE_ASPECT, SAME_PICTURE_SUPPORT, SAME_PICTURE_UNCHANGED = 0.03, 4, 0.8
+# Round art26: where fewer than SAME_PICTURE_SUPPORT of the correspondences found lie at their places, the hypothesis
+# needs SAME_PICTURE_SUPPORT of a's keypoints at their places (_same_picture_correspondences) and this share of the
+# blocks keeping their colours. On the tune split the copies it then finds (a tiled watermark, a thumbnail, a hue
+# turn) keep 0.95-1.0 of them; the negatives reaching it, logos of one layout on a white ground, at most 0.81 (their
+# ground keeps its colour, the logo does not).
+SAME_PICTURE_ALL_UNCHANGED = 0.95
+# Round art27: before that colour check, a cheap one it nearly implies: SAME_PICTURE_ALL_UNCHANGED of the blocks keep
+# their mean HSV value (each pixel's largest channel, which a kept colour keeps and a hue rotation too) within this many
+# grey levels, about the colour check's tolerance at a colourful picture's spread (_values_kept). Most pairs reaching
+# the hypothesis without the search's support are unrelated pictures of one shape, and art26's colour check made their
+# compares a third dearer. On the tune split (off-grid draws, the family bench) the copies the hypothesis then finds
+# keep 1.0 of the blocks' values; unrelated pairs of one shape at most 0.86 (bench/verify_ab.py's; its photos 0.69).
+SAME_PICTURE_VALUE_TOLERANCE = 32.0
 SAME_PICTURE_RADIUS, SAME_PICTURE_DISTANCE = 8.0, 56
 # The word stage lets a pair through to verify() where this many word matches lie at their places on that hypothesis
 # (_word_matches_at_their_places; round art21: a heavily watermarked design's few word matches agree on no transform
@@ -487,6 +514,7 @@ _PAIRS = {}  # n -> the index pairs (i < j) of n (np.triu_indices): _index_pairs
 _TURNED_BACK = np.exp(2j * np.pi * np.concatenate([np.arange(256), np.arange(-256, 0)]).astype(np.int16) / 256).conj()
 _LOWEST_SCALE_BIN = int(np.float32(1.0 / SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT
 _SCALE_BINS = (int(np.float32(SCALE_RANGE).view(np.int32)) >> SCALE_BIN_SHIFT) - _LOWEST_SCALE_BIN + 1
+_PIXEL_CENTRES = (np.arange(COLOUR_SIDE) + 0.5) / COLOUR_SIDE  # of the colour thumbnail's pixels, along a side
 
 
 @dataclasses.dataclass(frozen=True)
@@ -570,6 +598,12 @@ class ImageFingerprint:
         blurred = cv2.GaussianBlur(_luma(self), (0, 0), 1.0)
         window = np.ones((2 * FLAT_WINDOW + 1, 2 * FLAT_WINDOW + 1), np.uint8)
         return _read_only(cv2.dilate(blurred, window) - cv2.erode(blurred, window))
+
+    @functools.cached_property
+    def values(self) -> np.ndarray:
+        """The colour thumbnail's HSV value, each pixel's largest channel (0-255, float32): _values_kept asks of both
+        pictures."""
+        return _read_only(_colour(self).max(axis=2))
 
     @functools.cached_property
     def few_colours(self) -> bool:
@@ -994,10 +1028,10 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
 # --- local verification ---------------------------------------------------------------------------
 
 def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None = None,
-                     train_points: np.ndarray | None = None) -> tuple[np.ndarray, Callable[[], np.ndarray]]:
+                     train_points: np.ndarray | None = None) -> tuple[np.ndarray, Callable[[], np.ndarray], np.ndarray]:
     """((query index, train index) pairs that pass the ratio test (_nearest_train), each train descriptor in at most
     one of them (per set of queries: those before ``upright`` and the others; _one_to_one); a function giving them
-    with the mutual nearest descriptors too, from the same distances).
+    with the mutual nearest descriptors too, from the same distances; those distances, _hamming_distances).
 
     The mutual nearest: a pair whose descriptors are each other's nearest (a's within its set) within MUTUAL_DISTANCE
     bits, whatever its rival. A tiled watermark repeats one word's corners all over a design, and a thumbnail enlarged
@@ -1012,7 +1046,7 @@ def _correspondences(query: np.ndarray, train: np.ndarray, upright: int | None =
         return _ratio_pairs(distance, nearest, passed | _mutual_nearest(query, train, distance, nearest, passed,
                                                                          upright), upright)
 
-    return _ratio_pairs(distance, nearest, passed, upright), with_mutual
+    return _ratio_pairs(distance, nearest, passed, upright), with_mutual, distances
 
 
 def _hamming_distances(query: np.ndarray, train: np.ndarray) -> np.ndarray:
@@ -1134,6 +1168,65 @@ def _one_to_one(pairs: np.ndarray, distances: np.ndarray, upright: int) -> np.nd
     return pairs.take(np.sort(order[first]), axis=0)
 
 
+def _look_alike_candidates(a: ImageFingerprint, b: ImageFingerprint, distances: np.ndarray) -> np.ndarray:
+    """(a's descriptor, b's descriptor) pairs, a's upright and mirrored descriptors stacked as verify() stacks them
+    (``distances``: _hamming_distances of those to b's): each of a's LOOK_ALIKES nearest within MUTUAL_DISTANCE,
+    those turned alike (_turned_alike), in query order."""
+    rows = (distances.min(axis=1) <= MUTUAL_DISTANCE).nonzero()[0]
+    count = min(LOOK_ALIKES, distances.shape[1])
+    if not len(rows) or not count:
+        return np.zeros((0, 2), np.int64)
+    near = distances.take(rows, axis=0)
+    train = np.argpartition(near, count - 1, axis=1)[:, :count]
+    close = np.take_along_axis(near, train, axis=1).ravel() <= MUTUAL_DISTANCE
+    pairs = np.stack([np.repeat(rows, count), train.ravel()], axis=1).compress(close, axis=0)
+    return pairs.compress(_turned_alike(a, b, pairs), axis=0)
+
+
+def _turned_alike(a: ImageFingerprint, b: ImageFingerprint, pairs: np.ndarray) -> np.ndarray:
+    """Per pair: is the turn of its ORB angles (b's less a's) within a bin of TURN_BINS of the most common turn of its
+    set (a's upright descriptors, or its mirrored ones)? A copy turns all its corners alike; the look-alikes of a
+    circle's edge or of a polygon's corners point every way round it (ORB's angle is the patch's own direction)."""
+    (_, angle_a, _), (_, angle_b, _) = a.match_geometry, b.match_geometry
+    turn_bin = (angle_b[pairs[:, 1]] - angle_a[pairs[:, 0]]) % 256 * TURN_BINS // 256
+    alike = np.zeros(len(pairs), bool)
+    for in_set in (pairs[:, 0] < len(a.descriptors) // 32, pairs[:, 0] >= len(a.descriptors) // 32):
+        if in_set.any():
+            counts = np.bincount(turn_bin[in_set], minlength=TURN_BINS)
+            common = int((counts + np.roll(counts, 1) + np.roll(counts, -1)).argmax())  # (a bin and its neighbours)
+            alike |= in_set & ((turn_bin - common + 1) % TURN_BINS <= 2)
+    return alike
+
+
+def _look_alike_correspondences(a: ImageFingerprint, b: ImageFingerprint, distances: np.ndarray) -> np.ndarray:
+    """The pairs of _look_alike_candidates that RANSAC's fit of each set (upright, mirrored) explains, one of each of
+    a's descriptors (its closest) and one of each of b's (_one_to_one), in query order; none of a set whose fit
+    keeps under LOOK_ALIKE_KEPT of a's colours (_kept_colours)."""
+    candidates = _look_alike_candidates(a, b, distances)
+    upright = len(a.descriptors) // 32
+    chosen = []
+    for mirrored in (False, True):
+        pairs = candidates.compress((candidates[:, 0] >= upright) == mirrored, axis=0)
+        if len(pairs) < MIN_INLIERS:
+            continue
+        source = a.keypoints.take(pairs[:, 0] - upright * mirrored, axis=0)
+        if mirrored:
+            source = source * [-1.0, 1.0] + [a.width - 1.0, 0.0]
+        transform, inliers = _fit_transform(source, b.keypoints.take(pairs[:, 1], axis=0))
+        if transform is None or inliers.sum() < MIN_INLIERS:
+            continue
+        if mirrored:  # (the transform on a's upright frame: x -> mirror(x) -> transform)
+            transform = transform @ np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        if _kept_colours(transform, a, b) < LOOK_ALIKE_KEPT:
+            continue
+        pairs = pairs.compress(inliers, axis=0)
+        closest = distances[pairs[:, 0], pairs[:, 1]]
+        order = np.lexsort((closest, pairs[:, 0]))  # (per query, the closest first)
+        first = order[np.concatenate([[True], pairs[order[1:], 0] != pairs[order[:-1], 0]])]
+        chosen.append(_one_to_one(pairs.take(np.sort(first), axis=0), closest[np.sort(first)], upright))
+    return np.concatenate(chosen) if chosen else np.zeros((0, 2), np.int64)
+
+
 def _same_picture_correspondences(a: ImageFingerprint, b: ImageFingerprint, transform: np.ndarray) -> np.ndarray:
     """(a's upright descriptor, b's descriptor) pairs on the hypothesis that b shows a's whole picture (``transform``,
     from _same_picture: a tiled watermark over it, a thumbnail of it): each of a's keypoints is paired with the closest
@@ -1178,27 +1271,71 @@ def _at_their_places(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerp
     return int(np.count_nonzero(np.einsum("ij,ij->i", offsets, offsets) <= SAME_PICTURE_RADIUS ** 2))
 
 
+def _values_kept(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> float:
+    """The share of b's colour blocks inside a's picture under ``transform`` (_whole_picture's: a scale per axis and
+    a shift) whose mean value (``values``) is within SAME_PICTURE_VALUE_TOLERANCE of a's there, a's thumbnail pixels
+    taken at b's pixels' centres: about the share _same_picture's colour check finds kept, or more (a block's colours
+    kept, or their hues turned alike, keep each pixel's largest channel), for a small part of its cost (one channel,
+    no warp, no colour fitted)."""
+    if a.frame == b.frame:  # (trimming kept the same part of both: each of b's pixels' centres falls in a's own pixel)
+        difference = a.values - b.values
+    else:
+        columns = np.floor((_PIXEL_CENTRES * b.width - transform[0, 2]) / (transform[0, 0] * a.width) * COLOUR_SIDE)
+        rows = np.floor((_PIXEL_CENTRES * b.height - transform[1, 2]) / (transform[1, 1] * a.height) * COLOUR_SIDE)
+        inside_columns, inside_rows = (  # b's pixels in the blocks that lie wholly inside a's picture
+            np.repeat(((x >= 0) & (x < COLOUR_SIDE)).reshape(-1, COLOUR_BLOCK).all(axis=1), COLOUR_BLOCK)
+            for x in (columns, rows))
+        if not inside_columns.any() or not inside_rows.any():
+            return 0.0
+        difference = (a.values[rows[inside_rows].astype(int)][:, columns[inside_columns].astype(int)]
+                      - b.values[inside_rows][:, inside_columns])
+    height, width = difference.shape
+    block_differences = difference.reshape(height // COLOUR_BLOCK, COLOUR_BLOCK, width // COLOUR_BLOCK,
+                                           COLOUR_BLOCK).sum(axis=(1, 3))
+    return np.count_nonzero(np.abs(block_differences) <= SAME_PICTURE_VALUE_TOLERANCE * COLOUR_BLOCK ** 2) \
+        / block_differences.size
+
+
 def _same_picture(a: ImageFingerprint, b: ImageFingerprint, found: np.ndarray) -> np.ndarray | None:
     """The transform of a's working image to b's if b shows a's whole decoded picture (_whole_picture), or None: the
     decoded pictures differ in shape; fewer than SAME_PICTURE_SUPPORT of the
     correspondences ``found`` so far (a's upright and mirrored descriptors to b's, as verify() stacks them) lie at their
     places under it (the hypothesis is one the search already points to: an unrelated pair's chance correspondences
-    lie anywhere); or under SAME_PICTURE_UNCHANGED of a's colour blocks keep their colours there (_unchanged) or turned
-    with the whole picture's hues (_hue_turns: round wm22). Without that, a logo of one layout in other colours and text
-    would pass: its circle and its letters' corners lie where the other's do, and a mapping of its few colours explains
-    the rest; a hue rotation is no such mapping, it turns every colour alike and keeps its saturation and value. So the
+    lie anywhere) and fewer than SAME_PICTURE_SUPPORT of a's keypoints are found at their places by their descriptors
+    (_same_picture_correspondences) or under SAME_PICTURE_ALL_UNCHANGED of the colour blocks keep their colours (round
+    art26: letters heavy enough to leave a design's corners few descriptors also give them rivals elsewhere, so the
+    search finds two or three at their places; with the colours of nearly every block kept the hypothesis rests on
+    them and the keypoints at their places instead; round art27: their values first, _values_kept, which ends the
+    unrelated pairs of one shape that reach this for a small part of the colour check's cost); or under
+    SAME_PICTURE_UNCHANGED of a's colour blocks keep their colours there (_unchanged) or turned with the whole
+    picture's hues (_hue_turns: round wm22). Without that, a logo of one layout in other colours and text would pass:
+    its circle and its letters' corners lie where the other's do, and a mapping of its few colours explains the rest;
+    a hue rotation is no such mapping, it turns every colour alike and keeps its saturation and value. So the
     hypothesis finds tiled watermarks, thumbnails, JPEG copies and hue rotations, not other photometric edits."""
     transform = _whole_picture(a, b)
-    if transform is None or _at_their_places(transform, a, b, found[:, 0], found[:, 1]) < SAME_PICTURE_SUPPORT:
+    if transform is None:
         return None
+    searched = _at_their_places(transform, a, b, found[:, 0], found[:, 1]) >= SAME_PICTURE_SUPPORT
+    if not searched and _values_kept(transform, a, b) < SAME_PICTURE_ALL_UNCHANGED:
+        return None  # (the colour check below would find too few blocks kept: an unrelated pair ends here, cheaply)
+    if _kept_colours(transform, a, b) < (SAME_PICTURE_UNCHANGED if searched else SAME_PICTURE_ALL_UNCHANGED):
+        return None
+    if not searched and len(_same_picture_correspondences(a, b, transform)) < SAME_PICTURE_SUPPORT:
+        return None
+    return transform
+
+
+def _kept_colours(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> float:
+    """The share of a's colour blocks ``transform`` maps into b that keep their colours there (_unchanged) or turned
+    with the whole picture's hues (_hue_turns: round wm22); 0 where it maps none."""
     colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE)
     covered = _mean(_blocks(valid.astype(np.float32), COLOUR_BLOCK), 2) > 0.5
+    if not covered.any():
+        return 0.0
     colour_b = _colour(b)
     _, turned, all_turned = _hue_turns(colour_a, colour_b, valid)
     kept = _unchanged(colour_a, colour_b, valid) | (turned & all_turned)
-    if not covered.any() or _mean(kept[covered], 0) < SAME_PICTURE_UNCHANGED:
-        return None
-    return transform
+    return float(_mean(kept[covered], 0))
 
 
 def _homogeneous(matrix: np.ndarray) -> np.ndarray:
@@ -2982,8 +3119,9 @@ def _verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation
             colour_check: bool = True) -> Evidence:
     """Keypoint verification (correspondences by the ratio test; where those verify nothing, mutual nearest
     descriptors too: _correspondences; where those do not either and the hashes are too far apart to accept, a's
-    keypoints at their places in b if b may show a's whole picture: _same_picture_correspondences), upright and with a
-    mirror; the better-agreeing transform is kept (on a tie, the
+    keypoints at their places in b if b may show a's whole picture: _same_picture_correspondences; where nothing
+    verifies that either, for a picture of little detail, each descriptor's look-alikes: _with_look_alikes), upright
+    and with a mirror; the better-agreeing transform is kept (on a tie, the
     one leaving less recoloured: a symmetric design, turned, also fits a mirror that misplaces its inner parts, or
     the other way round; then the one with more inliers: a flat design's blocks agree under a fit that misplaces
     half of it as under its own). ``distance`` and ``orientation``: the pair's hash_match(). When nothing verifies, the
@@ -2994,7 +3132,7 @@ def _verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation
     queries = np.vstack([np.frombuffer(a.descriptors, np.uint8).reshape(-1, 32),
                          np.frombuffer(a.mirrored, np.uint8).reshape(-1, 32)])
     upright = len(a.descriptors) // 32
-    ratio_pairs, with_mutual = _correspondences(queries, descriptors_b, upright, b.keypoints)
+    ratio_pairs, with_mutual, distances = _correspondences(queries, descriptors_b, upright, b.keypoints)
     best = _best_fit(a, b, distance, ratio_pairs)
     if not best.verified:  # the ratio test left too little: with the mutual nearest descriptors too
         pairs = with_mutual()
@@ -3006,10 +3144,28 @@ def _verify(a: ImageFingerprint, b: ImageFingerprint, distance: int, orientation
             best = _best_fit(a, b, distance, at_places, FALLBACK_CONSENSUS_CHECK_MAX)
             if not best.verified:  # too few, or too bunched, for a fit of their own: the hypothesis itself
                 best = _best_fit(a, b, distance, at_places, hypothesis=transform)
+        if not best.verified and distance > ACCEPT_DISTANCE and a.detail < LOOK_ALIKE_DETAIL \
+                and a.keypoint_geometry is not None and b.keypoint_geometry is not None:
+            best = _with_look_alikes(a, b, distance, pairs, distances, best)
     if best.verified or not colour_check:
         return best
     whole = colour_change(_colour(a), _orient(_colour(b), orientation), np.ones((COLOUR_SIDE, COLOUR_SIDE), bool))
     return dataclasses.replace(best, hash_colour_change=whole)
+
+
+def _with_look_alikes(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np.ndarray,
+                      distances: np.ndarray, unverified: Evidence) -> Evidence:
+    """verify()'s fit of the ``pairs`` it had (the ratio test's and the mutual nearest) with those of a's and b's
+    descriptors that _look_alike_correspondences joins taken out and its own put in their place; ``unverified`` where
+    it joins too few. (Those other pairs stay: they are the set the checks of a second motion layer were made for,
+    and a copy's second and third nearest would make one of their own.)"""
+    chosen = _look_alike_correspondences(a, b, distances)
+    if len(chosen) < MIN_INLIERS:
+        return unverified
+    kept = pairs.compress(~np.isin(pairs[:, 0], chosen[:, 0]) & ~np.isin(pairs[:, 1], chosen[:, 1]), axis=0)
+    joined = np.concatenate([kept, chosen])
+    return _best_fit(a, b, distance, joined.take(joined[:, 0].argsort(kind="stable"), axis=0),
+                     FALLBACK_CONSENSUS_CHECK_MAX)
 
 
 # --- score ----------------------------------------------------------------------------------------
