@@ -1848,7 +1848,7 @@ def _palette_recoloured(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nd
     for start, end, lab_end, medians_start, medians_end in ((x, target, lab_target, medians_x, medians_target),
                                                            (target, x, lab_x, medians_target, medians_x)):
         top = start >= CLIPPED_LEVEL
-        for whole_map in (_tone_curve, _chroma_gain, _hue_turn, _palette_lines, _tint):
+        for whole_map in (_tone_curve, _chroma_gain, _hue_turn, _channel_curves, _grading, _tint):
             fitted = whole_map(medians_start, medians_end)
             if fitted is None:
                 continue
@@ -2534,6 +2534,43 @@ def _chroma_gain(x: np.ndarray, target: np.ndarray):
         grey = (colours @ LUMA_WEIGHTS)[:, None]
         return offset + gain * grey + chroma_gain * (colours - grey)
     return mapped
+
+
+def _grading(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) taking ``x`` to ``target`` by one gain of the chroma and line of the luminance
+    (_chroma_gain: saturation and contrast) and then a gain and offset per channel (_palette_lines: a colour balance),
+    each fitted as those are: a colour grading's chain (a warm look: contrast and saturation up, red lifted, blue
+    lowered), which neither follows alone where the saturation mixes the channels. A function of colours."""
+    saturated = _chroma_gain(x, target)
+    balanced = _palette_lines(np.clip(saturated(x), 0.0, 1.0), target)
+    return lambda colours: balanced(np.clip(saturated(colours), 0.0, 1.0))
+
+
+def _channel_curves(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) taking ``x`` to ``target`` by one non-decreasing curve per channel through the palette
+    entries' means (_palette: each colour once; an isotonic fit, _non_decreasing), linear between them and flat beyond:
+    a function of colours. Curves, levels and posterizing per channel (3 bits move a channel by up to 31 levels, a
+    step no line follows) are such a map; a recolour of one entry breaks the order of its channels against the other
+    entries' where it moves unlike them (lime to spring green: red down, blue up, while the others keep theirs)."""
+    mean_x, mean_target, _ = _palette(x, target)
+    curves = []
+    for c in range(3):
+        order = np.argsort(mean_x[:, c], kind="stable")
+        curves.append((mean_x[order, c], _non_decreasing(mean_target[order, c])))
+    return lambda colours: np.stack([np.interp(colours[:, c], *curves[c]) for c in range(3)], axis=1)
+
+
+def _non_decreasing(values: np.ndarray) -> np.ndarray:
+    """The least-squares non-decreasing fit of ``values`` (pool adjacent violators)."""
+    means, counts = [], []
+    for value in values:
+        means.append(float(value))
+        counts.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            mean, count = means.pop(), counts.pop()
+            means[-1] = (means[-1] * counts[-1] + mean * count) / (counts[-1] + count)
+            counts[-1] += count
+    return np.repeat(means, counts)
 
 
 def _tint(x: np.ndarray, target: np.ndarray):
