@@ -1848,7 +1848,7 @@ def _palette_recoloured(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nd
     for start, end, lab_end, medians_start, medians_end in ((x, target, lab_target, medians_x, medians_target),
                                                            (target, x, lab_x, medians_target, medians_x)):
         top = start >= CLIPPED_LEVEL
-        for whole_map in (_tone_curve, _chroma_gain, _hue_turn, _channel_curves, _grading, _tint):
+        for whole_map in (_tone_curve, _chroma_gain, _hue_turn, _entry_hue_turn, _channel_curves, _grading, _tint):
             fitted = whole_map(medians_start, medians_end)
             if fitted is None:
                 continue
@@ -2623,6 +2623,22 @@ def _hue_turn(x: np.ndarray, target: np.ndarray):
     turned = _turn_hues(mean_x[judged] * 255.0, turn) / 255.0
     if (np.abs((turned - mean_target[judged]) @ LUMA_WEIGHTS) > LUMINANCE_TOLERANCE).any():
         return None
+    return lambda colours: _turn_hues(colours * 255.0, turn) / 255.0
+
+
+def _entry_hue_turn(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) turning every colour's HSV hue by one angle (_turn_hues), the angle one palette entry
+    of colour (MIN_CHROMA) turned by, of those of ``x`` and ``target`` (one colour per entry: _palette_recoloured), the
+    one that takes every entry nearest its target: a function of colours, or None where no entry has a colour. A hue
+    rotation of a design of one saturated colour beside pale ones, which _hue_turn's two saturated entries do not
+    tell (a pale violet and a yellow, turned together)."""
+    coloured = (np.ptp(x, axis=1) > MIN_CHROMA) & (np.ptp(target, axis=1) > MIN_CHROMA)
+    if not coloured.any():
+        return None
+    hue_x, hue_target = (cv2.cvtColor(v[None].astype(np.float32), cv2.COLOR_RGB2HSV)[0, :, 0] for v in (x, target))
+    turns = (hue_target - hue_x)[coloured]
+    errors = [_norm(_turn_hues(x * 255.0, turn) / 255.0 - target).max() for turn in turns]
+    turn = float(turns[int(np.argmin(errors))])
     return lambda colours: _turn_hues(colours * 255.0, turn) / 255.0
 
 
