@@ -2215,11 +2215,13 @@ def test_a_picture_of_one_deep_hue_is_no_toning_of_its_part_recoloured(monkeypat
 
 
 @pytest.mark.parametrize("seed, colour", ((31, (49, 236, 122)), (30, (240, 200, 40))))
-def test_a_match_with_a_part_in_other_colours_is_never_said_with_high_confidence(seed, colour):
+def test_a_match_with_a_part_in_other_colours_is_never_said_with_high_confidence(seed, colour, monkeypatch):
     """A wallpaper whose main element is painted a near colour (lime-green to spring green, as the quality bench's
-    wallpaper 20) is another design (issue 13), but the element's outline check does not judge it and it still scores
-    above 0.9: the part in other colours (Evidence.recoloured, 0.057-0.067 here) makes such a match medium at most
-    (UNSURE_RECOLOURED), where on main it was high. The same wallpaper's JPEG copy keeps its high confidence."""
+    wallpaper 20) is another design (issue 13), but the element's outline check does not judge it and, without the
+    palette's own check (_palette_recoloured, round neg27), it still scores above 0.9: the part in other colours
+    (Evidence.recoloured, 0.057-0.067 here) makes such a match medium at most (UNSURE_RECOLOURED), where before round
+    neg26 it was high. The same wallpaper's JPEG copy keeps its high confidence."""
+    monkeypatch.setattr(image_matcher, "_palette_recoloured", lambda *args: False)
     original = synthetic.flat_artwork(seed, "wallpaper")
     a = fingerprint(original, "PNG")
     recoloured = fingerprint(synthetic.flat_artwork(seed, "wallpaper", recolour=colour), "PNG")
@@ -2266,3 +2268,57 @@ def test_look_alikes_are_kept_where_they_turn_as_most_do():
     assert len(elsewhere) == 4
     kept = image_matcher._turned_alike(scene, scene, np.array(same + elsewhere))
     assert kept.tolist() == [True] * 8 + [False] * 4
+
+@pytest.mark.parametrize("seed, colour", ((31, (49, 236, 122)), (30, (240, 200, 40)), (30, (219, 54, 195))))
+def test_a_design_with_its_main_element_in_a_near_colour_is_no_copy_its_global_edits_are(seed, colour):
+    """A wallpaper whose main element is painted a near colour (lime-green to spring green, as the quality bench's
+    wallpaper 20; a magenta made redder, as its wallpaper 13) is another design (issue 13): judged entry by entry of
+    its palette in full CIELAB, that entry moved whole while the rest kept theirs under one global map, which none
+    explains (_palette_recoloured). Without the check these scored 0.91-0.99. The same wallpaper under a global edit
+    (a hue rotation, a warm grading, contrast, gamma, posterized, sepia) or a sticker is a copy."""
+    original = synthetic.flat_artwork(seed, "wallpaper")
+    a = fingerprint(original, "PNG")
+    comparison, evidence = MATCHER._judge(a, fingerprint(synthetic.flat_artwork(seed, "wallpaper", recolour=colour),
+                                                         "PNG"))
+    assert evidence.recoloured_element and not comparison.match, (comparison, evidence)
+    warm = np.asarray(synthetic.adjust(original, contrast=1.18, saturation=1.25), np.float32) * [1.08, 1.0, 0.86]
+    for copy in (synthetic.tone(original, "hue", 0.31), Image.fromarray(np.clip(warm + 0.5, 0, 255).astype(np.uint8)),
+                 synthetic.adjust(original, contrast=1.4), synthetic.adjust(original, gamma=0.7),
+                 ImageOps.posterize(original, 3), synthetic.tone(original, "sepia"),
+                 synthetic.sticker(original, 0.08, (0.3, 0.4), seed=seed)):
+        comparison, evidence = MATCHER._judge(a, fingerprint(copy))
+        assert comparison.match and not evidence.recoloured_element, (comparison, evidence)
+
+
+def _palette_thumbnail(colours) -> np.ndarray:
+    """A colour thumbnail (COLOUR_SIDE square, 0-255) of four flat areas: a ground, a band, a disc and a square."""
+    size = image_matcher.COLOUR_SIDE
+    thumbnail = np.empty((size, size, 3), np.float32)
+    thumbnail[:] = colours[0]
+    thumbnail[20:, :] = colours[1]
+    cv2.circle(thumbnail, (9, 9), 6, colours[2], -1)
+    thumbnail[4:14, 18:28] = colours[3]
+    return thumbnail
+
+
+def test_palette_recoloured_tells_one_entry_moved_from_a_global_edit_an_overlay_and_another_look():
+    """_palette_recoloured on thumbnails of four flat colours: the disc's lime turned spring green (Delta E 34, a hue
+    turn of 19 degrees the capped hue plane hardly sees) is a recolour; every colour under one tone curve, the hue
+    rotation of all, a square laid over parts of three areas (an overlay spills beyond any one entry), or all four
+    colours changed (nothing kept to tell a recolour from a global edit no one map follows) are not."""
+    palette = [(230, 200, 120), (40, 60, 150), (118, 229, 31), (200, 40, 60)]
+    original = _palette_thumbnail(palette)
+    everywhere = np.ones(original.shape[:2], bool)
+    same = np.ones((len(original) // image_matcher.COLOUR_BLOCK,) * 2, bool)
+
+    def recoloured(other: np.ndarray) -> bool:
+        return image_matcher._palette_recoloured(original, other, everywhere, None, same)
+
+    assert recoloured(_palette_thumbnail(palette[:2] + [(49, 236, 122)] + palette[3:]))
+    assert not recoloured(original.copy())
+    assert not recoloured(np.clip(255.0 * (original / 255.0) ** 0.7 * 1.1 - 10.0, 0, 255))
+    assert not recoloured(image_matcher._turn_hues(original.reshape(-1, 3), 60.0).reshape(original.shape))
+    overlaid = original.copy()
+    overlaid[6:24, 6:20] = (250, 250, 250)
+    assert not recoloured(overlaid)
+    assert not recoloured(_palette_thumbnail([(90, 30, 120), (250, 220, 40), (20, 120, 200), (160, 160, 60)]))

@@ -276,6 +276,13 @@ MIN_OUTLINE_BLOCKS = 8
 # the recolour bench's local colour changes made `high`, 52 of 304 carry such a part, of the quality bench's high
 # copies 10 of 2,342).
 UNSURE_RECOLOURED = 0.05
+# A flat design's palette in other colours (_palette_recoloured), judged entry by entry in full CIELAB:
+PALETTE_SHIFT = 10.0  # Delta E a pixel moved beyond under a global map: not that map's
+WHOLLY_MOVED = 0.9  # share of a palette entry's pixels so moved: the entry took another colour
+MIN_ENTRY_SHARE = 0.03  # entries so moved must cover this share of the judged pixels (a smaller one: a letter's)
+MIN_KEPT_ENTRIES = 0.25  # and the entries that kept theirs this share: a global edit no one map follows moves all
+MAX_SPILL = 0.25  # pixels moved outside them, of theirs: an overlay spills over the entries it covers
+MAX_NEW_SPREAD = 6.0  # RMS Delta E of the moved entries' new colours about each entry's median: one flat colour each
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
 TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
@@ -1836,7 +1843,8 @@ def _aligned_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     if part and _toning(colour_a, colour_b, colour_valid, fitted_from, valid_blocks):
         part, region = 0.0, None  # a toning of the other: a picture of one tone, its hues tell nothing (_monochrome)
     return (agreement, covered, min(1.0, max(float(areas.max(initial=0) / picture), part)),
-            _outline_kept(region, valid_blocks, structure))
+            _outline_kept(region, valid_blocks, structure)
+            or _palette_recoloured(colour_a, colour_b, colour_valid, fitted_from, valid_blocks & structure))
 
 
 def _recoloured_part(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray, fitted_from: np.ndarray | None,
@@ -1940,6 +1948,61 @@ def _outline_kept(region: np.ndarray | None, valid_blocks: np.ndarray, shapes: n
     n = len(valid_blocks)
     crossed = outline.reshape(n, COLOUR_BLOCK, n, COLOUR_BLOCK).any(axis=(1, 3)) & valid_blocks
     return bool(crossed.sum() >= MIN_OUTLINE_BLOCKS and shapes[crossed].all())
+
+
+def _palette_recoloured(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
+                        fitted_from: np.ndarray | None, same_shapes: np.ndarray) -> bool:
+    """Has a flat design one or more of its palette entries in other colours while the rest kept theirs under one
+    global edit (an element recoloured, or the design's template in another palette), where no global edit explains
+    every entry? Judged in full CIELAB on the pixels of a's flat areas (_inside_flat) in the blocks of the same shapes
+    in both pictures (``same_shapes``), each entry (_palette's codes) by the median of its pixels in either picture.
+    _global_edit's maps and a gain and offset per channel (_palette_lines: a colour grading; _tint: a toning), fitted
+    to the entries' medians either way, are the global edits: one that leaves no entry wholly moved (WHOLLY_MOVED of
+    its pixels beyond PALETTE_SHIFT) explains the pair. Else one that leaves whole entries moved (MIN_ENTRY_SHARE of
+    the pixels or more), each now of one colour (MAX_NEW_SPREAD), the others kept (MIN_KEPT_ENTRIES) and few pixels
+    moved outside them (MAX_SPILL: an overlay's spill) tells a recolour. The capped hue plane of _recoloured_region
+    is built not to see a saturated colour moved along its hue or lightness (lime to spring green), and the colour
+    check's affine map takes a few-colour palette to any other. Not judged where either picture is of one tone
+    (grayscale, sepia) or a's is not a flat design (_few_colours)."""
+    picture = valid & (np.ones(valid.shape, bool) if fitted_from is None else fitted_from) & _inside_flat(colour_a) \
+        & np.kron(same_shapes, np.ones((COLOUR_BLOCK, COLOUR_BLOCK), bool))
+    x, target = _rows(colour_a, picture), _rows(colour_b, picture)
+    if len(x) < 4 * MIN_RECOLOURED_PIXELS or not _few_colours(x) or _monochrome(x) or _monochrome(target):
+        return False
+    codes = (x // 32).astype(np.int32) @ np.array([64, 8, 1])
+    _, entry, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    entry, major = entry.ravel(), counts >= MIN_RECOLOURED_PIXELS  # (a smaller entry: an edge's blend, noise)
+    if major.sum() < 2:
+        return False
+    medians_x, medians_target = (np.stack([np.median(v[entry == e], axis=0) for e in np.flatnonzero(major)]) / 255.0
+                                 for v in (x, target))
+    lab_x, lab_target = (cv2.cvtColor((v / 255.0).astype(np.float32)[None], cv2.COLOR_RGB2Lab)[0]
+                         for v in (x, target))
+    spread = np.zeros(len(counts))
+    for e in np.flatnonzero(major):
+        spread[e] = np.sqrt(_mean(((lab_target[entry == e] - np.median(lab_target[entry == e], axis=0)) ** 2)
+                                  .sum(axis=1), 0))
+    recoloured = False
+    for start, end, lab_end, medians_start, medians_end in ((x, target, lab_target, medians_x, medians_target),
+                                                           (target, x, lab_x, medians_target, medians_x)):
+        top = start >= CLIPPED_LEVEL
+        for whole_map in (_tone_curve, _chroma_gain, _hue_turn, _entry_hue_turn, _channel_curves, _grading, _tint):
+            fitted = whole_map(medians_start, medians_end)
+            if fitted is None:
+                continue
+            mapped = np.clip(fitted(start / 255.0), 0.0, 1.0)
+            # (a channel at the top of the range in the picture mapped from is a lower bound: _colour_differs)
+            mapped = np.where(top, np.maximum(mapped, end / 255.0), mapped).astype(np.float32)
+            moved = _norm(cv2.cvtColor(mapped[None], cv2.COLOR_RGB2Lab)[0] - lab_end) > PALETTE_SHIFT
+            wholly = major & (np.bincount(entry, moved, len(counts)) >= WHOLLY_MOVED * counts)
+            if not wholly.any():
+                return False  # one global edit explains every entry
+            in_wholly = wholly[entry]
+            recoloured |= bool(counts[wholly].sum() >= MIN_ENTRY_SHARE * len(x)
+                               and counts[~wholly].sum() >= MIN_KEPT_ENTRIES * len(x)
+                               and (spread[wholly] <= MAX_NEW_SPREAD).all()
+                               and np.count_nonzero(moved & ~in_wholly) <= MAX_SPILL * np.count_nonzero(in_wholly))
+    return recoloured
 
 
 def _hue_plane(colours: np.ndarray) -> np.ndarray:
@@ -2611,6 +2674,43 @@ def _chroma_gain(x: np.ndarray, target: np.ndarray):
     return mapped
 
 
+def _grading(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) taking ``x`` to ``target`` by one gain of the chroma and line of the luminance
+    (_chroma_gain: saturation and contrast) and then a gain and offset per channel (_palette_lines: a colour balance),
+    each fitted as those are: a colour grading's chain (a warm look: contrast and saturation up, red lifted, blue
+    lowered), which neither follows alone where the saturation mixes the channels. A function of colours."""
+    saturated = _chroma_gain(x, target)
+    balanced = _palette_lines(np.clip(saturated(x), 0.0, 1.0), target)
+    return lambda colours: balanced(np.clip(saturated(colours), 0.0, 1.0))
+
+
+def _channel_curves(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) taking ``x`` to ``target`` by one non-decreasing curve per channel through the palette
+    entries' means (_palette: each colour once; an isotonic fit, _non_decreasing), linear between them and flat beyond:
+    a function of colours. Curves, levels and posterizing per channel (3 bits move a channel by up to 31 levels, a
+    step no line follows) are such a map; a recolour of one entry breaks the order of its channels against the other
+    entries' where it moves unlike them (lime to spring green: red down, blue up, while the others keep theirs)."""
+    mean_x, mean_target, _ = _palette(x, target)
+    curves = []
+    for c in range(3):
+        order = np.argsort(mean_x[:, c], kind="stable")
+        curves.append((mean_x[order, c], _non_decreasing(mean_target[order, c])))
+    return lambda colours: np.stack([np.interp(colours[:, c], *curves[c]) for c in range(3)], axis=1)
+
+
+def _non_decreasing(values: np.ndarray) -> np.ndarray:
+    """The least-squares non-decreasing fit of ``values`` (pool adjacent violators)."""
+    means, counts = [], []
+    for value in values:
+        means.append(float(value))
+        counts.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            mean, count = means.pop(), counts.pop()
+            means[-1] = (means[-1] * counts[-1] + mean * count) / (counts[-1] + count)
+            counts[-1] += count
+    return np.repeat(means, counts)
+
+
 def _tint(x: np.ndarray, target: np.ndarray):
     """The map of colours (0-1) taking ``x`` to ``target`` by one tint of the luminance: a gain per channel times the
     luminance, through black (a function of colours), fitted to the palette entries (_palette: each colour once) by
@@ -2661,6 +2761,22 @@ def _hue_turn(x: np.ndarray, target: np.ndarray):
     turned = _turn_hues(mean_x[judged] * 255.0, turn) / 255.0
     if (np.abs((turned - mean_target[judged]) @ LUMA_WEIGHTS) > LUMINANCE_TOLERANCE).any():
         return None
+    return lambda colours: _turn_hues(colours * 255.0, turn) / 255.0
+
+
+def _entry_hue_turn(x: np.ndarray, target: np.ndarray):
+    """The map of colours (0-1) turning every colour's HSV hue by one angle (_turn_hues), the angle one palette entry
+    of colour (MIN_CHROMA) turned by, of those of ``x`` and ``target`` (one colour per entry: _palette_recoloured), the
+    one that takes every entry nearest its target: a function of colours, or None where no entry has a colour. A hue
+    rotation of a design of one saturated colour beside pale ones, which _hue_turn's two saturated entries do not
+    tell (a pale violet and a yellow, turned together)."""
+    coloured = (np.ptp(x, axis=1) > MIN_CHROMA) & (np.ptp(target, axis=1) > MIN_CHROMA)
+    if not coloured.any():
+        return None
+    hue_x, hue_target = (cv2.cvtColor(v[None].astype(np.float32), cv2.COLOR_RGB2HSV)[0, :, 0] for v in (x, target))
+    turns = (hue_target - hue_x)[coloured]
+    errors = [_norm(_turn_hues(x * 255.0, turn) / 255.0 - target).max() for turn in turns]
+    turn = float(turns[int(np.argmin(errors))])
     return lambda colours: _turn_hues(colours * 255.0, turn) / 255.0
 
 
