@@ -2269,6 +2269,7 @@ def test_look_alikes_are_kept_where_they_turn_as_most_do():
     kept = image_matcher._turned_alike(scene, scene, np.array(same + elsewhere))
     assert kept.tolist() == [True] * 8 + [False] * 4
 
+
 @pytest.mark.parametrize("seed, colour", ((31, (49, 236, 122)), (30, (240, 200, 40)), (30, (219, 54, 195))))
 def test_a_design_with_its_main_element_in_a_near_colour_is_no_copy_its_global_edits_are(seed, colour):
     """A wallpaper whose main element is painted a near colour (lime-green to spring green, as the quality bench's
