@@ -110,9 +110,7 @@ def _working_scale(fingerprint, width: int, height: int) -> tuple[float, float]:
 def _per_level(picture, composite, source: Image.Image, canvas: Image.Image) -> tuple[np.ndarray, float]:
     """(levels x (in the cell, at its place) counts of the picture's keypoints, the scale between them)."""
     points, levels = picture.keypoints, np.frombuffer(picture.keypoint_geometry, np.uint8).reshape(-1, 2)[:, 1]
-    bits = np.unpackbits(np.frombuffer(picture.descriptors, np.uint8).reshape(-1, 32), axis=1)
     their_points = composite.keypoints
-    their_bits = np.unpackbits(np.frombuffer(composite.descriptors, np.uint8).reshape(-1, 32), axis=1)
     across, down = _working_scale(picture, *source.size)
     x = picture.frame[0] * source.width + points[:, 0] / across
     y = picture.frame[1] * source.height + points[:, 1] / down
@@ -122,7 +120,8 @@ def _per_level(picture, composite, source: Image.Image, canvas: Image.Image) -> 
     their_across, their_down = _working_scale(composite, *canvas.size)
     x = (x + CELL["at"][0] - composite.frame[0] * canvas.width) * their_across
     y = (y + CELL["at"][1] - composite.frame[1] * canvas.height) * their_down
-    distance = (bits[:, None, :] != their_bits[None, :, :]).sum(axis=2)
+    distance = matcher._hamming_distances(*(np.frombuffer(fp.descriptors, np.uint8).reshape(-1, 32)
+                                            for fp in (picture, composite)))
     near = np.hypot(their_points[None, :, 0] - x[:, None], their_points[None, :, 1] - y[:, None]) <= PLACE_PX
     at_place = near[np.arange(len(points)), distance.argmin(axis=1)] & (distance.min(axis=1) <= MAX_BITS)
     counts = np.array([[(inside & (levels == level)).sum(), (inside & (levels == level) & at_place).sum()]

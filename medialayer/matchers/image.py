@@ -39,12 +39,16 @@ those verify nothing, descriptors each other's nearest within MUTUAL_DISTANCE bi
 repeated word or a small thumbnail's blur gives a design's corners look-alikes that fail the ratio test; and where
 those verify nothing either for a pair whose hashes are too far apart to accept, b may show a's whole picture (decoded
 in one shape, a few of the correspondences found at their places under that, most colours kept or turned with all the
-picture's hues: ``_same_picture``),
+picture's hues; or nearly all colours kept and a few of a's own keypoints found at their places, asked only where
+nearly all blocks keep their values, a check costing little on unrelated pairs, rounds art26 and art27:
+``_same_picture``),
 and a's keypoints are looked for at their own places in b, ``_same_picture_correspondences``: a tiled watermark
 gives a corner look-alikes all over b, not at its place; where those are too few or too bunched for a fit of their
 own, SAME_PICTURE_SUPPORT of them verify the hypothesis itself, round art21: heavy letters cross a design's few
 corners and leave a handful their descriptors; no second motion layer is looked for among them, round wm22: they were
-looked for further from their places than PARALLAX_TOLERANCE, and a few chance ones there fit a similarity); a
+looked for further from their places than PARALLAX_TOLERANCE, and a few chance ones there fit a similarity; and where
+nothing verifies a far pair of a picture of little detail, each of a's descriptors' LOOK_ALIKES nearest, turned
+alike, are fitted, a fit kept where half of a's colours keep theirs under it: ``_with_look_alikes``, round combo27); a
 similarity transform is fitted with RANSAC and refined to a homography when that explains as many correspondences
 (keystone, a screen photographed at an angle), unless no similarity through two of them could explain MIN_INLIERS
 (``_may_reach_inliers``: exact, cheaper than RANSAC's giving up on chance correspondences). A candidate needs
@@ -149,7 +153,10 @@ outline, or a dark texture lifted to a colour, loses the shapes in the blocks it
 MIN_OUTLINE_BLOCKS blocks or more, every one of the same shapes in both pictures, and neither direction's map explains
 most of it, it is an element of the picture in another colour, and the pair no copy whatever the part's size
 (``_outline_kept``, round neg23): a recolour changes no shape, its outline included, where a sticker, an overlay or a
-caption adds edges of its own around it.
+caption adds edges of its own around it. So is a flat design one or more of whose palette entries moved whole, in full
+CIELAB, while the rest keep theirs under one global edit, which none explains (``_palette_recoloured``, round neg27: a
+saturated colour moved along its hue or lightness, or the design's template in another palette, which the capped hue
+plane and the affine colour map cannot tell).
 
 The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's picture between its caption bars, is
 bordered by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is
@@ -1218,12 +1225,12 @@ def _look_alike_correspondences(a: ImageFingerprint, b: ImageFingerprint, distan
             continue
         source = a.keypoints.take(pairs[:, 0] - upright * mirrored, axis=0)
         if mirrored:
-            source = source * [-1.0, 1.0] + [a.width - 1.0, 0.0]
+            source = _mirrored(source, a.width)
         transform, inliers = _fit_transform(source, b.keypoints.take(pairs[:, 1], axis=0))
         if transform is None or inliers.sum() < MIN_INLIERS:
             continue
         if mirrored:  # (the transform on a's upright frame: x -> mirror(x) -> transform)
-            transform = transform @ np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+            transform = transform @ _mirror(a.width)
         if _kept_colours(transform, a, b) < LOOK_ALIKE_KEPT:
             continue
         pairs = pairs.compress(inliers, axis=0)
@@ -1343,6 +1350,17 @@ def _kept_colours(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprin
     _, turned, all_turned = _hue_turns(colour_a, colour_b, valid)
     kept = _unchanged(colour_a, colour_b, valid) | (turned & all_turned)
     return float(_mean(kept[covered], 0))
+
+
+def _mirrored(points: np.ndarray, width: int) -> np.ndarray:
+    """Points (n x 2) of an image ``width`` wide at their places in its mirror image."""
+    return points * [-1.0, 1.0] + [width - 1.0, 0.0]
+
+
+def _mirror(width: int) -> np.ndarray:
+    """The mirror of an image ``width`` wide as a 3 x 3 matrix: a transform of the mirror image, times it, is one of
+    the image."""
+    return np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
 def _homogeneous(matrix: np.ndarray) -> np.ndarray:
@@ -1964,13 +1982,12 @@ def _palette_recoloured(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nd
     is built not to see a saturated colour moved along its hue or lightness (lime to spring green), and the colour
     check's affine map takes a few-colour palette to any other. Not judged where either picture is of one tone
     (grayscale, sepia) or a's is not a flat design (_few_colours)."""
-    picture = valid & (np.ones(valid.shape, bool) if fitted_from is None else fitted_from) & _inside_flat(colour_a) \
+    picture = (valid if fitted_from is None else valid & fitted_from) & _inside_flat(colour_a) \
         & np.kron(same_shapes, np.ones((COLOUR_BLOCK, COLOUR_BLOCK), bool))
     x, target = _rows(colour_a, picture), _rows(colour_b, picture)
     if len(x) < 4 * MIN_RECOLOURED_PIXELS or not _few_colours(x) or _monochrome(x) or _monochrome(target):
         return False
-    codes = (x // 32).astype(np.int32) @ np.array([64, 8, 1])
-    _, entry, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    _, entry, counts = np.unique(_colour_codes(x), return_inverse=True, return_counts=True)
     entry, major = entry.ravel(), counts >= MIN_RECOLOURED_PIXELS  # (a smaller entry: an edge's blend, noise)
     if major.sum() < 2:
         return False
@@ -2591,8 +2608,7 @@ def _palette_lines(x: np.ndarray, target: np.ndarray):
 def _palette(x: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The palette entries of ``x`` (colours 0-1; 8 levels per channel): their mean colour in ``x`` and in ``target``,
     and whether they cover at least MIN_PALETTE_SHARE (a smaller one is an anti-aliased edge)."""
-    codes = (x * 255.0 // 32).astype(np.int32) @ np.array([64, 8, 1])
-    _, entry, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    _, entry, counts = np.unique(_colour_codes(x * 255.0), return_inverse=True, return_counts=True)
     mean_x, mean_target = (np.stack([np.bincount(entry, v[:, c]) / counts for c in range(3)], axis=1)
                            for v in (x, target))
     return mean_x, mean_target, counts >= MIN_PALETTE_SHARE * len(x)
@@ -2836,9 +2852,13 @@ def _few_colours(pixels: np.ndarray) -> bool:
     """At most FEW_COLOURS colours (8 levels per channel) cover 90% of the pixels: flat design. (90, not 95: an
     illustration's 32 x 32 thumbnail has its shapes' blended edges, 4-8% of it, and with the affine map instead
     of the per-channel one the recolour of its ground was explained by the colours left free; chosen on tune.)"""
-    codes = (pixels // 32).astype(np.int32) @ np.array([64, 8, 1])
-    counts = np.sort(np.bincount(codes, minlength=512))[::-1]
+    counts = np.sort(np.bincount(_colour_codes(pixels), minlength=512))[::-1]
     return counts[:FEW_COLOURS].sum() >= 0.9 * len(pixels)
+
+
+def _colour_codes(pixels: np.ndarray) -> np.ndarray:
+    """Each pixel's colour (0-255) at 8 levels per channel, as one code 0-511: the palette entries of a flat design."""
+    return (pixels // 32).astype(np.int32) @ np.array([64, 8, 1])
 
 
 def _monochrome(pixels: np.ndarray) -> bool:
@@ -3136,7 +3156,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             continue
         source, target = points_a.take(pairs[:, 0], axis=0), points_b.take(pairs[:, 1], axis=0)
         if is_mirrored:  # a's keypoints in its mirror image
-            source = source * [-1.0, 1.0] + [a.width - 1.0, 0.0]
+            source = _mirrored(source, a.width)
         if hypothesis is not None:  # (only upright pairs: _same_picture_correspondences)
             transform, inliers = hypothesis, np.ones(len(pairs), bool)
         else:
@@ -3152,7 +3172,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             continue
         fitted = transform  # of source (a's mirrored points when mirrored) to target
         if is_mirrored:  # express the transform on a's upright frame: x -> mirror(x) -> transform
-            transform = transform @ np.array([[-1.0, 0.0, a.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+            transform = transform @ _mirror(a.width)
         of_b, of_a, region = _overlap(transform, a, b)
         containment = max(of_a, of_b)
         if containment < MIN_CONTAINMENT:
