@@ -6,8 +6,9 @@ copies), so the counts are false positives: at the matcher's decision (0.5) and 
 
 The quality bench's ``hard:stereo`` and ``hard:burst`` draw one pair a photo (``synthetic.stereo_pair``, baseline 0.04-
 0.08 of the width; ``synthetic.burst_pair``, windows 0.25-0.4 of the width apart) from its own seeds; here every photo
-gets a pair at each of the baselines 0.03 / 0.05 / 0.07 / 0.09 and shifts 0.2 / 0.3 / 0.45, from other seeds (1000
-and up: another near layer, other windows), each view saved as JPEG 90.
+gets a pair at each of the baselines 0.03 / 0.05 / 0.07 / 0.09 and shifts 0.2 / 0.3 / 0.45, from other seeds (``--seed``
+and up, 1000 by default: another near layer, other windows; one seed a photo, the same at every baseline and shift),
+each view saved as JPEG 90.
 """
 from __future__ import annotations
 
@@ -35,13 +36,14 @@ def main(argv=None) -> None:
     parser.add_argument("--threshold", type=float, default=0.6232,
                         help="a score threshold (default: the tune split's R@FPR threshold on merge23, which round "
                              "neg25's figures in docs/benchmarks.md used; the quality bench prints today's)")
+    parser.add_argument("--seed", type=int, default=1000, help="the first photo's seed (other draws of the pairs)")
     args = parser.parse_args(argv)
     photos = [Image.open(s["path"]).convert("RGB") for s in load_sources(args.media_dir, args.split)]
     print(f"split {args.split}: {len(photos)} photos\n| capture | matched (false positives) | at {args.threshold} | "
           "highest score |\n|---|---|---|---|", flush=True)
     for kind, (capture, values) in CAPTURES.items():
         for value in values:
-            scores = [MATCHER.compare(*(jpeg_fingerprint(view, 90) for view in capture(photo, 1000 + i, value)))
+            scores = [MATCHER.compare(*(jpeg_fingerprint(view, 90) for view in capture(photo, args.seed + i, value)))
                       .similarity_score for i, photo in enumerate(photos)]
             print(f"| {kind} {value} | {sum(s >= 0.5 for s in scores)} of {len(scores)} | "
                   f"{sum(s >= args.threshold for s in scores)} | {max(scores):.4f} |", flush=True)
