@@ -1586,24 +1586,21 @@ def _second_layer(transform: np.ndarray, source: np.ndarray, target: np.ndarray,
 
 
 def _near_layer(transform: np.ndarray, source: np.ndarray, target: np.ndarray, inliers: np.ndarray,
-                layer: np.ndarray, a: ImageFingerprint, b: ImageFingerprint) -> bool:
-    """Whether the second motion ``layer`` (_second_layer) is a near layer of another capture of the scene: moved by
-    NEAR_LAYER_SHIFT or more in the median from where ``transform`` takes them (beyond the loose tail of its own
-    inliers), and a region of its own: in the median, NEAR_LAYER_SHARE of each of its points' RESIDUAL_NEIGHBOURS
-    nearest points in a (of the first layer's ``inliers`` and its own) are its own (which takes 5 points at least).
-    A copy's chance second layer lies scattered among the first layer's inliers, or stays within a few pixels of their
-    motion (resampling's loosest correspondences). Where a or b is a flat design (few_colours), as many points as a
-    fit needs (MIN_INLIERS): a design is no capture of a scene, and its repeated element (a border's corners, a logo's
-    shapes, a caption's letters) moves far in a region of its own. (Round scene28: a burst's near layer, whose field
-    holds few corners, is 5-9 points.)"""
-    if not layer.any() or np.median(_norm(_project(transform, source[layer]) - target[layer])) < NEAR_LAYER_SHIFT:
+                layer: np.ndarray) -> bool:
+    """Whether the second motion ``layer`` (_second_layer) is a near layer of another capture of the scene: as many
+    points as a fit needs (MIN_INLIERS), moved by NEAR_LAYER_SHIFT or more in the median from where ``transform``
+    takes them (beyond the loose tail of its own inliers), and a region of its own: in the median, NEAR_LAYER_SHARE of
+    each of its points' RESIDUAL_NEIGHBOURS nearest points in a (of the first layer's ``inliers`` and its own) are
+    its own. A copy's chance second layer lies scattered among the first layer's inliers, or stays within a few
+    pixels of their motion (resampling's loosest correspondences); a design's repeated element moves far but alone."""
+    if layer.sum() < MIN_INLIERS or np.median(_norm(_project(transform, source[layer]) - target[layer])) < \
+            NEAR_LAYER_SHIFT:
         return False
     points, own = source[inliers | layer], layer[inliers | layer]
     distance = _norm(points[:, None] - points[None])
     np.fill_diagonal(distance, np.inf)
     neighbours = np.argpartition(distance, RESIDUAL_NEIGHBOURS - 1, axis=1)[own, :RESIDUAL_NEIGHBOURS]
-    return bool(np.median(own[neighbours].mean(axis=1)) >= NEAR_LAYER_SHARE) and (
-        layer.sum() >= MIN_INLIERS or not (a.few_colours or b.few_colours))
+    return bool(np.median(own[neighbours].mean(axis=1)) >= NEAR_LAYER_SHARE)
 
 
 def _coherent_residual(transform: np.ndarray, source: np.ndarray, target: np.ndarray) -> float:
@@ -3225,7 +3222,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         candidate = Evidence(
             distance, inliers=int(inliers.sum()), agreement=agreement, covered=covered,
             parallax=float(second / inliers.sum()), second_layer=second,
-            near_layer=_near_layer(fitted, source, target, inliers, layer, a, b),
+            near_layer=_near_layer(fitted, source, target, inliers, layer),
             coherent_residual=_plane_coherent_residual(fitted, inlier_source, inlier_target),
             scene_goes_on=cell is None and _scene_goes_on(transform, inverse, a, b),  # (a cell: one holds the other)
             coverage=_inlier_coverage(inverse, points_b, inlier_target, a, b), containment=containment,
