@@ -31,7 +31,8 @@ places if b shows a's whole picture (``_word_matches_at_their_places``, the hypo
 handful of correspondences verify: a heavily watermarked design keeps few word matches, which agree on no transform by
 their angles) or, where one side is a flat design, b shows a's whole picture with its blocks' values kept
 (``_whole_picture_values_kept``: round art28), scored from the hash distance alone (``rejected_score``), as is a far
-pair the keypoints then verify nothing for; that spares most unrelated pairs the descriptor search and RANSAC, and all of them the colour check.
+pair the keypoints then verify nothing for; that spares most unrelated pairs the descriptor search and RANSAC, and
+all of them the colour check.
 Every other pair is verified: the keypoints are matched (ratio test on the two nearest descriptors at two places
 of b, found by FAISS's exact binary search for a's upright and mirrored descriptors at once: a flat design's corner
 found at several pyramid levels has one descriptor over and over, no rival to itself; each of b's descriptors in one
