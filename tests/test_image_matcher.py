@@ -1951,7 +1951,43 @@ def test_word_stage_lets_word_matches_at_their_places_through(seed, monkeypatch)
     assert not image_matcher._word_matches_at_their_places(original, squeezed,
                                                            *image_matcher._word_matches(original, squeezed))
     monkeypatch.setattr(image_matcher, "MIN_WORDS_AT_PLACES", 10 ** 6)  # the word stage before art21
+    monkeypatch.setattr(image_matcher, "_whole_picture_values_kept", lambda a, b: False)  # (and before art28)
     assert not image_matcher.may_verify(original, copy) and not MATCHER.compare(original, copy).match
+
+
+def _dense_watermark(art: Image.Image) -> Image.Image:
+    """A tiled text watermark heavier and steeper than any other test or bench draw."""
+    return synthetic.tiled_watermark(art, "do not copy", 0.56, 71.0)
+
+
+@pytest.mark.parametrize("seed", (1409,))
+def test_word_stage_lets_a_flat_design_on_where_the_copy_keeps_its_values(seed, monkeypatch):
+    """Under heavy letters a flat design's copy may keep a single word match, away from its place: the word stage
+    rejected it, though verify() finds it on the design's keypoints at their places (_same_picture). Where one side is
+    a flat design and the other shows its whole picture with its blocks' values kept, the word stage lets it on
+    (round art28). Another design of the template under the same watermark is still no copy."""
+    art = synthetic.flat_artwork(seed, "illustration")
+    original, copy = fingerprint(art, "PNG"), fingerprint(_dense_watermark(art), "JPEG", 85)
+    other = fingerprint(_dense_watermark(synthetic.flat_artwork(seed, "illustration", text="other words here",
+                                                                palette_seed=seed + 100)), "JPEG", 85)
+    assert original.few_colours and image_matcher._whole_picture_values_kept(original, copy)
+    assert MATCHER.compare(original, copy).match and MATCHER.compare(copy, original).match
+    assert not MATCHER.compare(original, other).match
+    monkeypatch.setattr(image_matcher, "_whole_picture_values_kept", lambda a, b: False)  # the word stage before art28
+    assert not image_matcher.may_verify(original, copy) and not MATCHER.compare(original, copy).match
+
+
+def test_word_stage_values_gate_is_asked_of_a_flat_design_only(scenes, monkeypatch):
+    """Where the words tell nothing, two photos end at the word stage before any values are compared (for photos the
+    gate cost a tenth more on unrelated compares); a flat design goes on to the gate."""
+    photos = [fingerprint(scenes[seed]) for seed in SEEDS[:2]]
+    designs = [fingerprint(synthetic.flat_artwork(seed, "illustration"), "PNG") for seed in (1409, 1410)]
+    asked = []
+    monkeypatch.setattr(image_matcher, "_whole_picture_values_kept", lambda a, b: asked.append(1) or False)
+    monkeypatch.setattr(image_matcher, "_word_matches", lambda a, b: (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+    assert not any(photo.few_colours for photo in photos) and designs[0].few_colours
+    assert not image_matcher.may_verify(*photos) and not asked
+    assert not image_matcher.may_verify(*designs) and asked
 
 
 def test_watermarked_design_with_an_element_recoloured_is_no_copy():
