@@ -504,6 +504,13 @@ MAX_UNEXPLAINED = 0.05
 # 36 pairs of two pictures under one noise that matched, 4 levels 21, a share of 0.7 21-27; and 9-10 of 2,448 copies,
 # mostly an illustration whose keypoints are on its faint text, which the thumbnail does not show.)
 FLAT_GROUND, FLAT_WINDOW, PATTERN_SHARE = 8.0, 2, 0.5
+# A tiled overlay both pictures carry (a stock site's watermark: one word or logo repeated; _tiled_pattern): at least
+# TILED_SHARE of the inliers, and TILED_REPEATS at least, are repeated glyphs in both pictures, each keypoint's
+# descriptor within TWIN_DISTANCE bits of another keypoint's of its own picture beyond TWIN_RADIUS working pixels (the
+# same corner at another pyramid level lies within it). A copy under such a mark has it in one picture only: the
+# original's inliers are its own corners (a logo's symmetric ones repeat too, but a handful: a tiling repeats tens). (Round wm28, tune split, bench/art_image.py --designs and bench/combo_image.py --designs replayed on cached
+# fingerprints: see docs/benchmarks.md.)
+TWIN_DISTANCE, TWIN_RADIUS, TILED_SHARE, TILED_REPEATS = 40, 16.0, 0.5, 2 * MIN_INLIERS
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
@@ -3089,6 +3096,24 @@ def _shared_pattern(inverse: np.ndarray, inliers_b: np.ndarray, a: ImageFingerpr
     return bool(flat.mean() >= PATTERN_SHARE)
 
 
+def _tiled_pattern(a: ImageFingerprint, b: ImageFingerprint, inlier_pairs: np.ndarray) -> bool:
+    """Are most inliers (TILED_SHARE, and TILED_REPEATS at least; ``inlier_pairs``: a's and b's keypoint indices)
+    repeated glyphs in both pictures (_repeated)? Two pictures under one tiled watermark correspond on its repeats, at the same places; a copy under it
+    has it in one picture only, and the other's inliers are its own corners, seldom repeated."""
+    repeated = _repeated(a, inlier_pairs[:, 0]) & _repeated(b, inlier_pairs[:, 1])
+    return bool(repeated.mean() >= TILED_SHARE and repeated.sum() >= TILED_REPEATS)
+
+
+def _repeated(fingerprint: ImageFingerprint, indices: np.ndarray) -> np.ndarray:
+    """Per keypoint of ``indices``: has its descriptor a twin (within TWIN_DISTANCE bits) at another keypoint of the
+    picture beyond TWIN_RADIUS working pixels?"""
+    descriptors = np.frombuffer(fingerprint.descriptors, np.uint8).reshape(-1, 32)
+    distances = _hamming_distances(descriptors.take(indices, axis=0), descriptors)
+    points = fingerprint.keypoints
+    apart = ((points.take(indices, axis=0)[:, None, :] - points[None, :, :]) ** 2).sum(axis=2) > TWIN_RADIUS ** 2
+    return ((distances <= TWIN_DISTANCE) & apart).any(axis=1)
+
+
 def _low_pass_detail(fingerprint: ImageFingerprint, points: np.ndarray) -> np.ndarray:
     """ImageFingerprint.low_pass_detail at each working-image point."""
     return _sample_thumb(fingerprint.low_pass_detail, _thumb_points(fingerprint, points[None])[0])[0]
@@ -3212,8 +3237,8 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         else:
             checked = (transform, a, b, cell) if cell_grid is b else (inverse, b, a, cell)
             agreement, covered, recoloured, element = _aligned_agreement(*checked, inset=cell_grid is b)
-        if _shared_pattern(inverse, inlier_target, a, b):  # the keypoints attest a pattern: the content must agree
-            agreement = min(agreement, _content_agreement(*checked))
+        if _shared_pattern(inverse, inlier_target, a, b) or _tiled_pattern(a, b, pairs.compress(inliers, axis=0)):
+            agreement = min(agreement, _content_agreement(*checked))  # the keypoints attest a pattern: the content too
         # (The hypothesis' correspondences were looked for up to SAME_PICTURE_RADIUS from their places, beyond
         # PARALLAX_TOLERANCE: a few of its chance ones there fit some similarity of their own, which is no near layer.)
         layer = np.zeros(len(source), bool) if hypothesis is not None else _second_layer(fitted, source, target,
