@@ -844,13 +844,14 @@ def test_two_logos_under_one_tiled_watermark_do_not_match_and_a_watermarked_copy
 
 
 def test_a_tiled_watermark_repeats_its_keypoints_and_a_logo_does_not():
-    """_repeated: most keypoints of a logo under a tiled word have a twin descriptor elsewhere in the picture (the
-    word's other copies); a clean logo's keypoints are mostly its own, and none counts its own place as a twin."""
+    """ImageFingerprint.repeated: most keypoints of a logo under a tiled word have a twin descriptor elsewhere in the
+    picture (the word's other copies); a clean logo's keypoints are mostly its own, and none counts its own place as a
+    twin."""
     logo = synthetic.flat_artwork(3, "logo")
     clean, marked = fingerprint(logo, "PNG"), fingerprint(_tiled_dark_text(logo), "JPEG", 85)
     every = np.arange(len(marked.keypoints))
-    assert image_matcher._repeated(marked, every).mean() > 0.5
-    assert image_matcher._repeated(clean, np.arange(len(clean.keypoints))).mean() < 0.5
+    assert marked.repeated.mean() > 0.5
+    assert clean.repeated.mean() < 0.5
     assert image_matcher._tiled_pattern(marked, marked, np.stack([every, every], axis=1))
 
 

@@ -622,6 +622,17 @@ class ImageFingerprint:
         return _read_only(cv2.dilate(blurred, window) - cv2.erode(blurred, window))
 
     @functools.cached_property
+    def repeated(self) -> np.ndarray:
+        """Per keypoint: has its descriptor a twin (within TWIN_DISTANCE bits) at another keypoint of the picture beyond
+        TWIN_RADIUS working pixels, a tiled watermark's glyph? (_tiled_pattern asks of both pictures.)"""
+        descriptors = np.frombuffer(self.descriptors, np.uint8).reshape(-1, 32)
+        rows, columns = np.nonzero(_hamming_distances(descriptors, descriptors) <= TWIN_DISTANCE)
+        apart = ((self.keypoints[rows] - self.keypoints[columns]) ** 2).sum(axis=1) > TWIN_RADIUS ** 2
+        repeated = np.zeros(len(descriptors), bool)
+        repeated[rows[apart]] = True
+        return _read_only(repeated)
+
+    @functools.cached_property
     def values(self) -> np.ndarray:
         """The colour thumbnail's HSV value, each pixel's largest channel (0-255, float32): _values_kept asks of both
         pictures."""
@@ -3099,24 +3110,14 @@ def _shared_pattern(inverse: np.ndarray, inliers_b: np.ndarray, a: ImageFingerpr
 
 def _tiled_pattern(a: ImageFingerprint, b: ImageFingerprint, inlier_pairs: np.ndarray) -> bool:
     """Are most inliers (TILED_SHARE, and TILED_REPEATS at least; ``inlier_pairs``: a's and b's keypoint indices)
-    repeated glyphs in both pictures (_repeated)? Two pictures under one tiled watermark correspond on its repeats, at
-    the same places; a copy under it has it in one picture only, and the other's inliers are its own corners, seldom
-    repeated."""
+    repeated glyphs in both pictures (ImageFingerprint.repeated)? Two pictures under one tiled watermark correspond on
+    its repeats, at the same places; a copy under it has it in one picture only, and the other's inliers are its own
+    corners, seldom repeated."""
     needed = max(TILED_REPEATS, TILED_SHARE * len(inlier_pairs))
     if len(inlier_pairs) < needed:  # (most fits of unrelated pictures: a few inliers, nothing looked up)
         return False
-    in_a = inlier_pairs.compress(_repeated(a, inlier_pairs[:, 0]), axis=0)  # (b's looked up only where a's repeat)
-    return len(in_a) >= needed and int(_repeated(b, in_a[:, 1]).sum()) >= needed
-
-
-def _repeated(fingerprint: ImageFingerprint, indices: np.ndarray) -> np.ndarray:
-    """Per keypoint of ``indices``: has its descriptor a twin (within TWIN_DISTANCE bits) at another keypoint of the
-    picture beyond TWIN_RADIUS working pixels?"""
-    descriptors = np.frombuffer(fingerprint.descriptors, np.uint8).reshape(-1, 32)
-    distances = _hamming_distances(descriptors.take(indices, axis=0), descriptors)
-    points = fingerprint.keypoints
-    apart = ((points.take(indices, axis=0)[:, None, :] - points[None, :, :]) ** 2).sum(axis=2) > TWIN_RADIUS ** 2
-    return ((distances <= TWIN_DISTANCE) & apart).any(axis=1)
+    repeated = a.repeated.take(inlier_pairs[:, 0]) & b.repeated.take(inlier_pairs[:, 1])
+    return int(repeated.sum()) >= needed
 
 
 def _low_pass_detail(fingerprint: ImageFingerprint, points: np.ndarray) -> np.ndarray:
