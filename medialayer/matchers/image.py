@@ -202,7 +202,9 @@ A pattern both pictures share (``_shared_pattern``, round noise19): two differen
 identity. Where most inliers lie on flat ground of both pictures (the luminance thumbnail, where noise averages out,
 is flat around them), the keypoints attest the pattern, not the pictures: the luminance agreement is then judged only
 over the blocks where either picture has detail (``_content_agreement``: two designs agree on their plain ground, not
-on their content). A copy's inliers lie on its content, where its original has its corners too.
+on their content). A copy's inliers lie on its content, where its original has its corners too. The same judgement
+where most inliers are repeated glyphs in both pictures (``_tiled_pattern``, round wm28): two pictures under one tiled
+watermark correspond on its repeats; a copy has the mark in one picture only.
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
