@@ -204,7 +204,9 @@ A pattern both pictures share (``_shared_pattern``, round noise19): two differen
 identity. Where most inliers lie on flat ground of both pictures (the luminance thumbnail, where noise averages out,
 is flat around them), the keypoints attest the pattern, not the pictures: the luminance agreement is then judged only
 over the blocks where either picture has detail (``_content_agreement``: two designs agree on their plain ground, not
-on their content). A copy's inliers lie on its content, where its original has its corners too.
+on their content). A copy's inliers lie on its content, where its original has its corners too. The same judgement
+where most inliers are repeated glyphs in both pictures (``_tiled_pattern``, round wm28): two pictures under one tiled
+watermark correspond on its repeats; a copy has the mark in one picture only.
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
@@ -506,6 +508,14 @@ MAX_UNEXPLAINED = 0.05
 # 36 pairs of two pictures under one noise that matched, 4 levels 21, a share of 0.7 21-27; and 9-10 of 2,448 copies,
 # mostly an illustration whose keypoints are on its faint text, which the thumbnail does not show.)
 FLAT_GROUND, FLAT_WINDOW, PATTERN_SHARE = 8.0, 2, 0.5
+# A tiled overlay both pictures carry (a stock site's watermark: one word or logo repeated; _tiled_pattern): at least
+# TILED_SHARE of the inliers, and TILED_REPEATS at least, are repeated glyphs in both pictures, each keypoint's
+# descriptor within TWIN_DISTANCE bits of another keypoint's of its own picture beyond TWIN_RADIUS working pixels (the
+# same corner at another pyramid level lies within it). A copy under such a mark has it in one picture only: the
+# original's inliers are its own corners (a logo's symmetric ones repeat too, but a handful: a tiling repeats tens).
+# (Round wm28, tune split, both edited: bench/art_image.py --designs's dark text 13 -> 3 of 91, combo_image.py's
+# memes at the hard ends 5 -> 2; at 0.5 without a least count ten copies lost, logos of 10-14 inliers; with it two.)
+TWIN_DISTANCE, TWIN_RADIUS, TILED_SHARE, TILED_REPEATS = 40, 16.0, 0.5, 2 * MIN_INLIERS
 
 # Logistic calibration (fitted by ``bench/quality_image.py --fit``): score = 1 / (1 + exp(-(w . x + b))),
 # given as (w..., b).
@@ -614,6 +624,17 @@ class ImageFingerprint:
         blurred = cv2.GaussianBlur(_luma(self), (0, 0), 1.0)
         window = np.ones((2 * FLAT_WINDOW + 1, 2 * FLAT_WINDOW + 1), np.uint8)
         return _read_only(cv2.dilate(blurred, window) - cv2.erode(blurred, window))
+
+    @functools.cached_property
+    def repeated(self) -> np.ndarray:
+        """Per keypoint: has its descriptor a twin (within TWIN_DISTANCE bits) at another keypoint of the picture beyond
+        TWIN_RADIUS working pixels, a tiled watermark's glyph? (_tiled_pattern asks of both pictures.)"""
+        descriptors = np.frombuffer(self.descriptors, np.uint8).reshape(-1, 32)
+        rows, columns = np.nonzero(_hamming_distances(descriptors, descriptors) <= TWIN_DISTANCE)
+        apart = ((self.keypoints[rows] - self.keypoints[columns]) ** 2).sum(axis=1) > TWIN_RADIUS ** 2
+        repeated = np.zeros(len(descriptors), bool)
+        repeated[rows[apart]] = True
+        return _read_only(repeated)
 
     @functools.cached_property
     def values(self) -> np.ndarray:
@@ -3091,6 +3112,18 @@ def _shared_pattern(inverse: np.ndarray, inliers_b: np.ndarray, a: ImageFingerpr
     return bool(flat.mean() >= PATTERN_SHARE)
 
 
+def _tiled_pattern(a: ImageFingerprint, b: ImageFingerprint, inlier_pairs: np.ndarray) -> bool:
+    """Are most inliers (TILED_SHARE, and TILED_REPEATS at least; ``inlier_pairs``: a's and b's keypoint indices)
+    repeated glyphs in both pictures (ImageFingerprint.repeated)? Two pictures under one tiled watermark correspond on
+    its repeats, at the same places; a copy under it has it in one picture only, and the other's inliers are its own
+    corners, seldom repeated."""
+    needed = max(TILED_REPEATS, TILED_SHARE * len(inlier_pairs))
+    if len(inlier_pairs) < needed:  # (most fits of unrelated pictures: a few inliers, nothing looked up)
+        return False
+    repeated = a.repeated.take(inlier_pairs[:, 0]) & b.repeated.take(inlier_pairs[:, 1])
+    return int(repeated.sum()) >= needed
+
+
 def _low_pass_detail(fingerprint: ImageFingerprint, points: np.ndarray) -> np.ndarray:
     """ImageFingerprint.low_pass_detail at each working-image point."""
     return _sample_thumb(fingerprint.low_pass_detail, _thumb_points(fingerprint, points[None])[0])[0]
@@ -3214,8 +3247,8 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
         else:
             checked = (transform, a, b, cell) if cell_grid is b else (inverse, b, a, cell)
             agreement, covered, recoloured, element = _aligned_agreement(*checked, inset=cell_grid is b)
-        if _shared_pattern(inverse, inlier_target, a, b):  # the keypoints attest a pattern: the content must agree
-            agreement = min(agreement, _content_agreement(*checked))
+        if _shared_pattern(inverse, inlier_target, a, b) or _tiled_pattern(a, b, pairs.compress(inliers, axis=0)):
+            agreement = min(agreement, _content_agreement(*checked))  # the keypoints attest a pattern: the content too
         # (The hypothesis' correspondences were looked for up to SAME_PICTURE_RADIUS from their places, beyond
         # PARALLAX_TOLERANCE: a few of its chance ones there fit some similarity of their own, which is no near layer.)
         layer = np.zeros(len(source), bool) if hypothesis is not None else _second_layer(fitted, source, target,
