@@ -290,7 +290,7 @@ MIN_ENTRY_SHARE = 0.03  # entries so moved must cover this share of the judged p
 MIN_KEPT_ENTRIES = 0.25  # and the entries that kept theirs this share: a global edit no one map follows moves all
 MAX_SPILL = 0.25  # pixels moved outside them, of theirs: an overlay spills over the entries it covers
 MAX_NEW_SPREAD = 6.0  # RMS Delta E of the moved entries' new colours about each entry's median: one flat colour each
-SATURATED_CHROMA = 40.0  # CIELAB chroma from which a colour's hue turns little under a grading (_hues_turned_apart)
+SATURATED_CHROMA = 45.0  # CIELAB chroma from which a hue turns little under a grading or posterize (_hues_turned_apart)
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
 TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
