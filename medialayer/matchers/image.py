@@ -156,7 +156,8 @@ most of it, it is an element of the picture in another colour, and the pair no c
 caption adds edges of its own around it. So is a flat design one or more of whose palette entries moved whole, in full
 CIELAB, while the rest keep theirs under one global edit, which none explains (``_palette_recoloured``, round neg27: a
 saturated colour moved along its hue or lightness, or the design's template in another palette, which the capped hue
-plane and the affine colour map cannot tell).
+plane and the affine colour map cannot tell); and any design two of whose saturated colours turned their hues apart
+(``_hues_turned_apart``, round neg28: a gradient wallpaper's element recoloured, a template in another palette).
 
 The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's picture between its caption bars, is
 bordered by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is
