@@ -2382,8 +2382,9 @@ def _palette_thumbnail(colours) -> np.ndarray:
 def test_palette_recoloured_tells_one_entry_moved_from_a_global_edit_an_overlay_and_another_look():
     """_palette_recoloured on thumbnails of four flat colours: the disc's lime turned spring green (Delta E 34, a hue
     turn of 19 degrees the capped hue plane hardly sees) is a recolour; every colour under one tone curve, the hue
-    rotation of all, a square laid over parts of three areas (an overlay spills beyond any one entry), or all four
-    colours changed (nothing kept to tell a recolour from a global edit no one map follows) are not."""
+    rotation of all, a square laid over parts of three areas (an overlay spills beyond any one entry) are not. All
+    four colours changed, each its own way, is another palette (round neg28: its saturated colours' hues turned
+    apart, _hues_turned_apart, which no global edit does); round neg27 left it alone."""
     palette = [(230, 200, 120), (40, 60, 150), (118, 229, 31), (200, 40, 60)]
     original = _palette_thumbnail(palette)
     everywhere = np.ones(original.shape[:2], bool)
@@ -2399,4 +2400,76 @@ def test_palette_recoloured_tells_one_entry_moved_from_a_global_edit_an_overlay_
     overlaid = original.copy()
     overlaid[6:24, 6:20] = (250, 250, 250)
     assert not recoloured(overlaid)
-    assert not recoloured(_palette_thumbnail([(90, 30, 120), (250, 220, 40), (20, 120, 200), (160, 160, 60)]))
+    assert recoloured(_palette_thumbnail([(90, 30, 120), (250, 220, 40), (20, 120, 200), (160, 160, 60)]))
+
+
+def _gradient_thumbnail(ends, disc, square) -> np.ndarray:
+    """A colour thumbnail (COLOUR_SIDE square, 0-255) of a wallpaper: a gradient ground between two ``ends``, a
+    ``disc`` and a ``square`` on it (many entries: no flat design of few colours)."""
+    size = image_matcher.COLOUR_SIDE
+    along = np.linspace(0.0, 1.0, size)[None, :, None]
+    thumbnail = np.repeat(np.float32(ends[0]) * (1 - along) + np.float32(ends[1]) * along, size, axis=0)
+    thumbnail = np.ascontiguousarray(thumbnail, np.float32)
+    cv2.circle(thumbnail, (9, 9), 6, disc, -1)
+    thumbnail[18:28, 16:28] = square
+    return thumbnail
+
+
+def test_a_gradient_design_whose_saturated_colours_turned_apart_is_no_copy_its_global_edits_are():
+    """Issue 13: a design whose element took another colour, or its template in another palette, is no copy; a
+    global photometric edit is. Two saturated palette entries whose hues turned apart (_hues_turned_apart) tell the
+    former in a design with a gradient ground, where the maps of a flat design's palette are not tried. On
+    thumbnails (_palette_recoloured): the disc's lime turned spring green or orange, and every colour changed each its
+    own way (a template), are recolours; hue rotations, a tone curve, warm and cool gradings, sepia, grayscale,
+    posterize to 3 and 2 bits, saturation, and a white box over parts of three areas are not. End to end: a
+    generated wallpaper (seed 68, outside both splits' samples) with its main element painted yellow from a magenta
+    scored 0.71 without the check, no match with it; the same wallpaper hue-rotated, graded warm and cool, with
+    contrast, gamma, saturation, posterized, sepia, grayscale, under a sticker, caption bars, a tiled watermark and a
+    logo still matches."""
+    ends, disc, square = ((230, 140, 90), (120, 60, 160)), (118, 229, 31), (30, 60, 200)
+    original = _gradient_thumbnail(ends, disc, square)
+    everywhere = np.ones(original.shape[:2], bool)
+    same = np.ones((len(original) // image_matcher.COLOUR_BLOCK,) * 2, bool)
+    grey = (original @ image_matcher.LUMA_WEIGHTS)[..., None]
+
+    def recoloured(other: np.ndarray) -> bool:
+        other = np.clip(other, 0, 255).astype(np.float32)
+        return image_matcher._palette_recoloured(original, other, everywhere, None, same)
+
+    assert not image_matcher._few_colours(original.reshape(-1, 3))
+    assert recoloured(_gradient_thumbnail(ends, (49, 236, 122), square))
+    assert recoloured(_gradient_thumbnail(ends, (240, 150, 20), square))
+    assert recoloured(_gradient_thumbnail(((90, 160, 230), (40, 120, 60)), (220, 40, 120), (240, 200, 30)))
+    assert not recoloured(original.copy())
+    assert not recoloured(255.0 * (original / 255.0) ** 0.7 * 1.1 - 10.0)
+    for turn in (30.0, 90.0, 200.0):
+        assert not recoloured(image_matcher._turn_hues(original.reshape(-1, 3), turn).reshape(original.shape))
+    for graded in (original * [1.08, 1.0, 0.86] + 5.0, original * [0.9, 1.0, 1.12] + [0.0, 5.0, 10.0],
+                   grey * [1.07, 0.74, 0.43] / 0.8, np.repeat(grey, 3, axis=2), grey + 1.6 * (original - grey),
+                   grey + 0.5 * (original - grey)):
+        assert not recoloured(graded)
+    for bits in (0xE0, 0xC0):
+        assert not recoloured((original.astype(np.uint8) & bits).astype(np.float32))
+    overlaid = original.copy()
+    overlaid[6:24, 6:20] = (250, 250, 250)
+    assert not recoloured(overlaid)
+
+    wallpaper = synthetic.flat_artwork(68, "wallpaper")
+    a = fingerprint(wallpaper, "PNG")
+    comparison, evidence = MATCHER._judge(a, fingerprint(synthetic.flat_artwork(68, "wallpaper",
+                                                                                recolour=(217, 215, 77)), "PNG"))
+    assert evidence.recoloured_element and not comparison.match, (comparison, evidence)
+    warm = np.asarray(synthetic.adjust(wallpaper, contrast=1.18, saturation=1.25), np.float32) * [1.08, 1.0, 0.86]
+    cool = np.asarray(wallpaper, np.float32) * [0.9, 1.0, 1.12] + [0.0, 5.0, 10.0]
+    for copy in (synthetic.tone(wallpaper, "hue", 0.31), synthetic.tone(wallpaper, "hue", 0.7),
+                 Image.fromarray(np.clip(warm + 0.5, 0, 255).astype(np.uint8)),
+                 Image.fromarray(np.clip(cool + 0.5, 0, 255).astype(np.uint8)),
+                 synthetic.adjust(wallpaper, contrast=1.4), synthetic.adjust(wallpaper, gamma=0.7),
+                 synthetic.adjust(wallpaper, saturation=0.6), ImageOps.posterize(wallpaper, 3),
+                 synthetic.tone(wallpaper, "sepia"), synthetic.tone(wallpaper, "grayscale"),
+                 synthetic.sticker(wallpaper, 0.08, (0.3, 0.4), seed=68),
+                 synthetic.caption_bars(wallpaper, "WHEN THE", "COLOURS MATCH"),
+                 synthetic.tiled_watermark(wallpaper, "sample", 0.3, 30.0),
+                 synthetic.overlay_logo(wallpaper, 0.05, seed=68)):
+        comparison, evidence = MATCHER._judge(a, fingerprint(copy))
+        assert comparison.match and not evidence.recoloured_element, (comparison, evidence)

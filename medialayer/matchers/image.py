@@ -158,7 +158,8 @@ most of it, it is an element of the picture in another colour, and the pair no c
 caption adds edges of its own around it. So is a flat design one or more of whose palette entries moved whole, in full
 CIELAB, while the rest keep theirs under one global edit, which none explains (``_palette_recoloured``, round neg27: a
 saturated colour moved along its hue or lightness, or the design's template in another palette, which the capped hue
-plane and the affine colour map cannot tell).
+plane and the affine colour map cannot tell); and any design two of whose saturated colours turned their hues apart
+(``_hues_turned_apart``, round neg28: a gradient wallpaper's element recoloured, a template in another palette).
 
 The cell (``_cell``, round imageq10-collage): a collage cell, or a meme's picture between its caption bars, is
 bordered by another picture along a straight seam, and a's frame mapped into b reaches across it. The seam is
@@ -294,6 +295,7 @@ MIN_ENTRY_SHARE = 0.03  # entries so moved must cover this share of the judged p
 MIN_KEPT_ENTRIES = 0.25  # and the entries that kept theirs this share: a global edit no one map follows moves all
 MAX_SPILL = 0.25  # pixels moved outside them, of theirs: an overlay spills over the entries it covers
 MAX_NEW_SPREAD = 6.0  # RMS Delta E of the moved entries' new colours about each entry's median: one flat colour each
+SATURATED_CHROMA = 45.0  # CIELAB chroma from which a hue turns little under a grading or posterize (_hues_turned_apart)
 
 ACCEPT_DISTANCE = 31  # hash distance (of 256) accepted without verification: PDQ's own threshold
 TRIM_TOLERANCE = 10  # max deviation (grey levels) of a border pixel from the border's level
@@ -1993,25 +1995,30 @@ def _outline_kept(region: np.ndarray | None, valid_blocks: np.ndarray, shapes: n
 
 def _palette_recoloured(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.ndarray,
                         fitted_from: np.ndarray | None, same_shapes: np.ndarray) -> bool:
-    """Has a flat design one or more of its palette entries in other colours while the rest kept theirs under one
-    global edit (an element recoloured, or the design's template in another palette), where no global edit explains
-    every entry? Judged in full CIELAB on the pixels of a's flat areas (_inside_flat) in the blocks of the same shapes
-    in both pictures (``same_shapes``), each entry (_palette's codes) by the median of its pixels in either picture.
-    _global_edit's maps and a gain and offset per channel (_palette_lines: a colour grading; _tint: a toning), fitted
-    to the entries' medians either way, are the global edits: one that leaves no entry wholly moved (WHOLLY_MOVED of
-    its pixels beyond PALETTE_SHIFT) explains the pair. Else one that leaves whole entries moved (MIN_ENTRY_SHARE of
-    the pixels or more), each now of one colour (MAX_NEW_SPREAD), the others kept (MIN_KEPT_ENTRIES) and few pixels
-    moved outside them (MAX_SPILL: an overlay's spill) tells a recolour. The capped hue plane of _recoloured_region
-    is built not to see a saturated colour moved along its hue or lightness (lime to spring green), and the colour
-    check's affine map takes a few-colour palette to any other. Not judged where either picture is of one tone
-    (grayscale, sepia) or a's is not a flat design (_few_colours)."""
+    """Has a design one or more of its palette entries in other colours while the rest kept theirs under one global
+    edit (an element recoloured, or the design's template in another palette), where no global edit explains every
+    entry? Judged in full CIELAB on the pixels of a's flat areas (_inside_flat) in the blocks of the same shapes in
+    both pictures (``same_shapes``), each entry (_palette's codes) by the median of its pixels in either picture.
+    Two saturated entries of MIN_ENTRY_SHARE or more, each now of one colour (MAX_NEW_SPREAD), whose hues turned
+    apart tell it in any picture (_hues_turned_apart: a gradient wallpaper's element too). In a flat design
+    (_few_colours) also: _global_edit's maps and a gain and offset per channel (_palette_lines: a colour grading;
+    _tint: a toning), fitted to the entries' medians either way, are the global edits: one that leaves no entry wholly
+    moved (WHOLLY_MOVED of its pixels beyond PALETTE_SHIFT) explains the pair. Else one that leaves whole entries moved
+    (MIN_ENTRY_SHARE of the pixels or more), each now of one colour (MAX_NEW_SPREAD), the others kept
+    (MIN_KEPT_ENTRIES) and few pixels moved outside them (MAX_SPILL: an overlay's spill) tells a recolour. The capped
+    hue plane of _recoloured_region is built not to see a saturated colour moved along its hue or lightness (lime to
+    spring green), and the colour check's affine map takes a few-colour palette to any other. Not judged where either
+    picture is of one tone (grayscale, sepia)."""
     picture = (valid if fitted_from is None else valid & fitted_from) & _inside_flat(colour_a) \
         & np.kron(same_shapes, np.ones((COLOUR_BLOCK, COLOUR_BLOCK), bool))
     x, target = _rows(colour_a, picture), _rows(colour_b, picture)
-    if len(x) < 4 * MIN_RECOLOURED_PIXELS or not _few_colours(x) or _monochrome(x) or _monochrome(target):
+    if len(x) < 4 * MIN_RECOLOURED_PIXELS or _monochrome(x) or _monochrome(target):
         return False
+    few = _few_colours(x)
     _, entry, counts = np.unique(_colour_codes(x), return_inverse=True, return_counts=True)
-    entry, major = entry.ravel(), counts >= MIN_RECOLOURED_PIXELS  # (a smaller entry: an edge's blend, noise)
+    # (a smaller entry: an edge's blend, noise; outside a flat design only the large ones are judged)
+    entry, large = entry.ravel(), counts >= MIN_ENTRY_SHARE * len(x)
+    major = (counts >= MIN_RECOLOURED_PIXELS) & (large | few)
     if major.sum() < 2:
         return False
     medians_x, medians_target = (np.stack([np.median(v[entry == e], axis=0) for e in np.flatnonzero(major)]) / 255.0
@@ -2022,6 +2029,11 @@ def _palette_recoloured(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nd
     for e in np.flatnonzero(major):
         spread[e] = np.sqrt(_mean(((lab_target[entry == e] - np.median(lab_target[entry == e], axis=0)) ** 2)
                                   .sum(axis=1), 0))
+    judged = (large & (spread <= MAX_NEW_SPREAD))[major]
+    if _hues_turned_apart(medians_x[judged], medians_target[judged]):
+        return True
+    if not few:
+        return False
     recoloured = False
     for start, end, lab_end, medians_start, medians_end in ((x, target, lab_target, medians_x, medians_target),
                                                            (target, x, lab_x, medians_target, medians_x)):
@@ -2043,6 +2055,29 @@ def _palette_recoloured(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nd
                                and (spread[wholly] <= MAX_NEW_SPREAD).all()
                                and np.count_nonzero(moved & ~in_wholly) <= MAX_SPILL * np.count_nonzero(in_wholly))
     return recoloured
+
+
+
+
+def _hues_turned_apart(x: np.ndarray, target: np.ndarray) -> bool:
+    """Did two saturated colours (``x``'s and ``target``'s rows, 0-1, of CIELAB chroma SATURATED_CHROMA or more in
+    both) turn their HSV hues unlike each other, MAX_HUE_DEVIATION apart or more? A global edit turns every hue alike
+    (a hue rotation), a saturated colour's little (a grading, a tone curve, posterize) or takes the hues away
+    (grayscale, sepia: not judged); an element recoloured turns its own hue while the others keep theirs (lime to
+    spring green: 50 degrees), a template in another palette turns each colour its own way. A pale colour's hue is no
+    witness: a colour balance turns it far (a cool grading turned a pink 40 degrees one way, a pale cyan 20 the other).
+    """
+    if len(x) < 2:
+        return False
+    lab_x, lab_target = (cv2.cvtColor(v[None].astype(np.float32), cv2.COLOR_RGB2Lab)[0] for v in (x, target))
+    saturated = (np.hypot(lab_x[:, 1], lab_x[:, 2]) >= SATURATED_CHROMA) \
+        & (np.hypot(lab_target[:, 1], lab_target[:, 2]) >= SATURATED_CHROMA)
+    if saturated.sum() < 2:
+        return False
+    hue_x, hue_target = (cv2.cvtColor(v[None].astype(np.float32), cv2.COLOR_RGB2HSV)[0, saturated, 0]
+                         for v in (x, target))
+    turns = np.exp(1j * np.radians(hue_target - hue_x))
+    return bool(np.degrees(np.abs(np.angle(turns[:, None] / turns[None, :]))).max() >= MAX_HUE_DEVIATION)
 
 
 def _hue_plane(colours: np.ndarray) -> np.ndarray:
