@@ -626,6 +626,39 @@ def test_picture_filling_under_four_blocks_of_its_collage_is_judged_in_its_own_f
     assert not MATCHER.compare(fingerprint(synthetic.textured_scene(seed + 40, 640, 480)), collage).match
 
 
+def grid_collage(picture: Image.Image, seed: int, index: int, cell: int = 400, gutter: int = 0) -> Image.Image:
+    """A 3 x 3 grid of ``cell``-pixel squares on white, ``gutter`` pixels apart, ``picture`` cover-cropped into the
+    ``index``-th (row by row), other textured scenes in the rest."""
+    side = 3 * cell + 2 * gutter
+    collage = Image.new("RGB", (side, side), (255, 255, 255))
+    for k in range(9):
+        shown = picture if k == index else synthetic.textured_scene(seed + 20 + k, cell, cell)
+        shown = shown.resize((round(shown.width * cell / shown.height), cell), Image.Resampling.LANCZOS)
+        collage.paste(shown.crop((0, 0, cell, cell)), ((k % 3) * (cell + gutter), (k // 3) * (cell + gutter)))
+    return collage
+
+
+@pytest.mark.parametrize("seed, index, gutter", [(0, 4, 0), (1, 0, 0), (2, 8, 12), (4, 3, 40)])
+def test_a_picture_in_a_cell_of_a_3_by_3_grid_is_judged_against_that_cell_alone(seed, index, gutter):
+    """A collage's seams cut it into cells, each fingerprinted as a picture of its own (round collage28): a picture
+    in a ninth of a 3 x 3 grid gets few of the collage's keypoints, mostly fine ones its own coarse corners do not
+    find, and before the cells was no match for all four draws. Judged against its cell, it matches in either order,
+    the region the cell's; another scene matches no cell; a picture with no seam has no cells."""
+    picture = synthetic.textured_scene(seed, 640, 480)
+    collage = fingerprint(grid_collage(picture, seed, index, gutter=gutter), quality=85)
+    side = 1200 + 2 * gutter
+    truth = ((index % 3) * (400 + gutter) / side, (index // 3) * (400 + gutter) / side)
+    rectangle = min((cell[0] for cell in collage.cells), key=lambda r: abs(r[0] - truth[0]) + abs(r[1] - truth[1]))
+    assert abs(rectangle[0] - truth[0]) < 0.02 and abs(rectangle[1] - truth[1]) < 0.02, (rectangle, truth)
+    original = fingerprint(picture)
+    assert not original.cells
+    comparison, reverse = MATCHER.compare(original, collage), MATCHER.compare(collage, original)
+    assert comparison.match and reverse.match and comparison.similarity_score == reverse.similarity_score
+    left, top, right, bottom = comparison.region  # (a's frame, cover-cropped into the cell: wider than the cell)
+    assert abs(top - rectangle[1]) < 0.01 and abs(bottom - rectangle[3]) < 0.01 and left < rectangle[0] + 0.01
+    assert not MATCHER.compare(fingerprint(synthetic.textured_scene(seed + 40, 640, 480)), collage).match
+
+
 @pytest.mark.parametrize("seed", (0, 1, 2))
 def test_a_second_motion_weighs_as_parallax_but_a_copys_leftovers_fit_none(seed):
     """Another capture of the scene leaves a second motion layer (its near layer's correspondences); an overlaid

@@ -308,6 +308,15 @@ MIRRORED_KEYPOINTS = 160  # of which this many also get a descriptor of the mirr
 COARSE_KEYPOINTS, COARSE_LEVEL = 64, 3  # and this many more from ORB's pyramid levels from this one up
 STARVED_CELL, STARVED_KEYPOINTS = 3, 64  # grid cells left under this many corners: this many more found there alone
 ORB_DETECT = 3000  # candidates detected before the grid selection
+# A collage's cells (_cell_rectangles): a seam is a line across the picture (or across a cell, once more inside it)
+# where, in SEAM_BREAKS of its rows at least, the step across it exceeds SEAM_GAIN times the larger step beside it by
+# SEAM_STEP grey levels (the working image blurred by SEAM_BLUR px), and its mean step across is SEAM_CONTRAST times
+# the larger mean step beside it (plus a grey level): two pictures meet there. A cell of CELL_AREA of the working image
+# is fingerprinted as a picture of its own; parts between seams narrower than MIN_CELL_SIDE of the side are gutters.
+SEAM_GAIN, SEAM_STEP, SEAM_BREAKS, SEAM_CONTRAST, SEAM_BLUR = 1.5, 4.0, 0.45, 2.5, 0.7
+SEAM_TEXTURE = 1.0  # and a row counts only where a step beside it reaches this: a picture, not two plain panels
+CELL_AREA = (0.07, 0.6)  # (a cell of a 3 x 3 grid with gutters: 0.08-0.1)
+MIN_CELL_SIDE = 0.05
 FAST_THRESHOLD, FAST_THRESHOLD_LOW = 16, 1  # FAST corner thresholds on the contrast-stretched image
 GRID = 6  # cells per side of the keypoint selection grid
 RATIO = 0.8  # Lowe's ratio test
@@ -552,6 +561,9 @@ class ImageFingerprint:
     descriptor_words: bytes | None = None
     # N x 2 uint8: each keypoint's ORB angle (in 256ths of a turn) and pyramid level (None: not computed)
     keypoint_geometry: bytes | None = None
+    # A collage's cells (_cell_rectangles), each ((left, top, right, bottom) of the decoded image, as fractions of its
+    # size; the fingerprint of that part alone, which has no cells): compare() judges a picture against each of them
+    cells: tuple = ()
 
     @property
     def hash_words(self) -> np.ndarray:
@@ -1017,8 +1029,55 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
 
 # --- fingerprint ----------------------------------------------------------------------------------
 
-def fingerprint_image(image: Image.Image) -> ImageFingerprint:
-    """The fingerprint of an RGB image."""
+def _seams(gray: np.ndarray) -> list[int]:
+    """The columns where two pictures meet down the whole of ``gray``: the step from two columns left of the line to
+    one right of it (a resampled seam blends a column) against the larger step of 3 px beside it, on either side, row
+    by row (SEAM_BREAKS) and on the mean (SEAM_CONTRAST); the strongest column of each run of such columns (a
+    gutter's two sides: a part between them narrower than MIN_CELL_SIDE is no cell). A photo's own edges rarely cross
+    it whole and sharp: a horizon blurs, or trees cross it."""
+    width = gray.shape[1]
+    if width < 16:
+        return []
+    blurred = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), SEAM_BLUR)
+    x = np.arange(5, width - 4)
+    across = np.abs(blurred[:, x + 1] - blurred[:, x - 2])
+    left, right = np.abs(blurred[:, x - 2] - blurred[:, x - 5]), np.abs(blurred[:, x + 4] - blurred[:, x + 1])
+    textured = np.maximum(left, right) >= SEAM_TEXTURE  # (a flat design's bars and panels step between flat areas)
+    breaks = ((across > SEAM_GAIN * np.maximum(left, right) + SEAM_STEP) & textured).mean(axis=0)
+    contrast = across.mean(axis=0) / (np.maximum(left.mean(axis=0), right.mean(axis=0)) + 1.0)
+    stepping = np.flatnonzero((breaks >= SEAM_BREAKS) & (contrast >= SEAM_CONTRAST))
+    runs = np.split(stepping, np.flatnonzero(np.diff(stepping) > 1) + 1) if len(stepping) else []
+    return [int(x[run[np.argmax(breaks[run])]]) for run in runs]
+
+
+def _spans(cuts: list[int], length: int) -> list[tuple[int, int]]:
+    """The parts of [0, length) between ``cuts`` at least MIN_CELL_SIDE of it long (narrower: a gutter)."""
+    ends = [0, *cuts, length]
+    return [(start, end) for start, end in zip(ends, ends[1:]) if end - start >= MIN_CELL_SIDE * length]
+
+
+def _cell_rectangles(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(left, top, right, bottom) in ``gray``'s pixels of each cell a collage's seams (_seams, across the whole
+    picture, then across each part they make, once more: a 3-cell collage's second seam spans one part) cut it into,
+    of CELL_AREA of it; none where no seam crosses it."""
+    height, width = gray.shape
+    parts = [(left, top, right, bottom) for top, bottom in _spans(_seams(np.ascontiguousarray(gray.T)), height)
+             for left, right in _spans(_seams(gray), width)]
+    if len(parts) < 2:
+        parts = []  # (no seam across the whole: none inside a part either, which is the whole picture)
+    cells = []
+    for left, top, right, bottom in parts:
+        part = gray[top:bottom, left:right]
+        inner = [(left + x0, top + y0, left + x1, top + y1)
+                 for y0, y1 in _spans(_seams(np.ascontiguousarray(part.T)), bottom - top)
+                 for x0, x1 in _spans(_seams(part), right - left)]
+        cells.extend(inner if len(inner) > 1 else [(left, top, right, bottom)])
+    return [cell for cell in cells
+            if CELL_AREA[0] <= (cell[2] - cell[0]) * (cell[3] - cell[1]) / (width * height) <= CELL_AREA[1]]
+
+
+def fingerprint_image(image: Image.Image, with_cells: bool = True) -> ImageFingerprint:
+    """The fingerprint of an RGB image (``with_cells``: with its collage cells', _cell_rectangles)."""
     rgb = np.asarray(image)  # (a copy of the decoded pixels: made once)
     gray, colour, frame = working_image(rgb)
     height, width = gray.shape
@@ -1036,7 +1095,24 @@ def fingerprint_image(image: Image.Image) -> ImageFingerprint:
         low_information=quality < MIN_QUALITY and strong_corners < MIN_KEYPOINTS,
         frame=tuple(round(v, 4) for v in frame), bands=band_colours(rgb, frame),
         descriptor_words=visual_words(np.vstack([descriptors, mirrored])).tobytes(),
-        keypoint_geometry=geometry.tobytes())
+        keypoint_geometry=geometry.tobytes(), cells=_cells(rgb, gray, frame) if with_cells else ())
+
+
+def _cells(rgb: np.ndarray, gray: np.ndarray, frame: tuple) -> tuple:
+    """ImageFingerprint.cells: each of _cell_rectangles of the working image ``gray`` cut from the decoded ``rgb``
+    (``frame``: the part of it ``gray`` shows) and fingerprinted alone, at its own working scale (enlarged as a small
+    picture is, with its own keypoints); a cell of low information or few colours (a plain panel, a design's bar or
+    button: designs of one template share them) is left out."""
+    height, width = rgb.shape[:2]
+    left, top = frame[0] * width, frame[1] * height
+    scale = (frame[2] - frame[0]) * width / gray.shape[1]  # decoded pixels a working pixel
+    cells = []
+    for x0, y0, x1, y1 in _cell_rectangles(gray):
+        box = [round(left + x0 * scale), round(top + y0 * scale), round(left + x1 * scale), round(top + y1 * scale)]
+        cell = fingerprint_image(Image.fromarray(rgb[box[1]:box[3], box[0]:box[2]]), with_cells=False)
+        if not (cell.low_information or cell.few_colours):
+            cells.append(((box[0] / width, box[1] / height, box[2] / width, box[3] / height), cell))
+    return tuple(cells)
 
 
 # --- local verification ---------------------------------------------------------------------------
@@ -3315,6 +3391,23 @@ def _target_region(region: tuple, frame: tuple) -> tuple[float, float, float, fl
     return (x[0], y[0], x[1], y[1]) if x[0] < x[1] and y[0] < y[1] else None
 
 
+def _source_region(comparison: Comparison, evidence: Evidence | None, frame: tuple) -> tuple | None:
+    """Where b's picture sits in a (whose working image is the ``frame`` part of it) for a matching comparison whose
+    evidence located it (Evidence.region_of_b), else None."""
+    if evidence is None or not comparison.match or not evidence.verified:
+        return None
+    return _target_region(evidence.region_of_b, frame)
+
+
+def _within(region: tuple | None, rectangle: tuple) -> tuple | None:
+    """``region`` (fractions of a collage cell) as fractions of the whole picture the cell is the ``rectangle`` of."""
+    if region is None:
+        return None
+    left, top, right, bottom = rectangle
+    return (left + region[0] * (right - left), top + region[1] * (bottom - top),
+            left + region[2] * (right - left), top + region[3] * (bottom - top))
+
+
 def _logistic(features, weights: tuple[float, ...]) -> float:
     z = float(np.dot(weights[:-1], features)) + weights[-1]
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
@@ -3520,17 +3613,35 @@ class ImageMatcher(Matcher):
         return fingerprint_image(decode_image(blob, limits))
 
     def compare(self, a: ImageFingerprint, b: ImageFingerprint) -> Comparison:
-        return self._judge(a, b)[0]
+        return self._judge_with_cells(a, b)[0]
 
     def compare_both_orders(self, a: ImageFingerprint, b: ImageFingerprint) -> tuple[Comparison, Comparison]:
         # verify() judges a pair in one order (_judged_in_order) and gives both orders' regions; only a pair whose
         # order is a tie (the same picture's fingerprints) is compared twice, each order's region its own
         if _judged_in_order(a, b) and _judged_in_order(b, a):
             return super().compare_both_orders(a, b)
-        comparison, evidence = self._judge(a, b)
-        region = (_target_region(evidence.region_of_b, a.frame)
-                  if evidence is not None and comparison.match and evidence.verified else None)
+        comparison, region = self._judge_with_cells(a, b)
         return comparison, comparison.swapped(region)
+
+    def _judge_with_cells(self, a: ImageFingerprint, b: ImageFingerprint) -> tuple[Comparison, tuple | None]:
+        """(compare(a, b), the region of b's source in a where they match): the two pictures, and where they do not
+        match, each picture against each of the other's collage cells (ImageFingerprint.cells), the best-scoring
+        match kept, its region that of the cell's in the whole picture. Every pair judged is judged in one order
+        (_judge), so compare(b, a) judges the same pairs and gives the same answer."""
+        comparison, evidence = self._judge(a, b)
+        best = comparison, _source_region(comparison, evidence, a.frame)
+        if comparison.match:
+            return best
+        for rectangle, cell in b.cells:  # a shown in a cell of b
+            judged, evidence = self._judge(a, cell)
+            if judged.match and judged.similarity_score > best[0].similarity_score:
+                best = (dataclasses.replace(judged, region=_within(judged.region, rectangle)),
+                        _source_region(judged, evidence, a.frame))
+        for rectangle, cell in a.cells:  # b shown in a cell of a
+            judged, evidence = self._judge(cell, b)
+            if judged.match and judged.similarity_score > best[0].similarity_score:
+                best = judged, _within(_source_region(judged, evidence, cell.frame), rectangle)
+        return best
 
     def _judge(self, a: ImageFingerprint, b: ImageFingerprint) -> tuple[Comparison, Evidence | None]:
         """compare(a, b) and the keypoint evidence it rests on (None for low-information images)."""
