@@ -3476,9 +3476,9 @@ _HASH_KEYS, _CENTRE_KEYS, _DESCRIPTOR_KEYS, _COLOUR_KEYS = (kind << 48 for kind 
 
 def index_keys(fp: ImageFingerprint) -> list[int]:
     """32-bit words of the whole and central hashes in all 8 orientations (a turned or flipped copy's
-    upright hash is one of ours, word for word), and four fixed 32-bit selections of every keypoint
-    descriptor, upright and mirrored (crops, copies pasted into other pictures keep many descriptors
-    nearly intact). Flat images: their mean colour on two offset 32-level grids, each cell key given
+    upright hash is one of ours, word for word), of the image's and of each of its collage cells', and four fixed
+    32-bit selections of every keypoint descriptor, upright and mirrored (crops, copies pasted into other pictures
+    keep many descriptors nearly intact). Flat images: their mean colour on two offset 32-level grids, each cell key given
     ``min_shared_keys`` times over (one shared colour cell is all two flat images can have in common)."""
     if fp.low_information:
         colour = np.frombuffer(fp.colour, np.uint8).reshape(-1, 3).mean(axis=0)
@@ -3486,9 +3486,13 @@ def index_keys(fp: ImageFingerprint) -> list[int]:
         return sorted({_COLOUR_KEYS | copy << 26 | offset << 24 | cell for offset, cell in enumerate(cells)
                        for copy in range(ImageMatcher.min_shared_keys)})
     keys = set()
-    for namespace, packed in ((_HASH_KEYS, fp.hashes), (_CENTRE_KEYS, fp.centre_hashes)):
-        words = np.frombuffer(packed, HASH_WORD).reshape(8, -1)
-        keys.update(namespace | position << 32 | int(word) for (_, position), word in np.ndenumerate(words))
+    # A collage's cells' hashes too (ImageFingerprint.cells): a picture shown whole in a cell keeps its hash there,
+    # while the collage's descriptors in a small cell are few. Not their descriptors: the collage's own hold the
+    # cells' content, and four keys a descriptor for every cell would multiply a collage's keys.
+    for hashes, centre_hashes in [(fp.hashes, fp.centre_hashes)] + [(c.hashes, c.centre_hashes) for _, c in fp.cells]:
+        for namespace, packed in ((_HASH_KEYS, hashes), (_CENTRE_KEYS, centre_hashes)):
+            words = np.frombuffer(packed, HASH_WORD).reshape(8, -1)
+            keys.update(namespace | position << 32 | int(word) for (_, position), word in np.ndenumerate(words))
     bits = np.unpackbits(np.frombuffer(fp.descriptors + fp.mirrored, np.uint8).reshape(-1, 32), axis=1)
     for table, selection in enumerate(DESCRIPTOR_KEY_BITS):
         picked = np.ascontiguousarray(np.packbits(bits[:, selection], axis=1)).view(">u4").ravel()
@@ -3625,12 +3629,14 @@ class ImageMatcher(Matcher):
 
     def _judge_with_cells(self, a: ImageFingerprint, b: ImageFingerprint) -> tuple[Comparison, tuple | None]:
         """(compare(a, b), the region of b's source in a where they match): the two pictures, and where they do not
-        match, each picture against each of the other's collage cells (ImageFingerprint.cells), the best-scoring
-        match kept, its region that of the cell's in the whole picture. Every pair judged is judged in one order
-        (_judge), so compare(b, a) judges the same pairs and gives the same answer."""
+        match and only one of them has collage cells (ImageFingerprint.cells), the other against each of its cells,
+        the best-scoring match kept, its region that of the cell's in the whole picture. (Two composites are not
+        judged by their cells: two collages, or two pictures under one strip, that share a cell are no copies of each
+        other.) Every pair judged is judged in one order (_judge), so compare(b, a) judges the same pairs and gives
+        the same answer."""
         comparison, evidence = self._judge(a, b)
         best = comparison, _source_region(comparison, evidence, a.frame)
-        if comparison.match:
+        if comparison.match or (a.cells and b.cells):
             return best
         for rectangle, cell in b.cells:  # a shown in a cell of b
             judged, evidence = self._judge(a, cell)
