@@ -316,8 +316,9 @@ ORB_DETECT = 3000  # candidates detected before the grid selection
 SEAM_GAIN, SEAM_STEP, SEAM_BREAKS, SEAM_CONTRAST, SEAM_BLUR = 1.5, 4.0, 0.45, 2.5, 0.7
 SEAM_TEXTURE = 1.0  # and a row counts only where a step beside it reaches this: a picture, not two plain panels
 CELL_AREA = (0.07, 0.6)  # (a cell of a 3 x 3 grid with gutters: 0.08-0.1)
-# Seams cutting a picture in two are no cells: a photo's horizon does that, and a picture in one of two cells holds
-# enough of the collage's keypoints to be found without (collage bench, tune: 29-31 of 31 before round collage28)
+# Seams across the whole picture cutting it in two are no cells: a photo's horizon does that, and so does a strip of
+# a third picture along one side; a picture in one of two or three cells holds enough of the collage's keypoints to
+# be found without (collage bench, tune: 29-31 of 31 before round collage28)
 MIN_CELLS = 3
 MIN_CELL_SIDE = 0.05
 FAST_THRESHOLD, FAST_THRESHOLD_LOW = 16, 1  # FAST corner thresholds on the contrast-stretched image
@@ -1066,12 +1067,12 @@ def _spans(cuts: list[int], length: int) -> list[tuple[int, int]]:
 def _cell_rectangles(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     """(left, top, right, bottom) in ``gray``'s pixels of each cell a collage's seams (_seams, across the whole
     picture, then across each part they make, once more: a 3-cell collage's second seam spans one part) cut it into,
-    of CELL_AREA of it; none where the seams make fewer than MIN_CELLS parts."""
+    of CELL_AREA of it; none where the seams across the whole make fewer than MIN_CELLS parts."""
     height, width = gray.shape
     parts = [(left, top, right, bottom) for top, bottom in _spans(_seams(np.ascontiguousarray(gray.T)), height)
              for left, right in _spans(_seams(gray), width)]
-    if len(parts) < 2:
-        parts = []  # (no seam across the whole: none inside a part either, which is the whole picture)
+    if len(parts) < MIN_CELLS:
+        return []  # (and no seam looked for inside a part: a shape's straight edge crosses a part more easily)
     cells = []
     for left, top, right, bottom in parts:
         part = gray[top:bottom, left:right]
@@ -1079,8 +1080,6 @@ def _cell_rectangles(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
                  for y0, y1 in _spans(_seams(np.ascontiguousarray(part.T)), bottom - top)
                  for x0, x1 in _spans(_seams(part), right - left)]
         cells.extend(inner if len(inner) > 1 else [(left, top, right, bottom)])
-    if len(cells) < MIN_CELLS:
-        return []
     return [cell for cell in cells
             if CELL_AREA[0] <= (cell[2] - cell[0]) * (cell[3] - cell[1]) / (width * height) <= CELL_AREA[1]]
 
@@ -3639,22 +3638,23 @@ class ImageMatcher(Matcher):
     def _judge_with_cells(self, a: ImageFingerprint, b: ImageFingerprint) -> tuple[Comparison, tuple | None]:
         """(compare(a, b), the region of b's source in a where they match): the two pictures, and where they do not
         match and only one of them has collage cells (ImageFingerprint.cells), the other against each of its cells,
-        the best-scoring match kept, its region that of the cell's in the whole picture. (Two composites are not
-        judged by their cells: two collages, or two pictures under one strip, that share a cell are no copies of each
-        other.) Every pair judged is judged in one order (_judge), so compare(b, a) judges the same pairs and gives
-        the same answer."""
+        the best-scoring match at medium confidence or more kept (a cell is a second look, at a smaller scale than the
+        picture alone: a part recoloured shows less), its region that of the cell's in the whole picture. (Two
+        composites are not judged by their cells: two collages that share a cell are no copies of each other.) Every
+        pair judged is judged in one order (_judge), so compare(b, a) judges the same pairs and gives the same
+        answer."""
         comparison, evidence = self._judge(a, b)
         best = comparison, _source_region(comparison, evidence, a.frame)
         if comparison.match or (a.cells and b.cells):
             return best
         for rectangle, cell in b.cells:  # a shown in a cell of b
             judged, evidence = self._judge(a, cell)
-            if judged.match and judged.similarity_score > best[0].similarity_score:
+            if judged.similarity_score >= 0.5 + MEDIUM_MARGIN and judged.similarity_score > best[0].similarity_score:
                 best = (dataclasses.replace(judged, region=_within(judged.region, rectangle)),
                         _source_region(judged, evidence, a.frame))
         for rectangle, cell in a.cells:  # b shown in a cell of a
             judged, evidence = self._judge(cell, b)
-            if judged.match and judged.similarity_score > best[0].similarity_score:
+            if judged.similarity_score >= 0.5 + MEDIUM_MARGIN and judged.similarity_score > best[0].similarity_score:
                 best = judged, _within(_source_region(judged, evidence, cell.frame), rectangle)
         return best
 
