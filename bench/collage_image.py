@@ -1,6 +1,6 @@
 """Pictures inside composites, drawn off the quality bench's grid (issue 13): collages of 2-4 cells and 3 x 3 grids,
-uneven cells, gutters and borders between them, two-panel memes with captions, the copy covering anywhere from 25% to 70% of the
-composite: recall at the matcher's own decision, per kind of composite, on one split's photos.
+uneven cells, gutters and borders between them, two-panel memes with captions, the copy covering anywhere from 25% to
+70% of the composite: recall at the matcher's own decision, per kind of composite, on one split's photos.
 
     python bench/collage_image.py --media-dir ../shared/media-dev --split tune
 

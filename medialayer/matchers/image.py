@@ -3486,8 +3486,8 @@ def index_keys(fp: ImageFingerprint) -> list[int]:
     """32-bit words of the whole and central hashes in all 8 orientations (a turned or flipped copy's
     upright hash is one of ours, word for word), of the image's and of each of its collage cells', and four fixed
     32-bit selections of every keypoint descriptor, upright and mirrored (crops, copies pasted into other pictures
-    keep many descriptors nearly intact). Flat images: their mean colour on two offset 32-level grids, each cell key given
-    ``min_shared_keys`` times over (one shared colour cell is all two flat images can have in common)."""
+    keep many descriptors nearly intact). Flat images: their mean colour on two offset 32-level grids, each cell key
+    given ``min_shared_keys`` times over (one shared colour cell is all two flat images can have in common)."""
     if fp.low_information:
         colour = np.frombuffer(fp.colour, np.uint8).reshape(-1, 3).mean(axis=0)
         cells = [int.from_bytes(bytes(((colour + 16 * offset) // 32).astype(np.uint8)), "big") for offset in (0, 1)]
