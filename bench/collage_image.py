@@ -1,6 +1,6 @@
-"""Pictures inside composites, drawn off the quality bench's grid (issue 13): collages of 2-4 cells, uneven cells,
-gutters and borders between them, two-panel memes with captions, the copy covering anywhere from 25% to 70% of the
-composite: recall at the matcher's own decision, per kind of composite, on one split's photos.
+"""Pictures inside composites, drawn off the quality bench's grid (issue 13): collages of 2-4 cells and 3 x 3 grids,
+uneven cells, gutters and borders between them, two-panel memes with captions, the copy covering anywhere from 25% to
+70% of the composite: recall at the matcher's own decision, per kind of composite, on one split's photos.
 
     python bench/collage_image.py --media-dir ../shared/media-dev --split tune
 
@@ -46,7 +46,7 @@ def _others(image: Image.Image, count: int, rng: random.Random, similar: bool = 
             if j % POOL_CLASSES == (i + 2) % POOL_CLASSES and j not in ((i - 1) % n, i, (i + 1) % n)]
     if similar:
         return [POOL[j] for j in sorted(pool, key=lambda j: _colour_distance(image, POOL[j]))[:count]]
-    return [POOL[j] for j in rng.sample(pool, count)]
+    return [POOL[j] for j in (rng.sample(pool, count) if count <= len(pool) else rng.choices(pool, k=count))]
 
 
 def _colour_distance(image: Image.Image, other: Image.Image) -> float:
@@ -87,6 +87,11 @@ def _split(box, share: float, vertical: bool):
 
 def _layout(cells: int, share: float, rng: random.Random) -> list[tuple]:
     """``cells`` boxes tiling the unit square, the first (the copy's) ``share`` of it, the rest split unevenly."""
+    if cells == 9:  # a 3 x 3 grid of uneven rows and columns (round collage28), the copy in any cell of it
+        xs, ys = ([0.0, rng.uniform(0.28, 0.38), rng.uniform(0.62, 0.72), 1.0] for _ in range(2))
+        boxes = [(x0, y0, x1, y1) for y0, y1 in zip(ys, ys[1:]) for x0, x1 in zip(xs, xs[1:])]
+        first = rng.randrange(9)
+        return [boxes[first]] + boxes[:first] + boxes[first + 1:]
     vertical = rng.random() < 0.5
     if cells == 4:  # a grid of uneven rows and columns: the copy's cell is u x v of it
         u = rng.uniform(max(share, 0.35), min(0.85, share / 0.35))
@@ -190,6 +195,10 @@ EDITS = {
         im, 2 + _rng(im, "cells").randint(0, 2), "like colours", similar=True, gutters=(0.002, 0.06)),
     "collage 4 cells, all of these": lambda im: _collage(
         im, 4, "all of these", shares=(0.15, 0.40), kept=(0.40, 0.70), similar=True, gutters=(0.002, 0.06)),
+    # Off the issue's 25-70% (round collage28): a cell of a 3 x 3 grid, 8-19% of the collage, whole or zoomed in.
+    "collage 3 x 3 grid": lambda im: _collage(im, 9, "3 x 3 grid", gutters=(0.002, 0.03)),
+    "collage 3 x 3 grid, zoomed cell": lambda im: _collage(im, 9, "3 x 3 zoomed", kept=(0.40, 0.70),
+                                                           gutters=(0.002, 0.03)),
 }
 
 if __name__ == "__main__":
