@@ -515,6 +515,8 @@ FLAT_GROUND, FLAT_WINDOW, PATTERN_SHARE = 8.0, 2, 0.5
 # descriptor within TWIN_DISTANCE bits of another keypoint's of its own picture beyond TWIN_RADIUS working pixels (the
 # same corner at another pyramid level lies within it). A copy under such a mark has it in one picture only: the
 # original's inliers are its own corners (a logo's symmetric ones repeat too, but a handful: a tiling repeats tens).
+# Not always: a design's own repeated corners (UI screens, illustrations, wallpapers) fire it on 61 of 273 tune copies
+# turned in hue, and the luminance content check then loses 17 of them (docs/benchmarks.md, merge28's entry).
 # (Round wm28, tune split, both edited: bench/art_image.py --designs's dark text 13 -> 3 of 91, combo_image.py's
 # memes at the hard ends 5 -> 2; at 0.5 without a least count ten copies lost, logos of 10-14 inliers; with it two.)
 TWIN_DISTANCE, TWIN_RADIUS, TILED_SHARE, TILED_REPEATS = 40, 16.0, 0.5, 2 * MIN_INLIERS
@@ -2057,8 +2059,6 @@ def _palette_recoloured(colour_a: np.ndarray, colour_b: np.ndarray, valid: np.nd
     return recoloured
 
 
-
-
 def _hues_turned_apart(x: np.ndarray, target: np.ndarray) -> bool:
     """Did two saturated colours (``x``'s and ``target``'s rows, 0-1, of CIELAB chroma SATURATED_CHROMA or more in
     both) turn their HSV hues unlike each other, MAX_HUE_DEVIATION apart or more? A global edit turns every hue alike
@@ -3151,7 +3151,7 @@ def _tiled_pattern(a: ImageFingerprint, b: ImageFingerprint, inlier_pairs: np.nd
     """Are most inliers (TILED_SHARE, and TILED_REPEATS at least; ``inlier_pairs``: a's and b's keypoint indices)
     repeated glyphs in both pictures (ImageFingerprint.repeated)? Two pictures under one tiled watermark correspond on
     its repeats, at the same places; a copy under it has it in one picture only, and the other's inliers are its own
-    corners, seldom repeated."""
+    corners, seldom repeated in a photo (a design's may be: see TILED_SHARE)."""
     needed = max(TILED_REPEATS, TILED_SHARE * len(inlier_pairs))
     if len(inlier_pairs) < needed:  # (most fits of unrelated pictures: a few inliers, nothing looked up)
         return False
