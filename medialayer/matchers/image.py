@@ -3174,6 +3174,31 @@ def _content_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     return float(agree[detailed].mean()) if detailed.any() else 1.0
 
 
+def _pattern_content_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+                               cell: np.ndarray | None = None) -> float:
+    """_content_agreement where the keypoints attest a pattern both pictures carry (_shared_pattern, _tiled_pattern),
+    the better of a's luminance and of a's under the turn of all hues that takes its colours to b's (_hue_turned): a
+    hue turn changes each colour's luminance its own way, which no gain and offset undo (a design's own repeated
+    corners fire _tiled_pattern), while two pictures under one pattern differ beyond a turn of their hues."""
+    return max(_content_agreement(transform, a, b, cell),
+               _content_agreement(transform, _hue_turned(transform, a, b, cell), b, cell))
+
+
+def _hue_turned(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+                cell: np.ndarray | None = None) -> ImageFingerprint:
+    """a with its luminance thumbnail shifted by what the colour check's turn of all hues (_hue_turn, fitted to a's
+    aligned colours and b's, within ``cell`` if given) changes of each colour's luminance; a itself where no turn
+    takes its colours to b's."""
+    colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE, cell)
+    turn = _hue_turn(_rows(colour_a, valid) / 255.0, _rows(_colour(b), valid) / 255.0) if valid.any() else None
+    if turn is None:
+        return a
+    own = _colour(a).reshape(-1, 3)
+    shift = ((turn(own / 255.0) * 255.0 - own) @ LUMA_WEIGHTS).reshape(COLOUR_SIDE, COLOUR_SIDE)
+    luma = _luma(a) + cv2.resize(shift.astype(np.float32), (LUMA_SIDE, LUMA_SIDE), interpolation=cv2.INTER_LINEAR)
+    return dataclasses.replace(a, luma=np.clip(luma, 0, 255).round().astype(np.uint8).tobytes())
+
+
 def _inlier_coverage(inverse: np.ndarray, points_b, inliers_b, a, b) -> float:
     """Of the cells of a COVERAGE_GRID over b that hold keypoints inside the overlap, the fraction holding an
     inlier: a copy has inliers all over (but under an overlay), a shared template only where it is shared."""
@@ -3283,7 +3308,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             checked = (transform, a, b, cell) if cell_grid is b else (inverse, b, a, cell)
             agreement, covered, recoloured, element = _aligned_agreement(*checked, inset=cell_grid is b)
         if _shared_pattern(inverse, inlier_target, a, b) or _tiled_pattern(a, b, pairs.compress(inliers, axis=0)):
-            agreement = min(agreement, _content_agreement(*checked))  # the keypoints attest a pattern: the content too
+            agreement = min(agreement, _pattern_content_agreement(*checked))  # the keypoints attest a pattern
         # (The hypothesis' correspondences were looked for up to SAME_PICTURE_RADIUS from their places, beyond
         # PARALLAX_TOLERANCE: a few of its chance ones there fit some similarity of their own, which is no near layer.)
         layer = np.zeros(len(source), bool) if hypothesis is not None else _second_layer(fitted, source, target,
