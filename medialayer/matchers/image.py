@@ -207,7 +207,9 @@ is flat around them), the keypoints attest the pattern, not the pictures: the lu
 over the blocks where either picture has detail (``_content_agreement``: two designs agree on their plain ground, not
 on their content). A copy's inliers lie on its content, where its original has its corners too. The same judgement
 where most inliers are repeated glyphs in both pictures (``_tiled_pattern``, round wm28): two pictures under one tiled
-watermark correspond on its repeats; a copy has the mark in one picture only.
+watermark correspond on its repeats; a copy has the mark in one picture only. A design's own repeated corners fire it
+too, so the content is also judged with a's luminance shifted by the hue turn the colour check fits (round wm29:
+``_pattern_content_agreement``, ``_hue_turned``): a hue turn changes each colour's luminance its own way.
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
@@ -516,7 +518,8 @@ FLAT_GROUND, FLAT_WINDOW, PATTERN_SHARE = 8.0, 2, 0.5
 # same corner at another pyramid level lies within it). A copy under such a mark has it in one picture only: the
 # original's inliers are its own corners (a logo's symmetric ones repeat too, but a handful: a tiling repeats tens).
 # Not always: a design's own repeated corners (UI screens, illustrations, wallpapers) fire it on 61 of 273 tune copies
-# turned in hue, and the luminance content check then loses 17 of them (docs/benchmarks.md, merge28's entry).
+# turned in hue, and the luminance content check then lost 17 of them (docs/benchmarks.md, merge28's entry): the
+# content is judged under the colour check's hue turn too (_pattern_content_agreement, round wm29).
 # (Round wm28, tune split, both edited: bench/art_image.py --designs's dark text 13 -> 3 of 91, combo_image.py's
 # memes at the hard ends 5 -> 2; at 0.5 without a least count ten copies lost, logos of 10-14 inliers; with it two.)
 TWIN_DISTANCE, TWIN_RADIUS, TILED_SHARE, TILED_REPEATS = 40, 16.0, 0.5, 2 * MIN_INLIERS
