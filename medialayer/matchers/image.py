@@ -3183,8 +3183,8 @@ def _pattern_content_agreement(transform: np.ndarray, a: ImageFingerprint, b: Im
     the better of a's luminance and of a's under the turn of all hues that takes its colours to b's (_hue_turned): a
     hue turn changes each colour's luminance its own way, which no gain and offset undo (a design's own repeated
     corners fire _tiled_pattern), while two pictures under one pattern differ beyond a turn of their hues."""
-    return max(_content_agreement(transform, a, b, cell),
-               _content_agreement(transform, _hue_turned(transform, a, b, cell), b, cell))
+    agreement, turned = _content_agreement(transform, a, b, cell), _hue_turned(transform, a, b, cell)
+    return agreement if turned is a else max(agreement, _content_agreement(transform, turned, b, cell))
 
 
 def _hue_turned(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
