@@ -207,7 +207,9 @@ is flat around them), the keypoints attest the pattern, not the pictures: the lu
 over the blocks where either picture has detail (``_content_agreement``: two designs agree on their plain ground, not
 on their content). A copy's inliers lie on its content, where its original has its corners too. The same judgement
 where most inliers are repeated glyphs in both pictures (``_tiled_pattern``, round wm28): two pictures under one tiled
-watermark correspond on its repeats; a copy has the mark in one picture only.
+watermark correspond on its repeats; a copy has the mark in one picture only. A design's own repeated corners fire it
+too, so the content is also judged with a's luminance shifted by the hue turn the colour check fits (round wm29:
+``_pattern_content_agreement``, ``_hue_turned``): a hue turn changes each colour's luminance its own way.
 
 Score: a logistic function of that evidence (of the hash distance and whole-image colour change when
 the keypoints verify nothing for a pair within ACCEPT_DISTANCE, the only case the colour change is computed
@@ -516,7 +518,8 @@ FLAT_GROUND, FLAT_WINDOW, PATTERN_SHARE = 8.0, 2, 0.5
 # same corner at another pyramid level lies within it). A copy under such a mark has it in one picture only: the
 # original's inliers are its own corners (a logo's symmetric ones repeat too, but a handful: a tiling repeats tens).
 # Not always: a design's own repeated corners (UI screens, illustrations, wallpapers) fire it on 61 of 273 tune copies
-# turned in hue, and the luminance content check then loses 17 of them (docs/benchmarks.md, merge28's entry).
+# turned in hue, and the luminance content check then lost 17 of them (docs/benchmarks.md, merge28's entry): the
+# content is judged under the colour check's hue turn too (_pattern_content_agreement, round wm29).
 # (Round wm28, tune split, both edited: bench/art_image.py --designs's dark text 13 -> 3 of 91, combo_image.py's
 # memes at the hard ends 5 -> 2; at 0.5 without a least count ten copies lost, logos of 10-14 inliers; with it two.)
 TWIN_DISTANCE, TWIN_RADIUS, TILED_SHARE, TILED_REPEATS = 40, 16.0, 0.5, 2 * MIN_INLIERS
@@ -3174,6 +3177,31 @@ def _content_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFinge
     return float(agree[detailed].mean()) if detailed.any() else 1.0
 
 
+def _pattern_content_agreement(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+                               cell: np.ndarray | None = None) -> float:
+    """_content_agreement where the keypoints attest a pattern both pictures carry (_shared_pattern, _tiled_pattern),
+    the better of a's luminance and of a's under the turn of all hues that takes its colours to b's (_hue_turned): a
+    hue turn changes each colour's luminance its own way, which no gain and offset undo (a design's own repeated
+    corners fire _tiled_pattern), while two pictures under one pattern differ beyond a turn of their hues."""
+    agreement, turned = _content_agreement(transform, a, b, cell), _hue_turned(transform, a, b, cell)
+    return agreement if turned is a else max(agreement, _content_agreement(transform, turned, b, cell))
+
+
+def _hue_turned(transform: np.ndarray, a: ImageFingerprint, b: ImageFingerprint,
+                cell: np.ndarray | None = None) -> ImageFingerprint:
+    """a with its luminance thumbnail shifted by what the colour check's turn of all hues (_hue_turn, fitted to a's
+    aligned colours and b's, within ``cell`` if given) changes of each colour's luminance; a itself where no turn
+    takes its colours to b's."""
+    colour_a, valid = _warp(_colour(a), _thumb_transform(transform, a, b, COLOUR_SIDE), COLOUR_SIDE, cell)
+    turn = _hue_turn(_rows(colour_a, valid) / 255.0, _rows(_colour(b), valid) / 255.0) if valid.any() else None
+    if turn is None:
+        return a
+    own = _colour(a).reshape(-1, 3)
+    shift = ((turn(own / 255.0) * 255.0 - own) @ LUMA_WEIGHTS).reshape(COLOUR_SIDE, COLOUR_SIDE)
+    luma = _luma(a) + cv2.resize(shift.astype(np.float32), (LUMA_SIDE, LUMA_SIDE), interpolation=cv2.INTER_LINEAR)
+    return dataclasses.replace(a, luma=np.clip(luma, 0, 255).round().astype(np.uint8).tobytes())
+
+
 def _inlier_coverage(inverse: np.ndarray, points_b, inliers_b, a, b) -> float:
     """Of the cells of a COVERAGE_GRID over b that hold keypoints inside the overlap, the fraction holding an
     inlier: a copy has inliers all over (but under an overlay), a shared template only where it is shared."""
@@ -3283,7 +3311,7 @@ def _best_fit(a: ImageFingerprint, b: ImageFingerprint, distance: int, pairs: np
             checked = (transform, a, b, cell) if cell_grid is b else (inverse, b, a, cell)
             agreement, covered, recoloured, element = _aligned_agreement(*checked, inset=cell_grid is b)
         if _shared_pattern(inverse, inlier_target, a, b) or _tiled_pattern(a, b, pairs.compress(inliers, axis=0)):
-            agreement = min(agreement, _content_agreement(*checked))  # the keypoints attest a pattern: the content too
+            agreement = min(agreement, _pattern_content_agreement(*checked))  # the keypoints attest a pattern
         # (The hypothesis' correspondences were looked for up to SAME_PICTURE_RADIUS from their places, beyond
         # PARALLAX_TOLERANCE: a few of its chance ones there fit some similarity of their own, which is no near layer.)
         layer = np.zeros(len(source), bool) if hypothesis is not None else _second_layer(fitted, source, target,
