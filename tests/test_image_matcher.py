@@ -859,8 +859,9 @@ def test_a_hue_turned_design_whose_own_corners_repeat_still_matches(monkeypatch,
 
 
 def test_the_best_hue_turn_gives_a_hue_turned_picture_its_luminance():
-    """_hue_turned: a's luminance thumbnail shifted by what the turn of its hues to the other's (_hue_turn) changes of each colour's
-    luminance is much nearer the hue-turned picture's than a's own; a picture against itself keeps its own."""
+    """_hue_turned: a's luminance thumbnail shifted by what the turn of its hues to the other's (_hue_turn) changes of
+    each colour's luminance is much nearer the hue-turned picture's than a's own; a picture against itself keeps its
+    own."""
     design = synthetic.flat_artwork(5, "wallpaper")
     original, turned = fingerprint(design, "PNG"), fingerprint(synthetic.tone(design, "hue", 0.66), "PNG")
     luma = [np.frombuffer(f.luma, np.uint8).astype(float) for f in (original, turned)]
